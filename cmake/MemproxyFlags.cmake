@@ -1,0 +1,21 @@
+# Flags shared by every project target.
+#
+# memproxy_project_target(TARGET [SANITIZE]): warnings as errors, and ASan+UBSan
+# when MEMPROXY_SANITIZE is on and the target opts in. libmemproxy never opts in:
+# it is loaded into processes that have no sanitizer runtime.
+
+set(MEMPROXY_WARNINGS -Wall -Wextra -Werror)
+set(MEMPROXY_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+
+function(memproxy_project_target target)
+  cmake_parse_arguments(ARG "SANITIZE" "" "" ${ARGN})
+  target_compile_options(${target} PRIVATE ${MEMPROXY_WARNINGS})
+  if(ARG_SANITIZE AND MEMPROXY_SANITIZE)
+    target_compile_options(${target} PRIVATE ${MEMPROXY_SANITIZER_FLAGS})
+    target_link_options(${target} PRIVATE ${MEMPROXY_SANITIZER_FLAGS})
+  endif()
+endfunction()
+
+# Flags for code that runs inside every process or must stay freestanding:
+# no exceptions, no RTTI, no libstdc++ runtime, no sanitizers.
+set(MEMPROXY_FREESTANDING_FLAGS -fno-exceptions -fno-rtti -fno-threadsafe-statics -fvisibility=hidden)

@@ -1,0 +1,19 @@
+// Platform defaults shared by the daemon, the CLI and the library's tests.
+#ifndef MEMPROXY_DEFAULTS_HPP
+#define MEMPROXY_DEFAULTS_HPP
+
+namespace memproxy::defaults {
+
+#if defined(__sun)
+inline constexpr const char* kConfigPath = "/etc/memproxy.conf";
+inline constexpr const char* kRuntimeDir = "/var/run/memproxy";
+inline constexpr const char* kTablePath = "/var/run/memproxy/table";
+#else
+inline constexpr const char* kConfigPath = "/etc/memproxy.conf";
+inline constexpr const char* kRuntimeDir = "/run/memproxy";
+inline constexpr const char* kTablePath = "/run/memproxy/table";
+#endif
+
+}  // namespace memproxy::defaults
+
+#endif

@@ -1,0 +1,46 @@
+// The daemon's status record: written by memproxyd next to the table (same
+// atomic write-and-rename as the table), read by `memproxyctl status`.
+//
+// Text format, one `key=value` per line, unknown keys ignored so that either
+// side can grow; values are single-line (newlines and backslashes escaped as
+// \n and \\). Times are Unix nanoseconds, 0 = never.
+#ifndef MEMPROXY_STATUS_RECORD_HPP
+#define MEMPROXY_STATUS_RECORD_HPP
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace memproxy::status {
+
+struct Record {
+  int64_t pid = 0;
+  std::string state;  // "running" while the daemon lives, "stopped" after a clean exit
+  std::string config_path;
+  int64_t config_mtime_ns = 0;      // mtime of the config that was last read
+  std::string table_path;
+  std::string allocator;            // custom allocator named in the table ("" = none)
+  uint64_t generation = 0;          // generation of the live table
+  uint64_t entry_count = 0;         // entries in the live table
+  int64_t started_unix_ns = 0;
+  int64_t last_publish_unix_ns = 0;
+  double last_publish_ms = 0;       // time to build and publish the last table
+  uint64_t rejected_count = 0;      // configs rejected since start
+  int64_t last_rejection_unix_ns = 0;
+  std::string last_error;           // first diagnostic of the last rejection, or another failure
+};
+
+std::string to_text(const Record& record);
+
+// nullopt (with `error` set) when a required key (pid, state, generation) is
+// missing or a number does not parse.
+std::optional<Record> from_text(std::string_view text, std::string* error);
+
+// Companion files of a table at `table_path`.
+std::string status_path_for(const std::string& table_path);  // TABLE.status
+std::string lock_path_for(const std::string& table_path);    // TABLE.lock: flock()ed by the live daemon
+
+}  // namespace memproxy::status
+
+#endif

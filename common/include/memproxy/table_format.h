@@ -1,0 +1,117 @@
+// The on-disk layout of the exclusion table: the contract between memproxyd
+// (which writes it) and libmemproxy (which maps it in every process).
+//
+// Invariants of the layout:
+// - Bitness-neutral: only fixed-width integers, file offsets instead of
+//   pointers, explicit padding; every struct has a static_assert on its size and
+//   on the offsets a reader relies on. A 32-bit reader reads a 64-bit writer's table.
+// - Native little-endian (the platforms built here: x86, x86_64, aarch64); the
+//   magic is a byte string, so a big-endian reader rejects the table as
+//   bad_version rather than misreading it.
+// - The file is a sequence of kBlockSize blocks. Every block ends in a
+//   BlockTrailer whose checksum covers the block's other bytes, seeded by the
+//   block's index. A reader verifies each block it touches before using a byte
+//   of it, so a lookup is safe without reading the whole file, and touches only
+//   the header block, the slot block(s) on its probe path and the block(s) of
+//   the string it compares: at most 4 pages for keys shorter than a block.
+// - Block 0 is the header. Then slot_block_count blocks of Slots (an
+//   open-addressed, linearly probed hash index), then string_block_count
+//   blocks of string data. Strings are addressed by a logical offset into the
+//   concatenated payload bytes of the string blocks (trailers excluded) and may
+//   span blocks.
+// - The header's payload_checksum hashes the sequence of every payload block's
+//   checksum: a full verification (daemon, memproxyctl, tests) proves the whole
+//   file; a process's lookup proves what it used.
+#ifndef MEMPROXY_TABLE_FORMAT_H
+#define MEMPROXY_TABLE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+namespace memproxy::table {
+#define MP_STATIC_ASSERT static_assert
+#else
+#define MP_STATIC_ASSERT _Static_assert
+#endif
+
+#define MP_TABLE_MAGIC "MPXTABLE"
+enum { kMagicSize = 8 };
+enum { kFormatVersion = 1 };
+enum { kBlockSize = 4096 };
+enum { kBlockTrailerSize = 16 };
+enum { kBlockPayloadSize = kBlockSize - kBlockTrailerSize };
+enum { kSlotSize = 16 };
+enum { kSlotsPerBlock = kBlockPayloadSize / kSlotSize }; /* 255 */
+enum { kMaxAllocatorLength = 1023 };                     /* bytes, without the NUL */
+enum { kMaxKeyLength = 4095 };                           /* PATH_MAX - 1 */
+
+/* Entry flags, stored in Slot::flags. A key may carry both. */
+enum EntryFlags {
+  kFlagExclude = 1u << 0, /* route to the system allocator */
+  kFlagMonitor = 1u << 1, /* account allocations (Monitoring) */
+};
+enum { kKnownFlags = kFlagExclude | kFlagMonitor };
+
+/* What a process does when it cannot trust the table (Header::fail_policy). */
+enum FailPolicy {
+  kFailSystem = 0, /* route to the system allocator: the safe default */
+  kFailCustom = 1, /* route to the custom allocator anyway */
+};
+
+struct BlockTrailer {
+  uint64_t checksum; /* XXH3-64 of the block's first kBlockPayloadSize bytes, seed = block index */
+  uint64_t reserved; /* zero */
+};
+MP_STATIC_ASSERT(sizeof(struct BlockTrailer) == kBlockTrailerSize, "trailer size");
+
+struct Slot {
+  uint64_t hash;          /* key hash; an empty slot is all zero bytes */
+  uint32_t string_offset; /* logical offset of the key in the string area */
+  uint16_t length;        /* key length in bytes, 1..kMaxKeyLength; 0 = empty */
+  uint16_t flags;         /* EntryFlags */
+};
+MP_STATIC_ASSERT(sizeof(struct Slot) == kSlotSize, "slot size");
+MP_STATIC_ASSERT(offsetof(struct Slot, hash) == 0, "slot.hash offset");
+MP_STATIC_ASSERT(offsetof(struct Slot, string_offset) == 8, "slot.string_offset offset");
+MP_STATIC_ASSERT(offsetof(struct Slot, length) == 12, "slot.length offset");
+MP_STATIC_ASSERT(offsetof(struct Slot, flags) == 14, "slot.flags offset");
+
+struct Header {
+  char magic[kMagicSize];     /* MP_TABLE_MAGIC, no NUL */
+  uint32_t format_version;    /* kFormatVersion */
+  uint32_t block_size;        /* kBlockSize */
+  uint64_t total_size;        /* file size in bytes = block_count * block_size */
+  uint64_t generation;        /* grows by one per publish */
+  uint64_t published_unix_ns; /* wall clock of the publish, for status displays */
+  uint64_t hash_seed;         /* seed of the key hash */
+  uint64_t payload_checksum;  /* XXH3-64 over every payload block's checksum, in order */
+  uint32_t block_count;       /* including the header block */
+  uint32_t entry_count;       /* occupied slots */
+  uint32_t slot_count;        /* power of two, or 0 for an empty table */
+  uint32_t slot_block_count;  /* ceil(slot_count / kSlotsPerBlock) */
+  uint32_t string_block_count;
+  uint32_t string_bytes;      /* used logical bytes of the string area */
+  uint32_t max_probe;         /* longest probe sequence of any key; lookups stop there */
+  uint32_t fail_policy;       /* FailPolicy */
+  uint32_t monitor_flags;     /* reserved for Monitoring settings; zero today */
+  uint32_t allocator_length;  /* bytes in allocator[], 0 = none named */
+  uint32_t reserved[4];       /* zero */
+  char allocator[kMaxAllocatorLength + 1]; /* custom allocator library, NUL-terminated */
+};
+MP_STATIC_ASSERT(offsetof(struct Header, format_version) == 8, "header.format_version offset");
+MP_STATIC_ASSERT(offsetof(struct Header, total_size) == 16, "header.total_size offset");
+MP_STATIC_ASSERT(offsetof(struct Header, generation) == 24, "header.generation offset");
+MP_STATIC_ASSERT(offsetof(struct Header, payload_checksum) == 48, "header.payload_checksum offset");
+MP_STATIC_ASSERT(offsetof(struct Header, block_count) == 56, "header.block_count offset");
+MP_STATIC_ASSERT(offsetof(struct Header, allocator_length) == 92, "header.allocator_length offset");
+MP_STATIC_ASSERT(offsetof(struct Header, allocator) == 112, "header.allocator offset");
+MP_STATIC_ASSERT(sizeof(struct Header) == 1136, "header size");
+MP_STATIC_ASSERT(sizeof(struct Header) <= kBlockPayloadSize, "header fits its block");
+
+#undef MP_STATIC_ASSERT
+#ifdef __cplusplus
+} /* namespace memproxy::table */
+#endif
+
+#endif

@@ -1,0 +1,70 @@
+// Reading a mapped exclusion table.
+//
+// Freestanding by contract: this header and table_reader.cpp use no heap, no
+// exceptions, no RTTI and no libstdc++ runtime symbol, so libmemproxy can link
+// them into every process (tests check the object's undefined symbols). Only
+// libc's memcmp/memcpy may be called.
+//
+// Every function validates what it reads before it trusts it, and every loop
+// is bounded by header fields that were themselves validated; a corrupt,
+// truncated or hostile table yields a Status other than ok, never a crash.
+#ifndef MEMPROXY_TABLE_READER_HPP
+#define MEMPROXY_TABLE_READER_HPP
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memproxy/table_format.h"
+
+namespace memproxy::table {
+
+enum class Status : uint32_t {
+  ok = 0,
+  too_small,             // shorter than one block
+  bad_magic,             // not a memproxy table
+  bad_version,           // a format this reader does not know
+  bad_size,              // header sizes disagree with each other or the mapping
+  bad_header_checksum,   // the header block fails its checksum
+  bad_layout,            // header fields out of their ranges
+  bad_block_checksum,    // a payload block fails its checksum
+  bad_slot,              // a slot points outside the string area or holds bad fields
+  bad_payload_checksum,  // every block is sound but the set is not the one published
+};
+
+// A short, stable, human-readable name ("ok", "bad magic", ...).
+const char* status_message(Status status);
+
+// A validated view of a mapped table. Plain data: copy it freely.
+struct View {
+  const unsigned char* base = nullptr;
+  uint64_t size = 0;
+  const Header* header = nullptr;
+};
+
+// Validates the header block (magic, version, sizes against `size`, checksum,
+// field ranges). O(1): touches only the first block.
+Status open(const void* data, uint64_t size, View* out);
+
+struct LookupResult {
+  Status status = Status::ok;  // ok: `flags` is the answer (0 = not listed)
+  uint32_t flags = 0;          // EntryFlags of the key
+};
+
+// Looks up one key (a program name, or an absolute path). O(1) expected:
+// verifies and reads only the blocks on the key's probe path.
+LookupResult lookup(const View& view, const char* key, size_t length);
+
+// Verifies every block and the payload checksum; for tools, not for the hot path.
+Status verify_all(const View& view);
+
+// Calls `visit` for every entry, in slot order, after verify_all succeeded.
+// `visit` returns false to stop early.
+using EntryVisitor = bool (*)(void* context, const char* key, size_t length, uint32_t flags);
+Status for_each_entry(const View& view, EntryVisitor visit, void* context);
+
+// The key hash, exposed for the builder and for tests that need collisions.
+uint64_t key_hash(const char* key, size_t length, uint64_t seed);
+
+}  // namespace memproxy::table
+
+#endif
