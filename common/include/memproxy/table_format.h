@@ -28,42 +28,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
 namespace memproxy::table {
-#define MP_STATIC_ASSERT static_assert
-#else
-#define MP_STATIC_ASSERT _Static_assert
-#endif
 
 #define MP_TABLE_MAGIC "MPXTABLE"
-enum { kMagicSize = 8 };
-enum { kFormatVersion = 1 };
-enum { kBlockSize = 4096 };
-enum { kBlockTrailerSize = 16 };
-enum { kBlockPayloadSize = kBlockSize - kBlockTrailerSize };
-enum { kSlotSize = 16 };
-enum { kSlotsPerBlock = kBlockPayloadSize / kSlotSize }; /* 255 */
-enum { kMaxAllocatorLength = 1023 };                     /* bytes, without the NUL */
-enum { kMaxKeyLength = 4095 };                           /* PATH_MAX - 1 */
+inline constexpr uint32_t kMagicSize = 8;
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kBlockSize = 4096;
+inline constexpr uint32_t kBlockTrailerSize = 16;
+inline constexpr uint32_t kBlockPayloadSize = kBlockSize - kBlockTrailerSize;
+inline constexpr uint32_t kSlotSize = 16;
+inline constexpr uint32_t kSlotsPerBlock = kBlockPayloadSize / kSlotSize;  // 255
+inline constexpr uint32_t kMaxAllocatorLength = 1023;                      // bytes, without the NUL
+inline constexpr uint32_t kMaxKeyLength = 4095;                            // PATH_MAX - 1
 
-/* Entry flags, stored in Slot::flags. A key may carry both. */
-enum EntryFlags {
-  kFlagExclude = 1u << 0, /* route to the system allocator */
-  kFlagMonitor = 1u << 1, /* account allocations (Monitoring) */
+// Entry flags, stored in Slot::flags. A key may carry both.
+enum EntryFlags : uint32_t {
+  kFlagExclude = 1u << 0,  // route to the system allocator
+  kFlagMonitor = 1u << 1,  // account allocations (Monitoring)
 };
-enum { kKnownFlags = kFlagExclude | kFlagMonitor };
+inline constexpr uint32_t kKnownFlags = kFlagExclude | kFlagMonitor;
 
-/* What a process does when it cannot trust the table (Header::fail_policy). */
-enum FailPolicy {
-  kFailSystem = 0, /* route to the system allocator: the safe default */
-  kFailCustom = 1, /* route to the custom allocator anyway */
+// What a process does when it cannot trust the table (Header::fail_policy).
+enum FailPolicy : uint32_t {
+  kFailSystem = 0,  // route to the system allocator: the safe default
+  kFailCustom = 1,  // route to the custom allocator anyway
 };
 
 struct BlockTrailer {
   uint64_t checksum; /* XXH3-64 of the block's first kBlockPayloadSize bytes, seed = block index */
   uint64_t reserved; /* zero */
 };
-MP_STATIC_ASSERT(sizeof(struct BlockTrailer) == kBlockTrailerSize, "trailer size");
+static_assert(sizeof(BlockTrailer) == kBlockTrailerSize, "trailer size");
 
 struct Slot {
   uint64_t hash;          /* key hash; an empty slot is all zero bytes */
@@ -71,11 +66,11 @@ struct Slot {
   uint16_t length;        /* key length in bytes, 1..kMaxKeyLength; 0 = empty */
   uint16_t flags;         /* EntryFlags */
 };
-MP_STATIC_ASSERT(sizeof(struct Slot) == kSlotSize, "slot size");
-MP_STATIC_ASSERT(offsetof(struct Slot, hash) == 0, "slot.hash offset");
-MP_STATIC_ASSERT(offsetof(struct Slot, string_offset) == 8, "slot.string_offset offset");
-MP_STATIC_ASSERT(offsetof(struct Slot, length) == 12, "slot.length offset");
-MP_STATIC_ASSERT(offsetof(struct Slot, flags) == 14, "slot.flags offset");
+static_assert(sizeof(Slot) == kSlotSize, "slot size");
+static_assert(offsetof(Slot, hash) == 0, "slot.hash offset");
+static_assert(offsetof(Slot, string_offset) == 8, "slot.string_offset offset");
+static_assert(offsetof(Slot, length) == 12, "slot.length offset");
+static_assert(offsetof(Slot, flags) == 14, "slot.flags offset");
 
 struct Header {
   char magic[kMagicSize];     /* MP_TABLE_MAGIC, no NUL */
@@ -99,19 +94,16 @@ struct Header {
   uint32_t reserved[4];       /* zero */
   char allocator[kMaxAllocatorLength + 1]; /* custom allocator library, NUL-terminated */
 };
-MP_STATIC_ASSERT(offsetof(struct Header, format_version) == 8, "header.format_version offset");
-MP_STATIC_ASSERT(offsetof(struct Header, total_size) == 16, "header.total_size offset");
-MP_STATIC_ASSERT(offsetof(struct Header, generation) == 24, "header.generation offset");
-MP_STATIC_ASSERT(offsetof(struct Header, payload_checksum) == 48, "header.payload_checksum offset");
-MP_STATIC_ASSERT(offsetof(struct Header, block_count) == 56, "header.block_count offset");
-MP_STATIC_ASSERT(offsetof(struct Header, allocator_length) == 92, "header.allocator_length offset");
-MP_STATIC_ASSERT(offsetof(struct Header, allocator) == 112, "header.allocator offset");
-MP_STATIC_ASSERT(sizeof(struct Header) == 1136, "header size");
-MP_STATIC_ASSERT(sizeof(struct Header) <= kBlockPayloadSize, "header fits its block");
+static_assert(offsetof(Header, format_version) == 8, "header.format_version offset");
+static_assert(offsetof(Header, total_size) == 16, "header.total_size offset");
+static_assert(offsetof(Header, generation) == 24, "header.generation offset");
+static_assert(offsetof(Header, payload_checksum) == 48, "header.payload_checksum offset");
+static_assert(offsetof(Header, block_count) == 56, "header.block_count offset");
+static_assert(offsetof(Header, allocator_length) == 92, "header.allocator_length offset");
+static_assert(offsetof(Header, allocator) == 112, "header.allocator offset");
+static_assert(sizeof(Header) == 1136, "header size");
+static_assert(sizeof(Header) <= kBlockPayloadSize, "header fits its block");
 
-#undef MP_STATIC_ASSERT
-#ifdef __cplusplus
-} /* namespace memproxy::table */
-#endif
+}  // namespace memproxy::table
 
 #endif

@@ -1,0 +1,179 @@
+// Table builder: lays out the blocks described in table_format.h.
+//
+// The image is deterministic for a given entry set, settings and generation:
+// keys are inserted in sorted order and the hash seed derives from the
+// generation (so a hostile key set cannot be tuned against a fixed seed across
+// publishes, yet tests can reproduce a table exactly).
+#include "memproxy/table_builder.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+#include "memproxy/table_reader.hpp"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace memproxy::table {
+namespace {
+
+// A load factor of at most 1/2 keeps linear probe sequences short.
+uint32_t slot_count_for(std::size_t entries) {
+  if (entries == 0) return 0;
+  uint64_t wanted = std::max<uint64_t>(16, 2 * static_cast<uint64_t>(entries));
+  uint64_t count = 1;
+  while (count < wanted) count <<= 1;
+  if (count > (1ull << 31)) throw BuildError("table: too many entries");
+  return static_cast<uint32_t>(count);
+}
+
+uint64_t seed_for(uint64_t generation) {
+  // splitmix64 finaliser: distinct, well-mixed seeds for consecutive generations.
+  uint64_t z = generation + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// The string area as logical bytes (block payloads without trailers).
+class StringArea {
+ public:
+  // Places `key` followed by a NUL so that a key that fits in one block
+  // payload never spans two: a lookup then reads exactly one string block.
+  uint32_t add(std::string_view key) {
+    std::size_t needed = key.size() + 1;
+    std::size_t within = bytes_.size() % kBlockPayloadSize;
+    if (needed <= kBlockPayloadSize && within + needed > kBlockPayloadSize) {
+      bytes_.resize(bytes_.size() + (kBlockPayloadSize - within), '\0');
+    }
+    if (bytes_.size() + needed > UINT32_MAX) throw BuildError("table: string area over 4 GiB");
+    uint32_t offset = static_cast<uint32_t>(bytes_.size());
+    bytes_.insert(bytes_.end(), key.begin(), key.end());
+    bytes_.push_back('\0');
+    return offset;
+  }
+  const std::vector<char>& bytes() const { return bytes_; }
+
+ private:
+  std::vector<char> bytes_;
+};
+
+uint32_t blocks_for(uint64_t payload_bytes) {
+  return static_cast<uint32_t>((payload_bytes + kBlockPayloadSize - 1) / kBlockPayloadSize);
+}
+
+unsigned char* block_at(std::vector<unsigned char>& image, uint32_t index) {
+  return image.data() + static_cast<std::size_t>(index) * kBlockSize;
+}
+
+void seal_block(std::vector<unsigned char>& image, uint32_t index) {
+  unsigned char* block = block_at(image, index);
+  BlockTrailer trailer{XXH3_64bits_withSeed(block, kBlockPayloadSize, index), 0};
+  std::memcpy(block + kBlockPayloadSize, &trailer, sizeof trailer);
+}
+
+}  // namespace
+
+std::vector<unsigned char> build(const std::vector<BuildEntry>& entries, const Settings& settings,
+                                 uint64_t generation, uint64_t published_unix_ns) {
+  if (settings.allocator.size() > kMaxAllocatorLength)
+    throw BuildError("table: allocator name longer than " + std::to_string(kMaxAllocatorLength) + " bytes");
+  if (settings.allocator.find('\0') != std::string::npos) throw BuildError("table: NUL in allocator name");
+
+  std::vector<std::pair<std::string_view, uint32_t>> merged;
+  merged.reserve(entries.size());
+  for (const auto& entry : entries) {
+    if (entry.key.empty() || entry.key.size() > kMaxKeyLength)
+      throw BuildError("table: key length out of range: " + std::to_string(entry.key.size()));
+    if ((entry.flags & ~static_cast<uint32_t>(kKnownFlags)) != 0 || entry.flags == 0)
+      throw BuildError("table: bad flags for key " + entry.key);
+    merged.emplace_back(entry.key, entry.flags);
+  }
+  std::sort(merged.begin(), merged.end());
+  std::size_t unique = 0;
+  for (std::size_t i = 0; i < merged.size(); ++i) {
+    if (unique > 0 && merged[unique - 1].first == merged[i].first) {
+      merged[unique - 1].second |= merged[i].second;
+    } else {
+      merged[unique++] = merged[i];
+    }
+  }
+  merged.resize(unique);
+
+  Header header{};
+  std::memcpy(header.magic, MP_TABLE_MAGIC, kMagicSize);
+  header.format_version = kFormatVersion;
+  header.block_size = kBlockSize;
+  header.generation = generation;
+  header.published_unix_ns = published_unix_ns;
+  header.hash_seed = seed_for(generation);
+  header.slot_count = slot_count_for(merged.size());
+  header.entry_count = static_cast<uint32_t>(merged.size());
+  header.fail_policy = settings.fail_policy;
+  header.monitor_flags = settings.monitor_flags;
+  header.allocator_length = static_cast<uint32_t>(settings.allocator.size());
+  std::memcpy(header.allocator, settings.allocator.data(), settings.allocator.size());
+
+  std::vector<Slot> slots(header.slot_count);
+  StringArea strings;
+  uint32_t mask = header.slot_count - 1;
+  for (const auto& [key, flags] : merged) {
+    Slot slot{};
+    slot.hash = key_hash(key.data(), key.size(), header.hash_seed);
+    slot.string_offset = strings.add(key);
+    slot.length = static_cast<uint16_t>(key.size());
+    slot.flags = static_cast<uint16_t>(flags);
+    uint32_t index = static_cast<uint32_t>(slot.hash) & mask;
+    uint32_t probe = 0;
+    while (slots[index].length != 0) {
+      index = (index + 1) & mask;
+      ++probe;
+    }
+    slots[index] = slot;
+    header.max_probe = std::max(header.max_probe, probe);
+  }
+
+  header.slot_block_count = blocks_for(static_cast<uint64_t>(header.slot_count) * kSlotSize);
+  header.string_bytes = static_cast<uint32_t>(strings.bytes().size());
+  header.string_block_count = blocks_for(header.string_bytes);
+  header.block_count = 1 + header.slot_block_count + header.string_block_count;
+  header.total_size = static_cast<uint64_t>(header.block_count) * kBlockSize;
+
+  std::vector<unsigned char> image(header.total_size, 0);
+  for (uint32_t i = 0; i < header.slot_count; ++i) {
+    unsigned char* block = block_at(image, 1 + i / kSlotsPerBlock);
+    std::memcpy(block + (i % kSlotsPerBlock) * kSlotSize, &slots[i], kSlotSize);
+  }
+  const std::vector<char>& bytes = strings.bytes();
+  for (std::size_t done = 0; done < bytes.size(); done += kBlockPayloadSize) {
+    uint32_t block_index = 1 + header.slot_block_count + static_cast<uint32_t>(done / kBlockPayloadSize);
+    std::size_t take = std::min<std::size_t>(kBlockPayloadSize, bytes.size() - done);
+    std::memcpy(block_at(image, block_index), bytes.data() + done, take);
+  }
+
+  uint64_t chain = 0;
+  for (uint32_t index = 1; index < header.block_count; ++index) {
+    seal_block(image, index);
+    uint64_t checksum;
+    std::memcpy(&checksum, block_at(image, index) + kBlockPayloadSize, sizeof checksum);
+    chain = XXH3_64bits_withSeed(&checksum, sizeof checksum, chain);
+  }
+  header.payload_checksum = chain;
+  std::memcpy(image.data(), &header, sizeof header);
+  seal_block(image, 0);
+  return image;
+}
+
+std::vector<BuildEntry> entries_from_config(const config::ParseResult& parsed) {
+  std::vector<BuildEntry> out;
+  out.reserve(parsed.entries.size());
+  for (const auto& entry : parsed.entries) {
+    out.push_back({entry.text, entry.section == config::Section::exclude ? uint32_t{kFlagExclude}
+                                                                          : uint32_t{kFlagMonitor}});
+  }
+  return out;
+}
+
+}  // namespace memproxy::table
