@@ -1,0 +1,72 @@
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <map>
+
+#include "memproxy/defaults.hpp"
+#include "memproxy/table_format.h"
+
+#ifndef MEMPROXY_VERSION
+#define MEMPROXY_VERSION "unknown"
+#endif
+
+namespace memproxy::daemon {
+
+ParsedOptions parse_options(int argc, const char* const* argv) {
+  Options options;
+  options.config_path = defaults::kConfigPath;
+  options.table_path = defaults::kTablePath;
+
+  CLI::App app{
+      "memproxyd: parses and watches memproxy.conf and publishes the routing table that\n"
+      "libmemproxy maps in every new process. The table is replaced atomically, never edited."};
+  app.set_version_flag("--version", std::string("memproxyd ") + MEMPROXY_VERSION);
+  app.add_option("-c,--config", options.config_path, "configuration file")
+      ->capture_default_str();
+  app.add_option("-t,--table", options.table_path, "table to publish (its directory must be writable by its owner only)")
+      ->capture_default_str();
+  app.add_option("--allocator", options.allocator, "custom allocator library named in the table")
+      ->check([](const std::string& value) -> std::string {
+        if (value.size() > table::kMaxAllocatorLength) {
+          return "allocator name longer than " + std::to_string(table::kMaxAllocatorLength) + " bytes";
+        }
+        if (value.find('\n') != std::string::npos) return "allocator name contains a newline";
+        return {};
+      });
+  app.add_flag("-f,--foreground", options.foreground, "stay in the foreground and log to stderr");
+  auto* once = app.add_flag("--once", options.once, "publish once and exit");
+  auto* check = app.add_flag("--check", options.check, "validate the configuration, print diagnostics, exit non-zero on error");
+  once->excludes(check);
+  check->excludes(once);
+
+  std::string watch_name = "auto";
+  app.add_option("--watch", watch_name,
+                 "how to notice config changes: auto, inotify (Linux), ports (Solaris), poll, "
+                 "none (SIGHUP only)")
+      ->check(CLI::IsMember({"auto", "inotify", "ports", "poll", "none"}))
+      ->capture_default_str();
+  int poll_ms = static_cast<int>(options.poll_interval.count());
+  app.add_option("--poll-interval", poll_ms, "milliseconds between checks with --watch poll")
+      ->check(CLI::Range(1, 3600 * 1000))
+      ->capture_default_str();
+
+  ParsedOptions result;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    result.exit_code = code == 0 ? kExitOk : kExitUsage;
+    return result;
+  }
+  options.poll_interval = std::chrono::milliseconds(poll_ms);
+  const std::map<std::string, WatchMode> watch_modes{{"auto", WatchMode::automatic},
+                                                     {"inotify", WatchMode::inotify},
+                                                     {"ports", WatchMode::ports},
+                                                     {"poll", WatchMode::poll},
+                                                     {"none", WatchMode::none}};
+  options.watch = watch_modes.at(watch_name);
+  result.options = options;
+  return result;
+}
+
+}  // namespace memproxy::daemon

@@ -1,0 +1,42 @@
+// memproxyd's command line.
+#ifndef MEMPROXYD_OPTIONS_HPP
+#define MEMPROXYD_OPTIONS_HPP
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace memproxy::daemon {
+
+enum class WatchMode { automatic, inotify, ports, poll, none };
+
+struct Options {
+  std::string config_path;
+  std::string table_path;
+  std::string allocator;
+  bool foreground = false;
+  bool once = false;
+  bool check = false;
+  WatchMode watch = WatchMode::automatic;
+  std::chrono::milliseconds poll_interval{1000};
+};
+
+// Either the options to run with, or the exit status to leave with at once
+// (--help, --version, usage errors) after the parser printed its message.
+struct ParsedOptions {
+  std::optional<Options> options;
+  int exit_code = 0;
+};
+
+ParsedOptions parse_options(int argc, const char* const* argv);
+
+// Exit statuses, stable for scripts: 0 success, 1 a config or runtime error,
+// 2 a usage error.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+}  // namespace memproxy::daemon
+
+#endif

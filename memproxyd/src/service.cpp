@@ -1,0 +1,150 @@
+#include "service.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <csignal>
+#include <spdlog/spdlog.h>
+
+#include "daemonize.hpp"
+#include "instance_lock.hpp"
+#include "logging.hpp"
+#include "memproxy/status_record.hpp"
+#include "publisher.hpp"
+#include "reloader.hpp"
+#include "runtime_dir.hpp"
+#include "status_writer.hpp"
+#include "watcher.hpp"
+
+namespace memproxy::daemon {
+namespace {
+
+// How long a burst of change notices (an editor's write, chmod and rename) is
+// gathered into one reload. Counted from the first notice, not extended by
+// later ones, so a reload is never more than this late.
+constexpr std::chrono::milliseconds kCoalesce{3};
+
+int64_t unix_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Signals are caught from the loop's construction on: build it before the
+// first publish, which can take a while.
+class EventLoop {
+ public:
+  EventLoop(const Options& options, Reloader& reloader)
+      : options_(options), reloader_(reloader), signals_(io_, SIGHUP, SIGTERM, SIGINT), coalesce_(io_) {}
+
+  std::string start_watching() {
+    std::string error;
+    watcher_ = start_watcher(options_.watch, options_.config_path, options_.poll_interval, io_,
+                             [this] { on_change(); }, &error);
+    if (!error.empty()) return error;
+    if (watcher_) {
+      spdlog::info("watching {} ({})", options_.config_path, watcher_->name());
+    } else {
+      spdlog::info("not watching {}: reloads on SIGHUP only", options_.config_path);
+    }
+    return {};
+  }
+
+  void run() {
+    wait_for_signal();
+    io_.run();
+  }
+
+ private:
+  void wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        reloader_.reload(false, "SIGHUP");
+        wait_for_signal();
+        return;
+      }
+      spdlog::info("{}: exiting; the table stays in place", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      io_.stop();
+    });
+  }
+
+  void on_change() {
+    if (reload_pending_) return;
+    reload_pending_ = true;
+    coalesce_.expires_after(kCoalesce);
+    coalesce_.async_wait([this](const boost::system::error_code& ec) {
+      reload_pending_ = false;
+      if (!ec) reloader_.reload(false, "config changed");
+    });
+  }
+
+  const Options& options_;
+  Reloader& reloader_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer coalesce_;
+  bool reload_pending_ = false;
+  std::unique_ptr<Watcher> watcher_;
+};
+
+}  // namespace
+
+int run_service(const Options& options) {
+  const bool background = !options.foreground && !options.once;
+  setup_logging(background ? LogTarget::syslog_and_stderr : LogTarget::stderr_only);
+  Detacher detacher;
+  if (background) detacher.detach();
+  auto fail = [&detacher](const std::string& message) {
+    spdlog::error("{}", message);
+    detacher.ready(kExitFailure);
+    return kExitFailure;
+  };
+
+  std::unique_ptr<EventLoop> loop;
+
+  const std::string runtime_dir = parent_dir(options.table_path);
+  std::string error = ensure_runtime_dir(runtime_dir);
+  if (error.empty()) error = check_runtime_dir(runtime_dir);
+  if (!error.empty()) return fail(error);
+
+  InstanceLock lock;
+  error = lock.acquire(status::lock_path_for(options.table_path));
+  if (!error.empty()) return fail(error);
+
+  table::Settings settings;
+  settings.allocator = options.allocator;
+  Publisher publisher(options.table_path, settings);
+  StatusWriter status(options.table_path);
+  auto& record = status.record();
+  record.pid = ::getpid();
+  record.state = "running";
+  record.config_path = options.config_path;
+  record.allocator = options.allocator;
+  record.generation = publisher.generation();
+  record.started_unix_ns = unix_now_ns();
+  Reloader reloader(options.config_path, publisher, status);
+
+  if (!options.once) loop = std::make_unique<EventLoop>(options, reloader);
+  ReloadResult first = reloader.reload(true, "start");
+  if (options.once) {
+    record.state = "stopped";
+    status.write();
+    return first == ReloadResult::published ? kExitOk : kExitFailure;
+  }
+
+  error = loop->start_watching();
+  if (!error.empty()) return fail(error);
+  spdlog::info("memproxyd {} running (pid {}), publishing {}", MEMPROXY_VERSION, ::getpid(), options.table_path);
+  detacher.ready(kExitOk);
+  if (background) detach_stderr_logging();
+  loop->run();
+
+  record.state = "stopped";
+  status.write();
+  return kExitOk;
+}
+
+}  // namespace memproxy::daemon
