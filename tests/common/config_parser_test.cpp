@@ -1,0 +1,223 @@
+// Golden cases for memproxy.conf: what each line means, and the exact
+// diagnostic (file, line, severity, message) a user sees for each mistake.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "memproxy/config.hpp"
+
+using memproxy::config::EntryKind;
+using memproxy::config::FileStatus;
+using memproxy::config::parse;
+using memproxy::config::parse_file;
+using memproxy::config::ParseResult;
+using memproxy::config::Section;
+
+namespace {
+
+std::vector<std::string> entry_texts(const ParseResult& r) {
+  std::vector<std::string> out;
+  for (const auto& e : r.entries) out.push_back(e.text);
+  return out;
+}
+
+std::vector<std::string> formatted(const ParseResult& r) {
+  std::vector<std::string> out;
+  for (const auto& d : r.diagnostics) out.push_back(d.format());
+  return out;
+}
+
+TEST(ConfigParser, OriginalExampleKeepsOnlyUncommentedNames) {
+  auto r = parse("#ls\n;df\n;du\ntop\ntelegram\nwget\n", "memproxy.conf");
+  EXPECT_EQ(entry_texts(r), (std::vector<std::string>{"top", "telegram", "wget"}));
+  EXPECT_TRUE(r.diagnostics.empty());
+  EXPECT_TRUE(r.publishable());
+  ASSERT_EQ(r.entries.size(), 3u);
+  EXPECT_EQ(r.entries[0].line, 4u);
+  EXPECT_EQ(r.entries[2].line, 6u);
+  for (const auto& e : r.entries) {
+    EXPECT_EQ(e.kind, EntryKind::name);
+    EXPECT_EQ(e.section, Section::exclude);
+  }
+}
+
+TEST(ConfigParser, CrlfIsAcceptedWithOneWarningPerLine) {
+  auto r = parse("top\r\n#c\r\nwget\r\n", "c.conf");
+  EXPECT_EQ(entry_texts(r), (std::vector<std::string>{"top", "wget"}));
+  EXPECT_TRUE(r.publishable());
+  EXPECT_EQ(formatted(r), (std::vector<std::string>{
+                              "c.conf:1: warning: line ends with CR (DOS line ending); accepted",
+                              "c.conf:2: warning: line ends with CR (DOS line ending); accepted",
+                              "c.conf:3: warning: line ends with CR (DOS line ending); accepted",
+                          }));
+}
+
+TEST(ConfigParser, CommentsAfterLeadingBlanksAndTrailingBlanksAreTrimmed) {
+  auto r = parse("   # indented comment\n\t; tab comment\n  top  \n\twget\t\n   \n\n", "c.conf");
+  EXPECT_EQ(entry_texts(r), (std::vector<std::string>{"top", "wget"}));
+  EXPECT_TRUE(r.diagnostics.empty());
+}
+
+TEST(ConfigParser, DuplicatesAreWarningsNamingTheFirstLine) {
+  auto r = parse("top\nwget\ntop\n[monitor]\ntop\ntop\n", "d.conf");
+  EXPECT_TRUE(r.publishable());
+  EXPECT_EQ(r.error_count, 0u);
+  EXPECT_EQ(formatted(r), (std::vector<std::string>{
+                              "d.conf:3: warning: duplicate entry 'top' in [exclude] (first at line 1)",
+                              "d.conf:6: warning: duplicate entry 'top' in [monitor] (first at line 5)",
+                          }));
+  ASSERT_EQ(r.entries.size(), 3u);
+  EXPECT_EQ(r.entries[2].section, Section::monitor);
+}
+
+TEST(ConfigParser, SectionsAssignEntries) {
+  auto r = parse("before\n[monitor]\nwatched\n[ exclude ]\n/usr/bin/ls\n", "s.conf");
+  ASSERT_EQ(r.entries.size(), 3u);
+  EXPECT_EQ(r.entries[0].section, Section::exclude);
+  EXPECT_EQ(r.entries[1].section, Section::monitor);
+  EXPECT_EQ(r.entries[2].section, Section::exclude);
+  EXPECT_EQ(r.entries[2].kind, EntryKind::path);
+}
+
+struct ErrorCase {
+  const char* name;
+  std::string text;
+  std::string expected;  // the single diagnostic
+};
+
+class ConfigParserErrors : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ConfigParserErrors, ReportsFileLineAndRefusesToPublish) {
+  const auto& c = GetParam();
+  auto r = parse(c.text, "e.conf");
+  EXPECT_FALSE(r.publishable());
+  EXPECT_EQ(r.error_count, 1u);
+  EXPECT_EQ(formatted(r), std::vector<std::string>{c.expected});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachErrorClass, ConfigParserErrors,
+    ::testing::Values(
+        ErrorCase{"RelativePath", "top\n\nbin/ls\n",
+                  "e.conf:3: error: relative path 'bin/ls': an entry is a program name (no '/') or an absolute path"},
+        ErrorCase{"NulByte", std::string("top\nw\0get\n", 10), "e.conf:2: error: NUL byte at column 2"},
+        ErrorCase{"NameOverNameMax", "ok\n" + std::string(256, 'n') + "\n",
+                  "e.conf:2: error: name is 256 bytes, longer than NAME_MAX (255)"},
+        ErrorCase{"PathOverPathMax", "/" + std::string(4095, 'p') + "\n",
+                  "e.conf:1: error: path is 4096 bytes, longer than PATH_MAX allows (4095)"},
+        ErrorCase{"UnknownSection", "a\n\n[include]\nb\n",
+                  "e.conf:3: error: unknown section '[include]'; known sections are [exclude] and [monitor]"},
+        ErrorCase{"MalformedSection", "[exclude\n",
+                  "e.conf:1: error: malformed section header '[exclude': expected [exclude] or [monitor]"},
+        ErrorCase{"ControlByte", "top\nwg\x01" "et\nmore\n",
+                  "e.conf:2: error: not a text file: control byte 0x01 at column 3"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ConfigParser, LimitsThemselvesAreAccepted) {
+  auto r = parse(std::string(255, 'n') + "\n/" + std::string(4094, 'p') + "\n", "l.conf");
+  EXPECT_TRUE(r.publishable());
+  EXPECT_EQ(r.entries.size(), 2u);
+}
+
+TEST(ConfigParser, ErrorsOnSeveralLinesAreAllReportedWithTheirLines) {
+  auto r = parse("good\nbad/one\n# fine\n[nope]\nalso/bad\n", "m.conf");
+  EXPECT_EQ(r.error_count, 3u);
+  ASSERT_EQ(r.diagnostics.size(), 3u);
+  EXPECT_EQ(r.diagnostics[0].line, 2u);
+  EXPECT_EQ(r.diagnostics[1].line, 4u);
+  EXPECT_EQ(r.diagnostics[2].line, 5u);
+  EXPECT_EQ(entry_texts(r), std::vector<std::string>{"good"});
+}
+
+TEST(ConfigParser, EmptyFileIsAnEmptyPublishableList) {
+  auto r = parse("", "empty.conf");
+  EXPECT_TRUE(r.publishable());
+  EXPECT_TRUE(r.entries.empty());
+  EXPECT_TRUE(r.diagnostics.empty());
+}
+
+TEST(ConfigParser, LastLineWithoutNewlineCounts) {
+  auto r = parse("top\nwget", "n.conf");
+  EXPECT_EQ(entry_texts(r), (std::vector<std::string>{"top", "wget"}));
+  EXPECT_EQ(r.entries[1].line, 2u);
+}
+
+TEST(ConfigParser, BinaryGarbageIsRejectedWithABoundedReport) {
+  std::mt19937_64 rng(42);
+  std::string garbage(1 << 20, '\0');
+  for (auto& c : garbage) c = static_cast<char>(rng());
+  auto r = parse(garbage, "bin.conf");
+  EXPECT_FALSE(r.publishable());
+  EXPECT_GE(r.error_count, 1u);
+  EXPECT_LE(r.diagnostics.size(), memproxy::config::kMaxErrors + 1);
+}
+
+TEST(ConfigParser, TooManyErrorsStopsWithAFinalError) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "rel/path\n";
+  auto r = parse(text, "many.conf");
+  EXPECT_EQ(r.error_count, memproxy::config::kMaxErrors + 1);
+  EXPECT_EQ(r.diagnostics.back().format(), "many.conf:51: error: too many errors (50); giving up");
+}
+
+TEST(ConfigParser, SuspiciousButValidEntriesWarn) {
+  auto r = parse("ls # old comment\n/usr//bin/ls\n/usr/bin/../bin/ls\n", "w.conf");
+  EXPECT_TRUE(r.publishable());
+  EXPECT_EQ(r.warning_count, 3u);
+  EXPECT_EQ(r.diagnostics[0].format(),
+            "w.conf:1: warning: entry 'ls # old comment' contains blanks; comments must start their own line");
+  EXPECT_EQ(r.diagnostics[1].line, 2u);
+  EXPECT_EQ(r.diagnostics[2].line, 3u);
+}
+
+TEST(ConfigParser, LongEntriesAreShortenedInMessages) {
+  auto r = parse("x/" + std::string(300, 'y') + "\n", "q.conf");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_LT(r.diagnostics[0].message.size(), 200u);
+  EXPECT_NE(r.diagnostics[0].message.find("...'"), std::string::npos);
+}
+
+class ConfigFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/memproxy-config-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  std::string dir_;
+};
+
+TEST_F(ConfigFile, ReadsAFileAndNamesItInDiagnostics) {
+  std::string path = dir_ + "/memproxy.conf";
+  std::ofstream(path) << "top\nbad/entry\n";
+  auto r = parse_file(path);
+  EXPECT_EQ(r.file_status, FileStatus::ok);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].format().rfind(path + ":2: error: relative path", 0), 0u);
+}
+
+TEST_F(ConfigFile, MissingFileIsReportedAsMissing) {
+  auto r = parse_file(dir_ + "/absent.conf");
+  EXPECT_EQ(r.file_status, FileStatus::missing);
+  EXPECT_FALSE(r.publishable());
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].format(), dir_ + "/absent.conf: error: cannot open: No such file or directory");
+}
+
+TEST_F(ConfigFile, DirectoryIsUnreadable) {
+  auto r = parse_file(dir_);
+  EXPECT_EQ(r.file_status, FileStatus::unreadable);
+  EXPECT_FALSE(r.publishable());
+  EXPECT_EQ(r.diagnostics.at(0).format(), dir_ + ": error: cannot read: not a regular file");
+}
+
+}  // namespace

@@ -1,0 +1,53 @@
+// The table reader is linked into every process by libmemproxy, so it must
+// not need the C++ runtime: a shared object built from it with -nostdlib++
+// -fno-exceptions -fno-rtti may only import a handful of libc functions.
+#include <array>
+#include <cstdio>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+std::string run(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  std::array<char, 4096> buffer;
+  size_t got;
+  while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), got);
+  pclose(pipe);
+  return out;
+}
+
+TEST(ReaderFreestanding, ImportsOnlyLibcMemoryFunctions) {
+  std::string symbols = run("nm -D --undefined-only '" MEMPROXY_READER_SO "'");
+  ASSERT_FALSE(symbols.empty()) << "nm printed nothing for " MEMPROXY_READER_SO;
+  const std::set<std::string> allowed = {"memcmp", "memcpy", "memchr", "memset", "memmove",
+                                         // inserted by the toolchain into every shared object:
+                                         "__cxa_finalize", "__gmon_start__", "_ITM_deregisterTMCloneTable",
+                                         "_ITM_registerTMCloneTable", "__stack_chk_fail"};
+  std::istringstream lines(symbols);
+  std::string kind, name;
+  while (lines >> kind >> name) {
+    std::string bare = name.substr(0, name.find('@'));
+    EXPECT_TRUE(allowed.contains(bare)) << "reader imports " << name;
+  }
+}
+
+TEST(ReaderFreestanding, NeedsNoLibraryButLibc) {
+  std::string dynamic = run("readelf -d '" MEMPROXY_READER_SO "'");
+  std::istringstream lines(dynamic);
+  std::string line;
+  int needed = 0;
+  while (std::getline(lines, line)) {
+    if (line.find("(NEEDED)") == std::string::npos) continue;
+    ++needed;
+    EXPECT_NE(line.find("[libc.so.6]"), std::string::npos) << line;
+  }
+  EXPECT_LE(needed, 1);
+}
+
+}  // namespace
