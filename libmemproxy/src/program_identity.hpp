@@ -1,0 +1,26 @@
+// Who this process is, in the three forms the table can name it by: the
+// basename it was invoked by (symlink or script name), the basename of the
+// resolved executable, and the resolved executable's absolute path.
+#ifndef MEMPROXY_PROGRAM_IDENTITY_HPP
+#define MEMPROXY_PROGRAM_IDENTITY_HPP
+
+#include <limits.h>
+#include <stddef.h>
+
+namespace memproxy {
+
+struct ProgramIdentity {
+  const char* invoked_name;  // basename of AT_EXECFN / getexecname(), or nullptr
+  const char* exe_name;      // basename of exe_path, or nullptr
+  long exe_length;           // -1 when the executable cannot be resolved
+  char exe_path[PATH_MAX];
+};
+
+// Fills `out` without allocating.
+void identify_program(ProgramIdentity* out);
+
+const char* base_name(const char* path);
+
+}  // namespace memproxy
+
+#endif
