@@ -1,0 +1,43 @@
+// One function per subcommand. Each prints its answer (text, or JSON when
+// options.json) and returns an ExitCode.
+#ifndef MEMPROXYCTL_COMMANDS_HPP
+#define MEMPROXYCTL_COMMANDS_HPP
+
+#include <string>
+
+#include "options.hpp"
+
+namespace memproxyctl {
+
+int cmd_check(const GlobalOptions& options, const std::string& file);
+int cmd_status(const GlobalOptions& options);
+int cmd_list(const GlobalOptions& options);
+
+struct ExplainArgs {
+  std::string target;       // NAME, PATH or PID
+  bool force_name = false;  // an all-digit target is a name, not a PID
+};
+int cmd_explain(const GlobalOptions& options, const ExplainArgs& args);
+
+struct DoctorArgs {
+  std::string preload_file;  // the global preload file to examine
+  std::string library64;     // the installed libmemproxy of each bitness
+  std::string library32;
+};
+int cmd_doctor(const GlobalOptions& options, const DoctorArgs& args);
+
+struct PreloadArgs {
+  std::string file;         // the preload file to read or edit
+  std::string library;      // the libmemproxy entry to write ("" = platform default)
+  std::string library32;    // crle: the 32-bit library
+  std::string allocator;    // enable: also preload this allocator after libmemproxy
+  bool dry_run = false;     // enable/disable: print the new file, write nothing
+  bool print_crle = false;  // print the Solaris crle(1) commands instead of editing
+};
+int cmd_preload_status(const GlobalOptions& options, const PreloadArgs& args);
+int cmd_preload_enable(const GlobalOptions& options, const PreloadArgs& args);
+int cmd_preload_disable(const GlobalOptions& options, const PreloadArgs& args);
+
+}  // namespace memproxyctl
+
+#endif

@@ -1,0 +1,43 @@
+// The routing decision libmemproxy makes for a process, recomputed from a table.
+//
+// Matching rule (must stay the library's): a name entry matches when it equals
+// the invoked name (basename of AT_EXECFN) or the resolved binary name
+// (basename of /proc/self/exe); an absolute-path entry matches the resolved
+// binary path. Flags of every matching entry combine: any exclude routes to the
+// system allocator, any monitor makes the process monitored.
+#ifndef MEMPROXYCTL_DECISION_HPP
+#define MEMPROXYCTL_DECISION_HPP
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "table_file.hpp"
+
+namespace memproxyctl {
+
+struct Subject {
+  std::string invoked_name;   // basename the process was started as
+  std::string resolved_path;  // absolute path of the real binary; "" when unknown
+};
+
+struct Match {
+  std::string key;    // the table entry
+  std::string as;     // "invoked name", "binary name" or "binary path"
+  uint32_t flags = 0;
+};
+
+struct Decision {
+  std::string backend;    // "system" or "custom"
+  std::string allocator;  // custom: the library named by the table ("" = the preloaded one)
+  bool monitored = false;
+  bool fail_safe = false;  // the table could not be used: the fail policy decided
+  std::string reason;      // one sentence
+  std::vector<Match> matches;
+};
+
+Decision decide(const TableFile& table, const Subject& subject);
+
+}  // namespace memproxyctl
+
+#endif

@@ -1,0 +1,85 @@
+// memproxyctl: the administrator's view of memproxy. Argument parsing only;
+// each subcommand lives in its own cmd_*.cpp.
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "memproxy/defaults.hpp"
+#include "platform.hpp"
+
+using namespace memproxyctl;
+
+int main(int argc, char** argv) {
+  CLI::App app{"memproxyctl: check, inspect and set up memproxy (see memproxyctl(8))", "memproxyctl"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options are accepted after the subcommand too
+
+  GlobalOptions options;
+  options.table_path = memproxy::defaults::kTablePath;
+  options.config_path = memproxy::defaults::kConfigPath;
+  app.add_option("-t,--table", options.table_path, "Published table to inspect")->capture_default_str();
+  app.add_option("-c,--config", options.config_path, "Configuration file")->capture_default_str();
+  app.add_flag("--json", options.json, "Print one JSON document instead of text");
+
+  std::string check_file;
+  auto* check = app.add_subcommand("check", "Validate a configuration file with the daemon's parser");
+  check->add_option("file", check_file, "Configuration file to check")->required();
+
+  auto* status = app.add_subcommand("status", "Daemon state, live table, last publish and rejection");
+  auto* list = app.add_subcommand("list", "Entries of the live table with their section");
+
+  ExplainArgs explain_args;
+  auto* explain = app.add_subcommand("explain", "Which allocator a program or process gets, and why");
+  explain->add_option("target", explain_args.target, "Program NAME, absolute PATH, or PID")->required();
+  explain->add_flag("--name", explain_args.force_name, "Treat an all-digit target as a program name, not a PID");
+
+  DoctorArgs doctor_args{platform::kPreloadFile, platform::kLibrary64, platform::kLibrary32};
+  auto* doctor = app.add_subcommand("doctor", "Find set-up problems, each with its fix");
+  doctor->add_option("--preload-file", doctor_args.preload_file, "Global preload file to examine")
+      ->capture_default_str();
+  doctor->add_option("--lib64", doctor_args.library64, "Installed 64-bit libmemproxy.so")->capture_default_str();
+  doctor->add_option("--lib32", doctor_args.library32, "Installed 32-bit libmemproxy.so")->capture_default_str();
+
+  PreloadArgs preload_args;
+  preload_args.file = platform::kPreloadFile;
+  auto* preload = app.add_subcommand("preload", "Enable, disable or show memproxy in the global preload");
+  preload->require_subcommand(1);
+  preload->add_option("--file", preload_args.file, "Preload file to read or edit")->capture_default_str();
+  preload->add_flag("--print-crle", preload_args.print_crle,
+                    "Print the Solaris crle(1) commands instead of editing a file (the default on Solaris)");
+  auto* enable = preload->add_subcommand("enable", "Add libmemproxy.so before the allocator, after verifying it");
+  enable->add_option("--library", preload_args.library, "libmemproxy entry to write")
+      ->default_str(platform::kPreloadEntry);
+  enable->add_option("--library32", preload_args.library32, "32-bit libmemproxy.so (crle output)")
+      ->default_str(platform::kLibrary32);
+  enable->add_option("--allocator", preload_args.allocator, "Also preload this allocator after libmemproxy.so");
+  enable->add_flag("--dry-run", preload_args.dry_run, "Verify and print the new file, write nothing");
+  auto* disable = preload->add_subcommand("disable", "Remove memproxy's entries only");
+  disable->add_flag("--dry-run", preload_args.dry_run, "Print the new file, write nothing");
+  auto* preload_status = preload->add_subcommand("status", "Is memproxy in the global preload, in the right order");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  try {
+    if (*check) return cmd_check(options, check_file);
+    if (*status) return cmd_status(options);
+    if (*list) return cmd_list(options);
+    if (*explain) return cmd_explain(options, explain_args);
+    if (*doctor) return cmd_doctor(options, doctor_args);
+    if (*enable) return cmd_preload_enable(options, preload_args);
+    if (*disable) return cmd_preload_disable(options, preload_args);
+    if (*preload_status) return cmd_preload_status(options, preload_args);
+  } catch (const std::exception& e) {
+    std::cerr << "memproxyctl: " << e.what() << '\n';
+    return kExitInput;
+  }
+  return kExitUsage;
+}

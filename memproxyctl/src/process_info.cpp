@@ -1,0 +1,156 @@
+#include "process_info.hpp"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+namespace memproxyctl {
+
+std::string base_name(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool is_memproxy_library(const std::string& path) {
+  return base_name(path).rfind("libmemproxy.so", 0) == 0;
+}
+
+bool is_allocator_library(const std::string& path) {
+  static constexpr std::array<const char*, 4> kPrefixes = {"libjemalloc", "libtcmalloc", "libmimalloc",
+                                                           "libtbbmalloc"};
+  const std::string name = base_name(path);
+  return std::any_of(kPrefixes.begin(), kPrefixes.end(),
+                     [&name](const char* prefix) { return name.rfind(prefix, 0) == 0; });
+}
+
+int elf_class_of(const std::string& path) {
+  unsigned char ident[EI_NIDENT] = {};
+  std::ifstream in(path, std::ios::binary);
+  if (!in.read(reinterpret_cast<char*>(ident), sizeof ident)) return 0;
+  if (std::memcmp(ident, ELFMAG, SELFMAG) != 0) return 0;
+  if (ident[EI_CLASS] == ELFCLASS32) return 32;
+  if (ident[EI_CLASS] == ELFCLASS64) return 64;
+  return 0;
+}
+
+namespace {
+
+std::string read_link(const std::string& path) {
+  std::string buffer(PATH_MAX, '\0');
+  ssize_t n = ::readlink(path.c_str(), buffer.data(), buffer.size());
+  if (n < 0) return {};
+  buffer.resize(static_cast<size_t>(n));
+  return buffer;
+}
+
+std::string read_whole(const std::string& path, bool* ok) {
+  std::ifstream in(path, std::ios::binary);
+  *ok = static_cast<bool>(in);
+  if (!in) return {};
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The AT_EXECFN value in /proc/PID/auxv, whose word size is the process's.
+template <typename Word>
+Word find_execfn(const std::string& auxv) {
+  for (size_t at = 0; at + 2 * sizeof(Word) <= auxv.size(); at += 2 * sizeof(Word)) {
+    Word type = 0;
+    Word value = 0;
+    std::memcpy(&type, auxv.data() + at, sizeof type);
+    std::memcpy(&value, auxv.data() + at + sizeof type, sizeof value);
+    if (type == AT_NULL) break;
+    if (type == AT_EXECFN) return value;
+  }
+  return 0;
+}
+
+// Reads the NUL-terminated string at `address` in the process (needs ptrace
+// access: same user or root). "" when unreadable.
+std::string read_string(pid_t pid, uint64_t address) {
+  if (address == 0) return {};
+  int fd = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string buffer(PATH_MAX, '\0');
+  ssize_t n = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(address));
+  ::close(fd);
+  if (n <= 0) return {};
+  buffer.resize(static_cast<size_t>(n));
+  auto nul = buffer.find('\0');
+  if (nul == std::string::npos) return {};
+  buffer.resize(nul);
+  return buffer;
+}
+
+void read_invoked_name(ProcessInfo* info, const std::string& dir) {
+  bool ok = false;
+  std::string auxv = read_whole(dir + "/auxv", &ok);
+  if (ok && info->elf_class != 0) {
+    uint64_t address = info->elf_class == 32 ? find_execfn<uint32_t>(auxv) : find_execfn<uint64_t>(auxv);
+    info->invoked_path = read_string(info->pid, address);
+    if (!info->invoked_path.empty()) {
+      info->invoked_source = "AT_EXECFN";
+      return;
+    }
+  }
+  std::string cmdline = read_whole(dir + "/cmdline", &ok);
+  if (ok && !cmdline.empty()) {
+    info->invoked_path = cmdline.substr(0, cmdline.find('\0'));
+    info->invoked_source = "argv[0]";
+  }
+}
+
+void read_maps(ProcessInfo* info, const std::string& dir) {
+  std::ifstream maps(dir + "/maps");
+  if (!maps) return;
+  info->maps_readable = true;
+  std::string line;
+  while (std::getline(maps, line)) {
+    // address perms offset dev inode pathname: the pathname starts at the sixth field.
+    std::istringstream fields(line);
+    std::string skip;
+    for (int i = 0; i < 5; ++i) fields >> skip;
+    std::string path;
+    std::getline(fields >> std::ws, path);
+    if (path.empty() || path.front() != '/') continue;
+    auto add = [&path](std::vector<std::string>* list) {
+      if (std::find(list->begin(), list->end(), path) == list->end()) list->push_back(path);
+    };
+    if (is_memproxy_library(path)) add(&info->memproxy_paths);
+    if (is_allocator_library(path)) add(&info->allocator_paths);
+  }
+  info->memproxy_mapped = !info->memproxy_paths.empty();
+}
+
+}  // namespace
+
+ProcessInfo inspect_process(pid_t pid) {
+  ProcessInfo info;
+  info.pid = pid;
+  const std::string dir = "/proc/" + std::to_string(pid);
+  if (pid <= 0 || ::access(dir.c_str(), F_OK) != 0) {
+    info.error = "no process with pid " + std::to_string(pid);
+    return info;
+  }
+  info.exists = true;
+  info.resolved_path = read_link(dir + "/exe");
+  if (info.resolved_path.empty()) {
+    info.error = "cannot read " + dir + "/exe: " + std::strerror(errno) +
+                 " (a kernel thread, or a process of another user: run as root)";
+  } else {
+    info.elf_class = elf_class_of(dir + "/exe");
+  }
+  read_invoked_name(&info, dir);
+  read_maps(&info, dir);
+  return info;
+}
+
+}  // namespace memproxyctl
