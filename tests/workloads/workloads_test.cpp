@@ -42,7 +42,7 @@ const char* const kPrograms[] = {
     "python3", "python3.11", "g++", "g++-12", "x86_64-linux-gnu-g++-12", "cc1plus", "as",
     "x86_64-linux-gnu-as", "collect2", "ld", "ld.bfd", "x86_64-linux-gnu-ld.bfd", "prog", "git",
     "sh", "dash", "cat", "sort", "ls", "sha256sum", "wc", "tr", "uniq", "head", "seq", "cut",
-    "md5sum", "tac", "gzip", "env",
+    "md5sum", "tac", "gzip", "grep", "env",
 };
 
 struct Result {
