@@ -127,7 +127,13 @@ int run_service(const Options& options) {
   record.started_unix_ns = unix_now_ns();
   Reloader reloader(options.config_path, publisher, status);
 
-  if (!options.once) loop = std::make_unique<EventLoop>(options, reloader);
+  if (!options.once) {
+    // Watching starts before the first read, so an edit made while that read
+    // and publish are under way is not missed.
+    loop = std::make_unique<EventLoop>(options, reloader);
+    error = loop->start_watching();
+    if (!error.empty()) return fail(error);
+  }
   ReloadResult first = reloader.reload(true, "start");
   if (options.once) {
     record.state = "stopped";
@@ -135,8 +141,6 @@ int run_service(const Options& options) {
     return first == ReloadResult::published ? kExitOk : kExitFailure;
   }
 
-  error = loop->start_watching();
-  if (!error.empty()) return fail(error);
   spdlog::info("memproxyd {} running (pid {}), publishing {}", MEMPROXY_VERSION, ::getpid(), options.table_path);
   detacher.ready(kExitOk);
   if (background) detach_stderr_logging();

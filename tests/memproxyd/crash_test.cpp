@@ -1,0 +1,85 @@
+// Integration: a publisher killed at any moment never exposes an invalid
+// table. 100 times, a daemon publishing a large table is SIGKILLed, while
+// another process maps and fully verifies the live table in a loop.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "test_support.hpp"
+
+namespace memproxyd_test {
+namespace {
+
+constexpr int kKills = 100;
+constexpr int kEntries = 200'000;  // a table of several MiB: its write takes a while
+
+TEST(CrashSafetyTest, SigkillMidPublishNeverExposesAnInvalidTable) {
+  TempDir dir;
+  std::string config = dir / "memproxy.conf", table = dir / "run/table", stop = dir / "stop";
+  {
+    std::string text;
+    text.reserve(kEntries * 24);
+    for (int i = 0; i < kEntries; ++i) text += "program-" + std::to_string(i) + (i % 2 ? "\n" : "-x\n");
+    write_file(config, text);
+  }
+  const std::vector<std::string> once{MEMPROXYD_BIN, "--once", "-c", config, "-t", table};
+  // A first table, and the time one whole publishing run takes here.
+  auto start = std::chrono::steady_clock::now();
+  RunResult first = run(once, dir);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto full_run = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  ASSERT_EQ(probe(dir, table).generation, 1u);
+
+  pid_t validator = spawn({MEMPROXYD_PROBE, "--validate-loop", table, stop}, dir / "validator.out", dir / "validator.err");
+
+  std::mt19937 random(20261121);
+  int mid_write = 0;  // kills that left a staging file: the write was under way
+  for (int i = 0; i < kKills; ++i) {
+    pid_t daemon = spawn(once, dir / "daemon.log", dir / "daemon.log");
+    bool reaped = false;
+    if (i % 2 == 0) {
+      // Anywhere in the run: start-up, parsing, building, writing, renaming.
+      std::uniform_int_distribution<long> delay(0, full_run.count());
+      std::this_thread::sleep_for(std::chrono::microseconds(delay(random)));
+    } else {
+      // Aimed at the write: as soon as the staging file appears, plus a little.
+      wait_until([&] {
+        if (fs::exists(table + ".new")) return true;
+        reaped = wait_exit(daemon, 0ms).has_value();
+        return reaped;
+      });
+      std::uniform_int_distribution<long> delay(0, full_run.count() / 4);
+      std::this_thread::sleep_for(std::chrono::microseconds(delay(random)));
+    }
+    if (!reaped) {
+      ::kill(daemon, SIGKILL);
+      wait_exit(daemon);
+    }
+    if (fs::exists(table + ".new")) ++mid_write;
+  }
+
+  write_file(stop, "");
+  auto validator_exit = wait_exit(validator);
+  ASSERT_TRUE(validator_exit.has_value());
+  std::string report = read_file(dir / "validator.out");
+  std::printf("validator: %s  kills: %d, %d of them during the table write (full run %.1f ms)\n",
+              report.c_str(), kKills, mid_write, static_cast<double>(full_run.count()) / 1000.0);
+  EXPECT_EQ(*validator_exit, 0) << report;
+  EXPECT_NE(report.find("invalid=0 "), std::string::npos) << report;
+  EXPECT_NE(report.find("unopenable=0 "), std::string::npos) << "the table must never be missing: " << report;
+
+  Probe before = probe(dir, table);
+  EXPECT_EQ(before.exit_code, 0);
+  RunResult restarted = run(once, dir);
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.err;
+  Probe after = probe(dir, table, {"program-1", "program-2-x"});
+  EXPECT_EQ(after.exit_code, 0);
+  EXPECT_EQ(after.generation, before.generation + 1);
+  EXPECT_EQ(after.entries, static_cast<uint64_t>(kEntries));
+  EXPECT_NE(after.flags["program-1"], 0u);
+  EXPECT_NE(after.flags["program-2-x"], 0u);
+  EXPECT_FALSE(fs::exists(table + ".new")) << "the restarted daemon replaced the stale staging file";
+}
+
+}  // namespace
+}  // namespace memproxyd_test
