@@ -4,7 +4,10 @@ namespace memproxy::config {
 
 std::string Diagnostic::format() const {
   std::string out = file;
-  if (line != 0) out += ":" + std::to_string(line);
+  if (line != 0) {
+    out += ':';
+    out += std::to_string(line);
+  }
   out += severity == Severity::error ? ": error: " : ": warning: ";
   out += message;
   return out;

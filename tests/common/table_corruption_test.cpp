@@ -4,6 +4,7 @@
 // that any read past the end is caught.
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -39,14 +40,13 @@ Fixture make_fixture(std::size_t count, uint64_t seed) {
   return f;
 }
 
-// Opens `bytes` and asks every question whose answer is known. Returns true
-// when the table was accepted by open(); any answer it gives must be right or
+// Opens `bytes` (a vector allocated at exactly its size, so ASan sees any
+// read past its end) and asks every question whose answer is known. Returns
+// true when open() accepted the table; any answer it gives must be right or
 // an explicit error status.
-bool answers_safely(const Fixture& f, const unsigned char* data, std::size_t size, std::size_t sample) {
-  auto exact = std::make_unique<unsigned char[]>(size == 0 ? 1 : size);
-  if (size) std::memcpy(exact.get(), data, size);
+bool answers_safely(const Fixture& f, const std::vector<unsigned char>& bytes, std::size_t sample) {
   mt::View view;
-  if (mt::open(exact.get(), size, &view) != mt::Status::ok) return false;
+  if (mt::open(bytes.data(), bytes.size(), &view) != mt::Status::ok) return false;
   std::size_t step = f.entries.size() <= sample ? 1 : f.entries.size() / sample;
   for (std::size_t i = 0; i < f.entries.size(); i += step) {
     const auto& e = f.entries[i];
@@ -55,7 +55,8 @@ bool answers_safely(const Fixture& f, const unsigned char* data, std::size_t siz
       EXPECT_EQ(r.flags, e.flags) << "wrong answer for member " << e.key;
     }
   }
-  for (const auto& k : f.non_members) {
+  for (std::size_t i = 0; i < f.non_members.size() && i < sample; ++i) {
+    const auto& k = f.non_members[i];
     auto r = mt::lookup(view, k.data(), k.size());
     if (r.status == mt::Status::ok) {
       EXPECT_EQ(r.flags, 0u) << "wrong answer for non-member " << k;
@@ -90,16 +91,20 @@ TEST(TableCorruption, EverySingleBitFlipInTheHeaderBlockIsRejected) {
   }
 }
 
-TEST(TableCorruption, EverySingleBitFlipAnywhereIsRejectedOrAnsweredSafely) {
+TEST(TableCorruption, EverySingleBitFlipInThePayloadIsRejectedOrAnsweredSafely) {
+  // Header-block flips are covered above; here every payload bit, flipped in
+  // place and restored, so each round costs no copy.
   Fixture f = make_fixture(40, 3);
-  for (std::size_t bit = 0; bit < f.image.size() * 8; ++bit) {
-    auto copy = f.image;
-    copy[bit / 8] ^= static_cast<unsigned char>(1u << (bit % 8));
-    if (answers_safely(f, copy.data(), copy.size(), 40)) {
+  std::vector<unsigned char> copy = f.image;
+  for (std::size_t bit = std::size_t{mt::kBlockSize} * 8; bit < copy.size() * 8; ++bit) {
+    unsigned char mask = static_cast<unsigned char>(1u << (bit % 8));
+    copy[bit / 8] ^= mask;
+    if (answers_safely(f, copy, 8)) {
       mt::View view;
       ASSERT_EQ(mt::open(copy.data(), copy.size(), &view), mt::Status::ok);
       EXPECT_NE(mt::verify_all(view), mt::Status::ok) << "a flipped bit passed full verification: " << bit;
     }
+    copy[bit / 8] ^= mask;
   }
 }
 
@@ -107,17 +112,27 @@ TEST(TableCorruption, RandomMutationsOfALargeTableAreRejectedOrAnsweredSafely) {
   Fixture f = make_fixture(5000, 4);
   std::mt19937_64 rng(1234);
   std::size_t accepted = 0;
+  std::vector<unsigned char> copy = f.image;
   for (int round = 0; round < 10000; ++round) {
-    auto copy = f.image;
     int edits = 1 + static_cast<int>(rng() % 8);
+    std::vector<std::pair<std::size_t, unsigned char>> undo;
     bool changed = false;
     for (int e = 0; e < edits; ++e) {
       std::size_t at = rng() % copy.size();
       unsigned char value = static_cast<unsigned char>(rng());
+      undo.emplace_back(at, copy[at]);
       changed |= copy[at] != value;
       copy[at] = value;
     }
-    if (answers_safely(f, copy.data(), copy.size(), 16)) {
+    // Undone in reverse, so overlapping edits restore the original byte.
+    struct Restore {
+      std::vector<unsigned char>& bytes;
+      std::vector<std::pair<std::size_t, unsigned char>>& undo;
+      ~Restore() {
+        for (auto it = undo.rbegin(); it != undo.rend(); ++it) bytes[it->first] = it->second;
+      }
+    } restore{copy, undo};
+    if (answers_safely(f, copy, 16)) {
       ++accepted;
       mt::View view;
       ASSERT_EQ(mt::open(copy.data(), copy.size(), &view), mt::Status::ok);
