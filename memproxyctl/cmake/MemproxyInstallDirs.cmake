@@ -2,19 +2,17 @@
 # the packaging. Include it from any directory that needs the variables.
 #
 # Library: the multiarch libdir (lib/x86_64-linux-gnu when the prefix is /usr on
-# Debian). The 32-bit library goes beside it in lib/i386-linux-gnu, so one
+# Debian); the 32-bit library goes to lib/i386-linux-gnu beside it, so one
 # preload entry, PREFIX/$LIB/libmemproxy.so, serves both bitnesses ($LIB is the
-# dynamic linker's own token). Outside a multiarch layout the 32-bit library
-# goes to lib32 and the preload entry is the plain 64-bit path.
+# dynamic linker's own token). Outside the multiarch layout (prefix /usr/local)
+# the preload entry is the plain 64-bit path.
 
 set(MEMPROXY_INSTALL_FULL_LIBDIR "${CMAKE_INSTALL_FULL_LIBDIR}")
-set(_memproxy_arch "${CMAKE_LIBRARY_ARCHITECTURE}")
-if(_memproxy_arch AND CMAKE_INSTALL_LIBDIR STREQUAL "lib/${_memproxy_arch}" AND _memproxy_arch MATCHES "^x86_64-")
-  string(REPLACE "x86_64-" "i386-" _memproxy_arch32 "${_memproxy_arch}")
-  set(MEMPROXY_INSTALL_LIBDIR32 "lib/${_memproxy_arch32}")
+# Must match the 32-bit install rule in libmemproxy/CMakeLists.txt.
+set(MEMPROXY_INSTALL_LIBDIR32 "lib/i386-linux-gnu")
+if(CMAKE_INSTALL_LIBDIR STREQUAL "lib/x86_64-linux-gnu")
   set(MEMPROXY_PRELOAD_ENTRY "${CMAKE_INSTALL_PREFIX}/\$LIB/libmemproxy.so")
 else()
-  set(MEMPROXY_INSTALL_LIBDIR32 "${CMAKE_INSTALL_LIBDIR}32")
   set(MEMPROXY_PRELOAD_ENTRY "${CMAKE_INSTALL_FULL_LIBDIR}/libmemproxy.so")
 endif()
 set(MEMPROXY_INSTALL_FULL_LIBDIR32 "${CMAKE_INSTALL_PREFIX}/${MEMPROXY_INSTALL_LIBDIR32}")

@@ -1,0 +1,216 @@
+// memproxyctl list / explain / status against tables written by memproxy-mktable.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_support.hpp"
+#include "memproxy/status_record.hpp"
+
+namespace memproxyctl::testing {
+namespace {
+
+const char* kConfig = "[exclude]\ntop\ntelegram\n/usr/bin/wget\n[monitor]\nmyservice\ntop\n";
+
+void corrupt(const std::string& path, size_t offset) {
+  std::string bytes = read_file(path);
+  ASSERT_LT(offset, bytes.size());
+  bytes[offset] = static_cast<char>(bytes[offset] ^ 0x5a);
+  write_file(path, bytes);
+}
+
+TEST(CliList, ListsEntriesWithSections) {
+  TempDir dir;
+  auto table = make_table(dir, kConfig, "libjemalloc.so.2");
+  auto r = ctl({"list", "-t", table});
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_NE(r.out.find("exclude+monitor name  top"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("exclude         path  /usr/bin/wget"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("monitor         name  myservice"), std::string::npos) << r.out;
+
+  auto j = ctl({"list", "-t", table, "--json"});
+  ASSERT_EQ(j.exit_status, 0);
+  auto doc = nlohmann::json::parse(j.out);
+  EXPECT_EQ(doc["allocator"], "libjemalloc.so.2");
+  ASSERT_EQ(doc["entries"].size(), 4u);
+  EXPECT_EQ(doc["entries"][0]["entry"], "/usr/bin/wget");
+  EXPECT_EQ(doc["entries"][0]["kind"], "path");
+}
+
+TEST(CliList, MissingTableExitsThree) {
+  TempDir dir;
+  auto r = ctl({"list", "-t", dir / "absent"});
+  EXPECT_EQ(r.exit_status, 3);
+  EXPECT_NE(r.err.find("cannot read table"), std::string::npos) << r.err;
+  auto j = ctl({"list", "-t", dir / "absent", "--json"});
+  EXPECT_EQ(j.exit_status, 3);
+  EXPECT_FALSE(nlohmann::json::parse(j.out)["valid"].get<bool>());
+}
+
+TEST(CliList, CorruptTableExitsThree) {
+  TempDir dir;
+  auto table = make_table(dir, kConfig);
+  corrupt(table, 4096 + 10);  // a slot block: the header stays sound
+  auto r = ctl({"list", "-t", table});
+  EXPECT_EQ(r.exit_status, 3);
+  EXPECT_NE(r.err.find("not a valid memproxy table"), std::string::npos) << r.err;
+
+  write_file(dir / "garbage", std::string(8192, 'x'));
+  EXPECT_EQ(ctl({"list", "-t", dir / "garbage"}).exit_status, 3);
+  write_file(dir / "empty", "");
+  EXPECT_EQ(ctl({"list", "-t", dir / "empty"}).exit_status, 3);
+}
+
+TEST(CliList, WarnsWhenTableIsNotRootOwned) {
+  TempDir dir;
+  auto table = make_table(dir, kConfig);
+  if (running_as_root()) {  // nobody
+    ASSERT_EQ(::chown(table.c_str(), 65534, 65534), 0);
+  }
+  auto r = ctl({"list", "-t", table});
+  EXPECT_EQ(r.exit_status, 0);
+  EXPECT_NE(r.err.find("not root"), std::string::npos) << r.err;
+  auto doc = nlohmann::json::parse(ctl({"list", "-t", table, "--json"}).out);
+  EXPECT_FALSE(doc["trusted_as_system_table"].get<bool>());
+}
+
+TEST(CliExplain, NamePathAndUnlisted) {
+  TempDir dir;
+  auto table = make_table(dir, kConfig, "libjemalloc.so.2");
+  write_file(dir / "table.conf", kConfig);
+
+  auto top = ctl({"explain", "top", "-t", table, "-c", dir / "table.conf"});
+  EXPECT_EQ(top.exit_status, 0) << top.err;
+  EXPECT_NE(top.out.find("top: system allocator, monitored"), std::string::npos) << top.out;
+  EXPECT_NE(top.out.find("from " + dir / "table.conf:2"), std::string::npos) << top.out;
+
+  auto ls = ctl({"explain", "ls", "-t", table});
+  EXPECT_EQ(ls.exit_status, 0);
+  EXPECT_NE(ls.out.find("ls: custom allocator (libjemalloc.so.2)"), std::string::npos) << ls.out;
+
+  // An absolute path entry matches the resolved binary path; its name is not listed.
+  auto doc = nlohmann::json::parse(ctl({"--json", "explain", "/usr/bin/wget", "-t", table}).out);
+  EXPECT_EQ(doc["backend"], "system");
+  bool via_path = false;
+  for (const auto& m : doc["matches"]) via_path |= m["entry"] == "/usr/bin/wget";
+  EXPECT_TRUE(via_path) << doc.dump();
+
+  // A symlink is matched by its own name (invoked name) and its target's.
+  ASSERT_EQ(::symlink("/bin/true", (dir / "top").c_str()), 0);
+  auto link = nlohmann::json::parse(ctl({"--json", "explain", dir / "top", "-t", table}).out);
+  EXPECT_EQ(link["backend"], "system");
+  EXPECT_EQ(link["matches"][0]["matched_as"], "invoked name");
+}
+
+TEST(CliExplain, AllDigitNameWithNameFlag) {
+  TempDir dir;
+  auto table = make_table(dir, "[exclude]\n1234567\n");
+  auto r = ctl({"explain", "--name", "1234567", "-t", table});
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_NE(r.out.find("system allocator"), std::string::npos) << r.out;
+}
+
+TEST(CliExplain, MissingOrCorruptTableFailsSafeAndExitsThree) {
+  TempDir dir;
+  auto r = ctl({"explain", "top", "-t", dir / "absent"});
+  EXPECT_EQ(r.exit_status, 3);
+  EXPECT_NE(r.out.find("system allocator"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("fails safe"), std::string::npos) << r.out;
+
+  auto table = make_table(dir, kConfig);
+  corrupt(table, 4096 + 10);
+  EXPECT_EQ(ctl({"explain", "ls", "-t", table}).exit_status, 3);
+}
+
+TEST(CliExplain, UnknownPidExitsFour) {
+  TempDir dir;
+  auto table = make_table(dir, kConfig);
+  auto r = ctl({"explain", "999999999", "-t", table});
+  EXPECT_EQ(r.exit_status, 4);
+  EXPECT_NE(r.err.find("no process"), std::string::npos) << r.err;
+}
+
+// A process started through a symlink named after an excluded program, with
+// jemalloc preloaded: explain reads its invoked name and its mappings.
+TEST(CliExplain, RunningProcess) {
+  TempDir dir;
+  auto table = make_table(dir, kConfig, "libjemalloc.so.2");
+  ASSERT_EQ(::symlink("/bin/sleep", (dir / "telegram").c_str()), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::setenv("LD_PRELOAD", "libjemalloc.so.2", 1);
+    ::execl((dir / "telegram").c_str(), "renamed-argv0", "1000", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(child, 0);
+  // Ready once libc is mapped: preloads are mapped before it.
+  for (int i = 0; i < 10000 && read_file("/proc/" + std::to_string(child) + "/maps").find("libc.so") == std::string::npos; ++i) {
+    ::usleep(1000);
+  }
+  auto r = ctl({"--json", "explain", std::to_string(child), "-t", table});
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["backend"], "system") << r.out;
+  EXPECT_EQ(doc["invoked_name"], "telegram");
+  EXPECT_EQ(doc["process"]["invoked_source"], "AT_EXECFN");
+  EXPECT_EQ(doc["resolved_path"], std::filesystem::canonical("/bin/sleep").string());
+  EXPECT_FALSE(doc["process"]["memproxy_mapped"].get<bool>());
+  ASSERT_EQ(doc["process"]["allocator_paths"].size(), 1u) << r.out;
+  EXPECT_NE(doc["process"]["allocator_paths"][0].get<std::string>().find("libjemalloc.so.2"), std::string::npos);
+}
+
+TEST(CliStatus, DaemonNotRunning) {
+  TempDir dir;
+  auto table = make_table(dir, kConfig);
+  auto r = ctl({"status", "-t", table});
+  EXPECT_EQ(r.exit_status, 1);
+  EXPECT_NE(r.out.find("not running"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("generation:  1"), std::string::npos) << r.out;
+}
+
+TEST(CliStatus, DaemonAliveWhileLockHeld) {
+  TempDir dir;
+  auto table = make_table(dir, kConfig);
+  memproxy::status::Record record;
+  record.pid = ::getpid();
+  record.state = "running";
+  record.config_path = dir / "table.conf";
+  record.generation = 1;
+  record.entry_count = 4;
+  record.last_publish_unix_ns = 1'700'000'000'000'000'000;
+  record.rejected_count = 2;
+  record.last_rejection_unix_ns = 1'700'000'100'000'000'000;
+  record.last_error = "x.conf:3: error: bad";
+  write_file(memproxy::status::status_path_for(table), memproxy::status::to_text(record));
+  int fd = ::open(memproxy::status::lock_path_for(table).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+
+  auto r = ctl({"status", "-t", table});
+  EXPECT_EQ(r.exit_status, 0) << r.out;
+  EXPECT_NE(r.out.find("running (pid " + std::to_string(::getpid()) + ")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x.conf:3: error: bad"), std::string::npos) << r.out;
+  auto doc = nlohmann::json::parse(ctl({"status", "-t", table, "--json"}).out);
+  EXPECT_TRUE(doc["daemon"]["alive"].get<bool>());
+  EXPECT_EQ(doc["status_record"]["rejected_count"], 2);
+  ::close(fd);
+
+  // Lock released: not alive, even though the record says running.
+  EXPECT_EQ(ctl({"status", "-t", table}).exit_status, 1);
+}
+
+TEST(CliStatus, MissingOrCorruptTableExitsThree) {
+  TempDir dir;
+  EXPECT_EQ(ctl({"status", "-t", dir / "absent"}).exit_status, 3);
+  write_file(dir / "garbage", "not a table");
+  auto r = ctl({"status", "-t", dir / "garbage", "--json"});
+  EXPECT_EQ(r.exit_status, 3);
+  EXPECT_FALSE(nlohmann::json::parse(r.out)["table"]["valid"].get<bool>());
+}
+
+}  // namespace
+}  // namespace memproxyctl::testing

@@ -1,0 +1,87 @@
+// The decision explain reports must follow the library's matching rule.
+#include "decision.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "memproxy/config.hpp"
+#include "memproxy/table_builder.hpp"
+#include "table_file.hpp"
+
+namespace memproxyctl {
+namespace {
+
+class DecisionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/memproxyctl-decision.XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    std::remove((dir_ + "/table").c_str());
+    ::rmdir(dir_.c_str());
+  }
+  TableFile table_for(const char* config, const std::string& allocator = "") {
+    auto parsed = memproxy::config::parse(config, "test.conf");
+    memproxy::table::Settings settings;
+    settings.allocator = allocator;
+    auto image = memproxy::table::build(memproxy::table::entries_from_config(parsed), settings, 3);
+    std::ofstream(dir_ + "/table", std::ios::binary)
+        .write(reinterpret_cast<const char*>(image.data()), static_cast<std::streamsize>(image.size()));
+    return load_table(dir_ + "/table");
+  }
+  std::string dir_;
+};
+
+TEST_F(DecisionTest, NameMatchesInvokedOrBinaryName) {
+  auto table = table_for("[exclude]\nvim\n", "libjemalloc.so.2");
+  ASSERT_TRUE(table.valid()) << table.error;
+  EXPECT_EQ(decide(table, {"vim", ""}).backend, "system");
+  auto by_binary = decide(table, {"vi", "/usr/bin/vim"});
+  EXPECT_EQ(by_binary.backend, "system");
+  ASSERT_EQ(by_binary.matches.size(), 1u);
+  EXPECT_EQ(by_binary.matches[0].as, "binary name");
+  auto other = decide(table, {"ls", "/usr/bin/ls"});
+  EXPECT_EQ(other.backend, "custom");
+  EXPECT_EQ(other.allocator, "libjemalloc.so.2");
+}
+
+TEST_F(DecisionTest, PathMatchesOnlyTheResolvedBinary) {
+  auto table = table_for("/opt/app/bin/server\n");
+  EXPECT_EQ(decide(table, {"server", "/opt/app/bin/server"}).backend, "system");
+  EXPECT_EQ(decide(table, {"server", "/usr/bin/server"}).backend, "custom");
+}
+
+TEST_F(DecisionTest, MonitorDoesNotExclude) {
+  auto table = table_for("[monitor]\nleaky\n");
+  auto d = decide(table, {"leaky", ""});
+  EXPECT_EQ(d.backend, "custom");
+  EXPECT_TRUE(d.monitored);
+}
+
+TEST_F(DecisionTest, NoTableFailsSafe) {
+  auto missing = load_table(dir_ + "/absent");
+  auto d = decide(missing, {"anything", ""});
+  EXPECT_EQ(d.backend, "system");
+  EXPECT_TRUE(d.fail_safe);
+}
+
+TEST_F(DecisionTest, CorruptTableFailsSafe) {
+  table_for("top\n");
+  std::fstream f(dir_ + "/table", std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(4096 + 3);
+  f.put('\x7f');
+  f.close();
+  auto table = load_table(dir_ + "/table");
+  EXPECT_FALSE(table.valid());
+  EXPECT_TRUE(table.header_ok);
+  EXPECT_EQ(decide(table, {"top", ""}).backend, "system");
+}
+
+}  // namespace
+}  // namespace memproxyctl
