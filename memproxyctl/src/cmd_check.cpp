@@ -47,7 +47,7 @@ int cmd_check(const GlobalOptions& options, const std::string& file) {
               << " monitor), " << parsed.warning_count << " warnings\n";
   } else {
     std::cout << file << ": " << parsed.error_count
-              << " errors: not publishable (memproxyd keeps the last good table in force)\n";
+              << " error(s): not publishable (memproxyd keeps the last good table in force)\n";
   }
   return code;
 }

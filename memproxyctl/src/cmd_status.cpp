@@ -1,4 +1,5 @@
 // `memproxyctl status`: is the daemon alive, and what it last published or rejected.
+#include <iomanip>
 #include <iostream>
 
 #include "commands.hpp"
@@ -62,7 +63,8 @@ int cmd_status(const GlobalOptions& options) {
   }
   if (record) {
     std::cout << "last publish: " << format_unix_ns(record->last_publish_unix_ns);
-    if (record->last_publish_unix_ns > 0) std::cout << " (generation " << record->generation << ", " << record->last_publish_ms << " ms)";
+    if (record->last_publish_unix_ns > 0) std::cout << " (generation " << record->generation << ", " << std::fixed << std::setprecision(3)
+                                                 << record->last_publish_ms << " ms)";
     std::cout << '\n';
     std::cout << "rejections:  " << record->rejected_count;
     if (record->rejected_count > 0) {

@@ -138,6 +138,9 @@ TEST(CliExplain, RunningProcess) {
   TempDir dir;
   auto table = make_table(dir, kConfig, "libjemalloc.so.2");
   ASSERT_EQ(::symlink("/bin/sleep", (dir / "telegram").c_str()), 0);
+  // The pipe's write end closes at exec: EOF means the child runs sleep.
+  int exec_pipe[2];
+  ASSERT_EQ(::pipe2(exec_pipe, O_CLOEXEC), 0);
   pid_t child = ::fork();
   if (child == 0) {
     ::setenv("LD_PRELOAD", "libjemalloc.so.2", 1);
@@ -145,7 +148,12 @@ TEST(CliExplain, RunningProcess) {
     ::_exit(127);
   }
   ASSERT_GT(child, 0);
-  // Ready once libc is mapped: preloads are mapped before it.
+  ::close(exec_pipe[1]);
+  char byte;
+  while (::read(exec_pipe[0], &byte, 1) > 0) {
+  }
+  ::close(exec_pipe[0]);
+  // Preloads are mapped before libc: once libc is there, so is jemalloc.
   for (int i = 0; i < 10000 && read_file("/proc/" + std::to_string(child) + "/maps").find("libc.so") == std::string::npos; ++i) {
     ::usleep(1000);
   }
