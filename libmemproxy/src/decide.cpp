@@ -102,6 +102,28 @@ Choice choose(const TableVerdict& v, const char** library, TextBuffer* reason) {
   return {true, reason->c_str()};
 }
 
+// Whether the custom allocator sets errno on failure as glibc does; asked once
+// with requests no allocator can satisfy. malloc is asked only when calloc's
+// overflow check already failed to set errno (tcmalloc, mimalloc): asking
+// TBB's proxy for malloc(SIZE_MAX) this early recurses through its dlsym
+// fallback, and allocators whose calloc conforms (jemalloc, TBB) do in malloc.
+struct ErrnoConformance {
+  bool malloc, calloc;
+};
+ErrnoConformance probe_errno() {
+  ErrnoConformance c{true, true};
+  errno = 0;
+  c.calloc = g_chosen.calloc(SIZE_MAX / 2, 3) == nullptr && errno == ENOMEM;
+  if (!c.calloc) {
+    errno = 0;
+    c.malloc = g_chosen.malloc(SIZE_MAX) == nullptr && errno == ENOMEM;
+  }
+  errno = 0;
+  return c;
+}
+
+ErrnoConformance g_conformance = {true, true};
+
 void install(bool custom, bool arena_used) {
   Dispatch d;
   if (!custom) {
@@ -121,6 +143,8 @@ void install(bool custom, bool arena_used) {
                  routes::valloc,          routes::pvalloc,      routes::reallocarray,
                  routes::malloc_usable_size};
     if (arena_used) d.free = routes::free_arena_checked;
+    if (!g_conformance.malloc) d.malloc = routes::malloc_enomem;
+    if (!g_conformance.calloc) d.calloc = routes::calloc_enomem;
   }
   store_slot(&g_dispatch.malloc, d.malloc);
   store_slot(&g_dispatch.free, d.free);
@@ -166,6 +190,8 @@ void decide() {
     name.add("system");
   }
 
+  // Before sealing: what the allocator allocates while answering comes from the arena.
+  if (choice.custom) g_conformance = probe_errno();
   bool arena_used = arena::seal();
   install(choice.custom, arena_used);
 

@@ -33,6 +33,18 @@ bool is_power_of_two(size_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 }  // namespace
 
+void* malloc_enomem(size_t size) {
+  void* p = g_chosen.malloc(size);
+  if (p == nullptr) errno = ENOMEM;
+  return p;
+}
+
+void* calloc_enomem(size_t n, size_t size) {
+  void* p = g_chosen.calloc(n, size);
+  if (p == nullptr) errno = ENOMEM;
+  return p;
+}
+
 void free_arena_checked(void* p) {
   if (arena::contains(p)) return;
   g_chosen.free(p);
@@ -55,7 +67,9 @@ void* realloc(void* p, size_t size) {
     g_chosen.free(p);
     return nullptr;
   }
-  return g_chosen.realloc(p, size);
+  void* q = g_chosen.realloc(p, size);
+  if (q == nullptr && size != 0) errno = ENOMEM;
+  return q;
 }
 
 size_t malloc_usable_size(void* p) {

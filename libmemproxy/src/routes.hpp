@@ -26,6 +26,11 @@ extern Routes g_routes;
 
 namespace routes {
 
+// For custom allocators that return NULL without setting errno (probed once
+// at the decision; conforming ones are called directly).
+void* malloc_enomem(size_t size);
+void* calloc_enomem(size_t n, size_t size);
+
 void free_arena_checked(void* p);
 void free_deepbind(void* p);
 void* realloc(void* p, size_t size);

@@ -1,0 +1,149 @@
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace mptest {
+
+std::string Result::describe() const {
+  std::ostringstream s;
+  s << "exited=" << exited << " code=" << code << " signal=" << signal << " timed_out=" << timed_out
+    << "\n--- stdout\n" << out << "--- stderr\n" << err;
+  return s.str();
+}
+
+Result run(const std::vector<std::string>& argv, const std::vector<std::string>& env, int timeout_seconds) {
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) abort();
+  std::vector<char*> args, envp;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  Result r;
+  timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long elapsed_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    long left = timeout_seconds * 1000L - elapsed_ms;
+    if (left <= 0) {
+      r.timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    if (poll(fds, 2, static_cast<int>(left)) < 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[4096];
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exited = WIFEXITED(status);
+  r.code = r.exited ? WEXITSTATUS(status) : -1;
+  r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  return r;
+}
+
+std::map<std::string, std::string> parse(const std::string& out) {
+  std::map<std::string, std::string> kv;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq != std::string::npos && line.find(' ') > eq) kv[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return kv;
+}
+
+long long number(const std::map<std::string, std::string>& kv, const std::string& key) {
+  auto it = kv.find(key);
+  return it == kv.end() ? -999999999 : std::stoll(it->second);
+}
+
+TempDir::TempDir() {
+  std::string tmpl = std::filesystem::temp_directory_path().string() + "/mp-lib-test-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) abort();
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& content) const {
+  std::string p = file(name);
+  std::ofstream(p, std::ios::binary) << content;
+  return p;
+}
+
+std::vector<Arch> arches() {
+  std::vector<Arch> v{{"64", MP_LIB64, MP_PROBE64, MP_PROBE_CXX64, MP_DEEPLIB64, "/usr/lib/x86_64-linux-gnu"}};
+#ifdef MP_LIB32
+  v.push_back({"32", MP_LIB32, MP_PROBE32, MP_PROBE_CXX32, MP_DEEPLIB32, "/usr/lib/i386-linux-gnu"});
+#endif
+  return v;
+}
+
+void PrintTo(const Arch& arch, std::ostream* os) { *os << arch.name << "-bit"; }
+
+std::string arch_name(const testing::TestParamInfo<Arch>& info) { return "bits" + info.param.name; }
+
+std::string make_table(const TempDir& dir, const std::string& config, const std::string& allocator,
+                       const std::string& fail_policy) {
+  static int counter = 0;
+  std::string n = std::to_string(++counter);
+  std::string conf = dir.write("memproxy" + n + ".conf", config);
+  std::string table = dir.file("table" + n);
+  std::vector<std::string> argv{MP_MKTABLE, conf, table, "--fail-policy", fail_policy};
+  if (!allocator.empty()) {
+    argv.push_back("--allocator");
+    argv.push_back(allocator);
+  }
+  Result r = run(argv, {"PATH=/usr/bin:/bin"});
+  EXPECT_TRUE(r.exited && r.code == 0) << r.describe();
+  return table;
+}
+
+std::vector<std::string> env_with(const std::string& preload, const std::string& table, bool debug) {
+  std::vector<std::string> env{"PATH=/usr/bin:/bin", "LC_ALL=C"};
+  if (!preload.empty()) env.push_back("LD_PRELOAD=" + preload);
+  if (!table.empty()) env.push_back("MEMPROXY_TABLE=" + table);
+  if (debug) env.push_back("MEMPROXY_DEBUG=1");
+  return env;
+}
+
+}  // namespace mptest

@@ -1,0 +1,70 @@
+// Running the probe programs under a chosen preload, table and environment.
+#ifndef MEMPROXY_TESTS_LIBMEMPROXY_HARNESS_HPP
+#define MEMPROXY_TESTS_LIBMEMPROXY_HARNESS_HPP
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mptest {
+
+struct Result {
+  bool exited = false;
+  int code = -1;
+  int signal = 0;
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+  std::string describe() const;
+};
+
+// Runs argv with exactly `env` (nothing inherited); a run that outlives
+// `timeout_seconds` is killed and reported as timed_out (a deadlock fails, never hangs).
+Result run(const std::vector<std::string>& argv, const std::vector<std::string>& env, int timeout_seconds = 120);
+
+// key=value lines of a probe's stdout.
+std::map<std::string, std::string> parse(const std::string& out);
+
+// A private mkdtemp directory, removed with its contents.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  std::string write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+// One build flavour: the library and the test programs of one bitness.
+struct Arch {
+  std::string name;  // "64" or "32"
+  std::string lib;
+  std::string probe;
+  std::string probe_cxx;
+  std::string deeplib;
+  std::string libdir;  // the system's library directory for this bitness
+  std::string jemalloc() const { return libdir + "/libjemalloc.so.2"; }
+};
+std::vector<Arch> arches();
+void PrintTo(const Arch& arch, std::ostream* os);
+std::string arch_name(const testing::TestParamInfo<Arch>& info);
+
+// A table from `config` text, written by the 64-bit memproxy-mktable.
+std::string make_table(const TempDir& dir, const std::string& config, const std::string& allocator = "",
+                       const std::string& fail_policy = "system");
+
+// The environment of a probe run.
+std::vector<std::string> env_with(const std::string& preload, const std::string& table, bool debug = true);
+
+long long number(const std::map<std::string, std::string>& kv, const std::string& key);
+
+}  // namespace mptest
+
+#endif

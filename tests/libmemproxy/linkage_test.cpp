@@ -1,0 +1,73 @@
+// What the library pulls into every process: libc and the loader, nothing else.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+
+#include "harness.hpp"
+
+namespace mptest {
+namespace {
+
+class Linkage : public testing::TestWithParam<Arch> {};
+
+TEST_P(Linkage, NeedsOnlyLibc) {
+  Result r = run({"/usr/bin/readelf", "-d", GetParam().lib}, {"PATH=/usr/bin:/bin", "LC_ALL=C"});
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  std::regex needed(R"(\(NEEDED\)\s+Shared library: \[([^\]]+)\])");
+  std::vector<std::string> libs;
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), needed), end; it != end; ++it) libs.push_back((*it)[1]);
+  EXPECT_EQ(libs, std::vector<std::string>{"libc.so.6"}) << r.out;
+}
+
+TEST_P(Linkage, LddShowsOnlyLibcAndLoader) {
+  Result r = run({"/usr/bin/ldd", GetParam().lib}, {"PATH=/usr/bin:/bin", "LC_ALL=C"});
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  std::istringstream in(r.out);
+  std::string line;
+  int libc = 0;
+  while (std::getline(in, line)) {
+    if (line.find("linux-vdso") != std::string::npos || line.find("linux-gate") != std::string::npos) continue;
+    if (line.find("libc.so.6") != std::string::npos) {
+      ++libc;
+      continue;
+    }
+    EXPECT_NE(line.find("ld-linux"), std::string::npos) << "unexpected dependency: " << line;
+  }
+  EXPECT_EQ(libc, 1) << r.out;
+}
+
+TEST_P(Linkage, CProgramUnderPreloadDoesNotMapLibstdcxx) {
+  const Arch& a = GetParam();
+  Result r = run({a.probe, "maps"}, env_with(a.lib, "", false));
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  auto kv = parse(r.out);
+  EXPECT_EQ(kv["libmemproxy"], "1");
+  EXPECT_EQ(kv["libstdcxx"], "0");
+}
+
+TEST_P(Linkage, ExportsTheWholeAbi) {
+  Result r = run({"/usr/bin/nm", "-D", "--defined-only", GetParam().lib}, {"PATH=/usr/bin:/bin", "LC_ALL=C"});
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  const bool is64 = GetParam().name == "64";
+  const std::string z = is64 ? "m" : "j";
+  std::vector<std::string> symbols{"malloc", "calloc", "realloc", "reallocarray", "free", "aligned_alloc", "memalign",
+                                   "posix_memalign", "valloc", "pvalloc", "malloc_usable_size", "__libc_malloc",
+                                   "__libc_calloc", "__libc_realloc", "__libc_free", "__libc_memalign", "__libc_valloc",
+                                   "__libc_pvalloc", "memproxy_backend", "dlopen",
+                                   "_Znw" + z, "_Zna" + z, "_Znw" + z + "RKSt9nothrow_t", "_Zna" + z + "RKSt9nothrow_t",
+                                   "_Znw" + z + "St11align_val_t", "_Zna" + z + "St11align_val_t",
+                                   "_Znw" + z + "St11align_val_tRKSt9nothrow_t", "_Zna" + z + "St11align_val_tRKSt9nothrow_t",
+                                   "_ZdlPv", "_ZdaPv", "_ZdlPv" + z, "_ZdaPv" + z, "_ZdlPvRKSt9nothrow_t",
+                                   "_ZdaPvRKSt9nothrow_t", "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t",
+                                   "_ZdlPv" + z + "St11align_val_t", "_ZdaPv" + z + "St11align_val_t",
+                                   "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t"};
+  for (const auto& s : symbols) {
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(" T " + s + "\n"))) << s;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Both, Linkage, testing::ValuesIn(arches()), arch_name);
+
+}  // namespace
+}  // namespace mptest

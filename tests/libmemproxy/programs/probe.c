@@ -1,0 +1,223 @@
+/* The C test program of the libmemproxy integration tests. One mode per argv[1]:
+   route    allocate 64 x 1000 bytes with malloc, report who served them
+   abi      the allocator ABI semantics, as normalised lines to compare across backends
+   storm    threads started by a constructor allocate while main forks allocating children
+   maps     whether libstdc++ is mapped
+   secure   AT_SECURE and the backend
+   deepbind LIB   free()/realloc() blocks that a RTLD_DEEPBIND library got from libc
+   exec NAME...   execv(NAME, ...): a new process, a new decision
+   fork     the child reports its backend and allocations */
+#include "probe_support.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { kBlocks = 64, kBlockSize = 1000 };
+
+static int route(void) {
+  void *blocks[kBlocks];
+  struct mp_snapshot a = mp_snap();
+  for (int i = 0; i < kBlocks; ++i) {
+    blocks[i] = malloc(kBlockSize);
+    memset(blocks[i], i, kBlockSize);
+  }
+  struct mp_snapshot b = mp_snap();
+  mp_report("c", a, b, blocks[0]);
+  for (int i = 0; i < kBlocks; ++i) free(blocks[i]);
+  return 0;
+}
+
+/* Sizes hidden from the compiler, which would otherwise fold the calls. */
+static size_t opaque(size_t v) {
+  volatile size_t x = v;
+  return x;
+}
+
+#define SHOW(fmt, ...) printf(fmt "\n", __VA_ARGS__)
+
+static int aligned_to(const void *p, size_t a) { return p != NULL && ((uintptr_t)p % a) == 0; }
+
+static int abi(void) {
+  long page = sysconf(_SC_PAGESIZE);
+  void *p;
+  int r;
+
+  errno = 0; p = malloc(0); SHOW("malloc(0) nonnull=%d", p != NULL); free(p);
+  errno = 0; p = malloc(opaque(SIZE_MAX)); SHOW("malloc(max) null=%d errno=%d", p == NULL, errno);
+  errno = 0; p = malloc(opaque(SIZE_MAX / 2 + 1)); SHOW("malloc(max/2+1) null=%d errno=%d", p == NULL, errno);
+  errno = 0; p = calloc(opaque(SIZE_MAX / 2), 3); SHOW("calloc(overflow) null=%d errno=%d", p == NULL, errno);
+  errno = 0; p = calloc(0, 0); SHOW("calloc(0,0) nonnull=%d", p != NULL); free(p);
+  p = calloc(100, 10); { int zero = 1; for (int i = 0; i < 1000; ++i) zero &= ((char *)p)[i] == 0; SHOW("calloc zeroed=%d", zero); } free(p);
+  errno = 0; p = realloc(NULL, 10); SHOW("realloc(NULL,10) nonnull=%d usable>=10=%d", p != NULL, malloc_usable_size(p) >= 10);
+  memset(p, 7, 10); p = realloc(p, 100000); SHOW("realloc grow kept=%d", ((char *)p)[9] == 7);
+  errno = 0; void *q = realloc(p, 0); SHOW("realloc(p,0) null=%d errno=%d", q == NULL, errno); if (q) free(q);
+  errno = 0; p = realloc(NULL, 0); SHOW("realloc(NULL,0) nonnull=%d", p != NULL); free(p);
+  p = malloc(10); errno = 0; q = realloc(p, opaque(SIZE_MAX)); SHOW("realloc(p,max) null=%d errno=%d", q == NULL, errno); free(q ? q : p);
+  errno = 0; p = reallocarray(NULL, opaque(SIZE_MAX / 2), 3); SHOW("reallocarray(overflow) null=%d errno=%d", p == NULL, errno);
+  errno = 0; p = reallocarray(NULL, 10, 10); SHOW("reallocarray(10,10) usable>=100=%d", malloc_usable_size(p) >= 100); free(p);
+  SHOW("malloc_usable_size(NULL)=%zu", malloc_usable_size(NULL));
+  for (size_t n = 1; n <= 1 << 20; n *= 7) { p = malloc(n); SHOW("usable(%zu)>=n=%d", n, malloc_usable_size(p) >= n); free(p); }
+
+  static const size_t alignments[] = {0, 1, 2, 3, 8, 16, 24, 32, 48, 64, 4096, 65536};
+  for (size_t i = 0; i < sizeof alignments / sizeof alignments[0]; ++i) {
+    size_t a = alignments[i];
+    size_t want = 1;
+    while (want < a) want <<= 1;
+    errno = 0; p = memalign(a, 100); SHOW("memalign(%zu) ok=%d aligned=%d errno=%d", a, p != NULL, aligned_to(p, want), errno); free(p);
+    errno = 0; p = aligned_alloc(a, 128); SHOW("aligned_alloc(%zu) ok=%d aligned=%d errno=%d", a, p != NULL, aligned_to(p, want), errno); free(p);
+    p = NULL; errno = 0; r = posix_memalign(&p, a, 100); SHOW("posix_memalign(%zu) r=%d aligned=%d untouched=%d", a, r, r == 0 && aligned_to(p, a), r != 0 && p == NULL); free(p);
+  }
+  errno = 0; p = memalign(opaque(SIZE_MAX / 2 + 2), 10); SHOW("memalign(huge alignment) null=%d errno=%d", p == NULL, errno);
+  errno = 0; p = memalign(64, opaque(SIZE_MAX - 100)); SHOW("memalign(64,huge) null=%d errno=%d", p == NULL, errno);
+  p = NULL; r = posix_memalign(&p, 64, opaque(SIZE_MAX - 100)); SHOW("posix_memalign(64,huge) r=%d", r);
+  errno = 0; p = valloc(10); SHOW("valloc(10) aligned=%d usable>=10=%d", aligned_to(p, page), malloc_usable_size(p) >= 10); free(p);
+  errno = 0; p = pvalloc(1); SHOW("pvalloc(1) aligned=%d usable>=page=%d", aligned_to(p, page), malloc_usable_size(p) >= (size_t)page); free(p);
+  errno = 0; p = pvalloc(page + 1); SHOW("pvalloc(page+1) usable>=2page=%d", malloc_usable_size(p) >= 2 * (size_t)page); free(p);
+  errno = 0; p = pvalloc(opaque(SIZE_MAX - 10)); SHOW("pvalloc(max) null=%d errno=%d", p == NULL, errno);
+  errno = 0; p = valloc(opaque(SIZE_MAX - 10)); SHOW("valloc(max) null=%d errno=%d", p == NULL, errno);
+  free(NULL);
+  SHOW("free(NULL) ok=%d", 1);
+  return 0;
+}
+
+enum { kStormThreads = 16, kStormChildren = 6, kStormRounds = 3000 };
+static pthread_t storm_threads[kStormThreads];
+static int storm_enabled;
+
+static void *storm_worker(void *arg) {
+  unsigned seed = (unsigned)(uintptr_t)arg;
+  void *slots[32] = {0};
+  for (int i = 0; i < kStormRounds; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    int s = (seed >> 8) % 32;
+    free(slots[s]);
+    slots[s] = (seed & 1) ? malloc((seed >> 12) % 4096 + 1) : calloc(1, (seed >> 12) % 512 + 1);
+    if (slots[s]) ((char *)slots[s])[0] = 1;
+  }
+  for (int s = 0; s < 32; ++s) free(slots[s]);
+  return NULL;
+}
+
+__attribute__((constructor)) static void storm_constructor(void) {
+  const char *mode = getenv("MP_PROBE_STORM");
+  if (!mode || strcmp(mode, "1") != 0) return;
+  storm_enabled = 1;
+  for (int i = 0; i < kStormThreads; ++i) pthread_create(&storm_threads[i], NULL, storm_worker, (void *)(uintptr_t)(i + 1));
+}
+
+static int storm(void) {
+  if (!storm_enabled) return 2;
+  pid_t children[kStormChildren];
+  for (int i = 0; i < kStormChildren; ++i) {
+    children[i] = fork();
+    if (children[i] == 0) {
+      char *p = malloc(1000 + i);
+      memset(p, 1, 1000 + i);
+      p = realloc(p, 50000);
+      free(p);
+      _exit(0);
+    }
+  }
+  int failed = 0;
+  for (int i = 0; i < kStormChildren; ++i) {
+    int status = 0;
+    if (children[i] < 0 || waitpid(children[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = 1;
+  }
+  for (int i = 0; i < kStormThreads; ++i) pthread_join(storm_threads[i], NULL);
+  printf("storm failed=%d backend=%s\n", failed, mp_backend());
+  return failed;
+}
+
+static int maps(void) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[4096];
+  int stdcxx = 0, memproxy = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    stdcxx |= strstr(line, "libstdc++") != NULL;
+    memproxy |= strstr(line, "libmemproxy") != NULL;
+  }
+  if (f) fclose(f);
+  printf("libstdcxx=%d\nlibmemproxy=%d\n", stdcxx, memproxy);
+  return 0;
+}
+
+static int secure(void) {
+  void *p = malloc(100);
+  printf("at_secure=%lu\nbackend=%s\n", getauxval(AT_SECURE), mp_backend());
+  free(p);
+  return 0;
+}
+
+static void *deep_thread(void *arg) {
+  void *(*alloc)(size_t) = (void *(*)(size_t))arg;
+  return alloc(300);
+}
+
+static int deepbind(const char *lib) {
+  void *h = dlopen(lib, RTLD_NOW | RTLD_DEEPBIND);
+  if (!h) { printf("dlopen failed: %s\n", dlerror()); return 2; }
+  void *(*alloc)(size_t) = (void *(*)(size_t))dlsym(h, "mp_deep_malloc");
+  char *(*dup)(const char *) = (char *(*)(const char *))dlsym(h, "mp_deep_strdup");
+  void (*release)(void *) = (void (*)(void *))dlsym(h, "mp_deep_free");
+  int (*from_libc)(void) = (int (*)(void))dlsym(h, "mp_deep_uses_libc_malloc");
+  printf("library_uses_libc_malloc=%d\n", from_libc());
+  size_t ok = 0;
+  for (int i = 0; i < 2000; ++i) {
+    void *p = alloc((size_t)(i % 700) + 1);
+    memset(p, 1, (size_t)(i % 700) + 1);
+    ok += malloc_usable_size(p) >= (size_t)(i % 700) + 1;
+    if (i % 3 == 0) p = realloc(p, 2000);
+    free(p);
+    char *s = dup("deepbind");
+    ok += strcmp(s, "deepbind") == 0;
+    free(s);
+    void *mine = malloc(64);
+    release(alloc(64));
+    free(mine);
+  }
+  pthread_t t;
+  void *from_thread = NULL;
+  pthread_create(&t, NULL, deep_thread, (void *)alloc);
+  pthread_join(t, &from_thread);
+  free(from_thread);
+  printf("deepbind ok=%zu backend=%s\n", ok, mp_backend());
+  return ok == 4000 ? 0 : 1;
+}
+
+static int forked(void) {
+  printf("parent backend=%s\n", mp_backend());
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    route();
+    fflush(stdout);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc < 2) return 2;
+  const char *mode = argv[1];
+  if (!strcmp(mode, "route")) return route();
+  if (!strcmp(mode, "abi")) return abi();
+  if (!strcmp(mode, "storm")) return storm();
+  if (!strcmp(mode, "maps")) return maps();
+  if (!strcmp(mode, "secure")) return secure();
+  if (!strcmp(mode, "fork")) return forked();
+  if (!strcmp(mode, "deepbind") && argc > 2) return deepbind(argv[2]);
+  if (!strcmp(mode, "exec") && argc > 2) {
+    printf("before exec backend=%s\n", mp_backend());
+    fflush(stdout);
+    execv(argv[2], argv + 2);
+    return 3;
+  }
+  return 2;
+}
