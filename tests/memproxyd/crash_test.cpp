@@ -11,7 +11,7 @@ namespace memproxyd_test {
 namespace {
 
 constexpr int kKills = 100;
-constexpr int kEntries = 200'000;  // a table of several MiB: its write takes a while
+constexpr int kEntries = 100'000;  // a table of ~5 MiB: its write takes a few milliseconds
 
 TEST(CrashSafetyTest, SigkillMidPublishNeverExposesAnInvalidTable) {
   TempDir dir;
@@ -23,11 +23,24 @@ TEST(CrashSafetyTest, SigkillMidPublishNeverExposesAnInvalidTable) {
     write_file(config, text);
   }
   const std::vector<std::string> once{MEMPROXYD_BIN, "--once", "-c", config, "-t", table};
-  // A first table, and the time one whole publishing run takes here.
+  // A first table, the time one whole publishing run takes here, and how long
+  // its staging file exists (the write window that the aimed kills target).
   auto start = std::chrono::steady_clock::now();
-  RunResult first = run(once, dir);
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-  auto full_run = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  pid_t first = spawn(once, dir / "daemon.log", dir / "daemon.log");
+  std::optional<std::chrono::steady_clock::time_point> staged_at, renamed_at;
+  std::optional<int> first_exit;
+  while (!first_exit && std::chrono::steady_clock::now() - start < kPatience) {
+    bool staging = fs::exists(table + ".new");
+    auto now = std::chrono::steady_clock::now();
+    if (staging && !staged_at) staged_at = now;
+    if (!staging && staged_at && !renamed_at) renamed_at = now;
+    first_exit = wait_exit(first, 0ms);
+  }
+  ASSERT_EQ(first_exit, 0) << read_file(dir / "daemon.log");
+  using us = std::chrono::microseconds;
+  const auto full_run = std::chrono::duration_cast<us>(std::chrono::steady_clock::now() - start);
+  const auto write_window =
+      staged_at && renamed_at ? std::chrono::duration_cast<us>(*renamed_at - *staged_at) : full_run / 10;
   ASSERT_EQ(probe(dir, table).generation, 1u);
 
   pid_t validator = spawn({MEMPROXYD_PROBE, "--validate-loop", table, stop}, dir / "validator.out", dir / "validator.err");
@@ -43,12 +56,12 @@ TEST(CrashSafetyTest, SigkillMidPublishNeverExposesAnInvalidTable) {
       std::this_thread::sleep_for(std::chrono::microseconds(delay(random)));
     } else {
       // Aimed at the write: as soon as the staging file appears, plus a little.
-      wait_until([&] {
-        if (fs::exists(table + ".new")) return true;
-        reaped = wait_exit(daemon, 0ms).has_value();
-        return reaped;
-      });
-      std::uniform_int_distribution<long> delay(0, full_run.count() / 4);
+      // A tight poll: the window is milliseconds long.
+      auto give_up = std::chrono::steady_clock::now() + kPatience;
+      while (!fs::exists(table + ".new") && std::chrono::steady_clock::now() < give_up) {
+        if ((reaped = wait_exit(daemon, 0ms).has_value())) break;
+      }
+      std::uniform_int_distribution<long> delay(0, write_window.count());
       std::this_thread::sleep_for(std::chrono::microseconds(delay(random)));
     }
     if (!reaped) {
@@ -62,8 +75,9 @@ TEST(CrashSafetyTest, SigkillMidPublishNeverExposesAnInvalidTable) {
   auto validator_exit = wait_exit(validator);
   ASSERT_TRUE(validator_exit.has_value());
   std::string report = read_file(dir / "validator.out");
-  std::printf("validator: %s  kills: %d, %d of them during the table write (full run %.1f ms)\n",
-              report.c_str(), kKills, mid_write, static_cast<double>(full_run.count()) / 1000.0);
+  std::printf("validator: %s  kills: %d, %d of them during the table write (full run %.1f ms, write %.1f ms)\n",
+              report.c_str(), kKills, mid_write, static_cast<double>(full_run.count()) / 1000.0,
+              static_cast<double>(write_window.count()) / 1000.0);
   EXPECT_EQ(*validator_exit, 0) << report;
   EXPECT_NE(report.find("invalid=0 "), std::string::npos) << report;
   EXPECT_NE(report.find("unopenable=0 "), std::string::npos) << "the table must never be missing: " << report;
