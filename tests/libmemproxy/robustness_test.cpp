@@ -112,6 +112,19 @@ TEST_P(Robustness, NewHandlerLoopAndBadAlloc) {
   }
 }
 
+// libmemproxy interposes dlopen (deepbind.hpp) and must stay invisible to
+// glibc's caller-dependent search: a bare name found only through the
+// program's RUNPATH still loads.
+TEST_P(Robustness, DlopenStillSeesTheProgramAsCaller) {
+  std::string open = make_table(dir, "some-other-program\n");
+  std::string bare = "lib" + a.deeplib.substr(a.deeplib.rfind("/lib") + 4);
+  for (const std::string& preload : {a.lib, a.lib + ":" + a.jemalloc()}) {
+    Result r = run({a.probe, "deepbind", bare}, env_with(preload, open), 60);
+    ASSERT_TRUE(r.exited && r.code == 0) << preload << ": " << r.describe();
+    EXPECT_NE(r.out.find("deepbind ok=4000"), std::string::npos) << r.out;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Both, Robustness, testing::ValuesIn(arches()), arch_name);
 
 // AT_SECURE: run as root a copy of the probe that is setuid to nobody (ruid 0,
