@@ -108,6 +108,25 @@ TEST_P(ReloadTest, SymlinkSwapAndTargetEdit) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
+TEST_P(ReloadTest, BurstOfEditsEndsWithTheLastContent) {
+  write_file(config_, "alpha\n");
+  Daemon daemon(dir_, daemon_args());
+  ASSERT_TRUE(routes("alpha", "edit-49")) << daemon.log();
+  // Edits faster than a publish: coalesced, but the last one must always win,
+  // including one that lands while a reload of an earlier one is under way.
+  for (int i = 0; i < 50; ++i) {
+    std::string staged = dir_ / "memproxy.conf.tmp";
+    write_file(staged, "edit-" + std::to_string(i) + "\n");
+    ASSERT_EQ(::rename(staged.c_str(), config_.c_str()), 0);
+  }
+  ASSERT_TRUE(routes("edit-49", "alpha")) << daemon.log();
+  Probe final_state = probe(dir_, table_, {"edit-48"});
+  EXPECT_EQ(final_state.flags["edit-48"], 0u);
+  std::printf("50 edits in a burst led to %llu publishes\n",
+              static_cast<unsigned long long>(final_state.generation - 1));
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Watchers, ReloadTest, ::testing::Values("inotify", "poll"));
 
 TEST(SighupTest, ReloadsWithoutWatcher) {
