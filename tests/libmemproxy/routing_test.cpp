@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "harness.hpp"
 
@@ -98,6 +99,25 @@ TEST_P(Routing, JemallocNamedByTableButNotPreloadedFailsSafe) {
 TEST_P(Routing, MissingAllocatorFailsSafe) {
   Result r = run({a.probe, "route"}, env_with(a.lib, open_table("libno-such-allocator.so")));
   expect_glibc(r);
+}
+
+// A valid header whose slot block is damaged: the header's fail policy decides.
+TEST_P(Routing, FailPolicyAppliesWhenTheLookupCannotBeTrusted) {
+  for (std::string policy : {"system", "custom"}) {
+    std::string table = make_table(dir, "alpha\nbeta\n", "", policy);
+    std::fstream f(table, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096 + 100);
+    f.put('\x5a');
+    f.close();
+    Result r = run({a.probe, "route"}, env_with(a.lib + ":" + a.jemalloc(), table));
+    ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+    EXPECT_NE(r.err.find("table lookup failed"), std::string::npos) << r.err;
+    if (policy == "custom") {
+      expect_jemalloc(r);
+    } else {
+      expect_glibc(r);
+    }
+  }
 }
 
 TEST_P(Routing, DebugLineIsOneLinePerProcess) {
