@@ -103,8 +103,6 @@ int run_service(const Options& options) {
     return kExitFailure;
   };
 
-  std::unique_ptr<EventLoop> loop;
-
   const std::string runtime_dir = parent_dir(options.table_path);
   std::string error = ensure_runtime_dir(runtime_dir);
   if (error.empty()) error = check_runtime_dir(runtime_dir);
@@ -127,6 +125,7 @@ int run_service(const Options& options) {
   record.started_unix_ns = unix_now_ns();
   Reloader reloader(options.config_path, publisher, status);
 
+  std::unique_ptr<EventLoop> loop;
   if (!options.once) {
     // Watching starts before the first read, so an edit made while that read
     // and publish are under way is not missed.

@@ -143,11 +143,12 @@ class InotifyWatcher final : public Watcher {
     if (event.mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB)) {
       *changed = true;
     } else if (event.mask & IN_CREATE) {
-      // A new regular file is still empty here; its IN_CLOSE_WRITE follows. A
-      // new symlink is complete the moment it exists.
+      // A newly created file is still being written; its IN_CLOSE_WRITE
+      // follows. A new symlink or hard link (`ln`) is complete the moment it
+      // exists and brings no other event.
       struct stat st {};
       std::string path = it->second.dir + "/" + event.name;
-      *changed = ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+      *changed = ::lstat(path.c_str(), &st) == 0 && (S_ISLNK(st.st_mode) || st.st_nlink > 1);
     }
     // IN_DELETE / IN_MOVED_FROM: the last good table stays; the file's return
     // (IN_CREATE / IN_MOVED_TO / IN_CLOSE_WRITE) is what triggers a reload.

@@ -294,6 +294,13 @@ TEST_P(WatcherTest, SeesEveryKindOfChange) {
 
   write_file(dir_ / "elsewhere/real.conf", "f\n");
   EXPECT_TRUE(changed()) << "edit of the symlink's target";
+
+  write_file(dir_ / "linked.conf", "g\n");
+  ASSERT_EQ(::unlink(config.c_str()), 0);
+  io_.run_for(50ms);  // let the poll watcher see the gap: the link must be a change of its own
+  fired_ = false;
+  ASSERT_EQ(::link((dir_ / "linked.conf").c_str(), config.c_str()), 0);
+  EXPECT_TRUE(changed()) << "a hard link created in its place";
 }
 
 TEST_P(WatcherTest, IgnoresOtherFilesInTheDirectory) {
