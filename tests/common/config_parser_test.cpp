@@ -1,10 +1,5 @@
 // Golden cases for memproxy.conf: what each line means, and the exact
 // diagnostic (file, line, severity, message) a user sees for each mistake.
-#include <fcntl.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <random>
 #include <string>
@@ -13,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "memproxy/config.hpp"
+#include "temp_dir.hpp"
 
 using memproxy::config::EntryKind;
 using memproxy::config::FileStatus;
@@ -187,13 +183,8 @@ TEST(ConfigParser, LongEntriesAreShortenedInMessages) {
 
 class ConfigFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/memproxy-config-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-  std::string dir_;
+  memproxy::testing::TempDir temp_;
+  const std::string& dir_ = temp_.path();
 };
 
 TEST_F(ConfigFile, ReadsAFileAndNamesItInDiagnostics) {

@@ -1,29 +1,20 @@
 // The table reader is linked into every process by libmemproxy, so it must
 // not need the C++ runtime: a shared object built from it with -nostdlib++
 // -fno-exceptions -fno-rtti may only import a handful of libc functions.
-#include <array>
-#include <cstdio>
 #include <set>
 #include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "run_command.hpp"
+
 namespace {
 
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  std::array<char, 4096> buffer;
-  size_t got;
-  while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), got);
-  pclose(pipe);
-  return out;
-}
+using memproxy::testing::run_command;
 
 TEST(ReaderFreestanding, ImportsOnlyLibcMemoryFunctions) {
-  std::string symbols = run("nm -D --undefined-only '" MEMPROXY_READER_SO "'");
+  std::string symbols = run_command("nm -D --undefined-only '" MEMPROXY_READER_SO "'");
   ASSERT_FALSE(symbols.empty()) << "nm printed nothing for " MEMPROXY_READER_SO;
   const std::set<std::string> allowed = {"memcmp", "memcpy", "memchr", "memset", "memmove",
                                          // inserted by the toolchain into every shared object:
@@ -38,7 +29,7 @@ TEST(ReaderFreestanding, ImportsOnlyLibcMemoryFunctions) {
 }
 
 TEST(ReaderFreestanding, NeedsNoLibraryButLibc) {
-  std::string dynamic = run("readelf -d '" MEMPROXY_READER_SO "'");
+  std::string dynamic = run_command("readelf -d '" MEMPROXY_READER_SO "'");
   std::istringstream lines(dynamic);
   std::string line;
   int needed = 0;

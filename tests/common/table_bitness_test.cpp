@@ -1,9 +1,5 @@
 // A 32-bit reader (built with -m32 from the same sources) reads a table the
 // 64-bit builder wrote and answers every lookup exactly as the 64-bit reader.
-#include <stdlib.h>
-
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -13,30 +9,20 @@
 
 #include <gtest/gtest.h>
 
+#include "run_command.hpp"
 #include "table_test_util.hpp"
+#include "temp_dir.hpp"
 
 namespace mt = memproxy::table;
+using memproxy::testing::run_command;
 
 namespace {
-
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  std::array<char, 4096> buffer;
-  size_t got;
-  while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), got);
-  int status = pclose(pipe);
-  if (status != 0) out += "\nexit status " + std::to_string(status);
-  return out;
-}
 
 TEST(TableBitness, ThirtyTwoBitReaderAnswersLikeTheSixtyFourBitOne) {
   const std::string reader32 = MEMPROXY_TABLE_LOOKUP32;
   if (reader32.empty()) GTEST_SKIP() << "32-bit reader not built (MEMPROXY_BUILD_32BIT=OFF)";
-  char tmpl[] = "/tmp/memproxy-bitness-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string dir = tmpl;
+  memproxy::testing::TempDir temp;
+  const std::string& dir = temp.path();
 
   std::mt19937_64 rng(32);
   auto entries = memproxy::testing::random_entries(rng, 20000);
@@ -58,11 +44,10 @@ TEST(TableBitness, ThirtyTwoBitReaderAnswersLikeTheSixtyFourBitOne) {
   std::ofstream(dir + "/keys") << keys.str();
 
   std::string args = " " + dir + "/table " + dir + "/keys";
-  std::string out64 = run(std::string(MEMPROXY_TABLE_LOOKUP64) + args);
-  std::string out32 = run(reader32 + args);
+  std::string out64 = run_command(std::string(MEMPROXY_TABLE_LOOKUP64) + args);
+  std::string out32 = run_command(reader32 + args);
   EXPECT_EQ(out64, expected.str());
   EXPECT_EQ(out32, expected.str());
-  std::system(("rm -rf '" + dir + "'").c_str());
 }
 
 }  // namespace

@@ -2,8 +2,6 @@
 // table, open() plus one lookup reads at most 4 pages, for 10 entries as for
 // 1,000,000. Pages are counted by faults on a PROT_NONE mapping, not by the
 // reader's own account.
-#include <stdlib.h>
-
 #include <fstream>
 #include <random>
 #include <string>
@@ -13,6 +11,7 @@
 
 #include "page_touch_counter.hpp"
 #include "table_test_util.hpp"
+#include "temp_dir.hpp"
 
 namespace mt = memproxy::table;
 
@@ -20,13 +19,7 @@ namespace {
 
 class TablePages : public ::testing::TestWithParam<std::size_t> {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/memproxy-pages-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-  std::string dir_;
+  memproxy::testing::TempDir temp_;
 };
 
 std::size_t pages_for_lookup(const std::string& path, const std::string& key, mt::LookupResult* result) {
@@ -46,7 +39,7 @@ TEST_P(TablePages, FreshLookupTouchesAtMostFourPages) {
                                   : "prog" + std::to_string(i);
     entries.push_back({key, mt::kFlagExclude});
   }
-  std::string path = dir_ + "/table";
+  std::string path = temp_.file("table");
   {
     auto image = mt::build(entries, {"libjemalloc.so.2", mt::kFailSystem, 0}, 1);
     std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(image.data()),
