@@ -26,6 +26,8 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -95,9 +97,7 @@ std::string decision_of(const std::string& line) {
 class Workloads : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/memproxy-workloads-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    suite_dir_ = new fs::path(tmpl);
+    suite_dir_ = new memproxy::testing::TempDir;
     std::string listed = "# every program of the workloads: routed to the system allocator\n";
     for (const char* p : kPrograms) listed += std::string(p) + "\n";
     system_table_ = new std::string(make_table("system", listed));
@@ -105,7 +105,6 @@ class Workloads : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (suite_dir_) fs::remove_all(*suite_dir_);
     delete suite_dir_;
     delete system_table_;
     delete custom_table_;
@@ -113,8 +112,8 @@ class Workloads : public ::testing::Test {
   }
 
   static std::string make_table(const std::string& name, const std::string& config) {
-    const fs::path conf = *suite_dir_ / (name + ".conf");
-    const fs::path table = *suite_dir_ / (name + ".table");
+    const fs::path conf = suite_dir_->file(name + ".conf");
+    const fs::path table = suite_dir_->file(name + ".table");
     spit(conf, config);
     const std::string cmd = std::string(kMktable) + " " + conf.string() + " " + table.string() +
                             " --allocator " + kJemalloc;
@@ -124,13 +123,6 @@ class Workloads : public ::testing::Test {
 
   void SetUp() override {
     if (access(kJemalloc, R_OK) != 0) GTEST_SKIP() << kJemalloc << " not installed";
-    char tmpl[] = "/tmp/memproxy-workload-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
   }
 
   // A fixed, minimal environment so runs differ only in the preload.
@@ -232,10 +224,11 @@ class Workloads : public ::testing::Test {
 
   static fs::path source(const char* name) { return fs::path(kSourceDir) / name; }
 
-  static inline fs::path* suite_dir_ = nullptr;
+  static inline memproxy::testing::TempDir* suite_dir_ = nullptr;
   static inline std::string* system_table_ = nullptr;
   static inline std::string* custom_table_ = nullptr;
-  fs::path dir_;
+  memproxy::testing::TempDir tmp_;
+  const fs::path dir_ = tmp_.path();
 };
 
 TEST_F(Workloads, PythonJsonSqliteThreads) {
