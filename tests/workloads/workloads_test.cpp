@@ -13,7 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -44,7 +43,7 @@ const char* const kPrograms[] = {
     "python3", "python3.11", "g++", "g++-12", "x86_64-linux-gnu-g++-12", "cc1plus", "as",
     "x86_64-linux-gnu-as", "collect2", "ld", "ld.bfd", "x86_64-linux-gnu-ld.bfd", "prog", "git",
     "sh", "dash", "cat", "sort", "ls", "sha256sum", "wc", "tr", "uniq", "head", "seq", "cut",
-    "md5sum", "tac", "gzip", "grep", "env",
+    "md5sum", "tac", "gzip", "grep",
 };
 
 struct Result {
