@@ -40,7 +40,7 @@ struct Candidates {
   const void* self;
   bool self_seen;
   int count;
-  const char* names[64];
+  const char* names[1];
 };
 
 bool contains_address(const dl_phdr_info* info, uintptr_t address) {
@@ -53,6 +53,8 @@ bool contains_address(const dl_phdr_info* info, uintptr_t address) {
   return false;
 }
 
+// Keeps the first object after ours, or the one after it when that is libc
+// (the original `libmemproxy.so:libc.so.6:liballoc.so` order).
 int collect(dl_phdr_info* info, size_t, void* context) {
   auto* c = static_cast<Candidates*>(context);
   if (!c->self_seen) {
@@ -62,7 +64,7 @@ int collect(dl_phdr_info* info, size_t, void* context) {
   if (info->dlpi_name == nullptr || info->dlpi_name[0] == '\0') return 0;
   if (contains_address(info, reinterpret_cast<uintptr_t>(g_libc_base))) return 0;
   c->names[c->count++] = info->dlpi_name;
-  return c->count == 64 ? 1 : 0;
+  return 1;
 }
 
 }  // namespace
@@ -85,7 +87,19 @@ bool resolve_libc(DlopenFn real_dlopen) {
          lookup(handle, "mallopt", b, &a.mallopt);
 }
 
+// The allocator right behind us is RTLD_NEXT's malloc and needs no handle.
+// Otherwise only the single object after libc is opened (RTLD_NOLOAD): opening
+// further libraries would run constructors of libraries not yet initialised
+// inside our decision, on the arena.
 bool find_preloaded(DlopenFn real_dlopen, Allocator* out, Found* found) {
+  void* m = dlsym(RTLD_NEXT, "malloc");
+  const void* base = base_of(m);
+  if (m != nullptr && base != g_libc_base && resolve_allocator(RTLD_NEXT, base, out)) {
+    Dl_info info;
+    dladdr(m, &info);
+    *found = Found{RTLD_NEXT, base, info.dli_fname};
+    return true;
+  }
   static Candidates c;
   c.self = reinterpret_cast<const void*>(&find_preloaded);
   c.self_seen = false;
@@ -94,8 +108,8 @@ bool find_preloaded(DlopenFn real_dlopen, Allocator* out, Found* found) {
   for (int i = 0; i < c.count; ++i) {
     void* handle = real_dlopen(c.names[i], RTLD_NOLOAD | RTLD_LAZY);
     if (handle == nullptr) continue;
-    void* m = dlsym(handle, "malloc");
-    const void* base = base_of(m);
+    m = dlsym(handle, "malloc");
+    base = base_of(m);
     if (m == nullptr || base == g_libc_base) continue;
     if (!resolve_allocator(handle, base, out)) continue;
     *found = Found{handle, base, c.names[i]};

@@ -2,8 +2,8 @@
 //
 // - System: libc's own functions, looked up in libc's handle. Never
 //   RTLD_NEXT/RTLD_DEFAULT: in front of libc there may be the custom allocator.
-// - Custom, preloaded: the first object loaded after libmemproxy that is not
-//   libc and defines malloc itself. This covers `libmemproxy.so:liballoc.so`
+// - Custom, preloaded: the first object after libmemproxy in the link-map
+//   chain that is not libc and defines malloc itself. This covers `libmemproxy.so:liballoc.so`
 //   and the original `libmemproxy.so:libc.so.6:liballoc.so` (where RTLD_NEXT
 //   would find libc first).
 // - Custom, named by the table: dlopen'ed. Allocators with initial-exec TLS

@@ -2,7 +2,7 @@
 
 namespace memproxy::arena {
 
-alignas(64) unsigned char g_storage[kCapacity];
+alignas(4096) unsigned char g_storage[kCapacity];
 
 namespace {
 
@@ -22,7 +22,9 @@ void* allocate(size_t size, size_t alignment) {
   uint32_t top = __atomic_load_n(&g_top, __ATOMIC_RELAXED);
   for (;;) {
     if (top & kSealed) return nullptr;
-    size_t data = (top + kHeader + alignment - 1) & ~(alignment - 1);
+    // Alignment is of the address, not of the offset.
+    uintptr_t base = reinterpret_cast<uintptr_t>(g_storage);
+    size_t data = ((base + top + kHeader + alignment - 1) & ~(alignment - 1)) - base;
     size_t end = (data + size + kHeader - 1) & ~(kHeader - 1);
     if (end > kCapacity) return nullptr;
     if (__atomic_compare_exchange_n(&g_top, &top, static_cast<uint32_t>(end), false, __ATOMIC_ACQ_REL,
