@@ -1,90 +1,104 @@
 #include "backends.hpp"
 
 #include <dlfcn.h>
-#include <link.h>
-#include <stdint.h>
 
 #include "platform.hpp"
 
 namespace memproxy::backends {
 namespace {
 
-const void* g_libc_base = nullptr;
+Object g_libc_object MP_STATE;
 
-const void* base_of(const void* symbol) {
-  Dl_info info;
-  if (symbol == nullptr || dladdr(symbol, &info) == 0) return nullptr;
-  return info.dli_fbase;
+bool segment_contains(uintptr_t addr, const ElfW(Phdr)* phdr, int phnum, uintptr_t address) {
+  for (int i = 0; i < phnum; ++i) {
+    if (phdr[i].p_type != PT_LOAD) continue;
+    if (address - (addr + phdr[i].p_vaddr) < phdr[i].p_memsz) return true;
+  }
+  return false;
 }
 
 template <typename F>
-bool lookup(void* handle, const char* name, const void* base, F* out) {
+bool lookup(void* handle, const char* name, const Object* object, F* out) {
   void* symbol = dlsym(handle, name);
   *out = reinterpret_cast<F>(symbol);
-  return symbol != nullptr && (base == nullptr || defined_in(symbol, base));
+  return symbol != nullptr && (object == nullptr || object->contains(symbol));
 }
 
-// The required set of a custom allocator, all from the object at `base`.
-bool resolve_allocator(void* handle, const void* base, Allocator* out) {
+// The required set of a custom allocator, all from `object`.
+bool resolve_allocator(void* handle, const Object& o, Allocator* out) {
   *out = Allocator{};
-  return lookup(handle, "malloc", base, &out->malloc) && lookup(handle, "free", base, &out->free) &&
-         lookup(handle, "calloc", base, &out->calloc) && lookup(handle, "realloc", base, &out->realloc) &&
-         lookup(handle, "memalign", base, &out->memalign) &&
-         lookup(handle, "posix_memalign", base, &out->posix_memalign) &&
-         lookup(handle, "malloc_usable_size", base, &out->malloc_usable_size);
+  return lookup(handle, "malloc", &o, &out->malloc) && lookup(handle, "free", &o, &out->free) &&
+         lookup(handle, "calloc", &o, &out->calloc) && lookup(handle, "realloc", &o, &out->realloc) &&
+         lookup(handle, "memalign", &o, &out->memalign) &&
+         lookup(handle, "posix_memalign", &o, &out->posix_memalign) &&
+         lookup(handle, "malloc_usable_size", &o, &out->malloc_usable_size);
+}
+
+// A custom allocator candidate: defines malloc itself, is not libc.
+bool allocator_object(void* malloc_symbol, Object* out) {
+  return malloc_symbol != nullptr && object_at(malloc_symbol, out) && !out->same_as(g_libc_object);
+}
+
+struct Search {
+  uintptr_t address;
+  Object* out;
+};
+
+int find_object(dl_phdr_info* info, size_t, void* context) {
+  auto* s = static_cast<Search*>(context);
+  if (!segment_contains(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, s->address)) return 0;
+  *s->out = Object{info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, info->dlpi_name};
+  return 1;
 }
 
 // Objects after libmemproxy in load order, collected under the loader's lock
 // and examined after it is released (dlopen must not run inside the callback).
 struct Candidates {
-  const void* self;
+  uintptr_t self;
   bool self_seen;
   int count;
   const char* names[1];
 };
-
-bool contains_address(const dl_phdr_info* info, uintptr_t address) {
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type != PT_LOAD) continue;
-    uintptr_t start = info->dlpi_addr + ph.p_vaddr;
-    if (address - start < ph.p_memsz) return true;
-  }
-  return false;
-}
 
 // Keeps the first object after ours, or the one after it when that is libc
 // (the original `libmemproxy.so:libc.so.6:liballoc.so` order).
 int collect(dl_phdr_info* info, size_t, void* context) {
   auto* c = static_cast<Candidates*>(context);
   if (!c->self_seen) {
-    c->self_seen = contains_address(info, reinterpret_cast<uintptr_t>(c->self));
+    c->self_seen = segment_contains(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, c->self);
     return 0;
   }
   if (info->dlpi_name == nullptr || info->dlpi_name[0] == '\0') return 0;
-  if (contains_address(info, reinterpret_cast<uintptr_t>(g_libc_base))) return 0;
+  if (info->dlpi_phdr == g_libc_object.phdr) return 0;
   c->names[c->count++] = info->dlpi_name;
   return 1;
 }
 
 }  // namespace
 
-bool defined_in(const void* symbol, const void* base) { return base_of(symbol) == base; }
+bool Object::contains(const void* address) const {
+  return segment_contains(addr, phdr, phnum, reinterpret_cast<uintptr_t>(address));
+}
+
+bool object_at(const void* address, Object* out) {
+  Search s{reinterpret_cast<uintptr_t>(address), out};
+  return dl_iterate_phdr(find_object, &s) != 0;
+}
 
 bool resolve_libc(DlopenFn real_dlopen) {
   void* handle = real_dlopen(platform::libc_soname(), RTLD_NOLOAD | RTLD_LAZY);
   if (handle == nullptr) return false;
   Allocator& a = g_libc;
   if (!lookup(handle, "malloc", nullptr, &a.malloc)) return false;
-  g_libc_base = base_of(reinterpret_cast<const void*>(a.malloc));
-  const void* b = g_libc_base;
-  return lookup(handle, "free", b, &a.free) && lookup(handle, "calloc", b, &a.calloc) &&
-         lookup(handle, "realloc", b, &a.realloc) && lookup(handle, "memalign", b, &a.memalign) &&
-         lookup(handle, "posix_memalign", b, &a.posix_memalign) &&
-         lookup(handle, "malloc_usable_size", b, &a.malloc_usable_size) &&
-         lookup(handle, "aligned_alloc", b, &a.aligned_alloc) && lookup(handle, "valloc", b, &a.valloc) &&
-         lookup(handle, "pvalloc", b, &a.pvalloc) && lookup(handle, "reallocarray", b, &a.reallocarray) &&
-         lookup(handle, "mallopt", b, &a.mallopt);
+  if (!object_at(reinterpret_cast<const void*>(a.malloc), &g_libc_object)) return false;
+  const Object* o = &g_libc_object;
+  return lookup(handle, "free", o, &a.free) && lookup(handle, "calloc", o, &a.calloc) &&
+         lookup(handle, "realloc", o, &a.realloc) && lookup(handle, "memalign", o, &a.memalign) &&
+         lookup(handle, "posix_memalign", o, &a.posix_memalign) &&
+         lookup(handle, "malloc_usable_size", o, &a.malloc_usable_size) &&
+         lookup(handle, "aligned_alloc", o, &a.aligned_alloc) && lookup(handle, "valloc", o, &a.valloc) &&
+         lookup(handle, "pvalloc", o, &a.pvalloc) && lookup(handle, "reallocarray", o, &a.reallocarray) &&
+         lookup(handle, "mallopt", o, &a.mallopt);
 }
 
 // The allocator right behind us is RTLD_NEXT's malloc and needs no handle.
@@ -92,27 +106,18 @@ bool resolve_libc(DlopenFn real_dlopen) {
 // further libraries would run constructors of libraries not yet initialised
 // inside our decision, on the arena.
 bool find_preloaded(DlopenFn real_dlopen, Allocator* out, Found* found) {
-  void* m = dlsym(RTLD_NEXT, "malloc");
-  const void* base = base_of(m);
-  if (m != nullptr && base != g_libc_base && resolve_allocator(RTLD_NEXT, base, out)) {
-    Dl_info info;
-    dladdr(m, &info);
-    *found = Found{RTLD_NEXT, base, info.dli_fname};
+  Object o;
+  if (allocator_object(dlsym(RTLD_NEXT, "malloc"), &o) && resolve_allocator(RTLD_NEXT, o, out)) {
+    *found = Found{RTLD_NEXT, o, o.name};
     return true;
   }
-  static Candidates c;
-  c.self = reinterpret_cast<const void*>(&find_preloaded);
-  c.self_seen = false;
-  c.count = 0;
+  Candidates c{reinterpret_cast<uintptr_t>(&find_preloaded), false, 0, {nullptr}};
   dl_iterate_phdr(collect, &c);
   for (int i = 0; i < c.count; ++i) {
     void* handle = real_dlopen(c.names[i], RTLD_NOLOAD | RTLD_LAZY);
     if (handle == nullptr) continue;
-    m = dlsym(handle, "malloc");
-    base = base_of(m);
-    if (m == nullptr || base == g_libc_base) continue;
-    if (!resolve_allocator(handle, base, out)) continue;
-    *found = Found{handle, base, c.names[i]};
+    if (!allocator_object(dlsym(handle, "malloc"), &o) || !resolve_allocator(handle, o, out)) continue;
+    *found = Found{handle, o, c.names[i]};
     return true;
   }
   return false;
@@ -125,14 +130,18 @@ bool load_named(DlopenFn real_dlopen, const char* library, Allocator* out, Found
     *error = why != nullptr ? why : "dlopen failed";
     return false;
   }
-  void* m = dlsym(handle, "malloc");
-  const void* base = base_of(m);
-  if (m == nullptr || base == g_libc_base || !resolve_allocator(handle, base, out)) {
+  Object o;
+  if (!allocator_object(dlsym(handle, "malloc"), &o) || !resolve_allocator(handle, o, out)) {
     *error = "the library does not define the whole malloc family itself";
     return false;
   }
-  *found = Found{handle, base, library};
+  *found = Found{handle, o, library};
   return true;
+}
+
+void* optional_symbol(const Found& found, const char* name) {
+  void* symbol = dlsym(found.handle, name);
+  return symbol != nullptr && found.object.contains(symbol) ? symbol : nullptr;
 }
 
 }  // namespace memproxy::backends

@@ -9,18 +9,38 @@
 // - Custom, named by the table: dlopen'ed. Allocators with initial-exec TLS
 //   (jemalloc) refuse that ("cannot allocate memory in static TLS block") and
 //   must be preloaded; the caller reports the dlerror text.
-// Every function must be defined in the allocator's own object (checked with
-// dladdr): a handle's dlsym also searches its dependencies, i.e. libc.
+// Every function must be defined in the allocator's own object: a handle's
+// dlsym also searches its dependencies, i.e. libc. "Defined in" is a check
+// against the object's PT_LOAD ranges, found once per object with
+// dl_iterate_phdr (dladdr would scan the object's whole symbol table).
 #ifndef MEMPROXY_BACKENDS_HPP
 #define MEMPROXY_BACKENDS_HPP
+
+#include <link.h>
+#include <stdint.h>
 
 #include "dispatch.hpp"
 
 namespace memproxy::backends {
 
+// A loaded object as dl_iterate_phdr describes it; its program headers stay
+// mapped while it is loaded.
+struct Object {
+  uintptr_t addr = 0;
+  const ElfW(Phdr)* phdr = nullptr;
+  int phnum = 0;
+  const char* name = nullptr;
+
+  bool contains(const void* address) const;
+  bool same_as(const Object& other) const { return phdr == other.phdr; }
+};
+
+// The object whose PT_LOAD segments contain `address`; false if none does.
+bool object_at(const void* address, Object* out);
+
 struct Found {
-  void* handle;          // for optional lookups (deepbind.cpp)
-  const void* base;      // the object's load base (dladdr's dli_fbase)
+  void* handle;          // for optional lookups (deepbind.cpp, errno_conformance.cpp)
+  Object object;         // where its functions must be defined
   const char* library;   // name as loaded; static storage
 };
 
@@ -34,8 +54,8 @@ bool find_preloaded(DlopenFn real_dlopen, Allocator* out, Found* found);
 // false with `error` set (static or dlerror text) when it cannot be used.
 bool load_named(DlopenFn real_dlopen, const char* library, Allocator* out, Found* found, const char** error);
 
-// Whether `symbol` is defined in the object loaded at `base`.
-bool defined_in(const void* symbol, const void* base);
+// `name` from the found object itself, or nullptr.
+void* optional_symbol(const Found& found, const char* name);
 
 }  // namespace memproxy::backends
 

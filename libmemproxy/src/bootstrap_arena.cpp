@@ -1,20 +1,23 @@
 #include "bootstrap_arena.hpp"
 
 namespace memproxy::arena {
-
-alignas(4096) unsigned char g_storage[kCapacity];
-
 namespace {
+
+// Not page-aligned on purpose: it follows the state page (see the header).
+alignas(64) unsigned char g_storage[kCapacity];
 
 // Bytes in use, with kSealed set once the decision is published. Sealing and
 // bumping are CAS on the same word, so no allocation can slip in after seal().
 constexpr uint32_t kSealed = 0x80000000u;
-uint32_t g_top = 0;
+uint32_t g_top MP_STATE = 0;
 
 // Every block is preceded by its size, so realloc and malloc_usable_size know it.
 constexpr size_t kHeader = 2 * sizeof(size_t) > 16 ? 2 * sizeof(size_t) : 16;
 
 }  // namespace
+
+Bounds g_bounds MP_HOT_STATE = {reinterpret_cast<uintptr_t>(g_storage),
+                                reinterpret_cast<uintptr_t>(g_storage) + kCapacity};
 
 void* allocate(size_t size, size_t alignment) {
   if (alignment < kHeader) alignment = kHeader;
@@ -37,6 +40,15 @@ void* allocate(size_t size, size_t alignment) {
 
 size_t block_size(const void* p) { return static_cast<const size_t*>(p)[-1]; }
 
-bool seal() { return (__atomic_fetch_or(&g_top, kSealed, __ATOMIC_ACQ_REL) & ~kSealed) != 0; }
+bool seal() {
+  uint32_t used = __atomic_fetch_or(&g_top, kSealed, __ATOMIC_ACQ_REL) & ~kSealed;
+  if (used == 0) {
+    __atomic_store_n(&g_bounds.lo, UINTPTR_MAX, __ATOMIC_RELAXED);
+    __atomic_store_n(&g_bounds.hi, 0, __ATOMIC_RELAXED);
+  } else {
+    __atomic_store_n(&g_bounds.hi, reinterpret_cast<uintptr_t>(g_storage) + used, __ATOMIC_RELAXED);
+  }
+  return used != 0;
+}
 
 }  // namespace memproxy::arena

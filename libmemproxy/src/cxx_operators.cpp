@@ -1,5 +1,5 @@
 // Every replaceable C++ operator new/delete, routed through g_dispatch like
-// malloc: custom allocators export their own operator new, so without these
+// malloc and free (arena filter included): custom allocators export their own operator new, so without these
 // a C++ program's allocations would bypass the routing.
 //
 // The library must not link libstdc++ (it is loaded into C programs too).
@@ -18,6 +18,7 @@
 #include <new>
 
 #include "dispatch.hpp"
+#include "entry_filter.hpp"
 #include "export.hpp"
 
 using memproxy::g_dispatch;
@@ -79,15 +80,15 @@ MP_EXPORT void* operator new[](size_t size, std::align_val_t a, const std::nothr
   return new_fast(size, static_cast<size_t>(a), true);
 }
 
-MP_EXPORT void operator delete(void* p) noexcept { g_dispatch.free(p); }
-MP_EXPORT void operator delete[](void* p) noexcept { g_dispatch.free(p); }
-MP_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept { g_dispatch.free(p); }
-MP_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept { g_dispatch.free(p); }
-MP_EXPORT void operator delete(void* p, size_t) noexcept { g_dispatch.free(p); }
-MP_EXPORT void operator delete[](void* p, size_t) noexcept { g_dispatch.free(p); }
-MP_EXPORT void operator delete(void* p, std::align_val_t) noexcept { g_dispatch.free(p); }
-MP_EXPORT void operator delete[](void* p, std::align_val_t) noexcept { g_dispatch.free(p); }
-MP_EXPORT void operator delete(void* p, size_t, std::align_val_t) noexcept { g_dispatch.free(p); }
-MP_EXPORT void operator delete[](void* p, size_t, std::align_val_t) noexcept { g_dispatch.free(p); }
-MP_EXPORT void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { g_dispatch.free(p); }
-MP_EXPORT void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { g_dispatch.free(p); }
+MP_EXPORT void operator delete(void* p) noexcept { memproxy::free_filtered(p); }
+MP_EXPORT void operator delete[](void* p) noexcept { memproxy::free_filtered(p); }
+MP_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept { memproxy::free_filtered(p); }
+MP_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept { memproxy::free_filtered(p); }
+MP_EXPORT void operator delete(void* p, size_t) noexcept { memproxy::free_filtered(p); }
+MP_EXPORT void operator delete[](void* p, size_t) noexcept { memproxy::free_filtered(p); }
+MP_EXPORT void operator delete(void* p, std::align_val_t) noexcept { memproxy::free_filtered(p); }
+MP_EXPORT void operator delete[](void* p, std::align_val_t) noexcept { memproxy::free_filtered(p); }
+MP_EXPORT void operator delete(void* p, size_t, std::align_val_t) noexcept { memproxy::free_filtered(p); }
+MP_EXPORT void operator delete[](void* p, size_t, std::align_val_t) noexcept { memproxy::free_filtered(p); }
+MP_EXPORT void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { memproxy::free_filtered(p); }
+MP_EXPORT void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { memproxy::free_filtered(p); }

@@ -7,7 +7,7 @@
 namespace memproxy {
 
 void write_debug_line(const DebugFacts& f) {
-  static char storage[2 * PATH_MAX + 2048];
+  char storage[2 * PATH_MAX + 2048];
   TextBuffer line(storage, sizeof storage);
   const char* program = f.id->invoked_name != nullptr ? f.id->invoked_name : f.id->exe_name;
   line.add("memproxy: pid=").add_uint(static_cast<uint64_t>(getpid()));

@@ -13,6 +13,7 @@
 #include "debug_line.hpp"
 #include "deepbind.hpp"
 #include "dispatch.hpp"
+#include "errno_conformance.hpp"
 #include "export.hpp"
 #include "memproxy.h"
 #include "memproxy/defaults.hpp"
@@ -24,21 +25,21 @@
 
 namespace memproxy {
 
-Allocator g_libc MP_READ_MOSTLY;
-Allocator g_chosen MP_READ_MOSTLY;
+Allocator g_libc MP_HOT_STATE;
+Allocator g_chosen MP_HOT_STATE;
 
 namespace {
 
 enum State : int { kUndecided, kDeciding, kDecided };
-int g_state = kUndecided;
-long g_decider_tid = 0;
+int g_state MP_STATE = kUndecided;
+long g_decider_tid MP_STATE = 0;
 
-char g_backend_name[8 + memproxy::table::kMaxAllocatorLength + 1] = "undecided";
+char g_backend_name[8 + memproxy::table::kMaxAllocatorLength + 1] MP_STATE = "undecided";
 
 long current_tid() { return syscall(SYS_gettid); }
 
 [[noreturn]] void fatal(const char* message) {
-  static char storage[512];
+  char storage[512];
   TextBuffer line(storage, sizeof storage);
   line.add("memproxy: fatal: ").add(message).add("\n");
   ssize_t ignored = write(2, line.c_str(), line.size());
@@ -50,30 +51,32 @@ const char* environment(const char* name, bool secure) { return secure ? nullptr
 
 struct Choice {
   bool custom;
-  const char* reason;
+  const char* library;  // custom only
+  backends::Found found;
 };
 
-// The decision proper: identify, consult the table, find the backend.
+// The decision proper, once the table has spoken: find the backend.
 // Fills g_chosen and the reason text; allocations made in here use the arena.
-Choice choose(const TableVerdict& v, const char** library, TextBuffer* reason) {
+Choice choose(const TableVerdict& v, TextBuffer* reason) {
+  Choice system{false, nullptr, {}};
   switch (v.outcome) {
     case TableOutcome::missing:
     case TableOutcome::untrusted:
     case TableOutcome::unusable:
       reason->add(v.detail);
-      return {false, reason->c_str()};
+      return system;
     case TableOutcome::lookup_failed:
       reason->add("table lookup failed (").add(v.detail).add("), fail policy ");
       if (v.fail_policy != memproxy::table::kFailCustom) {
         reason->add("system");
-        return {false, reason->c_str()};
+        return system;
       }
       reason->add("custom");
       break;
     case TableOutcome::listed:
       if ((v.flags & memproxy::table::kFlagExclude) != 0) {
         reason->add("excluded by entry ").add(v.matched_key);
-        return {false, reason->c_str()};
+        return system;
       }
       reason->add("listed without exclude");
       break;
@@ -90,61 +93,30 @@ Choice choose(const TableVerdict& v, const char** library, TextBuffer* reason) {
     if (!backends::load_named(real_dlopen, v.allocator, &g_chosen, &found, &error)) {
       reason->add(", but the allocator cannot be used: ").add(error);
       reason->add("; preload it after libmemproxy.so instead");
-      return {false, reason->c_str()};
+      return system;
     }
     reason->add(", allocator loaded with dlopen");
   } else {
     reason->add(", but no allocator is preloaded after libmemproxy.so and the table names none");
-    return {false, reason->c_str()};
+    return system;
   }
-  deepbind::adopt_backend(found);
-  *library = found.library;
-  return {true, reason->c_str()};
+  return {true, found.library, found};
 }
 
-// Whether the custom allocator sets errno on failure as glibc does; asked once
-// with requests no allocator can satisfy. malloc is asked only when calloc's
-// overflow check already failed to set errno (tcmalloc, mimalloc): asking
-// TBB's proxy for malloc(SIZE_MAX) this early recurses through its dlsym
-// fallback, and allocators whose calloc conforms (jemalloc, TBB) do in malloc.
-struct ErrnoConformance {
-  bool malloc, calloc;
-};
-ErrnoConformance probe_errno() {
-  ErrnoConformance c{true, true};
-  errno = 0;
-  c.calloc = g_chosen.calloc(SIZE_MAX / 2, 3) == nullptr && errno == ENOMEM;
-  if (!c.calloc) {
-    errno = 0;
-    c.malloc = g_chosen.malloc(SIZE_MAX) == nullptr && errno == ENOMEM;
-  }
-  errno = 0;
-  return c;
-}
-
-ErrnoConformance g_conformance = {true, true};
-
-void install(bool custom, bool arena_used) {
+void install(bool custom, ErrnoConformance conformance) {
   Dispatch d;
   if (!custom) {
     d = Dispatch{g_libc.malloc,        g_libc.free,           g_libc.calloc, g_libc.realloc,
                  g_libc.memalign,      g_libc.posix_memalign, g_libc.aligned_alloc,
                  g_libc.valloc,        g_libc.pvalloc,        g_libc.reallocarray,
                  g_libc.malloc_usable_size};
-    if (arena_used) {
-      d.free = routes::free_arena_checked;
-      d.realloc = routes::realloc;
-      d.reallocarray = routes::reallocarray;
-      d.malloc_usable_size = routes::malloc_usable_size;
-    }
   } else {
     d = Dispatch{g_chosen.malloc,         g_chosen.free,        g_chosen.calloc, routes::realloc,
                  routes::memalign,        routes::posix_memalign, routes::aligned_alloc,
                  routes::valloc,          routes::pvalloc,      routes::reallocarray,
                  routes::malloc_usable_size};
-    if (arena_used) d.free = routes::free_arena_checked;
-    if (!g_conformance.malloc) d.malloc = routes::malloc_enomem;
-    if (!g_conformance.calloc) d.calloc = routes::calloc_enomem;
+    if (!conformance.malloc) d.malloc = routes::malloc_enomem;
+    if (!conformance.calloc) d.calloc = routes::calloc_enomem;
   }
   store_slot(&g_dispatch.malloc, d.malloc);
   store_slot(&g_dispatch.free, d.free);
@@ -159,6 +131,60 @@ void install(bool custom, bool arena_used) {
   store_slot(&g_dispatch.malloc_usable_size, d.malloc_usable_size);
 }
 
+// From the table's verdict to the installed dispatch table.
+void conclude(const TableVerdict& verdict, TextBuffer* reason) {
+  Choice choice = choose(verdict, reason);
+  if (!choice.custom) g_chosen = g_libc;
+  g_routes.custom = choice.custom;
+
+  TextBuffer name(g_backend_name, sizeof g_backend_name);
+  if (choice.custom) {
+    name.add("custom:").add(choice.library);
+  } else {
+    name.add("system");
+  }
+
+  // Before sealing: what the allocator allocates while answering comes from the arena.
+  ErrnoConformance conformance{true, true};
+  if (choice.custom) {
+    deepbind::adopt_backend(choice.found);
+    conformance = make_errno_conform(choice.found);
+  }
+  arena::seal();
+  install(choice.custom, conformance);
+}
+
+// The scratch of the decision lives on the stack, never in the library's
+// data (one private page for all of it, state.hpp). Without MEMPROXY_DEBUG
+// the identity (PATH_MAX) is gone before the backends are looked up, and the
+// reason text is not kept, so the deep dlopen/dlsym frames sit no deeper.
+__attribute__((noinline)) void look_up_program(const char* table_path, bool trust_owner, TableVerdict* verdict) {
+  ProgramIdentity id;
+  identify_program(&id);
+  consult_table(table_path, trust_owner, id, verdict);
+  verdict->matched_key = nullptr;  // pointed into id
+}
+
+__attribute__((noinline)) void decide_quietly(const char* table_path, bool trust_owner) {
+  TableVerdict verdict;
+  look_up_program(table_path, trust_owner, &verdict);
+  char unused[1];
+  TextBuffer reason(unused, sizeof unused);
+  conclude(verdict, &reason);
+}
+
+__attribute__((noinline)) void decide_verbosely(const char* table_path, bool trust_owner, bool secure) {
+  ProgramIdentity id;
+  identify_program(&id);
+  TableVerdict verdict;
+  consult_table(table_path, trust_owner, id, &verdict);
+  char reason_storage[1536];
+  TextBuffer reason(reason_storage, sizeof reason_storage);
+  conclude(verdict, &reason);
+  write_debug_line(DebugFacts{&id, g_backend_name, table_path, verdict.has_header, verdict.generation, secure,
+                              reason.c_str()});
+}
+
 void decide() {
   if (!backends::resolve_libc(deepbind::real_dlopen())) fatal("cannot find the C library's allocator");
   g_chosen = g_libc;
@@ -171,33 +197,10 @@ void decide() {
   const char* table_path = env_table != nullptr && env_table[0] != '\0' ? env_table : defaults::kTablePath;
   bool trust_owner = table_path != env_table;
 
-  static ProgramIdentity id;
-  identify_program(&id);
-  static TableVerdict verdict;
-  consult_table(table_path, trust_owner, id, &verdict);
-
-  static char reason_storage[1536];
-  TextBuffer reason(reason_storage, sizeof reason_storage);
-  const char* library = nullptr;
-  Choice choice = choose(verdict, &library, &reason);
-  if (!choice.custom) g_chosen = g_libc;
-  g_routes.custom = choice.custom;
-
-  TextBuffer name(g_backend_name, sizeof g_backend_name);
-  if (choice.custom) {
-    name.add("custom:").add(library);
-  } else {
-    name.add("system");
-  }
-
-  // Before sealing: what the allocator allocates while answering comes from the arena.
-  if (choice.custom) g_conformance = probe_errno();
-  bool arena_used = arena::seal();
-  install(choice.custom, arena_used);
-
   if (env_debug != nullptr && strcmp(env_debug, "1") == 0) {
-    write_debug_line(DebugFacts{&id, g_backend_name, table_path, verdict.has_header, verdict.generation, secure,
-                                choice.reason});
+    decide_verbosely(table_path, trust_owner, secure);
+  } else {
+    decide_quietly(table_path, trust_owner);
   }
 }
 
@@ -279,7 +282,7 @@ void boot_free(void* p) {
 void* boot_realloc(void* p, size_t size) {
   if (decision::ensure()) return g_dispatch.realloc(p, size);
   if (p == nullptr) return boot_malloc(size);
-  if (!arena::contains(p) || size == 0) return nullptr;
+  if (!arena::handed_out(p) || size == 0) return nullptr;
   void* q = boot_malloc(size);
   if (q != nullptr) {
     size_t old = arena::block_size(p);
@@ -299,14 +302,14 @@ void* boot_reallocarray(void* p, size_t n, size_t size) {
 
 size_t boot_malloc_usable_size(void* p) {
   if (decision::ensure()) return g_dispatch.malloc_usable_size(p);
-  return p != nullptr && arena::contains(p) ? arena::block_size(p) : 0;
+  return p != nullptr && arena::handed_out(p) ? arena::block_size(p) : 0;
 }
 
 __attribute__((constructor(101))) void decide_in_constructor() { decision::ensure(); }
 
 }  // namespace
 
-Dispatch g_dispatch MP_READ_MOSTLY = {
+Dispatch g_dispatch MP_HOT_STATE = {
     boot_malloc,   boot_free,    boot_calloc,       boot_realloc,           boot_memalign, boot_posix_memalign,
     boot_aligned_alloc, boot_valloc, boot_pvalloc, boot_reallocarray, boot_malloc_usable_size,
 };

@@ -12,11 +12,11 @@
 namespace memproxy::deepbind {
 namespace {
 
-backends::DlopenFn g_real_dlopen = nullptr;
-int (*g_tcmalloc_ownership)(const void*) = nullptr;
-bool (*g_mimalloc_owns)(const void*) = nullptr;
-uintptr_t g_brk_floor = 0;
-bool g_noted = false;
+backends::DlopenFn g_real_dlopen MP_STATE = nullptr;
+int (*g_tcmalloc_ownership)(const void*) MP_STATE = nullptr;
+bool (*g_mimalloc_owns)(const void*) MP_STATE = nullptr;
+uintptr_t g_brk_floor MP_STATE = 0;
+bool g_noted MP_STATE = false;
 
 // MallocExtension_kNotOwned in gperftools' malloc_extension_c.h.
 constexpr int kTcmallocNotOwned = 2;
@@ -30,8 +30,7 @@ bool foreign_by_brk(const void* p) {
 
 template <typename F>
 void optional_lookup(const backends::Found& found, const char* name, F* out) {
-  void* symbol = dlsym(found.handle, name);
-  *out = (symbol != nullptr && backends::defined_in(symbol, found.base)) ? reinterpret_cast<F>(symbol) : nullptr;
+  *out = reinterpret_cast<F>(backends::optional_symbol(found, name));
 }
 
 void note_deepbind() {

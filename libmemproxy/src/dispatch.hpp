@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#define MP_READ_MOSTLY __attribute__((section(".data.read_mostly"), aligned(64)))
+#include "state.hpp"
 
 namespace memproxy {
 
@@ -34,7 +34,7 @@ struct Dispatch {
   size_t (*malloc_usable_size)(void*);
 };
 
-extern Dispatch g_dispatch;
+extern Dispatch g_dispatch MP_HOT_STATE;
 
 // The raw functions of one allocator, looked up in that allocator's object.
 // Only libc's set has the optional ones (nullptr elsewhere).
@@ -55,8 +55,8 @@ struct Allocator {
 
 // libc's allocator (always resolved by the decision) and the chosen backend
 // (a copy of g_libc, or the custom allocator's functions).
-extern Allocator g_libc;
-extern Allocator g_chosen;
+extern Allocator g_libc MP_HOT_STATE;
+extern Allocator g_chosen MP_HOT_STATE;
 
 template <typename T>
 inline void store_slot(T* slot, T value) {

@@ -5,10 +5,11 @@
 #include <string.h>
 
 #include "bootstrap_arena.hpp"
+#include "entry_filter.hpp"
 
 namespace memproxy {
 
-Routes g_routes MP_READ_MOSTLY = {false, nullptr, 4096, false};
+Routes g_routes MP_HOT_STATE = {false, nullptr, 4096, false};
 
 namespace routes {
 namespace {
@@ -18,7 +19,10 @@ bool is_foreign(const void* p) {
   return foreign != nullptr && p != nullptr && foreign(p);
 }
 
-// An arena block moved to the backend: arena blocks are never freed.
+bool is_power_of_two(size_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+}  // namespace
+
 void* realloc_arena_block(void* p, size_t size) {
   if (size == 0) return nullptr;
   void* q = g_dispatch.malloc(size);
@@ -28,10 +32,6 @@ void* realloc_arena_block(void* p, size_t size) {
   }
   return q;
 }
-
-bool is_power_of_two(size_t v) { return v != 0 && (v & (v - 1)) == 0; }
-
-}  // namespace
 
 void* malloc_enomem(size_t size) {
   void* p = g_chosen.malloc(size);
@@ -45,13 +45,7 @@ void* calloc_enomem(size_t n, size_t size) {
   return p;
 }
 
-void free_arena_checked(void* p) {
-  if (arena::contains(p)) return;
-  g_chosen.free(p);
-}
-
 void free_deepbind(void* p) {
-  if (arena::contains(p)) return;
   if (is_foreign(p)) {
     g_libc.free(p);
     return;
@@ -60,7 +54,6 @@ void free_deepbind(void* p) {
 }
 
 void* realloc(void* p, size_t size) {
-  if (arena::contains(p)) return realloc_arena_block(p, size);
   if (is_foreign(p)) return g_libc.realloc(p, size);
   // glibc frees and returns NULL; jemalloc and mimalloc would return a block.
   if (g_routes.custom && p != nullptr && size == 0) {
@@ -74,7 +67,6 @@ void* realloc(void* p, size_t size) {
 
 size_t malloc_usable_size(void* p) {
   if (p == nullptr) return 0;
-  if (arena::contains(p)) return arena::block_size(p);
   if (is_foreign(p)) return g_libc.malloc_usable_size(p);
   return g_chosen.malloc_usable_size(p);
 }
@@ -128,7 +120,7 @@ void* reallocarray(void* p, size_t n, size_t size) {
     errno = ENOMEM;
     return nullptr;
   }
-  return g_dispatch.realloc(p, bytes);
+  return realloc_filtered(p, bytes);
 }
 
 }  // namespace routes

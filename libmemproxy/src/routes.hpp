@@ -1,7 +1,8 @@
 // What g_dispatch points at besides an allocator's raw functions: the few
 // checks correctness needs and nothing else.
-// - Arena blocks (bootstrap_arena.hpp) are recognised by free, realloc and
-//   malloc_usable_size forever.
+// - Arena blocks (bootstrap_arena.hpp) are filtered out by the entry points
+//   (entry_filter.hpp) and never reach these routes, except the ones named
+//   for them here.
 // - A custom backend is wrapped to glibc's C semantics where allocators
 //   differ (alignment rules, pvalloc rounding, realloc(p, 0), overflow), so a
 //   program sees the same results whichever backend it was routed to.
@@ -22,7 +23,7 @@ struct Routes {
   size_t page_size;
   bool c17_aligned_alloc;       // libc's aligned_alloc rejects non-powers of two
 };
-extern Routes g_routes;
+extern Routes g_routes MP_HOT_STATE;
 
 namespace routes {
 
@@ -31,7 +32,9 @@ namespace routes {
 void* malloc_enomem(size_t size);
 void* calloc_enomem(size_t n, size_t size);
 
-void free_arena_checked(void* p);
+// An arena block moved to the backend (arena blocks are never freed).
+void* realloc_arena_block(void* p, size_t size);
+
 void free_deepbind(void* p);
 void* realloc(void* p, size_t size);
 size_t malloc_usable_size(void* p);
@@ -41,6 +44,7 @@ int posix_memalign(void** out, size_t alignment, size_t size);
 void* aligned_alloc(size_t alignment, size_t size);
 void* valloc(size_t size);
 void* pvalloc(size_t size);
+// Overflow check, then realloc through the entry filter (p may be an arena block).
 void* reallocarray(void* p, size_t n, size_t size);
 
 }  // namespace routes
