@@ -12,7 +12,14 @@ function(memproxy_project_target target)
   target_compile_options(${target} PRIVATE ${MEMPROXY_WARNINGS})
   if(ARG_SANITIZE AND MEMPROXY_SANITIZE)
     target_compile_options(${target} PRIVATE ${MEMPROXY_SANITIZER_FLAGS})
-    target_link_options(${target} PRIVATE ${MEMPROXY_SANITIZER_FLAGS})
+    # A sanitized static library is only usable with the sanitizer runtime:
+    # whoever links it links the runtime too, sanitized or not.
+    get_target_property(type ${target} TYPE)
+    if(type STREQUAL "STATIC_LIBRARY")
+      target_link_options(${target} INTERFACE ${MEMPROXY_SANITIZER_FLAGS})
+    else()
+      target_link_options(${target} PRIVATE ${MEMPROXY_SANITIZER_FLAGS})
+    endif()
   endif()
 endfunction()
 
