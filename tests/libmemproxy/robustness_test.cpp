@@ -131,6 +131,18 @@ TEST_P(Robustness, DlopenStillSeesTheProgramAsCaller) {
 
 INSTANTIATE_TEST_SUITE_P(Both, Robustness, testing::ValuesIn(arches()), arch_name);
 
+// Blocks that an allocator's constructor got from the bootstrap arena while
+// the decision dlopened it are freed, realloc'ed and sized afterwards, and
+// never reach that allocator (bootlib.c aborts if one does).
+TEST(BootstrapArena, BlocksMadeDuringTheDecisionNeverReachTheBackend) {
+  TempDir dir;
+  Arch a = arches()[0];
+  Result r = run({a.probe, "bootblocks", MP_BOOTLIB64},
+                 env_with(a.lib, make_table(dir, "some-other-program\n", MP_BOOTLIB64)), 60);
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  EXPECT_NE(r.out.find("bootblocks ok=19 backend=custom:" + std::string(MP_BOOTLIB64)), std::string::npos) << r.out;
+}
+
 // AT_SECURE: run as root a copy of the probe that is setuid to nobody (ruid 0,
 // euid nobody). LD_PRELOAD paths are ignored for such a program, so this probe
 // has libmemproxy as DT_NEEDED.

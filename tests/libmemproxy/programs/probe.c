@@ -6,7 +6,9 @@
    secure   AT_SECURE and the backend
    deepbind LIB   free()/realloc() blocks that a RTLD_DEEPBIND library got from libc
    exec NAME...   execv(NAME, ...): a new process, a new decision
-   fork     the child reports its backend and allocations */
+   fork     the child reports its backend and allocations
+   bootblocks LIB free/realloc/size the blocks LIB's constructor got from the
+                  bootstrap arena while the decision dlopened it (bootlib.c) */
 #include "probe_support.h"
 
 #include <errno.h>
@@ -188,6 +190,33 @@ static int deepbind(const char *lib) {
   return ok == 4000 ? 0 : 1;
 }
 
+static int bootblocks(const char *lib) {
+  void *h = dlopen(lib, RTLD_NOLOAD | RTLD_LAZY);
+  void **blocks = h ? (void **)dlsym(h, "mp_boot_blocks") : NULL;
+  if (!blocks) { printf("bootblocks: %s not loaded by the decision\n", lib); return 2; }
+  int ok = 0;
+  for (int i = 0; i < 8; ++i) {
+    char expect[107];
+    memset(expect, 'a' + i, sizeof expect);
+    ok += blocks[i] != NULL && memcmp(blocks[i], expect, 100 + i) == 0;
+    ok += malloc_usable_size(blocks[i]) >= (size_t)(100 + i);
+  }
+  char *grown = realloc(blocks[0], 5000);
+  ok += grown != NULL && grown[0] == 'a' && grown[99] == 'a';
+  grown[4999] = 1;
+  free(grown);
+  char *array = reallocarray(blocks[1], 10, 100);
+  ok += array != NULL && array[100] == 'b';
+  free(array);
+  errno = 0;
+  ok += realloc(blocks[2], 0) == NULL;
+  for (int i = 3; i < 8; ++i) free(blocks[i]);
+  void *fresh = malloc(64);
+  free(fresh);
+  printf("bootblocks ok=%d backend=%s\n", ok, mp_backend());
+  return ok == 19 ? 0 : 1;
+}
+
 static int forked(void) {
   printf("parent backend=%s\n", mp_backend());
   fflush(stdout);
@@ -213,6 +242,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "secure")) return secure();
   if (!strcmp(mode, "fork")) return forked();
   if (!strcmp(mode, "deepbind") && argc > 2) return deepbind(argv[2]);
+  if (!strcmp(mode, "bootblocks") && argc > 2) return bootblocks(argv[2]);
   if (!strcmp(mode, "exec") && argc > 2) {
     printf("before exec backend=%s\n", mp_backend());
     fflush(stdout);
