@@ -1,4 +1,6 @@
-// What the library pulls into every process: libc and the loader, nothing else.
+// What the library pulls into every process: libc and the loader, nothing
+// else; and what it dirties: its mutable state and the arena's first bytes
+// in one page.
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -65,6 +67,35 @@ TEST_P(Linkage, ExportsTheWholeAbi) {
   for (const auto& s : symbols) {
     EXPECT_TRUE(std::regex_search(r.out, std::regex(" T " + s + "\n"))) << s;
   }
+}
+
+// state.hpp: every mutable variable lives in .data, .data fits in one page,
+// and .bss holds only the bootstrap arena, which starts in that same page.
+TEST_P(Linkage, MutableStateAndArenaStartShareOnePage) {
+  const std::vector<std::string> env{"PATH=/usr/bin:/bin", "LC_ALL=C"};
+  Result sections = run({"/usr/bin/readelf", "-SW", GetParam().lib}, env);
+  ASSERT_TRUE(sections.exited && sections.code == 0) << sections.describe();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(sections.out, m, std::regex(R"( \.data\s+PROGBITS\s+([0-9a-f]+) [0-9a-f]+ ([0-9a-f]+))")))
+      << sections.out;
+  unsigned long long data = std::stoull(m[1], nullptr, 16), data_size = std::stoull(m[2], nullptr, 16);
+  const unsigned long long page = 4096;
+  EXPECT_EQ(data / page, (data + data_size - 1) / page) << ".data spans pages: " << m[0];
+
+  Result symbols = run({"/usr/bin/nm", "-S", GetParam().lib}, env);
+  ASSERT_TRUE(symbols.exited && symbols.code == 0) << symbols.describe();
+  std::regex bss_symbol(R"(([0-9a-f]+) [0-9a-f]+ [bB] (\S+))");
+  int arenas = 0;
+  for (std::sregex_iterator it(symbols.out.begin(), symbols.out.end(), bss_symbol), end; it != end; ++it) {
+    std::string name = (*it)[2];
+    if (name == "completed.0") continue;  // crtstuff's, one byte before the arena
+    EXPECT_NE(name.find("arena"), std::string::npos) << "mutable variable in .bss, not .data: " << name;
+    if (name.find("g_storage") != std::string::npos) {
+      ++arenas;
+      EXPECT_EQ(std::stoull((*it)[1], nullptr, 16) / page, data / page) << "the arena does not start in the state page";
+    }
+  }
+  EXPECT_EQ(arenas, 1) << symbols.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Both, Linkage, testing::ValuesIn(arches()), arch_name);
