@@ -2,6 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <string.h>
+
+#include "elf_symbols.hpp"
 #include "platform.hpp"
 
 namespace memproxy::backends {
@@ -17,11 +20,20 @@ bool segment_contains(uintptr_t addr, const ElfW(Phdr)* phdr, int phnum, uintptr
   return false;
 }
 
+// `name` as defined in `object` itself: from its symbol table where that
+// answers, else dlsym on `handle` (which also searches its dependencies).
+void* symbol_in(void* handle, const Object& object, const char* name) {
+  void* symbol = nullptr;
+  if (elf::find_function(object, name, &symbol)) return symbol;
+  symbol = dlsym(handle, name);
+  return symbol != nullptr && object.contains(symbol) ? symbol : nullptr;
+}
+
 template <typename F>
 bool lookup(void* handle, const char* name, const Object* object, F* out) {
-  void* symbol = dlsym(handle, name);
+  void* symbol = object != nullptr ? symbol_in(handle, *object, name) : dlsym(handle, name);
   *out = reinterpret_cast<F>(symbol);
-  return symbol != nullptr && (object == nullptr || object->contains(symbol));
+  return symbol != nullptr;
 }
 
 // The required set of a custom allocator, all from `object`.
@@ -43,6 +55,37 @@ struct Search {
   uintptr_t address;
   Object* out;
 };
+
+int find_libc(dl_phdr_info* info, size_t, void* context) {
+  const char* name = info->dlpi_name;
+  if (name == nullptr) return 0;
+  const char* slash = strrchr(name, '/');
+  if (strcmp(slash != nullptr ? slash + 1 : name, platform::libc_soname()) != 0) return 0;
+  *static_cast<Object*>(context) = Object{info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, name};
+  return 1;
+}
+
+template <typename F>
+bool from_libc_symtab(const char* name, F* out) {
+  void* symbol = nullptr;
+  if (!elf::find_function(g_libc_object, name, &symbol) || symbol == nullptr) return false;
+  *out = reinterpret_cast<F>(symbol);
+  return true;
+}
+
+// libc's allocator from libc's own symbol table: no dlopen, which would build
+// (and malloc) libc's search list inside the decision.
+bool resolve_libc_directly() {
+  if (dl_iterate_phdr(find_libc, &g_libc_object) == 0) return false;
+  Allocator& a = g_libc;
+  return from_libc_symtab("malloc", &a.malloc) && from_libc_symtab("free", &a.free) &&
+         from_libc_symtab("calloc", &a.calloc) && from_libc_symtab("realloc", &a.realloc) &&
+         from_libc_symtab("memalign", &a.memalign) && from_libc_symtab("posix_memalign", &a.posix_memalign) &&
+         from_libc_symtab("malloc_usable_size", &a.malloc_usable_size) &&
+         from_libc_symtab("aligned_alloc", &a.aligned_alloc) && from_libc_symtab("valloc", &a.valloc) &&
+         from_libc_symtab("pvalloc", &a.pvalloc) && from_libc_symtab("reallocarray", &a.reallocarray) &&
+         from_libc_symtab("mallopt", &a.mallopt);
+}
 
 int find_object(dl_phdr_info* info, size_t, void* context) {
   auto* s = static_cast<Search*>(context);
@@ -86,6 +129,8 @@ bool object_at(const void* address, Object* out) {
 }
 
 bool resolve_libc(DlopenFn real_dlopen) {
+  if (resolve_libc_directly()) return true;
+  g_libc = Allocator{};
   void* handle = real_dlopen(platform::libc_soname(), RTLD_NOLOAD | RTLD_LAZY);
   if (handle == nullptr) return false;
   Allocator& a = g_libc;
@@ -139,9 +184,6 @@ bool load_named(DlopenFn real_dlopen, const char* library, Allocator* out, Found
   return true;
 }
 
-void* optional_symbol(const Found& found, const char* name) {
-  void* symbol = dlsym(found.handle, name);
-  return symbol != nullptr && found.object.contains(symbol) ? symbol : nullptr;
-}
+void* optional_symbol(const Found& found, const char* name) { return symbol_in(found.handle, found.object, name); }
 
 }  // namespace memproxy::backends

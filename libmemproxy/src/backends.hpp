@@ -1,6 +1,7 @@
 // Finding the allocators' functions.
 //
-// - System: libc's own functions, looked up in libc's handle. Never
+// - System: libc's own functions, looked up in libc's own symbol table
+//   (elf_symbols.hpp; libc's handle and dlsym where that cannot answer). Never
 //   RTLD_NEXT/RTLD_DEFAULT: in front of libc there may be the custom allocator.
 // - Custom, preloaded: the first object after libmemproxy in the link-map
 //   chain that is not libc and defines malloc itself. This covers `libmemproxy.so:liballoc.so`
@@ -9,8 +10,9 @@
 // - Custom, named by the table: dlopen'ed. Allocators with initial-exec TLS
 //   (jemalloc) refuse that ("cannot allocate memory in static TLS block") and
 //   must be preloaded; the caller reports the dlerror text.
-// Every function must be defined in the allocator's own object: a handle's
-// dlsym also searches its dependencies, i.e. libc. "Defined in" is a check
+// Every function must be defined in the allocator's own object: looked up in
+// its symbol table, or with dlsym, whose handle search also covers its
+// dependencies (i.e. libc), checked against the object. "Defined in" is a check
 // against the object's PT_LOAD ranges, found once per object with
 // dl_iterate_phdr (dladdr would scan the object's whole symbol table).
 #ifndef MEMPROXY_BACKENDS_HPP
