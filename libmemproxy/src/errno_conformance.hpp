@@ -9,8 +9,9 @@
 //
 // mimalloc reports refused requests (too large, out of memory) to an error
 // handler without setting errno; with ours registered (mi_register_error) its
-// malloc conforms and is called directly. Our handler does what mimalloc's
-// default one does otherwise (abort on corrupted metadata, EFAULT). A program
+// malloc conforms and is called directly. Otherwise our handler does what
+// mimalloc's default one does: abort on EFAULT (corrupted metadata, detected
+// only by its debug and secure builds, whose default aborts too). A program
 // that registers its own handler replaces ours: its malloc(absurd size) then
 // returns NULL without errno, as mimalloc alone would.
 #ifndef MEMPROXY_ERRNO_CONFORMANCE_HPP
