@@ -188,7 +188,7 @@ __attribute__((noinline)) void decide_verbosely(const char* table_path, bool tru
 void decide() {
   if (!backends::resolve_libc(deepbind::real_dlopen())) fatal("cannot find the C library's allocator");
   g_chosen = g_libc;
-  g_routes.page_size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  g_routes.page_size = platform::page_size();
   g_routes.c17_aligned_alloc = reinterpret_cast<void*>(g_libc.aligned_alloc) != reinterpret_cast<void*>(g_libc.memalign);
 
   bool secure = platform::secure_mode();

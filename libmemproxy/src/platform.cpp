@@ -39,6 +39,14 @@ long executable_path(char* buf, size_t size) {
   return n;
 }
 
+size_t page_size() {
+#if !defined(__sun)
+  unsigned long from_kernel = getauxval(AT_PAGESZ);
+  if (from_kernel != 0) return from_kernel;
+#endif
+  return static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
 const char* libc_soname() {
 #if defined(__sun)
   return "libc.so.1";

@@ -17,6 +17,10 @@ const char* invoked_path();
 // The resolved executable path into buf (NUL-terminated); its length, or -1.
 long executable_path(char* buf, size_t size);
 
+// The page size, from the auxiliary vector where there is one (no sysconf
+// code page to fault in during start-up).
+size_t page_size();
+
 // The soname of the C library, whose allocator is the system backend.
 const char* libc_soname();
 
