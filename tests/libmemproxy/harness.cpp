@@ -93,22 +93,6 @@ long long number(const std::map<std::string, std::string>& kv, const std::string
   return it == kv.end() ? -999999999 : std::stoll(it->second);
 }
 
-TempDir::TempDir() {
-  std::string tmpl = std::filesystem::temp_directory_path().string() + "/mp-lib-test-XXXXXX";
-  if (mkdtemp(tmpl.data()) == nullptr) abort();
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string TempDir::write(const std::string& name, const std::string& content) const {
-  std::string p = file(name);
-  std::ofstream(p, std::ios::binary) << content;
-  return p;
-}
 
 std::vector<Arch> arches() {
   std::vector<Arch> v{{"64", MP_LIB64, MP_PROBE64, MP_PROBE_CXX64, MP_DEEPLIB64, "/usr/lib/x86_64-linux-gnu"}};

@@ -6,6 +6,8 @@
 
 #include <map>
 #include <string>
+
+#include "temp_dir.hpp"
 #include <vector>
 
 namespace mptest {
@@ -27,20 +29,7 @@ Result run(const std::vector<std::string>& argv, const std::vector<std::string>&
 // key=value lines of a probe's stdout.
 std::map<std::string, std::string> parse(const std::string& out);
 
-// A private mkdtemp directory, removed with its contents.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::string write(const std::string& name, const std::string& content) const;
-
- private:
-  std::string path_;
-};
+using memproxy::testing::TempDir;
 
 // One build flavour: the library and the test programs of one bitness.
 struct Arch {

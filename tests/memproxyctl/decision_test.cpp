@@ -11,21 +11,13 @@
 #include "memproxy/config.hpp"
 #include "memproxy/table_builder.hpp"
 #include "table_file.hpp"
+#include "temp_dir.hpp"
 
 namespace memproxyctl {
 namespace {
 
 class DecisionTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/memproxyctl-decision.XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::remove((dir_ + "/table").c_str());
-    ::rmdir(dir_.c_str());
-  }
   TableFile table_for(const char* config, const std::string& allocator = "") {
     auto parsed = memproxy::config::parse(config, "test.conf");
     memproxy::table::Settings settings;
@@ -35,7 +27,8 @@ class DecisionTest : public ::testing::Test {
         .write(reinterpret_cast<const char*>(image.data()), static_cast<std::streamsize>(image.size()));
     return load_table(dir_ + "/table");
   }
-  std::string dir_;
+  memproxy::testing::TempDir temp_;
+  const std::string& dir_ = temp_.path();
 };
 
 TEST_F(DecisionTest, NameMatchesInvokedOrBinaryName) {

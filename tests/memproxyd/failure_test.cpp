@@ -99,7 +99,7 @@ TEST(RuntimeDirTest, RefusesAWorldWritableDirectory) {
   TempDir dir;
   std::string config = dir / "memproxy.conf";
   write_file(config, "alpha\n");
-  fs::create_directory(dir.path() / "run");
+  fs::create_directory(dir / "run");
   ASSERT_EQ(::chmod((dir / "run").c_str(), 0777), 0);
   std::string table = dir / "run/table";
   for (std::vector<std::string> mode : {std::vector<std::string>{"--once"}, std::vector<std::string>{"-f"}}) {
@@ -116,7 +116,7 @@ TEST(RuntimeDirTest, RefusesAGroupWritableDirectory) {
   TempDir dir;
   std::string config = dir / "memproxy.conf";
   write_file(config, "alpha\n");
-  fs::create_directory(dir.path() / "run");
+  fs::create_directory(dir / "run");
   ASSERT_EQ(::chmod((dir / "run").c_str(), 0775), 0);
   RunResult r = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", dir / "run/table"}, dir);
   EXPECT_EQ(r.exit_code, 1);
@@ -184,7 +184,7 @@ TEST(UnreadableConfigTest, PermissionDeniedForAnUnprivilegedDaemon) {
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
   ASSERT_EQ(::chmod(config.c_str(), 0600), 0);
-  fs::create_directory(dir.path() / "run");
+  fs::create_directory(dir / "run");
   ASSERT_EQ(::chown((dir / "run").c_str(), nobody->pw_uid, nobody->pw_gid), 0);
   // The daemon runs as nobody, which owns its runtime directory but cannot read root's 0600 config.
   std::string command = "exec setpriv --reuid=" + std::to_string(nobody->pw_uid) + " --regid=" +

@@ -84,7 +84,7 @@ TEST_P(ReloadTest, DeleteAndRecreate) {
 }
 
 TEST_P(ReloadTest, SymlinkSwapAndTargetEdit) {
-  fs::create_directory(dir_.path() / "versions");
+  fs::create_directory(dir_ / "versions");
   write_file(dir_ / "versions/a.conf", "alpha\n");
   write_file(dir_ / "versions/b.conf", "beta\n");
   ASSERT_EQ(::symlink("versions/a.conf", config_.c_str()), 0);

@@ -26,6 +26,8 @@
 
 extern char** environ;
 
+#include "temp_dir.hpp"
+
 namespace memproxyd_test {
 
 namespace fs = std::filesystem;
@@ -35,25 +37,10 @@ using namespace std::chrono_literals;
 // machine or a sanitizer build; reaching it is a failure, never a hang.
 inline constexpr auto kPatience = 20s;
 
-class TempDir {
+// Traversable by others: some tests read the config as `nobody`.
+class TempDir : public memproxy::testing::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "memproxyd-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-    ::chmod(path_.c_str(), 0755);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
+  TempDir() : memproxy::testing::TempDir(0755) {}
 };
 
 inline void write_file(const std::string& path, const std::string& content) {

@@ -286,7 +286,7 @@ TEST_P(WatcherTest, SeesEveryKindOfChange) {
   write_file(config, "d\n");
   EXPECT_TRUE(changed()) << "delete and recreate";
 
-  fs::create_directory(dir_.path() / "elsewhere");
+  fs::create_directory(dir_ / "elsewhere");
   write_file(dir_ / "elsewhere/real.conf", "e\n");
   ASSERT_EQ(::unlink(config.c_str()), 0);
   ASSERT_EQ(::symlink((dir_ / "elsewhere/real.conf").c_str(), config.c_str()), 0);
