@@ -37,6 +37,7 @@
 #include "memproxy/table_builder.hpp"
 #include "memproxy/table_reader.hpp"
 #include "page_touch_counter.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
@@ -77,35 +78,7 @@ tbl::Settings bench_settings() {
   return settings;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/memproxy-bench-XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (::mkdtemp(buffer.data()) == nullptr) {
-      std::perror("mkdtemp");
-      std::exit(1);
-    }
-    path_ = buffer.data();
-  }
-  ~TempDir() {
-    for (const auto& file : files_) ::unlink(file.c_str());
-    ::rmdir(path_.c_str());
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) {
-    files_.push_back(path_ + "/" + name);
-    return files_.back();
-  }
-
- private:
-  std::string path_;
-  std::vector<std::string> files_;
-};
+using memproxy::testing::TempDir;
 
 struct PageStats {
   std::size_t member_max = 0;
@@ -228,6 +201,16 @@ long minor_faults() {
 }
 
 // Per iteration: a new process's whole path to its routing decision.
+// One member and one non-member lookup; returns how many answers were wrong.
+std::size_t lookup_pair(const tbl::View& view, const TableFixture& t, std::size_t k) {
+  tbl::LookupResult in = tbl::lookup(view, t.members[k].data(), t.members[k].size());
+  tbl::LookupResult out = tbl::lookup(view, t.non_members[k].data(), t.non_members[k].size());
+  benchmark::DoNotOptimize(in);
+  benchmark::DoNotOptimize(out);
+  return (in.status != tbl::Status::ok || in.flags != t.member_flags[k]) +
+         (out.status != tbl::Status::ok || out.flags != 0);
+}
+
 void BM_LookupFresh(benchmark::State& state) {
   const TableFixture& t = table_for(state.range(0));
   if (!t.error.empty()) {
@@ -257,13 +240,7 @@ void BM_LookupFresh(benchmark::State& state) {
       state.SkipWithError("table::open failed");
       break;
     }
-    std::size_t k = next++ % kSampleKeys;
-    tbl::LookupResult in = tbl::lookup(view, t.members[k].data(), t.members[k].size());
-    tbl::LookupResult out = tbl::lookup(view, t.non_members[k].data(), t.non_members[k].size());
-    benchmark::DoNotOptimize(in);
-    benchmark::DoNotOptimize(out);
-    wrong += (in.status != tbl::Status::ok || in.flags != t.member_flags[k]) +
-             (out.status != tbl::Status::ok || out.flags != 0);
+    wrong += lookup_pair(view, t, next++ % kSampleKeys);
     ::munmap(map, size);
   }
   long faults = minor_faults() - faults_before;
@@ -301,13 +278,7 @@ void BM_LookupWarm(benchmark::State& state) {
   std::size_t next = 0;
   std::size_t wrong = 0;
   for (auto _ : state) {
-    std::size_t k = next++ % kSampleKeys;
-    tbl::LookupResult in = tbl::lookup(view, t.members[k].data(), t.members[k].size());
-    tbl::LookupResult out = tbl::lookup(view, t.non_members[k].data(), t.non_members[k].size());
-    benchmark::DoNotOptimize(in);
-    benchmark::DoNotOptimize(out);
-    wrong += (in.status != tbl::Status::ok || in.flags != t.member_flags[k]) +
-             (out.status != tbl::Status::ok || out.flags != 0);
+    wrong += lookup_pair(view, t, next++ % kSampleKeys);
   }
   ::munmap(map, t.bytes);
   if (wrong != 0) state.SkipWithError("a lookup returned a wrong answer");

@@ -24,20 +24,14 @@
 #include "memproxy/table_reader.hpp"
 #include "publisher.hpp"
 
+#include "bench_stats.hpp"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using memproxyd_bench::Clock;
+using memproxyd_bench::ms_since;
+using memproxyd_bench::percentile;
 namespace table = memproxy::table;
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-double percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  std::size_t index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
-  return values[std::min(index, values.size() - 1)];
-}
 
 // Names shaped like real ones: a mix of program names and absolute paths.
 std::string make_config(std::size_t entries) {

@@ -26,19 +26,13 @@
 
 extern char** environ;
 
+#include "bench_stats.hpp"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-double percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  std::size_t index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
-  return values[std::min(index, values.size() - 1)];
-}
+using memproxyd_bench::Clock;
+using memproxyd_bench::ms_since;
+using memproxyd_bench::percentile;
 
 pid_t spawn(const std::vector<std::string>& argv, int out_fd, const std::string& err_path) {
   posix_spawn_file_actions_t actions;
