@@ -13,9 +13,6 @@
 
 #include "memproxy/table_reader.hpp"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 namespace memproxy::table {
 namespace {
 
@@ -68,10 +65,12 @@ unsigned char* block_at(std::vector<unsigned char>& image, uint32_t index) {
   return image.data() + static_cast<std::size_t>(index) * kBlockSize;
 }
 
-void seal_block(std::vector<unsigned char>& image, uint32_t index) {
+// Writes the block's trailer; returns its checksum.
+uint64_t seal_block(std::vector<unsigned char>& image, uint32_t index) {
   unsigned char* block = block_at(image, index);
-  BlockTrailer trailer{XXH3_64bits_withSeed(block, kBlockPayloadSize, index), 0};
+  BlockTrailer trailer{block_checksum(block, index), 0};
   std::memcpy(block + kBlockPayloadSize, &trailer, sizeof trailer);
+  return trailer.checksum;
 }
 
 }  // namespace
@@ -154,12 +153,7 @@ std::vector<unsigned char> build(const std::vector<BuildEntry>& entries, const S
   }
 
   uint64_t chain = 0;
-  for (uint32_t index = 1; index < header.block_count; ++index) {
-    seal_block(image, index);
-    uint64_t checksum;
-    std::memcpy(&checksum, block_at(image, index) + kBlockPayloadSize, sizeof checksum);
-    chain = XXH3_64bits_withSeed(&checksum, sizeof checksum, chain);
-  }
+  for (uint32_t index = 1; index < header.block_count; ++index) chain = chain_step(chain, seal_block(image, index));
   header.payload_checksum = chain;
   std::memcpy(image.data(), &header, sizeof header);
   seal_block(image, 0);

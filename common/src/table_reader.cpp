@@ -16,10 +16,6 @@
 namespace memproxy::table {
 namespace {
 
-uint64_t block_checksum(const unsigned char* block, uint32_t index) {
-  return XXH3_64bits_withSeed(block, kBlockPayloadSize, index);
-}
-
 bool block_is_sound(const unsigned char* block, uint32_t index) {
   BlockTrailer trailer;
   memcpy(&trailer, block + kBlockPayloadSize, sizeof trailer);
@@ -145,6 +141,14 @@ uint64_t key_hash(const char* key, size_t length, uint64_t seed) {
   return XXH3_64bits_withSeed(key, length, seed);
 }
 
+uint64_t block_checksum(const unsigned char* block, uint32_t index) {
+  return XXH3_64bits_withSeed(block, kBlockPayloadSize, index);
+}
+
+uint64_t chain_step(uint64_t chain, uint64_t checksum) {
+  return XXH3_64bits_withSeed(&checksum, sizeof checksum, chain);
+}
+
 Status open(const void* data, uint64_t size, View* out) {
   if (data == nullptr || size < kBlockSize) return Status::too_small;
   const unsigned char* base = static_cast<const unsigned char*>(data);
@@ -189,9 +193,10 @@ Status verify_all(const View& view) {
   uint64_t chain = 0;
   for (uint32_t index = 1; index < h.block_count; ++index) {
     const unsigned char* block = view.base + static_cast<uint64_t>(index) * kBlockSize;
-    if (!block_is_sound(block, index)) return Status::bad_block_checksum;
-    uint64_t checksum = block_checksum(block, index);
-    chain = XXH3_64bits_withSeed(&checksum, sizeof checksum, chain);
+    BlockTrailer trailer;
+    memcpy(&trailer, block + kBlockPayloadSize, sizeof trailer);
+    if (trailer.reserved != 0 || trailer.checksum != block_checksum(block, index)) return Status::bad_block_checksum;
+    chain = chain_step(chain, trailer.checksum);
   }
   if (chain != h.payload_checksum) return Status::bad_payload_checksum;
 

@@ -10,9 +10,6 @@
 #include <unordered_set>
 #include <vector>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "memproxy/table_builder.hpp"
 #include "memproxy/table_reader.hpp"
 
@@ -56,12 +53,12 @@ inline void reseal(std::vector<unsigned char>& image) {
   uint64_t chain = 0;
   for (uint32_t i = 1; i < blocks; ++i) {
     unsigned char* block = image.data() + static_cast<std::size_t>(i) * kBlockSize;
-    uint64_t checksum = XXH3_64bits_withSeed(block, kBlockPayloadSize, i);
+    uint64_t checksum = block_checksum(block, i);
     std::memcpy(block + kBlockPayloadSize, &checksum, sizeof checksum);
-    chain = XXH3_64bits_withSeed(&checksum, sizeof checksum, chain);
+    chain = chain_step(chain, checksum);
   }
   std::memcpy(image.data() + offsetof(Header, payload_checksum), &chain, sizeof chain);
-  uint64_t header_checksum = XXH3_64bits_withSeed(image.data(), kBlockPayloadSize, 0);
+  uint64_t header_checksum = block_checksum(image.data(), 0);
   std::memcpy(image.data() + kBlockPayloadSize, &header_checksum, sizeof header_checksum);
 }
 

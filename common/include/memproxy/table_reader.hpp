@@ -62,8 +62,14 @@ Status verify_all(const View& view);
 using EntryVisitor = bool (*)(void* context, const char* key, size_t length, uint32_t flags);
 Status for_each_entry(const View& view, EntryVisitor visit, void* context);
 
-// The key hash, exposed for the builder and for tests that need collisions.
+// The format's three hashes, defined once here for the builder, the reader
+// and tests that forge tables: the key hash; a block's checksum (over its
+// first kBlockPayloadSize bytes, seeded by its index); and one step of the
+// payload chain, Header::payload_checksum = fold of chain_step over the payload
+// blocks' checksums in order, starting from 0.
 uint64_t key_hash(const char* key, size_t length, uint64_t seed);
+uint64_t block_checksum(const unsigned char* block, uint32_t index);
+uint64_t chain_step(uint64_t chain, uint64_t block_checksum);
 
 }  // namespace memproxy::table
 
