@@ -59,7 +59,8 @@ ReloadResult Reloader::reload(bool at_start, const char* reason) {
     }
   }
   if (parsed.file_status != config::FileStatus::missing && !parsed.publishable()) {
-    std::string first = parsed.diagnostics.empty() ? config_path_ + ": rejected" : parsed.diagnostics.front().format();
+    // Not publishable means at least one error diagnostic: record the first.
+    std::string first = config_path_ + ": rejected";
     for (const auto& diagnostic : parsed.diagnostics) {
       if (diagnostic.severity == config::Severity::error) {
         first = diagnostic.format();
