@@ -1,10 +1,19 @@
 # Flags shared by every project target.
 #
-# memproxy_project_target(TARGET [SANITIZE]): warnings as errors, and ASan+UBSan
-# when MEMPROXY_SANITIZE is on and the target opts in. libmemproxy never opts in:
-# it is loaded into processes that have no sanitizer runtime.
+# memproxy_project_target(TARGET [SANITIZE]): the project's warnings (errors
+# when MEMPROXY_WERROR is on), and ASan+UBSan when MEMPROXY_SANITIZE is on and
+# the target opts in. libmemproxy never opts in: it is loaded into processes
+# that have no sanitizer runtime.
+#
+# Warnings are errors in the project's own CI (scripts/test turns
+# MEMPROXY_WERROR on), never by default: a user's or a packager's compiler may
+# be newer than ours and warn about something new.
 
-set(MEMPROXY_WARNINGS -Wall -Wextra -Werror)
+option(MEMPROXY_WERROR "Treat compiler warnings as errors (on in the project's CI)" OFF)
+set(MEMPROXY_WARNINGS -Wall -Wextra)
+if(MEMPROXY_WERROR)
+  list(APPEND MEMPROXY_WARNINGS -Werror)
+endif()
 set(MEMPROXY_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 
 function(memproxy_project_target target)
