@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "capability.hpp"
 #include "run_command.hpp"
 #include "table_test_util.hpp"
 #include "temp_dir.hpp"
@@ -20,7 +21,8 @@ namespace {
 
 TEST(TableBitness, ThirtyTwoBitReaderAnswersLikeTheSixtyFourBitOne) {
   const std::string reader32 = MEMPROXY_TABLE_LOOKUP32;
-  if (reader32.empty()) GTEST_SKIP() << "32-bit reader not built (MEMPROXY_BUILD_32BIT=OFF)";
+  if (reader32.empty()) GTEST_SKIP() << "32-bit reader not built (MEMPROXY_BUILD_32BIT is OFF)";
+  MEMPROXY_REQUIRE(memproxy::testing::missing_32bit_execution());
   memproxy::testing::TempDir temp;
   const std::string& dir = temp.path();
 

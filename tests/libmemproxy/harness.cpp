@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace mptest {
 
@@ -94,10 +95,38 @@ long long number(const std::map<std::string, std::string>& kv, const std::string
 }
 
 
+const std::vector<Backend>& custom_backends() {
+  static const std::vector<Backend> all{{"jemalloc", "libjemalloc.so.2", "libjemalloc2"},
+                                        {"tcmalloc", "libtcmalloc_minimal.so.4", "libtcmalloc-minimal4"},
+                                        {"mimalloc", "libmimalloc.so.2", "libmimalloc2.0"},
+                                        {"tbbmalloc", "libtbbmalloc_proxy.so.2", "libtbbmalloc2"}};
+  return all;
+}
+
+const Backend& backend(const std::string& name) {
+  for (const Backend& b : custom_backends())
+    if (b.name == name) return b;
+  throw std::invalid_argument("no backend " + name);
+}
+
+std::string Arch::missing_execution() const {
+  if (!missing_build.empty()) return missing_build;
+  return name == "32" ? memproxy::testing::missing_32bit_execution() : "";
+}
+
+std::string Arch::missing(const Backend& b) const {
+  std::string why = missing_execution();
+  if (!why.empty()) return why;
+  return memproxy::testing::missing_file(path(b), b.package + (name == "32" ? ":i386" : ""));
+}
+
 std::vector<Arch> arches() {
-  std::vector<Arch> v{{"64", MP_LIB64, MP_PROBE64, MP_PROBE_CXX64, MP_DEEPLIB64, "/usr/lib/x86_64-linux-gnu"}};
+  std::vector<Arch> v{{"64", MP_LIB64, MP_PROBE64, MP_PROBE_CXX64, MP_DEEPLIB64, "/usr/lib/x86_64-linux-gnu", ""}};
 #ifdef MP_LIB32
-  v.push_back({"32", MP_LIB32, MP_PROBE32, MP_PROBE_CXX32, MP_DEEPLIB32, "/usr/lib/i386-linux-gnu"});
+  v.push_back({"32", MP_LIB32, MP_PROBE32, MP_PROBE_CXX32, MP_DEEPLIB32, "/usr/lib/i386-linux-gnu", ""});
+#else
+  v.push_back({"32", "", "", "", "", "/usr/lib/i386-linux-gnu",
+               "the 32-bit library was not built (MEMPROXY_BUILD_32BIT is OFF)"});
 #endif
   return v;
 }

@@ -7,8 +7,10 @@
 #include <map>
 #include <string>
 
-#include "temp_dir.hpp"
 #include <vector>
+
+#include "capability.hpp"
+#include "temp_dir.hpp"
 
 namespace mptest {
 
@@ -31,6 +33,15 @@ std::map<std::string, std::string> parse(const std::string& out);
 
 using memproxy::testing::TempDir;
 
+// A custom allocator the tests route to, as Debian packages it.
+struct Backend {
+  std::string name;     // "jemalloc", ...
+  std::string file;     // the preloadable object, in the bitness's libdir
+  std::string package;  // Debian package (":i386" is added for 32-bit)
+};
+const std::vector<Backend>& custom_backends();
+const Backend& backend(const std::string& name);
+
 // One build flavour: the library and the test programs of one bitness.
 struct Arch {
   std::string name;  // "64" or "32"
@@ -38,12 +49,30 @@ struct Arch {
   std::string probe;
   std::string probe_cxx;
   std::string deeplib;
-  std::string libdir;  // the system's library directory for this bitness
-  std::string jemalloc() const { return libdir + "/libjemalloc.so.2"; }
+  std::string libdir;         // the system's library directory for this bitness
+  std::string missing_build;  // why this bitness was not built, "" when it was
+
+  std::string path(const Backend& b) const { return libdir + "/" + b.file; }
+  std::string jemalloc() const { return path(backend("jemalloc")); }
+  // Why this bitness's programs cannot run here ("" when they can).
+  std::string missing_execution() const;
+  // Why `b` cannot be routed to here: programs that cannot run, or the package missing.
+  std::string missing(const Backend& b) const;
 };
+// Both bitnesses, always: one that was not built or cannot run here is
+// reported by each test as SKIPPED with the reason, never left out.
 std::vector<Arch> arches();
 void PrintTo(const Arch& arch, std::ostream* os);
 std::string arch_name(const testing::TestParamInfo<Arch>& info);
+
+// A fixture for tests that run a bitness's programs: skipped with the reason
+// where they cannot run, or where what needs() names is missing.
+class RunsArch : public testing::TestWithParam<Arch> {
+ protected:
+  void SetUp() override { MEMPROXY_REQUIRE(needs()); }
+  virtual std::string needs() const { return a.missing_execution(); }
+  const Arch& a = GetParam();
+};
 
 // A table from `config` text, written by the 64-bit memproxy-mktable.
 std::string make_table(const TempDir& dir, const std::string& config, const std::string& allocator = "",

@@ -9,16 +9,18 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <tuple>
 
 #include "harness.hpp"
 
 namespace mptest {
 namespace {
 
-class Robustness : public testing::TestWithParam<Arch> {
+// Every test here preloads jemalloc behind memproxy at least once.
+class Robustness : public RunsArch {
  protected:
+  std::string needs() const override { return a.missing(backend("jemalloc")); }
   TempDir dir;
-  const Arch& a = GetParam();
 };
 
 // 16 threads allocate from a constructor before main while main forks
@@ -86,24 +88,40 @@ TEST_P(Robustness, ThousandCorruptedTablesRunOnSystem) {
   EXPECT_GT(detected, tables / 2);
 }
 
-TEST_P(Robustness, DeepbindLibraryBlocksFreedByTheProgram) {
-  std::string open = make_table(dir, "some-other-program\n");
-  std::vector<std::pair<std::string, std::string>> preloads{{"system", a.lib},
-                                                            {"jemalloc", a.lib + ":" + a.jemalloc()}};
-  if (a.name == "64") {
-    preloads.push_back({"tcmalloc", a.lib + ":" + a.libdir + "/libtcmalloc_minimal.so.4"});
-    preloads.push_back({"mimalloc", a.lib + ":" + a.libdir + "/libmimalloc.so.2"});
-    preloads.push_back({"tbbmalloc", a.lib + ":" + a.libdir + "/libtbbmalloc_proxy.so.2"});
+// One test per bitness and backend ("system": memproxy alone, routing to glibc).
+using DeepbindCase = std::tuple<Arch, std::string>;
+class Deepbind : public testing::TestWithParam<DeepbindCase> {
+ protected:
+  void SetUp() override {
+    MEMPROXY_REQUIRE(name() == "system" ? a().missing_execution() : a().missing(backend(name())));
   }
-  for (const auto& [name, preload] : preloads) {
-    Result r = run({a.probe, "deepbind", a.deeplib}, env_with(preload, name == "system" ? "" : open), 60);
-    ASSERT_TRUE(r.exited && r.code == 0) << name << ": " << r.describe();
-    EXPECT_NE(r.out.find("library_uses_libc_malloc=1"), std::string::npos) << name << ": " << r.out;
-    EXPECT_NE(r.out.find("deepbind ok=4000 backend=" + std::string(name == "system" ? "system" : "custom:")),
-              std::string::npos)
-        << name << ": " << r.out;
-  }
+  const Arch& a() const { return std::get<0>(GetParam()); }
+  const std::string& name() const { return std::get<1>(GetParam()); }
+};
+
+TEST_P(Deepbind, LibraryBlocksFreedByTheProgram) {
+  TempDir dir;
+  const bool system = name() == "system";
+  std::string preload = system ? a().lib : a().lib + ":" + a().path(backend(name()));
+  Result r = run({a().probe, "deepbind", a().deeplib},
+                 env_with(preload, system ? "" : make_table(dir, "some-other-program\n")), 60);
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  EXPECT_NE(r.out.find("library_uses_libc_malloc=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("deepbind ok=4000 backend=" + std::string(system ? "system" : "custom:")), std::string::npos)
+      << r.out;
 }
+
+std::vector<std::string> deepbind_backends() {
+  std::vector<std::string> names{"system"};
+  for (const Backend& b : custom_backends()) names.push_back(b.name);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Every, Deepbind,
+                         testing::Combine(testing::ValuesIn(arches()), testing::ValuesIn(deepbind_backends())),
+                         [](const testing::TestParamInfo<DeepbindCase>& info) {
+                           return "bits" + std::get<0>(info.param).name + "_" + std::get<1>(info.param);
+                         });
 
 TEST_P(Robustness, NewHandlerLoopAndBadAlloc) {
   std::string open = make_table(dir, "some-other-program\n");
@@ -147,7 +165,9 @@ TEST(BootstrapArena, BlocksMadeDuringTheDecisionNeverReachTheBackend) {
 // euid nobody). LD_PRELOAD paths are ignored for such a program, so this probe
 // has libmemproxy as DT_NEEDED.
 TEST(Secure, SetuidProgramIgnoresMemproxyTable) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to make a setuid binary";
+  MEMPROXY_REQUIRE(memproxy::testing::missing_root("make a setuid binary"));
+  MEMPROXY_REQUIRE(memproxy::testing::missing_user("nobody"));
+  MEMPROXY_REQUIRE(arches()[0].missing(backend("tcmalloc")));
   const passwd* nobody = getpwnam("nobody");
   ASSERT_NE(nobody, nullptr);
   TempDir dir;

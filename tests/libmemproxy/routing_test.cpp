@@ -14,10 +14,11 @@ constexpr long long kAllocated = 64 * 1000;
 
 std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
-class Routing : public testing::TestWithParam<Arch> {
+// Every routing test routes to jemalloc or compares with it.
+class Routing : public RunsArch {
  protected:
+  std::string needs() const override { return a.missing(backend("jemalloc")); }
   TempDir dir;
-  const Arch& a = GetParam();
   // A table that lists some other program only: the probes go to the custom allocator.
   std::string open_table(const std::string& allocator = "") {
     return make_table(dir, "some-other-program\n", allocator);
@@ -153,16 +154,18 @@ TEST_P(Routing, ExecDecidesAnew) {
 
 INSTANTIATE_TEST_SUITE_P(Both, Routing, testing::ValuesIn(arches()), arch_name);
 
-// The other allocators exist only as 64-bit packages here.
+// The other allocators, 64-bit (their i386 packages are not installed for the tests).
 class OtherAllocators : public testing::Test {
  protected:
   TempDir dir;
   Arch a = arches()[0];
   std::string table(const std::string& allocator = "") { return make_table(dir, "some-other-program\n", allocator); }
+  std::string preload(const std::string& name) { return a.lib + ":" + a.path(backend(name)); }
 };
 
 TEST_F(OtherAllocators, TcmallocPreloaded) {
-  Result r = run({a.probe, "route"}, env_with(a.lib + ":" + a.libdir + "/libtcmalloc_minimal.so.4", table()));
+  MEMPROXY_REQUIRE(a.missing(backend("tcmalloc")));
+  Result r = run({a.probe, "route"}, env_with(preload("tcmalloc"), table()));
   ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
   auto kv = parse(r.out);
   EXPECT_NE(kv["backend"].find("libtcmalloc_minimal"), std::string::npos);
@@ -172,6 +175,7 @@ TEST_F(OtherAllocators, TcmallocPreloaded) {
 }
 
 TEST_F(OtherAllocators, TcmallocLoadedByName) {
+  MEMPROXY_REQUIRE(a.missing(backend("tcmalloc")));
   Result r = run({a.probe_cxx, "route"}, env_with(a.lib, table("libtcmalloc_minimal.so.4")));
   ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
   auto kv = parse(r.out);
@@ -181,7 +185,8 @@ TEST_F(OtherAllocators, TcmallocLoadedByName) {
 }
 
 TEST_F(OtherAllocators, MimallocPreloadedAndByName) {
-  for (auto env : {env_with(a.lib + ":" + a.libdir + "/libmimalloc.so.2", table()),
+  MEMPROXY_REQUIRE(a.missing(backend("mimalloc")));
+  for (auto env : {env_with(preload("mimalloc"), table()),
                    env_with(a.lib, table("libmimalloc.so.2"))}) {
     for (const std::string& program : {a.probe, a.probe_cxx}) {
       Result r = run({program, "route"}, env);
@@ -192,8 +197,7 @@ TEST_F(OtherAllocators, MimallocPreloadedAndByName) {
       EXPECT_LT(number(kv, "glibc_delta"), kAllocated / 2) << r.out;
     }
   }
-  Result excluded = run({a.probe, "route"}, env_with(a.lib + ":" + a.libdir + "/libmimalloc.so.2",
-                                                     make_table(dir, "mp-probe\n")));
+  Result excluded = run({a.probe, "route"}, env_with(preload("mimalloc"), make_table(dir, "mp-probe\n")));
   auto kv = parse(excluded.out);
   EXPECT_EQ(kv["backend"], "system");
   EXPECT_EQ(kv["mi_owns"], "0");
@@ -201,8 +205,9 @@ TEST_F(OtherAllocators, MimallocPreloadedAndByName) {
 }
 
 TEST_F(OtherAllocators, TbbmallocProxyPreloaded) {
+  MEMPROXY_REQUIRE(a.missing(backend("tbbmalloc")));
   for (const std::string& program : {a.probe, a.probe_cxx}) {
-    Result r = run({program, "route"}, env_with(a.lib + ":" + a.libdir + "/libtbbmalloc_proxy.so.2", table()));
+    Result r = run({program, "route"}, env_with(preload("tbbmalloc"), table()));
     ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
     auto kv = parse(r.out);
     EXPECT_NE(kv["backend"].find("libtbbmalloc_proxy"), std::string::npos) << r.out;

@@ -26,6 +26,7 @@
 
 extern char** environ;
 
+#include "capability.hpp"
 #include "temp_dir.hpp"
 
 namespace memproxyd_test {

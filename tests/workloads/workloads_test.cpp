@@ -25,6 +25,7 @@
 
 #include <gtest/gtest.h>
 
+#include "capability.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -120,9 +121,7 @@ class Workloads : public ::testing::Test {
     return table.string();
   }
 
-  void SetUp() override {
-    if (access(kJemalloc, R_OK) != 0) GTEST_SKIP() << kJemalloc << " not installed";
-  }
+  void SetUp() override { MEMPROXY_REQUIRE(memproxy::testing::missing_file(kJemalloc, "libjemalloc2")); }
 
   // A fixed, minimal environment so runs differ only in the preload.
   std::vector<std::string> environment(Routing routing, const fs::path& home) const {
@@ -231,6 +230,7 @@ class Workloads : public ::testing::Test {
 };
 
 TEST_F(Workloads, PythonJsonSqliteThreads) {
+  MEMPROXY_REQUIRE(memproxy::testing::missing_program("/usr/bin/python3", "python3"));
   const Result r = same_everywhere({"/usr/bin/python3", source("workload.py").string()});
   EXPECT_NE(r.out.find("sqlite after"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\ndone\n"), std::string::npos) << r.out;
@@ -239,6 +239,7 @@ TEST_F(Workloads, PythonJsonSqliteThreads) {
 // Independent of memproxy's report: which allocator's own statistics see a
 // 32 MiB allocation made by the interpreter.
 TEST_F(Workloads, PythonRoutingSeenByTheAllocators) {
+  MEMPROXY_REQUIRE(memproxy::testing::missing_program("/usr/bin/python3", "python3"));
   const std::vector<std::string> probe = {"/usr/bin/python3", source("routing_probe.py").string()};
   const fs::path cwd = dir_ / "probe";
   fs::create_directories(cwd);
@@ -254,6 +255,7 @@ TEST_F(Workloads, PythonRoutingSeenByTheAllocators) {
 }
 
 TEST_F(Workloads, GxxCompilesAndTheResultRuns) {
+  MEMPROXY_REQUIRE(memproxy::testing::missing_program("/usr/bin/g++", "g++"));
   std::map<Routing, std::string> binaries;
   same_everywhere(
       {"g++", "-O1", "-pthread", "-o", "prog", "hello.cpp"},
@@ -269,6 +271,7 @@ TEST_F(Workloads, GxxCompilesAndTheResultRuns) {
 }
 
 TEST_F(Workloads, GitInitCommitLogGc) {
+  MEMPROXY_REQUIRE(memproxy::testing::missing_program("/usr/bin/git", "git"));
   const char* script = R"sh(set -e
 git init -q -b main repo
 cd repo
