@@ -8,17 +8,46 @@
 namespace memproxyd_test {
 namespace {
 
-TEST(ServiceFilesTest, SmfManifestValidatesAgainstTheDtd) {
-  const std::string dtd = MEMPROXY_SMF_DTD;
-  if (!fs::exists(dtd)) GTEST_SKIP() << "no smf(5) DTD at " << dtd << ": cannot validate the manifest here";
-  if (::access("/usr/bin/xmllint", X_OK) != 0) GTEST_SKIP() << "xmllint is not installed (libxml2-utils)";
-  TempDir dir;
-  RunResult r = run({"/usr/bin/xmllint", "--noout", "--dtdvalid", dtd, MEMPROXY_SOURCE_DIR "/smf/memproxyd.xml"}, dir);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+// xmllint's verdict on `manifest` against the smf(5) DTD: "" when valid.
+std::string smf_validation_errors(const std::string& manifest, const TempDir& dir) {
+  RunResult r = run({"/usr/bin/xmllint", "--noout", "--dtdvalid", MEMPROXY_SMF_DTD, manifest}, dir);
   // The DOCTYPE names the DTD's Solaris path, absent here: that warning is
-  // expected, a validity complaint is not.
-  EXPECT_EQ(r.err.find("validity"), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("error"), std::string::npos) << r.err;
+  // expected; a validity complaint or any error is not.
+  if (r.exit_code == 0 && r.err.find("validity") == std::string::npos && r.err.find("error") == std::string::npos) {
+    return "";
+  }
+  return "exit " + std::to_string(r.exit_code) + ": " + r.err;
+}
+
+class SmfManifest : public testing::Test {
+ protected:
+  void SetUp() override {
+    MEMPROXY_REQUIRE(memproxy::testing::missing_file(MEMPROXY_SMF_DTD, "none: the smf(5) DTD ships in ../shared/solaris"));
+    MEMPROXY_REQUIRE(memproxy::testing::missing_program("/usr/bin/xmllint", "libxml2-utils"));
+  }
+  TempDir dir;
+};
+
+TEST_F(SmfManifest, ValidatesAgainstTheDtd) {
+  EXPECT_EQ(smf_validation_errors(MEMPROXY_SOURCE_DIR "/smf/memproxyd.xml", dir), "");
+}
+
+// The check above can fail: a manifest with an element the DTD does not
+// allow, and one missing a required attribute, are both rejected.
+TEST_F(SmfManifest, AnInvalidManifestIsRejected) {
+  const std::string good = read_file(MEMPROXY_SOURCE_DIR "/smf/memproxyd.xml");
+  ASSERT_NE(good.find("<single_instance/>"), std::string::npos);
+  std::string unknown_element = good;
+  unknown_element.replace(unknown_element.find("<single_instance/>"), 18, "<single_instance/><no_such_element/>");
+  write_file(dir / "unknown.xml", unknown_element);
+  EXPECT_NE(smf_validation_errors(dir / "unknown.xml", dir), "");
+
+  std::string missing_attribute = good;
+  const std::string type = " type='service' version='1'";
+  ASSERT_NE(missing_attribute.find(type), std::string::npos);
+  missing_attribute.replace(missing_attribute.find(type), type.size(), "");
+  write_file(dir / "missing.xml", missing_attribute);
+  EXPECT_NE(smf_validation_errors(dir / "missing.xml", dir), "");
 }
 
 TEST(ServiceFilesTest, SmfManifestHasTheConfigPropertiesTheMethodReads) {
@@ -39,7 +68,7 @@ TEST(ServiceFilesTest, SmfMethodScriptParses) {
 }
 
 TEST(ServiceFilesTest, SystemdUnitVerifies) {
-  if (::access("/usr/bin/systemd-analyze", X_OK) != 0) GTEST_SKIP() << "systemd-analyze is not installed";
+  MEMPROXY_REQUIRE(memproxy::testing::missing_program("/usr/bin/systemd-analyze", "systemd"));
   TempDir dir;
   std::string unit = read_file(MEMPROXY_SOURCE_DIR "/etc/systemd/memproxyd.service");
   ASSERT_NE(unit.find("ExecStart=/usr/sbin/memproxyd"), std::string::npos);
