@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "atomic_file.hpp"
+#include "memproxy/atomic_replace.hpp"
 
 namespace memproxy::daemon {
 
@@ -12,7 +12,7 @@ StatusWriter::StatusWriter(const std::string& table_path) : path_(status::status
 
 void StatusWriter::write() {
   const std::string text = status::to_text(record_);
-  std::string error = replace_file(path_, text.data(), text.size(), 0644);
+  std::string error = atomic::replace_file(path_, text, 0644);
   if (!error.empty()) spdlog::warn("cannot write the status record: {}", error);
 }
 
