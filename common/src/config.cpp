@@ -1,13 +1,17 @@
 // memproxy.conf parser. Invariants: never throws for any input text (only
-// std::bad_alloc can escape), reports every problem with file and line, and
-// bounds its output (kMaxErrors) so that binary input stays cheap to reject.
+// std::bad_alloc can escape parse(); parse_file() turns it into an error),
+// reports every problem with file and line, and bounds its output
+// (kMaxErrors, kMaxWarnings) so that hostile input stays cheap to reject.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <new>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -63,8 +67,8 @@ class Parser {
   Parser(std::string_view file) : file_(file) {}
 
   ParseResult run(std::string_view text) {
-    // A typical entry line is over 8 bytes: reserve once instead of rehashing.
-    std::size_t expected_entries = text.size() / 8;
+    // Every entry takes a line: reserve once instead of rehashing.
+    std::size_t expected_entries = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
     result_.entries.reserve(expected_entries);
     first_line_[static_cast<int>(Section::exclude)].reserve(expected_entries);
     uint32_t line_number = 0;
@@ -75,25 +79,33 @@ class Parser {
       text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
       parse_line(line_number, line);
     }
+    if (result_.warning_count > kMaxWarnings) {
+      const std::size_t hidden = result_.warning_count - kMaxWarnings;
+      result_.diagnostics.push_back({std::string(file_), 0, Severity::warning,
+                                     std::to_string(hidden) + " more warning" + (hidden == 1 ? "" : "s") +
+                                         " not shown (at most " + std::to_string(kMaxWarnings) + " are reported)",
+                                     Problem::more_not_shown});
+    }
     return std::move(result_);
   }
 
  private:
-  void add(uint32_t line, Severity severity, std::string message) {
+  void add(uint32_t line, Severity severity, Problem problem, std::string message) {
     if (stopped_) return;
     if (severity == Severity::error) {
       if (result_.error_count == kMaxErrors) {
         result_.diagnostics.push_back({std::string(file_), line, Severity::error,
-                                       "too many errors (" + std::to_string(kMaxErrors) + "); giving up"});
+                                       "too many errors (" + std::to_string(kMaxErrors) + "); giving up",
+                                       Problem::too_many_errors});
         ++result_.error_count;
         stopped_ = true;
         return;
       }
       ++result_.error_count;
-    } else {
-      ++result_.warning_count;
+    } else if (++result_.warning_count > kMaxWarnings) {
+      return;
     }
-    result_.diagnostics.push_back({std::string(file_), line, severity, std::move(message)});
+    result_.diagnostics.push_back({std::string(file_), line, severity, std::move(message), problem});
   }
 
   // False when the line holds bytes a text file cannot; the error is reported.
@@ -101,11 +113,11 @@ class Parser {
     for (std::size_t i = 0; i < line.size(); ++i) {
       unsigned char c = static_cast<unsigned char>(line[i]);
       if (c == '\0') {
-        add(number, Severity::error, "NUL byte at column " + std::to_string(i + 1));
+        add(number, Severity::error, Problem::nul_byte, "NUL byte at column " + std::to_string(i + 1));
         return false;
       }
       if ((c < 0x20 && c != '\t') || c == 0x7f) {
-        add(number, Severity::error,
+        add(number, Severity::error, Problem::not_text,
             "not a text file: control byte " + hex_byte(c) + " at column " + std::to_string(i + 1));
         stopped_ = true;  // the rest of a binary file is noise, not diagnostics
         return false;
@@ -117,7 +129,7 @@ class Parser {
   void parse_line(uint32_t number, std::string_view line) {
     if (!line.empty() && line.back() == '\r') {
       line.remove_suffix(1);
-      add(number, Severity::warning, "line ends with CR (DOS line ending); accepted");
+      add(number, Severity::warning, Problem::crlf, "line ends with CR (DOS line ending); accepted");
     }
     if (!check_bytes(number, line)) return;
     std::string_view text = trim(line);
@@ -131,7 +143,7 @@ class Parser {
 
   void parse_section(uint32_t number, std::string_view text) {
     if (text.back() != ']') {
-      add(number, Severity::error,
+      add(number, Severity::error, Problem::malformed_section,
           "malformed section header " + quote(text) + ": expected [exclude] or [monitor]");
       return;
     }
@@ -141,7 +153,7 @@ class Parser {
     } else if (name == "monitor") {
       section_ = Section::monitor;
     } else {
-      add(number, Severity::error,
+      add(number, Severity::error, Problem::unknown_section,
           "unknown section " + quote(text) + "; known sections are [exclude] and [monitor]");
     }
   }
@@ -151,34 +163,34 @@ class Parser {
     if (text.front() == '/') {
       kind = EntryKind::path;
       if (text.size() >= kPathMax) {
-        add(number, Severity::error,
+        add(number, Severity::error, Problem::path_too_long,
             "path is " + std::to_string(text.size()) + " bytes, longer than PATH_MAX allows (" +
                 std::to_string(kPathMax - 1) + ")");
         return;
       }
       if (!is_canonical_path(text)) {
-        add(number, Severity::warning,
+        add(number, Severity::warning, Problem::not_canonical,
             "path " + quote(text) +
                 " is not canonical; a path entry matches only the resolved binary path, which never is");
       }
     } else if (text.find('/') != std::string_view::npos) {
-      add(number, Severity::error,
+      add(number, Severity::error, Problem::relative_path,
           "relative path " + quote(text) + ": an entry is a program name (no '/') or an absolute path");
       return;
     } else if (text.size() > kNameMax) {
-      add(number, Severity::error,
+      add(number, Severity::error, Problem::name_too_long,
           "name is " + std::to_string(text.size()) + " bytes, longer than NAME_MAX (" +
               std::to_string(kNameMax) + ")");
       return;
     }
     if (text.find_first_of(" \t") != std::string_view::npos) {
-      add(number, Severity::warning,
+      add(number, Severity::warning, Problem::blanks,
           "entry " + quote(text) + " contains blanks; comments must start their own line");
     }
     // Views into the caller's text, which outlives the parse.
     auto [it, inserted] = first_line_[static_cast<int>(section_)].emplace(text, number);
     if (!inserted) {
-      add(number, Severity::warning,
+      add(number, Severity::warning, Problem::duplicate,
           "duplicate entry " + quote(text) + " in " + section_name(section_) + " (first at line " +
               std::to_string(it->second) + ")");
       return;
@@ -193,45 +205,97 @@ class Parser {
   bool stopped_ = false;
 };
 
-ParseResult file_error(const std::string& path, FileStatus status, const std::string& message) {
+ParseResult file_error(const std::string& path, FileStatus status, Problem problem, const std::string& message) {
   ParseResult result;
   result.file_status = status;
   result.error_count = 1;
-  result.diagnostics.push_back({path, 0, Severity::error, message});
+  result.diagnostics.push_back({path, 0, Severity::error, message, problem});
   return result;
+}
+
+std::string too_large_message(uint64_t size) {
+  return "too large: " + std::to_string(size) + " bytes, over the limit of " + std::to_string(kMaxConfigBytes >> 20) +
+         " MiB (" + std::to_string(kMaxConfigBytes) + " bytes); not read";
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Reads the whole file into `text`, or returns the error result.
+std::optional<ParseResult> read_config(const std::string& path, std::string* text, struct stat* st) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    int err = errno;
+    FileStatus status = err == ENOENT ? FileStatus::missing : FileStatus::unreadable;
+    return file_error(path, status, Problem::cannot_open, std::string("cannot open: ") + std::strerror(err));
+  }
+  if (::fstat(fd.get(), st) != 0 || !S_ISREG(st->st_mode)) {
+    return file_error(path, FileStatus::unreadable, Problem::not_regular, "cannot read: not a regular file");
+  }
+  if (static_cast<uint64_t>(st->st_size) > kMaxConfigBytes) {
+    return file_error(path, FileStatus::unreadable, Problem::too_large,
+                      too_large_message(static_cast<uint64_t>(st->st_size)));
+  }
+  text->reserve(static_cast<std::size_t>(st->st_size));
+  char buffer[65536];
+  for (;;) {
+    ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+    if (got == 0) break;
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return file_error(path, FileStatus::unreadable, Problem::read_error,
+                        std::string("cannot read: ") + std::strerror(errno));
+    }
+    // The file may grow while it is read.
+    if (text->size() + static_cast<std::size_t>(got) > kMaxConfigBytes) {
+      return file_error(path, FileStatus::unreadable, Problem::too_large,
+                        too_large_message(text->size() + static_cast<std::size_t>(got)));
+    }
+    text->append(buffer, static_cast<std::size_t>(got));
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
 ParseResult parse(std::string_view text, std::string_view file_name) { return Parser(file_name).run(text); }
 
-ParseResult parse_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    FileStatus status = err == ENOENT ? FileStatus::missing : FileStatus::unreadable;
-    return file_error(path, status, std::string("cannot open: ") + std::strerror(err));
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return file_error(path, FileStatus::unreadable, "cannot read: not a regular file");
-  }
-  std::string text;
-  char buffer[65536];
-  for (;;) {
-    ssize_t got = ::read(fd, buffer, sizeof buffer);
-    if (got == 0) break;
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return file_error(path, FileStatus::unreadable, std::string("cannot read: ") + std::strerror(err));
+ParseResult parse_file(const std::string& path, struct stat* opened) {
+  struct stat st {};
+  ParseResult result;
+  bool out_of_memory = false;
+  try {
+    std::string text;
+    if (auto failed = read_config(path, &text, &st)) {
+      result = std::move(*failed);
+    } else {
+      result = parse(text, path);
     }
-    text.append(buffer, static_cast<std::size_t>(got));
+  } catch (const std::bad_alloc&) {
+    // Everything the attempt allocated is released by now.
+    out_of_memory = true;
   }
-  ::close(fd);
-  return parse(text, path);
+  if (out_of_memory) {
+    result = file_error(path, FileStatus::unreadable, Problem::out_of_memory,
+                        "out of memory while reading or parsing it (" + std::to_string(st.st_size) + " bytes)");
+  }
+  if (opened != nullptr) {
+    *opened = {};
+    if (result.file_status == FileStatus::ok) *opened = st;
+  }
+  return result;
 }
 
 }  // namespace memproxy::config

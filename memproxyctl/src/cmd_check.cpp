@@ -26,6 +26,7 @@ int cmd_check(const GlobalOptions& options, const std::string& file) {
                              {"line", d.line},
                              {"severity", d.severity == mc::Severity::error ? "error" : "warning"},
                              {"message", d.message},
+                             {"problem", mc::describe(d.problem)},
                              {"text", d.format()}});
     }
     print_json({{"file", file},

@@ -1,5 +1,10 @@
 // Golden cases for memproxy.conf: what each line means, and the exact
 // diagnostic (file, line, severity, message) a user sees for each mistake.
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <random>
 #include <string>
@@ -11,6 +16,7 @@
 #include "temp_dir.hpp"
 
 using memproxy::config::EntryKind;
+using memproxy::config::Problem;
 using memproxy::config::FileStatus;
 using memproxy::config::parse;
 using memproxy::config::parse_file;
@@ -183,6 +189,36 @@ TEST(ConfigParser, LongEntriesAreShortenedInMessages) {
   EXPECT_NE(r.diagnostics[0].message.find("...'"), std::string::npos);
 }
 
+TEST(ConfigParser, WarningsAreCappedAndTheRestCounted) {
+  std::string text;
+  for (int i = 0; i < 1000; ++i) text += "p" + std::to_string(i) + "\r\n";
+  auto r = parse(text, "crlf.conf");
+  EXPECT_TRUE(r.publishable());
+  EXPECT_EQ(r.entries.size(), 1000u);
+  EXPECT_EQ(r.warning_count, 1000u);
+  ASSERT_EQ(r.diagnostics.size(), memproxy::config::kMaxWarnings + 1);
+  EXPECT_EQ(r.diagnostics.back().format(),
+            "crlf.conf: warning: 900 more warnings not shown (at most 100 are reported)");
+  EXPECT_EQ(r.diagnostics.back().problem, Problem::more_not_shown);
+}
+
+TEST(ConfigParser, EveryDiagnosticHasARedactedFormThatQuotesNothing) {
+  const std::string secret = "s3cr3t";
+  auto r = parse(secret + "/a\n[" + secret + "]\n" + secret + " x\n" + secret + " x\n/" + secret + "//b\n" +
+                     secret + "\r\n" + std::string(300, 'n') + "\n[" + secret + "\n",
+                 "r.conf");
+  ASSERT_GE(r.diagnostics.size(), 7u);
+  size_t quoting = 0;
+  for (const auto& d : r.diagnostics) {
+    quoting += d.format().find(secret) != std::string::npos;
+    EXPECT_EQ(d.redacted().find(secret), std::string::npos) << d.redacted();
+    EXPECT_EQ(d.redacted().rfind("r.conf:" + std::to_string(d.line) + ": ", 0), 0u) << d.redacted();
+  }
+  EXPECT_GE(quoting, 6u) << "the full form does quote the file";
+  EXPECT_EQ(r.diagnostics[0].redacted(), "r.conf:1: error: relative path entry");
+  EXPECT_EQ(r.diagnostics[1].redacted(), "r.conf:2: error: unknown section");
+}
+
 class ConfigFile : public ::testing::Test {
  protected:
   memproxy::testing::TempDir temp_;
@@ -211,6 +247,82 @@ TEST_F(ConfigFile, DirectoryIsUnreadable) {
   EXPECT_EQ(r.file_status, FileStatus::unreadable);
   EXPECT_FALSE(r.publishable());
   EXPECT_EQ(r.diagnostics.at(0).format(), dir_ + ": error: cannot read: not a regular file");
+}
+
+TEST_F(ConfigFile, OverTheSizeCapIsRefusedUnread) {
+  std::string path = dir_ + "/big.conf";
+  std::ofstream(path) << "top\n";
+  // Sparse: the size is what counts, and nothing is read.
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(memproxy::config::kMaxConfigBytes) + 1), 0);
+  auto r = parse_file(path);
+  EXPECT_EQ(r.file_status, FileStatus::unreadable);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].problem, Problem::too_large);
+  EXPECT_EQ(r.diagnostics[0].format(), path + ": error: too large: 67108865 bytes, over the limit of 64 MiB "
+                                             "(67108864 bytes); not read");
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(memproxy::config::kMaxConfigBytes)), 0);
+  EXPECT_EQ(parse_file(path).diagnostics.at(0).problem, Problem::nul_byte) << "at the cap it is read";
+}
+
+TEST_F(ConfigFile, AFifoIsRefusedWithoutWaitingForAWriter) {
+  std::string path = dir_ + "/fifo.conf";
+  ASSERT_EQ(::mkfifo(path.c_str(), 0644), 0);
+  auto r = parse_file(path);
+  EXPECT_EQ(r.file_status, FileStatus::unreadable);
+  EXPECT_EQ(r.diagnostics.at(0).problem, Problem::not_regular);
+}
+
+TEST_F(ConfigFile, OpenedReportsTheFileRead) {
+  std::string path = dir_ + "/memproxy.conf";
+  std::ofstream(path) << "top\n";
+  struct stat opened {};
+  ASSERT_TRUE(parse_file(path, &opened).publishable());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(opened.st_ino, st.st_ino);
+  parse_file(dir_ + "/absent", &opened);
+  EXPECT_EQ(opened.st_ino, 0u);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CONFIG_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONFIG_TEST_ASAN 1
+#endif
+#endif
+
+TEST_F(ConfigFile, RunningOutOfMemoryIsAnErrorNamingTheFile) {
+#if defined(CONFIG_TEST_ASAN)
+  GTEST_SKIP() << "AddressSanitizer reserves terabytes of address space: an address-space limit cannot apply";
+#endif
+  std::string path = dir_ + "/huge.conf";
+  {
+    std::ofstream out(path);
+    std::string line = "a-long-enough-program-name-";
+    for (int i = 0; i < 1'500'000; ++i) out << line << i << '\n';
+  }
+  // In a child: the limit is for the parse alone, far below what 1.5 million
+  // entries need, far above what the test process uses already.
+  pid_t child = ::fork();
+  if (child == 0) {
+    struct rlimit limit {};
+    ::getrlimit(RLIMIT_AS, &limit);
+    std::ifstream maps("/proc/self/statm");
+    unsigned long pages = 0;
+    maps >> pages;
+    limit.rlim_cur = pages * static_cast<unsigned long>(::sysconf(_SC_PAGESIZE)) + (96ul << 20);
+    ::setrlimit(RLIMIT_AS, &limit);
+    auto r = parse_file(path);
+    const bool ok = r.file_status == FileStatus::unreadable && r.diagnostics.size() == 1 &&
+                    r.diagnostics[0].problem == Problem::out_of_memory &&
+                    r.diagnostics[0].format().rfind(path + ": error: out of memory", 0) == 0;
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status)) << "the child died: bad_alloc escaped, or worse";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace

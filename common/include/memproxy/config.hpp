@@ -5,8 +5,14 @@
 // surrounding blanks are trimmed; CRLF is accepted with a warning; an entry is a
 // program name (no '/') or an absolute path; [exclude] (the default) and
 // [monitor] sections. User mistakes never throw: they become Diagnostics.
+//
+// Bounded for any input: a file over kMaxConfigBytes is not read, at most
+// kMaxErrors errors and kMaxWarnings warnings are kept (the rest counted),
+// and running out of memory is an error diagnostic, not an exception.
 #ifndef MEMPROXY_CONFIG_HPP
 #define MEMPROXY_CONFIG_HPP
+
+#include <sys/stat.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -28,14 +34,49 @@ struct Entry {
 
 enum class Severity { warning, error };
 
+// What a diagnostic is about, in words that quote nothing from the file.
+enum class Problem : uint8_t {
+  // the whole file
+  cannot_open,
+  not_regular,
+  read_error,
+  too_large,
+  out_of_memory,
+  untrusted,
+  // a line
+  not_text,
+  nul_byte,
+  malformed_section,
+  unknown_section,
+  relative_path,
+  path_too_long,
+  name_too_long,
+  crlf,
+  not_canonical,
+  blanks,
+  duplicate,
+  // the report itself
+  too_many_errors,
+  more_not_shown,
+};
+
+// "relative path entry", "duplicate entry", ...: fixed text.
+const char* describe(Problem problem);
+
 struct Diagnostic {
   std::string file;
   uint32_t line = 0;  // 0 = about the whole file (unreadable, ...)
   Severity severity = Severity::error;
-  std::string message;
+  std::string message;  // may quote the file's text
+  Problem problem = Problem::read_error;
 
   // "FILE:LINE: error: MESSAGE" (or "FILE: error: MESSAGE" when line is 0).
   std::string format() const;
+
+  // "FILE:LINE: error: PROBLEM": the form for places that someone who cannot
+  // read the file may see (world-readable status, listings). It carries the
+  // file's name and the line number, never its text.
+  std::string redacted() const;
 };
 
 enum class FileStatus { ok, missing, unreadable };
@@ -55,13 +96,25 @@ struct ParseResult {
 // binary file cannot produce millions of lines of diagnostics.
 inline constexpr std::size_t kMaxErrors = 50;
 
+// Warnings beyond this many are counted (warning_count) but not kept; one
+// final warning on line 0 says how many were not shown.
+inline constexpr std::size_t kMaxWarnings = 100;
+
+// A larger file is refused unread (an error, FileStatus::unreadable). A real
+// list is far smaller: a million entries take about 20 MB, and parsing them
+// well under a second.
+inline constexpr std::size_t kMaxConfigBytes = 64u << 20;
+
 // Parses config text; `file_name` is only used in diagnostics.
 ParseResult parse(std::string_view text, std::string_view file_name);
 
 // Reads and parses a file. A missing file yields FileStatus::missing with one
-// error; an unreadable one (permissions, a directory, I/O error)
-// FileStatus::unreadable with one error naming the reason.
-ParseResult parse_file(const std::string& path);
+// error; an unreadable one (permissions, not a regular file, over
+// kMaxConfigBytes, I/O error, out of memory) FileStatus::unreadable with one
+// error naming the reason. The open never blocks: a FIFO or device in the
+// file's place is refused, not waited on. When `opened` is given it receives
+// the fstat() of the file that was read (zeroed when none was).
+ParseResult parse_file(const std::string& path, struct stat* opened = nullptr);
 
 }  // namespace memproxy::config
 
