@@ -2,13 +2,15 @@
 
 #include <cstdio>
 
+#include "config_source.hpp"
 #include "memproxy/config.hpp"
 #include "memproxy/table_builder.hpp"
 
 namespace memproxy::daemon {
 
 int run_check(const Options& options) {
-  config::ParseResult parsed = config::parse_file(options.config_path);
+  // The daemon's own verdict, trust rule included.
+  config::ParseResult parsed = load_config(options.config_path).parsed;
   for (const auto& diagnostic : parsed.diagnostics) std::fprintf(stderr, "%s\n", diagnostic.format().c_str());
   if (!parsed.publishable()) {
     std::printf("%s: test failed: %zu error%s, %zu warning%s\n", options.config_path.c_str(), parsed.error_count,

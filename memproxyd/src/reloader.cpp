@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <new>
 
 #include "memproxy/config.hpp"
 
@@ -26,6 +27,14 @@ std::string keeps_message(uint64_t generation) {
   return "the last good table (generation " + std::to_string(generation) + ") stays in force";
 }
 
+// The status record is world-readable; the log is not. A diagnostic quotes
+// the config, so it goes to the record whole only when everyone could read
+// the config anyway.
+std::string for_status_record(const config::Diagnostic& diagnostic, bool text_is_public) {
+  if (text_is_public) return diagnostic.format();
+  return diagnostic.redacted() + " (details in memproxyd's log: " + diagnostic.file + " is not readable by everyone)";
+}
+
 }  // namespace
 
 void Reloader::reject(const std::string& error) {
@@ -36,9 +45,35 @@ void Reloader::reject(const std::string& error) {
   status_.write();
 }
 
-ReloadResult Reloader::reload(bool at_start, const char* reason) {
+void Reloader::recover(const char* what, const char* reason) noexcept {
+  try {
+    spdlog::error("{}: {} during the reload ({}); {}", config_path_, what, reason,
+                  keeps_message(publisher_.generation()));
+    reject(config_path_ + ": error: " + what + " during the reload; the last good table stays");
+  } catch (...) {
+    // Nothing more can be recorded; the daemon and its table carry on.
+  }
+}
+
+ReloadResult Reloader::reload(bool at_start, const char* reason) noexcept {
+  try {
+    return reload_config(at_start, reason);
+  } catch (const std::bad_alloc&) {
+    recover("out of memory", reason);
+  } catch (const std::exception& e) {
+    try {
+      spdlog::error("{}: reload failed: {}", config_path_, e.what());
+    } catch (...) {
+    }
+    recover("an internal error", reason);
+  }
+  return ReloadResult::rejected;
+}
+
+ReloadResult Reloader::reload_config(bool at_start, const char* reason) {
   const int64_t config_mtime = mtime_ns(config_path_);
-  config::ParseResult parsed = config::parse_file(config_path_);
+  LoadedConfig loaded = load_config(config_path_);
+  config::ParseResult& parsed = loaded.parsed;
   auto& record = status_.record();
 
   if (parsed.file_status == config::FileStatus::missing && at_start) {
@@ -51,6 +86,7 @@ ReloadResult Reloader::reload(bool at_start, const char* reason) {
     return ReloadResult::rejected;
   }
 
+  // Bounded by the parser (kMaxErrors, kMaxWarnings).
   for (const auto& diagnostic : parsed.diagnostics) {
     if (diagnostic.severity == config::Severity::error) {
       spdlog::error("{}", diagnostic.format());
@@ -63,7 +99,7 @@ ReloadResult Reloader::reload(bool at_start, const char* reason) {
     std::string first = config_path_ + ": rejected";
     for (const auto& diagnostic : parsed.diagnostics) {
       if (diagnostic.severity == config::Severity::error) {
-        first = diagnostic.format();
+        first = for_status_record(diagnostic, loaded.text_is_public);
         break;
       }
     }
@@ -78,7 +114,10 @@ ReloadResult Reloader::reload(bool at_start, const char* reason) {
   if (!outcome.error.empty()) {
     spdlog::error("cannot publish {}: {}; {}", publisher_.table_path(), outcome.error,
                   keeps_message(publisher_.generation()));
-    record.last_error = outcome.error;
+    record.last_error = loaded.text_is_public ? outcome.error
+                                              : "cannot publish " + publisher_.table_path() +
+                                                    " (details in memproxyd's log: " + config_path_ +
+                                                    " is not readable by everyone)";
     status_.write();
     return ReloadResult::failed;
   }

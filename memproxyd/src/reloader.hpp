@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "config_source.hpp"
 #include "publisher.hpp"
 #include "status_writer.hpp"
 
@@ -12,7 +13,7 @@ namespace memproxy::daemon {
 
 enum class ReloadResult {
   published,
-  rejected,  // the config has errors, cannot be read, or vanished: the last table stays
+  rejected,  // the config has errors, is untrusted, cannot be read, or vanished: the last table stays
   failed,    // the config was good but the table could not be published
 };
 
@@ -25,10 +26,15 @@ class Reloader {
   // takes the custom allocator) instead of keeping whatever table is there;
   // later, a missing config is an editor between delete and recreate, and the
   // last good table stays.
-  ReloadResult reload(bool at_start, const char* reason);
+  //
+  // Never throws: running out of memory (or any other exception) during a
+  // reload is logged and recorded as a rejection, and the last table stays.
+  ReloadResult reload(bool at_start, const char* reason) noexcept;
 
  private:
+  ReloadResult reload_config(bool at_start, const char* reason);
   void reject(const std::string& error);
+  void recover(const char* what, const char* reason) noexcept;
 
   std::string config_path_;
   Publisher& publisher_;

@@ -144,11 +144,13 @@ class InotifyWatcher final : public Watcher {
       *changed = true;
     } else if (event.mask & IN_CREATE) {
       // A newly created file is still being written; its IN_CLOSE_WRITE
-      // follows. A new symlink or hard link (`ln`) is complete the moment it
-      // exists and brings no other event.
+      // follows. A new symlink or hard link (`ln`), or anything that is not
+      // a regular file (a FIFO, a socket), is complete the moment it exists
+      // and brings no other event.
       struct stat st {};
       std::string path = it->second.dir + "/" + event.name;
-      *changed = ::lstat(path.c_str(), &st) == 0 && (S_ISLNK(st.st_mode) || st.st_nlink > 1);
+      *changed = ::lstat(path.c_str(), &st) == 0 &&
+                 (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode) || st.st_nlink > 1);
     }
     // IN_DELETE / IN_MOVED_FROM: the last good table stays; the file's return
     // (IN_CREATE / IN_MOVED_TO / IN_CLOSE_WRITE) is what triggers a reload.

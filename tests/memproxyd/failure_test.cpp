@@ -11,11 +11,6 @@ namespace {
 
 constexpr unsigned kExclude = memproxy::table::kFlagExclude;
 
-std::optional<memproxy::status::Record> status_of(const std::string& table) {
-  std::string error;
-  return memproxy::status::from_text(read_file(memproxy::status::status_path_for(table)), &error);
-}
-
 // The detached daemon is not our child: whoever reaps it (init, a subreaper, or
 // nobody in a bare container) decides how long its zombie lingers.
 bool gone_or_zombie(pid_t pid) {

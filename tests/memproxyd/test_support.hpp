@@ -4,6 +4,7 @@
 #define MEMPROXYD_TEST_SUPPORT_HPP
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -27,6 +28,7 @@
 extern char** environ;
 
 #include "capability.hpp"
+#include "memproxy/status_record.hpp"
 #include "temp_dir.hpp"
 
 namespace memproxyd_test {
@@ -152,12 +154,39 @@ inline Probe probe(const TempDir& scratch, const std::string& table, const std::
   return p;
 }
 
+// The daemon's status record for `table`, if it parses.
+inline std::optional<memproxy::status::Record> status_of(const std::string& table) {
+  std::string error;
+  return memproxy::status::from_text(read_file(memproxy::status::status_path_for(table)), &error);
+}
+
+// `argv` as `nobody` (setpriv), the way an unprivileged user of the host runs
+// it; callers first MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner()).
+inline std::vector<std::string> as_nobody(const std::vector<std::string>& argv) {
+  struct passwd* nobody = ::getpwnam("nobody");
+  if (nobody == nullptr) throw std::runtime_error("no user nobody");
+  std::vector<std::string> full{"/usr/bin/setpriv", "--reuid=" + std::to_string(nobody->pw_uid),
+                                "--regid=" + std::to_string(nobody->pw_gid), "--clear-groups"};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return full;
+}
+
+// Whether `pid` runs (a zombie does not count).
+inline bool running(pid_t pid) {
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
 // A daemon in the foreground; stopped with SIGKILL if a test forgets to stop it.
+// `wrapper` runs it (e.g. prlimit with its options), exec'ing it in place.
 class Daemon {
  public:
-  Daemon(const TempDir& scratch, std::vector<std::string> args)
+  Daemon(const TempDir& scratch, std::vector<std::string> args, std::vector<std::string> wrapper = {})
       : log_(scratch / ("daemon-" + std::to_string(next_id()) + ".log")) {
-    std::vector<std::string> argv{MEMPROXYD_BIN, "-f"};
+    std::vector<std::string> argv = std::move(wrapper);
+    argv.push_back(MEMPROXYD_BIN);
+    argv.push_back("-f");
     argv.insert(argv.end(), args.begin(), args.end());
     pid_ = spawn(argv, log_, log_);
   }

@@ -5,7 +5,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include "atomic_file.hpp"
+#include "config_source.hpp"
 #include "instance_lock.hpp"
+#include "memproxy/atomic_replace.hpp"
 #include "memproxy/status_record.hpp"
 #include "memproxy/table_builder.hpp"
 #include "memproxy/table_reader.hpp"
@@ -150,6 +152,46 @@ TEST(AtomicFileTest, FailsCleanlyInAMissingDirectory) {
   EXPECT_NE(replace_file(dir / "absent/file", "x", 1, 0644), "");
 }
 
+TEST(AtomicReplaceTest, NeverWritesThroughALinkPlantedAsTheStagingFile) {
+  TempDir dir;
+  std::string target = dir / "file", victim = dir / "victim";
+  write_file(victim, "precious");
+  ASSERT_EQ(::symlink(victim.c_str(), memproxy::atomic::staging_path_for(target).c_str()), 0);
+  EXPECT_EQ(memproxy::atomic::replace_file(target, "new", 0644), "");
+  EXPECT_EQ(read_file(target), "new");
+  EXPECT_EQ(read_file(victim), "precious");
+  EXPECT_FALSE(fs::exists(memproxy::atomic::staging_path_for(target)));
+}
+
+TEST(AtomicReplaceTest, OwnerAndModeAreExactWhateverTheUmask) {
+  MEMPROXY_REQUIRE(memproxy::testing::missing_root("give a file to nobody"));
+  MEMPROXY_REQUIRE(memproxy::testing::missing_user("nobody"));
+  struct passwd* nobody = ::getpwnam("nobody");
+  TempDir dir;
+  UmaskGuard umask(0);
+  std::string target = dir / "file";
+  EXPECT_EQ(memproxy::atomic::replace_file(target, "x", 0640, memproxy::atomic::Owner{nobody->pw_uid, nobody->pw_gid}),
+            "");
+  struct stat st {};
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_uid, nobody->pw_uid);
+}
+
+TEST(AtomicReplaceTest, AnUncommittedStagingFileIsRemovedAndTheTargetKept) {
+  TempDir dir;
+  std::string target = dir / "file";
+  write_file(target, "old");
+  {
+    memproxy::atomic::StagedFile staged(target, 0644);
+    ASSERT_TRUE(staged.ok()) << staged.error();
+    EXPECT_TRUE(staged.write("half"));
+    EXPECT_TRUE(fs::exists(staged.path()));
+  }
+  EXPECT_EQ(read_file(target), "old");
+  EXPECT_FALSE(fs::exists(memproxy::atomic::staging_path_for(target)));
+}
+
 uint64_t generation_in(const std::string& path) {
   std::string bytes = read_file(path);
   table::View view;
@@ -243,6 +285,68 @@ TEST(InstanceLockTest, APosixRecordLockProbeSeesItHeld) {
   EXPECT_EQ(wait_exit(child), 0);
 }
 
+TEST(InstanceLockTest, TheLockFileIsPrivateWhateverTheUmask) {
+  TempDir dir;
+  UmaskGuard umask(0);
+  std::string path = dir / "table.lock";
+  InstanceLock lock;
+  ASSERT_EQ(lock.acquire(path), "");
+  EXPECT_EQ(mode_of(path), 0600u);
+}
+
+TEST(InstanceLockTest, AnOpenModeLockFileIsReplacedByAPrivateOne) {
+  TempDir dir;
+  std::string path = dir / "table.lock";
+  write_file(path, "1\n");
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  struct stat before {};
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+  // Someone still has the old file open (it was readable): a new inode
+  // leaves their descriptor pointing at a file nobody locks any more.
+  int old_fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(old_fd, 0);
+  InstanceLock lock;
+  ASSERT_EQ(lock.acquire(path), "");
+  struct stat after {};
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  EXPECT_NE(after.st_ino, before.st_ino);
+  EXPECT_EQ(after.st_mode & 07777, 0600u);
+  EXPECT_EQ(read_lock_pid(path), ::getpid());
+  ::close(old_fd);
+}
+
+TEST(InstanceLockTest, ADaemonHoldingAnOpenModeLockFileIsNotDisplaced) {
+  TempDir dir;
+  std::string path = dir / "table.lock";
+  write_file(path, "");
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  int report[2];
+  ASSERT_EQ(::pipe(report), 0);
+  // A daemon of an older version: a write lock on its 0644 file.
+  pid_t holder = ::fork();
+  if (holder == 0) {
+    int fd = ::open(path.c_str(), O_RDWR);
+    struct flock record {};
+    record.l_type = F_WRLCK;
+    record.l_whence = SEEK_SET;
+    char byte = ::fcntl(fd, F_SETLK, &record) == 0 ? 'y' : 'n';
+    (void)!::write(report[1], &byte, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char byte = 0;
+  ASSERT_EQ(::read(report[0], &byte, 1), 1);
+  ASSERT_EQ(byte, 'y');
+  InstanceLock lock;
+  std::string error = lock.acquire(path);
+  EXPECT_NE(error.find("another memproxyd (pid " + std::to_string(holder) + ")"), std::string::npos) << error;
+  EXPECT_EQ(mode_of(path), 0644u) << "left as it is for its daemon";
+  ::kill(holder, SIGKILL);
+  wait_exit(holder);
+  ::close(report[0]);
+  ::close(report[1]);
+}
+
 // Runs `io` until `fired` or the patience runs out.
 bool run_until(boost::asio::io_context& io, const bool& fired) {
   auto deadline = std::chrono::steady_clock::now() + kPatience;
@@ -333,6 +437,43 @@ TEST(WatcherFactoryTest, AutomaticFallsBackToPollingWithoutTheDirectory) {
   auto watcher = start_watcher(WatchMode::automatic, dir / "absent/memproxy.conf", 10ms, io, [] {}, &error);
   ASSERT_TRUE(watcher) << error;
   EXPECT_STREQ(watcher->name(), "poll");
+}
+
+TEST(ConfigSourceTest, ReadableByEveryoneNeedsEveryDirectorySearchable) {
+  TempDir dir;
+  fs::create_directory(dir / "sub");
+  std::string config = dir / "sub/memproxy.conf";
+  write_file(config, "alpha\n");
+  ASSERT_EQ(::chmod(config.c_str(), 0644), 0);
+  EXPECT_TRUE(readable_by_everyone(config));
+  ASSERT_EQ(::chmod((dir / "sub").c_str(), 0711), 0);
+  EXPECT_TRUE(readable_by_everyone(config)) << "searchable is enough, listing is not needed";
+  ASSERT_EQ(::chmod((dir / "sub").c_str(), 0750), 0);
+  EXPECT_FALSE(readable_by_everyone(config));
+  ASSERT_EQ(::chmod((dir / "sub").c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(config.c_str(), 0640), 0);
+  EXPECT_FALSE(readable_by_everyone(config));
+  ASSERT_EQ(::symlink(config.c_str(), (dir / "link").c_str()), 0);
+  EXPECT_FALSE(readable_by_everyone(dir / "link")) << "judged on the file the link leads to";
+  EXPECT_FALSE(readable_by_everyone(dir / "absent"));
+}
+
+TEST(ConfigSourceTest, AnUntrustedConfigIsNotRead) {
+  TempDir dir;
+  std::string config = dir / "memproxy.conf";
+  write_file(config, "alpha\n");
+  ASSERT_EQ(::chmod(config.c_str(), 0666), 0);
+  LoadedConfig loaded = load_config(config);
+  EXPECT_FALSE(loaded.parsed.publishable());
+  EXPECT_TRUE(loaded.parsed.entries.empty());
+  ASSERT_EQ(loaded.parsed.diagnostics.size(), 1u);
+  EXPECT_EQ(loaded.parsed.diagnostics[0].problem, memproxy::config::Problem::untrusted);
+  EXPECT_NE(loaded.parsed.diagnostics[0].format().find(config + " is writable by group or others"),
+            std::string::npos)
+      << loaded.parsed.diagnostics[0].format();
+  ASSERT_EQ(::chmod(config.c_str(), 0644), 0);
+  EXPECT_TRUE(load_config(config).parsed.publishable());
+  EXPECT_EQ(load_config(dir / "absent").parsed.file_status, memproxy::config::FileStatus::missing);
 }
 
 TEST(ReloaderUnitTest, RejectsKeepsAndRecords) {

@@ -28,7 +28,10 @@ struct Record {
   double last_publish_ms = 0;       // time to build and publish the last table
   uint64_t rejected_count = 0;      // configs rejected since start
   int64_t last_rejection_unix_ns = 0;
-  std::string last_error;           // first diagnostic of the last rejection, or another failure
+  // First diagnostic of the last rejection, or another failure. The record is
+  // world-readable: when the config is not, this is the diagnostic's redacted
+  // form (file, line, problem; none of the file's text).
+  std::string last_error;
 };
 
 std::string to_text(const Record& record);
@@ -38,8 +41,10 @@ std::string to_text(const Record& record);
 std::optional<Record> from_text(std::string_view text, std::string* error);
 
 // Companion files of a table at `table_path`.
-std::string status_path_for(const std::string& table_path);  // TABLE.status
-std::string lock_path_for(const std::string& table_path);    // TABLE.lock: flock()ed by the live daemon
+std::string status_path_for(const std::string& table_path);  // TABLE.status, mode 0644
+// TABLE.lock: mode 0600, holding the daemon's pid; the live daemon holds a
+// flock() and a POSIX write lock on it (fcntl(F_GETLK) names it without locking).
+std::string lock_path_for(const std::string& table_path);
 
 }  // namespace memproxy::status
 
