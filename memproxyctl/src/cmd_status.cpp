@@ -19,7 +19,13 @@ int cmd_status(const GlobalOptions& options) {
 
   if (options.json) {
     nlohmann::json doc = {
-        {"daemon", {{"alive", daemon.alive}, {"reason", daemon.alive_reason}, {"pid", record ? record->pid : 0}}},
+        {"daemon",
+         {{"alive", daemon.alive},
+          {"reason", daemon.alive_reason},
+          {"method", daemon.method == LivenessMethod::lock_query ? "lock_query" : "process_check"},
+          {"method_detail", daemon.method_detail},
+          {"lock_holder_pid", daemon.lock_holder},
+          {"pid", record ? record->pid : 0}}},
         {"config_path", config_path},
         {"table", {{"path", options.table_path}, {"valid", table.valid()}, {"error", table.error}}},
     };
@@ -49,8 +55,13 @@ int cmd_status(const GlobalOptions& options) {
   }
 
   std::cout << "daemon:      " << (daemon.alive ? "running" : "not running");
-  if (daemon.alive && record) std::cout << " (pid " << record->pid << ")";
+  if (daemon.alive && daemon.lock_holder > 0) {
+    std::cout << " (pid " << daemon.lock_holder << ")";
+  } else if (daemon.alive && record) {
+    std::cout << " (pid " << record->pid << ")";
+  }
   std::cout << " - " << daemon.alive_reason << '\n';
+  std::cout << "checked by:  " << daemon.method_detail << '\n';
   std::cout << "config:      " << config_path << '\n';
   std::cout << "table:       " << options.table_path << '\n';
   if (table.valid()) {

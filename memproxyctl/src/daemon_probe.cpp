@@ -2,43 +2,154 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 namespace memproxyctl {
 
 namespace {
 
-// kill(pid, 0) fails with EPERM for a live process of another user: still alive.
-bool pid_exists(int64_t pid) {
-  if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+// A status record is a few hundred bytes; a file far larger is not one.
+constexpr std::size_t kMaxStatusBytes = 64 * 1024;
+
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// Non-blocking and never through a link: whatever sits at the path, the
+// probe returns.
+int open_for_reading(const std::string& path) {
+  return ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 }
 
-// true: held by another process; false: free or absent. `why` explains.
-bool lock_is_held(const std::string& lock_path, std::string* why) {
-  int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    *why = "no lock file " + lock_path + " (" + std::strerror(errno) + ")";
-    return false;
+void read_record(DaemonState* state) {
+  Fd file{open_for_reading(state->status_path)};
+  struct stat st {};
+  if (file.fd < 0 || ::fstat(file.fd, &st) != 0) {
+    state->record_error = "cannot read status record " + state->status_path + ": " + std::strerror(errno);
+    return;
   }
-  bool held = false;
-  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
-    ::flock(fd, LOCK_UN);
-    *why = "nobody holds " + lock_path;
-  } else if (errno == EWOULDBLOCK) {
-    held = true;
-    *why = "the daemon holds " + lock_path;
+  if (!S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) > kMaxStatusBytes) {
+    state->record_error = state->status_path + " is not a status record (not a small regular file)";
+    return;
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  ssize_t n = ::pread(file.fd, text.data(), text.size(), 0);
+  text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  state->record = memproxy::status::from_text(text, &state->record_error);
+  if (!state->record) state->record_error = state->status_path + ": " + state->record_error;
+}
+
+void query_lock(int fd, DaemonState* state) {
+  state->method = LivenessMethod::lock_query;
+  state->method_detail = "lock query: fcntl(F_GETLK) on " + state->lock_path + ", no lock taken";
+  struct stat st {};
+  struct flock query {};
+  query.l_type = F_WRLCK;
+  query.l_whence = SEEK_SET;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    state->alive_reason = state->lock_path + " is not a regular file";
+    return;
+  }
+  if (::fcntl(fd, F_GETLK, &query) != 0) {
+    state->alive_reason = "cannot query the lock on " + state->lock_path + ": " + std::strerror(errno);
+    return;
+  }
+  if (query.l_type == F_UNLCK) {
+    state->alive_reason = "nobody holds " + state->lock_path;
+    return;
+  }
+  if (query.l_type != F_WRLCK) {
+    state->alive_reason = state->lock_path + " is read-locked by pid " + std::to_string(query.l_pid) +
+                          "; memproxyd holds a write lock";
+    return;
+  }
+  state->alive = true;
+  state->lock_holder = query.l_pid;
+  state->alive_reason = "memproxyd (pid " + std::to_string(query.l_pid) + ") holds " + state->lock_path;
+  if (state->record && state->record->pid != query.l_pid) {
+    state->alive_reason += "; the status record names pid " + std::to_string(state->record->pid);
+  }
+}
+
+#if defined(__linux__)
+std::string read_small(const std::string& path) {
+  Fd file{open_for_reading(path)};
+  if (file.fd < 0) return {};
+  char buffer[64];
+  ssize_t n = ::read(file.fd, buffer, sizeof buffer);
+  std::string text(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
+std::string base_of(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+#endif
+
+// The status record's pid, judged from /proc: the process exists, runs as
+// the user who wrote the record (a recycled pid of someone else's program
+// does not), and its executable (or, when exe is unreadable, its command
+// name) is memproxyd.
+void check_process(int open_errno, DaemonState* state) {
+  state->method = LivenessMethod::process_check;
+  const std::string why_not_lock = "cannot open " + state->lock_path + " (" + std::strerror(open_errno) + ")";
+  if (!state->record) {
+    state->method_detail = "status record pid, checked in /proc";
+    state->alive_reason = why_not_lock + " and " + state->record_error;
+    return;
+  }
+  const memproxy::status::Record& record = *state->record;
+  const std::string pid = std::to_string(record.pid);
+  if (record.state != "running") {
+    state->method_detail = "status record";
+    state->alive_reason = "the status record says " + record.state;
+    return;
+  }
+#if defined(__linux__)
+  state->method_detail = "status record pid, checked in /proc/" + pid + " (" + why_not_lock + ")";
+  struct stat process {}, written {};
+  if (record.pid <= 0 || ::stat(("/proc/" + pid).c_str(), &process) != 0) {
+    state->alive_reason = "the recorded pid " + pid + " does not exist";
+    return;
+  }
+  if (::stat(state->status_path.c_str(), &written) == 0 && process.st_uid != written.st_uid) {
+    state->alive_reason = "pid " + pid + " runs as uid " + std::to_string(process.st_uid) +
+                          ", not as uid " + std::to_string(written.st_uid) + " which wrote the status record";
+    return;
+  }
+  char exe[PATH_MAX];
+  ssize_t n = ::readlink(("/proc/" + pid + "/exe").c_str(), exe, sizeof exe - 1);
+  std::string name;
+  if (n > 0) {
+    name = base_of(std::string(exe, static_cast<std::size_t>(n)));
+    state->method_detail = "status record pid, checked in /proc/" + pid + "/exe (" + why_not_lock + ")";
   } else {
-    *why = "cannot lock " + lock_path + ": " + std::strerror(errno);
+    name = read_small("/proc/" + pid + "/comm");
+    state->method_detail = "status record pid, checked in /proc/" + pid + "/comm (" + why_not_lock + ")";
   }
-  ::close(fd);
-  return held;
+  // After an upgrade the running binary shows as "memproxyd (deleted)".
+  if (name != "memproxyd" && name.rfind("memproxyd ", 0) != 0) {
+    state->alive_reason = "pid " + pid + " is " + (name.empty() ? "unidentifiable" : "'" + name + "'") +
+                          ", not memproxyd";
+    return;
+  }
+  state->alive = true;
+  state->alive_reason = "memproxyd runs as pid " + pid;
+#else
+  state->method_detail = "status record pid, kill(pid, 0) (" + why_not_lock + ")";
+  state->alive = record.pid > 0 && (::kill(static_cast<pid_t>(record.pid), 0) == 0 || errno == EPERM);
+  state->alive_reason = state->alive ? "the recorded pid " + pid + " exists" : "the recorded pid " + pid + " does not exist";
+#endif
 }
 
 }  // namespace
@@ -47,22 +158,18 @@ DaemonState probe_daemon(const std::string& table_path) {
   DaemonState state;
   state.lock_path = memproxy::status::lock_path_for(table_path);
   state.status_path = memproxy::status::status_path_for(table_path);
+  read_record(&state);
 
-  std::ifstream in(state.status_path);
-  if (!in) {
-    state.record_error = "cannot read status record " + state.status_path + ": " + std::strerror(errno);
+  Fd lock{open_for_reading(state.lock_path)};
+  if (lock.fd >= 0) {
+    query_lock(lock.fd, &state);
+  } else if (errno == EACCES || errno == EPERM) {
+    check_process(errno, &state);
   } else {
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    state.record = memproxy::status::from_text(text, &state.record_error);
-    if (!state.record) state.record_error = state.status_path + ": " + state.record_error;
+    state.method = LivenessMethod::lock_query;
+    state.method_detail = "lock query: fcntl(F_GETLK) on " + state.lock_path;
+    state.alive_reason = "no lock file " + state.lock_path + " (" + std::strerror(errno) + ")";
   }
-
-  bool held = lock_is_held(state.lock_path, &state.alive_reason);
-  if (held && state.record && !pid_exists(state.record->pid)) {
-    state.alive_reason += ", but its recorded pid " + std::to_string(state.record->pid) + " does not exist";
-    held = false;
-  }
-  state.alive = held;
   return state;
 }
 

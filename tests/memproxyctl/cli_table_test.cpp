@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "capability.hpp"
 #include "cli_support.hpp"
 #include "memproxy/status_record.hpp"
 
@@ -194,16 +195,24 @@ TEST(CliStatus, DaemonAliveWhileLockHeld) {
   record.last_rejection_unix_ns = 1'700'000'100'000'000'000;
   record.last_error = "x.conf:3: error: bad";
   write_file(memproxy::status::status_path_for(table), memproxy::status::to_text(record));
-  int fd = ::open(memproxy::status::lock_path_for(table).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  // Held as memproxyd holds it: a flock and a POSIX write lock.
+  int fd = ::open(memproxy::status::lock_path_for(table).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  struct flock record_lock {};
+  record_lock.l_type = F_WRLCK;
+  record_lock.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(fd, F_SETLK, &record_lock), 0);
 
   auto r = ctl({"status", "-t", table});
   EXPECT_EQ(r.exit_status, 0) << r.out;
   EXPECT_NE(r.out.find("running (pid " + std::to_string(::getpid()) + ")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("checked by:  lock query: fcntl(F_GETLK)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("x.conf:3: error: bad"), std::string::npos) << r.out;
   auto doc = nlohmann::json::parse(ctl({"status", "-t", table, "--json"}).out);
   EXPECT_TRUE(doc["daemon"]["alive"].get<bool>());
+  EXPECT_EQ(doc["daemon"]["method"], "lock_query");
+  EXPECT_EQ(doc["daemon"]["lock_holder_pid"], ::getpid());
   EXPECT_EQ(doc["status_record"]["rejected_count"], 2);
   ::close(fd);
 
@@ -218,6 +227,49 @@ TEST(CliStatus, MissingOrCorruptTableExitsThree) {
   auto r = ctl({"status", "-t", dir / "garbage", "--json"});
   EXPECT_EQ(r.exit_status, 3);
   EXPECT_FALSE(nlohmann::json::parse(r.out)["table"]["valid"].get<bool>());
+}
+
+TEST(CliStatus, NeverTakesTheDaemonsLock) {
+  MEMPROXY_REQUIRE(memproxy::testing::missing_program("/usr/bin/strace", "strace"));
+  TempDir dir;
+  auto table = make_table(dir, kConfig);
+  write_file(memproxy::status::lock_path_for(table), "1\n");
+  const std::string trace = dir / "trace";
+  // Even an instant's lock can make a daemon that starts at that instant fail.
+  ProgramResult r = run_program(
+      {"/usr/bin/strace", "-f", "-qq", "-e", "trace=flock,fcntl", "-o", trace, MEMPROXYCTL_BINARY, "status", "-t", table},
+      {});
+  if (r.exit_status != 1 && r.err.find("ptrace") != std::string::npos) GTEST_SKIP() << "strace cannot trace here: " << r.err;
+  EXPECT_EQ(r.exit_status, 1) << r.out << r.err;
+  const std::string calls = read_file(trace);
+  EXPECT_EQ(calls.find("flock("), std::string::npos) << calls;
+  EXPECT_EQ(calls.find("F_SETLK"), std::string::npos) << calls;
+  EXPECT_NE(calls.find("F_GETLK"), std::string::npos) << calls;
+}
+
+TEST(CliStatus, AReadLockIsNotADaemon) {
+  TempDir dir;
+  auto table = make_table(dir, kConfig);
+  int fd = ::open(memproxy::status::lock_path_for(table).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  struct flock shared {};
+  shared.l_type = F_RDLCK;
+  shared.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(fd, F_SETLK, &shared), 0);
+  auto r = ctl({"status", "-t", table});
+  EXPECT_EQ(r.exit_status, 1) << r.out;
+  EXPECT_NE(r.out.find("read-locked by pid " + std::to_string(::getpid())), std::string::npos) << r.out;
+  ::close(fd);
+}
+
+TEST(CliStatus, AFifoInPlaceOfTheStatusRecordIsAnErrorNotAHang) {
+  TempDir dir;
+  auto table = make_table(dir, kConfig);
+  ASSERT_EQ(::mkfifo(memproxy::status::status_path_for(table).c_str(), 0644), 0);
+  auto r = ctl({"status", "-t", table});
+  EXPECT_FALSE(r.timed_out) << "status hung on the FIFO";
+  EXPECT_EQ(r.exit_status, 1) << r.out;
+  EXPECT_NE(r.out.find("is not a status record"), std::string::npos) << r.out;
 }
 
 }  // namespace
