@@ -33,6 +33,9 @@ struct PreloadArgs {
   std::string allocator;    // enable: also preload this allocator after libmemproxy
   bool dry_run = false;     // enable/disable: print the new file, write nothing
   bool print_crle = false;  // print the Solaris crle(1) commands instead of editing
+  bool allow_second_allocator = false;  // enable: add `allocator` even when another is listed
+  std::string verify_program;           // enable: the test program ("" = the platform's)
+  double verify_timeout_s = 10;         // enable: the test program is killed after this long
 };
 int cmd_preload_status(const GlobalOptions& options, const PreloadArgs& args);
 int cmd_preload_enable(const GlobalOptions& options, const PreloadArgs& args);

@@ -57,6 +57,14 @@ int main(int argc, char** argv) {
       ->default_str(platform::kLibrary32);
   enable->add_option("--allocator", preload_args.allocator, "Also preload this allocator after libmemproxy.so");
   enable->add_flag("--dry-run", preload_args.dry_run, "Verify and print the new file, write nothing");
+  enable->add_flag("--allow-second-allocator", preload_args.allow_second_allocator,
+                   "Add --allocator even when the file already lists another allocator");
+  enable->add_option("--verify-timeout", preload_args.verify_timeout_s,
+                     "Seconds the verification program may run before it is killed and the edit refused")
+      ->check(CLI::Range(0.001, 3600.0))
+      ->capture_default_str();
+  // For tests: a program run as `PROGRAM /proc/self/maps` instead of the platform's.
+  enable->add_option("--verify-program", preload_args.verify_program)->group("");
   auto* disable = preload->add_subcommand("disable", "Remove memproxy's entries only");
   disable->add_flag("--dry-run", preload_args.dry_run, "Print the new file, write nothing");
   auto* preload_status = preload->add_subcommand("status", "Is memproxy in the global preload, in the right order");

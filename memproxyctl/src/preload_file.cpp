@@ -50,9 +50,14 @@ std::string join_lines(const std::vector<std::string>& lines) {
   return out;
 }
 
-bool same_library(const std::string& a, const std::string& b) { return a == b || base_name(a) == base_name(b); }
+EntryPredicate or_by_name(const EntryPredicate& is_allocator) {
+  if (is_allocator) return is_allocator;
+  return [](const std::string& entry) { return is_allocator_library(entry); };
+}
 
 }  // namespace
+
+bool same_library(const std::string& a, const std::string& b) { return a == b || base_name(a) == base_name(b); }
 
 std::vector<std::string> preload_entries(const std::string& text) {
   std::vector<std::string> out;
@@ -63,7 +68,8 @@ std::vector<std::string> preload_entries(const std::string& text) {
   return out;
 }
 
-PreloadAnalysis analyze_preload(const std::string& text) {
+PreloadAnalysis analyze_preload(const std::string& text, const EntryPredicate& is_allocator_entry) {
+  const EntryPredicate is_allocator = or_by_name(is_allocator_entry);
   PreloadAnalysis analysis;
   analysis.entries = preload_entries(text);
   bool allocator_seen = false;
@@ -71,7 +77,7 @@ PreloadAnalysis analyze_preload(const std::string& text) {
     if (is_memproxy_library(entry)) {
       analysis.memproxy_entries.push_back(entry);
       if (allocator_seen) analysis.order_ok = false;
-    } else if (is_allocator_library(entry)) {
+    } else if (is_allocator(entry)) {
       analysis.allocator_entries.push_back(entry);
       allocator_seen = true;
     }
@@ -80,19 +86,19 @@ PreloadAnalysis analyze_preload(const std::string& text) {
   return analysis;
 }
 
-std::string remove_memproxy(const std::string& text) {
+std::string remove_entries(const std::string& text, const EntryPredicate& remove) {
   std::vector<std::string> kept;
   for (const auto& line : split_lines(text)) {
     Line parts = split_comment(line);
     auto line_tokens = tokens(parts.active);
-    auto memproxy = std::count_if(line_tokens.begin(), line_tokens.end(), is_memproxy_library);
-    if (memproxy == 0) {
+    auto removed = std::count_if(line_tokens.begin(), line_tokens.end(), remove);
+    if (removed == 0) {
       kept.push_back(line);
       continue;
     }
     std::vector<std::string> rest;
     std::copy_if(line_tokens.begin(), line_tokens.end(), std::back_inserter(rest),
-                 [](const std::string& t) { return !is_memproxy_library(t); });
+                 [&remove](const std::string& t) { return !remove(t); });
     // Keep the line's own separator style for what remains of it.
     const char* separator = parts.active.find_first_of(" \t") != std::string::npos ? " " : ":";
     std::string rebuilt;
@@ -103,11 +109,17 @@ std::string remove_memproxy(const std::string& text) {
   return join_lines(kept);
 }
 
-std::string enable_memproxy(const std::string& text, const std::string& entry, const std::string& allocator) {
+std::string remove_memproxy(const std::string& text) {
+  return remove_entries(text, [](const std::string& t) { return is_memproxy_library(t); });
+}
+
+std::string enable_memproxy(const std::string& text, const std::string& entry, const std::string& allocator,
+                            const EntryPredicate& is_allocator_entry) {
+  const EntryPredicate is_allocator = or_by_name(is_allocator_entry);
   std::vector<std::string> lines = split_lines(remove_memproxy(text));
-  auto first_allocator = std::find_if(lines.begin(), lines.end(), [](const std::string& line) {
+  auto first_allocator = std::find_if(lines.begin(), lines.end(), [&is_allocator](const std::string& line) {
     auto line_tokens = tokens(split_comment(line).active);
-    return std::any_of(line_tokens.begin(), line_tokens.end(), is_allocator_library);
+    return std::any_of(line_tokens.begin(), line_tokens.end(), is_allocator);
   });
   bool allocator_present = false;
   if (!allocator.empty()) {

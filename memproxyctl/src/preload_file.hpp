@@ -8,6 +8,7 @@
 #define MEMPROXYCTL_PRELOAD_FILE_HPP
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,15 +26,26 @@ struct PreloadAnalysis {
   bool order_ok = true;
 };
 
-PreloadAnalysis analyze_preload(const std::string& text);
+using EntryPredicate = std::function<bool(const std::string&)>;
 
-// `text` without libmemproxy's entries. A line left with no entry and no comment is dropped.
+// By default allocators are recognised by name (is_allocator_library).
+PreloadAnalysis analyze_preload(const std::string& text, const EntryPredicate& is_allocator = {});
+
+// `text` without the entries `remove` selects. A line left with no entry and
+// no comment is dropped; every other line is kept byte for byte.
+std::string remove_entries(const std::string& text, const EntryPredicate& remove);
+
+// `text` without libmemproxy's entries.
 std::string remove_memproxy(const std::string& text);
 
 // `text` with `entry` (libmemproxy) placed before the first allocator entry (or
 // last, when there is none), libmemproxy entries elsewhere removed, and
 // `allocator` (when not empty and not present yet) right after it.
-std::string enable_memproxy(const std::string& text, const std::string& entry, const std::string& allocator);
+std::string enable_memproxy(const std::string& text, const std::string& entry, const std::string& allocator,
+                            const EntryPredicate& is_allocator = {});
+
+// The same library, whatever path spells it (equal base names).
+bool same_library(const std::string& a, const std::string& b);
 
 // The preload list as LD_PRELOAD would carry it.
 std::string join_entries(const std::vector<std::string>& entries);

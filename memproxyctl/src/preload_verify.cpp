@@ -9,14 +9,23 @@
 
 namespace memproxyctl {
 
-Verification verify_preload(const std::vector<std::string>& entries, bool expect_memproxy) {
+Verification verify_preload(const std::vector<std::string>& entries, bool expect_memproxy,
+                            const VerifyOptions& options) {
   Verification v;
   const std::string list = join_entries(entries);
-  const std::string command =
-      std::string("LD_PRELOAD=") + list + " " + platform::kVerifyProgram + " " + platform::kVerifyArgument;
-  ProgramResult run = run_program({platform::kVerifyProgram, platform::kVerifyArgument}, {{"LD_PRELOAD", list}});
+  const std::string command = "LD_PRELOAD=" + list + " " + options.program + " " + platform::kVerifyArgument;
+  RunLimits limits;
+  limits.timeout = options.timeout;
+  ProgramResult run = run_program({options.program, platform::kVerifyArgument}, {{"LD_PRELOAD", list}}, limits);
   if (!run.started) {
     v.detail = "could not start `" + command + "`";
+    return v;
+  }
+  if (run.timed_out) {
+    const auto ms = options.timeout.count();
+    v.detail = "`" + command + "` did not finish within " +
+               (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms") +
+               " and was killed: with this list programs may hang";
     return v;
   }
   if (run.signal != 0 || run.exit_status != 0) {

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -29,7 +31,7 @@ std::vector<std::string> child_environment(const std::vector<std::pair<std::stri
 }  // namespace
 
 ProgramResult run_program(const std::vector<std::string>& argv,
-                          const std::vector<std::pair<std::string, std::string>>& set_env) {
+                          const std::vector<std::pair<std::string, std::string>>& set_env, RunLimits limits) {
   ProgramResult result;
   if (argv.empty()) return result;
   // Everything the child needs is prepared before fork: after fork it only
@@ -52,6 +54,7 @@ ProgramResult run_program(const std::vector<std::string>& argv,
   }
   pid_t pid = ::fork();
   if (pid == 0) {
+    ::setpgid(0, 0);
     int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
     ::dup2(out_pipe[1], STDOUT_FILENO);
@@ -68,12 +71,26 @@ ProgramResult run_program(const std::vector<std::string>& argv,
     ::close(err_pipe[0]);
     return result;
   }
+  // Set by the parent too, so the group exists before any kill below.
+  ::setpgid(pid, pid);
   result.started = true;
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + limits.timeout;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open_count = 2;
   while (open_count > 0) {
-    if (::poll(fds, 2, -1) < 0) {
+    int wait_ms = -1;
+    if (limits.timeout.count() > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) {
+        result.timed_out = true;
+        break;
+      }
+      wait_ms = static_cast<int>(left);
+    }
+    int ready = ::poll(fds, 2, wait_ms);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -82,7 +99,8 @@ ProgramResult run_program(const std::vector<std::string>& argv,
       char buffer[4096];
       ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
       if (n > 0) {
-        sinks[i]->append(buffer, static_cast<size_t>(n));
+        size_t room = limits.max_output - std::min(limits.max_output, sinks[i]->size());
+        sinks[i]->append(buffer, std::min(room, static_cast<size_t>(n)));
       } else if (n == 0 || errno != EINTR) {
         ::close(fds[i].fd);
         fds[i].fd = -1;
@@ -94,7 +112,19 @@ ProgramResult run_program(const std::vector<std::string>& argv,
     if (fd.fd >= 0) ::close(fd.fd);
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t reaped = 0;
+  // A child may close its streams and carry on: the limit covers its exit too.
+  while (!result.timed_out && limits.timeout.count() > 0) {
+    reaped = ::waitpid(pid, &status, WNOHANG);
+    if (reaped != 0 && !(reaped < 0 && errno == EINTR)) break;
+    if (Clock::now() >= deadline) {
+      result.timed_out = true;
+      break;
+    }
+    ::usleep(10'000);
+  }
+  if (result.timed_out) ::kill(-pid, SIGKILL);
+  while (reaped <= 0 && (reaped = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);

@@ -63,6 +63,21 @@ TEST(CliCheck, JsonListsDiagnostics) {
   ASSERT_EQ(doc["diagnostics"].size(), 1u);
   EXPECT_EQ(doc["diagnostics"][0]["line"], 2);
   EXPECT_EQ(doc["diagnostics"][0]["severity"], "error");
+  EXPECT_EQ(doc["diagnostics"][0]["problem"], "relative path entry");
+}
+
+TEST(CliCheck, AFileOverTheSizeCapOrAFifoIsRefusedAtOnce) {
+  TempDir dir;
+  write_file(dir / "big.conf", "top\n");
+  ASSERT_EQ(::truncate((dir / "big.conf").c_str(), (64 << 20) + 1), 0);
+  auto big = ctl({"check", dir / "big.conf"});
+  EXPECT_EQ(big.exit_status, 4);
+  EXPECT_NE(big.err.find(dir / "big.conf: error: too large"), std::string::npos) << big.err;
+  ASSERT_EQ(::mkfifo((dir / "fifo.conf").c_str(), 0644), 0);
+  auto fifo = ctl({"check", dir / "fifo.conf"});
+  EXPECT_FALSE(fifo.timed_out);
+  EXPECT_EQ(fifo.exit_status, 4);
+  EXPECT_NE(fifo.err.find("not a regular file"), std::string::npos) << fifo.err;
 }
 
 TEST(CliUsage, BadCommandLinesExitTwo) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -32,9 +33,28 @@ inline std::string read_file(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+// Bounded: a memproxyctl that hangs is killed and fails its test (exit -1,
+// timed_out) instead of hanging the suite.
 inline ProgramResult ctl(std::vector<std::string> args) {
   args.insert(args.begin(), MEMPROXYCTL_BINARY);
-  return run_program(args, {});
+  RunLimits limits;
+  limits.timeout = std::chrono::seconds(60);
+  return run_program(args, {}, limits);
+}
+
+// An executable shell script.
+inline void write_script(const std::string& path, const std::string& body) {
+  write_file(path, "#!/bin/sh\n" + body);
+  ASSERT_EQ(::chmod(path.c_str(), 0755), 0) << path;
+}
+
+// Waits (bounded) for `path` to exist.
+inline bool wait_for_file(const std::string& path) {
+  for (int i = 0; i < 6000; ++i) {
+    if (std::filesystem::exists(path)) return true;
+    ::usleep(10'000);
+  }
+  return false;
 }
 
 // Writes a table for `config_text` with memproxy-mktable; returns its path.

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "allocator_entry.hpp"
+#include "platform.hpp"
+
 namespace memproxyctl {
 namespace {
 
@@ -58,6 +61,53 @@ TEST(PreloadFile, EnableIsIdempotent) {
 TEST(PreloadFile, JoinForLdPreload) {
   EXPECT_EQ(join_entries({"/a.so", "b.so"}), "/a.so:b.so");
   EXPECT_EQ(join_entries({}), "");
+}
+
+TEST(PreloadFile, RemoveEntriesTakesOnlyWhatIsSelected) {
+  const std::string text = "# mine\n/L/libmemproxy.so:libjemalloc.so.2\n/opt/libsnoop.so\nlibjemalloc.so.2 # note\n";
+  auto selected = [](const std::string& e) { return e == "libjemalloc.so.2"; };
+  EXPECT_EQ(remove_entries(text, selected), "# mine\n/L/libmemproxy.so\n/opt/libsnoop.so\n# note\n");
+}
+
+TEST(PreloadFile, EnableUsesTheGivenAllocatorTest) {
+  auto is_heap = [](const std::string& e) { return e == "/opt/libheap.so"; };
+  EXPECT_EQ(enable_memproxy("/opt/libheap.so\n", "/L/libmemproxy.so", "", is_heap),
+            "/L/libmemproxy.so\n/opt/libheap.so\n");
+  EXPECT_EQ(analyze_preload("/opt/libheap.so /L/libmemproxy.so\n", is_heap).order_ok, false);
+}
+
+TEST(AllocatorEntry, ALibraryDefiningMallocIsOneWhateverItsName) {
+  EXPECT_TRUE(defines_malloc(MEMPROXY_TEST_HEAP));
+  EXPECT_TRUE(is_allocator_entry(MEMPROXY_TEST_HEAP));
+  const std::string libm = locate_preload_entry("libm.so.6");
+  ASSERT_FALSE(libm.empty());
+  EXPECT_FALSE(defines_malloc(libm));
+  EXPECT_FALSE(is_allocator_entry(libm));
+}
+
+TEST(AllocatorEntry, LibcAndLibmemproxyDefineMallocButAreNotAllocators) {
+  const std::string libc = locate_preload_entry("libc.so.6");
+  ASSERT_FALSE(libc.empty());
+  EXPECT_TRUE(defines_malloc(libc)) << libc;
+  EXPECT_FALSE(is_allocator_entry("libc.so.6"));
+  EXPECT_FALSE(is_allocator_entry("/usr/$LIB/libmemproxy.so"));
+}
+
+TEST(AllocatorEntry, KnownNamesNeedNoFileAndOddFilesAreNotAllocators) {
+  EXPECT_TRUE(is_allocator_entry("/nowhere/libjemalloc.so.2"));
+  EXPECT_TRUE(is_allocator_entry("libtbbmalloc_proxy.so.2"));
+  EXPECT_FALSE(is_allocator_entry("/nowhere/libsnoop.so"));
+  EXPECT_FALSE(defines_malloc("/proc/self/status")) << "not ELF";
+  EXPECT_FALSE(defines_malloc("/dev/null"));
+  EXPECT_FALSE(defines_malloc("/"));
+}
+
+TEST(AllocatorEntry, LibTokenIsExpandedAsThe64BitLinkerDoes) {
+  const std::string libc = locate_preload_entry("/usr/$LIB/libc.so.6");
+  if (libc.empty()) GTEST_SKIP() << "no /usr/" << platform::kLibToken64 << "/libc.so.6 on this machine";
+  EXPECT_EQ(libc, std::string("/usr/") + platform::kLibToken64 + "/libc.so.6");
+  EXPECT_EQ(locate_preload_entry("/usr/${LIB}/libc.so.6"), libc);
+  EXPECT_EQ(locate_preload_entry("$PLATFORM/libc.so.6"), "");
 }
 
 }  // namespace
