@@ -73,6 +73,38 @@ uint64_t seal_block(std::vector<unsigned char>& image, uint32_t index) {
   return trailer.checksum;
 }
 
+constexpr uint64_t kMaxSeedAttempts = 256;
+
+// Linear probing with `header.hash_seed`: false when a key lands more than
+// kMaxProbe slots from home or two keys share a 64-bit hash.
+bool place(const std::vector<std::pair<std::string_view, uint32_t>>& merged, const std::vector<uint32_t>& offsets,
+           Header& header, std::vector<Slot>* out) {
+  std::vector<Slot>& slots = *out;
+  slots.assign(header.slot_count, Slot{});
+  header.max_probe = 0;
+  std::vector<uint64_t> hashes;
+  hashes.reserve(merged.size());
+  uint32_t mask = header.slot_count - 1;
+  for (std::size_t i = 0; i < merged.size(); ++i) {
+    Slot slot{};
+    slot.hash = key_hash(merged[i].first.data(), merged[i].first.size(), header.hash_seed);
+    slot.string_offset = offsets[i];
+    slot.length = static_cast<uint16_t>(merged[i].first.size());
+    slot.flags = static_cast<uint16_t>(merged[i].second);
+    hashes.push_back(slot.hash);
+    uint32_t index = static_cast<uint32_t>(slot.hash) & mask;
+    uint32_t probe = 0;
+    while (slots[index].length != 0) {
+      index = (index + 1) & mask;
+      if (++probe > kMaxProbe) return false;
+    }
+    slots[index] = slot;
+    header.max_probe = std::max(header.max_probe, probe);
+  }
+  std::sort(hashes.begin(), hashes.end());
+  return std::adjacent_find(hashes.begin(), hashes.end()) == hashes.end();
+}
+
 }  // namespace
 
 std::vector<unsigned char> build(const std::vector<BuildEntry>& entries, const Settings& settings,
@@ -107,7 +139,6 @@ std::vector<unsigned char> build(const std::vector<BuildEntry>& entries, const S
   header.block_size = kBlockSize;
   header.generation = generation;
   header.published_unix_ns = published_unix_ns;
-  header.hash_seed = seed_for(generation);
   header.slot_count = slot_count_for(merged.size());
   header.entry_count = static_cast<uint32_t>(merged.size());
   header.fail_policy = settings.fail_policy;
@@ -115,24 +146,20 @@ std::vector<unsigned char> build(const std::vector<BuildEntry>& entries, const S
   header.allocator_length = static_cast<uint32_t>(settings.allocator.size());
   std::memcpy(header.allocator, settings.allocator.data(), settings.allocator.size());
 
-  std::vector<Slot> slots(header.slot_count);
   StringArea strings;
-  uint32_t mask = header.slot_count - 1;
-  for (const auto& [key, flags] : merged) {
-    Slot slot{};
-    slot.hash = key_hash(key.data(), key.size(), header.hash_seed);
-    slot.string_offset = strings.add(key);
-    slot.length = static_cast<uint16_t>(key.size());
-    slot.flags = static_cast<uint16_t>(flags);
-    uint32_t index = static_cast<uint32_t>(slot.hash) & mask;
-    uint32_t probe = 0;
-    while (slots[index].length != 0) {
-      index = (index + 1) & mask;
-      ++probe;
-    }
-    slots[index] = slot;
-    header.max_probe = std::max(header.max_probe, probe);
+  std::vector<uint32_t> offsets;
+  offsets.reserve(merged.size());
+  for (const auto& entry : merged) offsets.push_back(strings.add(entry.first));
+
+  // The reader's bounds (kMaxProbe, distinct hashes) hold for the seed we
+  // keep; another seed is tried until they do.
+  std::vector<Slot> slots;
+  bool placed = false;
+  for (uint64_t attempt = 0; attempt < kMaxSeedAttempts && !placed; ++attempt) {
+    header.hash_seed = seed_for(generation + attempt * 0x100000001b3ull);
+    placed = place(merged, offsets, header, &slots);
   }
+  if (!placed) throw BuildError("table: no hash seed keeps every probe within the reader's bound");
 
   header.slot_block_count = blocks_for(static_cast<uint64_t>(header.slot_count) * kSlotSize);
   header.string_bytes = static_cast<uint32_t>(strings.bytes().size());

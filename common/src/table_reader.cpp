@@ -8,7 +8,9 @@
 // make a call read outside the mapping or run unbounded.
 #include "memproxy/table_reader.hpp"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -24,20 +26,55 @@ bool block_is_sound(const unsigned char* block, uint32_t index) {
 
 bool is_power_of_two(uint32_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
-// Verifies a block once per call sequence: `verified` caches the last block
-// proven sound, which is all a linear probe or a string compare needs.
-struct BlockCursor {
-  const View* view;
-  uint32_t verified = 0;  // block 0 (the header) is proven by open()
+bool read_block(int fd, uint32_t index, unsigned char* out) {
+  uint64_t offset = static_cast<uint64_t>(index) * kBlockSize;
+  size_t done = 0;
+  while (done < kBlockSize) {
+    ssize_t n = pread(fd, out + done, kBlockSize - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Where a lookup's blocks come from: a mapped image, or a file read into one
+// buffer. block() returns a verified block, valid until the next call, or
+// nullptr with `failure` set. `verified` caches the last block proven sound,
+// which is all a linear probe or a string compare needs.
+class BlockCursor {
+ public:
+  explicit BlockCursor(const View* view) : view_(view) {}
+  explicit BlockCursor(FileTable* file) : file_(file) {}
 
   const unsigned char* block(uint32_t index) {
-    const unsigned char* at = view->base + static_cast<uint64_t>(index) * kBlockSize;
-    if (index != verified) {
-      if (!block_is_sound(at, index)) return nullptr;
-      verified = index;
+    if (view_ != nullptr) {
+      const unsigned char* at = view_->base + static_cast<uint64_t>(index) * kBlockSize;
+      if (index != verified_) {
+        if (!block_is_sound(at, index)) return fail(Status::bad_block_checksum);
+        verified_ = index;
+      }
+      return at;
     }
-    return at;
+    if (file_->buffered != index) {
+      file_->buffered = UINT32_MAX;
+      if (!read_block(file_->fd, index, file_->block)) return fail(Status::unreadable);
+      if (!block_is_sound(file_->block, index)) return fail(Status::bad_block_checksum);
+      file_->buffered = index;
+    }
+    return file_->block;
   }
+  Status failure() const { return failure_; }
+
+ private:
+  const unsigned char* fail(Status status) {
+    failure_ = status;
+    return nullptr;
+  }
+  const View* view_ = nullptr;
+  FileTable* file_ = nullptr;
+  uint32_t verified_ = 0;  // block 0 (the header) is proven by open()
+  Status failure_ = Status::ok;
 };
 
 uint32_t first_string_block(const Header& h) { return 1 + h.slot_block_count; }
@@ -45,7 +82,7 @@ uint32_t first_string_block(const Header& h) { return 1 + h.slot_block_count; }
 Status read_slot(BlockCursor& cursor, uint32_t slot_index, Slot* out) {
   uint32_t block_index = 1 + slot_index / kSlotsPerBlock;
   const unsigned char* block = cursor.block(block_index);
-  if (block == nullptr) return Status::bad_block_checksum;
+  if (block == nullptr) return cursor.failure();
   memcpy(out, block + (slot_index % kSlotsPerBlock) * kSlotSize, sizeof *out);
   return Status::ok;
 }
@@ -74,7 +111,7 @@ Status for_each_key_chunk(BlockCursor& cursor, const Header& h, const Slot& slot
     uint32_t block_index = first_string_block(h) + static_cast<uint32_t>(logical / kBlockPayloadSize);
     uint32_t within = static_cast<uint32_t>(logical % kBlockPayloadSize);
     const unsigned char* block = cursor.block(block_index);
-    if (block == nullptr) return Status::bad_block_checksum;
+    if (block == nullptr) return cursor.failure();
     uint32_t take = kBlockPayloadSize - within;
     if (take > remaining) take = remaining;
     if (!chunk(block + within, take)) return Status::ok;
@@ -105,8 +142,8 @@ Status check_header_fields(const Header& h, uint64_t size) {
   if (h.slot_count != 0 && !is_power_of_two(h.slot_count)) return Status::bad_layout;
   uint64_t slot_blocks = (static_cast<uint64_t>(h.slot_count) + kSlotsPerBlock - 1) / kSlotsPerBlock;
   if (slot_blocks != h.slot_block_count) return Status::bad_layout;
-  if (h.entry_count > h.slot_count) return Status::bad_layout;
-  if (h.max_probe > h.slot_count) return Status::bad_layout;
+  if (h.entry_count > h.slot_count / 2) return Status::bad_layout;
+  if (h.max_probe > kMaxProbe || (h.slot_count != 0 && h.max_probe >= h.slot_count)) return Status::bad_layout;
   if (static_cast<uint64_t>(h.string_bytes) > static_cast<uint64_t>(h.string_block_count) * kBlockPayloadSize)
     return Status::bad_layout;
   if (h.fail_policy != kFailSystem && h.fail_policy != kFailCustom) return Status::bad_layout;
@@ -117,6 +154,42 @@ Status check_header_fields(const Header& h, uint64_t size) {
     if (word != 0) return Status::bad_layout;
   }
   return Status::ok;
+}
+
+// Block 0 at `base`: magic, version, checksum, then the fields' ranges.
+Status check_header_block(const unsigned char* base, uint64_t size) {
+  if (memcmp(base, MP_TABLE_MAGIC, kMagicSize) != 0) return Status::bad_magic;
+  uint32_t version;
+  memcpy(&version, base + offsetof(Header, format_version), sizeof version);
+  if (version != kFormatVersion) return Status::bad_version;
+  if (!block_is_sound(base, 0)) return Status::bad_header_checksum;
+  Header header;
+  memcpy(&header, base, sizeof header);
+  return check_header_fields(header, size);
+}
+
+// The probe: at most max_probe + 1 slots (<= kMaxProbe + 1, checked at
+// open), and at most one key compared: the builder gives every key a
+// distinct 64-bit hash, so the first slot whose hash and length match
+// decides.
+LookupResult lookup_with(BlockCursor& cursor, const Header& h, const char* key, size_t length) {
+  if (h.slot_count == 0 || length == 0 || length > kMaxKeyLength) return {};
+  uint64_t hash = key_hash(key, length, h.hash_seed);
+  uint32_t mask = h.slot_count - 1;
+  uint32_t index = static_cast<uint32_t>(hash) & mask;
+  for (uint32_t probe = 0; probe <= h.max_probe; ++probe, index = (index + 1) & mask) {
+    Slot slot;
+    Status status = read_slot(cursor, index, &slot);
+    if (status == Status::ok) status = check_slot(h, slot);
+    if (status != Status::ok) return {status, 0};
+    if (slot.length == 0) return {};
+    if (slot.hash != hash || slot.length != length) continue;
+    bool equal = false;
+    status = key_equals(cursor, h, slot, key, &equal);
+    if (status != Status::ok) return {status, 0};
+    return equal ? LookupResult{Status::ok, slot.flags} : LookupResult{};
+  }
+  return {};
 }
 
 }  // namespace
@@ -133,6 +206,7 @@ const char* status_message(Status status) {
     case Status::bad_block_checksum: return "block checksum mismatch";
     case Status::bad_slot: return "corrupt index slot";
     case Status::bad_payload_checksum: return "payload checksum mismatch";
+    case Status::unreadable: return "table cannot be read (changed in place?)";
   }
   return "unknown status";
 }
@@ -152,40 +226,35 @@ uint64_t chain_step(uint64_t chain, uint64_t checksum) {
 Status open(const void* data, uint64_t size, View* out) {
   if (data == nullptr || size < kBlockSize) return Status::too_small;
   const unsigned char* base = static_cast<const unsigned char*>(data);
-  if (memcmp(base, MP_TABLE_MAGIC, kMagicSize) != 0) return Status::bad_magic;
-  uint32_t version;
-  memcpy(&version, base + offsetof(Header, format_version), sizeof version);
-  if (version != kFormatVersion) return Status::bad_version;
-  if (!block_is_sound(base, 0)) return Status::bad_header_checksum;
-  const Header* header = reinterpret_cast<const Header*>(base);
-  Status fields = check_header_fields(*header, size);
-  if (fields != Status::ok) return fields;
+  Status status = check_header_block(base, size);
+  if (status != Status::ok) return status;
   out->base = base;
   out->size = size;
-  out->header = header;
+  out->header = reinterpret_cast<const Header*>(base);
+  return Status::ok;
+}
+
+Status open_file(int fd, uint64_t size, FileTable* out) {
+  out->fd = fd;
+  out->size = size;
+  out->buffered = UINT32_MAX;
+  if (size < kBlockSize) return Status::too_small;
+  if (!read_block(fd, 0, out->block)) return Status::unreadable;
+  Status status = check_header_block(out->block, size);
+  if (status != Status::ok) return status;
+  memcpy(&out->header, out->block, sizeof out->header);
+  out->buffered = 0;
   return Status::ok;
 }
 
 LookupResult lookup(const View& view, const char* key, size_t length) {
-  const Header& h = *view.header;
-  if (h.slot_count == 0 || length == 0 || length > kMaxKeyLength) return {};
-  uint64_t hash = key_hash(key, length, h.hash_seed);
-  uint32_t mask = h.slot_count - 1;
-  uint32_t index = static_cast<uint32_t>(hash) & mask;
-  BlockCursor cursor{&view};
-  for (uint32_t probe = 0; probe <= h.max_probe; ++probe, index = (index + 1) & mask) {
-    Slot slot;
-    Status status = read_slot(cursor, index, &slot);
-    if (status == Status::ok) status = check_slot(h, slot);
-    if (status != Status::ok) return {status, 0};
-    if (slot.length == 0) return {};
-    if (slot.hash != hash || slot.length != length) continue;
-    bool equal = false;
-    status = key_equals(cursor, h, slot, key, &equal);
-    if (status != Status::ok) return {status, 0};
-    if (equal) return {Status::ok, slot.flags};
-  }
-  return {};
+  BlockCursor cursor(&view);
+  return lookup_with(cursor, *view.header, key, length);
+}
+
+LookupResult lookup(FileTable* table, const char* key, size_t length) {
+  BlockCursor cursor(table);
+  return lookup_with(cursor, table->header, key, length);
 }
 
 Status verify_all(const View& view) {
@@ -202,7 +271,7 @@ Status verify_all(const View& view) {
 
   // Every slot well-formed, the occupied count as declared, and every key
   // within max_probe of its home slot, so that lookup() finds all of them.
-  BlockCursor cursor{&view};
+  BlockCursor cursor(&view);
   uint32_t occupied = 0;
   for (uint32_t index = 0; index < h.slot_count; ++index) {
     Slot slot;
@@ -223,7 +292,7 @@ Status for_each_entry(const View& view, EntryVisitor visit, void* context) {
   Status status = verify_all(view);
   if (status != Status::ok) return status;
   const Header& h = *view.header;
-  BlockCursor cursor{&view};
+  BlockCursor cursor(&view);
   char key[kMaxKeyLength + 1];
   for (uint32_t index = 0; index < h.slot_count; ++index) {
     Slot slot;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "elf_symbols.hpp"
+#include "memproxy/trust.hpp"
 #include "platform.hpp"
 
 namespace memproxy::backends {
@@ -36,14 +37,14 @@ bool lookup(void* handle, const char* name, const Object* object, F* out) {
   return symbol != nullptr;
 }
 
-// The required set of a custom allocator, all from `object`.
+// A custom allocator's functions, all from `object`; the set
+// glibc_semantics.hpp does not derive is required.
 bool resolve_allocator(void* handle, const Object& o, Allocator* out) {
   *out = Allocator{};
-  return lookup(handle, "malloc", &o, &out->malloc) && lookup(handle, "free", &o, &out->free) &&
-         lookup(handle, "calloc", &o, &out->calloc) && lookup(handle, "realloc", &o, &out->realloc) &&
-         lookup(handle, "memalign", &o, &out->memalign) &&
-         lookup(handle, "posix_memalign", &o, &out->posix_memalign) &&
-         lookup(handle, "malloc_usable_size", &o, &out->malloc_usable_size);
+#define MP_C(kind, name, ret, params, args) lookup(handle, #name, &o, &out->name);
+#include "family.def"
+  return out->malloc && out->free && out->calloc && out->realloc && out->memalign && out->posix_memalign &&
+         out->malloc_usable_size;
 }
 
 // A custom allocator candidate: defines malloc itself, is not libc.
@@ -78,13 +79,10 @@ bool from_libc_symtab(const char* name, F* out) {
 bool resolve_libc_directly() {
   if (dl_iterate_phdr(find_libc, &g_libc_object) == 0) return false;
   Allocator& a = g_libc;
-  return from_libc_symtab("malloc", &a.malloc) && from_libc_symtab("free", &a.free) &&
-         from_libc_symtab("calloc", &a.calloc) && from_libc_symtab("realloc", &a.realloc) &&
-         from_libc_symtab("memalign", &a.memalign) && from_libc_symtab("posix_memalign", &a.posix_memalign) &&
-         from_libc_symtab("malloc_usable_size", &a.malloc_usable_size) &&
-         from_libc_symtab("aligned_alloc", &a.aligned_alloc) && from_libc_symtab("valloc", &a.valloc) &&
-         from_libc_symtab("pvalloc", &a.pvalloc) && from_libc_symtab("reallocarray", &a.reallocarray) &&
-         from_libc_symtab("mallopt", &a.mallopt);
+  bool all = true;
+#define MP_C(kind, name, ret, params, args) all = from_libc_symtab(#name, &a.name) && all;
+#include "family.def"
+  return from_libc_symtab("mallopt", &a.mallopt) && all;
 }
 
 int find_object(dl_phdr_info* info, size_t, void* context) {
@@ -137,13 +135,10 @@ bool resolve_libc(DlopenFn real_dlopen) {
   if (!lookup(handle, "malloc", nullptr, &a.malloc)) return false;
   if (!object_at(reinterpret_cast<const void*>(a.malloc), &g_libc_object)) return false;
   const Object* o = &g_libc_object;
-  return lookup(handle, "free", o, &a.free) && lookup(handle, "calloc", o, &a.calloc) &&
-         lookup(handle, "realloc", o, &a.realloc) && lookup(handle, "memalign", o, &a.memalign) &&
-         lookup(handle, "posix_memalign", o, &a.posix_memalign) &&
-         lookup(handle, "malloc_usable_size", o, &a.malloc_usable_size) &&
-         lookup(handle, "aligned_alloc", o, &a.aligned_alloc) && lookup(handle, "valloc", o, &a.valloc) &&
-         lookup(handle, "pvalloc", o, &a.pvalloc) && lookup(handle, "reallocarray", o, &a.reallocarray) &&
-         lookup(handle, "mallopt", o, &a.mallopt);
+  bool all = true;
+#define MP_C(kind, name, ret, params, args) all = lookup(handle, #name, o, &a.name) && all;
+#include "family.def"
+  return lookup(handle, "mallopt", o, &a.mallopt) && all;
 }
 
 // The allocator right behind us is RTLD_NEXT's malloc and needs no handle.
@@ -168,7 +163,18 @@ bool find_preloaded(DlopenFn real_dlopen, Allocator* out, Found* found) {
   return false;
 }
 
-bool load_named(DlopenFn real_dlopen, const char* library, Allocator* out, Found* found, const char** error) {
+bool load_named(DlopenFn real_dlopen, const char* library, Allocator* out, Found* found, const char** error,
+                char* untrusted, size_t untrusted_size) {
+  if (strchr(library, '/') != nullptr) {
+    trust::Finding finding;
+    finding.where = untrusted;
+    finding.where_size = untrusted_size;
+    trust::Verdict v = trust::check_file_path(library, trust::kRootOnly, &finding);
+    if (v != trust::Verdict::ok) {
+      *error = v == trust::Verdict::missing ? "no such file" : "the path is not trusted";
+      return false;
+    }
+  }
   void* handle = real_dlopen(library, RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
@@ -185,5 +191,83 @@ bool load_named(DlopenFn real_dlopen, const char* library, Allocator* out, Found
 }
 
 void* optional_symbol(const Found& found, const char* name) { return symbol_in(found.handle, found.object, name); }
+
+namespace {
+
+// `mangled` with 'Z' replaced by size_t's letter.
+bool mangle(const char* pattern, char* out, size_t size) {
+  const char letter = sizeof(size_t) == sizeof(unsigned long) && sizeof(unsigned long) != sizeof(unsigned int)
+                          ? 'm'
+                          : 'j';
+  size_t i = 0;
+  for (; pattern[i] != '\0'; ++i) {
+    if (i + 1 >= size) return false;
+    out[i] = pattern[i] == 'Z' && i > 1 ? letter : pattern[i];
+  }
+  out[i] = '\0';
+  return true;
+}
+
+// Walks the objects in load order (the program first, then the preloads),
+// stopping at libmemproxy: whether one of them defines `name`. Each object's
+// own symbol table is asked, not dlsym: a non-PIE program that takes the
+// address of malloc has an undefined malloc with a canonical PLT address,
+// which dlsym would return as if the program defined it.
+struct AheadSearch {
+  const char* name;
+  uintptr_t self;
+  bool found;
+};
+
+int look_ahead(dl_phdr_info* info, size_t, void* context) {
+  auto* s = static_cast<AheadSearch*>(context);
+  if (segment_contains(info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, s->self)) return 1;
+  Object o{info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, info->dlpi_name};
+  void* symbol = nullptr;
+  if (elf::find_function(o, s->name, &symbol) && symbol != nullptr) {
+    s->found = true;
+    return 1;
+  }
+  return 0;
+}
+
+bool defined_ahead_of_us(const char* name) {
+  AheadSearch s{name, reinterpret_cast<uintptr_t>(&look_ahead), false};
+  dl_iterate_phdr(look_ahead, &s);
+  return s.found;
+}
+
+bool cxx_defined_ahead_of_us(const char* pattern) {
+  char name[64];
+  return mangle(pattern, name, sizeof name) && defined_ahead_of_us(name);
+}
+
+int find_cxx_runtime(dl_phdr_info* info, size_t, void* context) {
+  const char* name = info->dlpi_name;
+  if (name == nullptr) return 0;
+  const char* slash = strrchr(name, '/');
+  if (strcmp(slash != nullptr ? slash + 1 : name, platform::cxx_runtime_soname()) != 0) return 0;
+  *static_cast<Object*>(context) = Object{info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum, name};
+  return 1;
+}
+
+}  // namespace
+
+Interposition find_interposition() {
+  Interposition found{};
+  found.c = defined_ahead_of_us("malloc") || defined_ahead_of_us("free");
+  found.cxx = cxx_defined_ahead_of_us("_ZnwZ") || cxx_defined_ahead_of_us("_ZdlPv") ||
+              cxx_defined_ahead_of_us("_ZnwZSt11align_val_t") || cxx_defined_ahead_of_us("_ZdlPvSt11align_val_t");
+  return found;
+}
+
+void* cxx_runtime_function(const char* mangled) {
+  Object runtime;
+  if (dl_iterate_phdr(find_cxx_runtime, &runtime) == 0) return nullptr;
+  char name[64];
+  void* symbol = nullptr;
+  if (!mangle(mangled, name, sizeof name) || !elf::find_function(runtime, name, &symbol)) return nullptr;
+  return symbol;
+}
 
 }  // namespace memproxy::backends

@@ -53,11 +53,30 @@ bool resolve_libc(DlopenFn real_dlopen);
 
 bool find_preloaded(DlopenFn real_dlopen, Allocator* out, Found* found);
 
-// false with `error` set (static or dlerror text) when it cannot be used.
-bool load_named(DlopenFn real_dlopen, const char* library, Allocator* out, Found* found, const char** error);
+// false with `error` set (static or dlerror text) when it cannot be used. A
+// library named by a path is loaded only when the trust rule holds for the
+// whole path (trust.hpp): its constructors would run in every process.
+// `untrusted` (may be null) receives the offending component then.
+bool load_named(DlopenFn real_dlopen, const char* library, Allocator* out, Found* found, const char** error,
+                char* untrusted, size_t untrusted_size);
 
 // `name` from the found object itself, or nullptr.
 void* optional_symbol(const Found& found, const char* name);
+
+// Whether an object ahead of libmemproxy in the global lookup order (the
+// program itself, or an earlier preload) defines the C allocator (malloc or
+// free) or a primary C++ operator (plain or aligned new or delete): then
+// calls that reach libmemproxy must behave as if it were not there.
+struct Interposition {
+  bool c;
+  bool cxx;
+};
+Interposition find_interposition();
+
+// A replaceable operator as the C++ runtime itself defines it (mangled as in
+// family.def, 'Z' for size_t's letter), or nullptr when the runtime is not
+// loaded or lacks it.
+void* cxx_runtime_function(const char* mangled);
 
 }  // namespace memproxy::backends
 

@@ -14,6 +14,7 @@ void write_debug_line(const DebugFacts& f) {
   line.add(" program=").add(program != nullptr ? program : "?");
   line.add(" exe=").add(f.id->exe_length > 0 ? f.id->exe_path : "?");
   line.add(" backend=").add(f.backend);
+  line.add(" monitored=").add(f.monitored ? "1" : "0");
   line.add(" table=").add(f.table_path);
   line.add(" generation=");
   if (f.has_generation) {

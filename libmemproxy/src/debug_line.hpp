@@ -1,7 +1,7 @@
 // The MEMPROXY_DEBUG=1 line: one write(2) to stderr per process, so lines of
 // concurrent processes never interleave. Format (fields space-separated):
 //   memproxy: pid=PID program=NAME exe=PATH backend=system|custom:LIB
-//   table=PATH generation=N|none secure=0|1 reason=TEXT
+//   monitored=0|1 table=PATH generation=N|none secure=0|1 reason=TEXT
 #ifndef MEMPROXY_DEBUG_LINE_HPP
 #define MEMPROXY_DEBUG_LINE_HPP
 
@@ -14,6 +14,7 @@ namespace memproxy {
 struct DebugFacts {
   const ProgramIdentity* id;
   const char* backend;
+  bool monitored;
   const char* table_path;
   bool has_generation;
   uint64_t generation;

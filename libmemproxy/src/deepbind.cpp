@@ -5,9 +5,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "decide.hpp"
-#include "export.hpp"
-#include "routes.hpp"
+#include "decision.hpp"
+#include "glibc_semantics.hpp"
 
 namespace memproxy::deepbind {
 namespace {
@@ -33,23 +32,6 @@ void optional_lookup(const backends::Found& found, const char* name, F* out) {
   *out = reinterpret_cast<F>(backends::optional_symbol(found, name));
 }
 
-void note_deepbind() {
-  if (!decision::ensure() || !g_routes.custom || __atomic_exchange_n(&g_noted, true, __ATOMIC_ACQ_REL)) return;
-  bool (*foreign)(const void*) = nullptr;
-  if (g_mimalloc_owns != nullptr) {
-    foreign = foreign_by_mimalloc;
-  } else if (g_tcmalloc_ownership != nullptr) {
-    foreign = foreign_by_tcmalloc;
-  } else {
-    constexpr int kMmapThresholdMax = sizeof(long) == 8 ? 32 * 1024 * 1024 : 512 * 1024;
-    g_libc.mallopt(M_ARENA_MAX, 1);
-    g_libc.mallopt(M_MMAP_THRESHOLD, kMmapThresholdMax);
-    foreign = foreign_by_brk;
-  }
-  __atomic_store_n(&g_routes.foreign, foreign, __ATOMIC_RELEASE);
-  store_slot(&g_dispatch.free, &routes::free_deepbind);
-}
-
 }  // namespace
 
 backends::DlopenFn real_dlopen() {
@@ -67,18 +49,20 @@ void adopt_backend(const backends::Found& found) {
   g_brk_floor = reinterpret_cast<uintptr_t>(sbrk(0));
 }
 
-}  // namespace memproxy::deepbind
-
-// Must end in a tail call: glibc's dlopen takes its caller (for the namespace
-// and the RPATH/RUNPATH search) from its return address. CMake compiles this
-// file with -O2 -foptimize-sibling-calls, which is enough for GCC; clang makes
-// no indirect sibling call on i386 unless told it must. The tests check the result.
-#if defined(__clang__)
-#define MP_MUST_TAIL_CALL [[clang::musttail]]
-#else
-#define MP_MUST_TAIL_CALL
-#endif
-extern "C" MP_EXPORT void* dlopen(const char* file, int mode) {
-  if (__builtin_expect((mode & RTLD_DEEPBIND) != 0, 0)) memproxy::deepbind::note_deepbind();
-  MP_MUST_TAIL_CALL return memproxy::deepbind::real_dlopen()(file, mode);
+void note_deepbind() {
+  if (!decision::ensure() || !g_semantics.custom || __atomic_exchange_n(&g_noted, true, __ATOMIC_ACQ_REL)) return;
+  bool (*foreign)(const void*) = nullptr;
+  if (g_mimalloc_owns != nullptr) {
+    foreign = foreign_by_mimalloc;
+  } else if (g_tcmalloc_ownership != nullptr) {
+    foreign = foreign_by_tcmalloc;
+  } else {
+    constexpr int kMmapThresholdMax = sizeof(long) == 8 ? 32 * 1024 * 1024 : 512 * 1024;
+    g_libc.mallopt(M_ARENA_MAX, 1);
+    g_libc.mallopt(M_MMAP_THRESHOLD, kMmapThresholdMax);
+    foreign = foreign_by_brk;
+  }
+  decision::recognise_foreign_blocks(foreign);
 }
+
+}  // namespace memproxy::deepbind

@@ -1,55 +1,46 @@
-// The function-pointer table every entry point jumps through, and the raw
-// functions of the allocators it can point to.
+// The function-pointer table every exported allocation symbol jumps
+// through (one slot per member of family.def), and the raw functions of the
+// allocators the slots can lead to.
 //
 // Invariants:
-// - Before the decision every g_dispatch slot points at a boot_* function
-//   (decide.cpp) that decides first; the decider fills the slots and then
-//   publishes the decision with a release store, so a thread sees either a
-//   boot_* function (which synchronises with the decision) or a final one.
-// - After the decision g_dispatch changes at most once more: when a custom
-//   backend meets its first RTLD_DEEPBIND dlopen (deepbind.cpp) the free slot
-//   switches to a function that also recognises libc's pointers. Slots are
-//   pointer-sized, aligned and written with atomic stores: never torn.
-// - No lock, no TLS: an entry point is one indirect jump.
+// - Before the decision every slot points at its boot_* function (boot.cpp),
+//   which decides first. The decision (decision.cpp) fills every slot and
+//   then publishes with a release store, so a thread sees either a boot_*
+//   function (which synchronises with the decision) or a final one.
+// - decision.cpp is the only writer of g_dispatch. After the decision a slot
+//   changes at most once more, through decision.cpp: when a custom backend
+//   meets its first RTLD_DEEPBIND dlopen, the free slots switch to functions
+//   that also recognise libc's pointers (deepbind.hpp).
+// - Slots are pointer-sized, aligned and written with atomic stores: never
+//   torn. An exported function reads its slot with a plain load and makes
+//   one indirect jump: no lock, no TLS, no other branch than the ones its
+//   kind needs (family.def).
 #ifndef MEMPROXY_DISPATCH_HPP
 #define MEMPROXY_DISPATCH_HPP
 
 #include <stddef.h>
+
+#include <new>
 
 #include "state.hpp"
 
 namespace memproxy {
 
 struct Dispatch {
-  void* (*malloc)(size_t);
-  void (*free)(void*);
-  void* (*calloc)(size_t, size_t);
-  void* (*realloc)(void*, size_t);
-  void* (*memalign)(size_t, size_t);
-  int (*posix_memalign)(void**, size_t, size_t);
-  void* (*aligned_alloc)(size_t, size_t);
-  void* (*valloc)(size_t);
-  void* (*pvalloc)(size_t);
-  void* (*reallocarray)(void*, size_t, size_t);
-  size_t (*malloc_usable_size)(void*);
+#define MP_C(kind, name, ret, params, args) ret(*name) params;
+#define MP_LIBC(kind, name, of, ret, params, args) ret(*name) params;
+#define MP_CXX(kind, slot, mangled, declarator, ret, params, args) ret(*slot) params;
+#include "family.def"
 };
 
 extern Dispatch g_dispatch MP_HOT_STATE;
 
-// The raw functions of one allocator, looked up in that allocator's object.
-// Only libc's set has the optional ones (nullptr elsewhere).
+// The raw C functions of one allocator (family.def's C members), looked up
+// in that allocator's own object; a custom allocator may lack the ones
+// glibc_semantics.hpp derives (nullptr then). Only libc's set has mallopt.
 struct Allocator {
-  void* (*malloc)(size_t);
-  void (*free)(void*);
-  void* (*calloc)(size_t, size_t);
-  void* (*realloc)(void*, size_t);
-  void* (*memalign)(size_t, size_t);
-  int (*posix_memalign)(void**, size_t, size_t);
-  size_t (*malloc_usable_size)(void*);
-  void* (*aligned_alloc)(size_t, size_t);
-  void* (*valloc)(size_t);
-  void* (*pvalloc)(size_t);
-  void* (*reallocarray)(void*, size_t, size_t);
+#define MP_C(kind, name, ret, params, args) ret(*name) params;
+#include "family.def"
   int (*mallopt)(int, int);
 };
 

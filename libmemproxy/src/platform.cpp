@@ -1,11 +1,14 @@
 #include "platform.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #if defined(__sun)
 #include <stdlib.h>
+#include <thread.h>
 #else
 #include <sys/auxv.h>
+#include <sys/syscall.h>
 #endif
 
 namespace memproxy::platform {
@@ -17,6 +20,8 @@ bool secure_mode() {
   return getauxval(AT_SECURE) != 0;
 #endif
 }
+
+bool root_involved() { return getuid() == 0 || geteuid() == 0; }
 
 const char* invoked_path() {
 #if defined(__sun)
@@ -47,6 +52,23 @@ size_t page_size() {
   return static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
+long thread_id() {
+#if defined(__sun)
+  return static_cast<long>(thr_self());
+#else
+  return syscall(SYS_gettid);
+#endif
+}
+
+bool is_deepbind(int mode) {
+#if defined(RTLD_DEEPBIND)
+  return (mode & RTLD_DEEPBIND) != 0;
+#else
+  (void)mode;
+  return false;
+#endif
+}
+
 const char* libc_soname() {
 #if defined(__sun)
   return "libc.so.1";
@@ -54,5 +76,7 @@ const char* libc_soname() {
   return "libc.so.6";
 #endif
 }
+
+const char* cxx_runtime_soname() { return "libstdc++.so.6"; }
 
 }  // namespace memproxy::platform

@@ -22,7 +22,7 @@ TEST(ReaderFreestanding, ImportsOnlyLibcMemoryFunctionsAndSystemCalls) {
                                          // clang's form of memcmp(...) == 0, also libc's:
                                          "bcmp",
                                          // the trust rule's system calls, and errno:
-                                         "open", "openat", "fstat", "fstatat", "readlinkat", "close",
+                                         "open", "openat", "fstat", "fstatat", "readlinkat", "pread", "close",
                                          "__errno_location",
                                          // inserted by the toolchain into every shared object:
                                          "__cxa_finalize", "__gmon_start__", "_ITM_deregisterTMCloneTable",

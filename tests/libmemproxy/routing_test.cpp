@@ -126,7 +126,7 @@ TEST_P(Routing, DebugLineIsOneLinePerProcess) {
   ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
   ASSERT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   for (const char* field : {"memproxy: pid=", " program=mp-probe", " exe=/", " backend=custom:", " table=/",
-                            " generation=1", " secure=0", " reason=not excluded"})
+                            " monitored=0", " generation=1", " secure=0", " reason=not listed, allocator preloaded"})
     EXPECT_NE(r.err.find(field), std::string::npos) << field << " in " << r.err;
   Result quiet = run({a.probe, "route"}, env_with(a.lib + ":" + a.jemalloc(), open_table(), false));
   EXPECT_EQ(quiet.err, "");

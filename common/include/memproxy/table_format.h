@@ -40,6 +40,12 @@ inline constexpr uint32_t kSlotSize = 16;
 inline constexpr uint32_t kSlotsPerBlock = kBlockPayloadSize / kSlotSize;  // 255
 inline constexpr uint32_t kMaxAllocatorLength = 1023;                      // bytes, without the NUL
 inline constexpr uint32_t kMaxKeyLength = 4095;                            // PATH_MAX - 1
+// The builder reseeds the hash until every key lies within kMaxProbe slots of
+// its home slot and no two keys share a 64-bit hash; the reader rejects a
+// table that claims otherwise. A lookup therefore reads at most the header,
+// two slot blocks (kMaxProbe + 1 slots span at most two) and the string
+// blocks of one key: a forged table costs no more than a published one.
+inline constexpr uint32_t kMaxProbe = 64;
 
 // Entry flags, stored in Slot::flags. A key may carry both.
 enum EntryFlags : uint32_t {
@@ -82,12 +88,12 @@ struct Header {
   uint64_t hash_seed;         /* seed of the key hash */
   uint64_t payload_checksum;  /* XXH3-64 over every payload block's checksum, in order */
   uint32_t block_count;       /* including the header block */
-  uint32_t entry_count;       /* occupied slots */
+  uint32_t entry_count;       /* occupied slots, at most half of slot_count */
   uint32_t slot_count;        /* power of two, or 0 for an empty table */
   uint32_t slot_block_count;  /* ceil(slot_count / kSlotsPerBlock) */
   uint32_t string_block_count;
   uint32_t string_bytes;      /* used logical bytes of the string area */
-  uint32_t max_probe;         /* longest probe sequence of any key; lookups stop there */
+  uint32_t max_probe;         /* longest probe sequence of any key, <= kMaxProbe; lookups stop there */
   uint32_t fail_policy;       /* FailPolicy */
   uint32_t monitor_flags;     /* reserved for Monitoring settings; zero today */
   uint32_t allocator_length;  /* bytes in allocator[], 0 = none named */

@@ -29,6 +29,7 @@ enum class Status : uint32_t {
   bad_block_checksum,    // a payload block fails its checksum
   bad_slot,              // a slot points outside the string area or holds bad fields
   bad_payload_checksum,  // every block is sound but the set is not the one published
+  unreadable,            // a block could not be read (short read: the file changed in place)
 };
 
 // A short, stable, human-readable name ("ok", "bad magic", ...).
@@ -50,9 +51,26 @@ struct LookupResult {
   uint32_t flags = 0;          // EntryFlags of the key
 };
 
-// Looks up one key (a program name, or an absolute path). O(1) expected:
-// verifies and reads only the blocks on the key's probe path.
+// Looks up one key (a program name, or an absolute path). O(1): verifies and
+// reads only the blocks on the key's probe path (see kMaxProbe).
 LookupResult lookup(const View& view, const char* key, size_t length);
+
+// A table read from a descriptor block by block with pread(2) into one
+// buffer: what a starting process uses. Nothing is mapped, so a table
+// truncated or rewritten in place yields a short read (Status::unreadable),
+// never SIGBUS, and only the blocks a lookup needs are read. The header is
+// copied out of block 0 once it is verified.
+struct FileTable {
+  int fd = -1;
+  uint64_t size = 0;
+  Header header;
+  uint32_t buffered = UINT32_MAX;  // index of the verified block in `block`
+  alignas(8) unsigned char block[kBlockSize];
+};
+
+// Reads and validates the header block of the file open on `fd`, of `size` bytes.
+Status open_file(int fd, uint64_t size, FileTable* out);
+LookupResult lookup(FileTable* table, const char* key, size_t length);
 
 // Verifies every block and the payload checksum; for tools, not for the hot path.
 Status verify_all(const View& view);

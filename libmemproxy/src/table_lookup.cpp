@@ -1,0 +1,99 @@
+#include "table_lookup.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "memproxy/table_reader.hpp"
+
+namespace memproxy {
+namespace {
+
+namespace tbl = memproxy::table;
+
+void read_table(int fd, uint64_t size, const ProgramIdentity& id, TableVerdict* out) {
+  tbl::FileTable table;
+  tbl::Status status = tbl::open_file(fd, size, &table);
+  if (status != tbl::Status::ok) {
+    out->outcome = TableOutcome::unusable;
+    out->detail = tbl::status_message(status);
+    return;
+  }
+  const tbl::Header& h = table.header;
+  out->has_header = true;
+  out->generation = h.generation;
+  out->fail_policy = h.fail_policy;
+  memcpy(out->allocator, h.allocator, h.allocator_length);
+  out->allocator[h.allocator_length] = '\0';
+
+  match::Identity who{{id.exe_length > 0 ? id.exe_path : nullptr, id.exe_name, id.invoked_name}};
+  out->match = match::match(who, [&table](const char* key, size_t length, uint32_t* flags) {
+    tbl::LookupResult r = tbl::lookup(&table, key, length);
+    *flags = r.flags;
+    return static_cast<uint32_t>(r.status);
+  });
+  if (out->match.failed) {
+    out->outcome = TableOutcome::lookup_failed;
+    out->detail = tbl::status_message(static_cast<tbl::Status>(out->match.failure));
+    return;
+  }
+  out->outcome = TableOutcome::matched;
+}
+
+void untrusted(TableVerdict* out, const trust::Finding& finding, const char* detail) {
+  out->outcome = finding.verdict == trust::Verdict::missing ? TableOutcome::missing : TableOutcome::untrusted;
+  out->detail = finding.verdict == trust::Verdict::missing ? "no table" : detail;
+  out->trust = finding.verdict;
+}
+
+}  // namespace
+
+void consult_table(const char* path, TablePolicy policy, const ProgramIdentity& id, TableVerdict* out) {
+  out->detail = "";
+  out->trust = trust::Verdict::ok;
+  out->trust_where[0] = '\0';
+  out->match = match::Result{};
+  out->has_header = false;
+  out->generation = 0;
+  out->fail_policy = tbl::kFailSystem;
+  out->allocator[0] = '\0';
+
+  trust::Finding finding;
+  finding.where = out->trust_where;
+  finding.where_size = sizeof out->trust_where;
+  int dir_fd = AT_FDCWD;
+  const char* name = path;
+  if (policy.trusted_only) {
+    char dir[PATH_MAX];
+    name = trust::split_directory(path, dir, sizeof dir);
+    if (name == nullptr) {
+      out->outcome = TableOutcome::untrusted;
+      out->trust = trust::Verdict::not_absolute;
+      out->detail = "table path is not absolute";
+      return;
+    }
+    dir_fd = trust::open_trusted_directory(dir, trust::kRootOnly, &finding);
+    if (dir_fd < 0) {
+      untrusted(out, finding, "table directory is not trusted");
+      return;
+    }
+  }
+  struct stat st;
+  int fd = trust::open_regular_file(dir_fd, name, policy.trusted_only, trust::kRootOnly, &st, &finding);
+  if (dir_fd != AT_FDCWD) close(dir_fd);
+  if (fd < 0) {
+    untrusted(out, finding, "table is not trusted");
+    return;
+  }
+  if (st.st_size <= 0 || static_cast<uint64_t>(st.st_size) > (1ull << 30)) {
+    out->outcome = TableOutcome::unusable;
+    out->detail = st.st_size <= 0 ? "table is empty" : "table is too large";
+  } else {
+    read_table(fd, static_cast<uint64_t>(st.st_size), id, out);
+  }
+  close(fd);
+}
+
+}  // namespace memproxy
