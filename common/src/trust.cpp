@@ -222,7 +222,7 @@ const char* describe(Verdict verdict) {
     case Verdict::too_many_links: return "has too many symbolic links";
     case Verdict::not_a_directory: return "is not a directory";
     case Verdict::not_regular: return "is not a regular file";
-    case Verdict::bad_owner: return "is not owned by root";
+    case Verdict::bad_owner: return "is owned by another user, not root";
     case Verdict::writable_by_others: return "is writable by group or others";
     case Verdict::io_error: return "cannot be examined";
   }
@@ -289,6 +289,21 @@ int open_regular_file(int dir_fd, const char* name, bool check_owner, uid_t othe
     close(fd);
     return -1;
   }
+  return fd;
+}
+
+int open_trusted_file(const char* path, uid_t other_owner, struct stat* st, Finding* finding) {
+  char dir[kPathBuffer];
+  const char* name = split_directory(path, dir, sizeof dir);
+  if (name == nullptr) {
+    fail(finding, path != nullptr && path[0] == '/' ? Verdict::too_long : Verdict::not_absolute, 0, path ? path : "",
+         path ? strlen(path) : 0);
+    return -1;
+  }
+  int dir_fd = open_trusted_directory(dir, other_owner, finding);
+  if (dir_fd < 0) return -1;
+  int fd = open_regular_file(dir_fd, name, true, other_owner, st, finding);
+  close(dir_fd);
   return fd;
 }
 

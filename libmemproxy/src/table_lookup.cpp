@@ -1,7 +1,6 @@
 #include "table_lookup.hpp"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,10 +41,11 @@ void read_table(int fd, uint64_t size, const ProgramIdentity& id, TableVerdict* 
   out->outcome = TableOutcome::matched;
 }
 
-void untrusted(TableVerdict* out, const trust::Finding& finding, const char* detail) {
-  out->outcome = finding.verdict == trust::Verdict::missing ? TableOutcome::missing : TableOutcome::untrusted;
-  out->detail = finding.verdict == trust::Verdict::missing ? "no table" : detail;
-  out->trust = finding.verdict;
+void untrusted(TableVerdict* out, const trust::Finding& finding) {
+  const bool missing = finding.verdict == trust::Verdict::missing;
+  out->outcome = missing ? TableOutcome::missing : TableOutcome::untrusted;
+  out->detail = missing ? "no table" : "table is not trusted";
+  out->trust = missing ? trust::Verdict::ok : finding.verdict;
 }
 
 }  // namespace
@@ -63,28 +63,12 @@ void consult_table(const char* path, TablePolicy policy, const ProgramIdentity& 
   trust::Finding finding;
   finding.where = out->trust_where;
   finding.where_size = sizeof out->trust_where;
-  int dir_fd = AT_FDCWD;
-  const char* name = path;
-  if (policy.trusted_only) {
-    char dir[PATH_MAX];
-    name = trust::split_directory(path, dir, sizeof dir);
-    if (name == nullptr) {
-      out->outcome = TableOutcome::untrusted;
-      out->trust = trust::Verdict::not_absolute;
-      out->detail = "table path is not absolute";
-      return;
-    }
-    dir_fd = trust::open_trusted_directory(dir, trust::kRootOnly, &finding);
-    if (dir_fd < 0) {
-      untrusted(out, finding, "table directory is not trusted");
-      return;
-    }
-  }
   struct stat st;
-  int fd = trust::open_regular_file(dir_fd, name, policy.trusted_only, trust::kRootOnly, &st, &finding);
-  if (dir_fd != AT_FDCWD) close(dir_fd);
+  int fd = policy.trusted_only
+               ? trust::open_trusted_file(path, trust::kRootOnly, &st, &finding)
+               : trust::open_regular_file(AT_FDCWD, path, false, trust::kRootOnly, &st, &finding);
   if (fd < 0) {
-    untrusted(out, finding, "table is not trusted");
+    untrusted(out, finding);
     return;
   }
   if (st.st_size <= 0 || static_cast<uint64_t>(st.st_size) > (1ull << 30)) {

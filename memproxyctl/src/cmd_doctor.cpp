@@ -141,13 +141,19 @@ void check_table(const GlobalOptions& options, const TableFile& table, Report* r
                   "start memproxyd (systemctl start memproxyd, or svcadm enable memproxyd); it republishes the table");
     return;
   }
+  // The library's own checks (common/include/memproxy/trust.hpp), made here
+  // with the same code.
+  static const char kChecks[] =
+      "every directory from / down is root's and not writable by group or others (unless sticky), and the "
+      "table is a regular file (not a link, FIFO, socket or device), root's and not writable by group or others";
   auto problems = ownership_problems(options.table_path);
   for (const auto& problem : problems) {
-    report->error(check, problem + ": libmemproxy ignores such a table and uses the fail policy",
+    report->error(check, problem + ": libmemproxy believes the table only if " + kChecks +
+                             "; it ignores this one and routes every process to the system allocator",
                   "let memproxyd create it (runtime directory owned by root, mode 0755), or "
-                  "chown root:root and chmod go-w the table and its directory");
+                  "chown root:root and chmod go-w the failing component");
   }
-  if (problems.empty()) report->ok(check, options.table_path + " is valid and safely owned");
+  if (problems.empty()) report->ok(check, options.table_path + " is valid and passes libmemproxy's checks: " + kChecks);
 }
 
 void check_freshness(const GlobalOptions& options, const TableFile& table, Report* report) {

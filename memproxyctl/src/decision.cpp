@@ -1,24 +1,11 @@
 #include "decision.hpp"
 
-#include <algorithm>
-
+#include "memproxy/match.hpp"
 #include "process_info.hpp"
 
 namespace memproxyctl {
 namespace mt = memproxy::table;
-
-namespace {
-
-void try_key(const TableFile& table, const std::string& key, const char* as, Decision* decision) {
-  if (key.empty()) return;
-  auto found = std::find_if(decision->matches.begin(), decision->matches.end(),
-                            [&key](const Match& m) { return m.key == key; });
-  if (found != decision->matches.end()) return;  // same key reached twice (name == binary name)
-  auto result = table.lookup(key);
-  if (result.status == mt::Status::ok && result.flags != 0) decision->matches.push_back({key, as, result.flags});
-}
-
-}  // namespace
+namespace match = memproxy::match;
 
 Decision decide(const TableFile& table, const Subject& subject) {
   Decision decision;
@@ -26,23 +13,33 @@ Decision decide(const TableFile& table, const Subject& subject) {
     // No usable table: the library routes to the system allocator, unless a
     // table whose header is sound asks otherwise (its fail policy).
     decision.fail_safe = true;
-    bool custom = table.header_ok &&
-                  table.view.header->fail_policy == mt::kFailCustom;
+    bool custom = table.header_ok && table.view.header->fail_policy == mt::kFailCustom;
     decision.backend = custom ? "custom" : "system";
     decision.reason = table.error.empty() ? "no usable table" : table.error;
     decision.reason += custom ? ": the table's fail policy routes to the custom allocator"
                               : ": libmemproxy fails safe to the system allocator";
     return decision;
   }
-  try_key(table, subject.invoked_name, "invoked name", &decision);
-  if (!subject.resolved_path.empty()) {
-    try_key(table, base_name(subject.resolved_path), "binary name", &decision);
-    try_key(table, subject.resolved_path, "binary path", &decision);
+  const std::string binary_name = subject.resolved_path.empty() ? std::string() : base_name(subject.resolved_path);
+  match::Identity who{{subject.resolved_path.c_str(), binary_name.c_str(), subject.invoked_name.c_str()}};
+  match::Result result = match::match(who, [&table](const char* key, size_t length, uint32_t* flags) {
+    mt::LookupResult r = table.lookup(std::string(key, length));
+    *flags = r.flags;
+    return static_cast<uint32_t>(r.status);
+  });
+  if (result.failed) {
+    decision.fail_safe = true;
+    bool custom = table.view.header->fail_policy == mt::kFailCustom;
+    decision.backend = custom ? "custom" : "system";
+    decision.reason = std::string("table lookup failed (") + mt::status_message(static_cast<mt::Status>(result.failure)) +
+                      "): the table's fail policy decides";
+    return decision;
   }
-  uint32_t flags = 0;
-  for (const auto& match : decision.matches) flags |= match.flags;
-  decision.monitored = (flags & mt::kFlagMonitor) != 0;
-  if (flags & mt::kFlagExclude) {
+  for (uint32_t form = 0; form < match::kForms; ++form) {
+    if (result.key_flags[form] != 0) decision.matches.push_back({who.key[form], match::form_name(form), result.key_flags[form]});
+  }
+  decision.monitored = result.monitored();
+  if (result.excluded()) {
     decision.backend = "system";
     decision.reason = "listed in [exclude]";
   } else {

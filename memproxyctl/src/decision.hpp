@@ -1,10 +1,5 @@
-// The routing decision libmemproxy makes for a process, recomputed from a table.
-//
-// Matching rule (must stay the library's): a name entry matches when it equals
-// the invoked name (basename of AT_EXECFN) or the resolved binary name
-// (basename of /proc/self/exe); an absolute-path entry matches the resolved
-// binary path. Flags of every matching entry combine: any exclude routes to the
-// system allocator, any monitor makes the process monitored.
+// The routing decision libmemproxy makes for a process, recomputed from a
+// table with the library's own matching rule (common/include/memproxy/match.hpp).
 #ifndef MEMPROXYCTL_DECISION_HPP
 #define MEMPROXYCTL_DECISION_HPP
 

@@ -1,12 +1,15 @@
 #include "table_file.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+
+#include "memproxy/trust.hpp"
 
 namespace memproxyctl {
 namespace mt = memproxy::table;
@@ -58,38 +61,24 @@ TableFile load_table(const std::string& path) {
   return table;
 }
 
-namespace {
-
-void check_owner(const std::string& what, const std::string& path, std::vector<std::string>* problems) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    problems->push_back("cannot stat " + what + " " + path + ": " + std::strerror(errno));
-    return;
-  }
-  if (st.st_uid != 0) {
-    problems->push_back(what + " " + path + " is owned by uid " + std::to_string(st.st_uid) + ", not root");
-  }
-  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    problems->push_back(what + " " + path + " is writable by group or others (mode " + mode + ")");
-  }
-}
-
-std::string parent_directory(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-}  // namespace
-
 std::vector<std::string> ownership_problems(const std::string& table_path) {
-  std::vector<std::string> problems;
-  check_owner("table", table_path, &problems);
-  check_owner("table directory", parent_directory(table_path), &problems);
-  return problems;
+  char where[4096] = "";
+  memproxy::trust::Finding finding;
+  finding.where = where;
+  finding.where_size = sizeof where;
+  struct stat st {};
+  int fd = memproxy::trust::open_trusted_file(table_path.c_str(), memproxy::trust::kRootOnly, &st, &finding);
+  if (fd >= 0) {
+    ::close(fd);
+    return {};
+  }
+  // The file itself is reported by name, a directory by its resolved path.
+  std::string component = where[0] == '/' ? std::string(where) : table_path;
+  std::string problem = component + " " + memproxy::trust::describe(finding.verdict);
+  if (finding.error != 0 && finding.verdict == memproxy::trust::Verdict::io_error) {
+    problem += std::string(" (") + std::strerror(finding.error) + ")";
+  }
+  return {component == table_path ? "table " + problem : "table " + table_path + ": " + problem};
 }
 
 std::string section_names(uint32_t flags) {

@@ -39,9 +39,9 @@ struct TableFile {
 // Reads and fully verifies (every block and the payload checksum) the table.
 TableFile load_table(const std::string& path);
 
-// Ownership problems that make libmemproxy ignore a table at the system path:
-// the file and its directory must be owned by root and not writable by group
-// or others. Empty when safe; one sentence per problem otherwise.
+// Why libmemproxy would not believe the table at the system path, by the
+// trust rule it applies itself (common/include/memproxy/trust.hpp): empty
+// when it would, else one sentence naming the component that fails.
 std::vector<std::string> ownership_problems(const std::string& table_path);
 
 // "exclude", "monitor", "exclude+monitor" or "" for the flags of an entry.

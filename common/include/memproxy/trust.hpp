@@ -71,6 +71,12 @@ int open_trusted_directory(const char* dir_path, uid_t other_owner, Finding* fin
 int open_regular_file(int dir_fd, const char* name, bool check_owner, uid_t other_owner, struct stat* st,
                       Finding* finding);
 
+// Opens an absolute `path` the way libmemproxy opens the table: its
+// directory chain trusted (open_trusted_directory), the file itself regular,
+// owned by root (or `other_owner`), not writable by group or others, and not
+// a link (open_regular_file). The descriptor, or -1 with `finding` set.
+int open_trusted_file(const char* path, uid_t other_owner, struct stat* st, Finding* finding);
+
 // The whole chain of `path` (absolute), links followed, the last component
 // a regular file: what must hold before a library at `path` may be loaded.
 Verdict check_file_path(const char* path, uid_t other_owner, Finding* finding);
