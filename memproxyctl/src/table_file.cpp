@@ -1,12 +1,12 @@
 #include "table_file.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 
 #include "memproxy/trust.hpp"
@@ -40,17 +40,35 @@ std::vector<TableEntry> TableFile::entries() const {
 TableFile load_table(const std::string& path) {
   TableFile table;
   table.path = path;
-  std::ifstream in(path, std::ios::binary);
+  // Opened as the library opens a table: a FIFO or a device in its place
+  // must not block or feed this forever, a link is not followed.
+  memproxy::trust::Finding finding;
   struct stat st {};
-  if (!in || ::stat(path.c_str(), &st) != 0) {
-    table.error = "cannot read table " + path + ": " + std::strerror(errno);
+  int fd = memproxy::trust::open_regular_file(AT_FDCWD, path.c_str(), false, memproxy::trust::kRootOnly, &st, &finding);
+  if (fd < 0) {
+    table.error = "cannot read table " + path + ": " +
+                  (finding.verdict == memproxy::trust::Verdict::missing ? std::string(std::strerror(ENOENT))
+                   : finding.verdict == memproxy::trust::Verdict::not_regular
+                       ? std::string("it is not a regular file (a link, directory, FIFO, socket or device)")
+                       : std::string(memproxy::trust::describe(finding.verdict)));
     return table;
   }
-  if (S_ISDIR(st.st_mode)) {
-    table.error = "cannot read table " + path + ": it is a directory";
+  constexpr off_t kMaxTable = off_t{1} << 30;  // what the library accepts
+  if (st.st_size > kMaxTable) {
+    ::close(fd);
+    table.error = "table " + path + " is too large to be a memproxy table";
     return table;
   }
-  table.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  table.bytes.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < table.bytes.size()) {
+    ssize_t n = ::pread(fd, table.bytes.data() + done, table.bytes.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  table.bytes.resize(done);  // rewritten in place meanwhile: judged as read
   table.loaded = true;
   table.status = mt::open(table.bytes.data(), table.bytes.size(), &table.view);
   table.header_ok = table.status == mt::Status::ok;

@@ -4,6 +4,7 @@
    storm    threads started by a constructor allocate while main forks allocating children
    maps     whether libstdc++ is mapped
    secure   AT_SECURE and the backend
+   env      the MEMPROXY_* variables in the environment, one per line
    deepbind LIB   free()/realloc() blocks that a RTLD_DEEPBIND library got from libc
    exec NAME...   execv(NAME, ...): a new process, a new decision
    fork     the child reports its backend and allocations
@@ -154,6 +155,19 @@ static int secure(void) {
   return 0;
 }
 
+extern char **environ;
+static int env(void) {
+  int n = 0;
+  for (char **e = environ; *e; ++e) {
+    if (strncmp(*e, "MEMPROXY_", 9) == 0) {
+      printf("variable %s\n", *e);
+      ++n;
+    }
+  }
+  printf("memproxy_variables=%d\nuid=%d euid=%d\nbackend=%s\n", n, (int)getuid(), (int)geteuid(), mp_backend());
+  return 0;
+}
+
 static void *deep_thread(void *arg) {
   void *(*alloc)(size_t) = (void *(*)(size_t))arg;
   return alloc(300);
@@ -240,6 +254,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "storm")) return storm();
   if (!strcmp(mode, "maps")) return maps();
   if (!strcmp(mode, "secure")) return secure();
+  if (!strcmp(mode, "env")) return env();
   if (!strcmp(mode, "fork")) return forked();
   if (!strcmp(mode, "deepbind") && argc > 2) return deepbind(argv[2]);
   if (!strcmp(mode, "bootblocks") && argc > 2) return bootblocks(argv[2]);
