@@ -161,6 +161,8 @@ TEST(TableCorruption, ForgedHeaderFieldsWithValidChecksumsAreRejected) {
   EXPECT_EQ(forge([](mt::Header& h) { h.slot_count = 3; }), mt::Status::bad_layout);
   EXPECT_EQ(forge([](mt::Header& h) { h.slot_count *= 2; }), mt::Status::bad_layout);
   EXPECT_EQ(forge([](mt::Header& h) { h.max_probe = h.slot_count + 1; }), mt::Status::bad_layout);
+  EXPECT_EQ(forge([](mt::Header& h) { h.max_probe = mt::kMaxProbe + 1; }), mt::Status::bad_layout);
+  EXPECT_EQ(forge([](mt::Header& h) { h.entry_count = h.slot_count / 2 + 1; }), mt::Status::bad_layout);
   EXPECT_EQ(forge([](mt::Header& h) { h.string_bytes = 0xffffffffu; }), mt::Status::bad_layout);
   EXPECT_EQ(forge([](mt::Header& h) { h.block_count += 1; }), mt::Status::bad_size);
   EXPECT_EQ(forge([](mt::Header& h) { h.total_size += mt::kBlockSize; }), mt::Status::bad_size);

@@ -121,11 +121,13 @@ std::string Arch::missing(const Backend& b) const {
 }
 
 std::vector<Arch> arches() {
-  std::vector<Arch> v{{"64", MP_LIB64, MP_PROBE64, MP_PROBE_CXX64, MP_DEEPLIB64, "/usr/lib/x86_64-linux-gnu", ""}};
+  std::vector<Arch> v{{"64", MP_LIB64, MP_PROBE64, MP_PROBE_CXX64, MP_DEEPLIB64, MP_OWN_MALLOC64, MP_OWN_NEW64,
+                       "/usr/lib/x86_64-linux-gnu", ""}};
 #ifdef MP_LIB32
-  v.push_back({"32", MP_LIB32, MP_PROBE32, MP_PROBE_CXX32, MP_DEEPLIB32, "/usr/lib/i386-linux-gnu", ""});
+  v.push_back({"32", MP_LIB32, MP_PROBE32, MP_PROBE_CXX32, MP_DEEPLIB32, MP_OWN_MALLOC32, MP_OWN_NEW32,
+               "/usr/lib/i386-linux-gnu", ""});
 #else
-  v.push_back({"32", "", "", "", "", "/usr/lib/i386-linux-gnu",
+  v.push_back({"32", "", "", "", "", "", "", "/usr/lib/i386-linux-gnu",
                "the 32-bit library was not built (MEMPROXY_BUILD_32BIT is OFF)"});
 #endif
   return v;

@@ -49,6 +49,8 @@ struct Arch {
   std::string probe;
   std::string probe_cxx;
   std::string deeplib;
+  std::string own_malloc;  // programs that bring their own allocator
+  std::string own_new;
   std::string libdir;         // the system's library directory for this bitness
   std::string missing_build;  // why this bitness was not built, "" when it was
 

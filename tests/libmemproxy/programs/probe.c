@@ -74,6 +74,21 @@ static int abi(void) {
     errno = 0; p = aligned_alloc(a, 128); SHOW("aligned_alloc(%zu) ok=%d aligned=%d errno=%d", a, p != NULL, aligned_to(p, want), errno); free(p);
     p = NULL; errno = 0; r = posix_memalign(&p, a, 100); SHOW("posix_memalign(%zu) r=%d aligned=%d untouched=%d", a, r, r == 0 && aligned_to(p, a), r != 0 && p == NULL); free(p);
   }
+  /* Every alignment 16..4096 with sizes around it, three times each (an
+     allocator's first block of a size may differ from the next). */
+  for (size_t a = 16; a <= 4096; a *= 2) {
+    static const size_t factors[] = {1, 2, 3, 8};
+    int ok_memalign = 1, ok_posix = 1, ok_aligned_alloc = 1;
+    for (size_t f = 0; f < sizeof factors / sizeof factors[0]; ++f) {
+      for (int rep = 0; rep < 3; ++rep) {
+        size_t n = opaque(a * factors[f]);
+        p = memalign(a, n); ok_memalign &= aligned_to(p, a); free(p);
+        p = NULL; r = posix_memalign(&p, a, n); ok_posix &= r == 0 && aligned_to(p, a); free(p);
+        p = aligned_alloc(a, n); ok_aligned_alloc &= aligned_to(p, a); free(p);
+      }
+    }
+    SHOW("align %zu: memalign=%d posix_memalign=%d aligned_alloc=%d", a, ok_memalign, ok_posix, ok_aligned_alloc);
+  }
   errno = 0; p = memalign(opaque(SIZE_MAX / 2 + 2), 10); SHOW("memalign(huge alignment) null=%d errno=%d", p == NULL, errno);
   errno = 0; p = memalign(64, opaque(SIZE_MAX - 100)); SHOW("memalign(64,huge) null=%d errno=%d", p == NULL, errno);
   p = NULL; r = posix_memalign(&p, 64, opaque(SIZE_MAX - 100)); SHOW("posix_memalign(64,huge) r=%d", r);

@@ -1,10 +1,13 @@
 // The C++ test program: operator new/delete paths.
 //   route       64 x new char[1000] plus aligned and sized forms, report who served them
 //   newhandler  the std::new_handler loop and std::bad_alloc through libmemproxy's operator new
+//   abi         every operator's result, normalised, to compare across backends: alignment
+//               of every aligned form for 16..4096 and sizes around each alignment
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
+#include <initializer_list>
 #include <new>
 
 #include "probe_support.h"
@@ -23,11 +26,9 @@ int route() {
   mp_report("cxx", a, b, blocks[0]);
   for (int i = 0; i < kBlocks; ++i) delete[] blocks[i];
 
-  // 64, not more: Debian 12's mimalloc 2.0.9 itself misaligns memalign(256, 512)
-  // (also preloaded alone), which is not what this test is about.
-  struct alignas(64) Wide { char bytes[512]; };
+  struct alignas(512) Wide { char bytes[512]; };
   Wide* w = new Wide;
-  std::printf("aligned_new_ok=%d\n", reinterpret_cast<std::uintptr_t>(w) % 64 == 0);
+  std::printf("aligned_new_ok=%d\n", reinterpret_cast<std::uintptr_t>(w) % 512 == 0);
   delete w;
   int* n = new (std::nothrow) int(7);
   std::printf("nothrow_new_ok=%d\n", n != nullptr && *n == 7);
@@ -65,6 +66,56 @@ int newhandler() {
   return 0;
 }
 
+// Sizes hidden from the compiler, which would otherwise fold the calls.
+std::size_t opaque(std::size_t v) {
+  volatile std::size_t x = v;
+  return x;
+}
+
+bool aligned_to(const void* p, std::size_t a) { return p != nullptr && reinterpret_cast<std::uintptr_t>(p) % a == 0; }
+
+int abi() {
+  for (std::size_t a = 16; a <= 4096; a *= 2) {
+    const std::align_val_t al{a};
+    int plain = 1, array = 1, nothrow = 1, array_nothrow = 1;
+    for (std::size_t n : {std::size_t{1}, a / 2, a - 1, a, a + 1, 2 * a, 3 * a, 8 * a}) {
+      for (int rep = 0; rep < 3; ++rep) {  // an allocator's first block of a size may differ from the next
+        void* p = ::operator new(opaque(n), al);
+        plain &= aligned_to(p, a);
+        ::operator delete(p, n, al);
+        void* q = ::operator new[](opaque(n), al);
+        array &= aligned_to(q, a);
+        ::operator delete[](q, al);
+        void* r = ::operator new(opaque(n), al, std::nothrow);
+        nothrow &= aligned_to(r, a);
+        ::operator delete(r, al, std::nothrow);
+        void* s = ::operator new[](opaque(n), al, std::nothrow);
+        array_nothrow &= aligned_to(s, a);
+        ::operator delete[](s, n, al);
+      }
+    }
+    std::printf("new(align %zu) aligned=%d array=%d nothrow=%d array_nothrow=%d\n", a, plain, array, nothrow,
+                array_nothrow);
+  }
+  struct alignas(512) Wide {
+    char bytes[512];
+  };
+  int wide = 1;
+  for (int i = 0; i < 8; ++i) {
+    Wide* w = new Wide;
+    wide &= aligned_to(w, 512);
+    delete w;
+  }
+  std::printf("new alignas(512) aligned=%d\n", wide);
+  void* zero = ::operator new(opaque(0));
+  std::printf("new(0) nonnull=%d\n", zero != nullptr);
+  ::operator delete(zero, std::size_t{0});
+  void* nt = ::operator new(opaque(64), std::nothrow);
+  std::printf("new(nothrow) nonnull=%d\n", nt != nullptr);
+  ::operator delete(nt, std::nothrow);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,5 +123,6 @@ int main(int argc, char** argv) {
   if (argc < 2) return 2;
   if (!std::strcmp(argv[1], "route")) return route();
   if (!std::strcmp(argv[1], "newhandler")) return newhandler();
+  if (!std::strcmp(argv[1], "abi")) return abi();
   return 2;
 }
