@@ -77,7 +77,7 @@ class BlockCursor {
   Status failure_ = Status::ok;
 };
 
-uint32_t first_string_block(const Header& h) { return 1 + h.slot_block_count; }
+uint32_t first_string_block(const Geometry& g) { return 1 + g.slot_block_count; }
 
 Status read_slot(BlockCursor& cursor, uint32_t slot_index, Slot* out) {
   uint32_t block_index = 1 + slot_index / kSlotsPerBlock;
@@ -87,7 +87,7 @@ Status read_slot(BlockCursor& cursor, uint32_t slot_index, Slot* out) {
   return Status::ok;
 }
 
-Status check_slot(const Header& h, const Slot& slot) {
+Status check_slot(const Geometry& h, const Slot& slot) {
   if (slot.length == 0) {
     bool all_zero = slot.hash == 0 && slot.string_offset == 0 && slot.flags == 0;
     return all_zero ? Status::ok : Status::bad_slot;
@@ -104,7 +104,7 @@ Status check_slot(const Header& h, const Slot& slot) {
 // Visits the key bytes of `slot` chunk by chunk (a key may span blocks only
 // when it is longer than a block's payload). `chunk` returns false to stop.
 template <typename Chunk>
-Status for_each_key_chunk(BlockCursor& cursor, const Header& h, const Slot& slot, Chunk chunk) {
+Status for_each_key_chunk(BlockCursor& cursor, const Geometry& h, const Slot& slot, Chunk chunk) {
   uint64_t logical = slot.string_offset;
   uint32_t remaining = slot.length;
   while (remaining > 0) {
@@ -121,7 +121,7 @@ Status for_each_key_chunk(BlockCursor& cursor, const Header& h, const Slot& slot
   return Status::ok;
 }
 
-Status key_equals(BlockCursor& cursor, const Header& h, const Slot& slot, const char* key, bool* equal) {
+Status key_equals(BlockCursor& cursor, const Geometry& h, const Slot& slot, const char* key, bool* equal) {
   const unsigned char* expected = reinterpret_cast<const unsigned char*>(key);
   *equal = true;
   return for_each_key_chunk(cursor, h, slot, [&](const unsigned char* bytes, uint32_t count) {
@@ -163,16 +163,15 @@ Status check_header_block(const unsigned char* base, uint64_t size) {
   memcpy(&version, base + offsetof(Header, format_version), sizeof version);
   if (version != kFormatVersion) return Status::bad_version;
   if (!block_is_sound(base, 0)) return Status::bad_header_checksum;
-  Header header;
-  memcpy(&header, base, sizeof header);
-  return check_header_fields(header, size);
+  // Block 0 starts a mapping or FileTable::block, both aligned for Header.
+  return check_header_fields(*reinterpret_cast<const Header*>(base), size);
 }
 
 // The probe: at most max_probe + 1 slots (<= kMaxProbe + 1, checked at
 // open), and at most one key compared: the builder gives every key a
 // distinct 64-bit hash, so the first slot whose hash and length match
 // decides.
-LookupResult lookup_with(BlockCursor& cursor, const Header& h, const char* key, size_t length) {
+LookupResult lookup_with(BlockCursor& cursor, const Geometry& h, const char* key, size_t length) {
   if (h.slot_count == 0 || length == 0 || length > kMaxKeyLength) return {};
   uint64_t hash = key_hash(key, length, h.hash_seed);
   uint32_t mask = h.slot_count - 1;
@@ -242,19 +241,29 @@ Status open_file(int fd, uint64_t size, FileTable* out) {
   if (!read_block(fd, 0, out->block)) return Status::unreadable;
   Status status = check_header_block(out->block, size);
   if (status != Status::ok) return status;
-  memcpy(&out->header, out->block, sizeof out->header);
+  out->geometry = geometry_of(out->header());
   out->buffered = 0;
   return Status::ok;
 }
 
+Geometry geometry_of(const Header& h) {
+  Geometry g;
+  g.hash_seed = h.hash_seed;
+  g.slot_count = h.slot_count;
+  g.max_probe = h.max_probe;
+  g.slot_block_count = h.slot_block_count;
+  g.string_bytes = h.string_bytes;
+  return g;
+}
+
 LookupResult lookup(const View& view, const char* key, size_t length) {
   BlockCursor cursor(&view);
-  return lookup_with(cursor, *view.header, key, length);
+  return lookup_with(cursor, geometry_of(*view.header), key, length);
 }
 
 LookupResult lookup(FileTable* table, const char* key, size_t length) {
   BlockCursor cursor(table);
-  return lookup_with(cursor, table->header, key, length);
+  return lookup_with(cursor, table->geometry, key, length);
 }
 
 Status verify_all(const View& view) {
@@ -272,11 +281,12 @@ Status verify_all(const View& view) {
   // Every slot well-formed, the occupied count as declared, and every key
   // within max_probe of its home slot, so that lookup() finds all of them.
   BlockCursor cursor(&view);
+  const Geometry g = geometry_of(h);
   uint32_t occupied = 0;
   for (uint32_t index = 0; index < h.slot_count; ++index) {
     Slot slot;
     Status status = read_slot(cursor, index, &slot);
-    if (status == Status::ok) status = check_slot(h, slot);
+    if (status == Status::ok) status = check_slot(g, slot);
     if (status != Status::ok) return status;
     if (slot.length == 0) continue;
     ++occupied;
@@ -293,6 +303,7 @@ Status for_each_entry(const View& view, EntryVisitor visit, void* context) {
   if (status != Status::ok) return status;
   const Header& h = *view.header;
   BlockCursor cursor(&view);
+  const Geometry g = geometry_of(h);
   char key[kMaxKeyLength + 1];
   for (uint32_t index = 0; index < h.slot_count; ++index) {
     Slot slot;
@@ -300,7 +311,7 @@ Status for_each_entry(const View& view, EntryVisitor visit, void* context) {
     if (status != Status::ok) return status;
     if (slot.length == 0) continue;
     char* out = key;
-    status = for_each_key_chunk(cursor, h, slot, [&out](const unsigned char* bytes, uint32_t count) {
+    status = for_each_key_chunk(cursor, g, slot, [&out](const unsigned char* bytes, uint32_t count) {
       memcpy(out, bytes, count);
       out += count;
       return true;

@@ -1,10 +1,13 @@
 // The trust rule (trust.hpp). Freestanding: system call wrappers only.
 //
-// The walk keeps one descriptor, of the last directory proven trusted, and
-// the rest of the path still to resolve. A symbolic link met in a trusted
-// directory is replaced by its target in that rest; an absolute target
-// restarts from "/". Every step opens the next component relative to the
-// trusted descriptor with O_NOFOLLOW, so the checked object is the opened one.
+// A walk holds one descriptor, of the last directory proven trusted, and
+// opens the next component relative to it with O_NOFOLLOW, so the checked
+// object is the opened one. The common case, a path without symbolic links,
+// is walked in place, using a few hundred bytes of stack: libmemproxy walks
+// the table's directory in every process, and each stack page it touches
+// costs a page fault at every start. The first link met hands the rest of
+// the walk to a slower path with a PATH_MAX buffer, which replaces the link
+// by its target (an absolute target restarts from "/").
 #include "memproxy/trust.hpp"
 
 #include <errno.h>
@@ -16,19 +19,16 @@
 namespace memproxy::trust {
 namespace {
 
-constexpr size_t kPathBuffer = PATH_MAX;
-
-void set_where(Finding* f, const char* text, size_t length) {
-  if (f->where == nullptr || f->where_size == 0) return;
-  size_t n = length < f->where_size - 1 ? length : f->where_size - 1;
-  memcpy(f->where, text, n);
-  f->where[n] = '\0';
-}
-
-Verdict fail(Finding* f, Verdict verdict, int error, const char* component, size_t length) {
+// The component being judged, as the finding reports it: the text walked so
+// far, `text[0, length)`.
+Verdict fail(Finding* f, Verdict verdict, int error, const char* text, size_t length) {
   f->verdict = verdict;
   f->error = error;
-  set_where(f, component, length);
+  if (f->where != nullptr && f->where_size > 0) {
+    size_t n = length < f->where_size - 1 ? length : f->where_size - 1;
+    memcpy(f->where, text, n);
+    f->where[n] = '\0';
+  }
   return verdict;
 }
 
@@ -37,178 +37,172 @@ Verdict from_errno(int error) {
     case ENOENT: return Verdict::missing;
     case ENOTDIR: return Verdict::not_a_directory;
     case ENAMETOOLONG: return Verdict::too_long;
+    case ELOOP: return Verdict::too_many_links;
     default: return Verdict::io_error;
   }
 }
 
-// The resolution state: `rest` holds the components still to walk,
-// `done` the resolved prefix (for messages), `dir` the trusted directory.
-struct Walk {
-  char rest[kPathBuffer];
-  size_t rest_length = 0;
-  size_t rest_at = 0;
-  char done[kPathBuffer];
-  size_t done_length = 0;
-  int dir = -1;
-  int links = 0;
+// Components of a string: [begin, end) of the next one after `at`.
+bool next_component(const char* text, size_t length, size_t* at, size_t* begin, size_t* end) {
+  size_t i = *at;
+  while (i < length && text[i] == '/') ++i;
+  if (i >= length) return false;
+  *begin = i;
+  while (i < length && text[i] != '/') ++i;
+  *end = i;
+  *at = i;
+  return true;
+}
+
+bool more_components(const char* text, size_t length, size_t at) {
+  while (at < length && text[at] == '/') ++at;
+  return at < length;
+}
+
+struct Position {
+  int dir;     // the trusted directory reached
+  int links;   // symbolic links followed so far
 };
 
-bool set_rest(Walk* w, const char* first, size_t first_length, const char* second, size_t second_length) {
-  // first + "/" + second, built in a scratch copy: `second` may point into rest.
-  char scratch[kPathBuffer];
-  size_t total = first_length + (second_length > 0 ? 1 + second_length : 0);
-  if (total >= sizeof scratch) return false;
-  memcpy(scratch, first, first_length);
-  if (second_length > 0) {
-    scratch[first_length] = '/';
-    memcpy(scratch + first_length + 1, second, second_length);
+enum class Step { next, link, done };
+
+// One directory step from pos->dir into `name`: judged and made the new
+// trusted directory, or reported as a link for the caller to expand.
+Step enter(Position* pos, const char* name, uid_t other_owner, Verdict* verdict, int* error) {
+  if (strcmp(name, ".") == 0) return Step::next;
+  const bool up = strcmp(name, "..") == 0;
+  int next = openat(pos->dir, name, O_PATH | O_CLOEXEC | (up ? O_DIRECTORY : O_NOFOLLOW));
+  if (next < 0) {
+    *error = errno;
+    *verdict = from_errno(*error);
+    return Step::done;
   }
-  memcpy(w->rest, scratch, total);
-  w->rest[total] = '\0';
-  w->rest_length = total;
-  w->rest_at = 0;
+  struct stat st;
+  if (fstat(next, &st) != 0) {
+    *error = errno;
+    *verdict = Verdict::io_error;
+    close(next);
+    return Step::done;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    close(next);
+    return Step::link;
+  }
+  // The parent of a trusted directory lies on the path already walked to
+  // it; it is judged again all the same.
+  *verdict = S_ISDIR(st.st_mode) ? judge(st, other_owner, true) : Verdict::not_a_directory;
+  if (*verdict != Verdict::ok) {
+    *error = S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+    close(next);
+    return Step::done;
+  }
+  close(pos->dir);
+  pos->dir = next;
+  return Step::next;
+}
+
+bool copy_name(const char* text, size_t begin, size_t end, char* name) {
+  if (end - begin > NAME_MAX) return false;
+  memcpy(name, text + begin, end - begin);
+  name[end - begin] = '\0';
   return true;
 }
 
-bool restart_at_root(Walk* w, Finding* f) {
-  if (w->dir >= 0) close(w->dir);
-  w->dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  w->done_length = 0;
-  if (w->dir < 0) {
-    fail(f, Verdict::io_error, errno, "/", 1);
-    return false;
+// What the walk does with the last component.
+enum class Last {
+  directory,    // enter and judge it
+  name,         // do not enter it: hand its name over (a link there is the caller's to refuse)
+  followed,     // do not enter it, but follow it while it is a link
+};
+
+Verdict walk_text(Position* pos, const char* text, size_t length, Last last_mode, uid_t other_owner,
+                  char* last_name, Finding* f);
+
+// The slow path: the link `name` in pos->dir, then `rest` (what followed it
+// in the text being walked), as one string: the link's target + "/" + rest.
+__attribute__((noinline)) Verdict follow_link(Position* pos, const char* name, const char* rest, size_t rest_length,
+                                              Last last_mode, uid_t other_owner, char* last_name, Finding* f) {
+  if (++pos->links > kMaxSymlinks) return fail(f, Verdict::too_many_links, ELOOP, name, strlen(name));
+  char expanded[PATH_MAX];
+  ssize_t n = readlinkat(pos->dir, name, expanded, sizeof expanded - 1);
+  if (n <= 0) return fail(f, Verdict::io_error, errno, name, strlen(name));
+  size_t length = static_cast<size_t>(n);
+  if (rest_length > 0) {
+    if (length + 1 + rest_length >= sizeof expanded) return fail(f, Verdict::too_long, ENAMETOOLONG, name, strlen(name));
+    expanded[length++] = '/';
+    memcpy(expanded + length, rest, rest_length);
+    length += rest_length;
   }
-  return true;
-}
-
-void append_done(Walk* w, const char* name, size_t length) {
-  if (w->done_length + 1 + length >= sizeof w->done) return;
-  w->done[w->done_length++] = '/';
-  memcpy(w->done + w->done_length, name, length);
-  w->done_length += length;
-  w->done[w->done_length] = '\0';
-}
-
-// Reports the component being examined: the resolved prefix plus `name`.
-Verdict fail_at(Walk* w, Finding* f, Verdict verdict, int error, const char* name, size_t length) {
-  char text[kPathBuffer];
-  size_t n = 0;
-  if (w->done_length + 1 + length < sizeof text) {
-    memcpy(text, w->done, w->done_length);
-    n = w->done_length;
-    text[n++] = '/';
-    memcpy(text + n, name, length);
-    n += length;
+  expanded[length] = '\0';
+  if (expanded[0] == '/') {
+    int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) return fail(f, Verdict::io_error, errno, "/", 1);
+    close(pos->dir);
+    pos->dir = root;
   }
-  return fail(f, verdict, error, text, n);
+  // walk_text copies the last name out of `expanded`, which ends here.
+  return walk_text(pos, expanded, length, last_mode, other_owner, last_name, f);
 }
 
-// The next component of w->rest; false at the end.
-bool next_component(Walk* w, const char** name, size_t* length) {
-  while (w->rest_at < w->rest_length && w->rest[w->rest_at] == '/') ++w->rest_at;
-  if (w->rest_at >= w->rest_length) return false;
-  size_t start = w->rest_at;
-  while (w->rest_at < w->rest_length && w->rest[w->rest_at] != '/') ++w->rest_at;
-  *name = w->rest + start;
-  *length = w->rest_at - start;
-  return true;
+// Walks `text` from pos->dir; the last component as `last_mode` says, its
+// name copied to `last_name` (NAME_MAX + 1 bytes) unless it is a directory.
+Verdict walk_text(Position* pos, const char* text, size_t length, Last last_mode, uid_t other_owner,
+                  char* last_name, Finding* f) {
+  size_t at = 0, begin = 0, end = 0;
+  char name[NAME_MAX + 1];
+  while (next_component(text, length, &at, &begin, &end)) {
+    if (!copy_name(text, begin, end, name)) return fail(f, Verdict::too_long, ENAMETOOLONG, text, end);
+    const bool last = !more_components(text, length, at);
+    if (last && last_mode != Last::directory) {
+      if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return fail(f, Verdict::not_regular, EISDIR, text, end);
+      bool hand_over = last_mode == Last::name;
+      if (!hand_over) {
+        struct stat st;
+        if (fstatat(pos->dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          int error = errno;
+          return fail(f, from_errno(error), error, text, end);
+        }
+        hand_over = !S_ISLNK(st.st_mode);
+      }
+      if (hand_over) {
+        memcpy(last_name, name, end - begin + 1);
+        return Verdict::ok;
+      }
+    }
+    Verdict v = Verdict::ok;
+    int error = 0;
+    switch (enter(pos, name, other_owner, &v, &error)) {
+      case Step::next:
+        break;
+      case Step::done:
+        return fail(f, v, error, text, end);
+      case Step::link:
+        return follow_link(pos, name, text + at, length - at, last_mode, other_owner, last_name, f);
+    }
+  }
+  if (last_mode != Last::directory) return fail(f, Verdict::not_regular, EISDIR, text, length);
+  return Verdict::ok;
 }
 
-bool more_components(const Walk* w) {
-  size_t at = w->rest_at;
-  while (at < w->rest_length && w->rest[at] == '/') ++at;
-  return at < w->rest_length;
-}
-
-// Walks `path`; on success the walk's descriptor is the trusted directory
-// holding the last component (left in *last_name), or the last component
-// itself when `last_is_directory`.
-Verdict walk(const char* path, uid_t other_owner, bool last_is_directory, Walk* w, char* last_name, Finding* f) {
+// From "/" (itself judged) along the absolute `path`.
+Verdict walk(const char* path, Last last_mode, uid_t other_owner, Position* pos, char* last_name, Finding* f) {
   f->verdict = Verdict::ok;
   f->error = 0;
-  if (path == nullptr || path[0] != '/') return fail(f, Verdict::not_absolute, 0, path ? path : "", path ? strlen(path) : 0);
-  size_t length = strlen(path);
-  if (!set_rest(w, path, length, "", 0)) return fail(f, Verdict::too_long, ENAMETOOLONG, path, length);
-  if (!restart_at_root(w, f)) return f->verdict;
-  {
-    struct stat root;
-    if (fstat(w->dir, &root) != 0) return fail(f, Verdict::io_error, errno, "/", 1);
-    Verdict v = judge(root, other_owner, true);
-    if (v != Verdict::ok) return fail(f, v, 0, "/", 1);
-  }
+  pos->dir = -1;
+  pos->links = 0;
   last_name[0] = '\0';
-  const char* name;
-  size_t name_length;
-  while (next_component(w, &name, &name_length)) {
-    if (name_length > NAME_MAX) return fail_at(w, f, Verdict::too_long, ENAMETOOLONG, name, name_length);
-    char component[NAME_MAX + 1];
-    memcpy(component, name, name_length);
-    component[name_length] = '\0';
-    const bool last = !more_components(w);
-    if (strcmp(component, ".") == 0) continue;
-    if (strcmp(component, "..") == 0) {
-      // The parent of a trusted directory lies on the path already walked to
-      // it; it is judged again all the same.
-      int parent = openat(w->dir, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (parent < 0) return fail_at(w, f, from_errno(errno), errno, name, name_length);
-      struct stat st;
-      Verdict v = fstat(parent, &st) == 0 ? judge(st, other_owner, true) : Verdict::io_error;
-      if (v != Verdict::ok) {
-        close(parent);
-        return fail_at(w, f, v, 0, name, name_length);
-      }
-      close(w->dir);
-      w->dir = parent;
-      while (w->done_length > 0 && w->done[w->done_length - 1] != '/') --w->done_length;
-      if (w->done_length > 0) --w->done_length;
-      w->done[w->done_length] = '\0';
-      if (last && !last_is_directory) return fail_at(w, f, Verdict::not_regular, EISDIR, name, name_length);
-      continue;
-    }
-    if (last && !last_is_directory) {
-      memcpy(last_name, component, name_length + 1);
-      // The file itself may still be a link: resolved by the caller's open.
-      struct stat st;
-      if (fstatat(w->dir, component, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        return fail_at(w, f, from_errno(errno), errno, name, name_length);
-      if (!S_ISLNK(st.st_mode)) return Verdict::ok;
-    }
-    int next = openat(w->dir, component, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0) return fail_at(w, f, from_errno(errno), errno, name, name_length);
-    struct stat st;
-    if (fstat(next, &st) != 0) {
-      int error = errno;
-      close(next);
-      return fail_at(w, f, Verdict::io_error, error, name, name_length);
-    }
-    if (S_ISLNK(st.st_mode)) {
-      close(next);
-      if (++w->links > kMaxSymlinks) return fail_at(w, f, Verdict::too_many_links, ELOOP, name, name_length);
-      char target[kPathBuffer];
-      ssize_t n = readlinkat(w->dir, component, target, sizeof target - 1);
-      if (n <= 0) return fail_at(w, f, Verdict::io_error, errno, name, name_length);
-      size_t rest_left = w->rest_length - w->rest_at;
-      if (!set_rest(w, target, static_cast<size_t>(n), w->rest + w->rest_at, rest_left))
-        return fail_at(w, f, Verdict::too_long, ENAMETOOLONG, name, name_length);
-      if (target[0] == '/' && !restart_at_root(w, f)) return f->verdict;
-      last_name[0] = '\0';
-      continue;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      close(next);
-      return fail_at(w, f, last ? Verdict::not_regular : Verdict::not_a_directory, ENOTDIR, name, name_length);
-    }
-    Verdict v = judge(st, other_owner, true);
-    if (v != Verdict::ok) {
-      close(next);
-      return fail_at(w, f, v, 0, name, name_length);
-    }
-    close(w->dir);
-    w->dir = next;
-    append_done(w, name, name_length);
+  if (path == nullptr || path[0] != '/') {
+    return fail(f, Verdict::not_absolute, 0, path ? path : "", path ? strlen(path) : 0);
   }
-  if (!last_is_directory && last_name[0] == '\0') return fail(f, Verdict::not_regular, EISDIR, path, length);
-  return Verdict::ok;
+  size_t length = strlen(path);
+  if (length >= PATH_MAX) return fail(f, Verdict::too_long, ENAMETOOLONG, path, length);
+  pos->dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (pos->dir < 0) return fail(f, Verdict::io_error, errno, "/", 1);
+  struct stat root;
+  if (fstat(pos->dir, &root) != 0) return fail(f, Verdict::io_error, errno, "/", 1);
+  Verdict v = judge(root, other_owner, true);
+  if (v != Verdict::ok) return fail(f, v, 0, "/", 1);
+  return walk_text(pos, path, length, last_mode, other_owner, last_name, f);
 }
 
 }  // namespace
@@ -238,14 +232,13 @@ Verdict judge(const struct stat& st, uid_t other_owner, bool directory) {
 }
 
 int open_trusted_directory(const char* dir_path, uid_t other_owner, Finding* finding) {
-  Walk w;
-  char last[NAME_MAX + 1];
-  Verdict v = walk(dir_path, other_owner, true, &w, last, finding);
-  if (v != Verdict::ok) {
-    if (w.dir >= 0) close(w.dir);
+  Position pos;
+  char unused[NAME_MAX + 1];
+  if (walk(dir_path, Last::directory, other_owner, &pos, unused, finding) != Verdict::ok) {
+    if (pos.dir >= 0) close(pos.dir);
     return -1;
   }
-  return w.dir;
+  return pos.dir;
 }
 
 int open_regular_file(int dir_fd, const char* name, bool check_owner, uid_t other_owner, struct stat* st,
@@ -258,7 +251,8 @@ int open_regular_file(int dir_fd, const char* name, bool check_owner, uid_t othe
   // file swapped in between.
   struct stat before;
   if (fstatat(dir_fd, name, &before, AT_SYMLINK_NOFOLLOW) != 0) {
-    fail(finding, from_errno(errno), errno, name, length);
+    int error = errno;
+    fail(finding, from_errno(error), error, name, length);
     return -1;
   }
   if (!S_ISREG(before.st_mode)) {
@@ -292,33 +286,31 @@ int open_regular_file(int dir_fd, const char* name, bool check_owner, uid_t othe
   return fd;
 }
 
-int open_trusted_file(const char* path, uid_t other_owner, struct stat* st, Finding* finding) {
-  char dir[kPathBuffer];
-  const char* name = split_directory(path, dir, sizeof dir);
-  if (name == nullptr) {
-    fail(finding, path != nullptr && path[0] == '/' ? Verdict::too_long : Verdict::not_absolute, 0, path ? path : "",
-         path ? strlen(path) : 0);
+namespace {
+
+int open_checked(const char* path, Last last_mode, uid_t other_owner, struct stat* st, Finding* finding) {
+  Position pos;
+  char last[NAME_MAX + 1];
+  if (walk(path, last_mode, other_owner, &pos, last, finding) != Verdict::ok) {
+    if (pos.dir >= 0) close(pos.dir);
     return -1;
   }
-  int dir_fd = open_trusted_directory(dir, other_owner, finding);
-  if (dir_fd < 0) return -1;
-  int fd = open_regular_file(dir_fd, name, true, other_owner, st, finding);
-  close(dir_fd);
+  int fd = open_regular_file(pos.dir, last, true, other_owner, st, finding);
+  close(pos.dir);
   return fd;
 }
 
+}  // namespace
+
+int open_trusted_file(const char* path, uid_t other_owner, struct stat* st, Finding* finding) {
+  return open_checked(path, Last::name, other_owner, st, finding);
+}
+
 Verdict check_file_path(const char* path, uid_t other_owner, Finding* finding) {
-  Walk w;
-  char last[NAME_MAX + 1];
-  Verdict v = walk(path, other_owner, false, &w, last, finding);
-  if (v == Verdict::ok) {
-    struct stat st;
-    int fd = open_regular_file(w.dir, last, true, other_owner, &st, finding);
-    v = finding->verdict;
-    if (fd >= 0) close(fd);
-  }
-  if (w.dir >= 0) close(w.dir);
-  return v;
+  struct stat st;
+  int fd = open_checked(path, Last::followed, other_owner, &st, finding);
+  if (fd >= 0) close(fd);
+  return finding->verdict;
 }
 
 const char* split_directory(const char* path, char* dir, size_t dir_size) {

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <thread.h>
 #else
+#include <pthread.h>
 #include <sys/auxv.h>
-#include <sys/syscall.h>
 #endif
 
 namespace memproxy::platform {
@@ -21,7 +21,15 @@ bool secure_mode() {
 #endif
 }
 
-bool root_involved() { return getuid() == 0 || geteuid() == 0; }
+bool root_involved() {
+#if defined(__sun)
+  return getuid() == 0 || geteuid() == 0;
+#else
+  // The auxiliary vector holds the ids the process was started with: no
+  // system call. Nothing of the program has run yet when the decision asks.
+  return getauxval(AT_UID) == 0 || getauxval(AT_EUID) == 0;
+#endif
+}
 
 const char* invoked_path() {
 #if defined(__sun)
@@ -56,7 +64,8 @@ long thread_id() {
 #if defined(__sun)
   return static_cast<long>(thr_self());
 #else
-  return syscall(SYS_gettid);
+  // The thread pointer libc keeps: no system call.
+  return static_cast<long>(pthread_self());
 #endif
 }
 

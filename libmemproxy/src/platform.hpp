@@ -19,7 +19,7 @@ namespace memproxy::platform {
 // setuid/setgid/capabilities: AT_SECURE on Linux, issetugid() on Solaris.
 bool secure_mode();
 
-// Whether the real or the effective user is root.
+// Whether the real or the effective user the process started with is root.
 bool root_involved();
 
 // The name the program was invoked by (symlink or script name), or nullptr:
@@ -33,8 +33,8 @@ long executable_path(char* buf, size_t size);
 // code page to fault in during start-up).
 size_t page_size();
 
-// The calling thread's kernel id, without libc's caches (safe in a fresh
-// child and inside the decision).
+// An id of the calling thread, unique among the process's live threads,
+// without a system call.
 long thread_id();
 
 // Whether a dlopen mode asks for RTLD_DEEPBIND (glibc only).

@@ -20,7 +20,7 @@ void read_table(int fd, uint64_t size, const ProgramIdentity& id, TableVerdict* 
     out->detail = tbl::status_message(status);
     return;
   }
-  const tbl::Header& h = table.header;
+  const tbl::Header& h = table.header();  // valid until the first lookup
   out->has_header = true;
   out->generation = h.generation;
   out->fail_policy = h.fail_policy;

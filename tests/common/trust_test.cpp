@@ -114,6 +114,20 @@ TEST_F(Trust, LinksAreFollowedAndTheirTargetsChecked) {
   EXPECT_EQ(check(untrusted_dir + "/to-real"), Verdict::writable_by_others);
 }
 
+// A library path may be a link (libjemalloc.so.2 is); the table may not.
+TEST_F(Trust, TheLastLinkIsFollowedForALibraryButRefusedForTheTable) {
+  std::string real = file("real.so");
+  ASSERT_EQ(::symlink("real.so", dir.file("link.so").c_str()), 0);
+  EXPECT_EQ(check(dir.file("link.so")), Verdict::ok) << where;
+  trust::Finding f;
+  struct stat st;
+  EXPECT_EQ(trust::open_trusted_file(dir.file("link.so").c_str(), trust::kRootOnly, &st, &f), -1);
+  EXPECT_EQ(f.verdict, Verdict::not_regular);
+  int fd = trust::open_trusted_file(real.c_str(), trust::kRootOnly, &st, &f);
+  EXPECT_GE(fd, 0) << trust::describe(f.verdict);
+  ::close(fd);
+}
+
 TEST_F(Trust, LinkLoopsEnd) {
   ASSERT_EQ(::symlink("b", dir.file("a").c_str()), 0);
   ASSERT_EQ(::symlink("a", dir.file("b").c_str()), 0);

@@ -55,17 +55,30 @@ struct LookupResult {
 // reads only the blocks on the key's probe path (see kMaxProbe).
 LookupResult lookup(const View& view, const char* key, size_t length);
 
+// The header fields a lookup needs, copied out of a verified header.
+struct Geometry {
+  uint64_t hash_seed = 0;
+  uint32_t slot_count = 0;
+  uint32_t max_probe = 0;
+  uint32_t slot_block_count = 0;
+  uint32_t string_bytes = 0;
+};
+Geometry geometry_of(const Header& header);
+
 // A table read from a descriptor block by block with pread(2) into one
 // buffer: what a starting process uses. Nothing is mapped, so a table
 // truncated or rewritten in place yields a short read (Status::unreadable),
-// never SIGBUS, and only the blocks a lookup needs are read. The header is
-// copied out of block 0 once it is verified.
+// never SIGBUS, and only the blocks a lookup needs are read. Small on
+// purpose: it lives on the stack of every starting process.
 struct FileTable {
   int fd = -1;
   uint64_t size = 0;
-  Header header;
+  Geometry geometry;
   uint32_t buffered = UINT32_MAX;  // index of the verified block in `block`
   alignas(8) unsigned char block[kBlockSize];
+
+  // The verified header: valid after open_file() until the first lookup.
+  const Header& header() const { return *reinterpret_cast<const Header*>(block); }
 };
 
 // Reads and validates the header block of the file open on `fd`, of `size` bytes.
