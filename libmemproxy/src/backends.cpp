@@ -41,7 +41,7 @@ bool lookup(void* handle, const char* name, const Object* object, F* out) {
 // glibc_semantics.hpp does not derive is required.
 bool resolve_allocator(void* handle, const Object& o, Allocator* out) {
   *out = Allocator{};
-#define MP_C(kind, name, ret, params, args) lookup(handle, #name, &o, &out->name);
+#define MP_C(kind, counter, name, ret, params, args) lookup(handle, #name, &o, &out->name);
 #include "family.def"
   return out->malloc && out->free && out->calloc && out->realloc && out->memalign && out->posix_memalign &&
          out->malloc_usable_size;
@@ -80,7 +80,7 @@ bool resolve_libc_directly() {
   if (dl_iterate_phdr(find_libc, &g_libc_object) == 0) return false;
   Allocator& a = g_libc;
   bool all = true;
-#define MP_C(kind, name, ret, params, args) all = from_libc_symtab(#name, &a.name) && all;
+#define MP_C(kind, counter, name, ret, params, args) all = from_libc_symtab(#name, &a.name) && all;
 #include "family.def"
   return from_libc_symtab("mallopt", &a.mallopt) && all;
 }
@@ -136,7 +136,7 @@ bool resolve_libc(DlopenFn real_dlopen) {
   if (!object_at(reinterpret_cast<const void*>(a.malloc), &g_libc_object)) return false;
   const Object* o = &g_libc_object;
   bool all = true;
-#define MP_C(kind, name, ret, params, args) all = lookup(handle, #name, o, &a.name) && all;
+#define MP_C(kind, counter, name, ret, params, args) all = lookup(handle, #name, o, &a.name) && all;
 #include "family.def"
   return lookup(handle, "mallopt", o, &a.mallopt) && all;
 }

@@ -170,8 +170,8 @@ void* early_new(size_t n, std::align_val_t a, const std::nothrow_t&, bool* retry
 }  // namespace
 
 Dispatch g_dispatch MP_HOT_STATE = {
-#define MP_C(kind, name, ret, params, args) boot_##name,
-#define MP_LIBC(kind, name, of, ret, params, args) boot_##of,
+#define MP_C(kind, counter, name, ret, params, args) boot_##name,
+#define MP_LIBC(kind, counter, name, of, ret, params, args) boot_##of,
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) boot_##slot,
 #include "family.def"
 };

@@ -5,14 +5,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <limits.h>
+
 #include "backends.hpp"
 #include "bootstrap_arena.hpp"
+#include "counting.hpp"
 #include "debug_line.hpp"
 #include "deepbind.hpp"
 #include "dispatch.hpp"
 #include "environment.hpp"
 #include "errno_conformance.hpp"
 #include "glibc_semantics.hpp"
+#include "heap_account.hpp"
 #include "memproxy/defaults.hpp"
 #include "platform.hpp"
 #include "program_identity.hpp"
@@ -128,14 +132,48 @@ Choice choose(const TableVerdict& v, const match::Identity* id, backends::Interp
 }
 
 void install(const Dispatch& d) {
-#define MP_C(kind, name, ret, params, args) store_slot(&g_dispatch.name, d.name);
-#define MP_LIBC(kind, name, of, ret, params, args) store_slot(&g_dispatch.name, d.name);
+#define MP_C(kind, counter, name, ret, params, args) store_slot(&g_dispatch.name, d.name);
+#define MP_LIBC(kind, counter, name, of, ret, params, args) store_slot(&g_dispatch.name, d.name);
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) store_slot(&g_dispatch.slot, d.slot);
 #include "family.def"
 }
 
+// The heap socket beside the table (or in the default runtime directory).
+void heap_socket_path(const char* table_path, char* out, size_t size) {
+  TextBuffer path(out, size);
+  const char* slash = strrchr(table_path, '/');
+  if (slash != nullptr && slash != table_path) {
+    path.add(table_path, static_cast<size_t>(slash - table_path));
+  } else {
+    path.add(defaults::kRuntimeDir);
+  }
+  path.add("/").add(defaults::kHeapSocketName);
+}
+
+// Counting slots over `d` when the process is monitored and can be.
+void monitor(const char* table_path, backends::Interposition interposed, Dispatch* d, TextBuffer* reason) {
+  if (interposed.c) {
+    reason->add(", not monitored: the program brings its own malloc");
+    g_monitored = false;
+    return;
+  }
+  char socket_path[PATH_MAX];
+  heap_socket_path(table_path, socket_path, sizeof socket_path);
+  const char* why = nullptr;
+  if (!account::open(socket_path, &why)) {
+    reason->add(", not monitored: ").add(why);
+    g_monitored = false;
+    return;
+  }
+  counting::g_targets = *d;
+  *d = counting::over_targets(!interposed.cxx);
+  reason->add(", monitored");
+  reason->add(account::handed_over() ? " (account handed to " : " (no daemon listens at ").add(socket_path).add(")");
+}
+
 // From the table's verdict to the installed dispatch table.
-void conclude(const TableVerdict& verdict, const match::Identity* id, bool monitor_asked, TextBuffer* reason) {
+void conclude(const char* table_path, const TableVerdict& verdict, const match::Identity* id, bool monitor_asked,
+              TextBuffer* reason) {
   backends::Interposition interposed = backends::find_interposition();
   Choice choice = choose(verdict, id, interposed, reason);
   if (!choice.custom) g_chosen = g_libc;
@@ -155,8 +193,10 @@ void conclude(const TableVerdict& verdict, const match::Identity* id, bool monit
     deepbind::adopt_backend(choice.found);
     conformance = make_errno_conform(choice.found);
   }
+  Dispatch d = targets::for_mode({choice.custom, conformance, interposed});
+  if (g_monitored) monitor(table_path, interposed, &d, reason);
   arena::seal();
-  install(targets::for_mode({choice.custom, conformance, interposed}));
+  install(d);
 }
 
 TablePolicy policy_for(const char* table_path, const Environment& env) {
@@ -179,7 +219,7 @@ __attribute__((noinline)) void decide_quietly(const char* table_path, const Envi
   look_up_program(table_path, policy_for(table_path, env), &verdict);
   char unused[1];
   TextBuffer reason(unused, sizeof unused);
-  conclude(verdict, nullptr, env.monitor, &reason);
+  conclude(table_path, verdict, nullptr, env.monitor, &reason);
 }
 
 __attribute__((noinline)) void decide_verbosely(const char* table_path, const Environment& env) {
@@ -190,7 +230,7 @@ __attribute__((noinline)) void decide_verbosely(const char* table_path, const En
   match::Identity who{{id.exe_length > 0 ? id.exe_path : nullptr, id.exe_name, id.invoked_name}};
   char reason_storage[1536];
   TextBuffer reason(reason_storage, sizeof reason_storage);
-  conclude(verdict, &who, env.monitor, &reason);
+  conclude(table_path, verdict, &who, env.monitor, &reason);
   write_debug_line(DebugFacts{&id, g_backend_name, g_monitored, table_path, verdict.has_header, verdict.generation,
                               env.secure, reason.c_str()});
 }

@@ -27,8 +27,8 @@
 namespace memproxy {
 
 struct Dispatch {
-#define MP_C(kind, name, ret, params, args) ret(*name) params;
-#define MP_LIBC(kind, name, of, ret, params, args) ret(*name) params;
+#define MP_C(kind, counter, name, ret, params, args) ret(*name) params;
+#define MP_LIBC(kind, counter, name, of, ret, params, args) ret(*name) params;
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) ret(*slot) params;
 #include "family.def"
 };
@@ -39,7 +39,7 @@ extern Dispatch g_dispatch MP_HOT_STATE;
 // in that allocator's own object; a custom allocator may lack the ones
 // glibc_semantics.hpp derives (nullptr then). Only libc's set has mallopt.
 struct Allocator {
-#define MP_C(kind, name, ret, params, args) ret(*name) params;
+#define MP_C(kind, counter, name, ret, params, args) ret(*name) params;
 #include "family.def"
   int (*mallopt)(int, int);
 };

@@ -58,6 +58,7 @@ void* resize_arena_block(void* p, size_t n, size_t size) {
 
 #define MP_EXPAND(...) __VA_ARGS__
 #define MP_BODY_alloc(slot, args) return g_dispatch.slot args;
+#define MP_BODY_alloc_out MP_BODY_alloc
 #define MP_BODY_release(slot, args) \
   if (arena::handed_out(p)) return; \
   g_dispatch.slot args;
@@ -75,10 +76,10 @@ void* resize_arena_block(void* p, size_t n, size_t size) {
 #define MP_BODY_delete(slot, args) MP_BODY_release(slot, args)
 
 extern "C" {
-#define MP_C(kind, name, ret, params, args) \
+#define MP_C(kind, counter, name, ret, params, args) \
   MP_EXPORT ret name params { MP_BODY_##kind(name, args) }
 #if MP_PLATFORM_LIBC_ALIASES
-#define MP_LIBC(kind, name, of, ret, params, args) \
+#define MP_LIBC(kind, counter, name, of, ret, params, args) \
   MP_EXPORT ret name params { MP_BODY_##kind(name, args) }
 #endif
 #include "family.def"

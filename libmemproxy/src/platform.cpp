@@ -1,6 +1,12 @@
 #include "platform.hpp"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__sun)
@@ -9,6 +15,7 @@
 #else
 #include <pthread.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #endif
 
 namespace memproxy::platform {
@@ -87,5 +94,64 @@ const char* libc_soname() {
 }
 
 const char* cxx_runtime_soname() { return "libstdc++.so.6"; }
+
+int64_t now_unix_ns() {
+  timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int sealed_region(const char* name, size_t size) {
+#if defined(__linux__)
+  int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -1;
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0 ||
+      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+#else
+  (void)name;
+  (void)size;
+  return -1;
+#endif
+}
+
+int hand_over(const char* path, const void* message, size_t length, int fd) {
+  sockaddr_un address;
+  memset(&address, 0, sizeof address);
+  address.sun_family = AF_UNIX;
+  size_t path_length = strlen(path);
+  if (path_length >= sizeof address.sun_path) return -1;
+  memcpy(address.sun_path, path, path_length + 1);
+  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0) return -1;
+  if (connect(s, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(s);
+    return -1;
+  }
+  iovec part{const_cast<void*>(message), length};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  memset(control, 0, sizeof control);
+  msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = &part;
+  m.msg_iovlen = 1;
+  m.msg_control = control;
+  m.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  if (sendmsg(s, &m, MSG_NOSIGNAL) != static_cast<ssize_t>(length)) {
+    close(s);
+    return -1;
+  }
+  return s;
+}
+
+bool after_fork_in_child(void (*child)()) { return pthread_atfork(nullptr, nullptr, child) == 0; }
 
 }  // namespace memproxy::platform

@@ -5,6 +5,7 @@
 #define MEMPROXY_PLATFORM_HPP
 
 #include <stddef.h>
+#include <stdint.h>
 
 // glibc exports its allocator under __libc_malloc & co. too, and programs
 // call those names directly: libmemproxy exports them (interpose.cpp).
@@ -15,6 +16,21 @@
 #endif
 
 namespace memproxy::platform {
+
+// The calling thread's thread pointer (x86-64 %fs:0, i386 %gs:0): unique
+// among the live threads, read without a call or a system call. The heap
+// account keys its per-thread slots on it.
+inline uintptr_t thread_pointer() {
+  uintptr_t tp;
+#if defined(__x86_64__)
+  __asm__("mov %%fs:0, %0" : "=r"(tp));
+#elif defined(__i386__)
+  __asm__("mov %%gs:0, %0" : "=r"(tp));
+#else
+  tp = reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
+#endif
+  return tp;
+}
 
 // setuid/setgid/capabilities: AT_SECURE on Linux, issetugid() on Solaris.
 bool secure_mode();
@@ -44,6 +60,23 @@ bool is_deepbind(int mode);
 // of the C++ runtime, whose operators serve programs that replace their own.
 const char* libc_soname();
 const char* cxx_runtime_soname();
+
+// Wall-clock time, from the vDSO where there is one.
+int64_t now_unix_ns();
+
+// A shared-memory region of `size` zero bytes that can neither shrink nor
+// grow once made (a memfd sealed with F_SEAL_SHRINK|F_SEAL_GROW on Linux),
+// named `name` where the platform shows names: its descriptor (close-on-exec),
+// or -1.
+int sealed_region(const char* name, size_t size);
+
+// Connects without blocking to the Unix datagram-sequenced socket at `path`
+// and sends `message` with `fd` attached (SCM_RIGHTS); the connected socket
+// (close-on-exec), kept open for as long as the peer should know we live, or -1.
+int hand_over(const char* path, const void* message, size_t length, int fd);
+
+// Runs `child` in the child after every fork().
+bool after_fork_in_child(void (*child)());
 
 }  // namespace memproxy::platform
 

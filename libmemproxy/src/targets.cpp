@@ -43,7 +43,7 @@ void c_slots(const Mode& m, Dispatch* d) {
 }
 
 void libc_alias_slots(Dispatch* d) {
-#define MP_LIBC(kind, name, of, ret, params, args) d->name = d->of;
+#define MP_LIBC(kind, counter, name, of, ret, params, args) d->name = d->of;
 #include "family.def"
 }
 

@@ -10,19 +10,12 @@
 #include <vector>
 
 #include "capability.hpp"
+#include "process.hpp"
 #include "temp_dir.hpp"
 
 namespace mptest {
 
-struct Result {
-  bool exited = false;
-  int code = -1;
-  int signal = 0;
-  bool timed_out = false;
-  std::string out;
-  std::string err;
-  std::string describe() const;
-};
+using Result = memproxy::testing::Outcome;
 
 // Runs argv with exactly `env` (nothing inherited); a run that outlives
 // `timeout_seconds` is killed and reported as timed_out (a deadlock fails, never hangs).

@@ -35,14 +35,7 @@ struct Nobody {
   }
 };
 
-// argv run as nobody, with the environment run() is given.
-std::vector<std::string> as_nobody(std::vector<std::string> argv) {
-  Nobody n;
-  std::vector<std::string> full{"/usr/bin/setpriv", "--reuid=" + std::to_string(n.uid),
-                                "--regid=" + std::to_string(n.gid), "--clear-groups", "--"};
-  full.insert(full.end(), argv.begin(), argv.end());
-  return full;
-}
+using memproxy::testing::as_nobody;
 
 class TrustAttack : public testing::Test {
  protected:

@@ -14,6 +14,10 @@ inline constexpr const char* kRuntimeDir = "/run/memproxy";
 inline constexpr const char* kTablePath = "/run/memproxy/table";
 #endif
 
+// Beside the table: monitored processes hand their heap account to the
+// daemon here; a process finds it in its table's directory.
+inline constexpr const char* kHeapSocketName = "heap.sock";
+
 }  // namespace memproxy::defaults
 
 #endif

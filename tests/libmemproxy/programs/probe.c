@@ -5,6 +5,9 @@
    maps     whether libstdc++ is mapped
    secure   AT_SECURE and the backend
    env      the MEMPROXY_* variables in the environment, one per line
+   heap BYTES BLOCK  holds BYTES in BLOCK-byte blocks, stops itself (SIGSTOP) for the test to
+                  read its heap account, frees every other block, stops again, frees the rest,
+                  stops again; prints held=N (the usable bytes it holds) before each stop
    deepbind LIB   free()/realloc() blocks that a RTLD_DEEPBIND library got from libc
    exec NAME...   execv(NAME, ...): a new process, a new decision
    fork     the child reports its backend and allocations
@@ -14,6 +17,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
 #include <sys/wait.h>
@@ -170,6 +174,33 @@ static int secure(void) {
   return 0;
 }
 
+static void held_and_stop(size_t held) {
+  printf("held=%zu\n", held);
+  fflush(stdout);
+  raise(SIGSTOP);
+}
+
+static int heap(size_t total, size_t block) {
+  size_t n = total / block;
+  void **blocks = calloc(n, sizeof *blocks);
+  size_t held = malloc_usable_size(blocks);
+  for (size_t i = 0; i < n; ++i) {
+    blocks[i] = malloc(block);
+    memset(blocks[i], 1, block);
+    held += malloc_usable_size(blocks[i]);
+  }
+  held_and_stop(held);
+  for (size_t i = 0; i < n; i += 2) {
+    held -= malloc_usable_size(blocks[i]);
+    free(blocks[i]);
+  }
+  held_and_stop(held);
+  for (size_t i = 1; i < n; i += 2) free(blocks[i]);
+  free(blocks);
+  held_and_stop(0);
+  return 0;
+}
+
 extern char **environ;
 static int env(void) {
   int n = 0;
@@ -270,6 +301,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "maps")) return maps();
   if (!strcmp(mode, "secure")) return secure();
   if (!strcmp(mode, "env")) return env();
+  if (!strcmp(mode, "heap") && argc > 3) return heap(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
   if (!strcmp(mode, "fork")) return forked();
   if (!strcmp(mode, "deepbind") && argc > 2) return deepbind(argv[2]);
   if (!strcmp(mode, "bootblocks") && argc > 2) return bootblocks(argv[2]);

@@ -1,0 +1,74 @@
+// Reading a monitored process's heap account (heap_account.h) from
+// outside: the daemon's sampler, memproxyctl and the tests.
+//
+// Everything is untrusted: the region's header is checked against the
+// region's real size before a slot is read, sums saturate instead of
+// wrapping, and nothing read can make the reader leave the mapping or loop
+// longer than kMaxSlotCount slots. A hostile process can only make its own
+// numbers wrong.
+#ifndef MEMPROXY_HEAP_READER_HPP
+#define MEMPROXY_HEAP_READER_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "memproxy/heap_account.h"
+
+namespace memproxy::heap {
+
+struct Totals {
+  uint64_t calls[kCounters] = {};
+  uint64_t bytes_allocated = 0;
+  uint64_t bytes_freed = 0;
+  uint64_t live_bytes = 0;   // bytes_allocated - bytes_freed (0 if the account says less)
+  uint64_t peak_bytes = 0;   // at least live_bytes
+  uint64_t overflow_calls = 0;
+  uint32_t threads = 0;      // slots in use
+  int64_t started_unix_ns = 0;
+  int64_t pid = 0;           // as the process wrote it: not to be trusted
+  uint64_t allocations() const { return calls[kMalloc] + calls[kCalloc] + calls[kAligned] + calls[kNew]; }
+  uint64_t frees() const { return calls[kFree] + calls[kDelete]; }
+};
+
+// Checks the header of a region of `size` bytes; "" when it can be read,
+// else why not.
+std::string check_region(const void* region, size_t size);
+
+// Sums the account; check_region() must have accepted the region.
+Totals read_totals(const void* region);
+
+// An account mapped read-only. Made only from a memfd sealed against
+// shrinking and growing, so the mapping can never fault under the reader,
+// and no larger than the biggest account a process makes.
+class MappedAccount {
+ public:
+  // Takes `fd` (closed on failure too); `why` says what was wrong.
+  static MappedAccount from_fd(int fd, std::string* why);
+  // The account of a running process, found among its descriptors by the
+  // memfd's name (a reader that may open /proc/PID/fd: root, or the owner).
+  static MappedAccount of_process(int pid, std::string* why);
+
+  MappedAccount() = default;
+  MappedAccount(MappedAccount&& other) noexcept { *this = std::move(other); }
+  MappedAccount& operator=(MappedAccount&& other) noexcept;
+  MappedAccount(const MappedAccount&) = delete;
+  MappedAccount& operator=(const MappedAccount&) = delete;
+  ~MappedAccount();
+
+  explicit operator bool() const { return data_ != nullptr; }
+  const void* data() const { return data_; }
+  size_t size() const { return size_; }
+  Totals totals() const { return read_totals(data_); }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+inline constexpr size_t kMaxRegionSize = region_size_for(kMaxSlotCount);
+
+}  // namespace memproxy::heap
+
+#endif

@@ -1,0 +1,140 @@
+#include "memproxy/heap_reader.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace memproxy::heap {
+namespace {
+
+uint64_t load(const uint64_t* word) { return __atomic_load_n(word, __ATOMIC_RELAXED); }
+int64_t load_signed(const int64_t* word) { return __atomic_load_n(word, __ATOMIC_RELAXED); }
+
+uint64_t saturating_add(uint64_t a, uint64_t b) {
+  uint64_t sum;
+  return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+}
+
+void add_slot(const Slot& s, Totals* t) {
+  for (uint32_t c = 0; c < kCounters; ++c) t->calls[c] = saturating_add(t->calls[c], load(&s.calls[c]));
+  t->bytes_allocated = saturating_add(t->bytes_allocated, load(&s.bytes_allocated));
+  t->bytes_freed = saturating_add(t->bytes_freed, load(&s.bytes_freed));
+}
+
+}  // namespace
+
+std::string check_region(const void* region, size_t size) {
+  if (region == nullptr || size < sizeof(Header)) return "the account is smaller than its header";
+  const auto* h = static_cast<const Header*>(region);
+  if (std::memcmp(h->magic, MP_HEAP_MAGIC, sizeof MP_HEAP_MAGIC) != 0) return "not a memproxy heap account (bad magic)";
+  if (h->format_version != kFormatVersion) return "unsupported heap account version " + std::to_string(h->format_version);
+  if (h->header_size != sizeof(Header) || h->slot_size != kSlotSize) return "heap account header sizes out of range";
+  if (h->slot_count == 0 || h->slot_count > kMaxSlotCount || (h->slot_count & (h->slot_count - 1)) != 0)
+    return "heap account slot count out of range";
+  if (h->region_size != size || region_size_for(h->slot_count) > size) return "heap account size does not match the region";
+  return "";
+}
+
+Totals read_totals(const void* region) {
+  const auto* h = static_cast<const Header*>(region);
+  const auto* slots = reinterpret_cast<const Slot*>(static_cast<const unsigned char*>(region) + sizeof(Header));
+  Totals t;
+  const uint32_t count = h->slot_count;  // checked by check_region, read once
+  for (uint32_t i = 0; i < count; ++i) {
+    if (load(&slots[i].owner) == 0) continue;
+    ++t.threads;
+    add_slot(slots[i], &t);
+  }
+  add_slot(h->overflow, &t);
+  t.overflow_calls = load(&h->overflow_calls);
+  t.live_bytes = t.bytes_allocated >= t.bytes_freed ? t.bytes_allocated - t.bytes_freed : 0;
+  t.peak_bytes = load(&h->peak_bytes);
+  if (t.peak_bytes < t.live_bytes) t.peak_bytes = t.live_bytes;
+  t.started_unix_ns = load_signed(&h->started_unix_ns);
+  t.pid = load_signed(&h->pid);
+  return t;
+}
+
+MappedAccount& MappedAccount::operator=(MappedAccount&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+MappedAccount::~MappedAccount() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+MappedAccount MappedAccount::from_fd(int fd, std::string* why) {
+  MappedAccount account;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *why = "the account is not a memory file";
+  } else if (st.st_size < static_cast<off_t>(sizeof(Header)) || static_cast<uint64_t>(st.st_size) > kMaxRegionSize) {
+    *why = "the account's size is out of range";
+  } else {
+#if defined(F_GET_SEALS)
+    int seals = ::fcntl(fd, F_GET_SEALS);
+    if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+      *why = "the account is not sealed against resizing";
+      ::close(fd);
+      return account;
+    }
+#endif
+    size_t size = static_cast<size_t>(st.st_size);
+    void* data = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (data == MAP_FAILED) {
+      *why = std::string("the account cannot be mapped: ") + std::strerror(errno);
+    } else {
+      *why = check_region(data, size);
+      if (why->empty()) {
+        account.data_ = data;
+        account.size_ = size;
+      } else {
+        ::munmap(data, size);
+      }
+    }
+  }
+  ::close(fd);
+  return account;
+}
+
+MappedAccount MappedAccount::of_process(int pid, std::string* why) {
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* dir = ::opendir(fd_dir.c_str());
+  if (dir == nullptr) {
+    *why = "cannot list " + fd_dir + ": " + std::strerror(errno);
+    return {};
+  }
+  const std::string wanted = std::string("/memfd:") + MP_HEAP_MEMFD_NAME + " (deleted)";
+  MappedAccount found;
+  *why = "process " + std::to_string(pid) + " has no heap account (not monitored)";
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    std::string link = fd_dir + "/" + entry->d_name;
+    char target[256];
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0) continue;
+    target[n] = '\0';
+    if (wanted != target) continue;
+    int fd = ::open(link.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      *why = "cannot open " + link + ": " + std::strerror(errno);
+      continue;
+    }
+    found = from_fd(fd, why);
+    if (found) break;
+  }
+  ::closedir(dir);
+  return found;
+}
+
+}  // namespace memproxy::heap

@@ -1,0 +1,23 @@
+// The counting slots of a monitored process: each calls the slot's
+// unmonitored target (targets.hpp) and accounts the call in this thread's
+// slot of the heap account (heap_account.hpp), in usable bytes, so live
+// bytes are exact. An unmonitored process never reaches them: its slots are
+// the targets themselves.
+#ifndef MEMPROXY_COUNTING_HPP
+#define MEMPROXY_COUNTING_HPP
+
+#include "dispatch.hpp"
+
+namespace memproxy::counting {
+
+// The unmonitored targets the counting slots call, filled by the decision.
+extern Dispatch g_targets MP_STATE;
+
+// The counting slots over g_targets. Slots whose calls cannot be accounted
+// (the operator slots of a program that replaces its own operators, which
+// lead into the program's allocator) keep their targets.
+Dispatch over_targets(bool count_operators);
+
+}  // namespace memproxy::counting
+
+#endif

@@ -1,0 +1,115 @@
+#include "heap_account.hpp"
+
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace memproxy::account {
+
+Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, 0};
+
+namespace {
+
+constexpr uint32_t kProbe = 16;
+
+int g_socket MP_STATE = -1;
+int g_region_fd MP_STATE = -1;
+char g_socket_path[108] MP_STATE = "";
+
+// Makes a region and publishes it in g_account; false when the platform
+// gives none.
+bool make_region(const char** why) {
+  const uint64_t size = heap::region_size_for(heap::kSlotCount);
+  int fd = platform::sealed_region(MP_HEAP_MEMFD_NAME, static_cast<size_t>(size));
+  if (fd < 0) {
+    *why = "no sealed shared memory (memfd) for the account";
+    return false;
+  }
+  void* at = mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (at == MAP_FAILED) {
+    close(fd);
+    *why = "the account cannot be mapped";
+    return false;
+  }
+  auto* h = static_cast<heap::Header*>(at);
+  memcpy(h->magic, MP_HEAP_MAGIC, sizeof MP_HEAP_MAGIC);
+  h->format_version = heap::kFormatVersion;
+  h->header_size = sizeof(heap::Header);
+  h->slot_size = heap::kSlotSize;
+  h->slot_count = heap::kSlotCount;
+  h->region_size = size;
+  h->pid = getpid();
+  h->started_unix_ns = platform::now_unix_ns();
+  g_region_fd = fd;
+  g_account.slots = reinterpret_cast<heap::Slot*>(static_cast<unsigned char*>(at) + sizeof(heap::Header));
+  g_account.mask = heap::kSlotCount - 1;
+  __atomic_store_n(&g_account.header, h, __ATOMIC_RELEASE);
+  return true;
+}
+
+void hand_to_daemon() {
+  heap::Hello hello{};
+  memcpy(hello.magic, "MPXHELLO", sizeof hello.magic);
+  hello.format_version = heap::kFormatVersion;
+  g_socket = platform::hand_over(g_socket_path, &hello, sizeof hello, g_region_fd);
+}
+
+// In the child of a fork: the parent's region and connection stay the
+// parent's (the daemon learns of the parent's exit only when every copy of
+// its socket is closed).
+void reopen_in_child() {
+  if (g_account.header == nullptr) return;
+  munmap(g_account.header, static_cast<size_t>(g_account.header->region_size));
+  g_account.header = nullptr;
+  if (g_socket >= 0) close(g_socket);
+  if (g_region_fd >= 0) close(g_region_fd);
+  g_socket = g_region_fd = -1;
+  const char* why = nullptr;
+  if (make_region(&why)) hand_to_daemon();
+}
+
+}  // namespace
+
+bool open(const char* socket_path, const char** why) {
+  static_assert((heap::kSlotCount & (heap::kSlotCount - 1)) == 0, "slot count is a power of two");
+  size_t n = strlen(socket_path);
+  if (n >= sizeof g_socket_path) {
+    *why = "the heap socket path is too long";
+    return false;
+  }
+  memcpy(g_socket_path, socket_path, n + 1);
+  if (!make_region(why)) return false;
+  hand_to_daemon();
+  platform::after_fork_in_child(reopen_in_child);
+  return true;
+}
+
+bool handed_over() { return g_socket >= 0; }
+
+heap::Slot* claim(uintptr_t thread) {
+  uint32_t home = static_cast<uint32_t>((static_cast<uint64_t>(thread) * 0x9E3779B97F4A7C15ull) >> 32);
+  for (uint32_t probe = 0; probe < kProbe; ++probe) {
+    heap::Slot* s = g_account.slots + ((home + probe) & g_account.mask);
+    uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
+    if (owner == thread) return s;
+    if (owner == 0 &&
+        __atomic_compare_exchange_n(&s->owner, &owner, static_cast<uint64_t>(thread), false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED)) {
+      return s;
+    }
+    if (owner == thread) return s;
+  }
+  return &g_account.header->overflow;
+}
+
+void add_to_batch(int64_t balance) {
+  heap::Header* h = g_account.header;
+  uint64_t live = __atomic_add_fetch(&h->live_batched, static_cast<uint64_t>(balance), __ATOMIC_RELAXED);
+  if (balance <= 0) return;
+  uint64_t peak = __atomic_load_n(&h->peak_bytes, __ATOMIC_RELAXED);
+  while (static_cast<int64_t>(live) > static_cast<int64_t>(peak) &&
+         !__atomic_compare_exchange_n(&h->peak_bytes, &peak, live, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+}
+
+}  // namespace memproxy::account

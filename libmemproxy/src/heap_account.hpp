@@ -1,0 +1,91 @@
+// The process side of the heap account (common/include/memproxy/heap_account.h):
+// made once by the decision of a monitored process, written by the counting
+// slots (counting.cpp), read by memproxyd.
+//
+// Invariants:
+// - Only monitored processes have an account: g_account is null elsewhere,
+//   and nothing here runs.
+// - A thread finds its slot by its thread pointer, hashed; the slot's owner
+//   word is claimed once with a CAS, after which that thread alone writes
+//   the slot, with relaxed atomic loads and stores (no read-modify-write, no
+//   shared cache line). A thread that finds no slot within kProbe uses the
+//   overflow slot with atomic adds. A slot outlives its thread and is taken
+//   over by a later thread with the same thread pointer (glibc reuses
+//   stacks): its counts only grow, so nothing is lost.
+// - After fork() the child makes an account of its own (the parent's
+//   region stays the parent's) and hands it over: fork gives the child its
+//   own accounts; exec decides anew.
+#ifndef MEMPROXY_HEAP_ACCOUNT_HPP
+#define MEMPROXY_HEAP_ACCOUNT_HPP
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memproxy/heap_account.h"
+#include "platform.hpp"
+#include "state.hpp"
+
+// Written by the decision and after fork, read by every monitored call.
+#define MP_ACCOUNT_STATE __attribute__((section(".data.read_mostly"), visibility("hidden")))
+
+namespace memproxy::account {
+
+struct Account {
+  heap::Header* header;  // null: the process is not monitored
+  heap::Slot* slots;
+  uint32_t mask;         // slot_count - 1
+};
+extern Account g_account MP_ACCOUNT_STATE;
+
+// Makes the account and hands it to the daemon listening at `socket_path`
+// (if none listens, a daemon started later finds it by its memfd name).
+// false, with `why` set, when no account can be made: the process runs
+// unmonitored.
+bool open(const char* socket_path, const char** why);
+
+// Whether the daemon took the account at open() (else it finds it later).
+bool handed_over();
+
+heap::Slot* claim(uintptr_t thread);
+
+inline heap::Slot* slot_of_this_thread() {
+  uintptr_t tp = platform::thread_pointer();
+  uint32_t i = static_cast<uint32_t>((static_cast<uint64_t>(tp) * 0x9E3779B97F4A7C15ull) >> 32) & g_account.mask;
+  heap::Slot* s = g_account.slots + i;
+  if (__builtin_expect(__atomic_load_n(&s->owner, __ATOMIC_RELAXED) == tp, 1)) return s;
+  return claim(tp);
+}
+
+void add_to_batch(int64_t balance);
+
+inline void bump(uint64_t* word, uint64_t by) {
+  __atomic_store_n(word, __atomic_load_n(word, __ATOMIC_RELAXED) + by, __ATOMIC_RELAXED);
+}
+
+// One call of `counter` that handed out (`allocated`) and took back (`freed`)
+// usable bytes.
+inline void count(heap::Counter counter, uint64_t allocated, uint64_t freed) {
+  heap::Slot* s = slot_of_this_thread();
+  if (__builtin_expect(s == &g_account.header->overflow, 0)) {
+    __atomic_fetch_add(&s->calls[counter], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&s->bytes_allocated, allocated, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&s->bytes_freed, freed, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&g_account.header->overflow_calls, 1, __ATOMIC_RELAXED);
+    add_to_batch(static_cast<int64_t>(allocated) - static_cast<int64_t>(freed));
+    return;
+  }
+  bump(&s->calls[counter], 1);
+  if (allocated != 0) bump(&s->bytes_allocated, allocated);
+  if (freed != 0) bump(&s->bytes_freed, freed);
+  int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) + static_cast<int64_t>(allocated) -
+                    static_cast<int64_t>(freed);
+  if (__builtin_expect(balance >= heap::kBatchBytes || balance <= -heap::kBatchBytes, 0)) {
+    add_to_batch(balance);
+    balance = 0;
+  }
+  __atomic_store_n(&s->unbatched, balance, __ATOMIC_RELAXED);
+}
+
+}  // namespace memproxy::account
+
+#endif

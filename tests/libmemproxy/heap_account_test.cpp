@@ -1,0 +1,88 @@
+// A monitored process accounts its heap: live bytes exact (usable sizes),
+// read from outside through its sealed memfd as the daemon reads it; an
+// unmonitored one has no account at all.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "harness.hpp"
+#include "memproxy/heap_reader.hpp"
+
+namespace mptest {
+namespace {
+
+using memproxy::heap::MappedAccount;
+using memproxy::testing::Process;
+
+class HeapAccount : public RunsArch {
+ protected:
+  std::string needs() const override { return a.missing(backend("jemalloc")); }
+  TempDir dir;
+
+  // Runs the probe's heap mode monitored and checks, at each stop, that the
+  // account's live bytes are what the program holds, within 1%, plus at most
+  // what its runtimes keep: stdio's buffer, and the 73 KiB emergency
+  // exception pool libstdc++ (which jemalloc links) allocates at start.
+  void expect_live_matches(const std::vector<std::string>& env) {
+    Process p({a.probe, "heap", std::to_string(64 << 20), "1000"}, env);
+    uint64_t previous_allocations = 0;
+    for (int stop = 0; stop < 3; ++stop) {
+      auto line = p.read_line();
+      ASSERT_TRUE(line.has_value()) << p.finish().describe();
+      ASSERT_EQ(line->rfind("held=", 0), 0u) << *line;
+      const uint64_t held = std::stoull(line->substr(5));
+      ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
+      std::string why;
+      MappedAccount account = MappedAccount::of_process(p.pid(), &why);
+      ASSERT_TRUE(account) << why;
+      auto t = account.totals();
+      EXPECT_GE(t.live_bytes, held) << "stop " << stop;
+      EXPECT_LE(t.live_bytes, held + held / 100 + 128 * 1024) << "stop " << stop;
+      EXPECT_GE(t.peak_bytes, t.live_bytes);
+      EXPECT_GE(t.allocations(), previous_allocations);
+      EXPECT_EQ(t.pid, p.pid());
+      const uint64_t min_mallocs = stop == 0 ? (64u << 20) / 1000 : 0;
+      const uint64_t min_frees = stop == 1 ? (32u << 20) / 1000 : 0;
+      const uint64_t min_peak = stop == 2 ? (64u << 20) : 0;
+      EXPECT_GE(t.calls[memproxy::heap::kMalloc], min_mallocs);
+      EXPECT_GE(t.calls[memproxy::heap::kFree], min_frees);
+      EXPECT_GE(t.peak_bytes, min_peak);
+      previous_allocations = t.allocations();
+      p.resume();
+    }
+    auto outcome = p.finish();
+    EXPECT_TRUE(outcome.ok()) << outcome.describe();
+  }
+};
+
+TEST_P(HeapAccount, LiveBytesAreWhatTheProgramHoldsOnJemalloc) {
+  std::string table = make_table(dir, "[monitor]\nmp-probe\nmp-probe32\n");
+  expect_live_matches(env_with(a.lib + ":" + a.jemalloc(), table));
+}
+
+TEST_P(HeapAccount, LiveBytesAreWhatTheProgramHoldsOnTheSystemAllocator) {
+  std::string table = make_table(dir, "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
+  expect_live_matches(env_with(a.lib + ":" + a.jemalloc(), table));
+}
+
+TEST_P(HeapAccount, MonitorFromTheEnvironment) {
+  std::string table = make_table(dir, "some-other-program\n");
+  auto env = env_with(a.lib + ":" + a.jemalloc(), table);
+  env.push_back("MEMPROXY_MONITOR=1");
+  expect_live_matches(env);
+}
+
+TEST_P(HeapAccount, AnUnmonitoredProcessHasNone) {
+  std::string table = make_table(dir, "some-other-program\n");
+  Process p({a.probe, "heap", "100000", "1000"}, env_with(a.lib + ":" + a.jemalloc(), table));
+  ASSERT_TRUE(p.read_line().has_value());
+  ASSERT_TRUE(p.wait_stopped());
+  std::string why;
+  EXPECT_FALSE(MappedAccount::of_process(p.pid(), &why));
+  EXPECT_NE(why.find("not monitored"), std::string::npos) << why;
+  p.signal(SIGKILL);
+}
+
+INSTANTIATE_TEST_SUITE_P(Both, HeapAccount, testing::ValuesIn(arches()), arch_name);
+
+}  // namespace
+}  // namespace mptest

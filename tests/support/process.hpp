@@ -1,0 +1,74 @@
+// Running the programs a test observes: one runner for every test of the
+// project. A child gets exactly the environment it is given (nothing
+// inherited), its stdout and stderr are captured, and every wait is bounded,
+// so a deadlock or a hang fails the test instead of hanging the suite.
+//
+//   run(argv, env)            start, wait for the exit, return everything
+//   Process(argv, env)        start, then talk to it: read its output line
+//                             by line, wait for it to stop (SIGSTOP),
+//                             continue it, signal it, wait for its exit
+#ifndef MEMPROXY_TESTS_PROCESS_HPP
+#define MEMPROXY_TESTS_PROCESS_HPP
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace memproxy::testing {
+
+struct Outcome {
+  bool exited = false;    // exited normally: code is its status
+  int code = -1;
+  int signal = 0;         // killed by this signal
+  bool timed_out = false; // killed by the runner at the deadline
+  std::string out;
+  std::string err;
+  // The outcome and both outputs, for assertion messages.
+  std::string describe() const;
+  bool ok() const { return exited && code == 0; }
+};
+
+struct Options {
+  std::chrono::milliseconds timeout{std::chrono::seconds(120)};
+  std::string cwd;    // "" = the test's own
+  std::string input;  // written to the child's stdin, then closed
+};
+
+Outcome run(const std::vector<std::string>& argv, const std::vector<std::string>& env, const Options& options = {});
+
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::vector<std::string>& env, const Options& options = {});
+  ~Process();  // kills and reaps a child still running
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // The next line of stdout (without the newline), or nullopt at EOF or the deadline.
+  std::optional<std::string> read_line(std::chrono::milliseconds limit = std::chrono::seconds(30));
+  // Waits until the child stops itself (raise(SIGSTOP)); false at the deadline or if it exited.
+  bool wait_stopped(std::chrono::milliseconds limit = std::chrono::seconds(30));
+  void resume();
+  void signal(int sig);
+  // Waits for the exit (killing the child at the deadline) and collects the rest of its output.
+  Outcome finish(std::chrono::milliseconds limit = std::chrono::seconds(30));
+
+ private:
+  void pump(std::chrono::milliseconds wait);
+  pid_t pid_ = -1;
+  int out_ = -1, err_ = -1;
+  std::string out_buffer_, out_all_, err_all_;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+// `argv` prefixed to run as `nobody` (setpriv, groups cleared); the
+// environment passes through. capability.hpp tells whether it can.
+std::vector<std::string> as_nobody(std::vector<std::string> argv);
+
+}  // namespace memproxy::testing
+
+#endif
