@@ -83,7 +83,7 @@ TEST_F(ConfigTrustTest, AConfigOwnedByAnotherUserIsRefused) {
   auto daemon = start(config);
   write_file(config, "beta\n");
   ASSERT_EQ(::chown(config.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
-  EXPECT_TRUE(refused(*daemon, config, "is not owned by root"));
+  EXPECT_TRUE(refused(*daemon, config, "is owned by another user, not root"));
   ASSERT_EQ(::chown(config.c_str(), 0, 0), 0);
   EXPECT_TRUE(published_again(*daemon));
 }
