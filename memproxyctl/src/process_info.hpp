@@ -1,39 +1,17 @@
-// What memproxy needs to know about a running process, read from /proc/PID:
-// the names libmemproxy matches on, and the allocator libraries it has mapped.
+// The CLI's view of a running process is common's (memproxy/process_info.hpp).
 #ifndef MEMPROXYCTL_PROCESS_INFO_HPP
 #define MEMPROXYCTL_PROCESS_INFO_HPP
 
-#include <sys/types.h>
-
-#include <string>
-#include <vector>
+#include "memproxy/process_info.hpp"
 
 namespace memproxyctl {
 
-struct ProcessInfo {
-  pid_t pid = 0;
-  bool exists = false;
-  std::string error;           // why the process could not be inspected ("" = fine)
-  std::string resolved_path;   // /proc/PID/exe: the binary the kernel runs ("" if unreadable)
-  std::string invoked_path;    // AT_EXECFN string, or argv[0] as a fallback
-  std::string invoked_source;  // "AT_EXECFN" or "argv[0]" (best effort: argv can be rewritten)
-  int elf_class = 0;           // 32 or 64, 0 when unknown
-  bool maps_readable = false;
-  bool memproxy_mapped = false;
-  std::vector<std::string> memproxy_paths;   // libmemproxy.so objects mapped
-  std::vector<std::string> allocator_paths;  // custom allocator libraries mapped, in map order
-};
-
-ProcessInfo inspect_process(pid_t pid);
-
-// Whether a shared object's file name is libmemproxy's, or a known custom allocator's.
-bool is_memproxy_library(const std::string& path);
-bool is_allocator_library(const std::string& path);
-
-// 32 or 64 from the ELF header of `path`, 0 when not ELF or unreadable.
-int elf_class_of(const std::string& path);
-
-std::string base_name(const std::string& path);
+using memproxy::process::base_name;
+using memproxy::process::elf_class_of;
+using memproxy::process::inspect_process;
+using memproxy::process::is_allocator_library;
+using memproxy::process::is_memproxy_library;
+using memproxy::process::ProcessInfo;
 
 }  // namespace memproxyctl
 

@@ -1,4 +1,4 @@
-#include "process_info.hpp"
+#include "memproxy/process_info.hpp"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -8,12 +8,13 @@
 #include <array>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 
-namespace memproxyctl {
+namespace memproxy::process {
 
 std::string base_name(const std::string& path) {
   auto slash = path.find_last_of('/');
@@ -25,8 +26,10 @@ bool is_memproxy_library(const std::string& path) {
 }
 
 bool is_allocator_library(const std::string& path) {
-  static constexpr std::array<const char*, 4> kPrefixes = {"libjemalloc", "libtcmalloc", "libmimalloc",
-                                                           "libtbbmalloc"};
+  static constexpr std::array<const char*, 10> kPrefixes = {"libjemalloc", "libtcmalloc", "libmimalloc",
+                                                            "libtbbmalloc", "libhoard",    "libsnmalloc",
+                                                            "librpmalloc", "libscudo",     "libumem",
+                                                            "libmtmalloc"};
   const std::string name = base_name(path);
   return std::any_of(kPrefixes.begin(), kPrefixes.end(),
                      [&name](const char* prefix) { return name.rfind(prefix, 0) == 0; });
@@ -132,6 +135,47 @@ void read_maps(ProcessInfo* info, const std::string& dir) {
 
 }  // namespace
 
+std::optional<uint64_t> start_ticks(pid_t pid) {
+  bool ok = false;
+  std::string stat = read_whole("/proc/" + std::to_string(pid) + "/stat", &ok);
+  // The command name (field 2) is in parentheses and may contain anything:
+  // the fields are counted from the last ')'.
+  auto close = stat.rfind(')');
+  if (!ok || close == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(close + 1));
+  std::string field;
+  for (int index = 3; fields >> field; ++index) {
+    if (index == 22) return std::strtoull(field.c_str(), nullptr, 10);
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> resident_bytes(pid_t pid) {
+  std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
+  uint64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return std::nullopt;
+  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::optional<uid_t> real_uid(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Uid:", 0) == 0) return static_cast<uid_t>(std::strtoul(line.c_str() + 4, nullptr, 10));
+  }
+  return std::nullopt;
+}
+
+Names names_of(pid_t pid) {
+  ProcessInfo info;
+  info.pid = pid;
+  const std::string dir = "/proc/" + std::to_string(pid);
+  info.resolved_path = read_link(dir + "/exe");
+  if (!info.resolved_path.empty()) info.elf_class = elf_class_of(dir + "/exe");
+  read_invoked_name(&info, dir);
+  return {info.invoked_path, info.resolved_path};
+}
+
 ProcessInfo inspect_process(pid_t pid) {
   ProcessInfo info;
   info.pid = pid;
@@ -153,4 +197,4 @@ ProcessInfo inspect_process(pid_t pid) {
   return info;
 }
 
-}  // namespace memproxyctl
+}  // namespace memproxy::process
