@@ -50,6 +50,14 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
       ->check(CLI::Range(1, 3600 * 1000))
       ->capture_default_str();
 
+  app.add_flag("!--no-heap-watch", options.heap_watch, "do not watch monitored processes' heaps");
+  app.add_option("--heap-socket", options.heap_socket,
+                 "socket monitored processes hand their heap accounts to (default: heap.sock beside the table)");
+  int sample_ms = static_cast<int>(options.sample_interval.count());
+  app.add_option("--sample-interval", sample_ms, "milliseconds between samples of each monitored process")
+      ->check(CLI::Range(10, 3600 * 1000))
+      ->capture_default_str();
+
   ParsedOptions result;
   try {
     app.parse(argc, argv);
@@ -59,6 +67,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
     return result;
   }
   options.poll_interval = std::chrono::milliseconds(poll_ms);
+  options.sample_interval = std::chrono::milliseconds(sample_ms);
   const std::map<std::string, WatchMode> watch_modes{{"auto", WatchMode::automatic},
                                                      {"inotify", WatchMode::inotify},
                                                      {"ports", WatchMode::ports},
@@ -67,6 +76,13 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   options.watch = watch_modes.at(watch_name);
   result.options = options;
   return result;
+}
+
+std::string heap_socket_path(const Options& options) {
+  if (!options.heap_socket.empty()) return options.heap_socket;
+  auto slash = options.table_path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : options.table_path.substr(0, slash);
+  return dir + "/" + defaults::kHeapSocketName;
 }
 
 }  // namespace memproxy::daemon

@@ -20,7 +20,15 @@ struct Options {
   bool check = false;
   WatchMode watch = WatchMode::automatic;
   std::chrono::milliseconds poll_interval{1000};
+  // Heap watch: the socket monitored processes hand their accounts to
+  // ("" = heap.sock beside the table), and how often they are sampled.
+  bool heap_watch = true;
+  std::string heap_socket;
+  std::chrono::milliseconds sample_interval{1000};
 };
+
+// The heap socket of `options`: the given one, or heap.sock beside the table.
+std::string heap_socket_path(const Options& options);
 
 // Either the options to run with, or the exit status to leave with at once
 // (--help, --version, usage errors) after the parser printed its message.

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemonize.hpp"
+#include "heapwatch/heap_watch.hpp"
 #include "instance_lock.hpp"
 #include "logging.hpp"
 #include "memproxy/status_record.hpp"
@@ -52,6 +53,15 @@ class EventLoop {
     return {};
   }
 
+  std::string start_heap_watch() {
+    if (!options_.heap_watch) return {};
+    heapwatch::HeapWatchOptions watch;
+    watch.socket_path = heap_socket_path(options_);
+    watch.sample_interval = options_.sample_interval;
+    heap_watch_ = std::make_unique<heapwatch::HeapWatch>(io_, watch);
+    return heap_watch_->start();
+  }
+
   void run() {
     wait_for_signal();
     io_.run();
@@ -88,6 +98,7 @@ class EventLoop {
   boost::asio::steady_timer coalesce_;
   bool reload_pending_ = false;
   std::unique_ptr<Watcher> watcher_;
+  std::unique_ptr<heapwatch::HeapWatch> heap_watch_;
 };
 
 }  // namespace
@@ -140,6 +151,8 @@ int run_service(const Options& options) {
     return first == ReloadResult::published ? kExitOk : kExitFailure;
   }
 
+  error = loop->start_heap_watch();
+  if (!error.empty()) return fail(error);
   spdlog::info("memproxyd {} running (pid {}), publishing {}", MEMPROXY_VERSION, ::getpid(), options.table_path);
   detacher.ready(kExitOk);
   if (background) detach_stderr_logging();

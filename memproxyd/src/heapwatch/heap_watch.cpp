@@ -1,0 +1,51 @@
+#include "heapwatch/heap_watch.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "heapwatch/finder.hpp"
+
+namespace memproxy::heapwatch {
+namespace {
+
+int64_t unix_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+HeapWatch::HeapWatch(boost::asio::io_context& io, HeapWatchOptions options)
+    : io_(io), options_(std::move(options)), registry_(options_.limits), intake_(io, registry_), timer_(io) {}
+
+std::string HeapWatch::start() {
+  std::string error = intake_.listen(options_.socket_path);
+  if (!error.empty()) return error;
+  size_t found = find_running(registry_);
+  spdlog::info("heap watch: listening on {}, sampling every {} ms; {} monitored process{} already running",
+               options_.socket_path, options_.sample_interval.count(), found, found == 1 ? "" : "es");
+  next_ = std::chrono::steady_clock::now();
+  schedule();
+  return "";
+}
+
+// Ticks keep to a fixed cadence: a slow tick delays the next one, it does
+// not shift every later one.
+void HeapWatch::schedule() {
+  next_ += options_.sample_interval;
+  auto now = std::chrono::steady_clock::now();
+  if (next_ < now) next_ = now;
+  timer_.expires_at(next_);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    tick();
+    schedule();
+  });
+}
+
+void HeapWatch::tick() {
+  const int64_t now = unix_now_ns();
+  std::vector<Reading> readings = sample_all(registry_, now);
+  if (on_tick) on_tick(readings, now);
+}
+
+}  // namespace memproxy::heapwatch

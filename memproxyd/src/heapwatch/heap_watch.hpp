@@ -1,0 +1,51 @@
+// The daemon's heap watch: the heap socket, the processes found already
+// running, and the sampling timer, on the daemon's event loop.
+#ifndef MEMPROXYD_HEAPWATCH_HEAP_WATCH_HPP
+#define MEMPROXYD_HEAPWATCH_HEAP_WATCH_HPP
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "heapwatch/intake.hpp"
+#include "heapwatch/registry.hpp"
+#include "heapwatch/sampler.hpp"
+
+namespace memproxy::heapwatch {
+
+struct HeapWatchOptions {
+  std::string socket_path;
+  std::chrono::milliseconds sample_interval{1000};
+  RegistryLimits limits;
+};
+
+class HeapWatch {
+ public:
+  HeapWatch(boost::asio::io_context& io, HeapWatchOptions options);
+
+  // Listens, finds the running processes, starts sampling. "" or why not.
+  std::string start();
+
+  Registry& registry() { return registry_; }
+  // Called after every tick with its readings (history, exporters).
+  std::function<void(const std::vector<Reading>&, int64_t unix_ns)> on_tick;
+
+ private:
+  void schedule();
+  void tick();
+
+  boost::asio::io_context& io_;
+  HeapWatchOptions options_;
+  Registry registry_;
+  Intake intake_;
+  boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point next_;
+};
+
+}  // namespace memproxy::heapwatch
+
+#endif

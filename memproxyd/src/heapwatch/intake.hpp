@@ -1,0 +1,56 @@
+// The heap socket: where monitored processes hand memproxyd their heap
+// accounts (a sealed memfd with a Hello message, SCM_RIGHTS), and how the
+// daemon learns that one ended (its connection closes).
+//
+// What the daemon believes: the pid and uid the kernel reports for the
+// connection (SO_PEERCRED), and an account it checked itself
+// (heap::MappedAccount: sealed, bounded, validated). A client can make its
+// own numbers wrong and nothing else: a malformed message, a descriptor
+// that is not a sealed account, too many connections, or a client that
+// never sends anything are each refused without blocking the daemon.
+#ifndef MEMPROXYD_HEAPWATCH_INTAKE_HPP
+#define MEMPROXYD_HEAPWATCH_INTAKE_HPP
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/generic/seq_packet_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "heapwatch/registry.hpp"
+
+namespace memproxy::heapwatch {
+
+class Intake {
+ public:
+  Intake(boost::asio::io_context& io, Registry& registry);
+  ~Intake();
+
+  // Listens at `socket_path` (any user may connect: mode 0666, in the
+  // root-only runtime directory); a stale socket there is replaced.
+  std::string listen(const std::string& socket_path);
+
+  size_t connections() const { return connections_.size(); }
+
+ private:
+  // Boost 1.74 has no local::seq_packet_protocol: the generic one, AF_UNIX.
+  using Protocol = boost::asio::generic::seq_packet_protocol;
+  using Socket = Protocol::socket;
+  struct Connection;
+  void accept();
+  void receive_hello(std::shared_ptr<Connection> c);
+  void watch_for_close(std::shared_ptr<Connection> c);
+  void drop(const std::shared_ptr<Connection>& c);
+
+  boost::asio::io_context& io_;
+  Registry& registry_;
+  boost::asio::basic_socket_acceptor<Protocol> acceptor_;
+  std::string path_;
+  std::map<Connection*, std::shared_ptr<Connection>> connections_;
+};
+
+}  // namespace memproxy::heapwatch
+
+#endif

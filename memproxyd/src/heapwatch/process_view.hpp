@@ -1,0 +1,55 @@
+// What the daemon shows of one watched process: to memproxyctl (top, leaks,
+// history) through the query socket, and to Prometheus. A plain copy,
+// independent of how the sampler, the history store and the verdict keep
+// their own data.
+#ifndef MEMPROXYD_HEAPWATCH_PROCESS_VIEW_HPP
+#define MEMPROXYD_HEAPWATCH_PROCESS_VIEW_HPP
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "heapwatch/sample.hpp"
+
+namespace memproxy::heapwatch {
+
+// The leak verdict in words and numbers.
+struct VerdictSummary {
+  std::string trend = "not enough data";  // "growing", "stable" or "not enough data"
+  std::string finding;                    // what decided it ("growing", "plateau", "no trend", ...)
+  double slope_bytes_per_hour = 0;        // robust growth rate of live bytes (Theil-Sen)
+  double confidence = 0;                  // 1 - p of the trend test (Mann-Kendall), 0..1
+  double mann_kendall_z = 0;
+  int64_t observed_s = 0;                 // how long the process has been watched
+  int64_t analysed_s = 0;                 // the span the verdict judged
+  uint64_t live_at_start_bytes = 0;       // low-water mark at the start of that span
+  uint64_t live_now_bytes = 0;            // low-water mark at its end
+  bool fragmentation_growing = false;     // RSS minus live bytes grows (reported, never a leak)
+  double fragmentation_slope_bytes_per_hour = 0;
+};
+
+struct ProcessView {
+  WatchedProcess process;
+  Sample latest;                       // the newest sample
+  double allocations_per_second = 0;   // over the last minute
+  double frees_per_second = 0;
+  VerdictSummary verdict;
+};
+
+// What the query server and the exporters read; the daemon implements it
+// over its registry, history store and verdicts.
+class WatchState {
+ public:
+  virtual ~WatchState() = default;
+  virtual std::vector<ProcessView> views() const = 0;
+  // Samples of one process (running or ended, while its history is kept)
+  // between two times, oldest first: one-second samples where they are
+  // kept, one-minute summaries (live = the minute's low-water mark) before.
+  virtual std::vector<Sample> history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns) const = 0;
+  // Processes whose history is kept, running or not, newest first.
+  virtual std::vector<WatchedProcess> known_processes() const = 0;
+};
+
+}  // namespace memproxy::heapwatch
+
+#endif

@@ -1,0 +1,50 @@
+#include "heapwatch/registry.hpp"
+
+namespace memproxy::heapwatch {
+
+std::string Registry::add(WatchedProcess process, heap::MappedAccount account, bool connected) {
+  if (entries_.count(process.id) != 0) return "already watched";
+  if (entries_.size() >= limits_.max_processes) {
+    return "the daemon watches " + std::to_string(entries_.size()) + " processes, its limit";
+  }
+  size_t& mine = per_user_[process.uid];
+  if (process.uid != 0 && mine >= limits_.max_per_user) {
+    return "user " + std::to_string(process.uid) + " has " + std::to_string(mine) +
+           " watched processes, the per-user limit";
+  }
+  ++mine;
+  Watched& w = entries_[process.id];
+  w.process = std::move(process);
+  w.account = std::move(account);
+  w.connected = connected;
+  return "";
+}
+
+void Registry::end(const ProcessId& id, int64_t unix_ns) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  it->second.process.ended_unix_ns = unix_ns;
+  if (on_end) on_end(it->second);
+  auto user = per_user_.find(it->second.process.uid);
+  if (user != per_user_.end() && --user->second == 0) per_user_.erase(user);
+  entries_.erase(it);
+}
+
+void Registry::record(const ProcessId& id, const Sample& sample, const heap::Totals& totals) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  Watched& w = it->second;
+  w.recent.push_back(sample);
+  while (w.recent.size() > kRecentSamples) w.recent.pop_front();
+  w.last_totals = totals;
+}
+
+void Registry::for_each(const std::function<void(Watched&)>& visit) {
+  for (auto& [id, w] : entries_) visit(w);
+}
+
+void Registry::for_each(const std::function<void(const Watched&)>& visit) const {
+  for (const auto& [id, w] : entries_) visit(w);
+}
+
+}  // namespace memproxy::heapwatch

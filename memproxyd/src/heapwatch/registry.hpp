@@ -1,0 +1,64 @@
+// The monitored processes memproxyd watches now, each with its mapped heap
+// account and its recent samples. Owned by the event loop's thread: nothing
+// here locks.
+//
+// Bounded: at most `max_processes` entries, and at most `max_per_user` of
+// any user other than root, so no user can exhaust the daemon by starting
+// monitored processes; a process beyond the bounds is refused (it keeps
+// running, unwatched). Each entry keeps at most kRecentSamples samples.
+#ifndef MEMPROXYD_HEAPWATCH_REGISTRY_HPP
+#define MEMPROXYD_HEAPWATCH_REGISTRY_HPP
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "heapwatch/sample.hpp"
+#include "memproxy/heap_reader.hpp"
+
+namespace memproxy::heapwatch {
+
+inline constexpr size_t kRecentSamples = 3600;
+
+struct Watched {
+  WatchedProcess process;
+  heap::MappedAccount account;
+  bool connected = false;      // handed over on the heap socket (else found by its memfd)
+  std::deque<Sample> recent;   // oldest first
+  heap::Totals last_totals;    // of the newest sample
+};
+
+struct RegistryLimits {
+  size_t max_processes = 4096;
+  size_t max_per_user = 512;
+};
+
+class Registry {
+ public:
+  explicit Registry(RegistryLimits limits = {}) : limits_(limits) {}
+
+  // Takes a newly found process; "" on success, else why it is refused.
+  std::string add(WatchedProcess process, heap::MappedAccount account, bool connected);
+  bool contains(const ProcessId& id) const { return entries_.count(id) != 0; }
+  // The process ended (or was found gone): its entry is removed and handed
+  // to `on_end` first.
+  void end(const ProcessId& id, int64_t unix_ns);
+  void record(const ProcessId& id, const Sample& sample, const heap::Totals& totals);
+
+  size_t size() const { return entries_.size(); }
+  void for_each(const std::function<void(Watched&)>& visit);
+  void for_each(const std::function<void(const Watched&)>& visit) const;
+
+  std::function<void(const Watched&)> on_end;
+
+ private:
+  RegistryLimits limits_;
+  std::map<ProcessId, Watched> entries_;
+  std::map<uid_t, size_t> per_user_;
+};
+
+}  // namespace memproxy::heapwatch
+
+#endif

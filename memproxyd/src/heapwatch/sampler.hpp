@@ -1,0 +1,25 @@
+// One sampling tick: every watched process's account read, with its RSS,
+// into a Sample; processes found gone are ended. The daemon runs it every
+// --sample-interval.
+#ifndef MEMPROXYD_HEAPWATCH_SAMPLER_HPP
+#define MEMPROXYD_HEAPWATCH_SAMPLER_HPP
+
+#include <functional>
+#include <vector>
+
+#include "heapwatch/registry.hpp"
+
+namespace memproxy::heapwatch {
+
+struct Reading {
+  const WatchedProcess* process;
+  Sample sample;
+};
+
+// Reads every process at `unix_ns`; returns the readings of this tick (valid
+// until the registry changes).
+std::vector<Reading> sample_all(Registry& registry, int64_t unix_ns);
+
+}  // namespace memproxy::heapwatch
+
+#endif
