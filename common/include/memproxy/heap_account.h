@@ -40,28 +40,31 @@ inline constexpr int64_t kBatchBytes = 256 * 1024;
 #define MP_HEAP_MEMFD_NAME "memproxy-heap"
 
 // What a slot counts: calls of each family member (family.def) by kind.
+// The four a churning program makes come first: with the bytes, they share
+// the slot's first cache line.
 enum Counter : uint32_t {
   kMalloc = 0,   // malloc, __libc_malloc
-  kCalloc,       // calloc, __libc_calloc
-  kRealloc,      // realloc, reallocarray, __libc_realloc
   kFree,         // free, __libc_free (not free(NULL))
-  kAligned,      // memalign, posix_memalign, aligned_alloc, valloc, pvalloc (and __libc_ forms)
   kNew,          // every operator new
   kDelete,       // every operator delete (not of nullptr)
+  kCalloc,       // calloc, __libc_calloc
+  kRealloc,      // realloc, reallocarray, __libc_realloc
+  kAligned,      // memalign, posix_memalign, aligned_alloc, valloc, pvalloc (and __libc_ forms)
   kCounters
 };
 
 struct Slot {
   uint64_t owner;            /* the owning thread's thread pointer; 0 = free */
-  uint64_t calls[kCounters]; /* Counter */
   uint64_t bytes_allocated;  /* usable bytes of every block handed out */
   uint64_t bytes_freed;      /* usable bytes of every block freed */
   int64_t unbatched;         /* balance not yet added to Header::live_batched */
+  uint64_t calls[kCounters]; /* Counter */
   uint64_t reserved[5];
 };
 static_assert(sizeof(Slot) == kSlotSize, "slot size");
-static_assert(offsetof(Slot, calls) == 8, "slot.calls offset");
-static_assert(offsetof(Slot, bytes_allocated) == 64, "slot.bytes_allocated offset");
+static_assert(offsetof(Slot, bytes_allocated) == 8, "slot.bytes_allocated offset");
+static_assert(offsetof(Slot, calls) == 32, "slot.calls offset");
+static_assert(offsetof(Slot, calls) + 4 * sizeof(uint64_t) == 64, "the hot counters end the first line");
 
 struct Header {
   char magic[kMagicSize];   /* MP_HEAP_MAGIC, NUL-padded */
