@@ -151,7 +151,8 @@ void heap_socket_path(const char* table_path, char* out, size_t size) {
 }
 
 // Counting slots over `d` when the process is monitored and can be.
-void monitor(const char* table_path, backends::Interposition interposed, Dispatch* d, TextBuffer* reason) {
+void monitor(const char* table_path, backends::Interposition interposed, const backends::Found* custom, Dispatch* d,
+             TextBuffer* reason) {
   if (interposed.c) {
     reason->add(", not monitored: the program brings its own malloc");
     g_monitored = false;
@@ -167,7 +168,9 @@ void monitor(const char* table_path, backends::Interposition interposed, Dispatc
   }
   counting::g_targets = *d;
   *d = counting::over_targets(!interposed.cxx);
-  reason->add(", monitored");
+  bool followed = custom != nullptr && account::follow_backend_counters(reinterpret_cast<account::Mallctl>(
+                                           backends::optional_symbol(*custom, "mallctl")));
+  reason->add(followed ? ", monitored by the allocator's thread counters" : ", monitored");
   reason->add(account::handed_over() ? " (account handed to " : " (no daemon listens at ").add(socket_path).add(")");
 }
 
@@ -194,7 +197,7 @@ void conclude(const char* table_path, const TableVerdict& verdict, const match::
     conformance = make_errno_conform(choice.found);
   }
   Dispatch d = targets::for_mode({choice.custom, conformance, interposed});
-  if (g_monitored) monitor(table_path, interposed, &d, reason);
+  if (g_monitored) monitor(table_path, interposed, choice.custom ? &choice.found : nullptr, &d, reason);
   arena::seal();
   install(d);
 }

@@ -6,7 +6,7 @@
 
 namespace memproxy::account {
 
-Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, 0};
+Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, 0, nullptr};
 
 namespace {
 
@@ -85,6 +85,32 @@ bool open(const char* socket_path, const char** why) {
 }
 
 bool handed_over() { return g_socket >= 0; }
+
+bool follow_backend_counters(Mallctl mallctl) {
+  if (mallctl == nullptr) return false;
+  uint64_t* counter = nullptr;
+  size_t size = sizeof counter;
+  if (mallctl("thread.allocatedp", &counter, &size, nullptr, 0) != 0 || counter == nullptr) return false;
+  g_account.mallctl = mallctl;
+  return true;
+}
+
+__attribute__((noinline)) void attach() {
+  heap::Slot* s = slot_of_this_thread();
+  if (s == &g_account.header->overflow || __atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0) return;
+  uint64_t* counters[2] = {nullptr, nullptr};
+  size_t size = sizeof counters[0];
+  if (g_account.mallctl("thread.allocatedp", &counters[0], &size, nullptr, 0) != 0 ||
+      g_account.mallctl("thread.deallocatedp", &counters[1], &size, nullptr, 0) != 0 || counters[0] == nullptr ||
+      counters[1] == nullptr) {
+    return;
+  }
+  for (int i = 0; i < 2; ++i) {
+    __atomic_store_n(&s->backend_seen[i], *counters[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&s->backend_counter[i], static_cast<uint64_t>(reinterpret_cast<uintptr_t>(counters[i])),
+                     __ATOMIC_RELAXED);
+  }
+}
 
 heap::Slot* claim(uintptr_t thread) {
   uint32_t home = static_cast<uint32_t>((static_cast<uint64_t>(thread) * 0x9E3779B97F4A7C15ull) >> 32);

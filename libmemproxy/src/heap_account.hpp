@@ -34,6 +34,11 @@ struct Account {
   heap::Header* header;  // null: the process is not monitored
   heap::Slot* slots;
   uint32_t mask;         // slot_count - 1
+  // The backend keeps exact per-thread byte counts (jemalloc's
+  // thread.allocated/deallocated, in usable bytes): the slots copy those
+  // instead of asking the size of every block, which costs more than the
+  // allocation itself. Null: sizes come from malloc_usable_size.
+  int (*mallctl)(const char*, void*, size_t*, void*, size_t);
 };
 extern Account g_account MP_ACCOUNT_STATE;
 
@@ -45,6 +50,12 @@ bool open(const char* socket_path, const char** why);
 
 // Whether the daemon took the account at open() (else it finds it later).
 bool handed_over();
+
+using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
+// Has the slots follow `mallctl`'s thread.allocated/deallocated counters
+// when the backend keeps them (jemalloc built with statistics); false, and
+// sizes are asked, otherwise.
+bool follow_backend_counters(Mallctl mallctl);
 
 heap::Slot* claim(uintptr_t thread);
 
@@ -58,12 +69,25 @@ inline heap::Slot* slot_of_this_thread() {
 
 void add_to_batch(int64_t balance);
 
+// Makes this thread's slot follow the backend's counters from their values
+// now (after a call counted by block sizes).
+void attach();
+
 inline void bump(uint64_t* word, uint64_t by) {
   __atomic_store_n(word, __atomic_load_n(word, __ATOMIC_RELAXED) + by, __ATOMIC_RELAXED);
 }
 
 // One call of `counter` that handed out (`allocated`) and took back (`freed`)
 // usable bytes.
+inline void batch(heap::Slot* s, int64_t change) {
+  int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) + change;
+  if (__builtin_expect(balance >= heap::kBatchBytes || balance <= -heap::kBatchBytes, 0)) {
+    add_to_batch(balance);
+    balance = 0;
+  }
+  __atomic_store_n(&s->unbatched, balance, __ATOMIC_RELAXED);
+}
+
 inline void count(heap::Counter counter, uint64_t allocated, uint64_t freed) {
   heap::Slot* s = slot_of_this_thread();
   if (__builtin_expect(s == &g_account.header->overflow, 0)) {
@@ -77,13 +101,37 @@ inline void count(heap::Counter counter, uint64_t allocated, uint64_t freed) {
   bump(&s->calls[counter], 1);
   if (allocated != 0) bump(&s->bytes_allocated, allocated);
   if (freed != 0) bump(&s->bytes_freed, freed);
-  int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) + static_cast<int64_t>(allocated) -
-                    static_cast<int64_t>(freed);
-  if (__builtin_expect(balance >= heap::kBatchBytes || balance <= -heap::kBatchBytes, 0)) {
-    add_to_batch(balance);
-    balance = 0;
-  }
-  __atomic_store_n(&s->unbatched, balance, __ATOMIC_RELAXED);
+  batch(s, static_cast<int64_t>(allocated) - static_cast<int64_t>(freed));
+}
+
+// With backend counters: this thread's slot, when it follows the backend's
+// counters; null when its calls must be counted by block sizes (it has not
+// attached yet, or it is in the overflow slot).
+inline heap::Slot* backend_slot() {
+  heap::Slot* s = slot_of_this_thread();
+  if (__builtin_expect(s == &g_account.header->overflow, 0)) return nullptr;
+  return __builtin_expect(__atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0, 1) ? s : nullptr;
+}
+
+// The bytes a backend counter gained since it was last seen. A thread that
+// took over a dead thread's slot (the same thread pointer) starts its
+// backend's counter from 0 again.
+inline uint64_t gained(uint64_t* seen, uint64_t counter_address) {
+  uint64_t now = *reinterpret_cast<const uint64_t*>(static_cast<uintptr_t>(counter_address));
+  uint64_t before = __atomic_load_n(seen, __ATOMIC_RELAXED);
+  __atomic_store_n(seen, now, __ATOMIC_RELAXED);
+  return now >= before ? now - before : now;
+}
+
+// Counts one call of `counter` and brings the slot's byte counts up to the
+// backend's.
+inline void sync(heap::Slot* s, heap::Counter counter) {
+  uint64_t in = gained(&s->backend_seen[0], s->backend_counter[0]);
+  uint64_t out = gained(&s->backend_seen[1], s->backend_counter[1]);
+  bump(&s->calls[counter], 1);
+  if (in != 0) bump(&s->bytes_allocated, in);
+  if (out != 0) bump(&s->bytes_freed, out);
+  batch(s, static_cast<int64_t>(in) - static_cast<int64_t>(out));
 }
 
 }  // namespace memproxy::account

@@ -59,7 +59,12 @@ struct Slot {
   uint64_t bytes_freed;      /* usable bytes of every block freed */
   int64_t unbatched;         /* balance not yet added to Header::live_batched */
   uint64_t calls[kCounters]; /* Counter */
-  uint64_t reserved[5];
+  /* Where the backend keeps this thread's own byte counts (jemalloc's
+     thread.allocatedp and thread.deallocatedp), and their values when last
+     added to the bytes above: the process's business, 0 when unused. */
+  uint64_t backend_counter[2];
+  uint64_t backend_seen[2];
+  uint64_t reserved[1];
 };
 static_assert(sizeof(Slot) == kSlotSize, "slot size");
 static_assert(offsetof(Slot, bytes_allocated) == 8, "slot.bytes_allocated offset");

@@ -8,6 +8,9 @@
    heap BYTES BLOCK  holds BYTES in BLOCK-byte blocks, stops itself (SIGSTOP) for the test to
                   read its heap account, frees every other block, stops again, frees the rest,
                   stops again; prints held=N (the usable bytes it holds) before each stop
+   heap-threads   the same three stops, with the blocks made by 8 threads, half freed by main,
+                  then 8 new threads that first free and then allocate (cross-thread frees,
+                  threads that start by freeing, slots taken over by new threads)
    deepbind LIB   free()/realloc() blocks that a RTLD_DEEPBIND library got from libc
    exec NAME...   execv(NAME, ...): a new process, a new decision
    fork     the child reports its backend and allocations
@@ -201,6 +204,59 @@ static int heap(size_t total, size_t block) {
   return 0;
 }
 
+enum { kHeapThreads = 8, kPerThread = 2000, kBlockBytes = 700 };
+static void *heap_blocks[kHeapThreads * kPerThread * 2];
+
+static void *heap_maker(void *arg) {
+  size_t t = (size_t)(uintptr_t)arg;
+  for (size_t i = 0; i < kPerThread; ++i) heap_blocks[t * kPerThread + i] = malloc(kBlockBytes);
+  return NULL;
+}
+
+/* Frees thread t's share of the odd blocks, then allocates a new block for each. */
+static void *heap_churner(void *arg) {
+  size_t t = (size_t)(uintptr_t)arg;
+  for (size_t i = t * kPerThread; i < (t + 1) * kPerThread; ++i) {
+    if (i % 2 == 1) {
+      free(heap_blocks[i]);
+      heap_blocks[i] = NULL;
+    }
+  }
+  for (size_t i = t * kPerThread; i < (t + 1) * kPerThread; i += 2) {
+    heap_blocks[kHeapThreads * kPerThread + i] = malloc(kBlockBytes * 2);
+  }
+  return NULL;
+}
+
+static size_t heap_held(void) {
+  size_t held = 0;
+  for (size_t i = 0; i < sizeof heap_blocks / sizeof heap_blocks[0]; ++i) {
+    if (heap_blocks[i]) held += malloc_usable_size(heap_blocks[i]);
+  }
+  return held;
+}
+
+static void run_threads(void *(*body)(void *)) {
+  pthread_t threads[kHeapThreads];
+  for (size_t t = 0; t < kHeapThreads; ++t) pthread_create(&threads[t], NULL, body, (void *)(uintptr_t)t);
+  for (size_t t = 0; t < kHeapThreads; ++t) pthread_join(threads[t], NULL);
+}
+
+static int heap_threads(void) {
+  run_threads(heap_maker);
+  held_and_stop(heap_held());
+  for (size_t i = 0; i < kHeapThreads * kPerThread; i += 2) {
+    free(heap_blocks[i]);
+    heap_blocks[i] = NULL;
+  }
+  run_threads(heap_churner);
+  held_and_stop(heap_held());
+  for (size_t i = 0; i < sizeof heap_blocks / sizeof heap_blocks[0]; ++i) free(heap_blocks[i]);
+  memset(heap_blocks, 0, sizeof heap_blocks);
+  held_and_stop(0);
+  return 0;
+}
+
 extern char **environ;
 static int env(void) {
   int n = 0;
@@ -301,6 +357,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "maps")) return maps();
   if (!strcmp(mode, "secure")) return secure();
   if (!strcmp(mode, "env")) return env();
+  if (!strcmp(mode, "heap-threads")) return heap_threads();
   if (!strcmp(mode, "heap") && argc > 3) return heap(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
   if (!strcmp(mode, "fork")) return forked();
   if (!strcmp(mode, "deepbind") && argc > 2) return deepbind(argv[2]);
