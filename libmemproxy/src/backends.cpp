@@ -42,7 +42,7 @@ bool lookup(void* handle, const char* name, const Object* object, F* out) {
 bool resolve_allocator(void* handle, const Object& o, Allocator* out) {
   *out = Allocator{};
 #define MP_C(kind, counter, name, ret, params, args) lookup(handle, #name, &o, &out->name);
-#include "family.def"
+#include "memproxy/allocator_family.def"
   return out->malloc && out->free && out->calloc && out->realloc && out->memalign && out->posix_memalign &&
          out->malloc_usable_size;
 }
@@ -81,7 +81,7 @@ bool resolve_libc_directly() {
   Allocator& a = g_libc;
   bool all = true;
 #define MP_C(kind, counter, name, ret, params, args) all = from_libc_symtab(#name, &a.name) && all;
-#include "family.def"
+#include "memproxy/allocator_family.def"
   return from_libc_symtab("mallopt", &a.mallopt) && all;
 }
 
@@ -137,7 +137,7 @@ bool resolve_libc(DlopenFn real_dlopen) {
   const Object* o = &g_libc_object;
   bool all = true;
 #define MP_C(kind, counter, name, ret, params, args) all = lookup(handle, #name, o, &a.name) && all;
-#include "family.def"
+#include "memproxy/allocator_family.def"
   return lookup(handle, "mallopt", o, &a.mallopt) && all;
 }
 

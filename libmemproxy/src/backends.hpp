@@ -74,7 +74,7 @@ struct Interposition {
 Interposition find_interposition();
 
 // A replaceable operator as the C++ runtime itself defines it (mangled as in
-// family.def, 'Z' for size_t's letter), or nullptr when the runtime is not
+// allocator_family.def, 'Z' for size_t's letter), or nullptr when the runtime is not
 // loaded or lacks it.
 void* cxx_runtime_function(const char* mangled);
 

@@ -165,7 +165,7 @@ void* early_new(size_t n, std::align_val_t a, const std::nothrow_t&, bool* retry
   }
 #define MP_EXPAND(...) __VA_ARGS__
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) MP_BOOT_##kind(slot, ret, params, args)
-#include "family.def"
+#include "memproxy/allocator_family.def"
 
 }  // namespace
 
@@ -173,7 +173,7 @@ Dispatch g_dispatch MP_HOT_STATE = {
 #define MP_C(kind, counter, name, ret, params, args) boot_##name,
 #define MP_LIBC(kind, counter, name, of, ret, params, args) boot_##of,
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) boot_##slot,
-#include "family.def"
+#include "memproxy/allocator_family.def"
 };
 
 }  // namespace memproxy

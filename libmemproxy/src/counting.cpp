@@ -120,7 +120,7 @@ inline void resized(Counter c, size_t old, void* q, void* p, Sizes... sizes) {
 #define MP_LIBC(kind, counter, name, of, ret, params, args) MP_COUNT_##kind(heap::counter, name, ret, params, args)
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) \
   MP_COUNT_##kind(MP_CXX_COUNTER_##kind, slot, ret, params, args)
-#include "family.def"
+#include "memproxy/allocator_family.def"
 
 }  // namespace
 
@@ -128,10 +128,10 @@ Dispatch over_targets(bool count_operators) {
   Dispatch d = g_targets;
 #define MP_C(kind, counter, name, ret, params, args) d.name = count_##name;
 #define MP_LIBC(kind, counter, name, of, ret, params, args) d.name = count_##name;
-#include "family.def"
+#include "memproxy/allocator_family.def"
   if (count_operators) {
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) d.slot = count_##slot;
-#include "family.def"
+#include "memproxy/allocator_family.def"
   }
   return d;
 }

@@ -30,7 +30,7 @@ namespace memproxy::cxx_semantics {
 void* new_failed(size_t size);
 void* new_failed(size_t size, std::align_val_t alignment);
 
-// Slot targets (signatures as in family.def).
+// Slot targets (signatures as in memproxy/allocator_family.def).
 void* new_aligned(size_t size, std::align_val_t alignment);
 void* new_nothrow(size_t size, const std::nothrow_t&) noexcept;
 void* new_aligned_nothrow(size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept;

@@ -135,7 +135,7 @@ void install(const Dispatch& d) {
 #define MP_C(kind, counter, name, ret, params, args) store_slot(&g_dispatch.name, d.name);
 #define MP_LIBC(kind, counter, name, of, ret, params, args) store_slot(&g_dispatch.name, d.name);
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) store_slot(&g_dispatch.slot, d.slot);
-#include "family.def"
+#include "memproxy/allocator_family.def"
 }
 
 // The heap socket beside the table (or in the default runtime directory).

@@ -1,5 +1,5 @@
 // The function-pointer table every exported allocation symbol jumps
-// through (one slot per member of family.def), and the raw functions of the
+// through (one slot per member of memproxy/allocator_family.def), and the raw functions of the
 // allocators the slots can lead to.
 //
 // Invariants:
@@ -14,7 +14,7 @@
 // - Slots are pointer-sized, aligned and written with atomic stores: never
 //   torn. An exported function reads its slot with a plain load and makes
 //   one indirect jump: no lock, no TLS, no other branch than the ones its
-//   kind needs (family.def).
+//   kind needs (memproxy/allocator_family.def).
 #ifndef MEMPROXY_DISPATCH_HPP
 #define MEMPROXY_DISPATCH_HPP
 
@@ -30,17 +30,17 @@ struct Dispatch {
 #define MP_C(kind, counter, name, ret, params, args) ret(*name) params;
 #define MP_LIBC(kind, counter, name, of, ret, params, args) ret(*name) params;
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) ret(*slot) params;
-#include "family.def"
+#include "memproxy/allocator_family.def"
 };
 
 extern Dispatch g_dispatch MP_HOT_STATE;
 
-// The raw C functions of one allocator (family.def's C members), looked up
+// The raw C functions of one allocator (allocator_family.def's C members), looked up
 // in that allocator's own object; a custom allocator may lack the ones
 // glibc_semantics.hpp derives (nullptr then). Only libc's set has mallopt.
 struct Allocator {
 #define MP_C(kind, counter, name, ret, params, args) ret(*name) params;
-#include "family.def"
+#include "memproxy/allocator_family.def"
   int (*mallopt)(int, int);
 };
 

@@ -4,7 +4,7 @@
 // memproxy_backend. Everything else is hidden (-fvisibility=hidden).
 //
 // Each allocation symbol is one indirect jump through its g_dispatch slot
-// (dispatch.hpp), preceded only by what its kind needs (family.def):
+// (dispatch.hpp), preceded only by what its kind needs (memproxy/allocator_family.def):
 // pointer-taking calls first recognise bootstrap-arena blocks, which never
 // reach a slot; a throwing operator new checks for the nullptr a C
 // allocator's slot returns. All policy lives behind the slots.
@@ -82,7 +82,7 @@ extern "C" {
 #define MP_LIBC(kind, counter, name, of, ret, params, args) \
   MP_EXPORT ret name params { MP_BODY_##kind(name, args) }
 #endif
-#include "family.def"
+#include "memproxy/allocator_family.def"
 
 // glibc's dlopen takes its caller (for the namespace and the RPATH/RUNPATH
 // search) from its return address, so this must end in a tail call: GCC
@@ -103,4 +103,4 @@ MP_EXPORT const char* memproxy_backend(void) { return memproxy::decision::backen
 
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) \
   MP_EXPORT ret declarator params { MP_BODY_##kind(slot, args) }
-#include "family.def"
+#include "memproxy/allocator_family.def"

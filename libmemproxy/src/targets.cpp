@@ -44,7 +44,7 @@ void c_slots(const Mode& m, Dispatch* d) {
 
 void libc_alias_slots(Dispatch* d) {
 #define MP_LIBC(kind, counter, name, of, ret, params, args) d->name = d->of;
-#include "family.def"
+#include "memproxy/allocator_family.def"
 }
 
 // Over the chosen backend's C functions (the slots' C targets).
@@ -78,7 +78,7 @@ void cxx_slots_from_runtime(Dispatch* d) {
   if (void* f = backends::cxx_runtime_function(mangled); f != nullptr) {         \
     d->slot = reinterpret_cast<decltype(d->slot)>(f);                            \
   }
-#include "family.def"
+#include "memproxy/allocator_family.def"
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ inline constexpr int64_t kBatchBytes = 256 * 1024;
 // daemon finds running monitored processes again.
 #define MP_HEAP_MEMFD_NAME "memproxy-heap"
 
-// What a slot counts: calls of each family member (family.def) by kind.
+// What a slot counts: calls of each family member (memproxy/allocator_family.def) by kind.
 // The four a churning program makes come first: with the bytes, they share
 // the slot's first cache line.
 enum Counter : uint32_t {
