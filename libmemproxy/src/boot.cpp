@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bootstrap_arena.hpp"
+#include "cxx_semantics.hpp"
 #include "decision.hpp"
 #include "dispatch.hpp"
 #include "platform.hpp"
@@ -140,8 +141,9 @@ size_t boot_malloc_usable_size(void* p) {
   return 0;  // arena blocks are answered by interpose.cpp
 }
 
-// operator new while deciding: arena blocks, like malloc. nullptr from a
-// throwing form reaches the exported function's new_handler loop.
+// operator new while deciding: arena blocks, like malloc. The deciding
+// thread's throwing forms throw when the arena is exhausted: no new_handler
+// can make the arena larger.
 void* early_new(size_t n, bool* retry) { return early(n, 16, retry); }
 void* early_new(size_t n, std::align_val_t a, bool* retry) { return early(n, static_cast<size_t>(a), retry); }
 void* early_new(size_t n, const std::nothrow_t&, bool* retry) { return early(n, 16, retry); }
@@ -149,16 +151,21 @@ void* early_new(size_t n, std::align_val_t a, const std::nothrow_t&, bool* retry
   return early(n, static_cast<size_t>(a), retry);
 }
 
-#define MP_BOOT_new(slot, ret, params, args)                     \
+#define MP_BOOT_any_new(slot, ret, params, args, on_failure)     \
   ret boot_##slot params {                                       \
     bool retry = false;                                          \
     if (!decision::ensure()) {                                   \
       void* p = early_new(MP_EXPAND args, &retry);               \
-      if (!retry) return p;                                      \
+      if (!retry) {                                              \
+        if (p == nullptr) on_failure;                            \
+        return p;                                                \
+      }                                                          \
     }                                                            \
     return g_dispatch.slot args;                                 \
   }
-#define MP_BOOT_new_nt MP_BOOT_new
+#define MP_BOOT_new(slot, ret, params, args) \
+  MP_BOOT_any_new(slot, ret, params, args, cxx_semantics::throw_bad_alloc())
+#define MP_BOOT_new_nt(slot, ret, params, args) MP_BOOT_any_new(slot, ret, params, args, (void)0)
 #define MP_BOOT_delete(slot, ret, params, args) \
   ret boot_##slot params {                      \
     if (decision::ensure()) g_dispatch.slot args; \

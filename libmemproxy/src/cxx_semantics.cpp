@@ -17,6 +17,8 @@ NewHandler installed_new_handler() {
   return get != nullptr ? get() : nullptr;
 }
 
+}  // namespace
+
 [[noreturn]] void throw_bad_alloc() {
   auto raise = reinterpret_cast<void (*)()>(dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv"));
   if (raise != nullptr) raise();
@@ -25,6 +27,8 @@ NewHandler installed_new_handler() {
   (void)ignored;
   abort();
 }
+
+namespace {
 
 // The standard's loop: retry until the allocation succeeds, the handler
 // throws, or there is no handler (then throw, or nullptr for nothrow).
@@ -43,18 +47,29 @@ void* handler_loop(size_t size, bool nothrow, Allocate allocate) {
   }
 }
 
-}  // namespace
-
+// The slow paths retry the backend's own functions, never a slot: the
+// slots throw (or count, then throw) themselves.
 __attribute__((noinline)) void* new_failed(size_t size) {
-  return handler_loop(size, false, [](size_t n) { return g_dispatch.op_new(n); });
+  return handler_loop(size, false, [](size_t n) { return g_chosen.malloc(n); });
 }
 
 __attribute__((noinline)) void* new_failed(size_t size, std::align_val_t alignment) {
-  return handler_loop(size, false, [alignment](size_t n) { return g_dispatch.op_new_aligned(n, alignment); });
+  size_t a = static_cast<size_t>(alignment);
+  return handler_loop(size, false, [a](size_t n) { return glibc_semantics::checked_memalign(a, n); });
+}
+
+}  // namespace
+
+void* new_over_c(size_t size) {
+  void* p = g_chosen.malloc(size);
+  if (__builtin_expect(p != nullptr, 1)) return p;
+  return new_failed(size);
 }
 
 void* new_aligned(size_t size, std::align_val_t alignment) {
-  return glibc_semantics::checked_memalign(static_cast<size_t>(alignment), size);
+  void* p = glibc_semantics::checked_memalign(static_cast<size_t>(alignment), size);
+  if (__builtin_expect(p != nullptr, 1)) return p;
+  return new_failed(size, alignment);
 }
 
 void* new_nothrow(size_t size, const std::nothrow_t&) noexcept {

@@ -25,15 +25,17 @@
 
 namespace memproxy::cxx_semantics {
 
-// The throwing forms' slow path, after their slot returned nullptr: the
-// new_handler loop over the op_new (or op_new_aligned) slot, then bad_alloc.
-void* new_failed(size_t size);
-void* new_failed(size_t size, std::align_val_t alignment);
-
-// Slot targets (signatures as in memproxy/allocator_family.def).
+// Slot targets (signatures as in memproxy/allocator_family.def). The
+// throwing forms throw themselves (the new_handler loop, then
+// std::bad_alloc), so that an exported operator new is one jump, and a
+// counting slot over them sees the program's return address.
+void* new_over_c(size_t size);
 void* new_aligned(size_t size, std::align_val_t alignment);
 void* new_nothrow(size_t size, const std::nothrow_t&) noexcept;
 void* new_aligned_nothrow(size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept;
+
+// std::bad_alloc through the C++ runtime (abort when none is loaded).
+[[noreturn]] void throw_bad_alloc();
 
 // Every operator delete over the backend's free: sizes, alignments and tags
 // change nothing for a C allocator.

@@ -1,13 +1,13 @@
 // Every symbol libmemproxy exports, and nothing else does: the allocator
-// family of family.def (C functions, glibc's __libc_* names where the
+// family of memproxy/allocator_family.def (C functions, glibc's __libc_* names where the
 // platform has them, every replaceable C++ operator), dlopen and
 // memproxy_backend. Everything else is hidden (-fvisibility=hidden).
 //
 // Each allocation symbol is one indirect jump through its g_dispatch slot
 // (dispatch.hpp), preceded only by what its kind needs (memproxy/allocator_family.def):
 // pointer-taking calls first recognise bootstrap-arena blocks, which never
-// reach a slot; a throwing operator new checks for the nullptr a C
-// allocator's slot returns. All policy lives behind the slots.
+// reach a slot. All policy lives behind the slots: a throwing operator
+// new's slot throws itself (cxx_semantics.hpp).
 //
 // Compiled with -O2 -foptimize-sibling-calls whatever the build type
 // (CMakeLists.txt): every function here must end in a tail call.
@@ -19,7 +19,6 @@
 #include <new>
 
 #include "bootstrap_arena.hpp"
-#include "cxx_semantics.hpp"
 #include "decision.hpp"
 #include "deepbind.hpp"
 #include "dispatch.hpp"
@@ -68,11 +67,8 @@ void* resize_arena_block(void* p, size_t n, size_t size) {
 #define MP_BODY_query(slot, args)                                   \
   if (__builtin_expect(arena::handed_out(p), 0)) return arena::block_size(p); \
   return g_dispatch.slot args;
-#define MP_BODY_new(slot, args)                   \
-  void* r = g_dispatch.slot args;                 \
-  if (__builtin_expect(r != nullptr, 1)) return r; \
-  return memproxy::cxx_semantics::new_failed args;
-#define MP_BODY_new_nt(slot, args) return g_dispatch.slot args;
+#define MP_BODY_new(slot, args) return g_dispatch.slot args;
+#define MP_BODY_new_nt MP_BODY_new
 #define MP_BODY_delete(slot, args) MP_BODY_release(slot, args)
 
 extern "C" {

@@ -49,8 +49,8 @@ void libc_alias_slots(Dispatch* d) {
 
 // Over the chosen backend's C functions (the slots' C targets).
 void cxx_slots_over_c(Dispatch* d) {
-  d->op_new = d->malloc;
-  d->op_new_array = d->malloc;
+  d->op_new = cs::new_over_c;
+  d->op_new_array = cs::new_over_c;
   d->op_new_aligned = cs::new_aligned;
   d->op_new_array_aligned = cs::new_aligned;
   d->op_new_nothrow = cs::new_nothrow;
