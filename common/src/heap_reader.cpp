@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 namespace memproxy::heap {
@@ -36,7 +38,11 @@ std::string check_region(const void* region, size_t size) {
   if (h->header_size != sizeof(Header) || h->slot_size != kSlotSize) return "heap account header sizes out of range";
   if (h->slot_count == 0 || h->slot_count > kMaxSlotCount || (h->slot_count & (h->slot_count - 1)) != 0)
     return "heap account slot count out of range";
-  if (h->region_size != size || region_size_for(h->slot_count) > size) return "heap account size does not match the region";
+  if (h->region_size != size || region_size_for(h->slot_count) != size) return "heap account size does not match the region";
+  if (h->samples_offset != samples_offset_for(h->slot_count) || h->samples_size != sizeof(SampleSection) ||
+      h->trace_offset != trace_offset_for(h->slot_count) || h->trace_size != sizeof(TraceSection)) {
+    return "heap account sections out of place";
+  }
   return "";
 }
 
@@ -73,6 +79,54 @@ MappedAccount::~MappedAccount() {
   if (data_ != nullptr) ::munmap(data_, size_);
 }
 
+double estimated_bytes(uint64_t size, uint64_t mean_bytes) {
+  if (size == 0) return 0;
+  if (mean_bytes == 0) return static_cast<double>(size);
+  const double ratio = static_cast<double>(size) / static_cast<double>(mean_bytes);
+  // -expm1 keeps the precision for blocks much smaller than the mean.
+  return static_cast<double>(size) / -std::expm1(-ratio);
+}
+
+std::vector<Sample> read_samples(const SampleSection& section) {
+  std::vector<Sample> samples;
+  for (uint32_t i = 0; i < kSampleCapacity; ++i) {
+    const SampleRecord& r = section.records[i];
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      const uint64_t before = __atomic_load_n(&r.sequence, __ATOMIC_ACQUIRE);
+      if (before == 0 || before % 2 == 1) continue;
+      Sample s;
+      s.address = __atomic_load_n(&r.address, __ATOMIC_RELAXED);
+      s.size = __atomic_load_n(&r.size, __ATOMIC_RELAXED);
+      s.mean_bytes = __atomic_load_n(&r.mean_bytes, __ATOMIC_RELAXED);
+      s.allocated_unix_ns = __atomic_load_n(&r.allocated_unix_ns, __ATOMIC_RELAXED);
+      s.thread = __atomic_load_n(&r.thread, __ATOMIC_RELAXED);
+      s.flags = __atomic_load_n(&r.flags, __ATOMIC_RELAXED);
+      const uint16_t depth = std::min<uint16_t>(__atomic_load_n(&r.depth, __ATOMIC_RELAXED), kMaxFrames);
+      s.pcs.resize(depth);
+      for (uint16_t f = 0; f < depth; ++f) s.pcs[f] = __atomic_load_n(&r.pcs[f], __ATOMIC_RELAXED);
+      __atomic_thread_fence(__ATOMIC_ACQUIRE);
+      if (__atomic_load_n(&r.sequence, __ATOMIC_RELAXED) != before) continue;
+      if (s.address != 0) samples.push_back(std::move(s));
+      break;
+    }
+  }
+  return samples;
+}
+
+size_t drain_trace(TraceSection& ring, std::vector<TraceRecord>* out, size_t max) {
+  uint64_t tail = __atomic_load_n(&ring.tail, __ATOMIC_RELAXED);
+  size_t taken = 0;
+  for (; taken < max; ++taken, ++tail) {
+    const TraceRecord& r = ring.records[tail % kTraceCapacity];
+    // Published records carry their position + 1; anything else (not yet
+    // written, or a stale lap) ends the batch.
+    if (__atomic_load_n(&r.sequence, __ATOMIC_ACQUIRE) != tail + 1) break;
+    out->push_back(r);
+  }
+  __atomic_store_n(&ring.tail, tail, __ATOMIC_RELEASE);
+  return taken;
+}
+
 MappedAccount MappedAccount::from_fd(int fd, std::string* why) {
   MappedAccount account;
   struct stat st {};
@@ -90,7 +144,9 @@ MappedAccount MappedAccount::from_fd(int fd, std::string* why) {
     }
 #endif
     size_t size = static_cast<size_t>(st.st_size);
-    void* data = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    // Writable for the trace ring's control words only (trace_control());
+    // everything else is read, never written.
+    void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (data == MAP_FAILED) {
       *why = std::string("the account cannot be mapped: ") + std::strerror(errno);
     } else {
@@ -125,7 +181,7 @@ MappedAccount MappedAccount::of_process(int pid, std::string* why) {
     if (n <= 0) continue;
     target[n] = '\0';
     if (wanted != target) continue;
-    int fd = ::open(link.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = ::open(link.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) {
       *why = "cannot open " + link + ": " + std::strerror(errno);
       continue;

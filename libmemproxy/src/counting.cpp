@@ -2,6 +2,9 @@
 
 #include "glibc_semantics.hpp"
 #include "heap_account.hpp"
+#include "memproxy/allocator_family.hpp"
+#include "sampling.hpp"
+#include "trace.hpp"
 
 namespace memproxy::counting {
 
@@ -30,96 +33,143 @@ inline bool zero_size(size_t n, size_t size) { return n == 0 || size == 0; }
 //   thread's slot follows them and no block is ever sized. A thread's calls
 //   before it attaches, and those of a thread in the overflow slot, are
 //   counted by sizes.
-// `by_sizes` makes the call and counts it by sizes; `plain` just makes it.
+// `by_sizes` makes the call, counts it by sizes and returns the slot and
+// the bytes handed out; `plain` just makes it. The block handed out (if any)
+// is then offered to sampling.
+struct Counted {
+  heap::Slot* slot;
+  uint64_t bytes;  // usable bytes handed out
+};
+
 template <typename Plain, typename BySizes>
-inline auto counted(Counter c, Plain plain, BySizes by_sizes) {
+inline Counted counted(Counter c, Plain plain, BySizes by_sizes) {
   if (account::g_account.mallctl == nullptr) return by_sizes();
   if (heap::Slot* s = account::backend_slot()) {
-    auto r = plain();
-    account::sync(s, c);
-    return r;
+    plain();
+    return {s, account::sync(s, c)};
   }
-  auto r = by_sizes();
+  Counted r = by_sizes();
   account::attach();
   return r;
 }
 
-inline void allocated(Counter c, void* p) {
-  if (p != nullptr && !foreign_block(p)) account::count(c, usable(p), 0);
+inline Counted allocated(Counter c, void* p) {
+  if (p == nullptr || foreign_block(p)) return {nullptr, 0};
+  size_t bytes = usable(p);
+  return {account::count(c, bytes, 0), bytes};
+}
+
+inline void offer(const Counted& r, void* block) {
+  if (r.slot != nullptr && block != nullptr && r.bytes != 0) sampling::allocated(r.slot, block, r.bytes);
 }
 
 // After realloc-like calls: glibc's realloc(p, 0) frees p and returns NULL;
 // any other NULL leaves p as it was.
 template <typename... Sizes>
-inline void resized(Counter c, size_t old, void* q, void* p, Sizes... sizes) {
+inline Counted resized(Counter c, size_t old, void* q, void* p, Sizes... sizes) {
   if (q != nullptr) {
-    account::count(c, usable(q), old);
-  } else if (p != nullptr && zero_size(sizes...)) {
-    account::count(c, 0, old);
+    size_t now = usable(q);
+    return {account::count(c, now, old), now};
   }
+  if (p != nullptr && zero_size(sizes...)) account::count(c, 0, old);
+  return {nullptr, 0};
 }
 
+// What a traced call's record says: the pointer it took, the size it asked for.
+inline uint64_t traced_size(family::Member m, size_t a) { return m == family::k_free ? 0 : a; }
+inline uint64_t traced_size(family::Member m, size_t a, size_t b) {
+  if (m == family::k_calloc || m == family::k___libc_calloc) return static_cast<uint64_t>(a) * b;
+  return b;  // memalign/aligned_alloc(alignment, size)
+}
+inline uint64_t traced_size(family::Member, size_t n, std::align_val_t) { return n; }
+inline uint64_t traced_size(family::Member, size_t n, const std::nothrow_t&) { return n; }
+inline uint64_t traced_size(family::Member, size_t n, std::align_val_t, const std::nothrow_t&) { return n; }
+inline uint64_t traced_size(family::Member, void** , size_t, size_t n) { return n; }
+inline uint64_t traced_size(family::Member, void*) { return 0; }
+inline uint64_t traced_size(family::Member, void*, size_t n) { return n; }
+inline uint64_t traced_size(family::Member, void*, size_t n, size_t size) { return static_cast<uint64_t>(n) * size; }
+inline uint64_t traced_size(family::Member, void*, const std::nothrow_t&) { return 0; }
+inline uint64_t traced_size(family::Member, void*, std::align_val_t) { return 0; }
+inline uint64_t traced_size(family::Member, void*, size_t n, std::align_val_t) { return n; }
+inline uint64_t traced_size(family::Member, void*, std::align_val_t, const std::nothrow_t&) { return 0; }
+
+inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
+inline uint64_t as_word(int r) { return static_cast<uint64_t>(r); }
+
 #define MP_EXPAND(...) __VA_ARGS__
-#define MP_COUNT_alloc(counter, slot, ret, params, args)                    \
-  ret count_##slot params {                                               \
-    return counted(                                                       \
-        counter, [&] { return g_targets.slot args; },                     \
-        [&] {                                                             \
-          void* r = g_targets.slot args;                                  \
-          allocated(counter, r);                                          \
-          return r;                                                       \
-        });                                                               \
+#define MP_TRACE(member, pointer, result, args) \
+  trace::note(member, pointer, traced_size(member, MP_EXPAND args), as_word(result), __builtin_return_address(0))
+
+#define MP_COUNT_alloc(member, counter, slot, ret, params, args)              \
+  ret count_##slot params {                                                 \
+    void* r = nullptr;                                                      \
+    Counted c = counted(                                                    \
+        counter, [&] { r = g_targets.slot args; },                          \
+        [&] {                                                               \
+          r = g_targets.slot args;                                          \
+          return allocated(counter, r);                                     \
+        });                                                                 \
+    offer(c, r);                                                            \
+    MP_TRACE(member, 0, r, args);                                           \
+    return r;                                                               \
   }
-#define MP_COUNT_alloc_out(counter, slot, ret, params, args)                \
-  ret count_##slot params {                                               \
-    return counted(                                                       \
-        counter, [&] { return g_targets.slot args; },                     \
-        [&] {                                                             \
-          int r = g_targets.slot args;                                    \
-          if (r == 0) allocated(counter, *out);                           \
-          return r;                                                       \
-        });                                                               \
+#define MP_COUNT_alloc_out(member, counter, slot, ret, params, args)          \
+  ret count_##slot params {                                                 \
+    int r = 0;                                                              \
+    Counted c = counted(                                                    \
+        counter, [&] { r = g_targets.slot args; },                          \
+        [&] {                                                               \
+          r = g_targets.slot args;                                          \
+          return r == 0 ? allocated(counter, *out) : Counted{nullptr, 0};   \
+        });                                                                 \
+    if (r == 0) offer(c, *out);                                             \
+    MP_TRACE(member, 0, r == 0 ? *out : nullptr, args);                     \
+    return r;                                                               \
   }
-#define MP_COUNT_release(counter, slot, ret, params, args)                  \
-  ret count_##slot params {                                               \
-    if (p == nullptr || foreign_block(p)) return g_targets.slot args;     \
-    counted(                                                              \
-        counter,                                                          \
-        [&] {                                                             \
-          g_targets.slot args;                                            \
-          return 0;                                                       \
-        },                                                                \
-        [&] {                                                             \
-          account::count(counter, 0, usable(p));                          \
-          g_targets.slot args;                                            \
-          return 0;                                                       \
-        });                                                               \
+#define MP_COUNT_release(member, counter, slot, ret, params, args)            \
+  ret count_##slot params {                                                 \
+    if (p == nullptr || foreign_block(p)) return g_targets.slot args;       \
+    sampling::freed(p);                                                     \
+    counted(                                                                \
+        counter, [&] { g_targets.slot args; },                              \
+        [&] {                                                               \
+          heap::Slot* s = account::count(counter, 0, usable(p));           \
+          g_targets.slot args;                                              \
+          return Counted{s, 0};                                             \
+        });                                                                 \
+    MP_TRACE(member, as_word(p), nullptr, args);                            \
   }
-#define MP_COUNT_resize(counter, slot, ret, params, args)                   \
-  ret count_##slot params {                                               \
-    if (p != nullptr && foreign_block(p)) return g_targets.slot args;     \
-    return counted(                                                       \
-        counter, [&] { return g_targets.slot args; },                     \
-        [&] {                                                             \
-          size_t old = p != nullptr ? usable(p) : 0;                      \
-          void* q = g_targets.slot args;                                  \
-          resized(counter, old, q, MP_EXPAND args);                       \
-          return q;                                                       \
-        });                                                               \
+#define MP_COUNT_resize(member, counter, slot, ret, params, args)             \
+  ret count_##slot params {                                                 \
+    if (p != nullptr && foreign_block(p)) return g_targets.slot args;       \
+    if (p != nullptr) sampling::freed(p);                                   \
+    void* q = nullptr;                                                      \
+    Counted c = counted(                                                    \
+        counter, [&] { q = g_targets.slot args; },                          \
+        [&] {                                                               \
+          size_t old = p != nullptr ? usable(p) : 0;                        \
+          q = g_targets.slot args;                                          \
+          return resized(counter, old, q, MP_EXPAND args);                  \
+        });                                                                 \
+    offer(c, q);                                                            \
+    MP_TRACE(member, as_word(p), q, args);                                  \
+    return q;                                                               \
   }
-#define MP_COUNT_query(counter, slot, ret, params, args) \
+#define MP_COUNT_query(member, counter, slot, ret, params, args) \
   ret count_##slot params { return g_targets.slot args; }
-#define MP_COUNT_new(counter, slot, ret, params, args) MP_COUNT_alloc(counter, slot, ret, params, args)
-#define MP_COUNT_new_nt(counter, slot, ret, params, args) MP_COUNT_alloc(counter, slot, ret, params, args)
-#define MP_COUNT_delete(counter, slot, ret, params, args) MP_COUNT_release(counter, slot, ret, params, args)
+#define MP_COUNT_new MP_COUNT_alloc
+#define MP_COUNT_new_nt MP_COUNT_alloc
+#define MP_COUNT_delete MP_COUNT_release
 #define MP_CXX_COUNTER_new heap::kNew
 #define MP_CXX_COUNTER_new_nt heap::kNew
 #define MP_CXX_COUNTER_delete heap::kDelete
 
-#define MP_C(kind, counter, name, ret, params, args) MP_COUNT_##kind(heap::counter, name, ret, params, args)
-#define MP_LIBC(kind, counter, name, of, ret, params, args) MP_COUNT_##kind(heap::counter, name, ret, params, args)
+#define MP_C(kind, counter, name, ret, params, args) \
+  MP_COUNT_##kind(family::k_##name, heap::counter, name, ret, params, args)
+#define MP_LIBC(kind, counter, name, of, ret, params, args) \
+  MP_COUNT_##kind(family::k_##name, heap::counter, name, ret, params, args)
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) \
-  MP_COUNT_##kind(MP_CXX_COUNTER_##kind, slot, ret, params, args)
+  MP_COUNT_##kind(family::k_##slot, MP_CXX_COUNTER_##kind, slot, ret, params, args)
 #include "memproxy/allocator_family.def"
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "memproxy/defaults.hpp"
 #include "platform.hpp"
 #include "program_identity.hpp"
+#include "sampling.hpp"
 #include "table_lookup.hpp"
 #include "targets.hpp"
 #include "text_buffer.hpp"
@@ -151,8 +152,12 @@ void heap_socket_path(const char* table_path, char* out, size_t size) {
 }
 
 // Counting slots over `d` when the process is monitored and can be.
-void monitor(const char* table_path, backends::Interposition interposed, const backends::Found* custom, Dispatch* d,
-             TextBuffer* reason) {
+// The default mean bytes between sampled allocations: 512 KiB, jemalloc's
+// lg_prof_sample 19, which costs about 2% on an allocation-heavy program.
+constexpr uint64_t kDefaultSampleBytes = 512 * 1024;
+
+void monitor(const char* table_path, backends::Interposition interposed, const backends::Found* custom,
+             int64_t sample_bytes, Dispatch* d, TextBuffer* reason) {
   if (interposed.c) {
     reason->add(", not monitored: the program brings its own malloc");
     g_monitored = false;
@@ -171,12 +176,16 @@ void monitor(const char* table_path, backends::Interposition interposed, const b
   bool followed = custom != nullptr && account::follow_backend_counters(reinterpret_cast<account::Mallctl>(
                                            backends::optional_symbol(*custom, "mallctl")));
   reason->add(followed ? ", monitored by the allocator's thread counters" : ", monitored");
+  uint64_t mean = sample_bytes >= 0 ? static_cast<uint64_t>(sample_bytes) : kDefaultSampleBytes;
+  sampling::start(mean);
+  if (mean == 0) reason->add(", no sampled stacks");
   reason->add(account::handed_over() ? " (account handed to " : " (no daemon listens at ").add(socket_path).add(")");
 }
 
 // From the table's verdict to the installed dispatch table.
-void conclude(const char* table_path, const TableVerdict& verdict, const match::Identity* id, bool monitor_asked,
+void conclude(const char* table_path, const TableVerdict& verdict, const match::Identity* id, const Environment& env,
               TextBuffer* reason) {
+  const bool monitor_asked = env.monitor;
   backends::Interposition interposed = backends::find_interposition();
   Choice choice = choose(verdict, id, interposed, reason);
   if (!choice.custom) g_chosen = g_libc;
@@ -197,7 +206,7 @@ void conclude(const char* table_path, const TableVerdict& verdict, const match::
     conformance = make_errno_conform(choice.found);
   }
   Dispatch d = targets::for_mode({choice.custom, conformance, interposed});
-  if (g_monitored) monitor(table_path, interposed, choice.custom ? &choice.found : nullptr, &d, reason);
+  if (g_monitored) monitor(table_path, interposed, choice.custom ? &choice.found : nullptr, env.sample_bytes, &d, reason);
   arena::seal();
   install(d);
 }
@@ -222,7 +231,7 @@ __attribute__((noinline)) void decide_quietly(const char* table_path, const Envi
   look_up_program(table_path, policy_for(table_path, env), &verdict);
   char unused[1];
   TextBuffer reason(unused, sizeof unused);
-  conclude(table_path, verdict, nullptr, env.monitor, &reason);
+  conclude(table_path, verdict, nullptr, env, &reason);
 }
 
 __attribute__((noinline)) void decide_verbosely(const char* table_path, const Environment& env) {
@@ -233,7 +242,7 @@ __attribute__((noinline)) void decide_verbosely(const char* table_path, const En
   match::Identity who{{id.exe_length > 0 ? id.exe_path : nullptr, id.exe_name, id.invoked_name}};
   char reason_storage[1536];
   TextBuffer reason(reason_storage, sizeof reason_storage);
-  conclude(table_path, verdict, &who, env.monitor, &reason);
+  conclude(table_path, verdict, &who, env, &reason);
   write_debug_line(DebugFacts{&id, g_backend_name, g_monitored, table_path, verdict.has_header, verdict.generation,
                               env.secure, reason.c_str()});
 }

@@ -27,6 +27,7 @@ bool is_one(const char* value) { return value != nullptr && strcmp(value, "1") =
 
 Environment read_environment() {
   Environment e{};
+  e.sample_bytes = -1;
   e.secure = platform::secure_mode();
   if (e.secure) {
     remove_memproxy_variables();
@@ -36,6 +37,12 @@ Environment read_environment() {
   e.table = table != nullptr && table[0] != '\0' ? table : nullptr;
   e.debug = is_one(getenv("MEMPROXY_DEBUG"));
   e.monitor = is_one(getenv("MEMPROXY_MONITOR"));
+  e.sample_bytes = -1;
+  if (const char* v = getenv("MEMPROXY_SAMPLE_BYTES"); v != nullptr && v[0] >= '0' && v[0] <= '9') {
+    int64_t n = 0;
+    for (const char* c = v; *c >= '0' && *c <= '9' && n < (int64_t{1} << 50); ++c) n = n * 10 + (*c - '0');
+    e.sample_bytes = n;
+  }
   return e;
 }
 

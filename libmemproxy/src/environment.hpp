@@ -9,6 +9,8 @@
 #ifndef MEMPROXY_ENVIRONMENT_HPP
 #define MEMPROXY_ENVIRONMENT_HPP
 
+#include <stdint.h>
+
 namespace memproxy {
 
 struct Environment {
@@ -16,6 +18,9 @@ struct Environment {
   const char* table;  // MEMPROXY_TABLE, non-empty, or nullptr
   bool debug;         // MEMPROXY_DEBUG=1
   bool monitor;       // MEMPROXY_MONITOR=1
+  // MEMPROXY_SAMPLE_BYTES: the mean bytes between sampled allocations of a
+  // monitored process (0 = no sampling); -1 when not set.
+  int64_t sample_bytes;
 };
 
 Environment read_environment();

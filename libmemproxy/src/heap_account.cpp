@@ -6,7 +6,7 @@
 
 namespace memproxy::account {
 
-Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, 0, nullptr};
+Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, 0, nullptr, nullptr, nullptr};
 
 namespace {
 
@@ -40,6 +40,17 @@ bool make_region(const char** why) {
   h->region_size = size;
   h->pid = getpid();
   h->started_unix_ns = platform::now_unix_ns();
+  h->samples_offset = static_cast<uint32_t>(heap::samples_offset_for(heap::kSlotCount));
+  h->samples_size = sizeof(heap::SampleSection);
+  h->trace_offset = static_cast<uint32_t>(heap::trace_offset_for(heap::kSlotCount));
+  h->trace_size = sizeof(heap::TraceSection);
+  auto* base = static_cast<unsigned char*>(at);
+  auto* samples = reinterpret_cast<heap::SampleSection*>(base + h->samples_offset);
+  samples->capacity = heap::kSampleCapacity;
+  auto* trace = reinterpret_cast<heap::TraceSection*>(base + h->trace_offset);
+  trace->capacity = heap::kTraceCapacity;
+  g_account.samples = samples;
+  g_account.trace = trace;
   g_region_fd = fd;
   g_account.slots = reinterpret_cast<heap::Slot*>(static_cast<unsigned char*>(at) + sizeof(heap::Header));
   g_account.mask = heap::kSlotCount - 1;

@@ -39,6 +39,8 @@ struct Account {
   // instead of asking the size of every block, which costs more than the
   // allocation itself. Null: sizes come from malloc_usable_size.
   int (*mallctl)(const char*, void*, size_t*, void*, size_t);
+  heap::SampleSection* samples;
+  heap::TraceSection* trace;
 };
 extern Account g_account MP_ACCOUNT_STATE;
 
@@ -88,7 +90,8 @@ inline void batch(heap::Slot* s, int64_t change) {
   __atomic_store_n(&s->unbatched, balance, __ATOMIC_RELAXED);
 }
 
-inline void count(heap::Counter counter, uint64_t allocated, uint64_t freed) {
+// Returns the slot the call was counted in (the overflow slot included).
+inline heap::Slot* count(heap::Counter counter, uint64_t allocated, uint64_t freed) {
   heap::Slot* s = slot_of_this_thread();
   if (__builtin_expect(s == &g_account.header->overflow, 0)) {
     __atomic_fetch_add(&s->calls[counter], 1, __ATOMIC_RELAXED);
@@ -96,12 +99,13 @@ inline void count(heap::Counter counter, uint64_t allocated, uint64_t freed) {
     __atomic_fetch_add(&s->bytes_freed, freed, __ATOMIC_RELAXED);
     __atomic_fetch_add(&g_account.header->overflow_calls, 1, __ATOMIC_RELAXED);
     add_to_batch(static_cast<int64_t>(allocated) - static_cast<int64_t>(freed));
-    return;
+    return s;
   }
   bump(&s->calls[counter], 1);
   if (allocated != 0) bump(&s->bytes_allocated, allocated);
   if (freed != 0) bump(&s->bytes_freed, freed);
   batch(s, static_cast<int64_t>(allocated) - static_cast<int64_t>(freed));
+  return s;
 }
 
 // With backend counters: this thread's slot, when it follows the backend's
@@ -124,14 +128,16 @@ inline uint64_t gained(uint64_t* seen, uint64_t counter_address) {
 }
 
 // Counts one call of `counter` and brings the slot's byte counts up to the
-// backend's.
-inline void sync(heap::Slot* s, heap::Counter counter) {
+// backend's; returns the bytes the backend handed out meanwhile (the
+// call's own block, for an allocation).
+inline uint64_t sync(heap::Slot* s, heap::Counter counter) {
   uint64_t in = gained(&s->backend_seen[0], s->backend_counter[0]);
   uint64_t out = gained(&s->backend_seen[1], s->backend_counter[1]);
   bump(&s->calls[counter], 1);
   if (in != 0) bump(&s->bytes_allocated, in);
   if (out != 0) bump(&s->bytes_freed, out);
   batch(s, static_cast<int64_t>(in) - static_cast<int64_t>(out));
+  return in;
 }
 
 }  // namespace memproxy::account

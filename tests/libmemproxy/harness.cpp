@@ -32,6 +32,29 @@ long long number(const std::map<std::string, std::string>& kv, const std::string
   return it == kv.end() ? -999999999 : std::stoll(it->second);
 }
 
+std::map<std::string, uint64_t> numbers_of_line(const std::string& line) {
+  std::map<std::string, uint64_t> out;
+  std::istringstream words(line);
+  std::string word;
+  while (words >> word) {
+    auto eq = word.find('=');
+    if (eq != std::string::npos) out[word.substr(0, eq)] = std::stoull(word.substr(eq + 1), nullptr, 0);
+  }
+  return out;
+}
+
+std::string function_of(uint64_t pc, const std::map<std::string, uint64_t>& functions) {
+  std::string best = "?";
+  uint64_t best_start = 0;
+  for (const auto& [name, start] : functions) {
+    if (start <= pc && start >= best_start && pc - start < 4096) {
+      best = name;
+      best_start = start;
+    }
+  }
+  return best;
+}
+
 
 const std::vector<Backend>& custom_backends() {
   static const std::vector<Backend> all{{"jemalloc", "libjemalloc.so.2", "libjemalloc2"},
@@ -60,12 +83,12 @@ std::string Arch::missing(const Backend& b) const {
 
 std::vector<Arch> arches() {
   std::vector<Arch> v{{"64", MP_LIB64, MP_PROBE64, MP_PROBE_CXX64, MP_DEEPLIB64, MP_OWN_MALLOC64, MP_OWN_NEW64,
-                       "/usr/lib/x86_64-linux-gnu", ""}};
+                       MP_HEAP_SITES64, "/usr/lib/x86_64-linux-gnu", ""}};
 #ifdef MP_LIB32
   v.push_back({"32", MP_LIB32, MP_PROBE32, MP_PROBE_CXX32, MP_DEEPLIB32, MP_OWN_MALLOC32, MP_OWN_NEW32,
-               "/usr/lib/i386-linux-gnu", ""});
+               MP_HEAP_SITES32, "/usr/lib/i386-linux-gnu", ""});
 #else
-  v.push_back({"32", "", "", "", "", "", "", "/usr/lib/i386-linux-gnu",
+  v.push_back({"32", "", "", "", "", "", "", "", "/usr/lib/i386-linux-gnu",
                "the 32-bit library was not built (MEMPROXY_BUILD_32BIT is OFF)"});
 #endif
   return v;

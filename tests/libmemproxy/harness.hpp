@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -44,6 +45,7 @@ struct Arch {
   std::string deeplib;
   std::string own_malloc;  // programs that bring their own allocator
   std::string own_new;
+  std::string heap_sites;  // known call sites for the sampling and trace tests
   std::string libdir;         // the system's library directory for this bitness
   std::string missing_build;  // why this bitness was not built, "" when it was
 
@@ -77,6 +79,14 @@ std::string make_table(const TempDir& dir, const std::string& config, const std:
 std::vector<std::string> env_with(const std::string& preload, const std::string& table, bool debug = true);
 
 long long number(const std::map<std::string, std::string>& kv, const std::string& key);
+
+// The numbers of one "a=0x10 b=20" line: {a: 16, b: 20}.
+std::map<std::string, uint64_t> numbers_of_line(const std::string& line);
+
+// Which of a program's functions (name -> start address, as it printed
+// them) a return address lies in: the nearest start at or below it, within
+// 4 KiB; "?" for none.
+std::string function_of(uint64_t pc, const std::map<std::string, uint64_t>& functions);
 
 }  // namespace mptest
 

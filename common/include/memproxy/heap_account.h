@@ -31,7 +31,7 @@ namespace memproxy::heap {
 #define MP_HEAP_MAGIC "MPXHEAP"
 inline constexpr uint32_t kMagicSize = 8;
 inline constexpr uint32_t kFormatVersion = 1;
-inline constexpr uint32_t kSlotSize = 128;
+inline constexpr uint32_t kSlotSize = 192;
 inline constexpr uint32_t kSlotCount = 256;  // threads at once; more share the overflow slot
 inline constexpr uint32_t kMaxSlotCount = 4096;
 inline constexpr int64_t kBatchBytes = 256 * 1024;
@@ -65,6 +65,16 @@ struct Slot {
   uint64_t backend_counter[2];
   uint64_t backend_seen[2];
   uint64_t reserved[1];
+  /* Sampling (the process's business): bytes left until this thread's
+     next sampled allocation, the mean that countdown was drawn with, its
+     random state, and whether it is sampling now (a sample's own work
+     never samples). */
+  int64_t until_sample;
+  uint64_t drawn_mean;
+  uint64_t random;
+  uint32_t sampling;
+  uint32_t reserved32;
+  uint64_t reserved2[4];
 };
 static_assert(sizeof(Slot) == kSlotSize, "slot size");
 static_assert(offsetof(Slot, bytes_allocated) == 8, "slot.bytes_allocated offset");
@@ -83,19 +93,111 @@ struct Header {
   uint64_t live_batched;    /* atomic: the threads' batched balances */
   uint64_t peak_bytes;      /* atomic: the highest live_batched seen */
   uint64_t overflow_calls;  /* calls counted in the overflow slot (more threads than slots) */
-  uint64_t reserved[7];     /* zero: room for the sampled allocations and the trace ring */
+  uint64_t sample_mean_bytes;  /* mean bytes between sampled allocations; 0 = not sampling */
+  uint32_t samples_offset;     /* the SampleSection, from the region's start */
+  uint32_t samples_size;       /* its bytes */
+  uint32_t trace_offset;       /* the TraceSection */
+  uint32_t trace_size;
+  uint64_t reserved[4];        /* zero */
   Slot overflow;            /* shared by threads that found no slot: atomic adds */
 };
 static_assert(offsetof(Header, format_version) == 8, "header.format_version offset");
 static_assert(offsetof(Header, region_size) == 24, "header.region_size offset");
 static_assert(offsetof(Header, live_batched) == 48, "header.live_batched offset");
-// The overflow slot and the slots after the header start on 128-byte lines
+// The overflow slot and the slots after the header start on 64-byte lines
 // of their own (a page-aligned region): no false sharing with the header.
 static_assert(offsetof(Header, overflow) == 128, "header.overflow offset");
-static_assert(sizeof(Header) == 256, "header size");
+static_assert(sizeof(Header) == 128 + kSlotSize, "header size");
 
-inline constexpr uint64_t region_size_for(uint32_t slot_count) {
+// Sampled allocations (by bytes: one sample every sample_mean_bytes on
+// average, drawn from an exponential distribution) and their stacks as raw
+// return addresses; the daemon symbolizes them. A record is published with
+// a sequence count (odd while written, even when stable), so a reader takes
+// a record only if its sequence did not change while it read.
+inline constexpr uint32_t kMaxFrames = 64;
+inline constexpr uint32_t kSampleCapacity = 4096;    // live samples at once; more raise the mean
+inline constexpr uint32_t kSampleFilterSize = 16384; // counters the free path tests, one byte each
+inline constexpr uint32_t kSampleIndexSize = 8192;   // address -> record, linear probing, no tombstones
+
+enum SampleFlags : uint16_t {
+  kStackTruncated = 1,  // more than kMaxFrames frames, or the unwinder stopped early
+  kNoUnwinder = 2,      // only the immediate caller is known
+};
+
+struct SampleRecord {
+  uint64_t sequence;         /* odd while the process writes the record; 0 = never used */
+  uint64_t address;          /* the block; 0 = free record */
+  uint64_t size;             /* usable bytes */
+  uint64_t mean_bytes;       /* the sampling mean it stands for: its weight is size / (1 - exp(-size / mean)) */
+  int64_t allocated_unix_ns;
+  uint32_t thread;           /* kernel thread id */
+  uint16_t depth;            /* valid entries of pcs */
+  uint16_t flags;            /* SampleFlags */
+  uint64_t pcs[kMaxFrames];  /* return addresses, innermost first */
+  uint64_t reserved[2];
+};
+static_assert(sizeof(SampleRecord) == 576, "sample record size");
+static_assert(offsetof(SampleRecord, pcs) == 48, "sample record pcs offset");
+
+struct SampleSection {
+  uint32_t lock;             /* the process's, for insert and remove */
+  uint32_t capacity;         /* kSampleCapacity */
+  uint64_t taken;            /* samples taken since the account was made */
+  uint64_t dropped;          /* samples not recorded: every record was in use */
+  uint64_t live;             /* records in use */
+  uint64_t reserved[4];
+  uint8_t filter[kSampleFilterSize];  /* per address hash: live samples there (255 = sticky) */
+  uint16_t index[kSampleIndexSize];   /* record number + 1, 0 = empty */
+  SampleRecord records[kSampleCapacity];
+};
+static_assert(offsetof(SampleSection, filter) == 64, "sample filter offset");
+static_assert(offsetof(SampleSection, records) % 64 == 0, "records on their own lines");
+
+// The trace ring: when the daemon sets `on`, every call of the family is
+// written as one record, by many threads, drained by the daemon. A full
+// ring drops the record and counts it: the program never waits.
+inline constexpr uint32_t kTraceCapacity = 16384;  // records, a power of two
+
+struct TraceRecord {
+  uint64_t sequence;   /* position + 1 once written; the reader takes positions in order */
+  int64_t unix_ns;
+  uint64_t pointer;    /* the pointer argument (free, realloc, delete), 0 for none */
+  uint64_t size;       /* the size argument (bytes requested), 0 for none */
+  uint64_t result;     /* the returned pointer, or posix_memalign's status */
+  uint64_t caller;     /* the return address into the caller */
+  uint32_t thread;     /* kernel thread id */
+  uint16_t member;     /* the family member, in allocator_family.def order */
+  uint16_t reserved16;
+  uint64_t reserved;
+};
+static_assert(sizeof(TraceRecord) == 64, "trace record size");
+
+struct TraceSection {
+  uint32_t on;           /* written by the daemon: 1 = trace */
+  uint32_t capacity;     /* kTraceCapacity */
+  uint64_t min_size;     /* written by the daemon: calls with a smaller size argument are not traced (0 = all) */
+  uint64_t reserved0[6];
+  uint64_t head;         /* next position to write: the threads' (atomic) */
+  uint64_t reserved1[7];
+  uint64_t tail;         /* next position to read: written by the daemon */
+  uint64_t dropped;      /* records not written because the ring was full */
+  uint64_t reserved2[6];
+  TraceRecord records[kTraceCapacity];
+};
+static_assert(offsetof(TraceSection, head) == 64, "trace head on its own line");
+static_assert(offsetof(TraceSection, tail) == 128, "trace tail on its own line");
+static_assert(offsetof(TraceSection, records) == 192, "trace records offset");
+
+inline constexpr uint64_t align_to_page(uint64_t v) { return (v + 4095) & ~uint64_t{4095}; }
+inline constexpr uint64_t slots_end(uint32_t slot_count) {
   return sizeof(Header) + static_cast<uint64_t>(slot_count) * kSlotSize;
+}
+inline constexpr uint64_t samples_offset_for(uint32_t slot_count) { return align_to_page(slots_end(slot_count)); }
+inline constexpr uint64_t trace_offset_for(uint32_t slot_count) {
+  return align_to_page(samples_offset_for(slot_count) + sizeof(SampleSection));
+}
+inline constexpr uint64_t region_size_for(uint32_t slot_count) {
+  return align_to_page(trace_offset_for(slot_count) + sizeof(TraceSection));
 }
 
 // The first message on the daemon's heap socket, with the region's

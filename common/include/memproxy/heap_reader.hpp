@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "memproxy/heap_account.h"
 
@@ -39,7 +40,35 @@ std::string check_region(const void* region, size_t size);
 // Sums the account; check_region() must have accepted the region.
 Totals read_totals(const void* region);
 
-// An account mapped read-only. Made only from a memfd sealed against
+// A sampled allocation, copied out of its record while the record was stable.
+struct Sample {
+  uint64_t address = 0;
+  uint64_t size = 0;        // usable bytes
+  uint64_t mean_bytes = 0;  // the sampling mean it was taken with
+  int64_t allocated_unix_ns = 0;
+  uint32_t thread = 0;
+  uint16_t flags = 0;       // SampleFlags
+  std::vector<uint64_t> pcs;  // return addresses, innermost first
+};
+
+// The bytes a sample stands for: a block of `size` bytes is sampled with
+// probability 1 - exp(-size / mean), so weighting it by the inverse makes
+// the sum over a call site's samples an unbiased estimate of its bytes.
+double estimated_bytes(uint64_t size, uint64_t mean_bytes);
+
+// The live samples. A record being written while it is read is retried a
+// few times, then left out; a record that says more frames than a record
+// holds is clamped. Bounded by kSampleCapacity records whatever the
+// process wrote.
+std::vector<Sample> read_samples(const SampleSection& section);
+
+// Takes the trace ring's published records, oldest first, up to `max`, and
+// hands their positions back to the process (advances the tail). Stops at
+// the first record not yet published: a thread between reserving a position
+// and writing it holds the reader up, never the other threads.
+size_t drain_trace(TraceSection& ring, std::vector<TraceRecord>* out, size_t max);
+
+// An account mapped from outside. Made only from a memfd sealed against
 // shrinking and growing, so the mapping can never fault under the reader,
 // and no larger than the biggest account a process makes.
 class MappedAccount {
@@ -61,6 +90,15 @@ class MappedAccount {
   const void* data() const { return data_; }
   size_t size() const { return size_; }
   Totals totals() const { return read_totals(data_); }
+  // The sections, at the offsets check_region() verified.
+  const Header& header() const { return *static_cast<const Header*>(data_); }
+  const SampleSection& samples() const {
+    return *reinterpret_cast<const SampleSection*>(static_cast<const unsigned char*>(data_) + header().samples_offset);
+  }
+  // The trace ring, whose on/min_size/tail words the daemon writes.
+  TraceSection& trace() const {
+    return *reinterpret_cast<TraceSection*>(static_cast<unsigned char*>(data_) + header().trace_offset);
+  }
 
  private:
   void* data_ = nullptr;

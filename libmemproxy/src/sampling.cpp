@@ -1,0 +1,312 @@
+#include "sampling.hpp"
+
+#include <dlfcn.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <unwind.h>
+
+#include "backends.hpp"
+#include "platform.hpp"
+
+namespace memproxy::sampling {
+
+Sampling g_sampling MP_ACCOUNT_STATE = {0, 0, 0, 0};
+
+namespace {
+
+using UnwindBacktrace = _Unwind_Reason_Code (*)(_Unwind_Trace_Fn, void*);
+using UnwindGetIp = _Unwind_Ptr (*)(_Unwind_Context*);
+UnwindBacktrace g_backtrace MP_STATE = nullptr;
+UnwindGetIp g_get_ip MP_STATE = nullptr;
+
+// -ln(u) for u in (0, 1], to about 1e-4: the exponential draw without libm
+// (libmemproxy links libc only). ln(x) = (e + log2(m)) * ln 2 with x = m 2^e,
+// m in [1, 2), log2(m) from a cubic fit.
+double minus_log(double u) {
+  uint64_t bits;
+  memcpy(&bits, &u, sizeof bits);
+  int exponent = static_cast<int>((bits >> 52) & 0x7ff) - 1023;
+  bits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+  double m;
+  memcpy(&m, &bits, sizeof m);
+  double t = m - 1;  // [0, 1)
+  double log2m = t * (1.4425449 + t * (-0.7181452 + t * 0.2754212));
+  return -(exponent + log2m) * 0.6931471805599453;
+}
+
+// exp(-y) for y >= 0, to about 1e-6: y log2(e) = k + f, exp(-y) = 2^-k 2^-f,
+// 2^-f = exp(-f ln 2) from its Taylor series on [0, ln 2).
+double exp_minus(double y) {
+  if (!(y < 700)) return 0;
+  double z = y * 1.4426950408889634;
+  int k = static_cast<int>(z);
+  double t = (z - k) * 0.6931471805599453;
+  double e = 1 - t * (1 - t / 2 * (1 - t / 3 * (1 - t / 4 * (1 - t / 5 * (1 - t / 6 * (1 - t / 7 * (1 - t / 8)))))));
+  uint64_t bits = static_cast<uint64_t>(1023 - k) << 52;  // 2^-k, k < 1023
+  double scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return e * scale;
+}
+
+// The probability that exponential sampling with mean `mean` takes a block
+// of `size` bytes.
+double taken_with(uint64_t size, uint64_t mean) {
+  return 1 - exp_minus(static_cast<double>(size) / static_cast<double>(mean));
+}
+
+uint64_t next_random(heap::Slot* s) {
+  uint64_t x = s->random;
+  if (x == 0) x = (static_cast<uint64_t>(platform::thread_pointer()) ^ static_cast<uint64_t>(platform::now_unix_ns())) | 1;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  s->random = x;
+  return x * 0x2545F4914F6CDD1Dull;
+}
+
+double uniform(heap::Slot* s) {  // (0, 1]
+  return (static_cast<double>(next_random(s) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+}
+
+// Starts the slot's countdown to its next sample: exponential with the
+// current mean, which the slot remembers (a countdown is memoryless, so the
+// block it ends on was taken with exactly that mean's probability).
+void draw(heap::Slot* s) {
+  uint64_t mean = __atomic_load_n(&g_sampling.mean, __ATOMIC_RELAXED);
+  double bytes = minus_log(uniform(s)) * static_cast<double>(mean);
+  __atomic_store_n(&s->drawn_mean, mean, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->until_sample, bytes < 1 ? int64_t{1} : static_cast<int64_t>(bytes), __ATOMIC_RELAXED);
+}
+
+struct Frames {
+  uint64_t* pcs;
+  uint32_t depth;
+  bool truncated;
+};
+
+_Unwind_Reason_Code collect(_Unwind_Context* context, void* argument) {
+  auto* f = static_cast<Frames*>(argument);
+  uintptr_t ip = g_get_ip(context);
+  if (ip == 0) return _URC_END_OF_STACK;
+  if (ip >= g_sampling.self_low && ip < g_sampling.self_high) return _URC_NO_REASON;  // our own frames
+  if (f->depth == heap::kMaxFrames) {
+    f->truncated = true;
+    return _URC_END_OF_STACK;
+  }
+  f->pcs[f->depth++] = ip;
+  return _URC_NO_REASON;
+}
+
+void lock(heap::SampleSection* s) {
+  uint32_t expected = 0;
+  while (!__atomic_compare_exchange_n(&s->lock, &expected, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+    expected = 0;
+    sched_yield();
+  }
+}
+
+void unlock(heap::SampleSection* s) { __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE); }
+
+uint32_t index_home(uint64_t address) {
+  return static_cast<uint32_t>((address >> 4) * 0xC2B2AE3D27D4EB4Full >> 51) & (heap::kSampleIndexSize - 1);
+}
+
+// The index position of `address`, or kSampleIndexSize.
+uint32_t find(const heap::SampleSection* s, uint64_t address) {
+  for (uint32_t i = index_home(address), probes = 0; probes < heap::kSampleIndexSize;
+       ++probes, i = (i + 1) & (heap::kSampleIndexSize - 1)) {
+    uint16_t entry = s->index[i];
+    if (entry == 0) return heap::kSampleIndexSize;
+    if (s->records[entry - 1].address == address) return i;
+  }
+  return heap::kSampleIndexSize;
+}
+
+// Linear probing's deletion without tombstones: the entries after the hole
+// that would no longer be found move back into it.
+void remove_at(heap::SampleSection* s, uint32_t hole) {
+  const uint32_t mask = heap::kSampleIndexSize - 1;
+  s->index[hole] = 0;
+  for (uint32_t i = (hole + 1) & mask; s->index[i] != 0; i = (i + 1) & mask) {
+    uint32_t home = index_home(s->records[s->index[i] - 1].address);
+    bool reachable_from_hole = ((i - home) & mask) >= ((i - hole) & mask);
+    if (reachable_from_hole) {
+      s->index[hole] = s->index[i];
+      s->index[i] = 0;
+      hole = i;
+    }
+  }
+}
+
+void filter_add(heap::SampleSection* s, uint64_t address, int change) {
+  uint8_t* counter = &s->filter[filter_index(static_cast<uintptr_t>(address))];
+  uint8_t v = __atomic_load_n(counter, __ATOMIC_RELAXED);
+  if (v == 255) return;  // saturated: stays set for good
+  __atomic_store_n(counter, static_cast<uint8_t>(v + change), __ATOMIC_RELAXED);
+}
+
+void write_begin(heap::SampleRecord* r) {
+  __atomic_store_n(&r->sequence, r->sequence + 1, __ATOMIC_RELAXED);  // odd: being written
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+void write_end(heap::SampleRecord* r) { __atomic_store_n(&r->sequence, r->sequence + 1, __ATOMIC_RELEASE); }
+
+// Takes the record at index position `at` out of the section.
+void remove(heap::SampleSection* s, uint32_t at) {
+  heap::SampleRecord* r = &s->records[s->index[at] - 1];
+  uint64_t address = r->address;
+  remove_at(s, at);
+  write_begin(r);
+  r->address = 0;
+  write_end(r);
+  filter_add(s, address, -1);
+  --s->live;
+}
+
+void set_mean(uint64_t mean) {
+  __atomic_store_n(&g_sampling.mean, mean, __ATOMIC_RELAXED);
+  __atomic_store_n(&account::g_account.header->sample_mean_bytes, mean, __ATOMIC_RELAXED);
+}
+
+// The table is filling: from now on one sample every 2 x mean bytes, and
+// every record is made one of that rate, kept with probability
+// P(taken at 2m) / P(taken at m) and then standing for mean 2m, so the
+// table is what sampling at the new mean would have made and the estimates
+// stay unbiased. Small blocks are kept about half the time, large ones
+// almost always. Under the lock.
+void thin(heap::SampleSection* s, heap::Slot* slot) {
+  for (uint32_t at = 0; at < heap::kSampleIndexSize;) {
+    uint16_t entry = s->index[at];
+    if (entry == 0) {
+      ++at;
+      continue;
+    }
+    heap::SampleRecord* r = &s->records[entry - 1];
+    uint64_t doubled = r->mean_bytes * 2;
+    if (uniform(slot) * taken_with(r->size, r->mean_bytes) <= taken_with(r->size, doubled)) {
+      write_begin(r);
+      r->mean_bytes = doubled;
+      write_end(r);
+      ++at;
+    } else {
+      remove(s, at);  // an entry after it may have moved into `at`: look again
+    }
+  }
+  set_mean(__atomic_load_n(&g_sampling.mean, __ATOMIC_RELAXED) * 2);
+}
+
+void publish(heap::SampleSection* s, heap::Slot* slot, void* block, uint64_t bytes, uint64_t mean,
+             const Frames& frames, uint16_t flags) {
+  lock(s);
+  if (s->live >= s->capacity * 3 / 4) {
+    thin(s, slot);
+    // This sample too, as if taken at the new rate.
+    bool keep = uniform(slot) * taken_with(bytes, mean) <= taken_with(bytes, mean * 2);
+    mean *= 2;
+    if (!keep) {
+      unlock(s);
+      return;
+    }
+  } else if (s->live < s->capacity / 8) {
+    // Few live samples again: back towards the rate asked for (records keep
+    // the means they were taken with).
+    uint64_t current = __atomic_load_n(&g_sampling.mean, __ATOMIC_RELAXED);
+    if (current / 2 >= g_sampling.asked) set_mean(current / 2);
+  }
+  // A rotating cursor (reserved[0]) finds a free record in O(1) while the
+  // table is not nearly full, which thinning keeps it from being.
+  heap::SampleRecord* free_record = nullptr;
+  uint64_t& cursor = s->reserved[0];
+  for (uint32_t n = 0; n < heap::kSampleCapacity && free_record == nullptr; ++n) {
+    heap::SampleRecord* r = &s->records[cursor++ % heap::kSampleCapacity];
+    if (r->address == 0) free_record = r;
+  }
+  if (free_record == nullptr) {
+    ++s->dropped;
+    unlock(s);
+    return;
+  }
+  heap::SampleRecord& r = *free_record;
+  write_begin(&r);
+  r.address = reinterpret_cast<uintptr_t>(block);
+  r.size = bytes;
+  r.mean_bytes = mean;
+  r.allocated_unix_ns = platform::now_unix_ns();
+  r.thread = static_cast<uint32_t>(syscall(SYS_gettid));
+  r.depth = static_cast<uint16_t>(frames.depth);
+  r.flags = flags;
+  memcpy(r.pcs, frames.pcs, frames.depth * sizeof r.pcs[0]);
+  write_end(&r);
+  uint32_t i = index_home(r.address);
+  while (s->index[i] != 0) i = (i + 1) & (heap::kSampleIndexSize - 1);
+  s->index[i] = static_cast<uint16_t>(&r - s->records + 1);
+  filter_add(s, r.address, +1);
+  ++s->live;
+  ++s->taken;
+  unlock(s);
+}
+
+}  // namespace
+
+void start(uint64_t mean_bytes) {
+  if (mean_bytes == 0) return;
+  void* handle = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (handle != nullptr) {
+    g_backtrace = reinterpret_cast<UnwindBacktrace>(dlsym(handle, "_Unwind_Backtrace"));
+    g_get_ip = reinterpret_cast<UnwindGetIp>(dlsym(handle, "_Unwind_GetIP"));
+  }
+  backends::Object self;
+  if (backends::object_at(reinterpret_cast<const void*>(&start), &self)) {
+    // From our lowest to our highest loaded segment: every frame of ours.
+    uintptr_t low = UINTPTR_MAX, high = 0;
+    for (int i = 0; i < self.phnum; ++i) {
+      if (self.phdr[i].p_type != PT_LOAD) continue;
+      uintptr_t a = self.addr + self.phdr[i].p_vaddr;
+      if (a < low) low = a;
+      if (a + self.phdr[i].p_memsz > high) high = a + self.phdr[i].p_memsz;
+    }
+    g_sampling.self_low = low;
+    g_sampling.self_high = high;
+  }
+  g_sampling.asked = mean_bytes;
+  set_mean(mean_bytes);
+}
+
+void take(heap::Slot* s, void* block, uint64_t bytes) {
+  if (s == &account::g_account.header->overflow) return;  // shared by threads: no countdown of its own
+  if (s->drawn_mean == 0) {
+    // A thread's first counted allocation: where its first sample falls is drawn now.
+    draw(s);
+    int64_t left = s->until_sample - static_cast<int64_t>(bytes);
+    __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
+    if (left > 0) return;
+  }
+  if (__atomic_load_n(&s->sampling, __ATOMIC_RELAXED) != 0) return;  // inside a sample of its own
+  __atomic_store_n(&s->sampling, 1, __ATOMIC_RELAXED);
+  uint64_t pcs[heap::kMaxFrames];
+  Frames frames{pcs, 0, false};
+  uint16_t flags = 0;
+  if (g_backtrace != nullptr && g_get_ip != nullptr) {
+    g_backtrace(collect, &frames);
+    if (frames.truncated) flags |= heap::kStackTruncated;
+  } else {
+    pcs[frames.depth++] = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
+    flags |= heap::kNoUnwinder;
+  }
+  if (block != nullptr) publish(account::g_account.samples, s, block, bytes, s->drawn_mean, frames, flags);
+  draw(s);
+  __atomic_store_n(&s->sampling, 0, __ATOMIC_RELAXED);
+}
+
+void forget(void* block) {
+  heap::SampleSection* s = account::g_account.samples;
+  lock(s);
+  uint32_t at = find(s, reinterpret_cast<uintptr_t>(block));
+  if (at != heap::kSampleIndexSize) remove(s, at);
+  unlock(s);
+}
+
+}  // namespace memproxy::sampling

@@ -1,0 +1,80 @@
+// Sampled allocations of a monitored process, with their stacks: by bytes,
+// one sample every `mean` bytes on average (each thread counts down an
+// exponentially distributed number of bytes, jemalloc's and tcmalloc's
+// technique), so that a call site's share of the samples, each weighted
+// size / (1 - exp(-size / mean)), is an unbiased estimate of its share of
+// the bytes. The records live in the heap account (SampleSection); the
+// daemon symbolizes their raw return addresses.
+//
+// Invariants:
+// - Off (mean 0, and in every unmonitored process) nothing here runs.
+// - The allocation path pays a subtraction and a predictable branch; the
+//   free path one load of a filter byte (a counting filter over the live
+//   samples' addresses) and a predictable branch. Everything else happens
+//   only for a sampled block, or a free whose filter byte says "maybe".
+// - Taking a sample never allocates, and never recurses: the stack comes
+//   from libgcc's unwinder (_Unwind_Backtrace, loaded when sampling starts,
+//   not on a first call inside malloc as glibc's backtrace() would), which
+//   reads the DWARF call-frame information Debian's libraries carry (they
+//   have no frame pointers); a thread that allocates while it samples (the
+//   unwinder never does) is not sampled again. The section lock is held only
+//   to publish or remove a record, never while unwinding.
+// - A filling record table doubles the mean and thins the records to what
+//   the doubled mean would have taken, so the estimates stay unbiased and
+//   the table never fills; few live records halve it back towards the
+//   mean asked for. Each record carries the mean it stands for.
+#ifndef MEMPROXY_SAMPLING_HPP
+#define MEMPROXY_SAMPLING_HPP
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap_account.hpp"
+
+namespace memproxy::sampling {
+
+struct Sampling {
+  uint64_t mean;   // 0: not sampling; raised while the record table is filling
+  uint64_t asked;  // the mean the program was given
+  uintptr_t self_low, self_high;  // libmemproxy's code: frames there are skipped
+};
+extern Sampling g_sampling MP_ACCOUNT_STATE;
+
+// At the decision, before the arena is sealed (loading the unwinder may
+// allocate): starts sampling every `mean_bytes` on average; 0 leaves it off.
+void start(uint64_t mean_bytes);
+
+void take(heap::Slot* s, void* block, uint64_t bytes);
+void forget(void* block);
+
+inline uint32_t filter_index(uintptr_t a) {
+  return static_cast<uint32_t>((static_cast<uint64_t>(a >> 4) * 0x9E3779B97F4A7C15ull) >> 50) &
+         (heap::kSampleFilterSize - 1);
+}
+
+// Every counted allocation of `bytes` usable bytes at `block`.
+inline void allocated(heap::Slot* s, void* block, uint64_t bytes) {
+  if (g_sampling.mean == 0) return;
+  int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
+  if (__builtin_expect(left > 0, 1)) {
+    __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
+    return;
+  }
+  take(s, block, bytes);
+}
+
+// Every counted free (and the old block of a realloc), before the block goes.
+inline void freed(void* block) {
+  if (g_sampling.mean == 0) return;
+  if (__builtin_expect(
+          __atomic_load_n(&account::g_account.samples->filter[filter_index(reinterpret_cast<uintptr_t>(block))],
+                          __ATOMIC_RELAXED) == 0,
+          1)) {
+    return;
+  }
+  forget(block);
+}
+
+}  // namespace memproxy::sampling
+
+#endif

@@ -1,0 +1,144 @@
+// Allocations from known call sites, for the sampling and trace tests. The
+// functions that allocate are never inlined, so their addresses (printed)
+// are where a sample's or trace record's caller must point.
+//
+//   sites N LO HI  site_a keeps N blocks of 4LO..4HI bytes, site_b 8N and
+//                  site_c 16N of LO..HI (so they hold about 1:2:4 of the
+//                  bytes, in blocks of two sizes), churn allocates 16N
+//                  blocks of LO..HI and frees each; prints the
+//                  functions' addresses and each site's usable bytes, stops
+//                  (SIGSTOP); frees site_c's blocks, prints, stops; exits.
+//   trace          prints traced_calls' address, stops; makes a known sequence
+//                  of calls from traced_calls, prints their pointers, stops;
+//                  exits.
+//   flood N        stops; makes N malloc(8) and keeps them; stops; exits.
+#include <malloc.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <new>
+#include <vector>
+
+namespace {
+
+uint64_t g_random = 0x9E3779B97F4A7C15ull;
+
+size_t size_between(size_t lo, size_t hi) {
+  g_random = g_random * 6364136223846793005ull + 1442695040888963407ull;
+  return lo + static_cast<size_t>((g_random >> 33) % (hi - lo + 1));
+}
+
+struct Site {
+  std::vector<void*> blocks;
+  size_t bytes = 0;
+};
+
+// The vectors' own storage is reserved before the sites run, so that the
+// only allocations made from a site function are its blocks.
+__attribute__((noinline)) void site_a(Site* s, size_t n, size_t lo, size_t hi) {
+  for (size_t i = 0; i < n; ++i) s->blocks.push_back(malloc(size_between(lo, hi)));
+}
+__attribute__((noinline)) void site_b(Site* s, size_t n, size_t lo, size_t hi) {
+  for (size_t i = 0; i < n; ++i) s->blocks.push_back(::operator new(size_between(lo, hi)));
+}
+__attribute__((noinline)) void site_c(Site* s, size_t n, size_t lo, size_t hi) {
+  for (size_t i = 0; i < n; ++i) s->blocks.push_back(calloc(1, size_between(lo, hi)));
+}
+__attribute__((noinline)) void churn(size_t n, size_t lo, size_t hi) {
+  for (size_t i = 0; i < n; ++i) {
+    void* volatile p = malloc(size_between(lo, hi));
+    free(p);
+  }
+}
+
+size_t usable_bytes(const Site& s) {
+  size_t total = 0;
+  for (void* p : s.blocks) total += malloc_usable_size(p);
+  return total;
+}
+
+void stop() {
+  fflush(stdout);
+  raise(SIGSTOP);
+}
+
+__attribute__((noinline)) int run_sites(size_t n, size_t lo, size_t hi) {
+  Site a, b, c;
+  a.blocks.reserve(n);
+  b.blocks.reserve(8 * n);
+  c.blocks.reserve(16 * n);
+  site_a(&a, n, 4 * lo, 4 * hi);
+  site_b(&b, 8 * n, lo, hi);
+  site_c(&c, 16 * n, lo, hi);
+  churn(16 * n, lo, hi);
+  printf("site_a=%p site_b=%p site_c=%p churn=%p run_sites=%p\n", reinterpret_cast<void*>(&site_a),
+         reinterpret_cast<void*>(&site_b), reinterpret_cast<void*>(&site_c), reinterpret_cast<void*>(&churn),
+         reinterpret_cast<void*>(&run_sites));
+  printf("held_a=%zu held_b=%zu held_c=%zu\n", usable_bytes(a), usable_bytes(b), usable_bytes(c));
+  stop();
+  for (void* p : c.blocks) free(p);
+  c.blocks.clear();
+  printf("held_a=%zu held_b=%zu held_c=%zu\n", usable_bytes(a), usable_bytes(b), usable_bytes(c));
+  stop();
+  for (void* p : a.blocks) free(p);
+  for (void* p : b.blocks) ::operator delete(p);
+  return 0;
+}
+
+uintptr_t g_keep[8];  // the pointers, as numbers: printed after they are freed
+
+// The sequence the trace test expects, record for record.
+__attribute__((noinline)) void traced_calls() {
+  void* p = malloc(1000);
+  void* q = calloc(10, 100);
+  g_keep[1] = reinterpret_cast<uintptr_t>(q);
+  p = realloc(p, 5000);
+  g_keep[0] = reinterpret_cast<uintptr_t>(p);
+  free(q);
+  void* r = nullptr;
+  if (posix_memalign(&r, 64, 3000) != 0) abort();
+  g_keep[2] = reinterpret_cast<uintptr_t>(r);
+  free(r);
+  void* s = ::operator new(2000, std::nothrow);
+  g_keep[3] = reinterpret_cast<uintptr_t>(s);
+  ::operator delete(s);
+  void* t = ::operator new(1500);
+  g_keep[4] = reinterpret_cast<uintptr_t>(t);
+  ::operator delete(t, 1500);
+  free(p);
+}
+
+int trace() {
+  printf("traced_calls=%p\n", reinterpret_cast<void*>(&traced_calls));
+  stop();
+  traced_calls();
+  printf("p=%#jx q=%#jx r=%#jx s=%#jx t=%#jx\n", static_cast<uintmax_t>(g_keep[0]), static_cast<uintmax_t>(g_keep[1]),
+         static_cast<uintmax_t>(g_keep[2]), static_cast<uintmax_t>(g_keep[3]), static_cast<uintmax_t>(g_keep[4]));
+  stop();
+  return 0;
+}
+
+int flood(size_t n) {
+  void** kept = static_cast<void**>(calloc(n, sizeof(void*)));
+  printf("flooding %zu\n", n);
+  stop();
+  for (size_t i = 0; i < n; ++i) kept[i] = malloc(8);
+  printf("flooded\n");
+  stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  if (argc == 5 && strcmp(argv[1], "sites") == 0) {
+    return run_sites(strtoull(argv[2], nullptr, 10), strtoull(argv[3], nullptr, 10), strtoull(argv[4], nullptr, 10));
+  }
+  if (argc == 2 && strcmp(argv[1], "trace") == 0) return trace();
+  if (argc == 3 && strcmp(argv[1], "flood") == 0) return flood(strtoull(argv[2], nullptr, 10));
+  return 2;
+}

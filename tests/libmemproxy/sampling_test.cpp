@@ -1,0 +1,163 @@
+// Sampled allocations: a monitored process's live samples, read from its
+// heap account as the daemon reads them, attribute live bytes to the call
+// sites that hold them, in the right shares, with stacks that go past the
+// first frame; a freed block's sample goes; a filling table raises the
+// mean without biasing the estimate.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "harness.hpp"
+#include "memproxy/heap_reader.hpp"
+
+namespace mptest {
+namespace {
+
+using memproxy::heap::MappedAccount;
+using memproxy::heap::Sample;
+using memproxy::testing::Process;
+
+struct BySite {
+  std::map<std::string, double> estimated;  // bytes
+  std::map<std::string, int> samples;
+  int at_sites = 0;           // samples whose first frame is a site
+  int unwound_to_caller = 0;  // ... and whose second frame is in run_sites
+};
+
+BySite group(const std::vector<Sample>& samples, const std::map<std::string, uint64_t>& functions) {
+  BySite g;
+  for (const Sample& s : samples) {
+    if (s.pcs.empty()) continue;
+    std::string site = function_of(s.pcs[0], functions);
+    g.estimated[site] += memproxy::heap::estimated_bytes(s.size, s.mean_bytes);
+    ++g.samples[site];
+    if (site.rfind("site_", 0) != 0) continue;
+    ++g.at_sites;
+    if (s.pcs.size() > 1 && function_of(s.pcs[1], functions) == "run_sites") ++g.unwound_to_caller;
+  }
+  return g;
+}
+
+class Sampling : public RunsArch {
+ protected:
+  std::string needs() const override { return a.missing(backend("jemalloc")); }
+  TempDir dir;
+
+  std::vector<std::string> env(const std::string& routing, const std::string& mean) {
+    auto e = env_with(a.lib + ":" + a.jemalloc(),
+                      make_table(dir, routing + "[monitor]\nmp-heap-sites\nmp-heap-sites32\n"));
+    e.push_back("MEMPROXY_SAMPLE_BYTES=" + mean);
+    return e;
+  }
+
+  // Each site's estimated share of the three sites' live bytes is within
+  // `tolerance` (relative) of its true share.
+  static void expect_shares(const BySite& g, const std::map<std::string, uint64_t>& held,
+                            const std::vector<std::string>& sites, double tolerance) {
+    double estimated_total = 0, held_total = 0;
+    for (const auto& site : sites) {
+      estimated_total += g.estimated.count(site) ? g.estimated.at(site) : 0;
+      held_total += static_cast<double>(held.at("held_" + site.substr(5)));
+    }
+    ASSERT_GT(estimated_total, 0);
+    for (const auto& site : sites) {
+      const double truth = static_cast<double>(held.at("held_" + site.substr(5))) / held_total;
+      const double estimate = (g.estimated.count(site) ? g.estimated.at(site) : 0) / estimated_total;
+      EXPECT_NEAR(estimate / truth, 1.0, tolerance)
+          << site << ": estimated share " << estimate << ", true " << truth << " (" << g.samples.at(site)
+          << " samples)";
+    }
+  }
+
+  void sites_hold_their_shares(const std::string& routing) {
+    // 200 blocks of 32-160 KiB, 1,600 and 3,200 of 8-40 KiB, against a
+    // 32 KiB mean: about 2,700 live samples, and each share's relative
+    // standard error is under 3%. Blocks of different sizes in different
+    // sites: a wrong weight would move the shares.
+    Process p({a.heap_sites, "sites", "200", "8192", "40960"}, env(routing, "32768"));
+    auto where = p.read_line();
+    auto held_line = p.read_line();
+    ASSERT_TRUE(where && held_line) << p.finish().describe();
+    auto functions = numbers_of_line(*where);
+    auto held = numbers_of_line(*held_line);
+    ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
+    std::string why;
+    MappedAccount account = MappedAccount::of_process(p.pid(), &why);
+    ASSERT_TRUE(account) << why;
+    EXPECT_EQ(account.header().sample_mean_bytes, 32768u);
+    auto samples = memproxy::heap::read_samples(account.samples());
+    EXPECT_EQ(samples.size(), account.samples().live);
+    BySite g = group(samples, functions);
+    EXPECT_EQ(g.samples["churn"], 0) << "freed blocks keep their samples";
+    // What else the process holds (the C++ runtime's emergency exception
+    // pool, the vectors of blocks) is sampled too, and is small.
+    EXPECT_LT(g.estimated["?"], 512 * 1024) << g.samples["?"] << " samples elsewhere";
+    EXPECT_EQ(g.unwound_to_caller, g.at_sites) << "stacks end at the first frame";
+    for (const Sample& s : samples) EXPECT_EQ(s.flags, 0) << "truncated or not unwound";
+    expect_shares(g, held, {"site_a", "site_b", "site_c"}, 0.10);
+    p.resume();
+
+    // site_c freed its blocks: its samples are gone, the others unchanged.
+    auto after = p.read_line();
+    ASSERT_TRUE(after) << p.finish().describe();
+    ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
+    BySite g2 = group(memproxy::heap::read_samples(account.samples()), functions);
+    EXPECT_EQ(g2.samples["site_c"], 0);
+    EXPECT_EQ(g2.samples["site_a"], g.samples["site_a"]);
+    EXPECT_EQ(g2.samples["site_b"], g.samples["site_b"]);
+    expect_shares(g2, numbers_of_line(*after), {"site_a", "site_b"}, 0.10);
+    p.resume();
+    auto outcome = p.finish();
+    EXPECT_TRUE(outcome.ok()) << outcome.describe();
+  }
+};
+
+TEST_P(Sampling, SitesHoldTheirSharesOnJemalloc) { sites_hold_their_shares(""); }
+
+TEST_P(Sampling, SitesHoldTheirSharesOnTheSystemAllocator) {
+  sites_hold_their_shares("[exclude]\nmp-heap-sites\nmp-heap-sites32\n");
+}
+
+// Every allocation sampled (mean 1 byte) while 50,000 blocks stay live: the
+// table would overflow twelve times over. It thins itself and raises the
+// mean instead, and the estimate of what each site holds stays unbiased.
+TEST_P(Sampling, AFillingTableRaisesTheMeanAndStaysUnbiased) {
+  Process p({a.heap_sites, "sites", "2000", "200", "600"}, env("", "1"));
+  auto where = p.read_line();
+  auto held_line = p.read_line();
+  ASSERT_TRUE(where && held_line) << p.finish().describe();
+  ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
+  std::string why;
+  MappedAccount account = MappedAccount::of_process(p.pid(), &why);
+  ASSERT_TRUE(account) << why;
+  const auto& section = account.samples();
+  EXPECT_GT(account.header().sample_mean_bytes, 1u);
+  EXPECT_LT(section.live, section.capacity * 3 / 4 + 1);
+  EXPECT_EQ(section.dropped, 0u);
+  auto held = numbers_of_line(*held_line);
+  BySite g = group(memproxy::heap::read_samples(section), numbers_of_line(*where));
+  double estimated = g.estimated["site_a"] + g.estimated["site_b"] + g.estimated["site_c"];
+  double truth = static_cast<double>(held["held_a"] + held["held_b"] + held["held_c"]);
+  EXPECT_NEAR(estimated / truth, 1.0, 0.10);
+  expect_shares(g, held, {"site_a", "site_b", "site_c"}, 0.20);
+  p.signal(SIGKILL);
+}
+
+// Sampling off: no record is ever taken, and the header says so.
+TEST_P(Sampling, OffTakesNothing) {
+  Process p({a.heap_sites, "sites", "100", "32768", "65536"}, env("", "0"));
+  ASSERT_TRUE(p.read_line() && p.read_line()) << p.finish().describe();
+  ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
+  std::string why;
+  MappedAccount account = MappedAccount::of_process(p.pid(), &why);
+  ASSERT_TRUE(account) << why;
+  EXPECT_EQ(account.header().sample_mean_bytes, 0u);
+  EXPECT_EQ(account.samples().taken, 0u);
+  EXPECT_TRUE(memproxy::heap::read_samples(account.samples()).empty());
+  p.signal(SIGKILL);
+}
+
+INSTANTIATE_TEST_SUITE_P(Both, Sampling, testing::ValuesIn(arches()), arch_name);
+
+}  // namespace
+}  // namespace mptest

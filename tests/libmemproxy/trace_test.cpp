@@ -1,0 +1,172 @@
+// The trace ring: switched on from outside, as the daemon does, a monitored
+// process writes every call of the family, in order, with its size,
+// pointers, result and the program's own return address; a size filter
+// leaves the small calls out; a full ring drops and counts records and the
+// program goes on; off, nothing is written.
+#include <gtest/gtest.h>
+
+#include <time.h>
+
+#include "harness.hpp"
+#include "memproxy/allocator_family.hpp"
+#include "memproxy/heap_reader.hpp"
+
+namespace mptest {
+namespace {
+
+using memproxy::heap::MappedAccount;
+using memproxy::heap::TraceRecord;
+using memproxy::testing::Process;
+namespace family = memproxy::family;
+
+int64_t now_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_REALTIME, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+struct Expected {
+  family::Member member;
+  std::string pointer;  // the key of the printed pointer the call took, "" for none, "malloc" for
+                        // malloc(1000)'s block, "?" for one the test cannot know
+  uint64_t size;
+  std::string result;   // the key of the printed pointer it returned, "" for none
+};
+
+class Trace : public RunsArch {
+ protected:
+  std::string needs() const override { return a.missing(backend("jemalloc")); }
+  TempDir dir;
+  int pid_ = 0;  // the traced process: its only thread
+
+  std::vector<std::string> env() {
+    return env_with(a.lib + ":" + a.jemalloc(), make_table(dir, "[monitor]\nmp-heap-sites\nmp-heap-sites32\n"));
+  }
+
+  // Runs the trace mode with the ring switched on (above `min_size`) between
+  // its two stops; returns the records drained and the pointers it printed.
+  std::vector<TraceRecord> traced(uint64_t min_size, std::map<std::string, uint64_t>* printed,
+                                  std::map<std::string, uint64_t>* functions, int64_t* started) {
+    Process p({a.heap_sites, "trace"}, env());
+    auto where = p.read_line();
+    EXPECT_TRUE(where && p.wait_stopped()) << p.finish().describe();
+    if (!where) return {};
+    *functions = numbers_of_line(*where);
+    pid_ = p.pid();
+    std::string why;
+    MappedAccount account = MappedAccount::of_process(p.pid(), &why);
+    EXPECT_TRUE(account) << why;
+    if (!account) return {};
+    auto& ring = account.trace();
+    EXPECT_EQ(__atomic_load_n(&ring.head, __ATOMIC_ACQUIRE), 0u) << "records written while the ring was off";
+    ring.min_size = min_size;
+    __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
+    *started = now_ns();
+    p.resume();
+    auto pointers = p.read_line();
+    EXPECT_TRUE(pointers && p.wait_stopped()) << p.finish().describe();
+    if (pointers) *printed = numbers_of_line(*pointers);
+    __atomic_store_n(&ring.on, 0, __ATOMIC_RELEASE);
+    std::vector<TraceRecord> records;
+    memproxy::heap::drain_trace(ring, &records, memproxy::heap::kTraceCapacity);
+    EXPECT_EQ(ring.dropped, 0u);
+    p.resume();
+    auto outcome = p.finish();
+    EXPECT_TRUE(outcome.ok()) << outcome.describe();
+    EXPECT_EQ(ring.head, ring.tail) << "records written after the ring was switched off";
+    return records;
+  }
+
+  void expect_records(const std::vector<TraceRecord>& records, const std::vector<Expected>& expected,
+                      const std::map<std::string, uint64_t>& printed, const std::map<std::string, uint64_t>& functions,
+                      int64_t started) {
+    // The printf between the calls and the second stop allocates nothing
+    // (stdout's buffer exists by then): every record is one of the calls.
+    ASSERT_EQ(records.size(), expected.size());
+    uint64_t intermediate = 0;  // malloc(1000)'s block, realloc's argument
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const TraceRecord& r = records[i];
+      const Expected& e = expected[i];
+      SCOPED_TRACE("record " + std::to_string(i) + ": " + family::member_name(r.member));
+      EXPECT_EQ(r.member, e.member) << "expected " << family::member_name(e.member);
+      EXPECT_EQ(r.size, e.size);
+      EXPECT_EQ(function_of(r.caller, functions), "traced_calls") << std::hex << r.caller;
+      EXPECT_GE(r.unix_ns, started);
+      EXPECT_LE(r.unix_ns, now_ns());
+      if (i > 0) {
+        EXPECT_GE(r.unix_ns, records[i - 1].unix_ns);
+      }
+      if (e.member == family::k_malloc) intermediate = r.result;
+      EXPECT_EQ(r.thread, static_cast<uint32_t>(pid_)) << "the traced thread";
+      if (e.pointer == "malloc") {
+        EXPECT_EQ(r.pointer, intermediate);
+      } else if (e.pointer == "?") {
+        EXPECT_NE(r.pointer, 0u);
+      } else if (!e.pointer.empty()) {
+        EXPECT_EQ(r.pointer, printed.at(e.pointer));
+      }
+      if (!e.result.empty()) {
+        EXPECT_EQ(r.result, printed.at(e.result));
+      }
+      if (e.member == family::k_malloc) {
+        EXPECT_NE(r.result, 0u);
+      }
+    }
+  }
+};
+
+TEST_P(Trace, EveryCallInOrderWithTheProgramsReturnAddress) {
+  std::map<std::string, uint64_t> printed, functions;
+  int64_t started = 0;
+  auto records = traced(0, &printed, &functions, &started);
+  expect_records(records,
+                 {{family::k_malloc, "", 1000, ""},
+                  {family::k_calloc, "", 1000, "q"},
+                  {family::k_realloc, "malloc", 5000, "p"},
+                  {family::k_free, "q", 0, ""},
+                  {family::k_posix_memalign, "", 3000, "r"},
+                  {family::k_free, "r", 0, ""},
+                  {family::k_op_new_nothrow, "", 2000, "s"},
+                  {family::k_op_delete, "s", 0, ""},
+                  {family::k_op_new, "", 1500, "t"},
+                  {family::k_op_delete_sized, "t", 1500, ""},
+                  {family::k_free, "p", 0, ""}},
+                 printed, functions, started);
+}
+
+TEST_P(Trace, ASizeFilterLeavesSmallerCallsOut) {
+  std::map<std::string, uint64_t> printed, functions;
+  int64_t started = 0;
+  auto records = traced(2500, &printed, &functions, &started);
+  expect_records(records, {{family::k_realloc, "?", 5000, "p"}, {family::k_posix_memalign, "", 3000, "r"}},
+                 printed, functions, started);
+}
+
+// Nobody drains: the ring fills, the rest is dropped and counted, and the
+// program never waits for a reader.
+TEST_P(Trace, AFullRingDropsAndCountsAndNeverBlocks) {
+  constexpr uint64_t kCalls = 3 * memproxy::heap::kTraceCapacity;
+  Process p({a.heap_sites, "flood", std::to_string(kCalls)}, env());
+  ASSERT_TRUE(p.read_line() && p.wait_stopped()) << p.finish().describe();
+  std::string why;
+  MappedAccount account = MappedAccount::of_process(p.pid(), &why);
+  ASSERT_TRUE(account) << why;
+  auto& ring = account.trace();
+  __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
+  p.resume();
+  ASSERT_TRUE(p.read_line() && p.wait_stopped()) << p.finish().describe();
+  std::vector<TraceRecord> records;
+  memproxy::heap::drain_trace(ring, &records, 2 * memproxy::heap::kTraceCapacity);
+  EXPECT_EQ(records.size(), memproxy::heap::kTraceCapacity);
+  EXPECT_EQ(records.size() + ring.dropped, kCalls);
+  for (size_t i = 0; i < records.size(); ++i) {
+    ASSERT_EQ(records[i].member, family::k_malloc) << i;
+    ASSERT_EQ(records[i].size, 8u) << i;
+  }
+  p.signal(SIGKILL);
+}
+
+INSTANTIATE_TEST_SUITE_P(Both, Trace, testing::ValuesIn(arches()), arch_name);
+
+}  // namespace
+}  // namespace mptest
