@@ -23,11 +23,25 @@ void remove_memproxy_variables() {
 
 bool is_one(const char* value) { return value != nullptr && strcmp(value, "1") == 0; }
 
+// A variable made of decimal digits only (at most 2^50), or -1 when it is
+// unset or anything else.
+int64_t count_variable(const char* name) {
+  const char* v = getenv(name);
+  if (v == nullptr || v[0] == '\0') return -1;
+  int64_t n = 0;
+  for (const char* c = v; *c != '\0'; ++c) {
+    if (*c < '0' || *c > '9' || n >= (int64_t{1} << 50) / 10) return -1;
+    n = n * 10 + (*c - '0');
+  }
+  return n;
+}
+
 }  // namespace
 
 Environment read_environment() {
   Environment e{};
   e.sample_bytes = -1;
+  e.sample_budget = -1;
   e.secure = platform::secure_mode();
   if (e.secure) {
     remove_memproxy_variables();
@@ -37,12 +51,8 @@ Environment read_environment() {
   e.table = table != nullptr && table[0] != '\0' ? table : nullptr;
   e.debug = is_one(getenv("MEMPROXY_DEBUG"));
   e.monitor = is_one(getenv("MEMPROXY_MONITOR"));
-  e.sample_bytes = -1;
-  if (const char* v = getenv("MEMPROXY_SAMPLE_BYTES"); v != nullptr && v[0] >= '0' && v[0] <= '9') {
-    int64_t n = 0;
-    for (const char* c = v; *c >= '0' && *c <= '9' && n < (int64_t{1} << 50); ++c) n = n * 10 + (*c - '0');
-    e.sample_bytes = n;
-  }
+  e.sample_bytes = count_variable("MEMPROXY_SAMPLE_BYTES");
+  e.sample_budget = count_variable("MEMPROXY_SAMPLE_BUDGET");
   return e;
 }
 

@@ -21,6 +21,9 @@ struct Environment {
   // MEMPROXY_SAMPLE_BYTES: the mean bytes between sampled allocations of a
   // monitored process (0 = no sampling); -1 when not set.
   int64_t sample_bytes;
+  // MEMPROXY_SAMPLE_BUDGET: at most this many samples a second, the mean
+  // rising past it (0 = no limit); -1 when not set.
+  int64_t sample_budget;
 };
 
 Environment read_environment();

@@ -12,7 +12,7 @@
 
 namespace memproxy::sampling {
 
-Sampling g_sampling MP_ACCOUNT_STATE = {0, 0, 0, 0};
+Sampling g_sampling MP_ACCOUNT_STATE = {};
 
 namespace {
 
@@ -162,21 +162,29 @@ void remove(heap::SampleSection* s, uint32_t at) {
   write_begin(r);
   r->address = 0;
   write_end(r);
+  r->reserved[0] = s->reserved[0];
+  s->reserved[0] = static_cast<uint64_t>(r - s->records + 1);
   filter_add(s, address, -1);
   --s->live;
 }
 
-void set_mean(uint64_t mean) {
+// The mean now: the one asked for, doubled once per level (levels rise as
+// the table fills and as samples come faster than the budget, and fall back
+// as either eases). Under the lock.
+constexpr uint32_t kMaxLevels = 40;
+
+void update_mean() {
+  uint32_t levels = g_sampling.table_level + g_sampling.rate_level;
+  uint64_t mean = g_sampling.asked << (levels < kMaxLevels ? levels : kMaxLevels);
   __atomic_store_n(&g_sampling.mean, mean, __ATOMIC_RELAXED);
   __atomic_store_n(&account::g_account.header->sample_mean_bytes, mean, __ATOMIC_RELAXED);
 }
 
-// The table is filling: from now on one sample every 2 x mean bytes, and
-// every record is made one of that rate, kept with probability
-// P(taken at 2m) / P(taken at m) and then standing for mean 2m, so the
-// table is what sampling at the new mean would have made and the estimates
-// stay unbiased. Small blocks are kept about half the time, large ones
-// almost always. Under the lock.
+// The table is filling: every record is made one of twice its mean, kept
+// with probability P(taken at 2m) / P(taken at m) and then standing for
+// mean 2m, so the table is what sampling at twice the rate's mean would
+// have made and the estimates stay unbiased. Small blocks are kept about
+// half the time, large ones almost always. Under the lock.
 void thin(heap::SampleSection* s, heap::Slot* slot) {
   for (uint32_t at = 0; at < heap::kSampleIndexSize;) {
     uint16_t entry = s->index[at];
@@ -195,12 +203,69 @@ void thin(heap::SampleSection* s, heap::Slot* slot) {
       remove(s, at);  // an entry after it may have moved into `at`: look again
     }
   }
-  set_mean(__atomic_load_n(&g_sampling.mean, __ATOMIC_RELAXED) * 2);
+  ++g_sampling.table_level;
+  update_mean();
+}
+
+// The sampling budget: at most budget_per_window samples per window of
+// kWindowNs. A program that exceeds it has the mean raised, at once, by as
+// many doublings as its rate over the window needs to fit (each record
+// keeps the mean it was drawn with, so nothing is biased, only coarser):
+// what sampling costs is bounded at about that many stack walks per window
+// whatever the allocation rate. A window with a quarter of the budget or
+// less lowers the mean one doubling. Under the lock.
+constexpr int64_t kWindowNs = 100 * 1000 * 1000;
+constexpr int64_t kWindowsPerSecond = 10;
+
+void spend_budget(int64_t now) {
+  const uint32_t budget = g_sampling.budget_per_window;
+  if (budget == 0) return;
+  int64_t elapsed = now - g_sampling.window_start_ns;
+  if (elapsed >= kWindowNs) {
+    if (g_sampling.window_samples <= budget / 4 && g_sampling.rate_level > 0) {
+      --g_sampling.rate_level;
+      update_mean();
+    }
+    g_sampling.window_start_ns = now;
+    g_sampling.window_samples = 0;
+    elapsed = 0;
+  }
+  if (++g_sampling.window_samples <= budget) return;
+  // The window's rate against the budget's, rounded up to a power of two.
+  if (elapsed < 1000) elapsed = 1000;
+  uint64_t ratio = (static_cast<uint64_t>(g_sampling.window_samples) * static_cast<uint64_t>(kWindowNs) +
+                    static_cast<uint64_t>(elapsed) * budget - 1) /
+                   (static_cast<uint64_t>(elapsed) * budget);
+  uint32_t doublings = ratio > 1 ? 64 - static_cast<uint32_t>(__builtin_clzll(ratio - 1)) : 1;
+  g_sampling.rate_level += doublings;
+  if (g_sampling.rate_level > kMaxLevels) g_sampling.rate_level = kMaxLevels;
+  update_mean();
+  g_sampling.window_start_ns = now;
+  g_sampling.window_samples = 0;
+}
+
+// Records are handed out from a free list (SampleSection::reserved[0],
+// record number + 1, linked through SampleRecord::reserved[0]), then from
+// the never-used ones (reserved[1] of them used so far): the records in use
+// stay packed in the first pages, so a process touches pages in proportion
+// to its peak of live samples. Under the lock.
+heap::SampleRecord* take_record(heap::SampleSection* s) {
+  uint64_t head = s->reserved[0];
+  if (head != 0 && head <= heap::kSampleCapacity) {
+    heap::SampleRecord* r = &s->records[head - 1];
+    s->reserved[0] = r->reserved[0];
+    return r;
+  }
+  if (s->reserved[1] < heap::kSampleCapacity) return &s->records[s->reserved[1]++];
+  return nullptr;
 }
 
 void publish(heap::SampleSection* s, heap::Slot* slot, void* block, uint64_t bytes, uint64_t mean,
              const Frames& frames, uint16_t flags) {
+  int64_t now = platform::now_unix_ns();
+  uint32_t thread = static_cast<uint32_t>(syscall(SYS_gettid));
   lock(s);
+  spend_budget(now);
   if (s->live >= s->capacity * 3 / 4) {
     thin(s, slot);
     // This sample too, as if taken at the new rate.
@@ -210,40 +275,32 @@ void publish(heap::SampleSection* s, heap::Slot* slot, void* block, uint64_t byt
       unlock(s);
       return;
     }
-  } else if (s->live < s->capacity / 8) {
+  } else if (s->live < s->capacity / 8 && g_sampling.table_level > 0) {
     // Few live samples again: back towards the rate asked for (records keep
     // the means they were taken with).
-    uint64_t current = __atomic_load_n(&g_sampling.mean, __ATOMIC_RELAXED);
-    if (current / 2 >= g_sampling.asked) set_mean(current / 2);
+    --g_sampling.table_level;
+    update_mean();
   }
-  // A rotating cursor (reserved[0]) finds a free record in O(1) while the
-  // table is not nearly full, which thinning keeps it from being.
-  heap::SampleRecord* free_record = nullptr;
-  uint64_t& cursor = s->reserved[0];
-  for (uint32_t n = 0; n < heap::kSampleCapacity && free_record == nullptr; ++n) {
-    heap::SampleRecord* r = &s->records[cursor++ % heap::kSampleCapacity];
-    if (r->address == 0) free_record = r;
-  }
-  if (free_record == nullptr) {
+  heap::SampleRecord* r = take_record(s);
+  if (r == nullptr) {  // thinning keeps this from happening
     ++s->dropped;
     unlock(s);
     return;
   }
-  heap::SampleRecord& r = *free_record;
-  write_begin(&r);
-  r.address = reinterpret_cast<uintptr_t>(block);
-  r.size = bytes;
-  r.mean_bytes = mean;
-  r.allocated_unix_ns = platform::now_unix_ns();
-  r.thread = static_cast<uint32_t>(syscall(SYS_gettid));
-  r.depth = static_cast<uint16_t>(frames.depth);
-  r.flags = flags;
-  memcpy(r.pcs, frames.pcs, frames.depth * sizeof r.pcs[0]);
-  write_end(&r);
-  uint32_t i = index_home(r.address);
+  write_begin(r);
+  r->address = reinterpret_cast<uintptr_t>(block);
+  r->size = bytes;
+  r->mean_bytes = mean;
+  r->allocated_unix_ns = now;
+  r->thread = thread;
+  r->depth = static_cast<uint16_t>(frames.depth);
+  r->flags = flags;
+  memcpy(r->pcs, frames.pcs, frames.depth * sizeof r->pcs[0]);
+  write_end(r);
+  uint32_t i = index_home(r->address);
   while (s->index[i] != 0) i = (i + 1) & (heap::kSampleIndexSize - 1);
-  s->index[i] = static_cast<uint16_t>(&r - s->records + 1);
-  filter_add(s, r.address, +1);
+  s->index[i] = static_cast<uint16_t>(r - s->records + 1);
+  filter_add(s, r->address, +1);
   ++s->live;
   ++s->taken;
   unlock(s);
@@ -251,8 +308,10 @@ void publish(heap::SampleSection* s, heap::Slot* slot, void* block, uint64_t byt
 
 }  // namespace
 
-void start(uint64_t mean_bytes) {
+void start(uint64_t mean_bytes, uint64_t budget_per_second) {
   if (mean_bytes == 0) return;
+  uint64_t per_window = (budget_per_second + kWindowsPerSecond - 1) / kWindowsPerSecond;
+  g_sampling.budget_per_window = static_cast<uint32_t>(per_window < UINT32_MAX ? per_window : UINT32_MAX);
   void* handle = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
   if (handle != nullptr) {
     g_backtrace = reinterpret_cast<UnwindBacktrace>(dlsym(handle, "_Unwind_Backtrace"));
@@ -272,11 +331,16 @@ void start(uint64_t mean_bytes) {
     g_sampling.self_high = high;
   }
   g_sampling.asked = mean_bytes;
-  set_mean(mean_bytes);
+  update_mean();
 }
 
 void take(heap::Slot* s, void* block, uint64_t bytes) {
-  if (s == &account::g_account.header->overflow) return;  // shared by threads: no countdown of its own
+  if (g_sampling.mean == 0 || s == &account::g_account.header->overflow) {
+    // Off, or the slot threads share (no countdown of its own): this slot
+    // never counts down to a sample.
+    __atomic_store_n(&s->until_sample, INT64_MAX, __ATOMIC_RELAXED);
+    return;
+  }
   if (s->drawn_mean == 0) {
     // A thread's first counted allocation: where its first sample falls is drawn now.
     draw(s);

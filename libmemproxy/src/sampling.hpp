@@ -7,11 +7,15 @@
 // daemon symbolizes their raw return addresses.
 //
 // Invariants:
-// - Off (mean 0, and in every unmonitored process) nothing here runs.
+// - In an unmonitored process nothing here runs. Off (mean 0), every
+//   slot's countdown is INT64_MAX and the filter stays empty.
 // - The allocation path pays a subtraction and a predictable branch; the
 //   free path one load of a filter byte (a counting filter over the live
 //   samples' addresses) and a predictable branch. Everything else happens
 //   only for a sampled block, or a free whose filter byte says "maybe".
+// - Sampling costs a bounded share of the process's time whatever its
+//   allocation rate: past a budget of samples per second the mean rises
+//   (sampling.cpp).
 // - Taking a sample never allocates, and never recurses: the stack comes
 //   from libgcc's unwinder (_Unwind_Backtrace, loaded when sampling starts,
 //   not on a first call inside malloc as glibc's backtrace() would), which
@@ -34,15 +38,22 @@
 namespace memproxy::sampling {
 
 struct Sampling {
-  uint64_t mean;   // 0: not sampling; raised while the record table is filling
+  uint64_t mean;   // 0: not sampling; asked << (table_level + rate_level)
   uint64_t asked;  // the mean the program was given
   uintptr_t self_low, self_high;  // libmemproxy's code: frames there are skipped
+  uint32_t budget_per_window;  // samples per 100 ms before the mean rises; 0: no limit
+  // Under the sample section's lock:
+  uint32_t table_level;     // doublings while the record table is filling
+  uint32_t rate_level;      // doublings while samples come faster than the budget
+  int64_t window_start_ns;  // the budget's current window
+  uint32_t window_samples;  // samples taken in it
 };
 extern Sampling g_sampling MP_ACCOUNT_STATE;
 
 // At the decision, before the arena is sealed (loading the unwinder may
-// allocate): starts sampling every `mean_bytes` on average; 0 leaves it off.
-void start(uint64_t mean_bytes);
+// allocate): starts sampling every `mean_bytes` on average (0 leaves it
+// off), at most about `budget_per_second` samples a second (0: no limit).
+void start(uint64_t mean_bytes, uint64_t budget_per_second);
 
 void take(heap::Slot* s, void* block, uint64_t bytes);
 void forget(void* block);
@@ -54,7 +65,6 @@ inline uint32_t filter_index(uintptr_t a) {
 
 // Every counted allocation of `bytes` usable bytes at `block`.
 inline void allocated(heap::Slot* s, void* block, uint64_t bytes) {
-  if (g_sampling.mean == 0) return;
   int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
   if (__builtin_expect(left > 0, 1)) {
     __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
@@ -65,7 +75,6 @@ inline void allocated(heap::Slot* s, void* block, uint64_t bytes) {
 
 // Every counted free (and the old block of a realloc), before the block goes.
 inline void freed(void* block) {
-  if (g_sampling.mean == 0) return;
   if (__builtin_expect(
           __atomic_load_n(&account::g_account.samples->filter[filter_index(reinterpret_cast<uintptr_t>(block))],
                           __ATOMIC_RELAXED) == 0,
