@@ -41,12 +41,12 @@ struct Counted {
   uint64_t bytes;  // usable bytes handed out
 };
 
-template <typename Plain, typename BySizes>
+template <account::Moves moves, typename Plain, typename BySizes>
 inline Counted counted(Counter c, Plain plain, BySizes by_sizes) {
   if (account::g_account.mallctl == nullptr) return by_sizes();
   if (heap::Slot* s = account::backend_slot()) {
     plain();
-    return {s, account::sync(s, c)};
+    return {s, account::sync<moves>(s, c)};
   }
   Counted r = by_sizes();
   account::attach();
@@ -103,7 +103,7 @@ inline uint64_t as_word(int r) { return static_cast<uint64_t>(r); }
 #define MP_COUNT_alloc(member, counter, slot, ret, params, args)              \
   ret count_##slot params {                                                 \
     void* r = nullptr;                                                      \
-    Counted c = counted(                                                    \
+    Counted c = counted<account::kMovesIn>(                                 \
         counter, [&] { r = g_targets.slot args; },                          \
         [&] {                                                               \
           r = g_targets.slot args;                                          \
@@ -116,7 +116,7 @@ inline uint64_t as_word(int r) { return static_cast<uint64_t>(r); }
 #define MP_COUNT_alloc_out(member, counter, slot, ret, params, args)          \
   ret count_##slot params {                                                 \
     int r = 0;                                                              \
-    Counted c = counted(                                                    \
+    Counted c = counted<account::kMovesIn>(                                 \
         counter, [&] { r = g_targets.slot args; },                          \
         [&] {                                                               \
           r = g_targets.slot args;                                          \
@@ -130,7 +130,7 @@ inline uint64_t as_word(int r) { return static_cast<uint64_t>(r); }
   ret count_##slot params {                                                 \
     if (p == nullptr || foreign_block(p)) return g_targets.slot args;       \
     sampling::freed(p);                                                     \
-    counted(                                                                \
+    counted<account::kMovesOut>(                                            \
         counter, [&] { g_targets.slot args; },                              \
         [&] {                                                               \
           heap::Slot* s = account::count(counter, 0, usable(p));           \
@@ -144,7 +144,7 @@ inline uint64_t as_word(int r) { return static_cast<uint64_t>(r); }
     if (p != nullptr && foreign_block(p)) return g_targets.slot args;       \
     if (p != nullptr) sampling::freed(p);                                   \
     void* q = nullptr;                                                      \
-    Counted c = counted(                                                    \
+    Counted c = counted<account::kMovesBoth>(                               \
         counter, [&] { q = g_targets.slot args; },                          \
         [&] {                                                               \
           size_t old = p != nullptr ? usable(p) : 0;                        \

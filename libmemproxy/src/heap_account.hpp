@@ -127,12 +127,19 @@ inline uint64_t gained(uint64_t* seen, uint64_t counter_address) {
   return now >= before ? now - before : now;
 }
 
+// Which of the backend's counters a call can move: an allocation only the
+// thread's allocated bytes, a free only its deallocated bytes, a resize
+// both. A counter a call cannot move needs no reading: what it gained
+// elsewhere is picked up by the next call that reads it (they only grow).
+enum Moves : int { kMovesIn = 1, kMovesOut = 2, kMovesBoth = 3 };
+
 // Counts one call of `counter` and brings the slot's byte counts up to the
 // backend's; returns the bytes the backend handed out meanwhile (the
 // call's own block, for an allocation).
+template <Moves moves>
 inline uint64_t sync(heap::Slot* s, heap::Counter counter) {
-  uint64_t in = gained(&s->backend_seen[0], s->backend_counter[0]);
-  uint64_t out = gained(&s->backend_seen[1], s->backend_counter[1]);
+  uint64_t in = (moves & kMovesIn) ? gained(&s->backend_seen[0], s->backend_counter[0]) : 0;
+  uint64_t out = (moves & kMovesOut) ? gained(&s->backend_seen[1], s->backend_counter[1]) : 0;
   bump(&s->calls[counter], 1);
   if (in != 0) bump(&s->bytes_allocated, in);
   if (out != 0) bump(&s->bytes_freed, out);

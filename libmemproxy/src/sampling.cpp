@@ -152,7 +152,10 @@ void write_begin(heap::SampleRecord* r) {
   __atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
-void write_end(heap::SampleRecord* r) { __atomic_store_n(&r->sequence, r->sequence + 1, __ATOMIC_RELEASE); }
+void write_end(heap::SampleSection* s, heap::SampleRecord* r) {
+  __atomic_store_n(&r->sequence, r->sequence + 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&s->changes, s->changes + 1, __ATOMIC_RELEASE);
+}
 
 // Takes the record at index position `at` out of the section.
 void remove(heap::SampleSection* s, uint32_t at) {
@@ -161,9 +164,9 @@ void remove(heap::SampleSection* s, uint32_t at) {
   remove_at(s, at);
   write_begin(r);
   r->address = 0;
-  write_end(r);
-  r->reserved[0] = s->reserved[0];
-  s->reserved[0] = static_cast<uint64_t>(r - s->records + 1);
+  write_end(s, r);
+  r->next_free = s->free_head;
+  s->free_head = static_cast<uint64_t>(r - s->records + 1);
   filter_add(s, address, -1);
   --s->live;
 }
@@ -197,7 +200,7 @@ void thin(heap::SampleSection* s, heap::Slot* slot) {
     if (uniform(slot) * taken_with(r->size, r->mean_bytes) <= taken_with(r->size, doubled)) {
       write_begin(r);
       r->mean_bytes = doubled;
-      write_end(r);
+      write_end(s, r);
       ++at;
     } else {
       remove(s, at);  // an entry after it may have moved into `at`: look again
@@ -244,19 +247,18 @@ void spend_budget(int64_t now) {
   g_sampling.window_samples = 0;
 }
 
-// Records are handed out from a free list (SampleSection::reserved[0],
-// record number + 1, linked through SampleRecord::reserved[0]), then from
-// the never-used ones (reserved[1] of them used so far): the records in use
+// Records are handed out from the section's free list, then from the
+// never-used ones: the records in use
 // stay packed in the first pages, so a process touches pages in proportion
 // to its peak of live samples. Under the lock.
 heap::SampleRecord* take_record(heap::SampleSection* s) {
-  uint64_t head = s->reserved[0];
+  uint64_t head = s->free_head;
   if (head != 0 && head <= heap::kSampleCapacity) {
     heap::SampleRecord* r = &s->records[head - 1];
-    s->reserved[0] = r->reserved[0];
+    s->free_head = r->next_free;
     return r;
   }
-  if (s->reserved[1] < heap::kSampleCapacity) return &s->records[s->reserved[1]++];
+  if (s->used < heap::kSampleCapacity) return &s->records[s->used++];
   return nullptr;
 }
 
@@ -296,7 +298,7 @@ void publish(heap::SampleSection* s, heap::Slot* slot, void* block, uint64_t byt
   r->depth = static_cast<uint16_t>(frames.depth);
   r->flags = flags;
   memcpy(r->pcs, frames.pcs, frames.depth * sizeof r->pcs[0]);
-  write_end(r);
+  write_end(s, r);
   uint32_t i = index_home(r->address);
   while (s->index[i] != 0) i = (i + 1) & (heap::kSampleIndexSize - 1);
   s->index[i] = static_cast<uint16_t>(r - s->records + 1);

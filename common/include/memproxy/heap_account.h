@@ -134,7 +134,8 @@ struct SampleRecord {
   uint16_t depth;            /* valid entries of pcs */
   uint16_t flags;            /* SampleFlags */
   uint64_t pcs[kMaxFrames];  /* return addresses, innermost first */
-  uint64_t reserved[2];
+  uint64_t next_free;        /* the process's: the next free record + 1 while this one is free */
+  uint64_t reserved;
 };
 static_assert(sizeof(SampleRecord) == 576, "sample record size");
 static_assert(offsetof(SampleRecord, pcs) == 48, "sample record pcs offset");
@@ -145,7 +146,12 @@ struct SampleSection {
   uint64_t taken;            /* samples taken since the account was made */
   uint64_t dropped;          /* samples not recorded: every record was in use */
   uint64_t live;             /* records in use */
-  uint64_t reserved[4];
+  uint64_t changes;          /* grows whenever any record is written: a reader that saw it unchanged may skip the records */
+  /* The process's business: its free list of records (record number + 1,
+     linked through SampleRecord::next_free) and how many records were ever used. */
+  uint64_t free_head;
+  uint64_t used;
+  uint64_t reserved;
   uint8_t filter[kSampleFilterSize];  /* per address hash: live samples there (255 = sticky) */
   uint16_t index[kSampleIndexSize];   /* record number + 1, 0 = empty */
   SampleRecord records[kSampleCapacity];
