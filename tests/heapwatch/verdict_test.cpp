@@ -1,0 +1,300 @@
+// The leak verdict: its contract on hand-made series, then its precision and
+// recall on the labelled synthetic corpus replayed as the daemon runs it.
+#include "heapwatch/verdict.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "corpus_replay.hpp"
+#include "heapwatch/window_aggregate.hpp"
+#include "synthetic_corpus.hpp"
+
+namespace memproxy::heapwatch {
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+constexpr int64_t kSecond = 1'000'000'000LL;
+constexpr int64_t kStart = 1'750'000'007LL * kSecond;
+
+// Samples every `interval_s` for `duration_s`; live bytes (and RSS) as
+// functions of the seconds since the start.
+std::vector<Sample> series(int64_t duration_s, int64_t interval_s, const std::function<double(double)>& live,
+                           const std::function<double(double)>& rss = nullptr) {
+  std::vector<Sample> out;
+  for (int64_t t = 0; t <= duration_s; t += interval_s) {
+    Sample s;
+    s.unix_ns = kStart + t * kSecond;
+    double l = live(static_cast<double>(t));
+    s.live_bytes = static_cast<uint64_t>(std::max(0.0, l));
+    s.rss_bytes = static_cast<uint64_t>(std::max(0.0, rss ? rss(static_cast<double>(t)) : l + 8 * kMiB));
+    s.peak_bytes = s.live_bytes;
+    out.push_back(s);
+  }
+  return out;
+}
+
+Verdict judge(const std::vector<Sample>& samples, const VerdictParameters& p = {}) {
+  VerdictInput input;
+  input.samples = samples;
+  input.process_started_unix_ns = kStart;
+  return leak_verdict(input, p);
+}
+
+// Deterministic noise of about `amplitude`, varying from second to second
+// and from minute to minute.
+double wobble(double t, double amplitude) {
+  return amplitude * (0.5 * std::sin(t * 0.7) + 0.3 * std::sin(t / 97.0) + 0.2 * std::sin(t / 611.0));
+}
+
+TEST(VerdictTest, NoInputIsNotEnoughData) {
+  Verdict v = leak_verdict(VerdictInput{});
+  EXPECT_EQ(v.trend, Trend::not_enough_data);
+  EXPECT_EQ(v.finding, Finding::too_short);
+  EXPECT_EQ(v.observed_s, 0);
+}
+
+TEST(VerdictTest, NoVerdictBeforeWarmUpAndMinimumDuration) {
+  auto leak = [](double t) { return 100 * kMiB + t * 50 * kMiB / 3600; };
+  VerdictParameters p;  // 300 s of warm-up, then 1200 s at least
+  Verdict early = judge(series(300 + 1200 - 120, 1, leak), p);
+  EXPECT_EQ(early.trend, Trend::not_enough_data);
+  EXPECT_EQ(early.observed_s, 1380);
+  EXPECT_GT(early.live_now_bytes, 100 * kMiB);
+
+  Verdict later = judge(series(300 + 1200 + 60, 1, leak), p);
+  EXPECT_EQ(later.trend, Trend::growing) << to_string(later.finding);
+}
+
+TEST(VerdictTest, LinearLeakIsGrowingWithItsRate) {
+  const double rate = 20 * kMiB / 3600;  // bytes per second
+  Verdict v = judge(series(3 * 3600, 1, [&](double t) { return 64 * kMiB + rate * t + wobble(t, kMiB); }));
+  ASSERT_EQ(v.trend, Trend::growing) << to_string(v.finding);
+  EXPECT_EQ(v.finding, Finding::growing);
+  EXPECT_NEAR(v.live.slope_bytes_per_hour, 20 * kMiB, 0.03 * 20 * kMiB);
+  EXPECT_GT(v.live.mann_kendall.z, 3);
+  EXPECT_LT(v.live.mann_kendall.p_value, 1e-3);
+  EXPECT_EQ(v.observed_s, 3 * 3600);
+  EXPECT_NEAR(static_cast<double>(v.analysed_s), 3 * 3600 - 300, 120);
+  EXPECT_GT(v.floor_now_bytes, v.floor_at_start_bytes + 50 * kMiB);
+  EXPECT_GT(v.floor_rise_bytes, 30 * kMiB);
+  EXPECT_LT(v.floor_by_third_bytes[0], v.floor_by_third_bytes[1]);
+  EXPECT_LT(v.floor_by_third_bytes[1], v.floor_by_third_bytes[2]);
+  EXPECT_FALSE(v.fragmentation.growing);
+  EXPECT_GE(v.horizons_tested, 1);
+}
+
+TEST(VerdictTest, ConstantHeapIsStable) {
+  Verdict v = judge(series(4 * 3600, 1, [](double t) { return 80 * kMiB + wobble(t, 2 * kMiB); }));
+  EXPECT_EQ(v.trend, Trend::stable);
+  EXPECT_NEAR(v.live.slope_bytes_per_hour, 0, 0.2 * kMiB);
+  EXPECT_FALSE(v.fragmentation.growing);
+}
+
+TEST(VerdictTest, PerfectlyFlatHeapIsStable) {
+  Verdict v = judge(series(2 * 3600, 1, [](double) { return 10 * kMiB; }));
+  EXPECT_EQ(v.trend, Trend::stable);
+  EXPECT_EQ(v.finding, Finding::no_trend);
+  EXPECT_EQ(v.live.mann_kendall.s, 0);
+}
+
+TEST(VerdictTest, TrimmedCacheIsStable) {
+  // Grows 200 MiB over 10 minutes, then is emptied: a high, constant floor.
+  auto sawtooth = [](double t) { return 50 * kMiB + 200 * kMiB * std::fmod(t, 600.0) / 600.0; };
+  for (int64_t hours : {1, 2, 6}) {
+    Verdict v = judge(series(hours * 3600, 1, sawtooth));
+    EXPECT_EQ(v.trend, Trend::stable) << hours << " h: " << to_string(v.finding);
+  }
+}
+
+TEST(VerdictTest, LongWarmUpThenPlateauIsStable) {
+  // Still filling well after the 5-minute warm-up the verdict allows.
+  auto warmup = [](double t) { return 300 * kMiB * (1 - std::exp(-t / 600.0)) + wobble(t, kMiB); };
+  for (int64_t minutes : {40, 60, 120, 240}) {
+    Verdict v = judge(series(minutes * 60, 1, warmup));
+    EXPECT_NE(v.trend, Trend::growing) << minutes << " min: " << to_string(v.finding);
+  }
+}
+
+TEST(VerdictTest, StepThenFlatIsStable) {
+  auto step = [](double t) { return 100 * kMiB + (t > 3600 ? 60 * kMiB : 0) + wobble(t, kMiB); };
+  Verdict v = judge(series(4 * 3600, 1, step));
+  EXPECT_EQ(v.trend, Trend::stable) << to_string(v.finding);
+}
+
+TEST(VerdictTest, FragmentationIsReportedButNeverALeak) {
+  auto live = [](double t) { return 120 * kMiB + wobble(t, kMiB); };
+  auto rss = [](double t) { return 130 * kMiB + t * 30 * kMiB / 3600 + wobble(t, kMiB); };
+  Verdict v = judge(series(3 * 3600, 1, live, rss));
+  EXPECT_EQ(v.trend, Trend::stable);
+  EXPECT_TRUE(v.fragmentation.growing);
+  EXPECT_NEAR(v.fragmentation.trend.slope_bytes_per_hour, 30 * kMiB, 2 * kMiB);
+  EXPECT_GT(v.fragmentation.overhead_bytes_now, v.fragmentation.overhead_bytes_at_start + 50 * kMiB);
+}
+
+TEST(VerdictTest, SummariesAndSamplesGiveTheSameVerdictAsSamplesAlone) {
+  const double rate = 8 * kMiB / 3600;
+  std::vector<Sample> all = series(6 * 3600, 1, [&](double t) { return 200 * kMiB + rate * t + wobble(t, 2 * kMiB); });
+  corpus::TieredHistory tiers(all, 3600);
+  VerdictInput tiered = tiers.at(all.size() - 1, kStart);
+  ASSERT_FALSE(tiered.aggregates.empty());
+  ASSERT_LE(tiered.samples.size(), 3600u + 60u);
+  Verdict from_tiers = leak_verdict(tiered);
+  Verdict from_samples = judge(all);
+  EXPECT_EQ(from_tiers.trend, Trend::growing);
+  EXPECT_EQ(from_samples.trend, Trend::growing);
+  EXPECT_EQ(from_tiers.floor_by_third_bytes, from_samples.floor_by_third_bytes);
+  EXPECT_NEAR(from_tiers.live.slope_bytes_per_hour, from_samples.live.slope_bytes_per_hour, 0.05 * rate * 3600);
+
+  // And from summaries alone.
+  std::vector<WindowAggregate> minutes = aggregate_windows(all, 60 * kSecond);
+  VerdictInput summaries_only;
+  summaries_only.aggregates = minutes;
+  summaries_only.process_started_unix_ns = kStart;
+  EXPECT_EQ(leak_verdict(summaries_only).trend, Trend::growing);
+}
+
+TEST(VerdictTest, OtherTimescales) {
+  // Ten-second samples over four days, judged in ten-minute windows.
+  VerdictParameters p;
+  p.window_s = 600;
+  p.warm_up_s = 3600;
+  p.min_duration_s = 12 * 3600;
+  p.min_recent_horizon_s = 24 * 3600;
+  auto leak = [](double t) { return 500 * kMiB + t * 2 * kMiB / 3600 + wobble(t, 5 * kMiB); };
+  auto steady = [](double t) { return 500 * kMiB + wobble(t, 5 * kMiB); };
+  EXPECT_EQ(judge(series(4 * 86400, 10, leak), p).trend, Trend::growing);
+  EXPECT_EQ(judge(series(4 * 86400, 10, steady), p).trend, Trend::stable);
+  EXPECT_EQ(judge(series(10 * 3600, 10, leak), p).trend, Trend::not_enough_data);
+}
+
+TEST(VerdictTest, WarmUpCountsFromTheProcessStart) {
+  // Watched from an hour after the process started: no further warm-up.
+  std::vector<Sample> s = series(1400, 1, [](double t) { return 50 * kMiB + t * 100 * kMiB / 3600; });
+  VerdictInput input;
+  input.samples = s;
+  input.process_started_unix_ns = kStart - 3600 * kSecond;
+  Verdict v = leak_verdict(input);
+  EXPECT_EQ(v.trend, Trend::growing);
+  EXPECT_LE(v.analysed_from_unix_ns, kStart + 60 * kSecond);
+  input.process_started_unix_ns = 0;  // unknown: from the first sample
+  EXPECT_EQ(leak_verdict(input).trend, Trend::not_enough_data);
+}
+
+TEST(VerdictTest, OnlyTheMostRecentSpanIsAnalysed) {
+  // A leak long ago, then a week of flat heap.
+  auto old_leak = [](double t) { return 100 * kMiB + std::min(t, 86400.0) * 10 * kMiB / 3600; };
+  std::vector<Sample> s = series(9 * 86400, 60, old_leak);
+  Verdict v = judge(s);
+  EXPECT_EQ(v.trend, Trend::stable);
+  EXPECT_GE(v.analysed_from_unix_ns, kStart + 2 * 86400 * kSecond - 120 * kSecond);
+}
+
+TEST(VerdictTest, LateLeakInALongRunningProcessIsFound) {
+  // Flat for three days, then 5 MiB/h for the last day.
+  auto late = [](double t) { return 300 * kMiB + std::max(0.0, t - 3 * 86400) * 5 * kMiB / 3600 + wobble(t, 2 * kMiB); };
+  Verdict v = judge(series(4 * 86400, 10, late));
+  EXPECT_EQ(v.trend, Trend::growing) << to_string(v.finding);
+  EXPECT_LT(v.analysed_s, 2 * 86400);
+  EXPECT_NEAR(v.live.slope_bytes_per_hour, 5 * kMiB, 1.5 * kMiB);
+}
+
+TEST(VerdictTest, PartialNewestWindowDoesNotReadAsGrowth) {
+  // A flat heap whose newest window holds one sample above the floor.
+  std::vector<Sample> s = series(2 * 3600, 1, [](double t) { return 100 * kMiB + wobble(t, 4 * kMiB); });
+  Sample spike = s.back();
+  spike.unix_ns = window_start(s.back().unix_ns, 60 * kSecond) + 60 * kSecond;
+  spike.live_bytes = 180 * 1024 * 1024;
+  s.push_back(spike);
+  Verdict v = judge(s);
+  EXPECT_EQ(v.trend, Trend::stable);
+  EXPECT_LE(v.analysed_until_unix_ns, spike.unix_ns);  // the spike's window starts at the spike
+  EXPECT_EQ(v.live_now_bytes, spike.live_bytes);
+}
+
+TEST(VerdictTest, SamplesGoingBackInTimeAreSkipped) {
+  std::vector<Sample> s = series(3 * 3600, 1, [](double t) { return 64 * kMiB + t * 30 * kMiB / 3600; });
+  Verdict before = judge(s);
+  Sample stale = s[100];
+  stale.live_bytes = 0;
+  s.insert(s.begin() + 5000, stale);
+  Verdict after = judge(s);
+  EXPECT_EQ(after.trend, before.trend);
+  EXPECT_EQ(after.floor_by_third_bytes, before.floor_by_third_bytes);
+}
+
+TEST(VerdictTest, ExtremeValuesAndParametersDoNotBreakIt) {
+  std::vector<Sample> s = series(2 * 3600, 1, [](double t) { return t; });
+  for (std::size_t i = 0; i < s.size(); i += 7) {
+    s[i].live_bytes = std::numeric_limits<uint64_t>::max();
+    s[i].rss_bytes = 0;
+  }
+  EXPECT_NO_FATAL_FAILURE(judge(s));
+  VerdictParameters odd;
+  odd.window_s = 0;
+  odd.warm_up_s = -5;
+  odd.min_duration_s = -1;
+  odd.max_span_s = 0;
+  odd.blocks = 1000;
+  odd.alpha = 7;
+  odd.min_growth_fraction = -1;
+  Verdict v = judge(series(3600, 1, [](double t) { return 1e6 + t * 100; }), odd);
+  EXPECT_NE(v.trend, Trend::not_enough_data);
+}
+
+// The corpus, replayed as the daemon runs the verdict: once a minute, on an
+// hour of one-second samples and one-minute summaries before that.
+class CorpusTest : public ::testing::Test {
+ protected:
+  static constexpr int kSeeds = 5;
+  static constexpr int64_t kHours = 8;
+};
+
+TEST_F(CorpusTest, EveryLabelPrecisionRecallAndTimeToFlag) {
+  const VerdictParameters parameters;
+  int tp = 0, fp = 0, fn = 0, tn = 0, ever_flagged_stable = 0;
+  for (const corpus::PatternInfo& p : corpus::all_patterns()) {
+    std::vector<int64_t> flag_minutes;
+    for (int seed = 1; seed <= kSeeds; ++seed) {
+      corpus::SyntheticSeries s = corpus::generate(p.pattern, static_cast<uint64_t>(seed), kHours * 3600);
+      corpus::ReplayOutcome r = corpus::replay(s, parameters);
+      const Verdict& v = r.final_verdict;
+      const Trend expected = p.leaking ? Trend::growing : Trend::stable;
+      EXPECT_EQ(v.trend, expected) << p.label << " seed " << seed << ": " << to_string(v.finding);
+      if (p.leaking) {
+        (v.trend == Trend::growing ? tp : fn) += 1;
+        if (r.first_flag_s) flag_minutes.push_back((*r.first_flag_s - s.leak_from_s) / 60);
+      } else {
+        (v.trend == Trend::growing ? fp : tn) += 1;
+        ever_flagged_stable += r.first_flag_s.has_value();
+      }
+      EXPECT_EQ(v.fragmentation.growing, p.pattern == corpus::Pattern::fragmentation)
+          << p.label << " seed " << seed << ": RSS minus live trends at "
+          << v.fragmentation.trend.slope_bytes_per_hour / kMiB << " MiB/h";
+    }
+    if (!flag_minutes.empty()) {
+      std::sort(flag_minutes.begin(), flag_minutes.end());
+      RecordProperty(std::string("time_to_flag_min_") + p.label,
+                     std::to_string(flag_minutes.front()) + " / " + std::to_string(flag_minutes[flag_minutes.size() / 2]) +
+                         " / " + std::to_string(flag_minutes.back()) + " (min / median / max)");
+    }
+  }
+  const double precision = tp + fp > 0 ? static_cast<double>(tp) / (tp + fp) : 1;
+  const double recall = static_cast<double>(tp) / (tp + fn);
+  RecordProperty("precision", std::to_string(precision));
+  RecordProperty("recall", std::to_string(recall));
+  RecordProperty("confusion", "tp " + std::to_string(tp) + " fp " + std::to_string(fp) + " fn " + std::to_string(fn) +
+                                  " tn " + std::to_string(tn));
+  RecordProperty("stable_series_ever_flagged", std::to_string(ever_flagged_stable) + " of " + std::to_string(fp + tn));
+  EXPECT_GE(precision, 0.90);
+  EXPECT_GE(recall, 0.95);
+}
+
+}  // namespace
+}  // namespace memproxy::heapwatch
