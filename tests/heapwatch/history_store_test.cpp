@@ -1,0 +1,547 @@
+// The history store: round trips, the two tiers and their boundary,
+// retention and the process cap, surviving a restart, and every way the file
+// can fail under the daemon (damaged, full, unwritable, not ours).
+#include "heapwatch/history_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "heapwatch/window_aggregate.hpp"
+#include "temp_dir.hpp"
+
+namespace memproxy::heapwatch {
+namespace {
+
+using memproxy::testing::TempDir;
+
+constexpr int64_t kSecond = 1'000'000'000LL;
+constexpr int64_t kMinute = 60 * kSecond;
+constexpr int64_t kHour = 3600 * kSecond;
+constexpr int64_t kDay = 24 * kHour;
+// A minute boundary plus 17.25 s: samples do not start on a window.
+constexpr int64_t kT0 = 1'750'000'020LL * kSecond + 17'250'000'000LL;
+
+WatchedProcess process(pid_t pid, const std::string& program = "server") {
+  WatchedProcess p;
+  p.id = {pid, 1000u + static_cast<uint64_t>(pid)};
+  p.uid = 1000;
+  p.user = "alice";
+  p.program = program;
+  p.exe = "/usr/bin/" + program;
+  p.started_unix_ns = kT0 - 10 * kSecond;
+  return p;
+}
+
+Sample sample_at(int64_t t, uint64_t live) {
+  Sample s;
+  s.unix_ns = t;
+  s.live_bytes = live;
+  s.peak_bytes = live + 100;
+  s.rss_bytes = live + 4096;
+  s.allocations = static_cast<uint64_t>((t - kT0) / kSecond) * 10;
+  s.frees = s.allocations / 2;
+  return s;
+}
+
+// `seconds` one-second samples of each process, one batch per tick.
+std::vector<Sample> record_seconds(HistoryStore& store, const std::vector<WatchedProcess>& procs, int64_t from,
+                                   int64_t seconds) {
+  std::vector<Sample> first_process;
+  for (int64_t i = 0; i < seconds; ++i) {
+    std::vector<Observation> tick;
+    for (std::size_t p = 0; p < procs.size(); ++p) {
+      Sample s = sample_at(from + i * kSecond, 1'000'000 + static_cast<uint64_t>(i * 37 % 5000) + p);
+      tick.push_back({procs[p], s});
+      if (p == 0) first_process.push_back(s);
+    }
+    Status st = store.record_batch(tick);
+    EXPECT_TRUE(st.ok()) << st.error();
+  }
+  return first_process;
+}
+
+HistoryStore open_store(const std::string& path, HistoryOptions options = {}) {
+  Result<HistoryStore> r = HistoryStore::open(path, options);
+  EXPECT_TRUE(r.ok()) << r.error();
+  return std::move(r).value();
+}
+
+bool same(const Sample& a, const Sample& b) {
+  return a.unix_ns == b.unix_ns && a.live_bytes == b.live_bytes && a.peak_bytes == b.peak_bytes &&
+         a.rss_bytes == b.rss_bytes && a.allocations == b.allocations && a.frees == b.frees;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void sql(const std::string& path, const char* statement) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, statement, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+TEST(HistoryStoreTest, RoundTrip) {
+  TempDir dir;
+  HistoryStore store = open_store(dir / "history.db");
+  EXPECT_EQ(store.recovered_from(), "");
+  std::vector<WatchedProcess> procs{process(10), process(11, "worker"), process(12, "worker")};
+  std::vector<Sample> written = record_seconds(store, procs, kT0, 30);
+
+  Result<std::vector<Sample>> read = store.series(procs[0].id);
+  ASSERT_TRUE(read.ok()) << read.error();
+  ASSERT_EQ(read->size(), written.size());
+  for (std::size_t i = 0; i < written.size(); ++i) EXPECT_TRUE(same((*read)[i], written[i])) << i;
+
+  Result<std::vector<Sample>> window = store.series(procs[0].id, kT0 + 5 * kSecond, kT0 + 9 * kSecond);
+  ASSERT_TRUE(window.ok());
+  EXPECT_EQ(window->size(), 5u);
+
+  Result<std::vector<WatchedProcess>> all = store.processes();
+  ASSERT_TRUE(all.ok()) << all.error();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].user, "alice");
+  EXPECT_EQ((*all)[0].uid, 1000u);
+  EXPECT_EQ((*all)[0].started_unix_ns, kT0 - 10 * kSecond);
+
+  Result<std::vector<WatchedProcess>> workers = store.find_by_program("worker");
+  ASSERT_TRUE(workers.ok());
+  EXPECT_EQ(workers->size(), 2u);
+  EXPECT_EQ(store.find_by_program("/usr/bin/server")->size(), 1u);
+  EXPECT_TRUE(store.find_by_program("nothing")->empty());
+
+  ASSERT_TRUE(store.mark_ended(procs[1].id, kT0 + 31 * kSecond).ok());
+  all = store.processes();
+  EXPECT_EQ(all->back().id, procs[1].id);  // running ones first
+  EXPECT_EQ(all->back().ended_unix_ns, kT0 + 31 * kSecond);
+  // A late sample does not bring it back to life.
+  ASSERT_TRUE(store.record(procs[1], sample_at(kT0 + 32 * kSecond, 5)).ok());
+  EXPECT_EQ(store.find_by_program("worker")->back().ended_unix_ns, kT0 + 31 * kSecond);
+
+  EXPECT_FALSE(store.mark_ended({99, 1}, kT0).ok());
+  Result<std::vector<Sample>> unknown = store.series({99, 1});
+  EXPECT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().find("no history of process 99"), std::string::npos) << unknown.error();
+}
+
+TEST(HistoryStoreTest, ExecChangesTheProgramOfTheSameProcess) {
+  TempDir dir;
+  HistoryStore store = open_store(dir / "history.db");
+  WatchedProcess p = process(20, "sh");
+  ASSERT_TRUE(store.record(p, sample_at(kT0, 1)).ok());
+  p.program = "server";
+  p.exe = "/usr/sbin/server";
+  ASSERT_TRUE(store.record(p, sample_at(kT0 + kSecond, 2)).ok());
+  Result<std::vector<WatchedProcess>> all = store.processes();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].program, "server");
+  EXPECT_EQ(store.series(p.id)->size(), 2u);
+}
+
+TEST(HistoryStoreTest, ValuesAboveTheSignedRangeAreClamped) {
+  TempDir dir;
+  HistoryStore store = open_store(dir / "history.db");
+  Sample s = sample_at(kT0, ~0ULL);
+  s.allocations = ~0ULL;
+  ASSERT_TRUE(store.record(process(1), s).ok());
+  Sample back = store.series(process(1).id)->front();
+  EXPECT_EQ(back.live_bytes, static_cast<uint64_t>(INT64_MAX));
+  EXPECT_EQ(back.allocations, static_cast<uint64_t>(INT64_MAX));
+}
+
+TEST(HistoryStoreTest, HistorySurvivesReopening) {
+  TempDir dir;
+  std::vector<Sample> written;
+  std::vector<WatchedProcess> procs{process(30), process(31)};
+  {
+    HistoryStore store = open_store(dir / "history.db");
+    written = record_seconds(store, procs, kT0, 90);
+    ASSERT_TRUE(store.maintain(kT0 + 2 * kHour).ok());  // everything summarised
+    record_seconds(store, procs, kT0 + 2 * kHour, 10);
+  }
+  HistoryStore store = open_store(dir / "history.db");
+  EXPECT_EQ(store.recovered_from(), "");
+  EXPECT_EQ(store.processes()->size(), 2u);
+  Result<ProcessHistory> h = store.history(procs[0].id);
+  ASSERT_TRUE(h.ok()) << h.error();
+  EXPECT_EQ(h->summaries.size(), 2u);  // 90 s from 17.25 s past a minute: two windows
+  EXPECT_EQ(h->samples.size(), 10u);
+  EXPECT_EQ(h->summaries, aggregate_windows(written, kMinute));
+}
+
+TEST(HistoryStoreTest, DownsamplingAtTheBoundary) {
+  TempDir dir;
+  HistoryStore store = open_store(dir / "history.db");
+  std::vector<WatchedProcess> procs{process(40), process(41)};
+  const int64_t seconds = 2 * 3600 + 30;
+  std::vector<Sample> written = record_seconds(store, procs, kT0, seconds);
+  const int64_t now = written.back().unix_ns;
+
+  Result<MaintenanceReport> m = store.maintain(now);
+  ASSERT_TRUE(m.ok()) << m.error();
+  const int64_t cutoff = window_start(now - kHour, kMinute);
+  auto split = std::lower_bound(written.begin(), written.end(), cutoff,
+                                [](const Sample& s, int64_t t) { return s.unix_ns < t; });
+  std::vector<Sample> old(written.begin(), split);
+  std::vector<WindowAggregate> expected = aggregate_windows(old, kMinute);
+  EXPECT_EQ(m->samples_summarised, static_cast<int64_t>(2 * old.size()));
+  EXPECT_EQ(m->summaries_written, static_cast<int64_t>(2 * expected.size()));
+
+  Result<ProcessHistory> h = store.history(procs[0].id);
+  ASSERT_TRUE(h.ok()) << h.error();
+  EXPECT_EQ(h->summaries, expected);
+  ASSERT_FALSE(h->samples.empty());
+  EXPECT_EQ(h->samples.front().unix_ns, split->unix_ns);  // the first one at or after the cutoff
+  EXPECT_GE(h->samples.front().unix_ns, cutoff);
+  EXPECT_EQ(h->samples.size(), static_cast<std::size_t>(written.end() - split));
+  EXPECT_LE(h->samples.size(), 3600u + 60u);  // an hour, and the window the cutoff falls in
+
+  // The merged series: one point per summary, then every second.
+  Result<std::vector<Sample>> merged = store.series(procs[0].id);
+  ASSERT_TRUE(merged.ok());
+  ASSERT_EQ(merged->size(), expected.size() + h->samples.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(same((*merged)[i], representative_sample(expected[i])));
+  EXPECT_TRUE(std::is_sorted(merged->begin(), merged->end(),
+                             [](const Sample& a, const Sample& b) { return a.unix_ns < b.unix_ns; }));
+  // A range inside the summarised part holds only summary points.
+  Result<std::vector<Sample>> early = store.series(procs[0].id, kT0 + 10 * kMinute, kT0 + 20 * kMinute);
+  EXPECT_EQ(early->size(), 10u);
+  Result<std::vector<WindowAggregate>> some = store.summaries(procs[0].id, kT0 + 10 * kMinute, kT0 + 20 * kMinute);
+  EXPECT_EQ(some->size(), 11u);  // overlapping, so both ends' windows
+
+  // Idempotent: nothing left to summarise until time moves on.
+  m = store.maintain(now);
+  EXPECT_EQ(m->samples_summarised, 0);
+  m = store.maintain(now + kMinute);
+  EXPECT_EQ(m->samples_summarised, 2 * 60);
+}
+
+TEST(HistoryStoreTest, LateSampleJoinsItsSummarisedWindow) {
+  TempDir dir;
+  HistoryStore store = open_store(dir / "history.db");
+  std::vector<Sample> written = record_seconds(store, {process(50)}, kT0, 300);
+  ASSERT_TRUE(store.maintain(kT0 + 2 * kHour).ok());
+  const WindowAggregate before = store.summaries(process(50).id)->at(1);
+  ASSERT_TRUE(store.record(process(50), sample_at(before.start_unix_ns + 30 * kSecond + 1, 7)).ok());
+  ASSERT_TRUE(store.maintain(kT0 + 2 * kHour).ok());
+  std::vector<WindowAggregate> after = *store.summaries(process(50).id);
+  ASSERT_EQ(after.size(), aggregate_windows(written, kMinute).size());
+  EXPECT_EQ(after[1].count, before.count + 1);
+  EXPECT_EQ(after[1].live_bytes_min, 7u);
+}
+
+TEST(HistoryStoreTest, Retention) {
+  TempDir dir;
+  HistoryStore store = open_store(dir / "history.db");
+  WatchedProcess running = process(60), ended = process(61), silent = process(62);
+  record_seconds(store, {running, ended, silent}, kT0, 120);
+  ASSERT_TRUE(store.mark_ended(ended.id, kT0 + 200 * kSecond).ok());
+  ASSERT_TRUE(store.maintain(kT0 + 2 * kHour).ok());
+  // Six days on, the running one is still sampled.
+  record_seconds(store, {running}, kT0 + 6 * kDay, 5);
+  ASSERT_TRUE(store.maintain(kT0 + 6 * kDay + 5 * kSecond).ok());
+  EXPECT_EQ(store.processes()->size(), 3u);
+
+  // Past a week: the ended and the silent process go with their history,
+  // and the running one keeps only its summary of day six.
+  Result<MaintenanceReport> m = store.maintain(kT0 + 7 * kDay + kHour);
+  ASSERT_TRUE(m.ok()) << m.error();
+  EXPECT_EQ(m->processes_deleted, 2);
+  EXPECT_GT(m->summaries_expired, 0);
+  Result<std::vector<WatchedProcess>> left = store.processes();
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].id, running.id);
+  EXPECT_FALSE(store.series(ended.id).ok());
+  Result<ProcessHistory> h = store.history(running.id);
+  ASSERT_EQ(h->summaries.size(), 1u);
+  EXPECT_EQ(h->summaries[0].start_unix_ns, window_start(kT0 + 6 * kDay, kMinute));
+  EXPECT_TRUE(h->samples.empty());
+
+  // No row of a deleted process is left behind.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "history.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM sample) + (SELECT count(*) FROM summary)", -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 0), 1);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST(HistoryStoreTest, ProcessCapDropsThoseThatEndedLongestAgoFirst) {
+  TempDir dir;
+  HistoryOptions options;
+  options.retention.max_processes = 4;
+  HistoryStore store = open_store(dir / "history.db", options);
+  std::vector<WatchedProcess> procs;
+  for (pid_t pid = 100; pid < 107; ++pid) procs.push_back(process(pid));
+  record_seconds(store, procs, kT0, 3);
+  // 101 ended first, then 103, then 105; the others keep running.
+  ASSERT_TRUE(store.mark_ended(procs[1].id, kT0 + 10 * kSecond).ok());
+  ASSERT_TRUE(store.mark_ended(procs[3].id, kT0 + 20 * kSecond).ok());
+  ASSERT_TRUE(store.mark_ended(procs[5].id, kT0 + 30 * kSecond).ok());
+  Result<MaintenanceReport> m = store.maintain(kT0 + kMinute);
+  ASSERT_TRUE(m.ok()) << m.error();
+  EXPECT_EQ(m->processes_deleted, 3);
+  std::vector<pid_t> left;
+  for (const WatchedProcess& p : *store.processes()) left.push_back(p.id.pid);
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<pid_t>{100, 102, 104, 106}));
+
+  // All running: those sampled longest ago go.
+  record_seconds(store, {procs[0], procs[2]}, kT0 + 2 * kMinute, 1);
+  record_seconds(store, {process(200)}, kT0 + 3 * kMinute, 1);
+  m = store.maintain(kT0 + 4 * kMinute);
+  ASSERT_TRUE(m.ok());
+  left.clear();
+  for (const WatchedProcess& p : *store.processes()) left.push_back(p.id.pid);
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<pid_t>{100, 102, 106, 200}));
+}
+
+TEST(HistoryStoreTest, ManyProcesses) {
+  TempDir dir;
+  HistoryOptions options;
+  options.retention.max_processes = 1500;
+  HistoryStore store = open_store(dir / "history.db", options);
+  std::vector<WatchedProcess> procs;
+  for (pid_t pid = 1; pid <= 2000; ++pid) procs.push_back(process(pid, "p" + std::to_string(pid % 50)));
+  record_seconds(store, procs, kT0, 20);
+  EXPECT_EQ(store.processes()->size(), 2000u);
+  EXPECT_EQ(store.find_by_program("p7")->size(), 40u);
+  for (pid_t pid : {1, 999, 2000}) EXPECT_EQ(store.series(procs[static_cast<std::size_t>(pid - 1)].id)->size(), 20u);
+  for (std::size_t i = 0; i < 500; ++i) ASSERT_TRUE(store.mark_ended(procs[i].id, kT0 + 30 * kSecond).ok());
+  Result<MaintenanceReport> m = store.maintain(kT0 + 2 * kHour);
+  ASSERT_TRUE(m.ok()) << m.error();
+  EXPECT_EQ(m->processes_deleted, 500);
+  EXPECT_EQ(m->samples_summarised, 1500 * 20);
+  EXPECT_EQ(store.processes()->size(), 1500u);
+  EXPECT_FALSE(store.series(procs[0].id).ok());
+  EXPECT_EQ(store.summaries(procs[1999].id)->size(), 1u);  // 20 s from 17.25 s past a minute
+}
+
+TEST(HistoryStoreTest, FilesArePrivateAndInWalMode) {
+  TempDir dir;
+  HistoryStore store = open_store(dir / "history.db");
+  ASSERT_TRUE(store.record(process(1), sample_at(kT0, 1)).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "history.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((dir / "history.db-wal").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(HistoryStoreTest, AReaderDoesNotBlockTheWriter) {
+  TempDir dir;
+  HistoryStore store = open_store(dir / "history.db");
+  record_seconds(store, {process(1)}, kT0, 5);
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir / "history.db").c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM sample;", nullptr, nullptr, nullptr), SQLITE_OK);
+  record_seconds(store, {process(1)}, kT0 + 5 * kSecond, 5);
+  EXPECT_TRUE(store.maintain(kT0 + 2 * kHour).ok());
+  sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(reader);
+  EXPECT_EQ(store.summaries(process(1).id)->size(), 1u);
+}
+
+TEST(HistoryStoreTest, GarbageFileIsMovedAsideAndReplaced) {
+  TempDir dir;
+  const std::string path = dir / "history.db";
+  std::string garbage(10000, '\x5a');
+  dir.write("history.db", garbage);
+  Result<HistoryStore> opened = HistoryStore::open(path);
+  ASSERT_TRUE(opened.ok()) << opened.error();
+  HistoryStore store = std::move(opened).value();
+  EXPECT_NE(store.recovered_from().find("not a database"), std::string::npos) << store.recovered_from();
+  EXPECT_EQ(slurp(path + ".corrupt"), garbage);
+  EXPECT_TRUE(store.record(process(1), sample_at(kT0, 1)).ok());
+  EXPECT_EQ(store.series(process(1).id)->size(), 1u);
+}
+
+// Overwrites the middle of a closed database with garbage.
+void damage(const std::string& path) {
+  std::string bytes = slurp(path);
+  ASSERT_GT(bytes.size(), 6u * 4096);
+  for (std::size_t i = 3 * 4096; i < bytes.size() - 4096; ++i) bytes[i] = static_cast<char>(i * 7);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::string filled_database(const TempDir& dir) {
+  const std::string path = dir / "history.db";
+  HistoryStore store = open_store(path);
+  std::vector<WatchedProcess> procs;
+  for (pid_t pid = 1; pid <= 20; ++pid) procs.push_back(process(pid));
+  record_seconds(store, procs, kT0, 120);
+  EXPECT_TRUE(store.maintain(kT0 + 2 * kHour).ok());
+  sql(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+  return path;
+}
+
+TEST(HistoryStoreTest, DamageFoundOnOpenIsRecovered) {
+  TempDir dir;
+  const std::string path = filled_database(dir);
+  damage(path);
+  Result<HistoryStore> opened = HistoryStore::open(path);
+  ASSERT_TRUE(opened.ok()) << opened.error();
+  HistoryStore store = std::move(opened).value();
+  EXPECT_FALSE(store.recovered_from().empty());
+  EXPECT_TRUE(std::filesystem::exists(path + ".corrupt"));
+  EXPECT_TRUE(store.processes()->empty());
+  EXPECT_TRUE(store.record(process(1), sample_at(kT0, 1)).ok());
+}
+
+TEST(HistoryStoreTest, DamageFoundLaterIsReportedAndRecovered) {
+  TempDir dir;
+  const std::string path = filled_database(dir);
+  damage(path);
+  HistoryOptions trusting;
+  trusting.check_on_open = false;
+  Result<HistoryStore> opened = HistoryStore::open(path, trusting);
+  ASSERT_TRUE(opened.ok()) << opened.error();
+  HistoryStore store = std::move(opened).value();
+  // Reading every process's history runs into the damage.
+  std::string error;
+  for (pid_t pid = 1; pid <= 20 && error.empty(); ++pid) {
+    Result<std::vector<WindowAggregate>> r = store.summaries(process(pid).id);
+    if (!r.ok()) error = r.error();
+  }
+  if (error.empty()) {
+    Result<MaintenanceReport> m = store.maintain(kT0 + 3 * kHour);
+    if (!m.ok()) error = m.error();
+  }
+  ASSERT_FALSE(error.empty()) << "the damage went unnoticed";
+  EXPECT_NE(error.find("malformed"), std::string::npos) << error;
+  EXPECT_NE(error.find("moved to " + path + ".corrupt"), std::string::npos) << error;
+  EXPECT_TRUE(store.record(process(1), sample_at(kT0, 1)).ok());
+  EXPECT_EQ(store.processes()->size(), 1u);
+}
+
+TEST(HistoryStoreTest, FullDatabaseFailsTheWriteOnlyAndRecovers) {
+  TempDir dir;
+  HistoryOptions options;
+  options.max_database_bytes = 256 * 1024;  // stands for a full disk: SQLite reports SQLITE_FULL either way
+  HistoryStore store = open_store(dir / "history.db", options);
+  std::vector<WatchedProcess> procs;
+  for (pid_t pid = 1; pid <= 50; ++pid) procs.push_back(process(pid));
+  std::string error;
+  int64_t t = kT0;
+  for (int tick = 0; tick < 5000 && error.empty(); ++tick, t += kSecond) {
+    std::vector<Observation> batch;
+    for (const WatchedProcess& p : procs) batch.push_back({p, sample_at(t, 1)});
+    Status st = store.record_batch(batch);
+    if (!st.ok()) error = st.error();
+  }
+  ASSERT_FALSE(error.empty());
+  EXPECT_NE(error.find("full"), std::string::npos) << error;
+  EXPECT_FALSE(std::filesystem::exists(dir / "history.db.corrupt"));
+  // Reads still work, the failed tick left nothing half-written...
+  Result<std::vector<Sample>> s = store.series(procs[0].id);
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->size(), store.series(procs[49].id)->size());
+  // ...and once maintenance has made room, recording resumes.
+  Result<MaintenanceReport> m = store.maintain(t + 8 * kDay);
+  ASSERT_TRUE(m.ok()) << m.error();
+  EXPECT_TRUE(store.record(procs[0], sample_at(t + 8 * kDay, 1)).ok());
+}
+
+TEST(HistoryStoreTest, UnusablePathsAreReported) {
+  TempDir dir;
+  ASSERT_EQ(::mkdir((dir / "history.db").c_str(), 0700), 0);
+  Result<HistoryStore> on_directory = HistoryStore::open(dir / "history.db");
+  EXPECT_FALSE(on_directory.ok());
+  EXPECT_NE(on_directory.error().find("history.db"), std::string::npos) << on_directory.error();
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "history.db"));  // never moved aside
+
+  EXPECT_FALSE(HistoryStore::open(dir / "missing/history.db").ok());
+
+  ASSERT_EQ(::symlink((dir / "elsewhere.db").c_str(), (dir / "link.db").c_str()), 0);
+  EXPECT_FALSE(HistoryStore::open(dir / "link.db").ok());
+  EXPECT_FALSE(std::filesystem::exists(dir / "elsewhere.db"));
+}
+
+TEST(HistoryStoreTest, ReadOnlyFileFailsAtOpenAndIsLeftAlone) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root writes to read-only files: run as a user to test this";
+  TempDir dir;
+  const std::string path = dir / "history.db";
+  {
+    HistoryStore store = open_store(path);
+    ASSERT_TRUE(store.record(process(1), sample_at(kT0, 1)).ok());
+  }
+  ASSERT_EQ(::chmod(path.c_str(), 0400), 0);
+  std::string before = slurp(path);
+  Result<HistoryStore> opened = HistoryStore::open(path);
+  EXPECT_FALSE(opened.ok());
+  EXPECT_NE(opened.error().find("Permission denied"), std::string::npos) << opened.error();
+  EXPECT_EQ(slurp(path), before);
+  EXPECT_FALSE(std::filesystem::exists(path + ".corrupt"));
+  ::chmod(path.c_str(), 0600);
+}
+
+TEST(HistoryStoreTest, UnwritableDirectoryFailsAtOpen) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root writes to read-only directories: run as a user to test this";
+  TempDir dir;
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0500), 0);
+  Result<HistoryStore> opened = HistoryStore::open(dir / "history.db");
+  EXPECT_FALSE(opened.ok());
+  EXPECT_NE(opened.error().find("Permission denied"), std::string::npos) << opened.error();
+  ::chmod(dir.path().c_str(), 0700);
+}
+
+TEST(HistoryStoreTest, NewerOrForeignDatabasesAreLeftAlone) {
+  TempDir dir;
+  const std::string newer = dir / "newer.db";
+  { HistoryStore store = open_store(newer); }
+  sql(newer, "UPDATE meta SET value = 99 WHERE key = 'schema_version'");
+  std::string before = slurp(newer);
+  Result<HistoryStore> r = HistoryStore::open(newer);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("schema version 99"), std::string::npos) << r.error();
+  EXPECT_EQ(slurp(newer), before);
+  EXPECT_FALSE(std::filesystem::exists(newer + ".corrupt"));
+
+  const std::string foreign = dir / "foreign.db";
+  sql(foreign, "CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER)");
+  Result<HistoryStore> f = HistoryStore::open(foreign);
+  EXPECT_FALSE(f.ok());
+  EXPECT_NE(f.error().find("not memproxy's"), std::string::npos) << f.error();
+  EXPECT_FALSE(std::filesystem::exists(foreign + ".corrupt"));
+}
+
+TEST(HistoryStoreTest, SchemaVersionIsRecorded) {
+  TempDir dir;
+  { HistoryStore store = open_store(dir / "history.db"); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "history.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 0), 1);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST(HistoryStoreTest, MovedFromStoreReportsClosed) {
+  TempDir dir;
+  HistoryStore a = open_store(dir / "history.db");
+  HistoryStore b = std::move(a);
+  EXPECT_FALSE(a.record(process(1), sample_at(kT0, 1)).ok());  // NOLINT(bugprone-use-after-move): the point
+  EXPECT_TRUE(b.record(process(1), sample_at(kT0, 1)).ok());
+}
+
+}  // namespace
+}  // namespace memproxy::heapwatch
