@@ -6,7 +6,9 @@
 // per call for 100 processes each with an hour of one-second samples and a
 // week of one-minute summaries.
 //
-//   heapwatch-bench-verdict [--seeds N] [--hours H] [--step S] [--timing-rounds R]
+//   heapwatch-bench-verdict [--seeds N] [--first-seed N] [--hours H] [--step S] [--timing-rounds R]
+//                           [--trace LABEL [--trace-seed N]]
+//                           [--alpha A] [--min-growth-to-scatter K] [--min-duration S] [--warm-up S]
 #include <time.h>
 
 #include <algorithm>
@@ -28,23 +30,31 @@ struct Options {
   std::string trace_label;  // print every evaluation of one series
   uint64_t trace_seed = 1;
   int seeds = 10;
+  int first_seed = 1;
   int64_t hours = 8;
   int64_t step_s = 60;
   int timing_rounds = 5;
+  VerdictParameters parameters;
 };
 
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--seeds") == 0) o.seeds = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--first-seed") == 0) o.first_seed = std::atoi(argv[i + 1]);
     else if (std::strcmp(argv[i], "--hours") == 0) o.hours = std::atoll(argv[i + 1]);
     else if (std::strcmp(argv[i], "--step") == 0) o.step_s = std::atoll(argv[i + 1]);
     else if (std::strcmp(argv[i], "--timing-rounds") == 0) o.timing_rounds = std::atoi(argv[i + 1]);
     else if (std::strcmp(argv[i], "--trace") == 0) o.trace_label = argv[i + 1];
+    else if (std::strcmp(argv[i], "--alpha") == 0) o.parameters.alpha = std::atof(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--min-growth-to-scatter") == 0) o.parameters.min_growth_to_scatter = std::atof(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--min-duration") == 0) o.parameters.min_duration_s = std::atoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--warm-up") == 0) o.parameters.warm_up_s = std::atoll(argv[i + 1]);
     else if (std::strcmp(argv[i], "--trace-seed") == 0) o.trace_seed = std::strtoull(argv[i + 1], nullptr, 10);
     else {
       std::fprintf(stderr,
-                   "usage: %s [--seeds N] [--hours H] [--step S] [--timing-rounds R] [--trace LABEL [--trace-seed N]]\n",
+                   "usage: %s [--seeds N] [--first-seed N] [--hours H] [--step S] [--timing-rounds R] [--trace LABEL [--trace-seed N]]\n"
+                   "       [--alpha A] [--min-growth-to-scatter K] [--min-duration S] [--warm-up S]   (defaults otherwise)\n",
                    argv[0]);
       std::exit(2);
     }
@@ -65,15 +75,15 @@ std::string minutes(int64_t s) {
 }
 
 void corpus_table(const Options& o) {
-  const VerdictParameters parameters;
-  int tp = 0, fp = 0, fn = 0, tn = 0, transient_fp = 0;
+  const VerdictParameters& parameters = o.parameters;
+  int tp = 0, fp = 0, fn = 0, tn = 0, transient_fp = 0, persistent_fp = 0, early = 0, late_leaks = 0;
   std::printf("| label | expected | growing / stable / not enough data | time to flag, min (min / median / max) [1] | series ever flagged | evaluations flagged |\n");
   std::printf("|---|---|---|---|---|---|\n");
   for (const corpus::PatternInfo& p : corpus::all_patterns()) {
     int growing = 0, stable = 0, nodata = 0, ever = 0;
     int64_t evaluations = 0, flagged = 0;
     std::vector<int64_t> flag_times;
-    for (int seed = 1; seed <= o.seeds; ++seed) {
+    for (int seed = o.first_seed; seed < o.first_seed + o.seeds; ++seed) {
       corpus::SyntheticSeries series = corpus::generate(p.pattern, static_cast<uint64_t>(seed), o.hours * 3600);
       corpus::ReplayOutcome r = corpus::replay(series, parameters, o.step_s);
       Trend t = r.final_verdict.trend;
@@ -88,9 +98,14 @@ void corpus_table(const Options& o) {
       }
       if (p.leaking) {
         (t == Trend::growing ? tp : fn) += 1;
+        if (series.leak_from_s > 0) {
+          ++late_leaks;
+          early += r.first_flag_s && *r.first_flag_s < series.leak_from_s;
+        }
       } else {
         (t == Trend::growing ? fp : tn) += 1;
         transient_fp += r.first_flag_s.has_value();
+        persistent_fp += r.longest_flagged_run >= 5;
       }
     }
     std::string times = "-";
@@ -108,6 +123,8 @@ void corpus_table(const Options& o) {
   std::printf("\nFinal verdicts: TP %d, FP %d, FN %d, TN %d: precision %.3f, recall %.3f\n", tp, fp, fn, tn,
               precision, recall);
   std::printf("Non-leaking series flagged at any evaluation along the way: %d of %d\n", transient_fp, fp + tn);
+  std::printf("... of which for 5 evaluations in a row or more: %d\n", persistent_fp);
+  std::printf("Late leaks flagged before they began: %d of %d\n", early, late_leaks);
   std::printf("[1] since the process start, or for late_leak since the leak began; for a label that should\n"
               "    not be flagged, when it first was\n");
 }
@@ -125,13 +142,14 @@ void trace(const Options& o) {
   corpus::SyntheticSeries series = corpus::generate(info->pattern, o.trace_seed, o.hours * 3600);
   corpus::TieredHistory history(series.samples, 3600);
   const double mib = 1024.0 * 1024.0;
+  if (series.leak_from_s > 0) std::printf("the leak begins at minute %lld\n", static_cast<long long>(series.leak_from_s / 60));
   std::printf("min  trend            finding                              span_min  slope_MiB/h  thirds_MiB              S     z     p_up      rise_MiB  frag_MiB/h\n");
   int64_t next = o.step_s;
   for (std::size_t i = 0; i < series.samples.size(); ++i) {
     int64_t t = (series.samples[i].unix_ns - series.started_unix_ns) / 1'000'000'000LL;
     if (t < next) continue;
     next += o.step_s;
-    Verdict v = leak_verdict(history.at(i, series.started_unix_ns));
+    Verdict v = leak_verdict(history.at(i, series.started_unix_ns), o.parameters);
     std::printf("%4lld %-16s %-36s %8lld %12.3f %7.2f %7.2f %7.2f %5lld %6.2f %9.2e %9.2f %10.2f\n",
                 static_cast<long long>(t / 60), to_string(v.trend), to_string(v.finding),
                 static_cast<long long>(v.analysed_s / 60), v.live.slope_bytes_per_hour / mib,
@@ -175,7 +193,7 @@ void timing(const Options& o) {
     for (int p = 0; p < kProcesses; ++p) {
       const History& h = histories[static_cast<std::size_t>(p) % histories.size()];
       VerdictInput input{h.summaries, h.last_hour, 0};
-      growing += leak_verdict(input).trend == Trend::growing;
+      growing += leak_verdict(input, o.parameters).trend == Trend::growing;
     }
     double dt = cpu_seconds() - t0;
     per_round.push_back(dt);
@@ -196,8 +214,9 @@ int main(int argc, char** argv) {
     trace(o);
     return 0;
   }
-  std::printf("Corpus: %d seeds per label, %lld h of one-second samples each, a verdict every %lld s\n\n", o.seeds,
-              static_cast<long long>(o.hours), static_cast<long long>(o.step_s));
+  std::printf("Corpus: %d seeds per label (%d to %d), %lld h of one-second samples each, a verdict every %lld s\n\n",
+              o.seeds, o.first_seed, o.first_seed + o.seeds - 1, static_cast<long long>(o.hours),
+              static_cast<long long>(o.step_s));
   corpus_table(o);
   if (o.timing_rounds > 0) timing(o);
   return 0;

@@ -34,12 +34,15 @@ ReplayOutcome replay(const SyntheticSeries& series, const VerdictParameters& par
   TieredHistory history(series.samples, raw_for_s);
   const int64_t start = series.samples.front().unix_ns;
   int64_t next_ns = start + step_s * 1'000'000'000LL;
+  int64_t run = 0;
   for (std::size_t i = 0; i < series.samples.size(); ++i) {
     bool last = i + 1 == series.samples.size();
     if (series.samples[i].unix_ns < next_ns && !last) continue;
     next_ns += step_s * 1'000'000'000LL;
     Verdict v = leak_verdict(history.at(i, series.started_unix_ns), parameters);
     ++out.evaluations;
+    run = v.trend == Trend::growing ? run + 1 : 0;
+    out.longest_flagged_run = std::max(out.longest_flagged_run, run);
     if (v.trend == Trend::growing) {
       ++out.flagged_evaluations;
       if (!out.first_flag_s) out.first_flag_s = (series.samples[i].unix_ns - start) / 1'000'000'000LL;

@@ -34,6 +34,7 @@ struct ReplayOutcome {
   Verdict final_verdict;                  // on the whole series
   std::optional<int64_t> first_flag_s;    // earliest time (since the process start) judged growing
   int64_t flagged_evaluations = 0;        // of `evaluations`
+  int64_t longest_flagged_run = 0;        // consecutive evaluations judged growing
   int64_t evaluations = 0;
 };
 

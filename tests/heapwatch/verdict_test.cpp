@@ -62,13 +62,14 @@ TEST(VerdictTest, NoInputIsNotEnoughData) {
 
 TEST(VerdictTest, NoVerdictBeforeWarmUpAndMinimumDuration) {
   auto leak = [](double t) { return 100 * kMiB + t * 50 * kMiB / 3600; };
-  VerdictParameters p;  // 300 s of warm-up, then 1200 s at least
-  Verdict early = judge(series(300 + 1200 - 120, 1, leak), p);
+  const VerdictParameters p;
+  const int64_t needed = p.warm_up_s + p.min_duration_s;
+  Verdict early = judge(series(needed - 120, 1, leak), p);
   EXPECT_EQ(early.trend, Trend::not_enough_data);
-  EXPECT_EQ(early.observed_s, 1380);
+  EXPECT_EQ(early.observed_s, needed - 120);
   EXPECT_GT(early.live_now_bytes, 100 * kMiB);
 
-  Verdict later = judge(series(300 + 1200 + 60, 1, leak), p);
+  Verdict later = judge(series(needed + 60, 1, leak), p);
   EXPECT_EQ(later.trend, Trend::growing) << to_string(later.finding);
 }
 
@@ -176,7 +177,9 @@ TEST(VerdictTest, OtherTimescales) {
 
 TEST(VerdictTest, WarmUpCountsFromTheProcessStart) {
   // Watched from an hour after the process started: no further warm-up.
-  std::vector<Sample> s = series(1400, 1, [](double t) { return 50 * kMiB + t * 100 * kMiB / 3600; });
+  // Long enough after a warm-up at the process start, not after one at the first sample.
+  const VerdictParameters p;
+  std::vector<Sample> s = series(p.min_duration_s + p.warm_up_s / 2, 1, [](double t) { return 50 * kMiB + t * 100 * kMiB / 3600; });
   VerdictInput input;
   input.samples = s;
   input.process_started_unix_ns = kStart - 3600 * kSecond;

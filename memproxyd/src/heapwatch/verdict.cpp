@@ -178,15 +178,23 @@ uint64_t highest_prior_floor(Windows prior, int64_t horizon_from, int64_t block_
   return highest;
 }
 
-// How fast the low-water mark rose from the history before a horizon (its
-// median, at its middle) to the horizon's first third, in bytes per hour; 0
-// without history.
-double rate_into_horizon(Windows before, uint64_t first_third_level, int64_t first_third_middle) {
+// How fast the low-water mark rose from the history before a horizon to the
+// horizon's first third, in bytes per hour; 0 without history. The level
+// before is the history's median when it is long enough to mean something,
+// else (a few minutes of warm-up) its highest window: a median of a few
+// windows is noise, and their highest can only understate the rise.
+double rate_into_horizon(Windows before, std::size_t horizon_windows, uint64_t first_third_level,
+                         int64_t first_third_middle) {
   if (before.empty()) return 0;
-  double level = static_cast<double>(median_floor(before));
+  uint64_t level = 0;
+  if (before.size() * 3 >= horizon_windows) {
+    level = median_floor(before);
+  } else {
+    for (const AnalysisWindow& w : before) level = std::max(level, w.floor_bytes);
+  }
   int64_t middle = before.front().start_unix_ns + (before.back().start_unix_ns - before.front().start_unix_ns) / 2;
   if (first_third_middle <= middle) return 0;
-  return (static_cast<double>(first_third_level) - level) / hours_between(middle, first_third_middle);
+  return (static_cast<double>(first_third_level) - static_cast<double>(level)) / hours_between(middle, first_third_middle);
 }
 
 // `history` is every window, warm-up included; `analysed_from` where the
@@ -226,8 +234,9 @@ HorizonOutcome evaluate_horizon(Windows history, int64_t analysed_from, int64_t 
   // Slowing down: within the horizon, or compared with how fast the floor
   // rose into it (a warm-up longer than warm_up_s, whose tail a horizon alone
   // cannot tell from a leak).
-  const bool levelling = rise_late < s.levelling_ratio * rise_early ||
-                         rate_late < s.levelling_ratio * rate_into_horizon(before, out.floor_by_third[0], from + third / 2);
+  const bool levelling =
+      rise_late < s.levelling_ratio * rise_early ||
+      rate_late < s.levelling_ratio * rate_into_horizon(before, horizon.size(), out.floor_by_third[0], from + third / 2);
 
   if (!(out.live.mann_kendall.z > 0 && out.live.mann_kendall.p_upward() < alpha)) {
     out.finding = Finding::no_trend;
@@ -239,7 +248,7 @@ HorizonOutcome evaluate_horizon(Windows history, int64_t analysed_from, int64_t 
     out.finding = Finding::trimmed;
   } else if (rise_late < s.plateau_ratio * expected_per_third || levelling) {
     out.finding = Finding::plateau;
-  } else if (rise_early < s.plateau_ratio * expected_per_third) {
+  } else if (rise_early < s.plateau_ratio * expected_per_third || rise_early < s.levelling_ratio * rise_late) {
     out.finding = Finding::not_sustained;
   } else if (recent && lowest_late <= highest_prior_floor(analysed_before, from, std::max<int64_t>(1, (until - from) / parts))) {
     out.finding = Finding::within_history;

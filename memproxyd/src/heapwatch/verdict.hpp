@@ -30,11 +30,12 @@
 //     - plateau: from the middle third to the last, the median low-water
 //       mark rose less than `plateau_ratio` of what the slope predicts, or
 //       less than `levelling_ratio` of its rise from the first third to the
-//       middle, or, per hour, of its rise from the history before the
-//       horizon into it (a warm-up that ended or is levelling off, possibly
-//       one longer than `warm_up_s`; a step that stays flat);
+//       middle, or, per hour, of its rise into the horizon from the history
+//       before it (a warm-up that ended or is levelling off, possibly one
+//       longer than `warm_up_s`; a step that stays flat);
 //     - not_sustained: from the first third to the middle, it rose less than
-//       `plateau_ratio` of the prediction (a step, or a rise that began
+//       `plateau_ratio` of the prediction, or less than `levelling_ratio` of
+//       its rise from the middle to the last (a step, or a rise that began
 //       lately: a shorter horizon judges that one).
 //     Levels, not slopes, per third: a slope over a third of the horizon is
 //     too noisy to compare for a slow leak; the rise of its median is not.
@@ -70,14 +71,14 @@ namespace memproxy::heapwatch {
 struct VerdictParameters {
   int64_t window_s = 60;
   int64_t warm_up_s = 300;          // from the process start
-  int64_t min_duration_s = 1200;    // analysed after the warm-up before any verdict
+  int64_t min_duration_s = 1800;    // analysed after the warm-up before any verdict
   int64_t max_span_s = 7 * 24 * 3600;  // older history is not analysed
   int64_t min_recent_horizon_s = 3600;  // the shortest recent horizon (at least min_duration_s)
   int blocks = 16;                  // clamped to [4, 64]
-  double alpha = 0.01;              // false-alarm rate of the trend test, all horizons together
+  double alpha = 0.001;             // false-alarm rate of the trend test, all horizons together
   uint64_t min_growth_bytes = 1 << 20;
   double min_growth_fraction = 0.01;  // of the horizon's lowest live bytes
-  double min_growth_to_scatter = 4;   // growth over the floors' scatter (robust standard deviation)
+  double min_growth_to_scatter = 6;   // growth over the floors' scatter (robust standard deviation)
   double floor_rise_ratio = 0.5;    // of the rise the slope predicts from the start to the last third
   double plateau_ratio = 0.3;       // each third's rise over the rise the slope predicts, at least
   double levelling_ratio = 0.5;     // the last third's rise over the middle's, and its rate over the rate into it

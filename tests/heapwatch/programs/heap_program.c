@@ -40,17 +40,20 @@ struct hp_options hp_parse(int argc, char **argv) {
   return o;
 }
 
-struct hp_rng hp_rng_seeded(uint64_t seed, uint64_t stream) {
-  struct hp_rng r = {seed * 0x9E3779B97F4A7C15ULL ^ (stream + 1) * 0xD1B54A32D192ED03ULL};
-  return r;
-}
-
-uint64_t hp_next(struct hp_rng *rng) {
-  uint64_t z = (rng->state += 0x9E3779B97F4A7C15ULL);
+static uint64_t mix(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
+
+/* Through the mixer: SplitMix64 walks one sequence by a fixed increment, so
+   positions set linearly from the seed would overlap, a few steps apart. */
+struct hp_rng hp_rng_seeded(uint64_t seed, uint64_t stream) {
+  struct hp_rng r = {mix(mix(seed + 0x9E3779B97F4A7C15ULL) ^ mix(stream + 0xD1B54A32D192ED03ULL))};
+  return r;
+}
+
+uint64_t hp_next(struct hp_rng *rng) { return mix(rng->state += 0x9E3779B97F4A7C15ULL); }
 
 double hp_uniform(struct hp_rng *rng) { return (double)(hp_next(rng) >> 11) * 0x1.0p-53; }
 
