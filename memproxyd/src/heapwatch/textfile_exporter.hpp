@@ -1,0 +1,52 @@
+// The heap watch's metrics written as a node_exporter textfile (its
+// textfile collector reads *.prom files in one directory). Each update
+// replaces the file atomically (memproxy/atomic_replace.hpp: the staging
+// file PATH.new is never read as a .prom file), mode 0644.
+//
+// The write, with its fsync, happens on a thread of its own so that a slow
+// disk never holds up the daemon's loop; updates that arrive while one is
+// written are collapsed into the newest.
+#ifndef MEMPROXYD_HEAPWATCH_TEXTFILE_EXPORTER_HPP
+#define MEMPROXYD_HEAPWATCH_TEXTFILE_EXPORTER_HPP
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "heapwatch/process_view.hpp"
+
+namespace memproxy::heapwatch {
+
+class TextfileExporter {
+ public:
+  explicit TextfileExporter(std::string path);
+  // Finishes the write under way and the newest pending one.
+  ~TextfileExporter();
+  TextfileExporter(const TextfileExporter&) = delete;
+  TextfileExporter& operator=(const TextfileExporter&) = delete;
+
+  const std::string& path() const { return path_; }
+  void update(const std::vector<ProcessView>& views);
+
+  // Blocks until every update so far is written (tests). The last error, or "".
+  std::string flush();
+
+ private:
+  void run();
+
+  std::string path_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<std::string> pending_;
+  bool writing_ = false;
+  bool stopping_ = false;
+  std::string last_error_;
+  std::thread writer_;
+};
+
+}  // namespace memproxy::heapwatch
+
+#endif
