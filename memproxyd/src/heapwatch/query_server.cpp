@@ -33,6 +33,7 @@ QueryServer::QueryServer(boost::asio::io_context& io, const WatchState& state, Q
     : io_(io), state_(state), limits_(limits), acceptor_(io) {}
 
 QueryServer::~QueryServer() {
+  alive_.reset();
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   for (auto& [raw, c] : clients_) {
@@ -62,8 +63,8 @@ std::string QueryServer::listen(const std::string& socket_path) {
 
 void QueryServer::accept() {
   auto c = std::make_shared<Client>(io_, limits_.max_request_bytes);
-  acceptor_.async_accept(c->socket, [this, c](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted) return;
+  acceptor_.async_accept(c->socket, [this, c, alive = std::weak_ptr<char>(alive_)](const boost::system::error_code& ec) {
+    if (alive.expired() || ec == boost::asio::error::operation_aborted) return;
     if (!ec) {
       ucred peer{};
       socklen_t length = sizeof peer;
@@ -94,15 +95,16 @@ void QueryServer::accept() {
 
 void QueryServer::arm_idle(const std::shared_ptr<Client>& c) {
   c->idle.expires_after(limits_.idle_timeout);
-  c->idle.async_wait([this, c](const boost::system::error_code& ec) {
-    if (!ec) drop(c);
+  c->idle.async_wait([this, c, alive = std::weak_ptr<char>(alive_)](const boost::system::error_code& ec) {
+    if (!alive.expired() && !ec) drop(c);
   });
 }
 
 void QueryServer::read_request(const std::shared_ptr<Client>& c) {
   arm_idle(c);
-  boost::asio::async_read_until(c->socket, c->input, '\n', [this, c](const boost::system::error_code& ec, size_t n) {
-    if (ec == boost::asio::error::operation_aborted) return;
+  boost::asio::async_read_until(c->socket, c->input, '\n',
+                                [this, c, alive = std::weak_ptr<char>(alive_)](const boost::system::error_code& ec, size_t n) {
+    if (alive.expired() || ec == boost::asio::error::operation_aborted) return;
     if (ec == boost::asio::error::not_found) {
       send(c, hq::error_line("request longer than " + std::to_string(limits_.max_request_bytes) + " bytes"), true);
       return;
@@ -144,7 +146,9 @@ void QueryServer::send(const std::shared_ptr<Client>& c, std::string line, bool 
   queued_bytes_ += c->output.size();
   arm_idle(c);
   boost::asio::async_write(c->socket, boost::asio::buffer(c->output),
-                           [this, c, then_close](const boost::system::error_code& ec, size_t) {
+                           [this, c, then_close, alive = std::weak_ptr<char>(alive_)](
+                               const boost::system::error_code& ec, size_t) {
+                             if (alive.expired()) return;
                              queued_bytes_ -= c->output.size();
                              std::string().swap(c->output);
                              if (ec == boost::asio::error::operation_aborted) return;

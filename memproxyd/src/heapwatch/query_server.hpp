@@ -65,6 +65,9 @@ class QueryServer {
   std::string path_;
   std::map<Client*, std::shared_ptr<Client>> clients_;
   size_t queued_bytes_ = 0;
+  // Handlers still queued when the server is destroyed see this expired
+  // and touch nothing.
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
 }  // namespace memproxy::heapwatch
