@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
@@ -127,6 +129,10 @@ TEST_F(DaemonViewsTest, TheTextfileCarriesTheSeriesAndDropsThemWhenTheProcessEnd
                                       std::string::npos; }))
       << read_file(textfile);
   EXPECT_NE(read_file(textfile).find("memproxy_watched_processes 0"), std::string::npos) << read_file(textfile);
+
+  // A stopped daemon's numbers are not left for node_exporter to serve.
+  EXPECT_EQ(daemon.stop(), 0) << daemon.log();
+  EXPECT_FALSE(std::filesystem::exists(textfile));
 }
 
 TEST_F(DaemonViewsTest, WithoutADaemonTheErrorNamesTheSocketAndHowToStartIt) {

@@ -5,6 +5,7 @@
 #define MEMPROXY_TESTS_HEAPWATCH_E2E_SUPPORT_HPP
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -61,6 +62,12 @@ class Daemon {
     process_ = std::make_unique<Process>(argv, std::vector<std::string>{"PATH=/usr/bin:/bin"});
   }
   const std::string& table() const { return table_; }
+  // SIGTERM, then the exit status (-1 when it did not exit in time).
+  int stop() {
+    process_->signal(SIGTERM);
+    Outcome o = process_->finish(kPatience);
+    return o.exited ? o.code : -1;
+  }
   std::string log() const { return read_file(log_); }
   bool ready() const {
     return wait_until([this] { return log().find("running (pid") != std::string::npos; });

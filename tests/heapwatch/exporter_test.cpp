@@ -180,6 +180,18 @@ TEST(TextfileExporter, EachUpdateReplacesTheWholeFile) {
   EXPECT_FALSE(std::filesystem::exists(path + ".new"));
 }
 
+TEST(TextfileExporter, TheFileIsRemovedWhenTheExporterStops) {
+  memproxy::testing::TempDir dir;
+  const std::string path = dir / "memproxy.prom";
+  {
+    TextfileExporter exporter(path);
+    exporter.update({view(100, "server", "root", 5)});
+    ASSERT_EQ(exporter.flush(), "");
+    ASSERT_TRUE(std::filesystem::exists(path));
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 TEST(TextfileExporter, AnUnwritablePathIsReportedNotFatal) {
   memproxy::testing::TempDir dir;
   TextfileExporter exporter(dir / "missing/memproxy.prom");

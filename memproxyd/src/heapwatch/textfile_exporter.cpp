@@ -1,6 +1,7 @@
 #include "heapwatch/textfile_exporter.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "heapwatch/metric_families.hpp"
 #include "memproxy/atomic_replace.hpp"
@@ -16,6 +17,7 @@ TextfileExporter::~TextfileExporter() {
   }
   changed_.notify_all();
   writer_.join();
+  if (::unlink(path_.c_str()) == 0) atomic::sync_directory_of(path_);
 }
 
 void TextfileExporter::update(const std::vector<ProcessView>& views) {
@@ -37,7 +39,7 @@ void TextfileExporter::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     changed_.wait(lock, [this] { return pending_ || stopping_; });
-    if (!pending_) return;
+    if (stopping_) return;
     std::string text = std::move(*pending_);
     pending_.reset();
     writing_ = true;

@@ -5,7 +5,9 @@
 //
 // The write, with its fsync, happens on a thread of its own so that a slow
 // disk never holds up the daemon's loop; updates that arrive while one is
-// written are collapsed into the newest.
+// written are collapsed into the newest. When the exporter is destroyed
+// (the daemon stops) the file is removed: its numbers would otherwise be
+// served as current by node_exporter, as a stopped pull exporter's are not.
 #ifndef MEMPROXYD_HEAPWATCH_TEXTFILE_EXPORTER_HPP
 #define MEMPROXYD_HEAPWATCH_TEXTFILE_EXPORTER_HPP
 
@@ -23,7 +25,7 @@ namespace memproxy::heapwatch {
 class TextfileExporter {
  public:
   explicit TextfileExporter(std::string path);
-  // Finishes the write under way and the newest pending one.
+  // Finishes the write under way, then removes the file.
   ~TextfileExporter();
   TextfileExporter(const TextfileExporter&) = delete;
   TextfileExporter& operator=(const TextfileExporter&) = delete;
