@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "capability.hpp"
+#include "heapwatch/query_answers.hpp"
 #include "heapwatch/query_server.hpp"
 #include "memproxy/heap_query.hpp"
 #include "process.hpp"
@@ -381,6 +382,17 @@ TEST_F(QueryServerTest, AnswersBeyondTheQueueBudgetAreRefusedAsBusy) {
             json({{"error", "the daemon is busy answering other clients; try again"}}));
 }
 
+TEST(QueryAnswers, TheLineBoundHoldsForViewsHistoriesAndErrors) {
+  FakeState state;
+  state.add(process(900, 0, std::string(255, '\xff'), 1), "growing", hq::kMaxHistorySamples);
+  for (const char* line : {R"({"request":"top"})", R"({"request":"leaks"})", R"({"request":"history","pid":900})",
+                           R"({"request":"history","program":"none"})"}) {
+    const auto answer = memproxy::heapwatch::collect(std::get<hq::Request>(hq::parse_request(line)), 0, state);
+    EXPECT_LE(hq::answer_line(memproxy::heapwatch::to_json(answer)).size(), memproxy::heapwatch::line_bytes_bound(answer))
+        << line;
+  }
+}
+
 TEST_F(QueryServerTest, InvalidUtf8InProgramNamesStillGivesJson) {
   state_.add(process(700, ::getuid(), "bad\xff\xfename\"\n", 8000), "stable");
   start();
@@ -399,6 +411,36 @@ TEST_F(QueryServerTest, AStaleSocketIsReplacedAnotherFileIsNot) {
   EXPECT_EQ(second.listen(socket_), "");
   Client c(socket_);
   EXPECT_TRUE(c.ask(R"({"request":"top"})").contains("processes"));
+}
+
+// What answering costs: top at 100 processes, and the histories of an hour
+// of one-second samples and of the largest answer; collecting (on the
+// daemon's loop) and encoding (on the server's thread) apart. Reported,
+// not judged.
+TEST(QueryCost, AnswersAtOneHundredProcessesAndFullHistories) {
+  FakeState state;
+  for (int i = 0; i < 97; ++i) state.add(process(1000 + i, 0, "p" + std::to_string(i), 9000 + i), "stable", 2);
+  state.add(process(2000, 0, "hour", 20000), "stable", 3600);
+  state.add(process(2001, 0, "full", 20001), "stable", hq::kMaxHistorySamples);
+  auto time_us = [&](const std::string& line, int rounds) {
+    const hq::Request request = std::get<hq::Request>(hq::parse_request(line));
+    size_t bytes = 0;
+    double collect_us = 0, encode_us = 0;
+    for (int i = 0; i < rounds; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      auto collected = memproxy::heapwatch::collect(request, 0, state);
+      auto collected_at = std::chrono::steady_clock::now();
+      bytes += hq::answer_line(memproxy::heapwatch::to_json(collected)).size();
+      collect_us += std::chrono::duration<double, std::micro>(collected_at - start).count();
+      encode_us += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - collected_at).count();
+    }
+    std::printf("query: %s: collected on the loop in %.0f us, encoded off it in %.0f us, %zu bytes\n", line.c_str(),
+                collect_us / rounds, encode_us / rounds, bytes / rounds);
+    return collect_us + encode_us;
+  };
+  EXPECT_GT(time_us(R"({"request":"top"})", 50), 0);
+  EXPECT_GT(time_us(R"({"request":"history","pid":2000})", 20), 0);
+  EXPECT_GT(time_us(R"({"request":"history","pid":2001})", 2), 0);
 }
 
 TEST(QueryProtocol, RequestLinesRoundTrip) {

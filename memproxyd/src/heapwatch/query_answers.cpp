@@ -71,11 +71,11 @@ std::optional<WatchedProcess> named_process(const hq::Request& request, uid_t pe
   return std::nullopt;
 }
 
-nlohmann::json history(const hq::Request& request, uid_t peer, const WatchState& state) {
+Answer history(const hq::Request& request, uid_t peer, const WatchState& state) {
   std::optional<WatchedProcess> process = named_process(request, peer, state);
   if (!process) {
-    return nlohmann::json{{hq::field::kError, request.pid ? "no watched process has pid " + std::to_string(*request.pid)
-                                                          : "no watched process is called " + *request.program}};
+    return {request.pid ? "no watched process has pid " + std::to_string(*request.pid)
+                        : "no watched process is called " + *request.program};
   }
   std::vector<Sample> samples = state.history(process->id, request.since_unix_ns, request.until_unix_ns);
   hq::History h;
@@ -92,16 +92,37 @@ nlohmann::json history(const hq::Request& request, uid_t peer, const WatchState&
       if (v.process.id == process->id) h.verdict = to_wire(v.verdict);
     }
   }
-  return h;
+  return {std::move(h)};
 }
 
 }  // namespace
 
-nlohmann::json answer(const hq::Request& request, uid_t peer, const WatchState& state) {
-  if (request.name == hq::request::kTop) return hq::views_answer(visible_views(peer, state, false));
-  if (request.name == hq::request::kLeaks) return hq::views_answer(visible_views(peer, state, true));
+Answer collect(const hq::Request& request, uid_t peer, const WatchState& state) {
+  if (request.name == hq::request::kTop) return {visible_views(peer, state, false)};
+  if (request.name == hq::request::kLeaks) return {visible_views(peer, state, true)};
   if (request.name == hq::request::kHistory && (request.pid || request.program)) return history(request, peer, state);
-  return nlohmann::json{{hq::field::kError, "unknown request \"" + request.name + "\""}};
+  return {"unknown request \"" + request.name + "\""};
+}
+
+nlohmann::json to_json(const Answer& a) {
+  if (const auto* views = std::get_if<std::vector<hq::View>>(&a.content)) return hq::views_answer(*views);
+  if (const auto* h = std::get_if<hq::History>(&a.content)) return *h;
+  return nlohmann::json{{hq::field::kError, std::get<std::string>(a.content)}};
+}
+
+size_t line_bytes_bound(const Answer& a) {
+  constexpr size_t kFixed = 1024, kPerView = 600, kPerSample = 110;
+  if (const auto* views = std::get_if<std::vector<hq::View>>(&a.content)) {
+    size_t names = 0;
+    for (const hq::View& v : *views) names += 6 * (v.process.user.size() + v.process.program.size() + v.process.exe.size());
+    return kFixed + views->size() * kPerView + names;
+  }
+  if (const auto* h = std::get_if<hq::History>(&a.content)) return kFixed + h->samples.size() * kPerSample;
+  return kFixed + 6 * std::get<std::string>(a.content).size();
+}
+
+nlohmann::json answer(const hq::Request& request, uid_t peer, const WatchState& state) {
+  return to_json(collect(request, peer, state));
 }
 
 }  // namespace memproxy::heapwatch

@@ -34,6 +34,8 @@ QueryServer::QueryServer(boost::asio::io_context& io, const WatchState& state, Q
 
 QueryServer::~QueryServer() {
   alive_.reset();
+  encoder_.stop();
+  encoder_.join();
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   for (auto& [raw, c] : clients_) {
@@ -127,13 +129,41 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
     send(c, hq::error_line(*why), false);
     return;
   }
-  std::string answer;
+  Answer collected;
   try {
-    answer = hq::answer_line(heapwatch::answer(std::get<hq::Request>(parsed), c->uid, state_));
+    collected = collect(std::get<hq::Request>(parsed), c->uid, state_);
   } catch (const std::exception& e) {
     spdlog::warn("query socket: answering pid {} (uid {}): {}", c->pid, c->uid, e.what());
-    answer = hq::error_line(std::string("internal error: ") + e.what());
+    send(c, hq::error_line(std::string("internal error: ") + e.what()), false);
+    return;
   }
+  const size_t reserved = line_bytes_bound(collected);
+  if (queued_bytes_ + reserved > limits_.max_queued_bytes) {
+    send(c, hq::error_line("the daemon is busy answering other clients; try again"), false);
+    return;
+  }
+  queued_bytes_ += reserved;
+  // The client waits for this answer without a deadline of its own: it
+  // reads no request meanwhile, and the encoder always finishes.
+  c->idle.cancel();
+  boost::asio::post(encoder_, [this, c, reserved, collected = std::move(collected), alive = std::weak_ptr<char>(alive_)] {
+    std::string line;
+    try {
+      line = hq::answer_line(to_json(collected));
+    } catch (const std::exception& e) {
+      spdlog::warn("query socket: answering pid {} (uid {}): {}", c->pid, c->uid, e.what());
+      line = hq::error_line(std::string("internal error: ") + e.what());
+    }
+    boost::asio::post(io_, [this, c, reserved, line = std::move(line), alive]() mutable {
+      if (alive.expired()) return;
+      queued_bytes_ -= reserved;
+      on_answer(c, std::move(line));
+    });
+  });
+}
+
+void QueryServer::on_answer(const std::shared_ptr<Client>& c, std::string answer) {
+  if (!c->socket.is_open()) return;
   if (queued_bytes_ + answer.size() > limits_.max_queued_bytes) {
     answer = hq::error_line("the daemon is busy answering other clients; try again");
   }

@@ -5,17 +5,20 @@
 // connection (SO_PEERCRED), never a uid the client claims.
 //
 // Runs on the daemon's event loop and never blocks it: every read and
-// write is asynchronous, and every client is bounded: at most
+// write is asynchronous, and an answer is only collected there (copied out
+// of the watch state); its JSON, up to about 10 MB for a full history, is
+// made on the server's own thread. Every client is bounded: at most
 // kMaxClients at once (more are told so and closed), a request line of at
 // most kMaxRequestBytes, closed after kIdleTimeout without a request or
 // without reading its answer, one answer at a time per client, and at
-// most max_queued_bytes of answers waiting to be read across all clients
-// (beyond, a request is answered "busy"). The defaults are the protocol's
+// most max_queued_bytes of answers being made or waiting to be read across
+// all clients (beyond, a request is answered "busy"). The defaults are the protocol's
 // limits; tests lower them.
 #ifndef MEMPROXYD_HEAPWATCH_QUERY_SERVER_HPP
 #define MEMPROXYD_HEAPWATCH_QUERY_SERVER_HPP
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <chrono>
 #include <cstddef>
@@ -54,6 +57,7 @@ class QueryServer {
   void accept();
   void read_request(const std::shared_ptr<Client>& c);
   void on_request(const std::shared_ptr<Client>& c, size_t line_bytes);
+  void on_answer(const std::shared_ptr<Client>& c, std::string answer);
   void send(const std::shared_ptr<Client>& c, std::string line, bool then_close);
   void arm_idle(const std::shared_ptr<Client>& c);
   void drop(const std::shared_ptr<Client>& c);
@@ -68,6 +72,8 @@ class QueryServer {
   // Handlers still queued when the server is destroyed see this expired
   // and touch nothing.
   std::shared_ptr<char> alive_ = std::make_shared<char>();
+  // Turns collected answers into JSON lines, one at a time.
+  boost::asio::thread_pool encoder_{1};
 };
 
 }  // namespace memproxy::heapwatch
