@@ -21,10 +21,10 @@ TextfileExporter::~TextfileExporter() {
 }
 
 void TextfileExporter::update(const std::vector<ProcessView>& views) {
-  std::string text = exposition_text(heap_metric_families(views));
+  std::vector<prometheus::MetricFamily> families = heap_metric_families(views);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    pending_ = std::move(text);
+    pending_ = std::move(families);
   }
   changed_.notify_all();
 }
@@ -40,11 +40,11 @@ void TextfileExporter::run() {
   for (;;) {
     changed_.wait(lock, [this] { return pending_ || stopping_; });
     if (stopping_) return;
-    std::string text = std::move(*pending_);
+    std::vector<prometheus::MetricFamily> families = std::move(*pending_);
     pending_.reset();
     writing_ = true;
     lock.unlock();
-    std::string error = atomic::replace_file(path_, text, 0644);
+    std::string error = atomic::replace_file(path_, exposition_text(families), 0644);
     lock.lock();
     writing_ = false;
     // Logged when the error changes, not on every update.

@@ -3,13 +3,16 @@
 // replaces the file atomically (memproxy/atomic_replace.hpp: the staging
 // file PATH.new is never read as a .prom file), mode 0644.
 //
-// The write, with its fsync, happens on a thread of its own so that a slow
-// disk never holds up the daemon's loop; updates that arrive while one is
+// The text and its write, with its fsync, are made on a thread of its own
+// so that neither a slow disk nor the serialization holds up the daemon's
+// loop; updates that arrive while one is
 // written are collapsed into the newest. When the exporter is destroyed
 // (the daemon stops) the file is removed: its numbers would otherwise be
 // served as current by node_exporter, as a stopped pull exporter's are not.
 #ifndef MEMPROXYD_HEAPWATCH_TEXTFILE_EXPORTER_HPP
 #define MEMPROXYD_HEAPWATCH_TEXTFILE_EXPORTER_HPP
+
+#include <prometheus/metric_family.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -42,7 +45,7 @@ class TextfileExporter {
   std::string path_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::optional<std::string> pending_;
+  std::optional<std::vector<prometheus::MetricFamily>> pending_;
   bool writing_ = false;
   bool stopping_ = false;
   std::string last_error_;
