@@ -41,6 +41,25 @@ int cmd_preload_status(const GlobalOptions& options, const PreloadArgs& args);
 int cmd_preload_enable(const GlobalOptions& options, const PreloadArgs& args);
 int cmd_preload_disable(const GlobalOptions& options, const PreloadArgs& args);
 
+// The heap watch's views, asked of the daemon on its query socket.
+struct TopArgs {
+  bool once = false;         // print once, even on a terminal
+  std::string sort = "live"; // heap_tables.hpp's top_order() names
+};
+int cmd_top(const GlobalOptions& options, const TopArgs& args);
+
+struct HistoryArgs {
+  std::string target;       // PID or PROGRAM
+  bool force_name = false;  // an all-digit target is a program name, not a PID
+  std::string since;        // time_spec.hpp's forms; "" = everything kept
+  std::string until;
+  bool csv = false;
+};
+int cmd_history(const GlobalOptions& options, const HistoryArgs& args);
+
+// Exits kExitNegative when some process is growing.
+int cmd_leaks(const GlobalOptions& options);
+
 }  // namespace memproxyctl
 
 #endif

@@ -8,10 +8,11 @@ namespace memproxyctl {
 enum ExitCode : int {
   kExitOk = 0,        // the answer is positive: config valid, daemon running, preload set up, no finding
   kExitNegative = 1,  // the answer is negative: config has errors, daemon not running, preload not
-                      // enabled, doctor found a problem
+                      // enabled, doctor found a problem, leaks found a growing process
   kExitUsage = 2,     // bad command line
   kExitTable = 3,     // the table cannot be read, or is not a valid memproxy table
-  kExitInput = 4,     // another input cannot be read: config file, process, preload file
+  kExitInput = 4,     // another input cannot be read: config file, process, preload file, the
+                      // daemon's query socket (not running, or it refused the request)
   kExitRefused = 5,   // preload enable/disable refused (verification failed) or could not write
 };
 

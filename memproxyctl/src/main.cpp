@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "heap_tables.hpp"
 #include "memproxy/defaults.hpp"
 #include "platform.hpp"
 
@@ -23,6 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("-t,--table", options.table_path, "Published table to inspect")->capture_default_str();
   app.add_option("-c,--config", options.config_path, "Configuration file")->capture_default_str();
   app.add_flag("--json", options.json, "Print one JSON document instead of text");
+  app.add_option("--query-socket", options.query_socket,
+                 "memproxyd's query socket for top, history and leaks (default: query.sock beside the table)");
 
   std::string check_file;
   auto* check = app.add_subcommand("check", "Validate a configuration file with the daemon's parser");
@@ -69,6 +72,26 @@ int main(int argc, char** argv) {
   disable->add_flag("--dry-run", preload_args.dry_run, "Print the new file, write nothing");
   auto* preload_status = preload->add_subcommand("status", "Is memproxy in the global preload, in the right order");
 
+  TopArgs top_args;
+  auto* top = app.add_subcommand("top", "Watched processes' heaps, live (q or Ctrl-C quits)");
+  top->add_flag("--once", top_args.once, "Print the table once and exit");
+  top->add_option("--sort", top_args.sort, std::string("Order by: ") + kTopOrderNames)
+      ->check([](const std::string& name) {
+        return top_order(name) ? std::string() : std::string("--sort takes one of ") + kTopOrderNames;
+      })
+      ->capture_default_str();
+
+  HistoryArgs history_args;
+  auto* history = app.add_subcommand("history", "A process's live heap and RSS over time, charted");
+  history->add_option("target", history_args.target, "PID, or PROGRAM (its newest process)")->required();
+  history->add_flag("--name", history_args.force_name, "Treat an all-digit target as a program name, not a PID");
+  history->add_option("--since", history_args.since,
+                      "From: now, a span before now (90s, 15m, 1h, 2d), @SECONDS, or YYYY-MM-DDTHH:MM[:SS][Z]");
+  history->add_option("--until", history_args.until, "To, in the same forms as --since (default: now)");
+  history->add_flag("--csv", history_args.csv, "Print the samples as CSV");
+
+  auto* leaks = app.add_subcommand("leaks", "Processes whose heap is growing, with the evidence (exit 1 if any)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -78,6 +101,9 @@ int main(int argc, char** argv) {
 
   try {
     if (*check) return cmd_check(options, check_file);
+    if (*top) return cmd_top(options, top_args);
+    if (*history) return cmd_history(options, history_args);
+    if (*leaks) return cmd_leaks(options);
     if (*status) return cmd_status(options);
     if (*list) return cmd_list(options);
     if (*explain) return cmd_explain(options, explain_args);

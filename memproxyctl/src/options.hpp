@@ -10,6 +10,7 @@ struct GlobalOptions {
   std::string table_path;   // -t/--table; the platform default when not given
   std::string config_path;  // -c/--config; the platform default when not given
   bool json = false;        // --json: one JSON document on stdout instead of text
+  std::string query_socket; // --query-socket; "" = query.sock beside the table
 };
 
 }  // namespace memproxyctl

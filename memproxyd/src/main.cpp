@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
   if (options.check) return run_check(options);
   options.config_path = absolute(options.config_path);
   options.table_path = absolute(options.table_path);
+  options.heap_socket = absolute(options.heap_socket);
+  options.query_socket = absolute(options.query_socket);
+  options.prometheus_textfile = absolute(options.prometheus_textfile);
   try {
     return run_service(options);
   } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <map>
 
+#include "heapwatch/prometheus_exporter.hpp"
 #include "memproxy/defaults.hpp"
 #include "memproxy/table_format.h"
 
@@ -57,6 +58,17 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   app.add_option("--sample-interval", sample_ms, "milliseconds between samples of each monitored process")
       ->check(CLI::Range(10, 3600 * 1000))
       ->capture_default_str();
+  app.add_option("--query-socket", options.query_socket,
+                 "socket memproxyctl top, leaks and history ask (default: query.sock beside the table)");
+  app.add_option("--prometheus-listen", options.prometheus_listen,
+                 "serve Prometheus metrics on [ADDR:]PORT (ADDR defaults to 127.0.0.1; off unless given)")
+      ->check([](const std::string& value) {
+        std::string why;
+        memproxy::heapwatch::prometheus_bind_address(value, &why);
+        return why;
+      });
+  app.add_option("--prometheus-textfile", options.prometheus_textfile,
+                 "write Prometheus metrics to this file for node_exporter's textfile collector (replaced atomically)");
 
   ParsedOptions result;
   try {
@@ -78,11 +90,22 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   return result;
 }
 
-std::string heap_socket_path(const Options& options) {
-  if (!options.heap_socket.empty()) return options.heap_socket;
+namespace {
+
+std::string beside_table(const Options& options, const char* name) {
   auto slash = options.table_path.find_last_of('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : options.table_path.substr(0, slash);
-  return dir + "/" + defaults::kHeapSocketName;
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "" : options.table_path.substr(0, slash);
+  return dir + "/" + name;
+}
+
+}  // namespace
+
+std::string heap_socket_path(const Options& options) {
+  return options.heap_socket.empty() ? beside_table(options, defaults::kHeapSocketName) : options.heap_socket;
+}
+
+std::string query_socket_path(const Options& options) {
+  return options.query_socket.empty() ? beside_table(options, defaults::kQuerySocketName) : options.query_socket;
 }
 
 }  // namespace memproxy::daemon

@@ -25,10 +25,17 @@ struct Options {
   bool heap_watch = true;
   std::string heap_socket;
   std::chrono::milliseconds sample_interval{1000};
+  // Where memproxyctl top, leaks and history ask ("" = query.sock beside
+  // the table), and the Prometheus exporters ("" = off).
+  std::string query_socket;
+  std::string prometheus_listen;    // [ADDR:]PORT; ADDR defaults to 127.0.0.1
+  std::string prometheus_textfile;  // a node_exporter textfile, replaced atomically
 };
 
 // The heap socket of `options`: the given one, or heap.sock beside the table.
 std::string heap_socket_path(const Options& options);
+// The query socket of `options`: the given one, or query.sock beside the table.
+std::string query_socket_path(const Options& options);
 
 // Either the options to run with, or the exit status to leave with at once
 // (--help, --version, usage errors) after the parser printed its message.

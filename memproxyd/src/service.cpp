@@ -10,7 +10,10 @@
 #include <spdlog/spdlog.h>
 
 #include "daemonize.hpp"
+#include "heapwatch/exporters.hpp"
 #include "heapwatch/heap_watch.hpp"
+#include "heapwatch/query_server.hpp"
+#include "heapwatch/watch_state.hpp"
 #include "instance_lock.hpp"
 #include "logging.hpp"
 #include "memproxy/status_record.hpp"
@@ -59,6 +62,20 @@ class EventLoop {
     watch.socket_path = heap_socket_path(options_);
     watch.sample_interval = options_.sample_interval;
     heap_watch_ = std::make_unique<heapwatch::HeapWatch>(io_, watch);
+    watch_state_ = std::make_unique<heapwatch::RegistryWatchState>(heap_watch_->registry());
+
+    query_server_ = std::make_unique<heapwatch::QueryServer>(io_, *watch_state_);
+    const std::string query_socket = query_socket_path(options_);
+    std::string error = query_server_->listen(query_socket);
+    if (!error.empty()) return error;
+    spdlog::info("heap watch: answering queries on {}", query_socket);
+
+    exporters_ = std::make_unique<heapwatch::Exporters>(*watch_state_);
+    error = exporters_->start({options_.prometheus_listen, options_.prometheus_textfile});
+    if (!error.empty()) return error;
+    heap_watch_->on_tick = [this](const std::vector<heapwatch::Reading>&, int64_t) {
+      exporters_->on_tick(std::chrono::steady_clock::now());
+    };
     return heap_watch_->start();
   }
 
@@ -98,7 +115,12 @@ class EventLoop {
   boost::asio::steady_timer coalesce_;
   bool reload_pending_ = false;
   std::unique_ptr<Watcher> watcher_;
+  // Destroyed in reverse: the exporters and the query server read the
+  // watch state, which reads the heap watch's registry.
   std::unique_ptr<heapwatch::HeapWatch> heap_watch_;
+  std::unique_ptr<heapwatch::RegistryWatchState> watch_state_;
+  std::unique_ptr<heapwatch::QueryServer> query_server_;
+  std::unique_ptr<heapwatch::Exporters> exporters_;
 };
 
 }  // namespace

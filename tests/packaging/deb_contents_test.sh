@@ -40,6 +40,7 @@ check_package() {
 }
 
 main=("$prefix/bin/memproxyctl" "/etc/memproxy.conf" "$prefix/share/man/man8/memproxyctl.8"
+      "$prefix/share/doc/memproxy/examples/prometheus/memproxy-alerts.yml"
       "$prefix/share/man/man5/memproxy.conf.5" "$prefix/$libdir/libmemproxy.so")
 [ -e "$build/bin/memproxyd" ] && main+=("$prefix/sbin/memproxyd" "$prefix/share/man/man8/memproxyd.8")
 check_package "$main_deb" "${main[@]}"
@@ -50,9 +51,14 @@ for library in libc6 libstdc++6; do
   grep -q "$library" <<<"$depends" && echo "ok: depends on $library" || { echo "MISSING dependency: $library"; status=1; }
 done
 if [ -e "$build/bin/memproxyd" ]; then
-  # What the daemon links, as the dynamic linker sees it, must each be
-  # provided by a dependency: the libraries' packages, from dpkg.
-  for lib in $(ldd "$build/bin/memproxyd" | awk '/=> \//{print $3}'); do
+  # What the daemon links itself (its DT_NEEDED entries, as the dynamic
+  # linker resolves them) must each be provided by a dependency: the
+  # libraries' packages, from dpkg. What those libraries need in turn (such
+  # as civetweb under prometheus-cpp's exposer) their own packages depend on.
+  needed=$(objdump -p "$build/bin/memproxyd" | awk '$1 == "NEEDED" {print $2}')
+  for lib in $(ldd "$build/bin/memproxyd" | awk -v needed="$needed" \
+                 'BEGIN {n = split(needed, list, "\n"); for (i = 1; i <= n; i++) direct[list[i]] = 1}
+                  /=> \// && ($1 in direct) {print $3}'); do
     package=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -1 | cut -d: -f1) || true
     [ -n "$package" ] || continue
     grep -q "\b$package\b" <<<"$depends" && echo "ok: $lib from $package" ||

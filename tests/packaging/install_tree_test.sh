@@ -20,6 +20,7 @@ expect "$prefix/$mandir/man8/memproxyctl.8"
 expect "$prefix/$mandir/man8/memproxyd.8"
 expect "$prefix/$mandir/man5/memproxy.conf.5"
 expect "/etc/memproxy.conf"
+expect "$prefix/share/doc/memproxy/examples/prometheus/memproxy-alerts.yml"
 if grep -q '^add_executable(memproxyd ' "$source_dir/memproxyd/CMakeLists.txt" 2>/dev/null; then
   expect "$prefix/$sbindir/memproxyd"
 fi

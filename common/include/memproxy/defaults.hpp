@@ -17,6 +17,8 @@ inline constexpr const char* kTablePath = "/run/memproxy/table";
 // Beside the table: monitored processes hand their heap account to the
 // daemon here; a process finds it in its table's directory.
 inline constexpr const char* kHeapSocketName = "heap.sock";
+// Beside the table: memproxyctl top, leaks and history ask the daemon here.
+inline constexpr const char* kQuerySocketName = "query.sock";
 
 }  // namespace memproxy::defaults
 

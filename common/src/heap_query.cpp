@@ -1,0 +1,198 @@
+#include "memproxy/heap_query.hpp"
+
+#include <cmath>
+#include <type_traits>
+
+#include <nlohmann/json.hpp>
+
+namespace memproxy::heap_query {
+
+using nlohmann::json;
+
+namespace {
+
+// Only integers the JSON parser kept exact, within `T`'s range.
+template <typename T>
+std::optional<T> integer(const json& j) {
+  if (j.is_number_unsigned()) {
+    auto v = j.get<uint64_t>();
+    if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) return std::nullopt;
+    return static_cast<T>(v);
+  }
+  if (j.is_number_integer()) {
+    auto v = j.get<int64_t>();
+    if constexpr (std::is_signed_v<T>) {
+      if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+          v > static_cast<int64_t>(std::numeric_limits<T>::max())) {
+        return std::nullopt;
+      }
+    } else {
+      if (v < 0) return std::nullopt;
+    }
+    return static_cast<T>(v);
+  }
+  return std::nullopt;
+}
+
+// JSON has no NaN or infinity (nlohmann writes null, which no reader takes
+// for a number): a rate or slope that is not finite is sent as 0.
+double finite(double x) { return std::isfinite(x) ? x : 0.0; }
+
+}  // namespace
+
+std::variant<Request, std::string> parse_request(const std::string& line) {
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded()) return std::string("the request is not JSON");
+  if (!j.is_object()) return std::string("the request is not a JSON object");
+  auto name = j.find(field::kRequest);
+  if (name == j.end() || !name->is_string()) {
+    return std::string("the request has no \"request\" string (top, leaks or history)");
+  }
+  Request r;
+  r.name = name->get<std::string>();
+  if (r.name == request::kTop || r.name == request::kLeaks) return r;
+  if (r.name != request::kHistory) return "unknown request \"" + r.name + "\" (top, leaks or history)";
+
+  auto pid = j.find(field::kPid);
+  auto program = j.find(field::kProgram);
+  if ((pid == j.end()) == (program == j.end())) return std::string("history needs exactly one of \"pid\" and \"program\"");
+  if (pid != j.end()) {
+    auto value = integer<pid_t>(*pid);
+    if (!value || *value <= 0) return std::string("\"pid\" must be a positive integer");
+    r.pid = *value;
+  } else {
+    if (!program->is_string() || program->get<std::string>().empty()) {
+      return std::string("\"program\" must be a non-empty string");
+    }
+    r.program = program->get<std::string>();
+  }
+  for (auto [key, target] : {std::pair{field::kSince, &r.since_unix_ns}, std::pair{field::kUntil, &r.until_unix_ns}}) {
+    auto it = j.find(key);
+    if (it == j.end()) continue;
+    auto value = integer<int64_t>(*it);
+    if (!value) return std::string("\"") + key + "\" must be an integer (nanoseconds since the epoch)";
+    *target = *value;
+  }
+  if (r.since_unix_ns > r.until_unix_ns) return std::string("\"since_unix_ns\" is after \"until_unix_ns\"");
+  return r;
+}
+
+std::string request_line(const Request& request) {
+  json j = {{field::kRequest, request.name}};
+  if (request.pid) j[field::kPid] = *request.pid;
+  if (request.program) j[field::kProgram] = *request.program;
+  if (request.since_unix_ns != 0) j[field::kSince] = request.since_unix_ns;
+  if (request.until_unix_ns != std::numeric_limits<int64_t>::max()) j[field::kUntil] = request.until_unix_ns;
+  return j.dump();
+}
+
+// Program names and users come from processes: invalid UTF-8 is replaced,
+// never a reason to fail an answer.
+std::string answer_line(const json& answer) { return answer.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string error_line(const std::string& why) { return answer_line(json{{field::kError, why}}); }
+
+void to_json(json& j, const Process& p) {
+  j = json{{"pid", p.pid},
+           {"start_ticks", p.start_ticks},
+           {"uid", p.uid},
+           {"user", p.user},
+           {"program", p.program},
+           {"exe", p.exe},
+           {"started_unix_ns", p.started_unix_ns},
+           {"ended_unix_ns", p.ended_unix_ns}};
+}
+
+void to_json(json& j, const Sample& s) {
+  j = json{{"unix_ns", s.unix_ns},       {"live_bytes", s.live_bytes},   {"peak_bytes", s.peak_bytes},
+           {"rss_bytes", s.rss_bytes},   {"allocations", s.allocations}, {"frees", s.frees}};
+}
+
+void to_json(json& j, const Verdict& v) {
+  j = json{{"trend", v.trend},
+           {"finding", v.finding},
+           {"slope_bytes_per_hour", finite(v.slope_bytes_per_hour)},
+           {"confidence", finite(v.confidence)},
+           {"mann_kendall_z", finite(v.mann_kendall_z)},
+           {"observed_s", v.observed_s},
+           {"analysed_s", v.analysed_s},
+           {"live_at_start_bytes", v.live_at_start_bytes},
+           {"live_now_bytes", v.live_now_bytes},
+           {"fragmentation_growing", v.fragmentation_growing},
+           {"fragmentation_slope_bytes_per_hour", finite(v.fragmentation_slope_bytes_per_hour)}};
+}
+
+void to_json(json& j, const View& v) {
+  j = json{{field::kProcess, v.process},
+           {"latest", v.latest},
+           {"allocations_per_second", finite(v.allocations_per_second)},
+           {"frees_per_second", finite(v.frees_per_second)},
+           {field::kVerdict, v.verdict}};
+}
+
+void to_json(json& j, const History& h) {
+  j = json{{field::kProcess, h.process}, {field::kSamples, h.samples}, {field::kTruncated, h.truncated}};
+  j[field::kVerdict] = h.verdict ? json(*h.verdict) : json(nullptr);
+}
+
+void from_json(const json& j, Process& p) {
+  j.at("pid").get_to(p.pid);
+  j.at("start_ticks").get_to(p.start_ticks);
+  j.at("uid").get_to(p.uid);
+  j.at("user").get_to(p.user);
+  j.at("program").get_to(p.program);
+  j.at("exe").get_to(p.exe);
+  j.at("started_unix_ns").get_to(p.started_unix_ns);
+  j.at("ended_unix_ns").get_to(p.ended_unix_ns);
+}
+
+void from_json(const json& j, Sample& s) {
+  j.at("unix_ns").get_to(s.unix_ns);
+  j.at("live_bytes").get_to(s.live_bytes);
+  j.at("peak_bytes").get_to(s.peak_bytes);
+  j.at("rss_bytes").get_to(s.rss_bytes);
+  j.at("allocations").get_to(s.allocations);
+  j.at("frees").get_to(s.frees);
+}
+
+void from_json(const json& j, Verdict& v) {
+  j.at("trend").get_to(v.trend);
+  j.at("finding").get_to(v.finding);
+  j.at("slope_bytes_per_hour").get_to(v.slope_bytes_per_hour);
+  j.at("confidence").get_to(v.confidence);
+  j.at("mann_kendall_z").get_to(v.mann_kendall_z);
+  j.at("observed_s").get_to(v.observed_s);
+  j.at("analysed_s").get_to(v.analysed_s);
+  j.at("live_at_start_bytes").get_to(v.live_at_start_bytes);
+  j.at("live_now_bytes").get_to(v.live_now_bytes);
+  j.at("fragmentation_growing").get_to(v.fragmentation_growing);
+  j.at("fragmentation_slope_bytes_per_hour").get_to(v.fragmentation_slope_bytes_per_hour);
+}
+
+void from_json(const json& j, View& v) {
+  j.at(field::kProcess).get_to(v.process);
+  j.at("latest").get_to(v.latest);
+  j.at("allocations_per_second").get_to(v.allocations_per_second);
+  j.at("frees_per_second").get_to(v.frees_per_second);
+  j.at(field::kVerdict).get_to(v.verdict);
+}
+
+void from_json(const json& j, History& h) {
+  j.at(field::kProcess).get_to(h.process);
+  j.at(field::kSamples).get_to(h.samples);
+  j.at(field::kTruncated).get_to(h.truncated);
+  const json& verdict = j.at(field::kVerdict);
+  if (verdict.is_null()) {
+    h.verdict.reset();
+  } else {
+    h.verdict = verdict.get<Verdict>();
+  }
+}
+
+json views_answer(const std::vector<View>& views) { return json{{field::kProcesses, views}}; }
+
+std::vector<View> views_from_answer(const json& answer) {
+  return answer.at(field::kProcesses).get<std::vector<View>>();
+}
+
+}  // namespace memproxy::heap_query

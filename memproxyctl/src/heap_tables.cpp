@@ -1,0 +1,144 @@
+#include "heap_tables.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "human_units.hpp"
+#include "output.hpp"
+
+namespace memproxyctl {
+
+namespace hq = memproxy::heap_query;
+
+namespace {
+
+std::string fit(const std::string& text, size_t width) {
+  if (text.size() <= width) return text + std::string(width - text.size(), ' ');
+  if (width == 0) return "";
+  return text.substr(0, width - 1) + "~";
+}
+
+std::string right(const std::string& text, size_t width) {
+  return text.size() >= width ? text : std::string(width - text.size(), ' ') + text;
+}
+
+std::string percent(double fraction) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%.1f%%", fraction * 100);
+  return text;
+}
+
+// Columns: PID and USER, right-aligned numbers, then PROGRAM last (as in
+// top(1)), shortened to what the width leaves, never under 8.
+struct Table {
+  std::vector<std::pair<std::string, size_t>> columns;
+  std::string line(const std::string& pid, const std::string& user, const std::vector<std::string>& values,
+                   const std::string& program, int width) const {
+    std::string l = right(pid, 7) + " " + fit(user, 8);
+    for (size_t i = 0; i < columns.size(); ++i) l += " " + right(values[i], columns[i].second);
+    l += " ";
+    const size_t room = width > static_cast<int>(l.size()) + 8 ? static_cast<size_t>(width) - l.size() : 8;
+    l += fit(program, room);
+    while (!l.empty() && l.back() == ' ') l.pop_back();
+    return l;
+  }
+  std::string header(int width) const {
+    std::vector<std::string> names;
+    for (const auto& [name, w] : columns) names.push_back(name);
+    return line("PID", "USER", names, "PROGRAM", width);
+  }
+};
+
+}  // namespace
+
+std::optional<TopOrder> top_order(const std::string& name) {
+  static const std::map<std::string, TopOrder> kNames{
+      {"live", TopOrder::live},     {"peak", TopOrder::peak},     {"rss", TopOrder::rss},
+      {"allocs", TopOrder::allocations}, {"growth", TopOrder::growth}, {"pid", TopOrder::pid},
+      {"program", TopOrder::program}};
+  auto it = kNames.find(name);
+  if (it == kNames.end()) return std::nullopt;
+  return it->second;
+}
+
+void sort_views(std::vector<hq::View>& views, TopOrder order) {
+  auto key = [order](const hq::View& v) -> double {
+    switch (order) {
+      case TopOrder::live: return static_cast<double>(v.latest.live_bytes);
+      case TopOrder::peak: return static_cast<double>(v.latest.peak_bytes);
+      case TopOrder::rss: return static_cast<double>(v.latest.rss_bytes);
+      case TopOrder::allocations: return v.allocations_per_second;
+      case TopOrder::growth: return v.verdict.slope_bytes_per_hour;
+      default: return 0;
+    }
+  };
+  // Ties, and the ascending orders, fall back to the pid: a stable screen.
+  std::stable_sort(views.begin(), views.end(), [&](const hq::View& a, const hq::View& b) {
+    if (order == TopOrder::program && a.process.program != b.process.program) {
+      return a.process.program < b.process.program;
+    }
+    if (order != TopOrder::pid && order != TopOrder::program && key(a) != key(b)) return key(a) > key(b);
+    return a.process.pid < b.process.pid;
+  });
+}
+
+std::string growth_text(const hq::Verdict& v) {
+  if (v.trend == hq::trend::kNotEnoughData) return "-";
+  return human_signed_bytes(v.slope_bytes_per_hour);
+}
+
+std::vector<std::string> top_lines(const std::vector<hq::View>& views, int width) {
+  Table t{{{"LIVE", 8}, {"PEAK", 8}, {"ALLOC/S", 7}, {"GROWTH/H", 9}, {"VERDICT", 15}}};
+  std::vector<std::string> out{t.header(width)};
+  for (const hq::View& v : views) {
+    out.push_back(t.line(std::to_string(v.process.pid), v.process.user,
+                         {human_bytes(v.latest.live_bytes), human_bytes(v.latest.peak_bytes),
+                          human_rate(v.allocations_per_second), growth_text(v.verdict), v.verdict.trend},
+                         v.process.program, width));
+  }
+  return out;
+}
+
+std::string verdict_line(const std::optional<hq::Verdict>& v) {
+  if (!v) return "verdict: none, the process has ended";
+  std::string line = "verdict: " + v->trend;
+  if (v->trend == hq::trend::kNotEnoughData) return line + " (watched " + human_duration(v->observed_s) + ")";
+  line += ", " + human_signed_bytes(v->slope_bytes_per_hour) + "/h (confidence " + percent(v->confidence) +
+          ", over " + human_duration(v->analysed_s) + "; live " + human_bytes(v->live_at_start_bytes) + " -> " +
+          human_bytes(v->live_now_bytes);
+  if (!v->finding.empty() && v->finding != v->trend) line += "; " + v->finding;
+  line += ")";
+  if (v->fragmentation_growing) {
+    line += "; RSS beyond the heap grows " + human_signed_bytes(v->fragmentation_slope_bytes_per_hour) +
+            "/h (fragmentation, not a leak)";
+  }
+  return line;
+}
+
+std::vector<std::string> leak_lines(const std::vector<hq::View>& leaks, int width) {
+  if (leaks.empty()) return {"no process is growing"};
+  Table t{{{"GROWTH/H", 9}, {"CONFIDENCE", 10}, {"OVER", 7}, {"LIVE START", 10}, {"LIVE NOW", 8}}};
+  std::vector<std::string> out{t.header(width)};
+  for (const hq::View& v : leaks) {
+    out.push_back(t.line(std::to_string(v.process.pid), v.process.user,
+                         {human_signed_bytes(v.verdict.slope_bytes_per_hour), percent(v.verdict.confidence),
+                          human_duration(v.verdict.analysed_s), human_bytes(v.verdict.live_at_start_bytes),
+                          human_bytes(v.verdict.live_now_bytes)},
+                         v.process.program, width));
+  }
+  return out;
+}
+
+std::string history_csv(const std::vector<hq::Sample>& samples) {
+  std::ostringstream out;
+  out << "unix_ns,time,live_bytes,peak_bytes,rss_bytes,allocations,frees\n";
+  for (const hq::Sample& s : samples) {
+    out << s.unix_ns << ',' << format_unix_ns(s.unix_ns) << ',' << s.live_bytes << ',' << s.peak_bytes << ','
+        << s.rss_bytes << ',' << s.allocations << ',' << s.frees << '\n';
+  }
+  return out.str();
+}
+
+}  // namespace memproxyctl

@@ -1,0 +1,42 @@
+// The heap views' text: the rows of `memproxyctl top` and `leaks`, a
+// verdict in one line, history as CSV. Pure, so their output is tested
+// exactly.
+#ifndef MEMPROXYCTL_HEAP_TABLES_HPP
+#define MEMPROXYCTL_HEAP_TABLES_HPP
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "memproxy/heap_query.hpp"
+
+namespace memproxyctl {
+
+// What `top --sort` orders by: bytes, rates and growth biggest first; pid
+// and program ascending.
+enum class TopOrder { live, peak, rss, allocations, growth, pid, program };
+inline constexpr const char* kTopOrderNames = "live, peak, rss, allocs, growth, pid, program";
+std::optional<TopOrder> top_order(const std::string& name);
+void sort_views(std::vector<memproxy::heap_query::View>& views, TopOrder order);
+
+// The header and one line per process, each at most `width` columns (the
+// program's name is shortened to fit).
+std::vector<std::string> top_lines(const std::vector<memproxy::heap_query::View>& views, int width);
+
+// The growth column: the verdict's slope per hour, or "-" without enough data.
+std::string growth_text(const memproxy::heap_query::Verdict& v);
+
+// "verdict: growing, +1.0 MiB/h (...)" and the like; "the process has
+// ended" when there is no verdict.
+std::string verdict_line(const std::optional<memproxy::heap_query::Verdict>& v);
+
+// The leaks table (header and one line per process), or the one line
+// saying that none grows.
+std::vector<std::string> leak_lines(const std::vector<memproxy::heap_query::View>& leaks, int width);
+
+// unix_ns,time,live_bytes,peak_bytes,rss_bytes,allocations,frees with a header line.
+std::string history_csv(const std::vector<memproxy::heap_query::Sample>& samples);
+
+}  // namespace memproxyctl
+
+#endif

@@ -1,0 +1,39 @@
+// memproxyctl's side of the heap watch's query socket
+// (memproxy/heap_query.hpp): one connection, one request line, one answer
+// line. Every wait is bounded, and so is the answer's size.
+#ifndef MEMPROXYCTL_QUERY_CLIENT_HPP
+#define MEMPROXYCTL_QUERY_CLIENT_HPP
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "memproxy/defaults.hpp"
+#include "memproxy/heap_query.hpp"
+#include "options.hpp"
+
+namespace memproxyctl {
+
+// The query socket of `options`: --query-socket, else query.sock beside the table.
+std::string query_socket_path(const GlobalOptions& options);
+
+// The daemon cannot be reached (no socket, nobody listening): the message
+// names the socket and how to start the daemon.
+struct DaemonUnreachable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// The daemon answered with {"error":...}, or with something unreadable.
+struct QueryFailed : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Sends `request` and returns the answer; throws DaemonUnreachable or
+// QueryFailed (an {"error":...} answer included).
+nlohmann::json ask(const std::string& socket_path, const memproxy::heap_query::Request& request,
+                   std::chrono::milliseconds patience = std::chrono::seconds(10));
+
+}  // namespace memproxyctl
+
+#endif

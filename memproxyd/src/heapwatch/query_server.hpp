@@ -1,0 +1,81 @@
+// The query socket: where memproxyctl top, leaks and history ask the
+// daemon, one JSON request per line, one JSON answer per line
+// (memproxy/heap_query.hpp). Any user may connect (mode 0666); each sees
+// only what visible_to() allows for the uid the kernel reports for the
+// connection (SO_PEERCRED), never a uid the client claims.
+//
+// Runs on the daemon's event loop and never blocks it: every read and
+// write is asynchronous, and an answer is only collected there (copied out
+// of the watch state); its JSON, up to about 10 MB for a full history, is
+// made on the server's own thread. Every client is bounded: at most
+// kMaxClients at once (more are told so and closed), a request line of at
+// most kMaxRequestBytes, closed after kIdleTimeout without a request or
+// without reading its answer, one answer at a time per client, and at
+// most max_queued_bytes of answers being made or waiting to be read across
+// all clients (beyond, a request is answered "busy"). The defaults are the protocol's
+// limits; tests lower them.
+#ifndef MEMPROXYD_HEAPWATCH_QUERY_SERVER_HPP
+#define MEMPROXYD_HEAPWATCH_QUERY_SERVER_HPP
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "heapwatch/process_view.hpp"
+#include "memproxy/heap_query.hpp"
+
+namespace memproxy::heapwatch {
+
+struct QueryLimits {
+  size_t max_clients = heap_query::kMaxClients;
+  size_t max_request_bytes = heap_query::kMaxRequestBytes;
+  std::chrono::milliseconds idle_timeout = heap_query::kIdleTimeout;
+  size_t max_queued_bytes = 256u << 20;
+};
+
+class QueryServer {
+ public:
+  QueryServer(boost::asio::io_context& io, const WatchState& state, QueryLimits limits = {});
+  ~QueryServer();
+  QueryServer(const QueryServer&) = delete;
+  QueryServer& operator=(const QueryServer&) = delete;
+
+  // Listens at `socket_path` (mode 0666); a stale socket there is
+  // replaced, any other file refused. "" or why not.
+  std::string listen(const std::string& socket_path);
+
+  size_t clients() const { return clients_.size(); }
+
+ private:
+  using Protocol = boost::asio::local::stream_protocol;
+  struct Client;
+  void accept();
+  void read_request(const std::shared_ptr<Client>& c);
+  void on_request(const std::shared_ptr<Client>& c, size_t line_bytes);
+  void on_answer(const std::shared_ptr<Client>& c, std::string answer);
+  void send(const std::shared_ptr<Client>& c, std::string line, bool then_close);
+  void arm_idle(const std::shared_ptr<Client>& c);
+  void drop(const std::shared_ptr<Client>& c);
+
+  boost::asio::io_context& io_;
+  const WatchState& state_;
+  QueryLimits limits_;
+  Protocol::acceptor acceptor_;
+  std::string path_;
+  std::map<Client*, std::shared_ptr<Client>> clients_;
+  size_t queued_bytes_ = 0;
+  // Handlers still queued when the server is destroyed see this expired
+  // and touch nothing.
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
+  // Turns collected answers into JSON lines, one at a time.
+  boost::asio::thread_pool encoder_{1};
+};
+
+}  // namespace memproxy::heapwatch
+
+#endif

@@ -1,0 +1,151 @@
+// The views end to end: the real daemon watches a monitored program whose
+// heap grows, and memproxyctl top, history and leaks show it (as root and,
+// seeing nothing of root's, as nobody); the node_exporter textfile carries
+// its series and loses them when it ends; without a daemon, memproxyctl
+// says which socket it tried and how to start one.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include "capability.hpp"
+#include "e2e_support.hpp"
+
+namespace {
+
+using namespace heapwatch_e2e;
+using nlohmann::json;
+
+class DaemonViewsTest : public ::testing::Test {
+ protected:
+  memproxy::testing::TempDir dir_{0755};
+};
+
+// The grower's entry in `top --json`, once its live bytes reach `at_least`.
+std::optional<json> grower_in_top(const std::string& table, pid_t pid, uint64_t at_least) {
+  std::optional<json> found;
+  Outcome top;
+  wait_until([&] {
+    top = memproxyctl(table, {"top", "--json"});
+    if (!top.ok()) return false;
+    const json answer = json::parse(top.out);
+    for (const json& v : answer["processes"]) {
+      if (v["process"]["pid"] == pid && v["latest"]["live_bytes"].get<uint64_t>() >= at_least) found = v;
+    }
+    return found.has_value();
+  });
+  if (!found) ADD_FAILURE() << "pid " << pid << " never reached " << at_least << " live bytes in top:\n"
+                            << top.describe();
+  return found;
+}
+
+TEST_F(DaemonViewsTest, TopHistoryAndLeaksShowAGrowingProgram) {
+  Daemon daemon(dir_, {});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto grower = start_grower(daemon.table());
+  ASSERT_EQ(grower->read_line(), std::optional<std::string>("growing"));
+
+  std::optional<json> view = grower_in_top(daemon.table(), grower->pid(), 1u << 20);
+  ASSERT_TRUE(view) << daemon.log();
+  EXPECT_EQ((*view)["process"]["program"], "mp-grower");
+  EXPECT_EQ((*view)["process"]["user"], "root");
+  EXPECT_GE((*view)["latest"]["rss_bytes"].get<uint64_t>(), (*view)["latest"]["live_bytes"].get<uint64_t>());
+  EXPECT_EQ((*view)["verdict"]["trend"], "not enough data");
+
+  Outcome once = memproxyctl(daemon.table(), {"top", "--once"});
+  ASSERT_TRUE(once.ok()) << once.describe();
+  EXPECT_NE(once.out.find("PID USER"), std::string::npos) << once.out;
+  EXPECT_NE(once.out.find(std::to_string(grower->pid()) + " root"), std::string::npos) << once.out;
+  EXPECT_NE(once.out.find("mp-grower"), std::string::npos) << once.out;
+
+  Outcome history = memproxyctl(daemon.table(), {"history", std::to_string(grower->pid()), "--json"});
+  ASSERT_TRUE(history.ok()) << history.describe();
+  json samples = json::parse(history.out)["samples"];
+  ASSERT_GE(samples.size(), 2u);
+  EXPECT_LT(samples.front()["live_bytes"].get<uint64_t>(), samples.back()["live_bytes"].get<uint64_t>());
+
+  Outcome chart = memproxyctl(daemon.table(), {"history", "mp-grower", "--since", "1h"});
+  ASSERT_TRUE(chart.ok()) << chart.describe();
+  EXPECT_NE(chart.out.find("live heap bytes"), std::string::npos) << chart.out;
+  EXPECT_NE(chart.out.find("resident set (RSS)"), std::string::npos) << chart.out;
+  EXPECT_NE(chart.out.find("verdict: not enough data"), std::string::npos) << chart.out;
+
+  Outcome csv = memproxyctl(daemon.table(), {"history", "mp-grower", "--csv"});
+  ASSERT_TRUE(csv.ok()) << csv.describe();
+  EXPECT_EQ(csv.out.rfind("unix_ns,time,live_bytes,peak_bytes,rss_bytes,allocations,frees\n", 0), 0u) << csv.out;
+
+  // Without a verdict yet, nothing is a leak: exit 0 and the plain line.
+  Outcome leaks = memproxyctl(daemon.table(), {"leaks"});
+  EXPECT_EQ(leaks.code, 0) << leaks.describe();
+  EXPECT_EQ(leaks.out, "no process is growing\n");
+
+  Outcome unparsable = memproxyctl(daemon.table(), {"history", "mp-grower", "--since", "yesterday"});
+  EXPECT_EQ(unparsable.code, 2) << unparsable.describe();
+}
+
+TEST_F(DaemonViewsTest, NobodySeesNoneOfRootsProcesses) {
+  MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner());
+  Daemon daemon(dir_, {});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto grower = start_grower(daemon.table());
+  ASSERT_TRUE(grower_in_top(daemon.table(), grower->pid(), 1));
+
+  Outcome top = memproxyctl(daemon.table(), {"top", "--json"}, memproxy::testing::as_nobody({}));
+  ASSERT_TRUE(top.ok()) << top.describe();
+  EXPECT_EQ(json::parse(top.out)["processes"], json::array());
+  Outcome history =
+      memproxyctl(daemon.table(), {"history", std::to_string(grower->pid())}, memproxy::testing::as_nobody({}));
+  EXPECT_EQ(history.code, 4) << history.describe();
+  EXPECT_NE(history.err.find("no watched process has pid " + std::to_string(grower->pid())), std::string::npos)
+      << history.err;
+}
+
+TEST_F(DaemonViewsTest, TheTextfileCarriesTheSeriesAndDropsThemWhenTheProcessEnds) {
+  const std::string textfile = dir_ / "memproxy.prom";
+  Daemon daemon(dir_, {"--prometheus-textfile", textfile});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto grower = start_grower(daemon.table());
+  const std::string series =
+      "memproxy_heap_live_bytes{pid=\"" + std::to_string(grower->pid()) + "\",program=\"mp-grower\",user=\"root\"} ";
+  uint64_t first = 0, later = 0;
+  auto live_in_file = [&]() -> uint64_t {
+    std::string text = read_file(textfile);
+    auto at = text.find(series);
+    return at == std::string::npos ? 0 : std::stoull(text.substr(at + series.size()));
+  };
+  ASSERT_TRUE(wait_until([&] { return (first = live_in_file()) > 0; })) << read_file(textfile) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return (later = live_in_file()) > first; })) << read_file(textfile);
+  struct stat st {};
+  ASSERT_EQ(::stat(textfile.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+
+  grower->signal(SIGKILL);
+  grower->finish();
+  EXPECT_TRUE(wait_until([&] { return read_file(textfile).find("pid=\"" + std::to_string(grower->pid())) ==
+                                      std::string::npos; }))
+      << read_file(textfile);
+  EXPECT_NE(read_file(textfile).find("memproxy_watched_processes 0"), std::string::npos) << read_file(textfile);
+
+  // A stopped daemon's numbers are not left for node_exporter to serve.
+  EXPECT_EQ(daemon.stop(), 0) << daemon.log();
+  EXPECT_FALSE(std::filesystem::exists(textfile));
+}
+
+TEST_F(DaemonViewsTest, WithoutADaemonTheErrorNamesTheSocketAndHowToStartIt) {
+  const std::string table = dir_ / "nowhere/table";
+  for (const char* command : {"top", "leaks"}) {
+    Outcome o = memproxyctl(table, {command});
+    EXPECT_EQ(o.code, 4) << o.describe();
+    EXPECT_NE(o.err.find(dir_ / "nowhere/query.sock"), std::string::npos) << o.err;
+    EXPECT_NE(o.err.find("systemctl start memproxyd"), std::string::npos) << o.err;
+  }
+  Outcome given = memproxyctl(table, {"history", "1", "--query-socket", dir_ / "other.sock"});
+  EXPECT_EQ(given.code, 4) << given.describe();
+  EXPECT_NE(given.err.find(dir_ / "other.sock"), std::string::npos) << given.err;
+}
+
+}  // namespace

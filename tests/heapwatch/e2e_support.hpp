@@ -1,0 +1,161 @@
+// What the heap watch's end-to-end tests share: the real daemon on a
+// temporary runtime directory, a monitored program whose heap grows, and
+// small clients for memproxyctl and HTTP. Every wait is bounded.
+#ifndef MEMPROXY_TESTS_HEAPWATCH_E2E_SUPPORT_HPP
+#define MEMPROXY_TESTS_HEAPWATCH_E2E_SUPPORT_HPP
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+namespace heapwatch_e2e {
+
+using namespace std::chrono_literals;
+using memproxy::testing::Outcome;
+using memproxy::testing::Process;
+
+// Generous for a loaded machine; reaching it fails the test, never hangs it.
+inline constexpr auto kPatience = 40s;
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = kPatience) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return condition();
+}
+
+// memproxyd in the foreground on DIR/run/table, watching programs named
+// mp-grower, its log in DIR/memproxyd.log.
+class Daemon {
+ public:
+  Daemon(const memproxy::testing::TempDir& dir, const std::vector<std::string>& extra)
+      : table_(dir / "run/table"), log_(dir / "memproxyd.log") {
+    dir.write("memproxy.conf", "[monitor]\nmp-grower\n");
+    std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>>'" + log_ + "'", MEMPROXYD_BIN,
+                                  "-f",      "-c", dir / "memproxy.conf",                   "-t",
+                                  table_,    "--sample-interval", "100"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<Process>(argv, std::vector<std::string>{"PATH=/usr/bin:/bin"});
+  }
+  const std::string& table() const { return table_; }
+  // SIGTERM, then the exit status (-1 when it did not exit in time).
+  int stop() {
+    process_->signal(SIGTERM);
+    Outcome o = process_->finish(kPatience);
+    return o.exited ? o.code : -1;
+  }
+  std::string log() const { return read_file(log_); }
+  bool ready() const {
+    return wait_until([this] { return log().find("running (pid") != std::string::npos; });
+  }
+  // The port in "prometheus: serving /metrics on ADDR (port N)", or 0.
+  int prometheus_port() const {
+    int port = 0;
+    wait_until([&] {
+      std::smatch m;
+      std::string text = log();
+      if (std::regex_search(text, m, std::regex(R"(serving /metrics on \S+ \(port (\d+)\))"))) port = std::stoi(m[1]);
+      return port != 0;
+    });
+    return port;
+  }
+
+ private:
+  std::string table_, log_;
+  std::unique_ptr<Process> process_;
+};
+
+// mp-grower, monitored through the daemon's table: 16 KiB more every 20 ms.
+inline std::unique_ptr<Process> start_grower(const std::string& table) {
+  return std::make_unique<Process>(std::vector<std::string>{MP_GROWER, "16384", "20"},
+                                   std::vector<std::string>{std::string("LD_PRELOAD=") + MEMPROXY_LIB,
+                                                            "MEMPROXY_TABLE=" + table});
+}
+
+inline Outcome memproxyctl(const std::string& table, std::vector<std::string> args, std::vector<std::string> wrapper = {}) {
+  std::vector<std::string> argv = std::move(wrapper);
+  argv.push_back(MEMPROXYCTL_BIN);
+  argv.push_back("-t");
+  argv.push_back(table);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return memproxy::testing::run(argv, {"COLUMNS=100", "LINES=30"});
+}
+
+// A port no one listens on now (bound, read, released: another process
+// could take it in between, which the caller's start then reports).
+inline int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &length);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// The body of GET `target` from 127.0.0.1:port, "" when it cannot be had.
+inline std::string http_get(int port, const std::string& target) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval patience{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return "";
+  }
+  std::string request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string response;
+  char buffer[8192];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, static_cast<size_t>(n));
+  ::close(fd);
+  auto body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+inline std::string url_encoded(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '_' || c == '-' || c == '.') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+}  // namespace heapwatch_e2e
+
+#endif

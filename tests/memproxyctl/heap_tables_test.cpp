@@ -1,0 +1,146 @@
+// The heap views' text: units, the top and leaks tables, the verdict line,
+// the CSV, the sort orders and the times --since and --until take.
+#include <gtest/gtest.h>
+
+#include "heap_tables.hpp"
+#include "human_units.hpp"
+#include "time_spec.hpp"
+
+namespace {
+
+using namespace memproxyctl;
+namespace hq = memproxy::heap_query;
+
+hq::View view(pid_t pid, const std::string& program, uint64_t live) {
+  hq::View v;
+  v.process.pid = pid;
+  v.process.user = "alice";
+  v.process.program = program;
+  v.latest.live_bytes = live;
+  v.latest.peak_bytes = live * 2;
+  v.latest.rss_bytes = live * 3;
+  v.allocations_per_second = 12.4;
+  return v;
+}
+
+TEST(HumanUnits, Bytes) {
+  EXPECT_EQ(human_bytes(0), "0 B");
+  EXPECT_EQ(human_bytes(1023), "1023 B");
+  EXPECT_EQ(human_bytes(1024), "1.0 KiB");
+  EXPECT_EQ(human_bytes(1536), "1.5 KiB");
+  EXPECT_EQ(human_bytes(1000 * 1024), "1000 KiB");
+  EXPECT_EQ(human_bytes(uint64_t{5} << 30), "5.0 GiB");
+  EXPECT_EQ(human_bytes(UINT64_MAX), "16.0 EiB");
+  EXPECT_EQ(human_signed_bytes(-2048), "-2.0 KiB");
+  EXPECT_EQ(human_signed_bytes(1e300), "+16.0 EiB");
+  EXPECT_EQ(human_signed_bytes(0.2), "0 B");
+}
+
+TEST(HumanUnits, RatesAndDurations) {
+  EXPECT_EQ(human_rate(0), "0");
+  EXPECT_EQ(human_rate(950), "950");
+  EXPECT_EQ(human_rate(12345), "12.3k");
+  EXPECT_EQ(human_rate(4.5e6), "4.5M");
+  EXPECT_EQ(human_duration(45), "45s");
+  EXPECT_EQ(human_duration(723), "12m 3s");
+  EXPECT_EQ(human_duration(3 * 3600), "3h");
+  EXPECT_EQ(human_duration(3 * 86400 + 4 * 3600 + 5), "3d 4h");
+  EXPECT_EQ(clock_time(0, 0, false), "00:00:00");
+  EXPECT_EQ(clock_time(86400LL * 1000000000 * 40, -3600, true), "02-09 23:00");
+}
+
+TEST(TopTable, HeaderAndOneLineExactly) {
+  std::vector<std::string> lines = top_lines({view(42, "server", 1536)}, 80);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "    PID USER         LIVE     PEAK ALLOC/S  GROWTH/H         VERDICT PROGRAM");
+  EXPECT_EQ(lines[1], "     42 alice     1.5 KiB  3.0 KiB      12         - not enough data server");
+}
+
+TEST(TopTable, LongProgramNamesAreShortenedToTheWidth) {
+  std::vector<std::string> lines = top_lines({view(1, std::string(100, 'p'), 1)}, 80);
+  EXPECT_EQ(lines[1].size(), 80u);
+  EXPECT_EQ(lines[1].back(), '~');
+}
+
+TEST(TopTable, SortOrders) {
+  std::vector<hq::View> views{view(3, "b", 10), view(1, "c", 30), view(2, "a", 20)};
+  auto pids = [&] {
+    std::vector<pid_t> out;
+    for (const auto& v : views) out.push_back(v.process.pid);
+    return out;
+  };
+  sort_views(views, *top_order("live"));
+  EXPECT_EQ(pids(), (std::vector<pid_t>{1, 2, 3}));
+  sort_views(views, *top_order("pid"));
+  EXPECT_EQ(pids(), (std::vector<pid_t>{1, 2, 3}));
+  sort_views(views, *top_order("program"));
+  EXPECT_EQ(pids(), (std::vector<pid_t>{2, 3, 1}));
+  views[0].verdict.slope_bytes_per_hour = 5;
+  sort_views(views, *top_order("growth"));
+  EXPECT_EQ(views[0].process.pid, 2);
+  EXPECT_FALSE(top_order("size"));
+}
+
+TEST(Verdict, OneLineForEachTrend) {
+  hq::Verdict v;
+  v.observed_s = 303;
+  EXPECT_EQ(verdict_line(v), "verdict: not enough data (watched 5m 3s)");
+  v.trend = "growing";
+  v.finding = "growing";
+  v.slope_bytes_per_hour = 1 << 20;
+  v.confidence = 0.999;
+  v.analysed_s = 7200;
+  v.live_at_start_bytes = 10 << 20;
+  v.live_now_bytes = 12 << 20;
+  EXPECT_EQ(verdict_line(v), "verdict: growing, +1.0 MiB/h (confidence 99.9%, over 2h; live 10.0 MiB -> 12.0 MiB)");
+  v.trend = "stable";
+  v.finding = "plateau";
+  v.fragmentation_growing = true;
+  v.fragmentation_slope_bytes_per_hour = 2048;
+  v.slope_bytes_per_hour = 0;
+  EXPECT_EQ(verdict_line(v),
+            "verdict: stable, 0 B/h (confidence 99.9%, over 2h; live 10.0 MiB -> 12.0 MiB; plateau); RSS beyond the "
+            "heap grows +2.0 KiB/h (fragmentation, not a leak)");
+  EXPECT_EQ(verdict_line(std::nullopt), "verdict: none, the process has ended");
+}
+
+TEST(Leaks, NoneIsOnePlainLine) { EXPECT_EQ(leak_lines({}, 80), std::vector<std::string>{"no process is growing"}); }
+
+TEST(Leaks, TheEvidenceOfEachLeak) {
+  hq::View v = view(7, "leaky", 1);
+  v.verdict.trend = "growing";
+  v.verdict.slope_bytes_per_hour = 1 << 20;
+  v.verdict.confidence = 0.95;
+  v.verdict.analysed_s = 900;
+  v.verdict.live_at_start_bytes = 1 << 20;
+  v.verdict.live_now_bytes = 2 << 20;
+  std::vector<std::string> lines = leak_lines({v}, 80);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "    PID USER      GROWTH/H CONFIDENCE    OVER LIVE START LIVE NOW PROGRAM");
+  EXPECT_EQ(lines[1], "      7 alice     +1.0 MiB      95.0%     15m    1.0 MiB  2.0 MiB leaky");
+}
+
+TEST(History, Csv) {
+  hq::Sample s{1'700'000'000'123'000'000, 1, 2, 3, 4, 5};
+  EXPECT_EQ(history_csv({s}),
+            "unix_ns,time,live_bytes,peak_bytes,rss_bytes,allocations,frees\n"
+            "1700000000123000000,2023-11-14T22:13:20.123Z,1,2,3,4,5\n");
+}
+
+TEST(TimeSpec, SpansAbsoluteTimesAndErrors) {
+  const int64_t now = 1'700'000'000LL * 1'000'000'000;
+  auto at = [&](const std::string& text) { return std::get<int64_t>(parse_time_spec(text, now)); };
+  EXPECT_EQ(at("now"), now);
+  EXPECT_EQ(at("90s"), now - 90'000'000'000LL);
+  EXPECT_EQ(at("1h30m"), now - 5400'000'000'000LL);
+  EXPECT_EQ(at("2d"), now - 2 * 86400'000'000'000LL);
+  EXPECT_EQ(at("1w"), now - 7 * 86400'000'000'000LL);
+  EXPECT_EQ(at("@1600000000"), 1'600'000'000LL * 1'000'000'000);
+  EXPECT_EQ(at("2023-11-14T22:13:20Z"), now);
+  EXPECT_EQ(at("2023-11-14T22:13Z"), now - 20'000'000'000LL);
+  for (const char* bad : {"", "1", "h", "1x", "yesterday", "@", "@-5", "2023-13-01T00:00Z", "2023-11-14T22:13:20+01"}) {
+    EXPECT_TRUE(std::holds_alternative<std::string>(parse_time_spec(bad, now))) << bad;
+  }
+}
+
+}  // namespace
