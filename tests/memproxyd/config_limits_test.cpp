@@ -47,7 +47,7 @@ TEST(ConfigLimitsTest, AConfigOverTheSizeCapIsRefusedUnread) {
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
   Daemon daemon(dir, {"-c", config, "-t", table});
-  ASSERT_TRUE(wait_until([&] { return probe(dir, table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return probe(table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
 
   // Valid text, only too much of it: without the cap it would be published.
   const std::string line = "# " + std::string(61, 'x') + "\n";
@@ -61,12 +61,12 @@ TEST(ConfigLimitsTest, AConfigOverTheSizeCapIsRefusedUnread) {
   const std::string error = status_of(table)->last_error;
   EXPECT_NE(error.find(config + ": error: too large"), std::string::npos) << error;
   EXPECT_NE(error.find("64 MiB"), std::string::npos) << error;
-  EXPECT_EQ(probe(dir, table, {"alpha"}).flags["alpha"], kExclude);
-  EXPECT_EQ(probe(dir, table).generation, 1u);
+  EXPECT_EQ(probe(table, {"alpha"}).flags["alpha"], kExclude);
+  EXPECT_EQ(probe(table).generation, 1u);
   EXPECT_TRUE(running(daemon.pid()));
 
   replace(config, "beta\n");
-  EXPECT_TRUE(wait_until([&] { return probe(dir, table, {"beta"}).flags["beta"] == kExclude; })) << daemon.log();
+  EXPECT_TRUE(wait_until([&] { return probe(table, {"beta"}).flags["beta"] == kExclude; })) << daemon.log();
   EXPECT_EQ(daemon.stop(), 0);
 }
 
@@ -77,14 +77,14 @@ TEST(ConfigLimitsTest, AFloodOfWarningsIsCutShort) {
   std::string text;
   for (int i = 0; i < kLines; ++i) text += "program-" + std::to_string(i) + "\r\n";
   write_file(config, text);
-  RunResult r = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table}, dir);
+  RunResult r = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table});
   ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
   EXPECT_EQ(count(r.err, "line ends with CR"), memproxy::config::kMaxWarnings);
   EXPECT_NE(r.err.find(config + ": warning: " + std::to_string(kLines - memproxy::config::kMaxWarnings) +
                        " more warnings not shown"),
             std::string::npos)
       << r.err.substr(r.err.size() > 2000 ? r.err.size() - 2000 : 0);
-  Probe p = probe(dir, table, {"program-0", "program-99999"});
+  Probe p = probe(table, {"program-0", "program-99999"});
   EXPECT_EQ(p.entries, static_cast<uint64_t>(kLines));
   EXPECT_EQ(p.flags["program-99999"], kExclude);
 }
@@ -93,14 +93,14 @@ TEST(ConfigLimitsTest, AFifoInPlaceOfTheConfigNeverHangsTheDaemon) {
   TempDir dir;
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   ASSERT_EQ(::mkfifo(config.c_str(), 0644), 0);
-  RunResult once = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table}, dir);
+  RunResult once = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table});
   EXPECT_EQ(once.exit_code, 1) << "-1: it hung on the FIFO; " << once.err;
   EXPECT_NE(once.err.find("not a regular file"), std::string::npos) << once.err;
   ASSERT_EQ(::unlink(config.c_str()), 0);
 
   write_file(config, "alpha\n");
   Daemon daemon(dir, {"-c", config, "-t", table});
-  ASSERT_TRUE(wait_until([&] { return probe(dir, table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return probe(table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
   ASSERT_EQ(::unlink(config.c_str()), 0);
   ASSERT_EQ(::mkfifo(config.c_str(), 0644), 0);
   daemon.signal(SIGHUP);
@@ -108,11 +108,11 @@ TEST(ConfigLimitsTest, AFifoInPlaceOfTheConfigNeverHangsTheDaemon) {
     auto s = status_of(table);
     return s && s->last_error.find("not a regular file") != std::string::npos;
   })) << daemon.log();
-  EXPECT_EQ(probe(dir, table, {"alpha"}).flags["alpha"], kExclude);
+  EXPECT_EQ(probe(table, {"alpha"}).flags["alpha"], kExclude);
   // Still serving: the next good config is published.
   ASSERT_EQ(::unlink(config.c_str()), 0);
   write_file(config, "beta\n");
-  EXPECT_TRUE(wait_until([&] { return probe(dir, table, {"beta"}).flags["beta"] == kExclude; })) << daemon.log();
+  EXPECT_TRUE(wait_until([&] { return probe(table, {"beta"}).flags["beta"] == kExclude; })) << daemon.log();
   EXPECT_EQ(daemon.stop(), 0);
 }
 
@@ -127,7 +127,7 @@ TEST(ConfigLimitsTest, RunningOutOfMemoryInAReloadKeepsTheDaemonAndTheTable) {
   // Room for the daemon and small tables, not for parsing 48 MB of entries.
   Daemon daemon(dir, {"-c", config, "-t", table, "--watch", "none"},
                 {"/usr/bin/prlimit", "--as=" + std::to_string(256u << 20), "--"});
-  ASSERT_TRUE(wait_until([&] { return probe(dir, table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return probe(table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
 
   {
     std::string text;
@@ -141,13 +141,13 @@ TEST(ConfigLimitsTest, RunningOutOfMemoryInAReloadKeepsTheDaemonAndTheTable) {
   const std::string error = status_of(table)->last_error;
   EXPECT_NE(error.find(config), std::string::npos) << error;
   EXPECT_NE(error.find("out of memory"), std::string::npos) << error;
-  Probe p = probe(dir, table, {"alpha"});
+  Probe p = probe(table, {"alpha"});
   EXPECT_EQ(p.generation, 1u);
   EXPECT_EQ(p.flags["alpha"], kExclude);
 
   replace(config, "beta\n");
   daemon.signal(SIGHUP);
-  EXPECT_TRUE(wait_until([&] { return probe(dir, table, {"beta"}).flags["beta"] == kExclude; })) << daemon.log();
+  EXPECT_TRUE(wait_until([&] { return probe(table, {"beta"}).flags["beta"] == kExclude; })) << daemon.log();
   EXPECT_EQ(daemon.stop(), 0);
 }
 

@@ -25,7 +25,7 @@ class ConfigTrustTest : public ::testing::Test {
   // A daemon on `config`, which is good now: generation 1 routes alpha.
   std::unique_ptr<Daemon> start(const std::string& config) {
     auto daemon = std::make_unique<Daemon>(dir_, std::vector<std::string>{"-c", config, "-t", table_, "--watch", "none"});
-    EXPECT_TRUE(wait_until([&] { return probe(dir_, table_, {"alpha"}).flags["alpha"] == kExclude; }))
+    EXPECT_TRUE(wait_until([&] { return probe(table_, {"alpha"}).flags["alpha"] == kExclude; }))
         << daemon->log();
     return daemon;
   }
@@ -46,7 +46,7 @@ class ConfigTrustTest : public ::testing::Test {
       return ::testing::AssertionFailure() << "the reason does not say '" << component << " " << reason
                                            << "': " << error;
     }
-    Probe p = probe(dir_, table_, {"alpha"});
+    Probe p = probe(table_, {"alpha"});
     if (p.generation != 1 || p.flags["alpha"] != kExclude) {
       return ::testing::AssertionFailure() << "the last good table did not stay (generation " << p.generation << ")";
     }
@@ -56,7 +56,7 @@ class ConfigTrustTest : public ::testing::Test {
 
   ::testing::AssertionResult published_again(Daemon& daemon) {
     daemon.signal(SIGHUP);
-    if (wait_until([&] { return probe(dir_, table_).generation == 2; })) return ::testing::AssertionSuccess();
+    if (wait_until([&] { return probe(table_).generation == 2; })) return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure() << "a trusted config again was not published: " << daemon.log();
   }
 
@@ -117,11 +117,11 @@ TEST_F(ConfigTrustTest, OnceAndCheckRefuseAnUntrustedConfig) {
   std::string config = dir_ / "etc/memproxy.conf";
   write_file(config, "alpha\n");
   ASSERT_EQ(::chmod(config.c_str(), 0666), 0);
-  RunResult once = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table_}, dir_);
+  RunResult once = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table_});
   EXPECT_EQ(once.exit_code, 1);
   EXPECT_NE(once.err.find(config + " is writable by group or others"), std::string::npos) << once.err;
   EXPECT_FALSE(fs::exists(table_)) << "nothing is published, not even an empty table";
-  RunResult check = run({MEMPROXYD_BIN, "--check", "-c", config}, dir_);
+  RunResult check = run({MEMPROXYD_BIN, "--check", "-c", config});
   EXPECT_EQ(check.exit_code, 1);
   EXPECT_NE(check.err.find("refusing to read it"), std::string::npos) << check.err;
 }

@@ -41,7 +41,7 @@ TEST(CrashSafetyTest, SigkillMidPublishNeverExposesAnInvalidTable) {
   const auto full_run = std::chrono::duration_cast<us>(std::chrono::steady_clock::now() - start);
   const auto write_window =
       staged_at && renamed_at ? std::chrono::duration_cast<us>(*renamed_at - *staged_at) : full_run / 10;
-  ASSERT_EQ(probe(dir, table).generation, 1u);
+  ASSERT_EQ(probe(table).generation, 1u);
 
   pid_t validator = spawn({MEMPROXYD_PROBE, "--validate-loop", table, stop}, dir / "validator.out", dir / "validator.err");
 
@@ -86,11 +86,11 @@ TEST(CrashSafetyTest, SigkillMidPublishNeverExposesAnInvalidTable) {
   EXPECT_NE(report.find("invalid=0 "), std::string::npos) << report;
   EXPECT_NE(report.find("unopenable=0 "), std::string::npos) << "the table must never be missing: " << report;
 
-  Probe before = probe(dir, table);
+  Probe before = probe(table);
   EXPECT_EQ(before.exit_code, 0);
-  RunResult restarted = run(once, dir);
+  RunResult restarted = run(once);
   ASSERT_EQ(restarted.exit_code, 0) << restarted.err;
-  Probe after = probe(dir, table, {"program-1", "program-2-x"});
+  Probe after = probe(table, {"program-1", "program-2-x"});
   EXPECT_EQ(after.exit_code, 0);
   EXPECT_EQ(after.generation, before.generation + 1);
   EXPECT_EQ(after.entries, static_cast<uint64_t>(kEntries));

@@ -25,8 +25,8 @@ TEST(BadConfigTest, IsNotPublishedOldDecisionsHoldFixingPublishes) {
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
   Daemon daemon(dir, {"-c", config, "-t", table});
-  ASSERT_TRUE(wait_until([&] { return probe(dir, table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
-  const uint64_t good_generation = probe(dir, table).generation;
+  ASSERT_TRUE(wait_until([&] { return probe(table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
+  const uint64_t good_generation = probe(table).generation;
 
   write_file(config, "beta\nrelative/path\n");
   ASSERT_TRUE(wait_until([&] {
@@ -41,17 +41,17 @@ TEST(BadConfigTest, IsNotPublishedOldDecisionsHoldFixingPublishes) {
   EXPECT_TRUE(daemon.log_contains(config + ":2: error:")) << daemon.log();
   EXPECT_TRUE(daemon.log_contains("rejected")) << daemon.log();
 
-  Probe p = probe(dir, table, {"alpha", "beta"});
+  Probe p = probe(table, {"alpha", "beta"});
   EXPECT_EQ(p.generation, good_generation);
   EXPECT_EQ(p.flags["alpha"], kExclude);
   EXPECT_EQ(p.flags["beta"], 0u);
 
   write_file(config, "beta\n");
   ASSERT_TRUE(wait_until([&] {
-    Probe q = probe(dir, table, {"alpha", "beta"});
+    Probe q = probe(table, {"alpha", "beta"});
     return q.flags["beta"] == kExclude && q.flags["alpha"] == 0;
   })) << daemon.log();
-  EXPECT_EQ(probe(dir, table).generation, good_generation + 1);
+  EXPECT_EQ(probe(table).generation, good_generation + 1);
   EXPECT_EQ(daemon.stop(), 0);
 }
 
@@ -61,9 +61,9 @@ TEST(BadConfigTest, AtStartPublishesNothingAndKeepsRunning) {
   write_file(config, "bad/entry\n");
   Daemon daemon(dir, {"-c", config, "-t", table});
   ASSERT_TRUE(wait_until([&] { return daemon.log_contains("running"); })) << daemon.log();
-  EXPECT_EQ(probe(dir, table).exit_code, 4) << "no table may exist";
+  EXPECT_EQ(probe(table).exit_code, 4) << "no table may exist";
   write_file(config, "good\n");
-  ASSERT_TRUE(wait_until([&] { return probe(dir, table, {"good"}).flags["good"] == kExclude; })) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return probe(table, {"good"}).flags["good"] == kExclude; })) << daemon.log();
   EXPECT_EQ(daemon.stop(), 0);
 }
 
@@ -73,20 +73,20 @@ TEST(SingleInstanceTest, SecondDaemonNamesTheFirstsPid) {
   write_file(config, "alpha\n");
   Daemon first(dir, {"-c", config, "-t", table});
   ASSERT_TRUE(wait_until([&] { return first.log_contains("running"); })) << first.log();
-  const uint64_t generation = probe(dir, table).generation;
+  const uint64_t generation = probe(table).generation;
 
-  RunResult second = run({MEMPROXYD_BIN, "-f", "-c", config, "-t", table}, dir);
+  RunResult second = run({MEMPROXYD_BIN, "-f", "-c", config, "-t", table});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("pid " + std::to_string(first.pid())), std::string::npos) << second.err;
   // --once is a publisher too and must not race the daemon's staging file.
-  RunResult once = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table}, dir);
+  RunResult once = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table});
   EXPECT_EQ(once.exit_code, 1);
   EXPECT_NE(once.err.find("pid " + std::to_string(first.pid())), std::string::npos) << once.err;
-  EXPECT_EQ(probe(dir, table).generation, generation);
+  EXPECT_EQ(probe(table).generation, generation);
 
   EXPECT_EQ(first.stop(), 0);
   // The kernel released the lock with the process: a new daemon starts.
-  RunResult after = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table}, dir);
+  RunResult after = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table});
   EXPECT_EQ(after.exit_code, 0) << after.err;
 }
 
@@ -100,7 +100,7 @@ TEST(RuntimeDirTest, RefusesAWorldWritableDirectory) {
   for (std::vector<std::string> mode : {std::vector<std::string>{"--once"}, std::vector<std::string>{"-f"}}) {
     std::vector<std::string> argv{MEMPROXYD_BIN, "-c", config, "-t", table};
     argv.insert(argv.end(), mode.begin(), mode.end());
-    RunResult r = run(argv, dir);
+    RunResult r = run(argv);
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("writable by others"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(table));
@@ -113,7 +113,7 @@ TEST(RuntimeDirTest, RefusesAGroupWritableDirectory) {
   write_file(config, "alpha\n");
   fs::create_directory(dir / "run");
   ASSERT_EQ(::chmod((dir / "run").c_str(), 0775), 0);
-  RunResult r = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", dir / "run/table"}, dir);
+  RunResult r = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", dir / "run/table"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("writable by its group"), std::string::npos) << r.err;
 }
@@ -123,7 +123,7 @@ TEST(RuntimeDirTest, IsCreated0755AndTheTable0644WhateverTheUmask) {
   std::string config = dir / "memproxy.conf", table = dir / "a/b/table";
   write_file(config, "alpha\n");
   std::string command = std::string("umask 077 && exec ") + MEMPROXYD_BIN + " --once -c " + config + " -t " + table;
-  RunResult r = run({"/bin/sh", "-c", command}, dir);
+  RunResult r = run({"/bin/sh", "-c", command});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   struct stat st {};
   ASSERT_EQ(::stat((dir / "a/b").c_str(), &st), 0);
@@ -139,11 +139,11 @@ TEST(RuntimeDirTest, IsCreated0755AndTheTable0644WhateverTheUmask) {
 TEST(MissingConfigTest, PublishesAnEmptyTableWithAWarning) {
   TempDir dir;
   std::string table = dir / "run/table";
-  RunResult r = run({MEMPROXYD_BIN, "--once", "-c", dir / "absent.conf", "-t", table}, dir);
+  RunResult r = run({MEMPROXYD_BIN, "--once", "-c", dir / "absent.conf", "-t", table});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("absent.conf"), std::string::npos) << r.err;
-  Probe p = probe(dir, table, {"anything"});
+  Probe p = probe(table, {"anything"});
   EXPECT_EQ(p.exit_code, 0);
   EXPECT_EQ(p.entries, 0u);
   EXPECT_EQ(p.flags["anything"], 0u);
@@ -153,9 +153,9 @@ TEST(MissingConfigTest, AppearingLaterIsPublished) {
   TempDir dir;
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   Daemon daemon(dir, {"-c", config, "-t", table});
-  ASSERT_TRUE(wait_until([&] { return probe(dir, table).exit_code == 0; })) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return probe(table).exit_code == 0; })) << daemon.log();
   write_file(config, "alpha\n");
-  ASSERT_TRUE(wait_until([&] { return probe(dir, table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return probe(table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
   EXPECT_EQ(daemon.stop(), 0);
 }
 
@@ -163,11 +163,11 @@ TEST(UnreadableConfigTest, ADirectoryInPlaceOfTheFileIsAnError) {
   TempDir dir;
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   fs::create_directory(config);
-  RunResult r = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table}, dir);
+  RunResult r = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(table)) << "an unreadable config must not publish an empty table";
-  RunResult check = run({MEMPROXYD_BIN, "--check", "-c", config}, dir);
+  RunResult check = run({MEMPROXYD_BIN, "--check", "-c", config});
   EXPECT_EQ(check.exit_code, 1);
 }
 
@@ -184,7 +184,7 @@ TEST(UnreadableConfigTest, PermissionDeniedForAnUnprivilegedDaemon) {
   std::string command = "exec setpriv --reuid=" + std::to_string(nobody->pw_uid) + " --regid=" +
                         std::to_string(nobody->pw_gid) + " --clear-groups " + MEMPROXYD_BIN + " --once -c " + config +
                         " -t " + table;
-  RunResult r = run({"/bin/sh", "-c", command}, dir);
+  RunResult r = run({"/bin/sh", "-c", command});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find(config), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(table));
@@ -197,26 +197,26 @@ TEST(CheckTest, ExitCodes) {
   write_file(bad, "alpha\nrelative/path\n");
   write_file(warned, "alpha\nalpha\n");
 
-  RunResult ok = run({MEMPROXYD_BIN, "--check", "-c", good}, dir);
+  RunResult ok = run({MEMPROXYD_BIN, "--check", "-c", good});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_NE(ok.out.find("ok"), std::string::npos);
 
-  RunResult failed = run({MEMPROXYD_BIN, "--check", "-c", bad}, dir);
+  RunResult failed = run({MEMPROXYD_BIN, "--check", "-c", bad});
   EXPECT_EQ(failed.exit_code, 1);
   EXPECT_NE(failed.err.find(bad + ":2: error:"), std::string::npos) << failed.err;
 
-  RunResult warnings = run({MEMPROXYD_BIN, "--check", "-c", warned}, dir);
+  RunResult warnings = run({MEMPROXYD_BIN, "--check", "-c", warned});
   EXPECT_EQ(warnings.exit_code, 0) << "duplicates are warnings";
   EXPECT_NE(warnings.err.find(warned + ":2:"), std::string::npos) << warnings.err;
 
-  EXPECT_EQ(run({MEMPROXYD_BIN, "--check", "-c", dir / "absent.conf"}, dir).exit_code, 1);
-  EXPECT_EQ(run({MEMPROXYD_BIN, "--check", "--once", "-c", good}, dir).exit_code, 2);
-  EXPECT_EQ(run({MEMPROXYD_BIN, "--no-such-option"}, dir).exit_code, 2);
+  EXPECT_EQ(run({MEMPROXYD_BIN, "--check", "-c", dir / "absent.conf"}).exit_code, 1);
+  EXPECT_EQ(run({MEMPROXYD_BIN, "--check", "--once", "-c", good}).exit_code, 2);
+  EXPECT_EQ(run({MEMPROXYD_BIN, "--no-such-option"}).exit_code, 2);
 
-  RunResult help = run({MEMPROXYD_BIN, "--help"}, dir);
+  RunResult help = run({MEMPROXYD_BIN, "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--check"), std::string::npos);
-  RunResult version = run({MEMPROXYD_BIN, "--version"}, dir);
+  RunResult version = run({MEMPROXYD_BIN, "--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_NE(version.out.find("memproxyd"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir / "run")) << "--check publishes nothing";
@@ -227,11 +227,11 @@ TEST(OnceTest, ContinuesTheLiveGenerationAndNamesTheAllocator) {
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
   for (int i = 0; i < 3; ++i) {
-    RunResult r = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table, "--allocator", "libjemalloc.so.2"}, dir);
+    RunResult r = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table, "--allocator", "libjemalloc.so.2"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.err.find("published generation " + std::to_string(i + 1)), std::string::npos) << r.err;
   }
-  EXPECT_EQ(probe(dir, table).generation, 3u);
+  EXPECT_EQ(probe(table).generation, 3u);
   auto s = status_of(table);
   ASSERT_TRUE(s);
   EXPECT_EQ(s->allocator, "libjemalloc.so.2");
@@ -244,10 +244,10 @@ TEST(BackgroundTest, DetachesAfterStartupAndReportsStartupFailure) {
   TempDir dir;
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
-  RunResult started = run({MEMPROXYD_BIN, "-c", config, "-t", table}, dir);
+  RunResult started = run({MEMPROXYD_BIN, "-c", config, "-t", table});
   ASSERT_EQ(started.exit_code, 0) << started.err;
   // The parent returned only after the first publish.
-  EXPECT_EQ(probe(dir, table, {"alpha"}).flags["alpha"], kExclude);
+  EXPECT_EQ(probe(table, {"alpha"}).flags["alpha"], kExclude);
   auto s = status_of(table);
   ASSERT_TRUE(s);
   ASSERT_GT(s->pid, 0);
@@ -255,12 +255,12 @@ TEST(BackgroundTest, DetachesAfterStartupAndReportsStartupFailure) {
   const pid_t daemon = static_cast<pid_t>(s->pid);
   EXPECT_EQ(::kill(daemon, 0), 0);
 
-  RunResult second = run({MEMPROXYD_BIN, "-c", config, "-t", table}, dir);
+  RunResult second = run({MEMPROXYD_BIN, "-c", config, "-t", table});
   EXPECT_EQ(second.exit_code, 1) << "the parent reports the child's start-up failure";
   EXPECT_NE(second.err.find("pid " + std::to_string(daemon)), std::string::npos) << second.err;
 
   write_file(config, "beta\n");
-  EXPECT_TRUE(wait_until([&] { return probe(dir, table, {"beta"}).flags["beta"] == kExclude; }));
+  EXPECT_TRUE(wait_until([&] { return probe(table, {"beta"}).flags["beta"] == kExclude; }));
   ASSERT_EQ(::kill(daemon, SIGTERM), 0);
   EXPECT_TRUE(wait_until([&] {
     auto t = status_of(table);

@@ -75,13 +75,13 @@ TEST(LockFileTest, AnotherUserCannotLockTheDaemonOut) {
   TempDir dir;
   std::string config = dir / "memproxy.conf", table = dir / "run/table", lock = table + ".lock";
   write_file(config, "alpha\n");
-  RunResult first = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table}, dir);
+  RunResult first = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table});
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(mode_of(lock), 0600u);
 
   NobodyLocker attacker(lock);
   EXPECT_EQ(attacker.result(), EACCES) << "nobody could open the lock file: " << std::strerror(attacker.result());
-  RunResult again = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table}, dir);
+  RunResult again = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table});
   EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
@@ -102,9 +102,9 @@ TEST(LockFileTest, ALockFileOthersCouldOpenIsReplacedByAPrivateOne) {
   ASSERT_TRUE(wait_until([&] { return daemon.log_contains("running"); })) << daemon.log();
   EXPECT_EQ(mode_of(lock), 0600u);
   EXPECT_EQ(read_file(lock), std::to_string(daemon.pid()) + "\n");
-  EXPECT_EQ(probe(dir, table, {"alpha"}).flags["alpha"], kExclude);
+  EXPECT_EQ(probe(table, {"alpha"}).flags["alpha"], kExclude);
   // And it is the one lock: a second daemon is still refused.
-  RunResult second = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table}, dir);
+  RunResult second = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("pid " + std::to_string(daemon.pid())), std::string::npos) << second.err;
   EXPECT_EQ(daemon.stop(), 0);
@@ -118,7 +118,7 @@ TEST(LockFileTest, ALinkOrAnotherUsersFileIsRefused) {
   fs::create_directory(dir / "run");
   write_file(dir / "victim", "untouched\n");
   ASSERT_EQ(::symlink((dir / "victim").c_str(), lock.c_str()), 0);
-  RunResult linked = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table}, dir);
+  RunResult linked = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table});
   EXPECT_EQ(linked.exit_code, 1);
   EXPECT_NE(linked.err.find("symbolic link"), std::string::npos) << linked.err;
   EXPECT_EQ(read_file(dir / "victim"), "untouched\n");
@@ -127,7 +127,7 @@ TEST(LockFileTest, ALinkOrAnotherUsersFileIsRefused) {
   write_file(lock, "");
   struct passwd* nobody = ::getpwnam("nobody");
   ASSERT_EQ(::chown(lock.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
-  RunResult foreign = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table}, dir);
+  RunResult foreign = run({MEMPROXYD_BIN, "--once", "-c", config, "-t", table});
   EXPECT_EQ(foreign.exit_code, 1);
   EXPECT_NE(foreign.err.find("belongs to uid " + std::to_string(nobody->pw_uid)), std::string::npos) << foreign.err;
 }
@@ -140,18 +140,18 @@ TEST(StatusAsAnotherUserTest, KnowsTheDaemonIsAliveWithoutItsLock) {
   Daemon daemon(dir, {"-c", config, "-t", table});
   ASSERT_TRUE(wait_until([&] { return daemon.log_contains("running"); })) << daemon.log();
 
-  RunResult alive = run(as_nobody({MEMPROXYCTL_BIN, "status", "--json", "-t", table}), dir);
+  RunResult alive = run(as_nobody({MEMPROXYCTL_BIN, "status", "--json", "-t", table}));
   ASSERT_EQ(alive.exit_code, 0) << alive.out << alive.err;
   auto doc = nlohmann::json::parse(alive.out);
   EXPECT_TRUE(doc["daemon"]["alive"].get<bool>()) << alive.out;
   EXPECT_EQ(doc["daemon"]["method"], "process_check") << alive.out;
-  RunResult text = run(as_nobody({MEMPROXYCTL_BIN, "status", "-t", table}), dir);
+  RunResult text = run(as_nobody({MEMPROXYCTL_BIN, "status", "-t", table}));
   EXPECT_NE(text.out.find("checked by:  status record pid, checked in /proc/" + std::to_string(daemon.pid())),
             std::string::npos)
       << text.out;
 
   ASSERT_EQ(daemon.stop(), 0);
-  RunResult stopped = run(as_nobody({MEMPROXYCTL_BIN, "status", "--json", "-t", table}), dir);
+  RunResult stopped = run(as_nobody({MEMPROXYCTL_BIN, "status", "--json", "-t", table}));
   EXPECT_EQ(stopped.exit_code, 1) << stopped.out;
   EXPECT_FALSE(nlohmann::json::parse(stopped.out)["daemon"]["alive"].get<bool>()) << stopped.out;
 }
@@ -164,7 +164,7 @@ TEST(RedactionTest, ARootOnlyConfigsTextNeverReachesWhatOthersCanRead) {
   write_file(config, "alpha\n");
   ASSERT_EQ(::chmod(config.c_str(), 0600), 0);
   Daemon daemon(dir, {"-c", config, "-t", table, "--watch", "none"});
-  ASSERT_TRUE(wait_until([&] { return probe(dir, table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return probe(table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
 
   // The admin's mistake quotes a secret: a line that is not an entry.
   write_file(config, "alpha\n" + secret + "/reporting\n");
@@ -180,7 +180,7 @@ TEST(RedactionTest, ARootOnlyConfigsTextNeverReachesWhatOthersCanRead) {
   EXPECT_EQ(record.find(secret), std::string::npos) << record;
   EXPECT_NE(record.find(config + ":2: error: relative path entry"), std::string::npos) << record;
 
-  RunResult cat = run(as_nobody({"/bin/cat", memproxy::status::status_path_for(table)}), dir);
+  RunResult cat = run(as_nobody({"/bin/cat", memproxy::status::status_path_for(table)}));
   EXPECT_EQ(cat.exit_code, 0) << cat.err;
   EXPECT_EQ(cat.out.find(secret), std::string::npos) << cat.out;
   for (const std::vector<std::string>& command :
@@ -188,11 +188,11 @@ TEST(RedactionTest, ARootOnlyConfigsTextNeverReachesWhatOthersCanRead) {
         std::vector<std::string>{MEMPROXYCTL_BIN, "status", "-t", table},
         std::vector<std::string>{MEMPROXYCTL_BIN, "list", "--json", "-t", table},
         std::vector<std::string>{MEMPROXYCTL_BIN, "doctor", "-t", table, "-c", config}}) {
-    RunResult r = run(as_nobody(command), dir);
+    RunResult r = run(as_nobody(command));
     EXPECT_EQ(r.out.find(secret), std::string::npos) << command[1] << ": " << r.out;
     EXPECT_EQ(r.err.find(secret), std::string::npos) << command[1] << ": " << r.err;
   }
-  EXPECT_EQ(probe(dir, table, {"alpha"}).flags["alpha"], kExclude) << "the last good table stays";
+  EXPECT_EQ(probe(table, {"alpha"}).flags["alpha"], kExclude) << "the last good table stays";
 
   // The same mistake in a file everyone may read is shown whole.
   ASSERT_EQ(::chmod(config.c_str(), 0644), 0);

@@ -8,10 +8,9 @@ namespace memproxyd_test {
 namespace {
 
 // The library's one debug line for `program` run under the table.
-std::string decision(const TempDir& dir, const std::string& table, const std::string& program) {
+std::string decision(const std::string& table, const std::string& program) {
   RunResult r = run({"/usr/bin/env", "MEMPROXY_TABLE=" + table, "MEMPROXY_DEBUG=1",
-                     std::string("LD_PRELOAD=") + MEMPROXY_LIB, program},
-                    dir);
+                     std::string("LD_PRELOAD=") + MEMPROXY_LIB, program});
   return r.err;
 }
 
@@ -25,16 +24,16 @@ TEST(PreloadTest, NewProcessesRouteByTheReloadedFile) {
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "true\n");
   Daemon daemon(dir, {"-c", config, "-t", table});
-  ASSERT_TRUE(wait_until([&] { return excluded(decision(dir, table, "/bin/true"), "true"); }))
-      << decision(dir, table, "/bin/true") << daemon.log();
-  EXPECT_FALSE(excluded(decision(dir, table, "/bin/echo"), "echo"));
+  ASSERT_TRUE(wait_until([&] { return excluded(decision(table, "/bin/true"), "true"); }))
+      << decision(table, "/bin/true") << daemon.log();
+  EXPECT_FALSE(excluded(decision(table, "/bin/echo"), "echo"));
 
   std::string staged = dir / "memproxy.conf.new";
   write_file(staged, "echo\n");
   ASSERT_EQ(::rename(staged.c_str(), config.c_str()), 0);
-  ASSERT_TRUE(wait_until([&] { return excluded(decision(dir, table, "/bin/echo"), "echo"); }))
-      << decision(dir, table, "/bin/echo") << daemon.log();
-  EXPECT_FALSE(excluded(decision(dir, table, "/bin/true"), "true")) << decision(dir, table, "/bin/true");
+  ASSERT_TRUE(wait_until([&] { return excluded(decision(table, "/bin/echo"), "echo"); }))
+      << decision(table, "/bin/echo") << daemon.log();
+  EXPECT_FALSE(excluded(decision(table, "/bin/true"), "true")) << decision(table, "/bin/true");
   EXPECT_EQ(daemon.stop(), 0);
 }
 

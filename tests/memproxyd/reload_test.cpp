@@ -30,7 +30,7 @@ class ReloadTest : public ::testing::TestWithParam<const char*> {
   ::testing::AssertionResult routes(const std::string& excluded, const std::string& gone) {
     Probe last;
     bool ok = wait_until([&] {
-      last = probe(dir_, table_, {excluded, gone});
+      last = probe(table_, {excluded, gone});
       return last.exit_code == 0 && last.flags[excluded] == kExclude && last.flags[gone] == 0;
     });
     if (ok) return ::testing::AssertionSuccess();
@@ -39,7 +39,7 @@ class ReloadTest : public ::testing::TestWithParam<const char*> {
                                          << last.generation;
   }
 
-  uint64_t generation() { return probe(dir_, table_).generation; }
+  uint64_t generation() { return probe(table_).generation; }
 
   TempDir dir_;
   std::string config_;
@@ -120,7 +120,7 @@ TEST_P(ReloadTest, BurstOfEditsEndsWithTheLastContent) {
     ASSERT_EQ(::rename(staged.c_str(), config_.c_str()), 0);
   }
   ASSERT_TRUE(routes("edit-49", "alpha")) << daemon.log();
-  Probe final_state = probe(dir_, table_, {"edit-48"});
+  Probe final_state = probe(table_, {"edit-48"});
   EXPECT_EQ(final_state.flags["edit-48"], 0u);
   std::printf("50 edits in a burst led to %llu publishes\n",
               static_cast<unsigned long long>(final_state.generation - 1));
@@ -134,20 +134,20 @@ TEST(SighupTest, ReloadsWithoutWatcher) {
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
   Daemon daemon(dir, {"-c", config, "-t", table, "--watch", "none"});
-  ASSERT_TRUE(wait_until([&] { return probe(dir, table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return probe(table, {"alpha"}).flags["alpha"] == kExclude; })) << daemon.log();
   ASSERT_TRUE(wait_until([&] { return daemon.log_contains("reloads on SIGHUP only"); })) << daemon.log();
   write_file(config, "beta\n");
   // Without a watcher nothing else can cause a reload: SIGHUP is what publishes.
   daemon.signal(SIGHUP);
   ASSERT_TRUE(wait_until([&] {
-    Probe p = probe(dir, table, {"alpha", "beta"});
+    Probe p = probe(table, {"alpha", "beta"});
     return p.flags["beta"] == kExclude && p.flags["alpha"] == 0;
   })) << daemon.log();
   EXPECT_TRUE(daemon.log_contains("SIGHUP"));
   // A second SIGHUP is handled too (the signal wait is re-armed).
-  uint64_t before = probe(dir, table).generation;
+  uint64_t before = probe(table).generation;
   daemon.signal(SIGHUP);
-  ASSERT_TRUE(wait_until([&] { return probe(dir, table).generation > before; })) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return probe(table).generation > before; })) << daemon.log();
   EXPECT_EQ(daemon.stop(), 0);
 }
 
@@ -158,7 +158,7 @@ TEST(SigtermTest, LeavesTheTableAndSaysStopped) {
   Daemon daemon(dir, {"-c", config, "-t", table});
   ASSERT_TRUE(wait_until([&] { return daemon.log_contains("running"); })) << daemon.log();
   EXPECT_EQ(daemon.stop(), 0);
-  Probe p = probe(dir, table, {"alpha"});
+  Probe p = probe(table, {"alpha"});
   EXPECT_EQ(p.exit_code, 0);
   EXPECT_EQ(p.flags["alpha"], kExclude);
   EXPECT_NE(read_file(table + ".status").find("state=stopped"), std::string::npos);
@@ -172,7 +172,7 @@ TEST(SigintTest, ExitsCleanly) {
   ASSERT_TRUE(wait_until([&] { return daemon.log_contains("running"); })) << daemon.log();
   daemon.signal(SIGINT);
   EXPECT_EQ(daemon.wait(), 0);
-  EXPECT_EQ(probe(dir, table, {"alpha"}).flags["alpha"], kExclude);
+  EXPECT_EQ(probe(table, {"alpha"}).flags["alpha"], kExclude);
 }
 
 }  // namespace

@@ -9,8 +9,8 @@ namespace memproxyd_test {
 namespace {
 
 // xmllint's verdict on `manifest` against the smf(5) DTD: "" when valid.
-std::string smf_validation_errors(const std::string& manifest, const TempDir& dir) {
-  RunResult r = run({"/usr/bin/xmllint", "--noout", "--dtdvalid", MEMPROXY_SMF_DTD, manifest}, dir);
+std::string smf_validation_errors(const std::string& manifest) {
+  RunResult r = run({"/usr/bin/xmllint", "--noout", "--dtdvalid", MEMPROXY_SMF_DTD, manifest});
   // The DOCTYPE names the DTD's Solaris path, absent here: that warning is
   // expected; a validity complaint or any error is not.
   if (r.exit_code == 0 && r.err.find("validity") == std::string::npos && r.err.find("error") == std::string::npos) {
@@ -29,7 +29,7 @@ class SmfManifest : public testing::Test {
 };
 
 TEST_F(SmfManifest, ValidatesAgainstTheDtd) {
-  EXPECT_EQ(smf_validation_errors(MEMPROXY_SOURCE_DIR "/smf/memproxyd.xml", dir), "");
+  EXPECT_EQ(smf_validation_errors(MEMPROXY_SOURCE_DIR "/smf/memproxyd.xml"), "");
 }
 
 // The check above can fail: a manifest with an element the DTD does not
@@ -40,14 +40,14 @@ TEST_F(SmfManifest, AnInvalidManifestIsRejected) {
   std::string unknown_element = good;
   unknown_element.replace(unknown_element.find("<single_instance/>"), 18, "<single_instance/><no_such_element/>");
   write_file(dir / "unknown.xml", unknown_element);
-  EXPECT_NE(smf_validation_errors(dir / "unknown.xml", dir), "");
+  EXPECT_NE(smf_validation_errors(dir / "unknown.xml"), "");
 
   std::string missing_attribute = good;
   const std::string type = " type='service' version='1'";
   ASSERT_NE(missing_attribute.find(type), std::string::npos);
   missing_attribute.replace(missing_attribute.find(type), type.size(), "");
   write_file(dir / "missing.xml", missing_attribute);
-  EXPECT_NE(smf_validation_errors(dir / "missing.xml", dir), "");
+  EXPECT_NE(smf_validation_errors(dir / "missing.xml"), "");
 }
 
 TEST(ServiceFilesTest, SmfManifestHasTheConfigPropertiesTheMethodReads) {
@@ -63,7 +63,7 @@ TEST(ServiceFilesTest, SmfManifestHasTheConfigPropertiesTheMethodReads) {
 
 TEST(ServiceFilesTest, SmfMethodScriptParses) {
   TempDir dir;
-  RunResult r = run({"/bin/sh", "-n", MEMPROXY_SOURCE_DIR "/smf/memproxyd"}, dir);
+  RunResult r = run({"/bin/sh", "-n", MEMPROXY_SOURCE_DIR "/smf/memproxyd"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -77,7 +77,7 @@ TEST(ServiceFilesTest, SystemdUnitVerifies) {
   unit = std::regex_replace(unit, std::regex("/usr/sbin/memproxyd"), MEMPROXYD_BIN);
   std::string copy = dir / "memproxyd.service";
   write_file(copy, unit);
-  RunResult r = run({"/usr/bin/systemd-analyze", "verify", "--man=no", copy}, dir);
+  RunResult r = run({"/usr/bin/systemd-analyze", "verify", "--man=no", copy});
   // Lines about other units on this host (a container's own setup) are not ours.
   std::string ours;
   std::istringstream lines(r.err);

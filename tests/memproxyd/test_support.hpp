@@ -28,6 +28,7 @@
 extern char** environ;
 
 #include "capability.hpp"
+#include "process.hpp"
 #include "memproxy/status_record.hpp"
 #include "temp_dir.hpp"
 
@@ -69,34 +70,15 @@ inline bool wait_until(const std::function<bool()>& condition, std::chrono::mill
   return condition();
 }
 
-// Starts argv[0] with stdout and stderr sent to the given files.
+// Starts argv[0], inheriting the test's environment, with stdout and stderr
+// sent to the given files.
 inline pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot spawn " + argv[0]);
-  return pid;
+  return memproxy::testing::spawn_logged(argv, memproxy::testing::inherited_environment(), out_path, err_path);
 }
 
 // The exit status (or 128 + signal), or nullopt if the child is still running at the limit.
 inline std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds limit = kPatience) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (r < 0) return -1;
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(2ms);
-  }
+  return memproxy::testing::wait_exit(pid, limit);
 }
 
 struct RunResult {
@@ -105,23 +87,15 @@ struct RunResult {
   std::string err;
 };
 
-// Runs a command to completion in `scratch` (which receives its output files).
-inline RunResult run(const std::vector<std::string>& argv, const TempDir& scratch,
-                     std::chrono::milliseconds limit = kPatience) {
-  static int counter = 0;
-  std::string base = scratch / ("run-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  pid_t pid = spawn(argv, base + ".out", base + ".err");
+// Runs a command to completion, inheriting the test's environment.
+inline RunResult run(const std::vector<std::string>& argv, std::chrono::milliseconds limit = kPatience) {
+  memproxy::testing::Options options;
+  options.timeout = limit;
+  memproxy::testing::Outcome o = memproxy::testing::run(argv, memproxy::testing::inherited_environment(), options);
   RunResult result;
-  auto status = wait_exit(pid, limit);
-  if (!status) {
-    ::kill(pid, SIGKILL);
-    wait_exit(pid);
-  }
-  result.exit_code = status.value_or(-1);
-  result.out = read_file(base + ".out");
-  result.err = read_file(base + ".err");
-  ::unlink((base + ".out").c_str());
-  ::unlink((base + ".err").c_str());
+  result.exit_code = o.timed_out ? -1 : o.exited ? o.code : 128 + o.signal;
+  result.out = std::move(o.out);
+  result.err = std::move(o.err);
   return result;
 }
 
@@ -133,10 +107,10 @@ struct Probe {
   std::map<std::string, unsigned> flags;
 };
 
-inline Probe probe(const TempDir& scratch, const std::string& table, const std::vector<std::string>& keys = {}) {
+inline Probe probe(const std::string& table, const std::vector<std::string>& keys = {}) {
   std::vector<std::string> argv{MEMPROXYD_PROBE, table};
   argv.insert(argv.end(), keys.begin(), keys.end());
-  RunResult r = run(argv, scratch);
+  RunResult r = run(argv);
   Probe p;
   p.exit_code = r.exit_code;
   std::istringstream lines(r.out);
@@ -163,12 +137,7 @@ inline std::optional<memproxy::status::Record> status_of(const std::string& tabl
 // `argv` as `nobody` (setpriv), the way an unprivileged user of the host runs
 // it; callers first MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner()).
 inline std::vector<std::string> as_nobody(const std::vector<std::string>& argv) {
-  struct passwd* nobody = ::getpwnam("nobody");
-  if (nobody == nullptr) throw std::runtime_error("no user nobody");
-  std::vector<std::string> full{"/usr/bin/setpriv", "--reuid=" + std::to_string(nobody->pw_uid),
-                                "--regid=" + std::to_string(nobody->pw_gid), "--clear-groups"};
-  full.insert(full.end(), argv.begin(), argv.end());
-  return full;
+  return memproxy::testing::as_nobody(argv);
 }
 
 // Whether `pid` runs (a zombie does not count).

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
+extern char** environ;
+
 namespace memproxy::testing {
 namespace {
 
@@ -176,6 +178,44 @@ Outcome Process::finish(std::chrono::milliseconds limit) {
 Outcome run(const std::vector<std::string>& argv, const std::vector<std::string>& env, const Options& options) {
   Process p(argv, env, options);
   return p.finish(options.timeout);
+}
+
+std::vector<std::string> inherited_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
+  return env;
+}
+
+pid_t spawn_logged(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                   const std::string& out_path, const std::string& err_path) {
+  auto args = c_strings(argv);
+  auto envp = c_strings(env);
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int err = err_path == out_path ? out : open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in < 0 || out < 0 || err < 0) _exit(126);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds limit) {
+  auto deadline = Clock::now() + limit;
+  for (;;) {
+    int status = 0;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (r < 0) return -1;
+    if (Clock::now() >= deadline) return std::nullopt;
+    usleep(2000);
+  }
 }
 
 std::vector<std::string> as_nobody(std::vector<std::string> argv) {

@@ -7,6 +7,9 @@
 //   Process(argv, env)        start, then talk to it: read its output line
 //                             by line, wait for it to stop (SIGSTOP),
 //                             continue it, signal it, wait for its exit
+//   spawn_logged(...)         start a long-running child (a daemon) whose
+//                             output goes to files, nobody having to drain
+//                             it; wait_exit() bounds the wait for its end
 #ifndef MEMPROXY_TESTS_PROCESS_HPP
 #define MEMPROXY_TESTS_PROCESS_HPP
 
@@ -64,6 +67,18 @@ class Process {
   bool reaped_ = false;
   int status_ = 0;
 };
+
+// The test's own environment, for a child meant to inherit it.
+std::vector<std::string> inherited_environment();
+
+// Starts argv[0] with stdin from /dev/null and stdout and stderr appended
+// to the given files (they may be the same file).
+pid_t spawn_logged(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                   const std::string& out_path, const std::string& err_path);
+
+// Waits for `pid` to exit: its exit status, 128 + the signal that ended it,
+// -1 if it is not our child, or nullopt when it still runs at the limit.
+std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds limit);
 
 // `argv` prefixed to run as `nobody` (setpriv, groups cleared); the
 // environment passes through. capability.hpp tells whether it can.

@@ -1,24 +1,26 @@
-// Runs a shell command and returns what it printed on stdout; a non-zero exit
-// status is appended as a final "exit status N" line, so that comparing
-// outputs also compares outcomes.
+// Runs a shell command and returns what it printed on stdout; an unsuccessful
+// end is appended as a final "exit status N" (or "killed by signal N") line,
+// so that comparing outputs also compares outcomes. Built on the one runner
+// (process.hpp): inherited environment, bounded wait.
 #ifndef MEMPROXY_TESTS_RUN_COMMAND_HPP
 #define MEMPROXY_TESTS_RUN_COMMAND_HPP
 
-#include <array>
-#include <cstdio>
 #include <string>
+
+#include "process.hpp"
 
 namespace memproxy::testing {
 
 inline std::string run_command(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return "popen failed";
-  std::array<char, 4096> buffer;
-  size_t got;
-  while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), got);
-  int status = pclose(pipe);
-  if (status != 0) out += "\nexit status " + std::to_string(status);
+  Outcome o = run({"/bin/sh", "-c", command}, inherited_environment());
+  std::string out = o.out;
+  if (o.timed_out) {
+    out += "\ntimed out";
+  } else if (!o.exited) {
+    out += "\nkilled by signal " + std::to_string(o.signal);
+  } else if (o.code != 0) {
+    out += "\nexit status " + std::to_string(o.code);
+  }
   return out;
 }
 
