@@ -208,8 +208,13 @@ std::vector<BuildEntry> entries_from_config(const config::ParseResult& parsed) {
   std::vector<BuildEntry> out;
   out.reserve(parsed.entries.size());
   for (const auto& entry : parsed.entries) {
-    out.push_back({entry.text, entry.section == config::Section::exclude ? uint32_t{kFlagExclude}
-                                                                          : uint32_t{kFlagMonitor}});
+    if (entry.section == config::Section::exclude) {
+      out.push_back({entry.text, kFlagExclude});
+      continue;
+    }
+    const uint32_t code =
+        entry.sample.specified ? sample_code_for_bytes(entry.sample.mean_bytes) : uint32_t{kSampleCodeUnset};
+    out.push_back({entry.text, with_sample_code(kFlagMonitor, code)});
   }
   return out;
 }

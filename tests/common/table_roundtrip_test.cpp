@@ -172,6 +172,20 @@ TEST(TableRoundTrip, SameKeyInSeveralEntriesMergesSampleCodesByTheMatchingRule) 
   EXPECT_EQ(flags_of(view, "/bin/plain"), exclude | monitor);
 }
 
+TEST(TableRoundTrip, AConfigsSampleSettingsBecomeItsEntriesCodes) {
+  auto parsed = memproxy::config::parse(
+      "[exclude]\ntop\n[monitor sample=64K]\ntop\n/bin/a\n[monitor sample=off]\nquiet\n/bin/a\n[monitor]\nplain\n",
+      "t.conf");
+  ASSERT_TRUE(parsed.publishable());
+  auto image = mt::build(mt::entries_from_config(parsed), {}, 1);
+  mt::View view = open_or_die(image);
+  EXPECT_EQ(view.header->format_version, mt::kFormatVersion);
+  EXPECT_EQ(flags_of(view, "top"), sampled(mt::kFlagExclude | mt::kFlagMonitor, 16));
+  EXPECT_EQ(flags_of(view, "/bin/a"), sampled(mt::kFlagMonitor, 16));
+  EXPECT_EQ(flags_of(view, "quiet"), sampled(mt::kFlagMonitor, mt::kSampleCodeOff));
+  EXPECT_EQ(flags_of(view, "plain"), static_cast<uint32_t>(mt::kFlagMonitor));
+}
+
 // A table no entry of which samples is what every earlier reader reads.
 TEST(TableRoundTrip, FormatVersionIsTheOldestThatHoldsTheEntries) {
   auto plain = mt::build({{"top", mt::kFlagExclude}, {"top", mt::kFlagMonitor}}, {}, 1);

@@ -40,7 +40,7 @@ std::vector<unsigned char> build(const std::vector<BuildEntry>& entries, const S
                                  uint64_t generation, uint64_t published_unix_ns = 0);
 
 // The table entries a parsed config describes ([exclude] -> kFlagExclude,
-// [monitor] -> kFlagMonitor).
+// [monitor] -> kFlagMonitor, with the header's sampling code if it set one).
 std::vector<BuildEntry> entries_from_config(const config::ParseResult& parsed);
 
 }  // namespace memproxy::table
