@@ -31,20 +31,6 @@ std::vector<std::string_view> words_of(std::string_view s) {
   return words;
 }
 
-// 65536 -> "64K": the largest binary suffix that divides it.
-std::string size_text(uint64_t bytes) {
-  static constexpr struct {
-    uint32_t shift;
-    char suffix;
-  } kUnits[] = {{30, 'G'}, {20, 'M'}, {10, 'K'}};
-  for (const auto& unit : kUnits) {
-    if (bytes >= (uint64_t{1} << unit.shift) && bytes % (uint64_t{1} << unit.shift) == 0) {
-      return std::to_string(bytes >> unit.shift) + unit.suffix;
-    }
-  }
-  return std::to_string(bytes);
-}
-
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 const char kSizeHelp[] = "a power of two from 16 to 1G, with an optional K, M or G suffix (e.g. 64K), or off";
@@ -109,6 +95,18 @@ SectionHeader failed(SectionHeader header, Problem problem, std::string message)
 }
 
 }  // namespace
+
+std::string size_text(uint64_t bytes) {
+  static constexpr struct {
+    uint32_t shift;
+    char suffix;
+  } kUnits[] = {{30, 'G'}, {20, 'M'}, {10, 'K'}};
+  for (const auto& unit : kUnits) {
+    const uint64_t scale = uint64_t{1} << unit.shift;
+    if (bytes >= scale && bytes % scale == 0) return std::to_string(bytes / scale) + unit.suffix;
+  }
+  return std::to_string(bytes);
+}
 
 SectionHeader parse_section_header(std::string_view line) {
   SectionHeader header;

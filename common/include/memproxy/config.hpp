@@ -119,6 +119,10 @@ inline constexpr std::size_t kMaxWarnings = 100;
 // well under a second.
 inline constexpr std::size_t kMaxConfigBytes = 64u << 20;
 
+// A size as a sample= option writes it: the largest binary suffix that
+// divides it (65536 -> "64K", 1 << 30 -> "1G", 16 -> "16").
+std::string size_text(uint64_t bytes);
+
 // Parses config text; `file_name` is only used in diagnostics.
 ParseResult parse(std::string_view text, std::string_view file_name);
 
