@@ -35,7 +35,7 @@ inline constexpr uint32_t kMagicSize = 8;
 // Version 2 adds the sampling code to Slot::flags (bits 8..13). Its only
 // change is what a slot may carry, so the builder writes version 1 whenever
 // no entry has a sampling code, and a table that does not use the option
-// reads in every library ever released. A version-1 reader refuses a
+// reads in every earlier library. A version-1 reader refuses a
 // version-2 table at open (bad_version: every process it serves takes the
 // system allocator, and says why). Left at version 1, it would refuse
 // instead each lookup whose probe path crosses a sampled slot (bad_slot):
