@@ -15,32 +15,19 @@
 #include <string>
 #include <unordered_map>
 
+#include "config_text.hpp"
 #include "memproxy/config.hpp"
 #include "memproxy/table_format.h"
+#include "section_header.hpp"
 
 namespace memproxy::config {
 namespace {
 
+using text::quote;
+using text::trim;
+
 constexpr std::size_t kNameMax = 255;  // NAME_MAX
 constexpr std::size_t kPathMax = table::kMaxKeyLength + 1;  // PATH_MAX, including the NUL
-constexpr std::size_t kQuoteMax = 64;
-
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// Entries are quoted in messages; very long ones are shortened. (Built by
-// append: GCC 12 raises a false -Wrestrict on chained operator+ at -O3.)
-std::string quote(std::string_view s) {
-  std::string out = "'";
-  out.append(s.substr(0, kQuoteMax));
-  out.append(s.size() > kQuoteMax ? "...'" : "'");
-  return out;
-}
 
 std::string hex_byte(unsigned char c) {
   char buf[8];
@@ -70,7 +57,7 @@ class Parser {
     // Every entry takes a line: reserve once instead of rehashing.
     std::size_t expected_entries = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
     result_.entries.reserve(expected_entries);
-    first_line_[static_cast<int>(Section::exclude)].reserve(expected_entries);
+    first_seen_[static_cast<int>(Section::exclude)].reserve(expected_entries);
     uint32_t line_number = 0;
     while (!text.empty() && !stopped_) {
       ++line_number;
@@ -141,21 +128,15 @@ class Parser {
     }
   }
 
+  // A header with a bad option still starts its section, so that the
+  // entries below it are judged where they belong.
   void parse_section(uint32_t number, std::string_view text) {
-    if (text.back() != ']') {
-      add(number, Severity::error, Problem::malformed_section,
-          "malformed section header " + quote(text) + ": expected [exclude] or [monitor]");
-      return;
-    }
-    std::string_view name = trim(text.substr(1, text.size() - 2));
-    if (name == "exclude") {
-      section_ = Section::exclude;
-    } else if (name == "monitor") {
-      section_ = Section::monitor;
-    } else {
-      add(number, Severity::error, Problem::unknown_section,
-          "unknown section " + quote(text) + "; known sections are [exclude] and [monitor]");
-    }
+    SectionHeader header = parse_section_header(text);
+    if (!header.error.empty()) add(number, Severity::error, header.problem, std::move(header.error));
+    if (!header.known) return;
+    section_ = header.section;
+    sample_ = header.sample;
+    sample_code_ = sample_.specified ? table::sample_code_for_bytes(sample_.mean_bytes) : table::kSampleCodeUnset;
   }
 
   void parse_entry(uint32_t number, std::string_view text) {
@@ -188,20 +169,36 @@ class Parser {
           "entry " + quote(text) + " contains blanks; comments must start their own line");
     }
     // Views into the caller's text, which outlives the parse.
-    auto [it, inserted] = first_line_[static_cast<int>(section_)].emplace(text, number);
+    auto [it, inserted] = first_seen_[static_cast<int>(section_)].emplace(text, FirstSeen{number, sample_code_});
     if (!inserted) {
+      const std::string first_line = std::to_string(it->second.line);
+      if (it->second.sample_code == sample_code_) {
+        add(number, Severity::warning, Problem::duplicate,
+            "duplicate entry " + quote(text) + " in " + section_name(section_) + " (first at line " + first_line +
+                ")");
+        return;
+      }
+      // Another rate for the same program: kept, and combined as entries are.
       add(number, Severity::warning, Problem::duplicate,
-          "duplicate entry " + quote(text) + " in " + section_name(section_) + " (first at line " +
-              std::to_string(it->second) + ")");
-      return;
+          "duplicate entry " + quote(text) + " in " + section_name(section_) +
+              " with another sample= setting (first at line " + first_line +
+              "); both count: the most detailed sampling asked for applies");
     }
-    result_.entries.push_back({std::string(text), kind, section_, number});
+    result_.entries.push_back({std::string(text), kind, section_, number, sample_});
   }
+
+  // Small: a map entry per line of the file.
+  struct FirstSeen {
+    uint32_t line;
+    uint32_t sample_code;  // the table's code for the entry's SampleSetting
+  };
 
   std::string_view file_;
   ParseResult result_;
   Section section_ = Section::exclude;
-  std::unordered_map<std::string_view, uint32_t> first_line_[2];  // per Section
+  SampleSetting sample_;       // of the current section's header
+  uint32_t sample_code_ = 0;   // its code in the table
+  std::unordered_map<std::string_view, FirstSeen> first_seen_[2];  // per Section
   bool stopped_ = false;
 };
 

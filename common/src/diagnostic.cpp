@@ -27,6 +27,10 @@ const char* describe(Problem problem) {
     case Problem::nul_byte: return "NUL byte";
     case Problem::malformed_section: return "malformed section header";
     case Problem::unknown_section: return "unknown section";
+    case Problem::unknown_option: return "unknown section option";
+    case Problem::bad_sample_rate: return "bad sample rate";
+    case Problem::option_not_allowed: return "option on a section that takes none";
+    case Problem::repeated_option: return "section option given twice";
     case Problem::relative_path: return "relative path entry";
     case Problem::path_too_long: return "path longer than PATH_MAX";
     case Problem::name_too_long: return "name longer than NAME_MAX";

@@ -3,7 +3,9 @@
 // The image is deterministic for a given entry set, settings and generation:
 // keys are inserted in sorted order and the hash seed derives from the
 // generation (so a hostile key set cannot be tuned against a fixed seed across
-// publishes, yet tests can reproduce a table exactly).
+// publishes, yet tests can reproduce a table exactly). Its format version is
+// the oldest that holds its entries, so that older readers keep reading the
+// tables they can (table_format.h, kFormatVersion).
 #include "memproxy/table_builder.hpp"
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "memproxy/match.hpp"
 #include "memproxy/table_reader.hpp"
 
 namespace memproxy::table {
@@ -75,6 +78,19 @@ uint64_t seal_block(std::vector<unsigned char>& image, uint32_t index) {
 
 constexpr uint64_t kMaxSeedAttempts = 256;
 
+// What the reader accepts (table_reader.cpp, check_slot): a section flag,
+// and a sampling code only on a monitored key.
+bool is_valid_entry(uint32_t flags) {
+  if ((flags & kSectionFlags) == 0 || (flags & ~kKnownFlags) != 0) return false;
+  const uint32_t code = sample_code_of(flags);
+  return code == kSampleCodeUnset || (is_sample_code(code) && (flags & kFlagMonitor) != 0);
+}
+
+// One key's entries: section flags OR, sampling codes by the matching rule.
+uint32_t merge_flags(uint32_t a, uint32_t b) {
+  return with_sample_code((a | b) & kSectionFlags, match::combine_sample_codes(sample_code_of(a), sample_code_of(b)));
+}
+
 // Linear probing with `header.hash_seed`: false when a key lands more than
 // kMaxProbe slots from home or two keys share a 64-bit hash.
 bool place(const std::vector<std::pair<std::string_view, uint32_t>>& merged, const std::vector<uint32_t>& offsets,
@@ -118,24 +134,25 @@ std::vector<unsigned char> build(const std::vector<BuildEntry>& entries, const S
   for (const auto& entry : entries) {
     if (entry.key.empty() || entry.key.size() > kMaxKeyLength)
       throw BuildError("table: key length out of range: " + std::to_string(entry.key.size()));
-    if ((entry.flags & ~static_cast<uint32_t>(kKnownFlags)) != 0 || entry.flags == 0)
-      throw BuildError("table: bad flags for key " + entry.key);
+    if (!is_valid_entry(entry.flags)) throw BuildError("table: bad flags for key " + entry.key);
     merged.emplace_back(entry.key, entry.flags);
   }
   std::sort(merged.begin(), merged.end());
   std::size_t unique = 0;
+  bool sampled = false;
   for (std::size_t i = 0; i < merged.size(); ++i) {
     if (unique > 0 && merged[unique - 1].first == merged[i].first) {
-      merged[unique - 1].second |= merged[i].second;
+      merged[unique - 1].second = merge_flags(merged[unique - 1].second, merged[i].second);
     } else {
       merged[unique++] = merged[i];
     }
+    sampled = sampled || sample_code_of(merged[i].second) != kSampleCodeUnset;
   }
   merged.resize(unique);
 
   Header header{};
   std::memcpy(header.magic, MP_TABLE_MAGIC, kMagicSize);
-  header.format_version = kFormatVersion;
+  header.format_version = sampled ? kFormatVersion : kFormatVersionUnsampled;
   header.block_size = kBlockSize;
   header.generation = generation;
   header.published_unix_ns = published_unix_ns;
@@ -191,8 +208,13 @@ std::vector<BuildEntry> entries_from_config(const config::ParseResult& parsed) {
   std::vector<BuildEntry> out;
   out.reserve(parsed.entries.size());
   for (const auto& entry : parsed.entries) {
-    out.push_back({entry.text, entry.section == config::Section::exclude ? uint32_t{kFlagExclude}
-                                                                          : uint32_t{kFlagMonitor}});
+    if (entry.section == config::Section::exclude) {
+      out.push_back({entry.text, kFlagExclude});
+      continue;
+    }
+    const uint32_t code =
+        entry.sample.specified ? sample_code_for_bytes(entry.sample.mean_bytes) : uint32_t{kSampleCodeUnset};
+    out.push_back({entry.text, with_sample_code(kFlagMonitor, code)});
   }
   return out;
 }

@@ -93,7 +93,12 @@ Status check_slot(const Geometry& h, const Slot& slot) {
     return all_zero ? Status::ok : Status::bad_slot;
   }
   if (slot.length > kMaxKeyLength) return Status::bad_slot;
-  if (slot.flags == 0 || (slot.flags & ~static_cast<uint32_t>(kKnownFlags)) != 0) return Status::bad_slot;
+  if ((slot.flags & kSectionFlags) == 0 || (slot.flags & ~kKnownFlags) != 0) return Status::bad_slot;
+  const uint32_t code = sample_code_of(slot.flags);
+  if (code != kSampleCodeUnset) {
+    if (h.format_version < kFormatVersion || !is_sample_code(code)) return Status::bad_slot;
+    if ((slot.flags & kFlagMonitor) == 0) return Status::bad_slot;
+  }
   if (static_cast<uint64_t>(slot.string_offset) + slot.length > h.string_bytes) return Status::bad_slot;
   // The builder never lets a key of at most one block's payload span two blocks.
   uint32_t within = slot.string_offset % kBlockPayloadSize;
@@ -161,7 +166,7 @@ Status check_header_block(const unsigned char* base, uint64_t size) {
   if (memcmp(base, MP_TABLE_MAGIC, kMagicSize) != 0) return Status::bad_magic;
   uint32_t version;
   memcpy(&version, base + offsetof(Header, format_version), sizeof version);
-  if (version != kFormatVersion) return Status::bad_version;
+  if (version != kFormatVersion && version != kFormatVersionUnsampled) return Status::bad_version;
   if (!block_is_sound(base, 0)) return Status::bad_header_checksum;
   // Block 0 starts a mapping or FileTable::block, both aligned for Header.
   return check_header_fields(*reinterpret_cast<const Header*>(base), size);
@@ -253,6 +258,7 @@ Geometry geometry_of(const Header& h) {
   g.max_probe = h.max_probe;
   g.slot_block_count = h.slot_block_count;
   g.string_bytes = h.string_bytes;
+  g.format_version = h.format_version;
   return g;
 }
 

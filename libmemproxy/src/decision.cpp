@@ -151,16 +151,16 @@ void heap_socket_path(const char* table_path, char* out, size_t size) {
   path.add("/").add(defaults::kHeapSocketName);
 }
 
-// Counting slots over `d` when the process is monitored and can be.
-// The default mean bytes between sampled allocations: 512 KiB, jemalloc's
-// lg_prof_sample 19. The default budget, 1,000 samples a second, bounds
-// their stack walks (a few microseconds each) to about 0.5% of one core
-// however fast the program allocates.
-constexpr uint64_t kDefaultSampleBytes = 512 * 1024;
+// The default budget, 1,000 samples a second, bounds the stack walks of
+// sampling (a few microseconds each) to about 0.5% of one core however fast
+// the program allocates.
 constexpr uint64_t kDefaultSampleBudget = 1000;
 
+// Counting slots over `d` when the process is monitored and can be,
+// sampling at the mean the matching rule gives (match::sample_rate, which
+// memproxyctl explain applies too).
 void monitor(const char* table_path, backends::Interposition interposed, const backends::Found* custom,
-             const Environment& env, Dispatch* d, TextBuffer* reason) {
+             const Environment& env, const match::Result& matched, Dispatch* d, TextBuffer* reason) {
   if (interposed.c) {
     reason->add(", not monitored: the program brings its own malloc");
     g_monitored = false;
@@ -178,11 +178,17 @@ void monitor(const char* table_path, backends::Interposition interposed, const b
   *d = counting::over_targets(!interposed.cxx);
   bool followed = custom != nullptr && account::follow_backend_counters(reinterpret_cast<account::Mallctl>(
                                            backends::optional_symbol(*custom, "mallctl")));
+  const match::SampleRate rate = match::sample_rate(matched, env.sample_bytes);
+  sampling::start(rate.mean_bytes,
+                  env.sample_budget >= 0 ? static_cast<uint64_t>(env.sample_budget) : kDefaultSampleBudget);
   reason->add(followed ? ", monitored by the allocator's thread counters" : ", monitored");
-  uint64_t mean = env.sample_bytes >= 0 ? static_cast<uint64_t>(env.sample_bytes) : kDefaultSampleBytes;
-  sampling::start(mean, env.sample_budget >= 0 ? static_cast<uint64_t>(env.sample_budget) : kDefaultSampleBudget);
-  if (mean == 0) reason->add(", no sampled stacks");
   reason->add(account::handed_over() ? " (account handed to " : " (no daemon listens at ").add(socket_path).add(")");
+  if (rate.mean_bytes == 0) {
+    reason->add(", no sampled stacks");
+  } else {
+    reason->add(", sampling every ").add_uint(rate.mean_bytes).add(" bytes");
+  }
+  reason->add(" (").add(match::sample_source_name(rate.source)).add(")");
 }
 
 // From the table's verdict to the installed dispatch table.
@@ -209,7 +215,9 @@ void conclude(const char* table_path, const TableVerdict& verdict, const match::
     conformance = make_errno_conform(choice.found);
   }
   Dispatch d = targets::for_mode({choice.custom, conformance, interposed});
-  if (g_monitored) monitor(table_path, interposed, choice.custom ? &choice.found : nullptr, env, &d, reason);
+  if (g_monitored) {
+    monitor(table_path, interposed, choice.custom ? &choice.found : nullptr, env, verdict.match, &d, reason);
+  }
   arena::seal();
   install(d);
 }

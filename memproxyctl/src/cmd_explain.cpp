@@ -42,6 +42,17 @@ std::string describe_backend(const Decision& d) {
   return "custom allocator (" + (d.allocator.empty() ? std::string("the preloaded one") : d.allocator) + ")";
 }
 
+// "every 65536 bytes (memproxy.conf)", the library's MEMPROXY_DEBUG words.
+std::string describe_sampling(const memproxy::match::SampleRate& rate) {
+  std::string out = rate.mean_bytes == 0 ? "off, no sampled stacks" : "every " + std::to_string(rate.mean_bytes) + " bytes";
+  return out + " (" + memproxy::match::sample_source_name(rate.source) + ")";
+}
+
+std::string entry_sections(uint32_t flags) {
+  std::string sample = sample_setting(flags);
+  return section_names(flags) + (sample.empty() ? "" : " sample=" + sample);
+}
+
 }  // namespace
 
 int cmd_explain(const GlobalOptions& options, const ExplainArgs& args) {
@@ -86,7 +97,17 @@ int cmd_explain(const GlobalOptions& options, const ExplainArgs& args) {
     nlohmann::json matches = nlohmann::json::array();
     for (size_t i = 0; i < decision.matches.size(); ++i) {
       const auto& m = decision.matches[i];
-      matches.push_back({{"entry", m.key}, {"matched_as", m.as}, {"section", section_names(m.flags)}, {"config", origins[i]}});
+      std::string sample = sample_setting(m.flags);
+      matches.push_back({{"entry", m.key},
+                         {"matched_as", m.as},
+                         {"section", section_names(m.flags)},
+                         {"sample", sample.empty() ? nlohmann::json() : nlohmann::json(sample)},
+                         {"config", origins[i]}});
+    }
+    nlohmann::json sampling;  // null unless monitored
+    if (decision.monitored) {
+      sampling = {{"mean_bytes", decision.sampling.mean_bytes},
+                  {"source", memproxy::match::sample_source_name(decision.sampling.source)}};
     }
     nlohmann::json doc = {{"target", args.target},
                           {"kind", is_pid ? "pid" : subject.resolved_path.empty() ? "name" : "path"},
@@ -95,6 +116,7 @@ int cmd_explain(const GlobalOptions& options, const ExplainArgs& args) {
                           {"backend", decision.backend},
                           {"allocator", decision.allocator},
                           {"monitored", decision.monitored},
+                          {"sampling", sampling},
                           {"fail_safe", decision.fail_safe},
                           {"reason", decision.reason},
                           {"matches", matches},
@@ -129,9 +151,13 @@ int cmd_explain(const GlobalOptions& options, const ExplainArgs& args) {
     std::cout << "  binary:      " << subject.resolved_path << '\n';
   }
   std::cout << "  reason:      " << decision.reason << '\n';
+  if (decision.monitored) {
+    std::cout << "  sampling:    " << describe_sampling(decision.sampling)
+              << "; MEMPROXY_SAMPLE_BYTES in the program's environment overrides it\n";
+  }
   for (size_t i = 0; i < decision.matches.size(); ++i) {
     const auto& m = decision.matches[i];
-    std::cout << "  entry:       " << m.key << " [" << section_names(m.flags) << "] matched as " << m.as;
+    std::cout << "  entry:       " << m.key << " [" << entry_sections(m.flags) << "] matched as " << m.as;
     if (!origins[i].empty()) std::cout << ", from " << origins[i].front();
     std::cout << '\n';
   }

@@ -27,7 +27,11 @@ int cmd_list(const GlobalOptions& options) {
       nlohmann::json sections = nlohmann::json::array();
       if (e.flags & memproxy::table::kFlagExclude) sections.push_back("exclude");
       if (e.flags & memproxy::table::kFlagMonitor) sections.push_back("monitor");
-      rows.push_back({{"entry", e.key}, {"kind", e.is_path() ? "path" : "name"}, {"sections", sections}});
+      std::string sample = sample_setting(e.flags);
+      rows.push_back({{"entry", e.key},
+                      {"kind", e.is_path() ? "path" : "name"},
+                      {"sections", sections},
+                      {"sample", sample.empty() ? nlohmann::json() : nlohmann::json(sample)}});
     }
     print_json({{"table", options.table_path},
                 {"valid", true},
@@ -43,8 +47,9 @@ int cmd_list(const GlobalOptions& options) {
   }
   std::cout << std::left << std::setw(16) << "SECTION" << std::setw(6) << "KIND" << "ENTRY\n";
   for (const auto& e : entries) {
+    std::string sample = sample_setting(e.flags);
     std::cout << std::setw(16) << section_names(e.flags) << std::setw(6) << (e.is_path() ? "path" : "name") << e.key
-              << '\n';
+              << (sample.empty() ? "" : "  [sample=" + sample + "]") << '\n';
   }
   std::cout << "# " << entries.size() << " entries, generation " << table.header().generation << ", table "
             << options.table_path << '\n';

@@ -39,6 +39,7 @@ Decision decide(const TableFile& table, const Subject& subject) {
     if (result.key_flags[form] != 0) decision.matches.push_back({who.key[form], match::form_name(form), result.key_flags[form]});
   }
   decision.monitored = result.monitored();
+  decision.sampling = match::sample_rate(result, -1);
   if (result.excluded()) {
     decision.backend = "system";
     decision.reason = "listed in [exclude]";

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "memproxy/match.hpp"
 #include "table_file.hpp"
 
 namespace memproxyctl {
@@ -19,13 +20,17 @@ struct Subject {
 struct Match {
   std::string key;    // the table entry
   std::string as;     // "invoked name", "binary name" or "binary path"
-  uint32_t flags = 0;
+  uint32_t flags = 0; // as stored: section flags and sampling code
 };
 
 struct Decision {
   std::string backend;    // "system" or "custom"
   std::string allocator;  // custom: the library named by the table ("" = the preloaded one)
   bool monitored = false;
+  // Monitored: the mean libmemproxy samples with, by the library's rule
+  // with no MEMPROXY_SAMPLE_BYTES (explain cannot see a program's
+  // environment; when set, it overrides this).
+  memproxy::match::SampleRate sampling{memproxy::match::kDefaultSampleBytes, memproxy::match::SampleSource::fallback};
   bool fail_safe = false;  // the table could not be used: the fail policy decided
   std::string reason;      // one sentence
   std::vector<Match> matches;

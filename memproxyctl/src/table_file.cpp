@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "memproxy/config.hpp"
 #include "memproxy/trust.hpp"
 
 namespace memproxyctl {
@@ -104,6 +105,13 @@ std::string section_names(uint32_t flags) {
   if (flags & mt::kFlagExclude) out = "exclude";
   if (flags & mt::kFlagMonitor) out += out.empty() ? "monitor" : "+monitor";
   return out;
+}
+
+std::string sample_setting(uint32_t flags) {
+  const uint32_t code = mt::sample_code_of(flags);
+  if (code == mt::kSampleCodeUnset) return "";
+  if (code == mt::kSampleCodeOff) return "off";
+  return memproxy::config::size_text(mt::sample_bytes_of_code(code));
 }
 
 }  // namespace memproxyctl

@@ -47,6 +47,10 @@ std::vector<std::string> ownership_problems(const std::string& table_path);
 // "exclude", "monitor", "exclude+monitor" or "" for the flags of an entry.
 std::string section_names(uint32_t flags);
 
+// The sampling an entry's flags ask for, as memproxy.conf writes it ("64K",
+// "off"), or "" when they ask for none.
+std::string sample_setting(uint32_t flags);
+
 }  // namespace memproxyctl
 
 #endif

@@ -89,6 +89,53 @@ TEST(ConfigParser, SectionsAssignEntries) {
   EXPECT_EQ(r.entries[2].kind, EntryKind::path);
 }
 
+TEST(ConfigParser, MonitorHeadersSetTheSamplingOfTheirEntries) {
+  auto r = parse(
+      "before\n[monitor sample=64K]\na\n/opt/b\n[monitor]\nplain\n[monitor sample=off]\nquiet\n"
+      "[ monitor\t sample=16 ]\nfinest\n[monitor sample=1G]\ncoarsest\n[monitor sample=2M]\nmiddle\n"
+      "[exclude]\nafter\n",
+      "s.conf");
+  EXPECT_TRUE(r.diagnostics.empty()) << formatted(r).front();
+  EXPECT_TRUE(r.publishable());
+  struct Expected {
+    const char* text;
+    Section section;
+    bool specified;
+    uint64_t mean;
+  };
+  const Expected expected[] = {{"before", Section::exclude, false, 0},    {"a", Section::monitor, true, 65536},
+                               {"/opt/b", Section::monitor, true, 65536}, {"plain", Section::monitor, false, 0},
+                               {"quiet", Section::monitor, true, 0},      {"finest", Section::monitor, true, 16},
+                               {"coarsest", Section::monitor, true, 1u << 30},
+                               {"middle", Section::monitor, true, 2u << 20},
+                               {"after", Section::exclude, false, 0}};
+  ASSERT_EQ(r.entries.size(), std::size(expected));
+  for (std::size_t i = 0; i < r.entries.size(); ++i) {
+    const auto& e = r.entries[i];
+    SCOPED_TRACE(e.text);
+    EXPECT_EQ(e.text, expected[i].text);
+    EXPECT_EQ(e.section, expected[i].section);
+    EXPECT_EQ(e.sample.specified, expected[i].specified);
+    EXPECT_EQ(e.sample.mean_bytes, expected[i].mean);
+  }
+}
+
+// The same program under two rates is two entries that combine, and says so;
+// under the same one it is a duplicate as any other.
+TEST(ConfigParser, AProgramUnderAnotherRateIsKeptWithAWarning) {
+  auto r = parse("[monitor sample=off]\ntop\n[monitor sample=64K]\ntop\n[monitor sample=off]\ntop\n", "d.conf");
+  EXPECT_TRUE(r.publishable());
+  EXPECT_EQ(formatted(r), (std::vector<std::string>{
+                              "d.conf:4: warning: duplicate entry 'top' in [monitor] with another sample= setting "
+                              "(first at line 2); both count: the most detailed sampling asked for applies",
+                              "d.conf:6: warning: duplicate entry 'top' in [monitor] (first at line 2)",
+                          }));
+  ASSERT_EQ(r.entries.size(), 2u);
+  EXPECT_EQ(r.entries[0].sample.mean_bytes, 0u);
+  EXPECT_EQ(r.entries[1].sample.mean_bytes, 65536u);
+  EXPECT_EQ(r.entries[1].line, 4u);
+}
+
 struct ErrorCase {
   const char* name;
   std::string text;
@@ -122,7 +169,54 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"MalformedSection", "[exclude\n",
                   "e.conf:1: error: malformed section header '[exclude': expected [exclude] or [monitor]"},
         ErrorCase{"ControlByte", "top\nwg\x01" "et\nmore\n",
-                  "e.conf:2: error: not a text file: control byte 0x01 at column 3"}),
+                  "e.conf:2: error: not a text file: control byte 0x01 at column 3"},
+        ErrorCase{"SampleNotAPowerOfTwo", "top\n[monitor sample=100K]\nleaky\n",
+                  "e.conf:2: error: sample=100K is not a power of two; use 64K or 128K"},
+        ErrorCase{"SampleNotAPowerOfTwoInBytes", "[monitor]\na\n\n[monitor sample=3000]\n",
+                  "e.conf:4: error: sample=3000 is not a power of two; use 2K or 4K"},
+        ErrorCase{"SampleJustUnderTheLargest", "[monitor sample=1000M]\n",
+                  "e.conf:1: error: sample=1000M is not a power of two; use 512M or 1G"},
+        ErrorCase{"SampleBelowTheRange", "a\n[monitor sample=8]\n",
+                  "e.conf:2: error: sample=8 is below the smallest rate, 16 bytes"},
+        ErrorCase{"SampleAboveTheRange", "a\nb\n[monitor sample=2G]\n",
+                  "e.conf:3: error: sample=2G is above the largest rate, 1G"},
+        ErrorCase{"SampleHugeNumber", "[monitor sample=99999999999999999999999999]\n",
+                  "e.conf:1: error: sample=99999999999999999999999999 is above the largest rate, 1G"},
+        ErrorCase{"SampleZero", "[monitor sample=0]\n",
+                  "e.conf:1: error: sample=0 samples nothing; write sample=off for no sampled stacks"},
+        ErrorCase{"SampleLowercaseSuffix", "[monitor sample=64k]\n",
+                  "e.conf:1: error: sample=64k: write the suffix as a capital K, M or G (sample=64K)"},
+        ErrorCase{"SampleNotASize", "[monitor sample=fast]\n",
+                  "e.conf:1: error: sample=fast is not a size; write a power of two from 16 to 1G, with an "
+                  "optional K, M or G suffix (e.g. 64K), or off"},
+        ErrorCase{"SampleWithAUnit", "[monitor sample=64KB]\n",
+                  "e.conf:1: error: sample=64KB is not a size; write a power of two from 16 to 1G, with an "
+                  "optional K, M or G suffix (e.g. 64K), or off"},
+        ErrorCase{"SampleEmpty", "[monitor sample=]\n",
+                  "e.conf:1: error: sample= needs a value: a power of two from 16 to 1G, with an optional K, M or "
+                  "G suffix (e.g. 64K), or off"},
+        ErrorCase{"SampleWithBlanks", "[monitor sample = 64K]\n",
+                  "e.conf:1: error: sample needs a value, with no blanks around '=': sample=SIZE, a power of two "
+                  "from 16 to 1G, with an optional K, M or G suffix (e.g. 64K), or off"},
+        ErrorCase{"UnknownOption", "x\n[monitor rate=64K]\n",
+                  "e.conf:2: error: unknown option 'rate=64K' in '[monitor rate=64K]'; [monitor] takes "
+                  "sample=SIZE or sample=off"},
+        ErrorCase{"GarbageOption", "[monitor !!]\n",
+                  "e.conf:1: error: unknown option '!!' in '[monitor !!]'; [monitor] takes sample=SIZE or "
+                  "sample=off"},
+        ErrorCase{"OptionOnExclude", "[monitor]\na\n[exclude sample=64K]\nb\n",
+                  "e.conf:3: error: [exclude] takes no options, found 'sample=64K' in '[exclude sample=64K]' "
+                  "(sample= belongs on a [monitor] header)"},
+        ErrorCase{"RepeatedOption", "[monitor sample=64K sample=1M]\n",
+                  "e.conf:1: error: sample= is given twice in '[monitor sample=64K sample=1M]'; give it once"},
+        ErrorCase{"RepeatedOptionSameValue", "[monitor sample=off sample=off]\n",
+                  "e.conf:1: error: sample= is given twice in '[monitor sample=off sample=off]'; give it once"},
+        ErrorCase{"UnknownSectionWithOption", "[include sample=64K]\n",
+                  "e.conf:1: error: unknown section '[include sample=64K]'; known sections are [exclude] and "
+                  "[monitor]"},
+        ErrorCase{"MalformedSectionWithOption", "[monitor sample=64K\n",
+                  "e.conf:1: error: malformed section header '[monitor sample=64K': expected [exclude] or "
+                  "[monitor]"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ConfigParser, LimitsThemselvesAreAccepted) {
@@ -207,18 +301,26 @@ TEST(ConfigParser, WarningsAreCappedAndTheRestCounted) {
 TEST(ConfigParser, EveryDiagnosticHasARedactedFormThatQuotesNothing) {
   const std::string secret = "s3cr3t";
   auto r = parse(secret + "/a\n[" + secret + "]\n" + secret + " x\n" + secret + " x\n/" + secret + "//b\n" +
-                     secret + "\r\n" + std::string(300, 'n') + "\n[" + secret + "\n",
+                     secret + "\r\n" + std::string(300, 'n') + "\n[" + secret + "\n[monitor " + secret +
+                     "]\n[monitor sample=" + secret + "]\n[exclude " + secret + "]\n[monitor sample=64K " + secret +
+                     "=1]\n[monitor sample=1M sample=" + secret + "]\n",
                  "r.conf");
-  ASSERT_GE(r.diagnostics.size(), 7u);
+  ASSERT_GE(r.diagnostics.size(), 12u);
   size_t quoting = 0;
   for (const auto& d : r.diagnostics) {
     quoting += d.format().find(secret) != std::string::npos;
     EXPECT_EQ(d.redacted().find(secret), std::string::npos) << d.redacted();
     EXPECT_EQ(d.redacted().rfind("r.conf:" + std::to_string(d.line) + ": ", 0), 0u) << d.redacted();
   }
-  EXPECT_GE(quoting, 6u) << "the full form does quote the file";
+  EXPECT_GE(quoting, 11u) << "the full form does quote the file";
   EXPECT_EQ(r.diagnostics[0].redacted(), "r.conf:1: error: relative path entry");
   EXPECT_EQ(r.diagnostics[1].redacted(), "r.conf:2: error: unknown section");
+  const auto n = r.diagnostics.size();
+  EXPECT_EQ(r.diagnostics[n - 5].redacted(), "r.conf:9: error: unknown section option");
+  EXPECT_EQ(r.diagnostics[n - 4].redacted(), "r.conf:10: error: bad sample rate");
+  EXPECT_EQ(r.diagnostics[n - 3].redacted(), "r.conf:11: error: option on a section that takes none");
+  EXPECT_EQ(r.diagnostics[n - 2].redacted(), "r.conf:12: error: unknown section option");
+  EXPECT_EQ(r.diagnostics[n - 1].redacted(), "r.conf:13: error: section option given twice");
 }
 
 class ConfigFile : public ::testing::Test {

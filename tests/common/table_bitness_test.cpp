@@ -27,7 +27,7 @@ TEST(TableBitness, ThirtyTwoBitReaderAnswersLikeTheSixtyFourBitOne) {
   const std::string& dir = temp.path();
 
   std::mt19937_64 rng(32);
-  auto entries = memproxy::testing::random_entries(rng, 20000);
+  auto entries = memproxy::testing::random_entries(rng, 20000, true);
   entries.push_back({"/" + std::string(3000, 'L'), mt::kFlagExclude});  // spans string blocks
   auto image = mt::build(entries, {"libjemalloc.so.2", mt::kFailSystem, 0}, 77);
   std::ofstream(dir + "/table", std::ios::binary)

@@ -170,7 +170,8 @@ TEST(TableCorruption, ForgedHeaderFieldsWithValidChecksumsAreRejected) {
   EXPECT_EQ(forge([](mt::Header& h) { h.allocator_length = 5000; }), mt::Status::bad_layout);
   EXPECT_EQ(forge([](mt::Header& h) { h.allocator_length = 3; }), mt::Status::bad_layout);
   EXPECT_EQ(forge([](mt::Header& h) { h.reserved[2] = 1; }), mt::Status::bad_layout);
-  EXPECT_EQ(forge([](mt::Header& h) { h.format_version = 2; }), mt::Status::bad_version);
+  EXPECT_EQ(forge([](mt::Header& h) { h.format_version = 0; }), mt::Status::bad_version);
+  EXPECT_EQ(forge([](mt::Header& h) { h.format_version = mt::kFormatVersion + 1; }), mt::Status::bad_version);
 }
 
 TEST(TableCorruption, ForgedSlotsPointingOutsideAreRejectedNotFollowed) {
@@ -196,6 +197,51 @@ TEST(TableCorruption, ForgedSlotsPointingOutsideAreRejectedNotFollowed) {
   EXPECT_EQ(forge([](mt::Slot& s) { s.flags = 0; }), mt::Status::bad_slot);
   EXPECT_EQ(forge([](mt::Slot& s) { s.length = mt::kMaxKeyLength + 1; }), mt::Status::bad_slot);
   EXPECT_EQ(forge([](mt::Slot& s) { s.string_offset = mt::kBlockPayloadSize - 2; }), mt::Status::bad_slot);
+}
+
+// A slot's sampling code is read only where the format defines it: a
+// version-2 table, a monitored key, one of the codes the builder writes.
+TEST(TableCorruption, ForgedSampleCodesAreRejected) {
+  auto forge = [](uint32_t version, uint32_t flags) {
+    auto image = mt::build({{"victim", mt::with_sample_code(mt::kFlagMonitor, 16)}}, {}, 1);
+    mt::View original = memproxy::testing::open_or_die(image);
+    EXPECT_EQ(original.header->format_version, mt::kFormatVersion);
+    uint64_t hash = mt::key_hash("victim", 6, original.header->hash_seed);
+    uint32_t home = static_cast<uint32_t>(hash) & (original.header->slot_count - 1);
+    mt::Slot slot;
+    unsigned char* at = image.data() + mt::kBlockSize + home * mt::kSlotSize;
+    std::memcpy(&slot, at, sizeof slot);
+    EXPECT_EQ(slot.flags, mt::with_sample_code(mt::kFlagMonitor, 16));
+    slot.flags = static_cast<uint16_t>(flags);
+    std::memcpy(at, &slot, sizeof slot);
+    std::memcpy(image.data() + offsetof(mt::Header, format_version), &version, sizeof version);
+    memproxy::testing::reseal(image);
+    mt::View view;
+    EXPECT_EQ(mt::open(image.data(), image.size(), &view), mt::Status::ok);
+    mt::LookupResult r = mt::lookup(view, "victim", 6);
+    mt::Status all = mt::verify_all(view);
+    EXPECT_EQ(all, r.status) << "a full verification judges the slot as a lookup does";
+    return r;
+  };
+  const uint32_t monitor = mt::kFlagMonitor, exclude = mt::kFlagExclude;
+  for (uint32_t code : {uint32_t{mt::kMinSampleShift}, 20u, uint32_t{mt::kMaxSampleShift}, uint32_t{mt::kSampleCodeOff}}) {
+    mt::LookupResult r = forge(mt::kFormatVersion, mt::with_sample_code(monitor | exclude, code));
+    EXPECT_EQ(r.status, mt::Status::ok) << code;
+    EXPECT_EQ(r.flags, mt::with_sample_code(monitor | exclude, code)) << code;
+  }
+  for (uint32_t code : {1u, 2u, 3u, 31u, 40u, 62u}) {
+    EXPECT_EQ(forge(mt::kFormatVersion, mt::with_sample_code(monitor, code)).status, mt::Status::bad_slot) << code;
+  }
+  EXPECT_EQ(forge(mt::kFormatVersion, mt::with_sample_code(exclude, 16)).status, mt::Status::bad_slot)
+      << "a code on a key that is not monitored";
+  EXPECT_EQ(forge(mt::kFormatVersion, mt::with_sample_code(0, 16)).status, mt::Status::bad_slot);
+  EXPECT_EQ(forge(mt::kFormatVersion, monitor | 0x4000u).status, mt::Status::bad_slot);
+  EXPECT_EQ(forge(mt::kFormatVersion, monitor | 0x0080u).status, mt::Status::bad_slot);
+  EXPECT_EQ(forge(mt::kFormatVersionUnsampled, mt::with_sample_code(monitor, 16)).status, mt::Status::bad_slot)
+      << "version 1 has no sampling codes";
+  mt::LookupResult v1 = forge(mt::kFormatVersionUnsampled, monitor);
+  EXPECT_EQ(v1.status, mt::Status::ok);
+  EXPECT_EQ(v1.flags, monitor);
 }
 
 }  // namespace

@@ -28,14 +28,19 @@ class TableRoundTrip : public ::testing::TestWithParam<std::size_t> {};
 TEST_P(TableRoundTrip, EveryMemberFoundAndNoNonMember) {
   std::size_t count = GetParam();
   std::mt19937_64 rng(count * 7919 + 1);
-  auto entries = random_entries(rng, count);
+  auto entries = random_entries(rng, count, true);
   std::unordered_map<std::string, uint32_t> truth;
-  for (const auto& e : entries) truth[e.key] = e.flags;
+  bool sampled = false;
+  for (const auto& e : entries) {
+    truth[e.key] = e.flags;
+    sampled = sampled || mt::sample_code_of(e.flags) != mt::kSampleCodeUnset;
+  }
 
   auto image = mt::build(entries, {"libjemalloc.so.2", mt::kFailSystem, 0}, 42);
   mt::View view = open_or_die(image);
   ASSERT_EQ(mt::verify_all(view), mt::Status::ok);
   EXPECT_EQ(view.header->entry_count, count);
+  EXPECT_EQ(view.header->format_version, sampled ? mt::kFormatVersion : mt::kFormatVersionUnsampled);
   EXPECT_EQ(view.header->generation, 42u);
   EXPECT_STREQ(view.header->allocator, "libjemalloc.so.2");
 
@@ -138,6 +143,80 @@ TEST(TableRoundTrip, SameKeyInBothSectionsCarriesBothFlags) {
   EXPECT_EQ(flags_of(view, "ls"), 0u);
 }
 
+uint32_t sampled(uint32_t flags, uint32_t code) { return mt::with_sample_code(flags, code); }
+
+// One key's entries merge as a process's matching entries combine: section
+// flags OR, the smallest sampling code given, off only when all say off.
+TEST(TableRoundTrip, SameKeyInSeveralEntriesMergesSampleCodesByTheMatchingRule) {
+  const uint32_t monitor = mt::kFlagMonitor, exclude = mt::kFlagExclude, off = mt::kSampleCodeOff;
+  auto image = mt::build({{"top", exclude},
+                          {"top", sampled(monitor, 20)},
+                          {"top", sampled(monitor, 16)},
+                          {"top", sampled(monitor, off)},
+                          {"off-and-plain", sampled(monitor, off)},
+                          {"off-and-plain", monitor},
+                          {"off-twice", sampled(monitor, off)},
+                          {"off-twice", sampled(monitor, off)},
+                          {"off-then-rate", sampled(monitor, off)},
+                          {"off-then-rate", sampled(monitor, mt::kMaxSampleShift)},
+                          {"/bin/plain", monitor},
+                          {"/bin/plain", exclude}},
+                         {}, 1);
+  mt::View view = open_or_die(image);
+  ASSERT_EQ(mt::verify_all(view), mt::Status::ok);
+  EXPECT_EQ(view.header->entry_count, 5u);
+  EXPECT_EQ(flags_of(view, "top"), sampled(exclude | monitor, 16));
+  EXPECT_EQ(flags_of(view, "off-and-plain"), sampled(monitor, off));
+  EXPECT_EQ(flags_of(view, "off-twice"), sampled(monitor, off));
+  EXPECT_EQ(flags_of(view, "off-then-rate"), sampled(monitor, mt::kMaxSampleShift));
+  EXPECT_EQ(flags_of(view, "/bin/plain"), exclude | monitor);
+}
+
+TEST(TableRoundTrip, AConfigsSampleSettingsBecomeItsEntriesCodes) {
+  auto parsed = memproxy::config::parse(
+      "[exclude]\ntop\n[monitor sample=64K]\ntop\n/bin/a\n[monitor sample=off]\nquiet\n/bin/a\n[monitor]\nplain\n",
+      "t.conf");
+  ASSERT_TRUE(parsed.publishable());
+  auto image = mt::build(mt::entries_from_config(parsed), {}, 1);
+  mt::View view = open_or_die(image);
+  EXPECT_EQ(view.header->format_version, mt::kFormatVersion);
+  EXPECT_EQ(flags_of(view, "top"), sampled(mt::kFlagExclude | mt::kFlagMonitor, 16));
+  EXPECT_EQ(flags_of(view, "/bin/a"), sampled(mt::kFlagMonitor, 16));
+  EXPECT_EQ(flags_of(view, "quiet"), sampled(mt::kFlagMonitor, mt::kSampleCodeOff));
+  EXPECT_EQ(flags_of(view, "plain"), static_cast<uint32_t>(mt::kFlagMonitor));
+}
+
+// A table no entry of which samples is what every earlier reader reads.
+TEST(TableRoundTrip, FormatVersionIsTheOldestThatHoldsTheEntries) {
+  auto plain = mt::build({{"top", mt::kFlagExclude}, {"top", mt::kFlagMonitor}}, {}, 1);
+  EXPECT_EQ(open_or_die(plain).header->format_version, mt::kFormatVersionUnsampled);
+  EXPECT_EQ(mt::kFormatVersionUnsampled, 1u);
+  auto off = mt::build({{"top", mt::kFlagExclude}, {"leaky", sampled(mt::kFlagMonitor, mt::kSampleCodeOff)}}, {}, 1);
+  EXPECT_EQ(open_or_die(off).header->format_version, mt::kFormatVersion);
+  EXPECT_EQ(mt::kFormatVersion, 2u);
+}
+
+TEST(TableFormat, SampleCodesAreLog2OfTheMeanAndOffIsTheLargest) {
+  for (uint32_t shift = mt::kMinSampleShift; shift <= mt::kMaxSampleShift; ++shift) {
+    const uint64_t bytes = uint64_t{1} << shift;
+    EXPECT_EQ(mt::sample_code_for_bytes(bytes), shift);
+    EXPECT_EQ(mt::sample_bytes_of_code(shift), bytes);
+    EXPECT_TRUE(mt::is_sample_code(shift));
+    EXPECT_LT(shift, mt::kSampleCodeOff);
+  }
+  EXPECT_EQ(mt::kMinSampleShift, 4u);   // 16 bytes
+  EXPECT_EQ(mt::kMaxSampleShift, 30u);  // 1 GiB
+  EXPECT_EQ(mt::sample_code_for_bytes(0), mt::kSampleCodeOff);
+  EXPECT_EQ(mt::sample_code_for_bytes(8), mt::kSampleCodeUnset);
+  EXPECT_EQ(mt::sample_code_for_bytes(uint64_t{1} << 31), mt::kSampleCodeUnset);
+  EXPECT_EQ(mt::sample_code_for_bytes(3 << 10), mt::kSampleCodeUnset);
+  EXPECT_FALSE(mt::is_sample_code(3));
+  EXPECT_FALSE(mt::is_sample_code(31));
+  EXPECT_FALSE(mt::is_sample_code(62));
+  EXPECT_EQ(mt::sample_code_of(0x3f00u | mt::kFlagMonitor), mt::kSampleCodeOff);
+  EXPECT_EQ(mt::with_sample_code(mt::kFlagMonitor, 16), 0x1002u);
+}
+
 TEST(TableRoundTrip, LongestKeysRoundTrip) {
   std::string longest_path = "/" + std::string(mt::kMaxKeyLength - 1, 'p');
   std::string long_name(255, 'n');
@@ -156,6 +235,12 @@ TEST(TableBuilder, RejectsWhatAValidConfigCannotProduce) {
   EXPECT_THROW(mt::build({{"", mt::kFlagExclude}}, {}, 1), mt::BuildError);
   EXPECT_THROW(mt::build({{std::string(mt::kMaxKeyLength + 1, 'k'), mt::kFlagExclude}}, {}, 1), mt::BuildError);
   EXPECT_THROW(mt::build({{"k", 0}}, {}, 1), mt::BuildError);
+  EXPECT_THROW(mt::build({{"k", 0x80}}, {}, 1), mt::BuildError);
+  EXPECT_THROW(mt::build({{"k", sampled(0, 16)}}, {}, 1), mt::BuildError);
+  EXPECT_THROW(mt::build({{"k", sampled(mt::kFlagExclude, 16)}}, {}, 1), mt::BuildError);
+  for (uint32_t code : {1u, 3u, 31u, 62u}) {
+    EXPECT_THROW(mt::build({{"k", sampled(mt::kFlagMonitor, code)}}, {}, 1), mt::BuildError) << code;
+  }
   EXPECT_THROW(mt::build({}, {std::string(mt::kMaxAllocatorLength + 1, 'a'), mt::kFailSystem, 0}, 1),
                mt::BuildError);
 }

@@ -28,14 +28,26 @@ inline std::string random_key(std::mt19937_64& rng) {
   return random_name(rng);
 }
 
-// `count` distinct keys with random flags.
-inline std::vector<table::BuildEntry> random_entries(std::mt19937_64& rng, std::size_t count) {
+// A valid sampling code: unset, off, or a rate within the range.
+inline uint32_t random_sample_code(std::mt19937_64& rng) {
+  const uint32_t pick = static_cast<uint32_t>(rng() % (table::kMaxSampleShift - table::kMinSampleShift + 3));
+  if (pick == 0) return table::kSampleCodeUnset;
+  if (pick == 1) return table::kSampleCodeOff;
+  return table::kMinSampleShift + pick - 2;
+}
+
+// `count` distinct keys with random section flags and, with `sample_codes`,
+// a random sampling code on every monitored one.
+inline std::vector<table::BuildEntry> random_entries(std::mt19937_64& rng, std::size_t count,
+                                                     bool sample_codes = false) {
   std::unordered_set<std::string> seen;
   std::vector<table::BuildEntry> out;
   while (out.size() < count) {
     std::string key = random_key(rng);
     if (!seen.insert(key).second) continue;
-    out.push_back({key, static_cast<uint32_t>(1 + rng() % 3)});
+    uint32_t flags = static_cast<uint32_t>(1 + rng() % 3);
+    if (sample_codes && (flags & table::kFlagMonitor) != 0) flags = table::with_sample_code(flags, random_sample_code(rng));
+    out.push_back({key, flags});
   }
   return out;
 }

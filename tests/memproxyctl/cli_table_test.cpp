@@ -105,6 +105,51 @@ TEST(CliExplain, NamePathAndUnlisted) {
   EXPECT_EQ(link["matches"][0]["matched_as"], "invoked name");
 }
 
+TEST(CliList, ShowsEachEntrysSampleSetting) {
+  TempDir dir;
+  auto table = make_table(dir, "[monitor sample=64K]\nleaky\n[monitor sample=off]\n/usr/bin/quiet\n[monitor]\nplain\n");
+  auto r = ctl({"list", "-t", table});
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_NE(r.out.find("monitor         name  leaky  [sample=64K]\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("monitor         path  /usr/bin/quiet  [sample=off]\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("monitor         name  plain\n"), std::string::npos) << r.out;
+  auto doc = nlohmann::json::parse(ctl({"list", "-t", table, "--json"}).out);
+  ASSERT_EQ(doc["entries"].size(), 3u);
+  EXPECT_EQ(doc["entries"][0]["sample"], "off");
+  EXPECT_EQ(doc["entries"][1]["sample"], "64K");
+  EXPECT_TRUE(doc["entries"][2]["sample"].is_null());
+}
+
+TEST(CliExplain, SaysTheSamplingRateAndWhereItComesFrom) {
+  TempDir dir;
+  const char* config = "[monitor sample=off]\nleaky\n[monitor sample=1M]\n/usr/bin/leaky\n[monitor]\nplain\n";
+  auto table = make_table(dir, config);
+  auto leaky = ctl({"explain", "/usr/bin/leaky", "-t", table});
+  EXPECT_EQ(leaky.exit_status, 0) << leaky.err;
+  EXPECT_NE(leaky.out.find("  sampling:    every 1048576 bytes (memproxy.conf); MEMPROXY_SAMPLE_BYTES"),
+            std::string::npos)
+      << leaky.out;
+  EXPECT_NE(leaky.out.find("leaky [monitor sample=off] matched as binary name"), std::string::npos) << leaky.out;
+  EXPECT_NE(leaky.out.find("/usr/bin/leaky [monitor sample=1M] matched as binary path"), std::string::npos)
+      << leaky.out;
+
+  auto off = nlohmann::json::parse(ctl({"--json", "explain", "leaky", "-t", table}).out);
+  EXPECT_EQ(off["sampling"]["mean_bytes"], 0);
+  EXPECT_EQ(off["sampling"]["source"], "memproxy.conf");
+  EXPECT_EQ(off["matches"][0]["sample"], "off");
+  EXPECT_NE(ctl({"explain", "leaky", "-t", table}).out.find("  sampling:    off, no sampled stacks (memproxy.conf)"),
+            std::string::npos);
+
+  auto plain = nlohmann::json::parse(ctl({"--json", "explain", "plain", "-t", table}).out);
+  EXPECT_EQ(plain["sampling"]["mean_bytes"], 512 * 1024);
+  EXPECT_EQ(plain["sampling"]["source"], "default");
+  EXPECT_TRUE(plain["matches"][0]["sample"].is_null());
+
+  auto other = nlohmann::json::parse(ctl({"--json", "explain", "ls", "-t", table}).out);
+  EXPECT_TRUE(other["sampling"].is_null()) << "not monitored: no sampling";
+  EXPECT_EQ(ctl({"explain", "ls", "-t", table}).out.find("sampling:"), std::string::npos);
+}
+
 TEST(CliExplain, AllDigitNameWithNameFlag) {
   TempDir dir;
   auto table = make_table(dir, "[exclude]\n1234567\n");

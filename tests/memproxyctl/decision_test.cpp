@@ -57,6 +57,22 @@ TEST_F(DecisionTest, MonitorDoesNotExclude) {
   EXPECT_TRUE(d.monitored);
 }
 
+// The library's rule (match::sample_rate) without an environment.
+TEST_F(DecisionTest, SamplingIsTheMostDetailedRateOfTheMatchingEntries) {
+  auto table = table_for("[monitor sample=off]\nleaky\n[monitor sample=64K]\n/opt/app/leaky\n[monitor]\nplain\n");
+  ASSERT_TRUE(table.valid()) << table.error;
+  auto both = decide(table, {"leaky", "/opt/app/leaky"});
+  EXPECT_TRUE(both.monitored);
+  EXPECT_EQ(both.sampling.mean_bytes, 65536u);
+  EXPECT_EQ(both.sampling.source, memproxy::match::SampleSource::table);
+  auto name_only = decide(table, {"leaky", ""});
+  EXPECT_EQ(name_only.sampling.mean_bytes, 0u);
+  EXPECT_EQ(name_only.sampling.source, memproxy::match::SampleSource::table);
+  auto plain = decide(table, {"plain", ""});
+  EXPECT_EQ(plain.sampling.mean_bytes, memproxy::match::kDefaultSampleBytes);
+  EXPECT_EQ(plain.sampling.source, memproxy::match::SampleSource::fallback);
+}
+
 TEST_F(DecisionTest, NoTableFailsSafe) {
   auto missing = load_table(dir_ + "/absent");
   auto d = decide(missing, {"anything", ""});

@@ -4,7 +4,10 @@
 // lines and lines whose first non-blank character is '#' or ';' are ignored;
 // surrounding blanks are trimmed; CRLF is accepted with a warning; an entry is a
 // program name (no '/') or an absolute path; [exclude] (the default) and
-// [monitor] sections. User mistakes never throw: they become Diagnostics.
+// [monitor] sections; a monitor header may set the sampling rate of its
+// entries, `[monitor sample=SIZE]` (SIZE a power of two from 16 to 1G, with
+// an optional K, M or G suffix, binary) or `[monitor sample=off]`. User
+// mistakes never throw: they become Diagnostics.
 //
 // Bounded for any input: a file over kMaxConfigBytes is not read, at most
 // kMaxErrors errors and kMaxWarnings warnings are kept (the rest counted),
@@ -25,11 +28,18 @@ namespace memproxy::config {
 enum class Section { exclude, monitor };
 enum class EntryKind { name, path };
 
+// What an entry's section header says about sampling.
+struct SampleSetting {
+  bool specified = false;   // false: [exclude], or [monitor] without sample=
+  uint64_t mean_bytes = 0;  // specified: a power of two in range, or 0 for sample=off
+};
+
 struct Entry {
   std::string text;  // trimmed entry: the name, or the absolute path
   EntryKind kind = EntryKind::name;
   Section section = Section::exclude;
   uint32_t line = 0;  // 1-based line in the file
+  SampleSetting sample;
 };
 
 enum class Severity { warning, error };
@@ -48,6 +58,10 @@ enum class Problem : uint8_t {
   nul_byte,
   malformed_section,
   unknown_section,
+  unknown_option,
+  bad_sample_rate,
+  option_not_allowed,
+  repeated_option,
   relative_path,
   path_too_long,
   name_too_long,
@@ -104,6 +118,10 @@ inline constexpr std::size_t kMaxWarnings = 100;
 // list is far smaller: a million entries take about 20 MB, and parsing them
 // well under a second.
 inline constexpr std::size_t kMaxConfigBytes = 64u << 20;
+
+// A size as a sample= option writes it: the largest binary suffix that
+// divides it (65536 -> "64K", 1 << 30 -> "1G", 16 -> "16").
+std::string size_text(uint64_t bytes);
 
 // Parses config text; `file_name` is only used in diagnostics.
 ParseResult parse(std::string_view text, std::string_view file_name);

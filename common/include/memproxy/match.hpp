@@ -9,9 +9,18 @@
 // name. Every matching entry counts and their flags combine:
 // - routing: any [exclude] flag routes the process to the system allocator;
 // - monitoring: any [monitor] flag makes the process monitored, whichever
-//   allocator it is routed to.
+//   allocator it is routed to;
+// - sampling: of the entries whose `[monitor sample=...]` header set a
+//   rate, the most detailed (smallest mean) wins; off only when every entry
+//   that says something says off; the default when none does. The same rule
+//   merges one key's entries in the table (table_builder.cpp).
 // So `[exclude] prog` with `[monitor] /abs/path/prog` is a monitored process
-// on the system allocator.
+// on the system allocator, and `[monitor sample=off] prog` with
+// `[monitor sample=64K] /abs/path/prog` samples every 64 KiB.
+//
+// The mean a monitored process samples with (sample_rate): the
+// environment's MEMPROXY_SAMPLE_BYTES when set (it overrides the table as
+// MEMPROXY_MONITOR does), else the combined code, else kDefaultSampleBytes.
 //
 // Freestanding (header-only, no heap, no exceptions): the library includes it.
 #ifndef MEMPROXY_MATCH_HPP
@@ -41,15 +50,57 @@ struct Identity {
   const char* key[kForms];
 };
 
+// The mean bytes between sampled allocations when nothing asks for another:
+// 512 KiB, jemalloc's lg_prof_sample 19.
+inline constexpr uint64_t kDefaultSampleBytes = 512 * 1024;
+
+// Two sampling codes combined: the smaller specified one (a smaller code is
+// a smaller mean; off is the largest code).
+constexpr uint32_t combine_sample_codes(uint32_t a, uint32_t b) {
+  if (a == table::kSampleCodeUnset) return b;
+  if (b == table::kSampleCodeUnset) return a;
+  return a < b ? a : b;
+}
+
 struct Result {
   bool failed = false;       // a lookup could not be trusted: the table's fail policy decides
   uint32_t failure = 0;      // the failing lookup's status (the reader's Status), when failed
-  uint32_t flags = 0;        // EntryFlags of every matching entry, combined
-  uint32_t key_flags[kForms] = {0, 0, 0};  // per form; 0 = no entry for it (or the same key as an earlier form)
+  uint32_t flags = 0;        // section flags (EntryFlags) of every matching entry, ORed
+  uint32_t sample_code = 0;  // sampling codes of every matching entry, combined
+  uint32_t key_flags[kForms] = {0, 0, 0};  // per form, as stored (section flags and sampling code);
+                                           // 0 = no entry for it (or the same key as an earlier form)
 
   bool excluded() const { return (flags & table::kFlagExclude) != 0; }
   bool monitored() const { return (flags & table::kFlagMonitor) != 0; }
+  bool sample_specified() const { return sample_code != table::kSampleCodeUnset; }
+  // The mean the entries ask for, 0 = off; meaningful when sample_specified().
+  uint64_t sample_bytes() const { return table::sample_bytes_of_code(sample_code); }
 };
+
+enum class SampleSource : uint32_t { environment, table, fallback };
+
+inline const char* sample_source_name(SampleSource source) {
+  switch (source) {
+    case SampleSource::environment: return "MEMPROXY_SAMPLE_BYTES";
+    case SampleSource::table: return "memproxy.conf";
+    case SampleSource::fallback: return "default";
+  }
+  return "?";
+}
+
+struct SampleRate {
+  uint64_t mean_bytes;  // 0 = no sampled stacks
+  SampleSource source;
+};
+
+// A monitored process's sampling mean: `environment_bytes` is
+// MEMPROXY_SAMPLE_BYTES, or negative when it is unset (or ignored, in
+// secure mode, or unknown, for a program not running).
+inline SampleRate sample_rate(const Result& r, int64_t environment_bytes) {
+  if (environment_bytes >= 0) return {static_cast<uint64_t>(environment_bytes), SampleSource::environment};
+  if (r.sample_specified()) return {r.sample_bytes(), SampleSource::table};
+  return {kDefaultSampleBytes, SampleSource::fallback};
+}
 
 // `lookup(key, length, &flags)` returns 0 when the table answered (flags 0 =
 // no entry) or a nonzero status when it could not. Forms are asked in Form
@@ -75,7 +126,8 @@ Result match(const Identity& id, Lookup&& lookup) {
       return r;
     }
     r.key_flags[form] = flags;
-    r.flags |= flags;
+    r.flags |= flags & table::kSectionFlags;
+    r.sample_code = combine_sample_codes(r.sample_code, table::sample_code_of(flags));
   }
   return r;
 }

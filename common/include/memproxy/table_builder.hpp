@@ -20,12 +20,16 @@ struct Settings {
 
 struct BuildEntry {
   std::string key;     // a program name (no '/') or an absolute path
-  uint32_t flags = 0;  // EntryFlags; entries with the same key are merged by OR
+  // EntryFlags and sampling code, as a Slot stores them. Entries with the
+  // same key merge: section flags by OR, sampling codes by the matching
+  // rule (match::combine_sample_codes).
+  uint32_t flags = 0;
 };
 
 // Raised only for inputs a validated config cannot produce (a key over
-// kMaxKeyLength, an allocator name over kMaxAllocatorLength, a string area over
-// 4 GiB): a programming error in the caller, not a user mistake.
+// kMaxKeyLength, flags the reader would refuse, an allocator name over
+// kMaxAllocatorLength, a string area over 4 GiB): a programming error in the
+// caller, not a user mistake.
 class BuildError : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
@@ -36,7 +40,7 @@ std::vector<unsigned char> build(const std::vector<BuildEntry>& entries, const S
                                  uint64_t generation, uint64_t published_unix_ns = 0);
 
 // The table entries a parsed config describes ([exclude] -> kFlagExclude,
-// [monitor] -> kFlagMonitor).
+// [monitor] -> kFlagMonitor, with the header's sampling code if it set one).
 std::vector<BuildEntry> entries_from_config(const config::ParseResult& parsed);
 
 }  // namespace memproxy::table

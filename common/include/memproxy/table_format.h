@@ -32,7 +32,18 @@ namespace memproxy::table {
 
 #define MP_TABLE_MAGIC "MPXTABLE"
 inline constexpr uint32_t kMagicSize = 8;
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2 adds the sampling code to Slot::flags (bits 8..13). Its only
+// change is what a slot may carry, so the builder writes version 1 whenever
+// no entry has a sampling code, and a table that does not use the option
+// reads in every earlier library. A version-1 reader refuses a
+// version-2 table at open (bad_version: every process it serves takes the
+// system allocator, and says why). Left at version 1, it would refuse
+// instead each lookup whose probe path crosses a sampled slot (bad_slot):
+// a hash-dependent set of unrelated programs would take the fail policy,
+// under kFailCustom [exclude]d ones too. Readers accept both versions; a
+// version-1 slot with a sampling code is a bad slot, as it was.
+inline constexpr uint32_t kFormatVersion = 2;            // the newest; written when an entry samples
+inline constexpr uint32_t kFormatVersionUnsampled = 1;   // written otherwise
 inline constexpr uint32_t kBlockSize = 4096;
 inline constexpr uint32_t kBlockTrailerSize = 16;
 inline constexpr uint32_t kBlockPayloadSize = kBlockSize - kBlockTrailerSize;
@@ -47,12 +58,62 @@ inline constexpr uint32_t kMaxKeyLength = 4095;                            // PA
 // blocks of one key: a forged table costs no more than a published one.
 inline constexpr uint32_t kMaxProbe = 64;
 
-// Entry flags, stored in Slot::flags. A key may carry both.
+// Entry flags, stored in Slot::flags. A key may carry both section flags;
+// every key carries at least one.
 enum EntryFlags : uint32_t {
   kFlagExclude = 1u << 0,  // route to the system allocator
   kFlagMonitor = 1u << 1,  // account allocations (Monitoring)
 };
-inline constexpr uint32_t kKnownFlags = kFlagExclude | kFlagMonitor;
+inline constexpr uint32_t kSectionFlags = kFlagExclude | kFlagMonitor;
+
+// The sampling code, Slot::flags bits 8..13 (format version 2): what a
+// `[monitor sample=...]` header asked for. 0: nothing asked (the default
+// applies); kSampleCodeOff: no sampled stacks; otherwise log2 of the mean
+// bytes between sampled allocations, kMinSampleShift..kMaxSampleShift
+// (16 bytes to 1 GiB). Off is the largest code on purpose: combining codes
+// by their minimum (match.hpp) then lets any rate win over off.
+inline constexpr uint32_t kSampleCodeShift = 8;
+inline constexpr uint32_t kSampleCodeMask = 0x3fu << kSampleCodeShift;
+inline constexpr uint32_t kSampleCodeUnset = 0;
+inline constexpr uint32_t kSampleCodeOff = 63;
+inline constexpr uint32_t kMinSampleShift = 4;
+inline constexpr uint32_t kMaxSampleShift = 30;
+
+// Every bit a slot may carry. A sampling code is valid only on a monitored
+// key, and only as one of the codes above.
+inline constexpr uint32_t kKnownFlags = kSectionFlags | kSampleCodeMask;
+
+constexpr uint32_t sample_code_of(uint32_t flags) { return (flags & kSampleCodeMask) >> kSampleCodeShift; }
+
+constexpr uint32_t with_sample_code(uint32_t flags, uint32_t code) {
+  return (flags & ~kSampleCodeMask) | ((code << kSampleCodeShift) & kSampleCodeMask);
+}
+
+constexpr bool is_sample_code(uint32_t code) {
+  return code == kSampleCodeUnset || code == kSampleCodeOff || (code >= kMinSampleShift && code <= kMaxSampleShift);
+}
+
+// The code for a mean of `bytes` (0 = off); kSampleCodeUnset when `bytes`
+// is no power of two within the range, which is never a valid request.
+constexpr uint32_t sample_code_for_bytes(uint64_t bytes) {
+  if (bytes == 0) return kSampleCodeOff;
+  for (uint32_t shift = kMinSampleShift; shift <= kMaxSampleShift; ++shift) {
+    if (bytes == uint64_t{1} << shift) return shift;
+  }
+  return kSampleCodeUnset;
+}
+
+// The mean bytes a code asks for: 0 for off (and for unset, which asks for
+// nothing: callers tell the two apart first).
+constexpr uint64_t sample_bytes_of_code(uint32_t code) {
+  return code >= kMinSampleShift && code <= kMaxSampleShift ? uint64_t{1} << code : 0;
+}
+
+static_assert(sample_code_for_bytes(65536) == 16 && sample_bytes_of_code(16) == 65536, "sampling code");
+static_assert(sample_code_for_bytes(0) == kSampleCodeOff && sample_bytes_of_code(kSampleCodeOff) == 0, "off");
+static_assert(sample_code_for_bytes(100 * 1024) == kSampleCodeUnset, "not a power of two");
+static_assert(sample_code_of(with_sample_code(kFlagMonitor, kSampleCodeOff)) == kSampleCodeOff, "code bits");
+static_assert((kSampleCodeMask & kSectionFlags) == 0 && kSampleCodeMask == 0x3f00u, "flag bits");
 
 // What a process does when it cannot trust the table (Header::fail_policy).
 enum FailPolicy : uint32_t {
@@ -70,7 +131,7 @@ struct Slot {
   uint64_t hash;          /* key hash; an empty slot is all zero bytes */
   uint32_t string_offset; /* logical offset of the key in the string area */
   uint16_t length;        /* key length in bytes, 1..kMaxKeyLength; 0 = empty */
-  uint16_t flags;         /* EntryFlags */
+  uint16_t flags;         /* EntryFlags and the sampling code */
 };
 static_assert(sizeof(Slot) == kSlotSize, "slot size");
 static_assert(offsetof(Slot, hash) == 0, "slot.hash offset");
@@ -80,7 +141,7 @@ static_assert(offsetof(Slot, flags) == 14, "slot.flags offset");
 
 struct Header {
   char magic[kMagicSize];     /* MP_TABLE_MAGIC, no NUL */
-  uint32_t format_version;    /* kFormatVersion */
+  uint32_t format_version;    /* kFormatVersionUnsampled or kFormatVersion */
   uint32_t block_size;        /* kBlockSize */
   uint64_t total_size;        /* file size in bytes = block_count * block_size */
   uint64_t generation;        /* grows by one per publish */

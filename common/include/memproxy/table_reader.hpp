@@ -48,7 +48,7 @@ Status open(const void* data, uint64_t size, View* out);
 
 struct LookupResult {
   Status status = Status::ok;  // ok: `flags` is the answer (0 = not listed)
-  uint32_t flags = 0;          // EntryFlags of the key
+  uint32_t flags = 0;          // EntryFlags and sampling code of the key, as validated
 };
 
 // Looks up one key (a program name, or an absolute path). O(1): verifies and
@@ -62,6 +62,7 @@ struct Geometry {
   uint32_t max_probe = 0;
   uint32_t slot_block_count = 0;
   uint32_t string_bytes = 0;
+  uint32_t format_version = 0;  // what a slot may carry
 };
 Geometry geometry_of(const Header& header);
 
