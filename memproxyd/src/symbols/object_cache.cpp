@@ -28,7 +28,7 @@ CachedObject ObjectCache::use(Iterator entry, const Identity& identity) {
 void ObjectCache::evict_one() {
   Entry& victim = entries_.back();
   for (const Identity& identity : victim.identities) by_identity_.erase(identity);
-  if (!victim.build_id.empty()) by_build_id_.erase(victim.build_id);
+  if (!victim.build.empty()) by_build_.erase(victim.build);
   entries_.pop_back();
   ++evictions_;
 }
@@ -44,20 +44,20 @@ CachedObject ObjectCache::get(UniqueFd fd, const std::string& name, std::string*
                           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
   if (auto it = by_identity_.find(identity); it != by_identity_.end()) return use(it->second, identity);
 
-  std::string build_id = read_build_id(fd.get());
-  if (!build_id.empty()) {
-    if (auto it = by_build_id_.find(build_id); it != by_build_id_.end()) return use(it->second, identity);
+  const std::string build_id = read_build_id(fd.get());
+  std::string build = build_id.empty() ? "" : build_id + "/" + std::to_string(identity.size);
+  if (!build.empty()) {
+    if (auto it = by_build_.find(build); it != by_build_.end()) return use(it->second, identity);
   }
 
   std::shared_ptr<ElfObject> object = ElfObject::load(std::move(fd), name, debuginfo_path_, why);
   if (object == nullptr) return {};
   ++loads_;
   while (entries_.size() >= capacity_) evict_one();
-  // The key is the build-id libdwfl read, the one the result reports.
-  build_id = object->build_id();
-  if (!build_id.empty() && by_build_id_.count(build_id) != 0) build_id.clear();
-  entries_.push_front(Entry{CachedObject{std::move(object), next_serial_++}, build_id, {}});
-  if (!build_id.empty()) by_build_id_[build_id] = entries_.begin();
+  // Keyed by the build-id libdwfl read, the one the result reports.
+  if (object->build_id() != build_id) build.clear();
+  entries_.push_front(Entry{CachedObject{std::move(object), next_serial_++}, build, {}});
+  if (!build.empty()) by_build_[build] = entries_.begin();
   return use(entries_.begin(), identity);
 }
 

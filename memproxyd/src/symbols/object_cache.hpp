@@ -1,7 +1,10 @@
 // The parsed objects, shared by every request and every process: keyed by
-// build-id (the same build mapped from different paths, containers or
-// copies is parsed once) and, for a file without one, by device, inode,
-// size and modification time. At most `capacity` objects are kept; the
+// build-id and file size (the same build mapped from different paths,
+// containers or copies is parsed once) and, for a file without a build-id,
+// by device, inode, size and modification time. The size is part of the
+// build key because a build-id names what was linked, not the file: a
+// stripped copy, or one whose debug sections were rewritten, has the same
+// build-id, and must not stand for the file that has the debug information. At most `capacity` objects are kept; the
 // least recently used is dropped first (a request still using it keeps
 // it alive until it is done).
 //
@@ -48,7 +51,7 @@ class ObjectCache {
   };
   struct Entry {
     CachedObject cached;
-    std::string build_id;
+    std::string build;  // the by_build_ key, "" when none
     std::vector<Identity> identities;
   };
   using Iterator = std::list<Entry>::iterator;
@@ -63,7 +66,7 @@ class ObjectCache {
   std::string debuginfo_path_;
   std::list<Entry> entries_;  // most recently used first
   std::map<Identity, Iterator> by_identity_;
-  std::unordered_map<std::string, Iterator> by_build_id_;
+  std::unordered_map<std::string, Iterator> by_build_;  // build-id + "/" + size
   uint64_t next_serial_ = 1;
   uint64_t loads_ = 0;
   uint64_t evictions_ = 0;
