@@ -1,0 +1,152 @@
+#include "symbols/sandbox.hpp"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "symbols/unique_fd.hpp"
+
+namespace memproxy::symbols {
+namespace {
+
+// What the child reports through the status pipe when a step fails.
+struct ChildFailure {
+  int step = 0;
+  int error = 0;
+};
+
+constexpr const char* kSteps[] = {
+    "", "moving descriptors", "setting up stdin/stdout/stderr", "closing descriptors", "chdir /",
+    "setting rlimits", "dropping the capability bounding set", "clearing supplementary groups", "setresgid",
+    "setresuid", "dropping capabilities", "setting no_new_privs", "setting the parent-death signal",
+    "parent exited", "executing the worker",
+};
+
+[[noreturn]] void fail(int status_fd, int step) {
+  ChildFailure failure{step, errno};
+  ssize_t ignored = ::write(status_fd, &failure, sizeof failure);
+  (void)ignored;
+  _exit(127);
+}
+
+bool set_limit(int resource, uint64_t value) {
+  struct rlimit limit{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+  return ::setrlimit(resource, &limit) == 0;
+}
+
+// Runs in the child between fork and exec: async-signal-safe calls only.
+[[noreturn]] void child(char* const* argv, int socket, int devnull, int status_fd, const SandboxIdentity& identity,
+                        const SandboxLimits& limits, bool privileged, pid_t parent) {
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+  ::setpgid(0, 0);
+
+  // Above 2 first, so that the dup2s below cannot overwrite one another.
+  int high_socket = ::fcntl(socket, F_DUPFD, 10);
+  int high_devnull = ::fcntl(devnull, F_DUPFD, 10);
+  int high_status = ::fcntl(status_fd, F_DUPFD_CLOEXEC, 10);
+  if (high_socket < 0 || high_devnull < 0 || high_status < 0) fail(status_fd, 1);
+  status_fd = high_status;
+  if (::dup2(high_socket, 0) < 0 || ::dup2(high_socket, 1) < 0 || ::dup2(high_devnull, 2) < 0 ||
+      ::dup2(high_status, 3) < 0 || ::fcntl(3, F_SETFD, FD_CLOEXEC) < 0) {
+    fail(status_fd, 2);
+  }
+  status_fd = 3;
+  if (::syscall(SYS_close_range, 4U, ~0U, 0U) != 0) fail(status_fd, 3);
+  if (::chdir("/") != 0) fail(status_fd, 4);
+
+  if ((limits.address_space_bytes != 0 && !set_limit(RLIMIT_AS, limits.address_space_bytes)) ||
+      !set_limit(RLIMIT_CPU, limits.cpu_seconds) || !set_limit(RLIMIT_NOFILE, limits.open_files) ||
+      !set_limit(RLIMIT_CORE, 0) || !set_limit(RLIMIT_FSIZE, 0)) {
+    fail(status_fd, 5);
+  }
+
+  if (privileged) {
+    for (int cap = 0; ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; ++cap) {
+      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) fail(status_fd, 6);
+    }
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0) fail(status_fd, 7);
+    if (::syscall(SYS_setresgid, identity.gid, identity.gid, identity.gid) != 0) fail(status_fd, 8);
+    if (::syscall(SYS_setresuid, identity.uid, identity.uid, identity.uid) != 0) fail(status_fd, 9);
+    // setresuid away from 0 clears the capability sets unless securebits
+    // say otherwise; clear them regardless, ambient ones included.
+    struct __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+    if (::syscall(SYS_capset, &header, data) != 0) fail(status_fd, 10);
+    ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  }
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(status_fd, 11);
+  // After the credential change, which clears the parent-death signal.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(status_fd, 12);
+  if (::getppid() != parent) fail(status_fd, 13);
+
+  char* const empty_environment[] = {nullptr};
+  ::execve(argv[0], argv, empty_environment);
+  fail(status_fd, 14);
+}
+
+}  // namespace
+
+pid_t spawn_sandboxed(const std::vector<std::string>& argv, int socket, const SandboxIdentity& identity,
+                      const SandboxLimits& limits, std::string* why) {
+  if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
+    *why = "the worker's path must be absolute";
+    return -1;
+  }
+  const bool privileged = ::geteuid() == 0;
+  if (privileged && identity.uid == 0) {
+    *why = "refusing to run the worker as root";
+    return -1;
+  }
+  if (!privileged && (identity.uid != ::geteuid() || identity.gid != ::getegid())) {
+    *why = "only root can run the worker as uid " + std::to_string(identity.uid);
+    return -1;
+  }
+  std::vector<char*> arguments;
+  for (const std::string& a : argv) arguments.push_back(const_cast<char*>(a.c_str()));
+  arguments.push_back(nullptr);
+
+  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  int status_pipe[2];
+  if (!devnull || ::pipe2(status_pipe, O_CLOEXEC) != 0) {
+    *why = std::string("cannot start the worker: ") + std::strerror(errno);
+    return -1;
+  }
+  UniqueFd status_read(status_pipe[0]), status_write(status_pipe[1]);
+
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    *why = std::string("fork: ") + std::strerror(errno);
+    return -1;
+  }
+  if (pid == 0) child(arguments.data(), socket, devnull.get(), status_write.get(), identity, limits, privileged, parent);
+
+  status_write.reset();
+  ChildFailure failure;
+  ssize_t got;
+  do {
+    got = ::read(status_read.get(), &failure, sizeof failure);
+  } while (got < 0 && errno == EINTR);
+  if (got == 0) return pid;  // the status pipe closed on exec
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  if (got == static_cast<ssize_t>(sizeof failure) && failure.step > 0 &&
+      failure.step < static_cast<int>(sizeof kSteps / sizeof kSteps[0])) {
+    *why = std::string("starting the worker: ") + kSteps[failure.step] + ": " + std::strerror(failure.error);
+  } else {
+    *why = "starting the worker failed";
+  }
+  return -1;
+}
+
+}  // namespace memproxy::symbols

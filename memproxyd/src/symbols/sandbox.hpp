@@ -1,0 +1,53 @@
+// Starting the symbolizing worker so that what it parses cannot hurt the
+// daemon: a separate process with the credentials of the process whose
+// objects it reads, and limits on what it may consume.
+//
+// The child, before it executes the worker:
+//   - has the socket as stdin and stdout, /dev/null as stderr, and no other
+//     descriptor; an empty environment (no DEBUGINFOD_URLS: no network);
+//     cwd /; a process group of its own (a terminal's ^C is the daemon's);
+//   - rlimits: address space, CPU seconds over its life, open files, no
+//     core dumps, no files written;
+//   - as root: the capability bounding set emptied, supplementary groups
+//     cleared, then setresgid(gid) and setresuid(uid) (raw system calls:
+//     the child of a threaded parent has one thread, and glibc's wrappers
+//     would signal threads that are not there), no capabilities left;
+//   - no_new_privs (nothing it executes can gain privileges), and SIGKILL
+//     when the thread that started it dies (PR_SET_PDEATHSIG).
+// The worker itself then makes itself non-dumpable, so other processes of
+// the same user cannot ptrace it or read its memory, and sets RLIMIT_NPROC
+// to 0 (it never forks). A step that fails is reported and nothing runs.
+#ifndef MEMPROXYD_SYMBOLS_SANDBOX_HPP
+#define MEMPROXYD_SYMBOLS_SANDBOX_HPP
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace memproxy::symbols {
+
+struct SandboxLimits {
+  // RLIMIT_AS. libdw maps whole objects and debug files: a few GiB of
+  // address space is what large programs' debug information takes. 0: none.
+  uint64_t address_space_bytes = uint64_t{4} << 30;
+  uint64_t cpu_seconds = 120;  // RLIMIT_CPU over the worker's life (it retires at half)
+  uint64_t open_files = 1024;  // RLIMIT_NOFILE: descriptors passed in, cached objects, debug files
+};
+
+struct SandboxIdentity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// Starts `argv` (argv[0] an absolute path) as described above, with
+// `socket` as its stdin and stdout. When this process is not root the
+// credentials cannot change and `identity` must be this process's own.
+// The pid, or -1 with `why`.
+pid_t spawn_sandboxed(const std::vector<std::string>& argv, int socket, const SandboxIdentity& identity,
+                      const SandboxLimits& limits, std::string* why);
+
+}  // namespace memproxy::symbols
+
+#endif

@@ -1,0 +1,176 @@
+// The worker really is sandboxed: it runs as the monitored process's user
+// (nobody for root's processes), with no groups, no capabilities,
+// no_new_privs and its rlimits; it reads only what that user can read;
+// and it dies with the process that started it.
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "capability.hpp"
+#include "symbols/symbolizer.hpp"
+#include "symbols_test_support.hpp"
+#include "temp_dir.hpp"
+
+namespace memproxy::testing {
+namespace {
+
+using symbols::SymbolizerClient;
+
+struct Nobody {
+  uid_t uid = 65534;
+  gid_t gid = 65534;
+};
+
+Nobody nobody() {
+  Nobody who;
+  if (const passwd* p = getpwnam("nobody")) {
+    who.uid = p->pw_uid;
+    who.gid = p->pw_gid;
+  }
+  return who;
+}
+
+// The "Name:\tvalue" line of /proc/PID/status, or the "Max ..." line of limits.
+std::string proc_line(pid_t pid, const std::string& file, const std::string& prefix) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) return line;
+  }
+  return "";
+}
+
+std::string squeeze(std::string text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\t' || c == ' ') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+class SandboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override { MEMPROXY_REQUIRE(missing_unprivileged_runner()); }
+};
+
+TEST_F(SandboxTest, TheWorkerRunsAsTheTargetsUserWithNothingElse) {
+  const Nobody who = nobody();
+  Target target(as_nobody({SYM_TARGET}));
+  ASSERT_TRUE(target.stopped()) << target.output();
+  SymbolizerClient client(worker_options());
+  const std::vector<uint64_t> addresses = {target.call("plain").address, target.call("library").address};
+  auto result = client.symbolize(target.pid(), who.uid, who.gid, addresses, std::chrono::seconds(30));
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.locations[0].frames.at(0).function, "plain_function()") << describe_all(result.locations);
+  EXPECT_EQ(result.locations[1].frames.at(0).function, "library_function") << describe_all(result.locations);
+
+  ASSERT_EQ(client.worker_pids().size(), 1u);
+  const pid_t worker = client.worker_pids()[0];
+  const std::string u = std::to_string(who.uid), g = std::to_string(who.gid);
+  EXPECT_EQ(squeeze(proc_line(worker, "status", "Uid:")), "Uid: " + u + " " + u + " " + u + " " + u);
+  EXPECT_EQ(squeeze(proc_line(worker, "status", "Gid:")), "Gid: " + g + " " + g + " " + g + " " + g);
+  EXPECT_EQ(squeeze(proc_line(worker, "status", "Groups:")), "Groups:");
+  for (const char* set : {"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"}) {
+    EXPECT_EQ(squeeze(proc_line(worker, "status", set)), std::string(set) + " 0000000000000000");
+  }
+  EXPECT_EQ(squeeze(proc_line(worker, "status", "NoNewPrivs:")), "NoNewPrivs: 1");
+  EXPECT_EQ(squeeze(proc_line(worker, "limits", "Max core file size")), "Max core file size 0 0 bytes");
+  EXPECT_EQ(squeeze(proc_line(worker, "limits", "Max cpu time")), "Max cpu time 120 120 seconds");
+  EXPECT_EQ(squeeze(proc_line(worker, "limits", "Max file size")), "Max file size 0 0 bytes");
+  EXPECT_EQ(squeeze(proc_line(worker, "limits", "Max processes")), "Max processes 0 0 processes");
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(squeeze(proc_line(worker, "limits", "Max address space")), "Max address space 4294967296 4294967296 bytes");
+#endif
+  // Not dumpable: its /proc files belong to root, not to the user.
+  std::filesystem::path status = "/proc/" + std::to_string(worker) + "/status";
+  struct stat st;
+  ASSERT_EQ(::stat(status.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+}
+
+TEST_F(SandboxTest, RootsProcessesAreSymbolizedAsNobody) {
+  Target target({SYM_TARGET});
+  ASSERT_TRUE(target.stopped()) << target.output();
+  SymbolizerClient client(worker_options());
+  const std::vector<uint64_t> addresses = {target.call("plain").address};
+  auto result = client.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
+  ASSERT_TRUE(result.ok()) << result.error;
+  ASSERT_EQ(client.worker_pids().size(), 1u);
+  EXPECT_EQ(squeeze(proc_line(client.worker_pids()[0], "status", "Uid:")).substr(0, 10), "Uid: " + std::to_string(nobody().uid));
+}
+
+// An execute-only binary: nobody can run it but not read it, so the worker
+// (as nobody) must not read it either, although the daemon could.
+TEST_F(SandboxTest, AFileTheUserCannotReadIsNotRead) {
+  const Nobody who = nobody();
+  TempDir dir(0755);
+  const std::string program = dir / "program";
+  std::filesystem::copy_file(SYM_TARGET, program);
+  std::filesystem::permissions(program, std::filesystem::perms::owner_all | std::filesystem::perms::group_exec |
+                                            std::filesystem::perms::others_exec);
+  Target target(as_nobody({program}));
+  ASSERT_TRUE(target.stopped()) << target.output();
+  const std::vector<uint64_t> addresses = {target.call("plain").address, target.call("library").address};
+
+  SymbolizerClient client(worker_options());
+  auto result = client.symbolize(target.pid(), who.uid, who.gid, addresses, std::chrono::seconds(30));
+  ASSERT_TRUE(result.ok()) << result.error;
+  const auto& unreadable = result.locations[0];
+  EXPECT_TRUE(unreadable.mapped);
+  EXPECT_EQ(unreadable.object, program);
+  EXPECT_TRUE(unreadable.frames.empty()) << describe_all(result.locations);
+  EXPECT_TRUE(unreadable.build_id.empty());
+  EXPECT_NE(unreadable.note.find("Permission denied"), std::string::npos) << unreadable.note;
+  EXPECT_EQ(result.locations[1].frames.at(0).function, "library_function") << describe_all(result.locations);
+
+  // Root, in process, can: the difference is the worker's user.
+  symbols::Symbolizer as_root;
+  std::string why;
+  auto by_root = as_root.symbolize_process(target.pid(), addresses, &why);
+  ASSERT_TRUE(by_root) << why;
+  EXPECT_EQ((*by_root)[0].frames.at(0).function, "plain_function()");
+}
+
+// A daemon that dies, however it dies, leaves no worker behind.
+TEST_F(SandboxTest, TheWorkerDiesWithItsParent) {
+  Target target({SYM_TARGET});
+  ASSERT_TRUE(target.stopped()) << target.output();
+  int report[2];
+  ASSERT_EQ(::pipe(report), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    SymbolizerClient client(worker_options());
+    const std::vector<uint64_t> addresses = {target.call("plain").address};
+    auto result = client.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
+    pid_t worker = result.ok() && client.worker_pids().size() == 1 ? client.worker_pids()[0] : -1;
+    ssize_t ignored = ::write(report[1], &worker, sizeof worker);
+    (void)ignored;
+    _exit(0);  // no destructor: the client never stops its worker
+  }
+  ::close(report[1]);
+  pid_t worker = -1;
+  ASSERT_EQ(::read(report[0], &worker, sizeof worker), static_cast<ssize_t>(sizeof worker));
+  ::close(report[0]);
+  ASSERT_GT(worker, 0);
+  ::waitpid(child, nullptr, 0);
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) {
+    std::string state = proc_line(worker, "status", "State:");
+    gone = state.empty() || state.find("zombie") != std::string::npos;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(gone) << "worker " << worker << " outlived its parent";
+}
+
+}  // namespace
+}  // namespace memproxy::testing
