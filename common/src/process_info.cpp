@@ -157,13 +157,29 @@ std::optional<uint64_t> resident_bytes(pid_t pid) {
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
-std::optional<uid_t> real_uid(pid_t pid) {
+namespace {
+
+// The first number of a "Uid:" or "Gid:" line of /proc/PID/status: the real id.
+std::optional<unsigned long> real_id(pid_t pid, const char* field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
+  const size_t length = std::strlen(field);
   while (std::getline(status, line)) {
-    if (line.rfind("Uid:", 0) == 0) return static_cast<uid_t>(std::strtoul(line.c_str() + 4, nullptr, 10));
+    if (line.compare(0, length, field) == 0) return std::strtoul(line.c_str() + length, nullptr, 10);
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<uid_t> real_uid(pid_t pid) {
+  auto id = real_id(pid, "Uid:");
+  return id ? std::optional<uid_t>(static_cast<uid_t>(*id)) : std::nullopt;
+}
+
+std::optional<gid_t> real_gid(pid_t pid) {
+  auto id = real_id(pid, "Gid:");
+  return id ? std::optional<gid_t>(static_cast<gid_t>(*id)) : std::nullopt;
 }
 
 Names names_of(pid_t pid) {

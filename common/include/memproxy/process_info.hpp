@@ -46,8 +46,9 @@ std::optional<uint64_t> start_ticks(pid_t pid);
 // Resident set size, from /proc/PID/statm.
 std::optional<uint64_t> resident_bytes(pid_t pid);
 
-// The real uid, from /proc/PID/status.
+// The real uid and gid, from /proc/PID/status.
 std::optional<uid_t> real_uid(pid_t pid);
+std::optional<gid_t> real_gid(pid_t pid);
 
 // The invoked name's path (AT_EXECFN, else argv[0]) and the resolved
 // binary, without reading the maps: what the sampler records.

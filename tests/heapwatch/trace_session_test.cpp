@@ -1,0 +1,152 @@
+// The trace session against a ring in memory, written the way libmemproxy
+// writes it (a position reserved with a compare-and-swap on the head, the
+// record, then its sequence): the ring goes on and off when it should,
+// stale records are skipped, records arrive in order in batches, the size
+// filter reaches the process, drops are counted, and neither a hole left
+// by a writer nor an early stop keeps the session from ending.
+#include "heapwatch/trace_session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+
+namespace memproxy::heapwatch {
+namespace {
+
+using namespace std::chrono_literals;
+
+// What libmemproxy's trace::write does; `publish` false leaves the position
+// reserved but unwritten.
+bool produce(heap::TraceSection& t, uint64_t size, bool publish = true) {
+  if (__atomic_load_n(&t.on, __ATOMIC_ACQUIRE) == 0 || size < t.min_size) return false;
+  uint64_t position = __atomic_load_n(&t.head, __ATOMIC_RELAXED);
+  do {
+    if (position - __atomic_load_n(&t.tail, __ATOMIC_ACQUIRE) >= heap::kTraceCapacity) {
+      __atomic_fetch_add(&t.dropped, 1, __ATOMIC_RELAXED);
+      return false;
+    }
+  } while (!__atomic_compare_exchange_n(&t.head, &position, position + 1, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+  heap::TraceRecord& r = t.records[position % heap::kTraceCapacity];
+  r.size = size;
+  if (publish) __atomic_store_n(&r.sequence, position + 1, __ATOMIC_RELEASE);
+  return true;
+}
+
+struct Observed {
+  std::vector<heap::TraceRecord> records;
+  int batches = 0;
+  bool ended = false;
+  TraceSummary summary;
+};
+
+class TraceSessionTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<heap::TraceSection> ring = std::make_unique<heap::TraceSection>();
+  boost::asio::io_context io;
+  Observed run;
+
+  std::shared_ptr<TraceSession> make(TraceOptions options) {
+    return std::make_shared<TraceSession>(
+        io, *ring, options,
+        [this](std::vector<heap::TraceRecord> batch) {
+          ++run.batches;
+          run.records.insert(run.records.end(), batch.begin(), batch.end());
+        },
+        [this](const TraceSummary& s) {
+          run.ended = true;
+          run.summary = s;
+        });
+  }
+
+  // Runs the loop until the session ends (bounded).
+  void run_until_ended() {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!run.ended && std::chrono::steady_clock::now() < deadline) io.run_for(5ms);
+  }
+};
+
+TEST_F(TraceSessionTest, OnForItsDurationThenOffWithEveryRecordInOrder) {
+  // Records from an earlier session that nobody drained.
+  ring->on = 1;
+  for (int i = 0; i < 5; ++i) produce(*ring, 1);
+  ring->on = 0;
+  TraceOptions options;
+  options.duration = 100ms;
+  options.min_size = 64;
+  auto session = make(options);
+  session->start();
+  EXPECT_EQ(ring->on, 1u);
+  EXPECT_EQ(ring->min_size, 64u);
+  EXPECT_EQ(ring->tail, ring->head) << "stale records are skipped";
+  for (uint64_t i = 0; i < 300; ++i) produce(*ring, 64 + i);
+  EXPECT_FALSE(produce(*ring, 10)) << "below the size filter";
+  io.run_for(30ms);
+  for (uint64_t i = 300; i < 600; ++i) produce(*ring, 64 + i);
+  run_until_ended();
+  ASSERT_TRUE(run.ended);
+  EXPECT_EQ(ring->on, 0u);
+  ASSERT_EQ(run.records.size(), 600u);
+  for (uint64_t i = 0; i < 600; ++i) ASSERT_EQ(run.records[i].size, 64 + i) << i;
+  EXPECT_GE(run.batches, 2) << "records are handed on as they come, not at the end";
+  EXPECT_EQ(run.summary.records, 600u);
+  EXPECT_EQ(run.summary.dropped, 0u);
+}
+
+TEST_F(TraceSessionTest, AFullRingIsCountedAsDropped) {
+  TraceOptions options;
+  options.duration = 50ms;
+  options.drain_interval = 1h;  // nothing drains while the process writes
+  auto session = make(options);
+  session->start();
+  for (uint64_t i = 0; i < heap::kTraceCapacity + 100; ++i) produce(*ring, 1);
+  session->stop();
+  EXPECT_EQ(ring->on, 0u);
+  EXPECT_EQ(ring->dropped, 100u);
+}
+
+TEST_F(TraceSessionTest, StopSwitchesOffAtOnceAndStillEnds) {
+  TraceOptions options;
+  options.duration = 1h;
+  auto session = make(options);
+  session->start();
+  for (int i = 0; i < 10; ++i) produce(*ring, 1);
+  session->stop();
+  EXPECT_EQ(ring->on, 0u);
+  EXPECT_FALSE(produce(*ring, 1));
+  run_until_ended();
+  ASSERT_TRUE(run.ended);
+  EXPECT_EQ(run.records.size(), 10u);
+}
+
+TEST_F(TraceSessionTest, AWriterThatNeverFinishesDoesNotHoldTheSessionUp) {
+  TraceOptions options;
+  options.duration = 30ms;
+  auto session = make(options);
+  session->start();
+  for (int i = 0; i < 3; ++i) produce(*ring, 1);
+  produce(*ring, 1, /*publish=*/false);  // reserved, never written
+  for (int i = 0; i < 3; ++i) produce(*ring, 1);
+  run_until_ended();
+  ASSERT_TRUE(run.ended);
+  EXPECT_EQ(run.records.size(), 3u) << "the records after the hole are not read past it";
+  EXPECT_EQ(ring->on, 0u);
+}
+
+TEST_F(TraceSessionTest, DestroyedMidTraceTheRingGoesOff) {
+  TraceOptions options;
+  options.duration = 1h;
+  {
+    auto session = make(options);
+    session->start();
+    io.run_for(20ms);
+    EXPECT_EQ(ring->on, 1u);
+  }
+  EXPECT_EQ(ring->on, 0u);
+  io.run_for(20ms);  // the destroyed session's timer does nothing
+  EXPECT_FALSE(run.ended);
+}
+
+}  // namespace
+}  // namespace memproxy::heapwatch
