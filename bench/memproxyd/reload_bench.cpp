@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < entries; ++i) base += "program-" + std::to_string(i) + "\n";
   write_in_place(config, base);
 
-  pid_t daemon = spawn({MEMPROXYD_BIN, "-f", "-c", config, "-t", table, "--watch", watch, "--poll-interval", "10"},
+  pid_t daemon = spawn({MEMPROXYD_BIN, "-f", "--no-history", "-c", config, "-t", table, "--watch", watch,
+                        "--poll-interval", "10"},
                        -1, log);
   auto deadline = Clock::now() + std::chrono::seconds(20);
   while (!new_process_sees(table, "program-0")) {

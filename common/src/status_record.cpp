@@ -64,6 +64,10 @@ std::string to_text(const Record& r) {
   put("rejected_count", std::to_string(r.rejected_count));
   put("last_rejection_unix_ns", std::to_string(r.last_rejection_unix_ns));
   put("last_error", r.last_error);
+  put("history_state", r.history_state);
+  put("history_path", r.history_path);
+  put("history_problem", r.history_problem);
+  put("history_dropped_samples", std::to_string(r.history_dropped_samples));
   return out;
 }
 
@@ -111,6 +115,10 @@ std::optional<Record> from_text(std::string_view text, std::string* error) {
   number("rejected_count", &r.rejected_count);
   number("last_rejection_unix_ns", &r.last_rejection_unix_ns);
   r.last_error = text_of("last_error");
+  r.history_state = text_of("history_state");
+  r.history_path = text_of("history_path");
+  r.history_problem = text_of("history_problem");
+  number("history_dropped_samples", &r.history_dropped_samples);
   if (!ok) return std::nullopt;
   return r;
 }

@@ -9,6 +9,30 @@
 #include "table_file.hpp"
 
 namespace memproxyctl {
+namespace {
+
+// The heap watch's history, as the daemon last recorded it.
+void print_history(const memproxy::status::Record& record) {
+  const std::string& state = record.history_state;
+  if (state.empty()) return;
+  std::cout << "history:     ";
+  if (state == "off") {
+    std::cout << "off (memproxyd --no-history): no leak verdicts\n";
+    return;
+  }
+  std::cout << state << " " << record.history_path;
+  if (state == "unavailable") std::cout << " - watching without it, no leak verdicts";
+  std::cout << '\n';
+  if (!record.history_problem.empty()) {
+    std::cout << (state == "unavailable" ? "  because:   " : "  last problem: ") << record.history_problem << '\n';
+  }
+  if (record.history_dropped_samples > 0) {
+    std::cout << "  dropped:   " << record.history_dropped_samples
+              << " samples never recorded (the writer fell behind)\n";
+  }
+}
+
+}  // namespace
 
 int cmd_status(const GlobalOptions& options) {
   DaemonState daemon = probe_daemon(options.table_path);
@@ -46,6 +70,12 @@ int cmd_status(const GlobalOptions& options) {
                               {"rejected_count", record->rejected_count},
                               {"last_rejection_unix_ns", record->last_rejection_unix_ns},
                               {"last_error", record->last_error}};
+      if (!record->history_state.empty()) {
+        doc["status_record"]["history"] = {{"state", record->history_state},
+                                           {"path", record->history_path},
+                                           {"problem", record->history_problem},
+                                           {"dropped_samples", record->history_dropped_samples}};
+      }
     } else {
       doc["status_record"] = nullptr;
       doc["status_record_error"] = daemon.record_error;
@@ -83,6 +113,7 @@ int cmd_status(const GlobalOptions& options) {
     }
     std::cout << '\n';
     if (!record->last_error.empty()) std::cout << "last error:  " << record->last_error << '\n';
+    print_history(*record);
   } else {
     std::cout << "status:      " << daemon.record_error << '\n';
   }

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   options.heap_socket = absolute(options.heap_socket);
   options.query_socket = absolute(options.query_socket);
   options.prometheus_textfile = absolute(options.prometheus_textfile);
+  options.history_path = absolute(options.history_path);
   try {
     return run_service(options);
   } catch (const std::exception& e) {

@@ -17,6 +17,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   Options options;
   options.config_path = defaults::kConfigPath;
   options.table_path = defaults::kTablePath;
+  options.history_path = defaults::kHistoryPath;
 
   CLI::App app{
       "memproxyd: parses and watches memproxy.conf and publishes the routing table that\n"
@@ -70,6 +71,17 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   app.add_option("--prometheus-textfile", options.prometheus_textfile,
                  "write Prometheus metrics to this file for node_exporter's textfile collector (replaced atomically)");
 
+  auto* history = app.add_option("--history", options.history_path,
+                                 "the watched processes' history (SQLite; its directory is created 0700 when missing)")
+                      ->capture_default_str();
+  bool no_history = false;
+  app.add_flag("--no-history", no_history, "keep no history: no leak verdicts, history only of running processes")
+      ->excludes(history);
+  // For tests: an hour of the verdict's time in a minute. Hidden (no group).
+  app.add_option("--verdict-time-scale", options.verdict_time_scale)
+      ->check(CLI::Range(1, kMaxVerdictTimeScale))
+      ->group("");
+
   ParsedOptions result;
   try {
     app.parse(argc, argv);
@@ -86,6 +98,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
                                                      {"poll", WatchMode::poll},
                                                      {"none", WatchMode::none}};
   options.watch = watch_modes.at(watch_name);
+  if (no_history) options.history_path.clear();
   result.options = options;
   return result;
 }

@@ -30,7 +30,15 @@ struct Options {
   std::string query_socket;
   std::string prometheus_listen;    // [ADDR:]PORT; ADDR defaults to 127.0.0.1
   std::string prometheus_textfile;  // a node_exporter textfile, replaced atomically
+  // The history of watched processes ("" = none kept, --no-history).
+  std::string history_path;
+  // Divides every duration of the leak verdict and its cadence, so tests
+  // see in a minute what takes an hour (1..kMaxVerdictTimeScale).
+  int verdict_time_scale = 1;
 };
+
+// The verdict's shortest duration is its one-minute window, in whole seconds.
+inline constexpr int kMaxVerdictTimeScale = 60;
 
 // The heap socket of `options`: the given one, or heap.sock beside the table.
 std::string heap_socket_path(const Options& options);

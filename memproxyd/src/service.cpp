@@ -10,8 +10,10 @@
 #include <spdlog/spdlog.h>
 
 #include "daemonize.hpp"
+#include "heapwatch/daemon_verdict.hpp"
 #include "heapwatch/exporters.hpp"
 #include "heapwatch/heap_watch.hpp"
+#include "heapwatch/history_keeper.hpp"
 #include "heapwatch/query_server.hpp"
 #include "heapwatch/watch_state.hpp"
 #include "instance_lock.hpp"
@@ -40,8 +42,12 @@ int64_t unix_now_ns() {
 // first publish, which can take a while.
 class EventLoop {
  public:
-  EventLoop(const Options& options, Reloader& reloader)
-      : options_(options), reloader_(reloader), signals_(io_, SIGHUP, SIGTERM, SIGINT), coalesce_(io_) {}
+  EventLoop(const Options& options, Reloader& reloader, StatusWriter& status)
+      : options_(options),
+        reloader_(reloader),
+        status_(status),
+        signals_(io_, SIGHUP, SIGTERM, SIGINT),
+        coalesce_(io_) {}
 
   std::string start_watching() {
     std::string error;
@@ -62,7 +68,12 @@ class EventLoop {
     watch.socket_path = heap_socket_path(options_);
     watch.sample_interval = options_.sample_interval;
     heap_watch_ = std::make_unique<heapwatch::HeapWatch>(io_, watch);
-    watch_state_ = std::make_unique<heapwatch::RegistryWatchState>(heap_watch_->registry());
+    start_history();
+    watch_state_ = std::make_unique<heapwatch::DaemonWatchState>(io_, heap_watch_->registry(), keeper_.get());
+    heap_watch_->registry().on_end = [this](const heapwatch::Watched& w) {
+      if (keeper_) keeper_->ended(w.process.id, w.process.ended_unix_ns);
+      watch_state_->forget(w.process.id);
+    };
 
     query_server_ = std::make_unique<heapwatch::QueryServer>(io_, *watch_state_);
     const std::string query_socket = query_socket_path(options_);
@@ -73,7 +84,13 @@ class EventLoop {
     exporters_ = std::make_unique<heapwatch::Exporters>(*watch_state_);
     error = exporters_->start({options_.prometheus_listen, options_.prometheus_textfile});
     if (!error.empty()) return error;
-    heap_watch_->on_tick = [this](const std::vector<heapwatch::Reading>&, int64_t) {
+    heap_watch_->on_tick = [this](const std::vector<heapwatch::Reading>& readings, int64_t) {
+      if (keeper_ && keeper_->accepting()) {
+        std::vector<heapwatch::Observation> tick;
+        tick.reserve(readings.size());
+        for (const heapwatch::Reading& r : readings) tick.push_back({*r.process, r.sample});
+        keeper_->record(std::move(tick));
+      }
       exporters_->on_tick(std::chrono::steady_clock::now());
     };
     return heap_watch_->start();
@@ -98,6 +115,40 @@ class EventLoop {
     });
   }
 
+  // The keeper opens the store on its own thread: a large database's
+  // integrity check takes seconds, which the daemon does not wait for.
+  void start_history() {
+    status::Record& record = status_.record();
+    if (options_.history_path.empty()) {
+      record.history_state = "off";
+      status_.write();
+      spdlog::info("history: off (--no-history): no leak verdicts, and history of running processes only");
+      return;
+    }
+    const int scale = options_.verdict_time_scale;
+    if (scale != 1) spdlog::warn("history: leak verdicts {} times faster than real time (a test setting)", scale);
+    heapwatch::HistoryKeeperOptions keeping;
+    keeping.path = options_.history_path;
+    keeping.verdict = heapwatch::time_scaled(heapwatch::VerdictParameters{}, scale);
+    keeping.verdict_interval = heapwatch::time_scaled(heapwatch::kVerdictInterval, scale);
+    heapwatch::HistoryKeeper::Callbacks callbacks;
+    callbacks.on_verdicts = [this](heapwatch::HistoryKeeper::Verdicts verdicts) {
+      if (watch_state_) watch_state_->set_verdicts(std::move(verdicts));
+    };
+    callbacks.on_health = [this](const heapwatch::HistoryHealth& health) { record_history_health(health); };
+    record.history_path = options_.history_path;
+    record_history_health({});
+    keeper_ = std::make_unique<heapwatch::HistoryKeeper>(io_, keeping, std::move(callbacks));
+  }
+
+  void record_history_health(const heapwatch::HistoryHealth& health) {
+    status::Record& record = status_.record();
+    record.history_state = heapwatch::to_string(health.state);
+    record.history_problem = health.problem;
+    record.history_dropped_samples = health.dropped_observations;
+    status_.write();
+  }
+
   void on_change() {
     if (reload_pending_) return;
     reload_pending_ = true;
@@ -110,15 +161,19 @@ class EventLoop {
 
   const Options& options_;
   Reloader& reloader_;
+  StatusWriter& status_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer coalesce_;
   bool reload_pending_ = false;
   std::unique_ptr<Watcher> watcher_;
   // Destroyed in reverse: the exporters and the query server read the
-  // watch state, which reads the heap watch's registry.
+  // watch state, which reads the heap watch's registry and asks the history
+  // keeper; the heap watch's callbacks post to the keeper, which goes last,
+  // recording what is still queued.
+  std::unique_ptr<heapwatch::HistoryKeeper> keeper_;
   std::unique_ptr<heapwatch::HeapWatch> heap_watch_;
-  std::unique_ptr<heapwatch::RegistryWatchState> watch_state_;
+  std::unique_ptr<heapwatch::DaemonWatchState> watch_state_;
   std::unique_ptr<heapwatch::QueryServer> query_server_;
   std::unique_ptr<heapwatch::Exporters> exporters_;
 };
@@ -162,7 +217,7 @@ int run_service(const Options& options) {
   if (!options.once) {
     // Watching starts before the first read, so an edit made while that read
     // and publish are under way is not missed.
-    loop = std::make_unique<EventLoop>(options, reloader);
+    loop = std::make_unique<EventLoop>(options, reloader, status);
     error = loop->start_watching();
     if (!error.empty()) return fail(error);
   }

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -48,16 +49,24 @@ inline bool wait_until(const std::function<bool()>& condition, std::chrono::mill
   return condition();
 }
 
-// memproxyd in the foreground on DIR/run/table, watching programs named
-// mp-grower, its log in DIR/memproxyd.log.
+// memproxyd in the foreground on DIR/run/table, watching the programs
+// `monitored` (mp-grower unless told), its log in DIR/memproxyd.log and its
+// history in DIR/history.sqlite unless `extra` says otherwise.
 class Daemon {
  public:
-  Daemon(const memproxy::testing::TempDir& dir, const std::vector<std::string>& extra)
+  Daemon(const memproxy::testing::TempDir& dir, const std::vector<std::string>& extra,
+         const std::vector<std::string>& monitored = {"mp-grower"})
       : table_(dir / "run/table"), log_(dir / "memproxyd.log") {
-    dir.write("memproxy.conf", "[monitor]\nmp-grower\n");
+    std::string config = "[monitor]\n";
+    for (const std::string& program : monitored) config += program + "\n";
+    dir.write("memproxy.conf", config);
     std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>>'" + log_ + "'", MEMPROXYD_BIN,
                                   "-f",      "-c", dir / "memproxy.conf",                   "-t",
                                   table_,    "--sample-interval", "100"};
+    if (std::find(extra.begin(), extra.end(), "--history") == extra.end() &&
+        std::find(extra.begin(), extra.end(), "--no-history") == extra.end()) {
+      argv.insert(argv.end(), {"--history", dir / "history.sqlite"});
+    }
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Process>(argv, std::vector<std::string>{"PATH=/usr/bin:/bin"});
   }

@@ -205,8 +205,8 @@ class CountingState : public WatchState {
     ++calls;
     return {view(1, "p", "u", 1)};
   }
-  std::vector<Sample> history(const ProcessId&, int64_t, int64_t) const override { return {}; }
-  std::vector<WatchedProcess> known_processes() const override { return {}; }
+  void history(const ProcessId&, int64_t, int64_t, SamplesDone done) const override { done(std::vector<Sample>{}); }
+  void known_processes(ProcessesDone done) const override { done(std::vector<WatchedProcess>{}); }
   mutable int calls = 0;
 };
 

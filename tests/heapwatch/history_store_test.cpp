@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "heapwatch/window_aggregate.hpp"
@@ -357,6 +359,34 @@ TEST(HistoryStoreTest, AReaderDoesNotBlockTheWriter) {
   sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
   sqlite3_close(reader);
   EXPECT_EQ(store.summaries(process(1).id)->size(), 1u);
+}
+
+// Another connection's write lock (an administrator's sqlite3 in a
+// transaction) makes a write wait its busy timeout, after any read: a read
+// that left a statement on its row kept a read transaction open, and the
+// next write failed at once instead of waiting.
+TEST(HistoryStoreTest, AWriteWaitsForAnotherWritersLockAfterReads) {
+  TempDir dir;
+  HistoryOptions options;
+  options.busy_timeout_ms = 5000;
+  HistoryStore store = open_store(dir / "history.db", options);
+  record_seconds(store, {process(1)}, kT0, 5);
+  ASSERT_TRUE(store.series(process(1).id).ok());
+  ASSERT_TRUE(store.history(process(1).id).ok());
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "history.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::thread release([other] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+  });
+  auto before = std::chrono::steady_clock::now();
+  Status recorded = store.record(process(1), sample_at(kT0 + 10 * kSecond, 7));
+  auto waited = std::chrono::steady_clock::now() - before;
+  release.join();
+  sqlite3_close(other);
+  EXPECT_TRUE(recorded.ok()) << recorded.error();
+  EXPECT_GE(waited, std::chrono::milliseconds(250));
 }
 
 TEST(HistoryStoreTest, GarbageFileIsMovedAsideAndReplaced) {

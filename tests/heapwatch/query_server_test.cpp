@@ -12,6 +12,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -38,6 +39,15 @@ using memproxy::heapwatch::WatchedProcess;
 using nlohmann::json;
 namespace hq = memproxy::heap_query;
 using namespace std::chrono_literals;
+
+// Polls `condition` for up to 20 s.
+bool wait_for(const std::function<bool()>& condition) {
+  for (int i = 0; i < 4000; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return condition();
+}
 
 uid_t nobody_uid() {
   const passwd* p = ::getpwnam("nobody");
@@ -84,22 +94,71 @@ class FakeState : public memproxy::heapwatch::WatchState {
   }
 
   std::vector<ProcessView> views() const override { return views_; }
-  std::vector<Sample> history(const memproxy::heapwatch::ProcessId& id, int64_t since, int64_t until) const override {
+  void history(const memproxy::heapwatch::ProcessId& id, int64_t since, int64_t until,
+               SamplesDone done) const override {
     std::vector<Sample> out;
     auto it = samples_.find(id);
-    if (it == samples_.end()) return out;
-    for (const Sample& s : it->second) {
-      if (s.unix_ns >= since && s.unix_ns <= until) out.push_back(s);
+    if (it != samples_.end()) {
+      for (const Sample& s : it->second) {
+        if (s.unix_ns >= since && s.unix_ns <= until) out.push_back(s);
+      }
     }
-    return out;
+    if (!history_failure.empty()) {
+      answer([done, why = history_failure] { done(memproxy::heapwatch::Status::failure(why)); });
+    } else {
+      answer([done, out] { done(out); });
+    }
   }
-  std::vector<WatchedProcess> known_processes() const override { return known_; }
+  void known_processes(ProcessesDone done) const override {
+    answer([done, known = known_] { done(known); });
+  }
+
+  // While held, the answers that need the store wait until release() (on
+  // the loop's thread), as the daemon's wait for its history keeper.
+  void hold() { held_ = true; }
+  size_t waiting() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return waiting_.size();
+  }
+  void release() {
+    std::vector<std::function<void()>> now;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      held_ = false;
+      now.swap(waiting_);
+    }
+    for (auto& f : now) f();
+  }
+  std::string history_failure;
 
  private:
+  void answer(std::function<void()> f) const {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (held_) {
+        waiting_.push_back(std::move(f));
+        return;
+      }
+    }
+    f();
+  }
+
   std::vector<ProcessView> views_;
   std::map<memproxy::heapwatch::ProcessId, std::vector<Sample>> samples_;
   std::vector<WatchedProcess> known_;
+  mutable std::mutex mutex_;
+  bool held_ = false;
+  mutable std::vector<std::function<void()>> waiting_;
 };
+
+// What `line` gets from `state` answering at once.
+memproxy::heapwatch::Answer collect_now(const std::string& line, uid_t peer, const FakeState& state) {
+  std::optional<memproxy::heapwatch::Answer> got;
+  memproxy::heapwatch::collect(std::get<hq::Request>(hq::parse_request(line)), peer, state,
+                               [&](memproxy::heapwatch::Answer a) { got = std::move(a); });
+  if (!got) throw std::logic_error("no answer at once: " + line);
+  return *got;
+}
 
 // A blocking client with bounded waits.
 class Client {
@@ -382,12 +441,54 @@ TEST_F(QueryServerTest, AnswersBeyondTheQueueBudgetAreRefusedAsBusy) {
             json({{"error", "the daemon is busy answering other clients; try again"}}));
 }
 
+TEST_F(QueryServerTest, AHistoryFromTheStoreDoesNotHoldUpOtherClients) {
+  state_.add(process(800, ::getuid(), "mine", 9000), "stable");
+  state_.hold();
+  start();
+  Client waiting(socket_);
+  waiting.send("{\"request\":\"history\",\"program\":\"mine\"}\n");
+  ASSERT_TRUE(wait_for([&] { return state_.waiting() == 1; }));
+  // Answered while the history waits for its store.
+  Client other(socket_);
+  EXPECT_FALSE(pids(other.ask(R"({"request":"top"})")).empty());
+  EXPECT_TRUE(other.ask(R"({"request":"leaks"})").contains("processes"));
+  boost::asio::post(io_, [this] { state_.release(); });
+  auto line = waiting.line();
+  ASSERT_TRUE(line);
+  EXPECT_EQ(json::parse(*line).get<hq::History>().process.pid, 800) << *line;
+}
+
+TEST_F(QueryServerTest, AClientGoneBeforeItsHistoryCameIsForgotten) {
+  state_.add(process(800, ::getuid(), "mine", 9000), "stable");
+  state_.hold();
+  start();
+  {
+    Client leaving(socket_);
+    leaving.send("{\"request\":\"history\",\"program\":\"mine\"}\n");
+    ASSERT_TRUE(wait_for([&] { return state_.waiting() >= 1; }));
+  }
+  boost::asio::post(io_, [this] { state_.release(); });
+  EXPECT_TRUE(wait_for([&] { return clients() == 0; }));
+  Client next(socket_);
+  EXPECT_TRUE(next.ask(R"({"request":"history","program":"mine"})").contains("samples"));
+}
+
+TEST_F(QueryServerTest, AHistoryTheStoreCannotGiveIsAnsweredWithWhy) {
+  state_.add(process(800, ::getuid(), "mine", 9000), "stable");
+  state_.history_failure = "the history did not answer within 5000 ms";
+  start();
+  Client c(socket_);
+  EXPECT_EQ(c.ask(R"({"request":"history","pid":800})"),
+            json({{"error", "cannot read the history of pid 800: the history did not answer within 5000 ms"}}));
+  EXPECT_TRUE(c.ask(R"({"request":"top"})").contains("processes"));
+}
+
 TEST(QueryAnswers, TheLineBoundHoldsForViewsHistoriesAndErrors) {
   FakeState state;
   state.add(process(900, 0, std::string(255, '\xff'), 1), "growing", hq::kMaxHistorySamples);
   for (const char* line : {R"({"request":"top"})", R"({"request":"leaks"})", R"({"request":"history","pid":900})",
                            R"({"request":"history","program":"none"})"}) {
-    const auto answer = memproxy::heapwatch::collect(std::get<hq::Request>(hq::parse_request(line)), 0, state);
+    const auto answer = collect_now(line, 0, state);
     EXPECT_LE(hq::answer_line(memproxy::heapwatch::to_json(answer)).size(), memproxy::heapwatch::line_bytes_bound(answer))
         << line;
   }
@@ -423,12 +524,11 @@ TEST(QueryCost, AnswersAtOneHundredProcessesAndFullHistories) {
   state.add(process(2000, 0, "hour", 20000), "stable", 3600);
   state.add(process(2001, 0, "full", 20001), "stable", hq::kMaxHistorySamples);
   auto time_us = [&](const std::string& line, int rounds) {
-    const hq::Request request = std::get<hq::Request>(hq::parse_request(line));
     size_t bytes = 0;
     double collect_us = 0, encode_us = 0;
     for (int i = 0; i < rounds; ++i) {
       auto start = std::chrono::steady_clock::now();
-      auto collected = memproxy::heapwatch::collect(request, 0, state);
+      auto collected = collect_now(line, 0, state);
       auto collected_at = std::chrono::steady_clock::now();
       bytes += hq::answer_line(memproxy::heapwatch::to_json(collected)).size();
       collect_us += std::chrono::duration<double, std::micro>(collected_at - start).count();

@@ -75,7 +75,7 @@ TEST(SingleInstanceTest, SecondDaemonNamesTheFirstsPid) {
   ASSERT_TRUE(wait_until([&] { return first.log_contains("running"); })) << first.log();
   const uint64_t generation = probe(table).generation;
 
-  RunResult second = run({MEMPROXYD_BIN, "-f", "-c", config, "-t", table});
+  RunResult second = run({MEMPROXYD_BIN, "--no-history", "-f", "-c", config, "-t", table});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("pid " + std::to_string(first.pid())), std::string::npos) << second.err;
   // --once is a publisher too and must not race the daemon's staging file.
@@ -98,7 +98,7 @@ TEST(RuntimeDirTest, RefusesAWorldWritableDirectory) {
   ASSERT_EQ(::chmod((dir / "run").c_str(), 0777), 0);
   std::string table = dir / "run/table";
   for (std::vector<std::string> mode : {std::vector<std::string>{"--once"}, std::vector<std::string>{"-f"}}) {
-    std::vector<std::string> argv{MEMPROXYD_BIN, "-c", config, "-t", table};
+    std::vector<std::string> argv{MEMPROXYD_BIN, "--no-history", "-c", config, "-t", table};
     argv.insert(argv.end(), mode.begin(), mode.end());
     RunResult r = run(argv);
     EXPECT_EQ(r.exit_code, 1);
@@ -244,7 +244,7 @@ TEST(BackgroundTest, DetachesAfterStartupAndReportsStartupFailure) {
   TempDir dir;
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
-  RunResult started = run({MEMPROXYD_BIN, "-c", config, "-t", table});
+  RunResult started = run({MEMPROXYD_BIN, "--no-history", "-c", config, "-t", table});
   ASSERT_EQ(started.exit_code, 0) << started.err;
   // The parent returned only after the first publish.
   EXPECT_EQ(probe(table, {"alpha"}).flags["alpha"], kExclude);
@@ -255,7 +255,7 @@ TEST(BackgroundTest, DetachesAfterStartupAndReportsStartupFailure) {
   const pid_t daemon = static_cast<pid_t>(s->pid);
   EXPECT_EQ(::kill(daemon, 0), 0);
 
-  RunResult second = run({MEMPROXYD_BIN, "-c", config, "-t", table});
+  RunResult second = run({MEMPROXYD_BIN, "--no-history", "-c", config, "-t", table});
   EXPECT_EQ(second.exit_code, 1) << "the parent reports the child's start-up failure";
   EXPECT_NE(second.err.find("pid " + std::to_string(daemon)), std::string::npos) << second.err;
 

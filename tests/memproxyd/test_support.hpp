@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -156,6 +157,8 @@ class Daemon {
     std::vector<std::string> argv = std::move(wrapper);
     argv.push_back(MEMPROXYD_BIN);
     argv.push_back("-f");
+    // The host's own history (/var/lib/memproxy) is never a test's.
+    if (std::find(args.begin(), args.end(), "--history") == args.end()) argv.push_back("--no-history");
     argv.insert(argv.end(), args.begin(), args.end());
     pid_ = spawn(argv, log_, log_);
   }

@@ -20,6 +20,10 @@ inline constexpr const char* kHeapSocketName = "heap.sock";
 // Beside the table: memproxyctl top, leaks and history ask the daemon here.
 inline constexpr const char* kQuerySocketName = "query.sock";
 
+// The heap watch's history (SQLite), kept across restarts and reboots; its
+// directory is the daemon's own (systemd's StateDirectory=memproxy).
+inline constexpr const char* kHistoryPath = "/var/lib/memproxy/history.sqlite";
+
 }  // namespace memproxy::defaults
 
 #endif

@@ -32,6 +32,12 @@ struct Record {
   // world-readable: when the config is not, this is the diagnostic's redacted
   // form (file, line, problem; none of the file's text).
   std::string last_error;
+  // The heap watch's history: "recording", "opening", "unavailable", or
+  // "off" (not kept); "" from a daemon that predates it or watches no heaps.
+  std::string history_state;
+  std::string history_path;
+  std::string history_problem;          // why unavailable, else its last failure
+  uint64_t history_dropped_samples = 0; // never recorded: the writer was behind
 };
 
 std::string to_text(const Record& record);

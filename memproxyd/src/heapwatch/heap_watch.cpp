@@ -15,7 +15,7 @@ int64_t unix_now_ns() {
 }  // namespace
 
 HeapWatch::HeapWatch(boost::asio::io_context& io, HeapWatchOptions options)
-    : io_(io), options_(std::move(options)), registry_(options_.limits), intake_(io, registry_), timer_(io) {}
+    : options_(std::move(options)), registry_(options_.limits), intake_(io, registry_), timer_(io) {}
 
 std::string HeapWatch::start() {
   std::string error = intake_.listen(options_.socket_path);

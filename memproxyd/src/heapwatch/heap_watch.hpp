@@ -38,7 +38,6 @@ class HeapWatch {
   void schedule();
   void tick();
 
-  boost::asio::io_context& io_;
   HeapWatchOptions options_;
   Registry registry_;
   Intake intake_;

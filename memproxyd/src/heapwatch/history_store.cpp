@@ -325,7 +325,12 @@ struct HistoryStore::State {
   // 0 when the process is not in the store.
   int64_t find_row(const ProcessId& id) {
     Statement& s = sql(kProcessRow).bind(1, id.pid).bind(2, stored(id.start_ticks));
-    return s.step() ? s.integer(0) : 0;
+    int64_t row = s.step() ? s.integer(0) : 0;
+    // Finished, not left on its row: a statement left mid-way keeps a read
+    // transaction open, which pins the WAL and makes the next write fail at
+    // once, without its busy timeout, when another connection holds the lock.
+    s.run();
+    return row;
   }
 
   int64_t require_row(const ProcessId& id) {

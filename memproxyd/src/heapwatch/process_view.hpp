@@ -6,9 +6,11 @@
 #define MEMPROXYD_HEAPWATCH_PROCESS_VIEW_HPP
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "heapwatch/result.hpp"
 #include "heapwatch/sample.hpp"
 
 namespace memproxy::heapwatch {
@@ -37,17 +39,24 @@ struct ProcessView {
 };
 
 // What the query server and the exporters read; the daemon implements it
-// over its registry, history store and verdicts.
+// over its registry, history store and verdicts. Everything is called on
+// the daemon's loop, and the views are answered at once. What may need the
+// history store answers through a callback, which runs on the loop too,
+// exactly once while the daemon runs: at once when the answer is at hand,
+// else later, so the loop never waits on the disk.
 class WatchState {
  public:
+  using SamplesDone = std::function<void(Result<std::vector<Sample>>)>;
+  using ProcessesDone = std::function<void(Result<std::vector<WatchedProcess>>)>;
+
   virtual ~WatchState() = default;
   virtual std::vector<ProcessView> views() const = 0;
   // Samples of one process (running or ended, while its history is kept)
   // between two times, oldest first: one-second samples where they are
-  // kept, one-minute summaries (live = the minute's low-water mark) before.
-  virtual std::vector<Sample> history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns) const = 0;
+  // kept, one representative per one-minute summary before (its mean).
+  virtual void history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns, SamplesDone done) const = 0;
   // Processes whose history is kept, running or not, newest first.
-  virtual std::vector<WatchedProcess> known_processes() const = 0;
+  virtual void known_processes(ProcessesDone done) const = 0;
 };
 
 }  // namespace memproxy::heapwatch

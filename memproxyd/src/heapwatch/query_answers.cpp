@@ -63,45 +63,84 @@ std::vector<hq::View> visible_views(uid_t peer, const WatchState& state, bool le
 }
 
 // The newest process the request names that `peer` may see.
-std::optional<WatchedProcess> named_process(const hq::Request& request, uid_t peer, const WatchState& state) {
-  for (const WatchedProcess& p : state.known_processes()) {
+std::optional<WatchedProcess> named_process(const hq::Request& request, uid_t peer,
+                                            const std::vector<WatchedProcess>& known) {
+  for (const WatchedProcess& p : known) {
     if (!visible_to(peer, p.uid)) continue;
     if (request.pid ? p.id.pid == *request.pid : p.program == *request.program) return p;
   }
   return std::nullopt;
 }
 
-Answer history(const hq::Request& request, uid_t peer, const WatchState& state) {
-  std::optional<WatchedProcess> process = named_process(request, peer, state);
-  if (!process) {
-    return {request.pid ? "no watched process has pid " + std::to_string(*request.pid)
-                        : "no watched process is called " + *request.program};
-  }
-  std::vector<Sample> samples = state.history(process->id, request.since_unix_ns, request.until_unix_ns);
-  hq::History h;
-  h.process = to_wire(*process);
-  size_t skip = 0;
-  if (samples.size() > hq::kMaxHistorySamples) {
-    skip = samples.size() - hq::kMaxHistorySamples;
-    h.truncated = true;
-  }
-  h.samples.reserve(samples.size() - skip);
-  for (size_t i = skip; i < samples.size(); ++i) h.samples.push_back(to_wire(samples[i]));
-  if (process->ended_unix_ns == 0) {
+std::string not_found(const hq::Request& request) {
+  return request.pid ? "no watched process has pid " + std::to_string(*request.pid)
+                     : "no watched process is called " + *request.program;
+}
+
+void history_of(const WatchedProcess& process, const hq::Request& request, const WatchState& state,
+                std::function<void(Answer)> done) {
+  state.history(process.id, request.since_unix_ns, request.until_unix_ns,
+                [process, &state, done = std::move(done)](Result<std::vector<Sample>> samples) {
+                  if (!samples) {
+                    done({"cannot read the history of pid " + std::to_string(process.id.pid) + ": " + samples.error()});
+                    return;
+                  }
+                  hq::History h;
+                  h.process = to_wire(process);
+                  const std::vector<Sample>& all = *samples;
+                  size_t skip = 0;
+                  if (all.size() > hq::kMaxHistorySamples) {
+                    skip = all.size() - hq::kMaxHistorySamples;
+                    h.truncated = true;
+                  }
+                  h.samples.reserve(all.size() - skip);
+                  for (size_t i = skip; i < all.size(); ++i) h.samples.push_back(to_wire(all[i]));
+                  if (process.ended_unix_ns == 0) {
+                    for (const ProcessView& v : state.views()) {
+                      if (v.process.id == process.id) h.verdict = to_wire(v.verdict);
+                    }
+                  }
+                  done({std::move(h)});
+                });
+}
+
+void history(const hq::Request& request, uid_t peer, const WatchState& state, std::function<void(Answer)> done) {
+  // A running process is the newest of its pid (the pid is its own while
+  // it runs): no need for the list of every process kept.
+  if (request.pid) {
     for (const ProcessView& v : state.views()) {
-      if (v.process.id == process->id) h.verdict = to_wire(v.verdict);
+      if (v.process.id.pid == *request.pid && visible_to(peer, v.process.uid)) {
+        history_of(v.process, request, state, std::move(done));
+        return;
+      }
     }
   }
-  return {std::move(h)};
+  state.known_processes([request, peer, &state, done = std::move(done)](Result<std::vector<WatchedProcess>> known) {
+    if (!known) {
+      done({"cannot look the process up: " + known.error()});
+      return;
+    }
+    std::optional<WatchedProcess> process = named_process(request, peer, *known);
+    if (!process) {
+      done({not_found(request)});
+      return;
+    }
+    history_of(*process, request, state, done);
+  });
 }
 
 }  // namespace
 
-Answer collect(const hq::Request& request, uid_t peer, const WatchState& state) {
-  if (request.name == hq::request::kTop) return {visible_views(peer, state, false)};
-  if (request.name == hq::request::kLeaks) return {visible_views(peer, state, true)};
-  if (request.name == hq::request::kHistory && (request.pid || request.program)) return history(request, peer, state);
-  return {"unknown request \"" + request.name + "\""};
+void collect(const hq::Request& request, uid_t peer, const WatchState& state, std::function<void(Answer)> done) {
+  if (request.name == hq::request::kTop) {
+    done({visible_views(peer, state, false)});
+  } else if (request.name == hq::request::kLeaks) {
+    done({visible_views(peer, state, true)});
+  } else if (request.name == hq::request::kHistory && (request.pid || request.program)) {
+    history(request, peer, state, std::move(done));
+  } else {
+    done({"unknown request \"" + request.name + "\""});
+  }
 }
 
 nlohmann::json to_json(const Answer& a) {
@@ -119,10 +158,6 @@ size_t line_bytes_bound(const Answer& a) {
   }
   if (const auto* h = std::get_if<hq::History>(&a.content)) return kFixed + h->samples.size() * kPerSample;
   return kFixed + 6 * std::get<std::string>(a.content).size();
-}
-
-nlohmann::json answer(const hq::Request& request, uid_t peer, const WatchState& state) {
-  return to_json(collect(request, peer, state));
 }
 
 }  // namespace memproxy::heapwatch

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <variant>
@@ -33,18 +34,19 @@ struct Answer {
   std::variant<std::vector<heap_query::View>, heap_query::History, std::string /* error */> content;
 };
 
-// What `request` from user `peer` gets: never throws for any request
-// parse_request() accepted; an error when there is nothing to show.
-Answer collect(const heap_query::Request& request, uid_t peer, const WatchState& state);
+// Hands what `request` from user `peer` gets to `done`, on the watch
+// state's thread: at once for top and leaks, later for a history the state
+// must look up in its store. Never throws for any request parse_request()
+// accepted (an error answer when there is nothing to show); `state` must
+// outlive the call.
+void collect(const heap_query::Request& request, uid_t peer, const WatchState& state,
+             std::function<void(Answer)> done);
 nlohmann::json to_json(const Answer& answer);
 // A bound on the length of to_json(answer)'s line, in bytes, from the
 // sizes measured of views (about 560 bytes) and samples (about 105), with
 // room for long names: what the server reserves of its answer budget
 // while the line is being made.
 size_t line_bytes_bound(const Answer& answer);
-
-// collect() then to_json(), for callers that need no split.
-nlohmann::json answer(const heap_query::Request& request, uid_t peer, const WatchState& state);
 
 }  // namespace memproxy::heapwatch
 

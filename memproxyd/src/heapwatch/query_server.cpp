@@ -129,23 +129,29 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
     send(c, hq::error_line(*why), false);
     return;
   }
-  Answer collected;
+  // The client waits for this answer without a deadline of its own: it
+  // reads no request meanwhile, and collecting and encoding always finish
+  // (a store question has its own deadline).
+  c->idle.cancel();
   try {
-    collected = collect(std::get<hq::Request>(parsed), c->uid, state_);
+    collect(std::get<hq::Request>(parsed), c->uid, state_,
+            [this, c, alive = std::weak_ptr<char>(alive_)](Answer collected) {
+              if (!alive.expired()) on_collected(c, std::move(collected));
+            });
   } catch (const std::exception& e) {
     spdlog::warn("query socket: answering pid {} (uid {}): {}", c->pid, c->uid, e.what());
     send(c, hq::error_line(std::string("internal error: ") + e.what()), false);
-    return;
   }
+}
+
+void QueryServer::on_collected(const std::shared_ptr<Client>& c, Answer collected) {
+  if (!c->socket.is_open()) return;
   const size_t reserved = line_bytes_bound(collected);
   if (queued_bytes_ + reserved > limits_.max_queued_bytes) {
     send(c, hq::error_line("the daemon is busy answering other clients; try again"), false);
     return;
   }
   queued_bytes_ += reserved;
-  // The client waits for this answer without a deadline of its own: it
-  // reads no request meanwhile, and the encoder always finishes.
-  c->idle.cancel();
   boost::asio::post(encoder_, [this, c, reserved, collected = std::move(collected), alive = std::weak_ptr<char>(alive_)] {
     std::string line;
     try {

@@ -6,8 +6,9 @@
 //
 // Runs on the daemon's event loop and never blocks it: every read and
 // write is asynchronous, and an answer is only collected there (copied out
-// of the watch state); its JSON, up to about 10 MB for a full history, is
-// made on the server's own thread. Every client is bounded: at most
+// of the watch state, which may first ask its history store off the loop);
+// its JSON, up to about 10 MB for a full history, is made on the server's
+// own thread. Every client is bounded: at most
 // kMaxClients at once (more are told so and closed), a request line of at
 // most kMaxRequestBytes, closed after kIdleTimeout without a request or
 // without reading its answer, one answer at a time per client, and at
@@ -27,6 +28,7 @@
 #include <string>
 
 #include "heapwatch/process_view.hpp"
+#include "heapwatch/query_answers.hpp"
 #include "memproxy/heap_query.hpp"
 
 namespace memproxy::heapwatch {
@@ -57,6 +59,7 @@ class QueryServer {
   void accept();
   void read_request(const std::shared_ptr<Client>& c);
   void on_request(const std::shared_ptr<Client>& c, size_t line_bytes);
+  void on_collected(const std::shared_ptr<Client>& c, Answer collected);
   void on_answer(const std::shared_ptr<Client>& c, std::string answer);
   void send(const std::shared_ptr<Client>& c, std::string line, bool then_close);
   void arm_idle(const std::shared_ptr<Client>& c);

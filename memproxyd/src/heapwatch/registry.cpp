@@ -30,6 +30,11 @@ void Registry::end(const ProcessId& id, int64_t unix_ns) {
   entries_.erase(it);
 }
 
+const Watched* Registry::find(const ProcessId& id) const {
+  auto it = entries_.find(id);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
 void Registry::record(const ProcessId& id, const Sample& sample, const heap::Totals& totals) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return;

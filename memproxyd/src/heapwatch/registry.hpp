@@ -42,6 +42,8 @@ class Registry {
   // Takes a newly found process; "" on success, else why it is refused.
   std::string add(WatchedProcess process, heap::MappedAccount account, bool connected);
   bool contains(const ProcessId& id) const { return entries_.count(id) != 0; }
+  // nullptr when `id` is not watched; valid until the registry changes.
+  const Watched* find(const ProcessId& id) const;
   // The process ended (or was found gone): its entry is removed and handed
   // to `on_end` first.
   void end(const ProcessId& id, int64_t unix_ns);

@@ -1,8 +1,37 @@
 #include "heapwatch/watch_state.hpp"
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <set>
 
 namespace memproxy::heapwatch {
+namespace {
+
+// One question to the store, answered once: by the store, or by the
+// deadline. Touched on the loop only; the worker holds it weakly, so a late
+// answer finds it gone.
+template <class T>
+struct StoreCall {
+  StoreCall(boost::asio::io_context& loop, std::function<void(Result<T>)> d) : deadline(loop), done(std::move(d)) {}
+  void finish(Result<T> result) {
+    if (!done) return;
+    deadline.cancel();
+    auto call = std::move(done);
+    done = nullptr;
+    call(std::move(result));
+  }
+  boost::asio::steady_timer deadline;
+  std::function<void(Result<T>)> done;
+};
+
+void newest_first(std::vector<WatchedProcess>& processes) {
+  std::stable_sort(processes.begin(), processes.end(), [](const WatchedProcess& a, const WatchedProcess& b) {
+    return a.started_unix_ns > b.started_unix_ns;
+  });
+}
+
+}  // namespace
 
 CallRates call_rates(const std::deque<Sample>& recent) {
   if (recent.size() < 2) return {};
@@ -18,7 +47,7 @@ CallRates call_rates(const std::deque<Sample>& recent) {
   return {rate(newest.allocations, oldest->allocations), rate(newest.frees, oldest->frees)};
 }
 
-std::vector<ProcessView> RegistryWatchState::views() const {
+std::vector<ProcessView> DaemonWatchState::views() const {
   std::vector<ProcessView> out;
   out.reserve(registry_.size());
   registry_.for_each([&](const Watched& w) {
@@ -28,32 +57,110 @@ std::vector<ProcessView> RegistryWatchState::views() const {
     CallRates rates = call_rates(w.recent);
     v.allocations_per_second = rates.allocations_per_second;
     v.frees_per_second = rates.frees_per_second;
-    if (!w.recent.empty()) v.verdict.observed_s = (w.recent.back().unix_ns - w.recent.front().unix_ns) / 1'000'000'000;
+    auto verdict = verdicts_.find(w.process.id);
+    if (verdict != verdicts_.end()) {
+      v.verdict = verdict->second;
+    } else if (!w.recent.empty()) {
+      v.verdict.observed_s = (w.recent.back().unix_ns - w.recent.front().unix_ns) / 1'000'000'000;
+    }
     out.push_back(std::move(v));
   });
   return out;
 }
 
-std::vector<Sample> RegistryWatchState::history(const ProcessId& id, int64_t since_unix_ns,
-                                                int64_t until_unix_ns) const {
-  std::vector<Sample> out;
-  registry_.for_each([&](const Watched& w) {
-    if (w.process.id != id) return;
-    for (const Sample& s : w.recent) {
-      if (s.unix_ns >= since_unix_ns && s.unix_ns <= until_unix_ns) out.push_back(s);
-    }
-  });
-  return out;
+void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
+  for (auto& [id, summary] : verdicts) {
+    if (registry_.contains(id)) verdicts_[id] = std::move(summary);
+  }
 }
 
-std::vector<WatchedProcess> RegistryWatchState::known_processes() const {
-  std::vector<WatchedProcess> out;
-  out.reserve(registry_.size());
-  registry_.for_each([&](const Watched& w) { out.push_back(w.process); });
-  std::stable_sort(out.begin(), out.end(), [](const WatchedProcess& a, const WatchedProcess& b) {
-    return a.started_unix_ns > b.started_unix_ns;
+template <class T, class Read>
+void DaemonWatchState::ask_store(Read read, std::function<void(Result<T>)> done) const {
+  auto call = std::make_shared<StoreCall<T>>(loop_, std::move(done));
+  std::weak_ptr<StoreCall<T>> weak = call;
+  const bool queued = keeper_->query([weak, read = std::move(read)](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
+    Result<T> result = store != nullptr ? read(*store) : Result<T>(Status::failure("no history is kept"));
+    return [weak, result = std::move(result)]() mutable {
+      if (auto c = weak.lock()) c->finish(std::move(result));
+    };
   });
-  return out;
+  if (!queued) {
+    call->finish(Status::failure("the history is busy answering other questions; try again"));
+    return;
+  }
+  call->deadline.expires_after(store_patience_);
+  call->deadline.async_wait([call, patience_ms = store_patience_.count()](const boost::system::error_code& ec) {
+    if (ec) return;
+    call->finish(Status::failure("the history did not answer within " + std::to_string(patience_ms) +
+                                 " ms (its database is slow or locked); try again"));
+  });
+}
+
+void DaemonWatchState::history(const ProcessId& id, int64_t since, int64_t until, SamplesDone done) const {
+  const Watched* running = registry_.find(id);
+  std::vector<Sample> recent;
+  int64_t store_until = until;
+  if (running != nullptr) {
+    for (const Sample& s : running->recent) {
+      if (s.unix_ns >= since && s.unix_ns <= until) recent.push_back(s);
+    }
+    const bool covered = !running->recent.empty() && since >= running->recent.front().unix_ns;
+    if (covered || !store_usable()) {
+      done(std::move(recent));
+      return;
+    }
+    if (!running->recent.empty()) store_until = std::min(until, running->recent.front().unix_ns - 1);
+  } else if (!store_usable()) {
+    done(std::vector<Sample>{});
+    return;
+  }
+  if (store_until < since) {
+    done(std::move(recent));
+    return;
+  }
+  ask_store<std::vector<Sample>>(
+      [id, since, store_until](HistoryStore& store) { return store.series(id, since, store_until); },
+      [done = std::move(done), recent = std::move(recent), is_running = running != nullptr](
+          Result<std::vector<Sample>> older) mutable {
+        if (!older) {
+          // A running process still has its recent samples to show.
+          if (is_running) {
+            done(std::move(recent));
+          } else {
+            done(std::move(older));
+          }
+          return;
+        }
+        std::vector<Sample> all = std::move(older).value();
+        all.insert(all.end(), recent.begin(), recent.end());
+        done(std::move(all));
+      });
+}
+
+void DaemonWatchState::known_processes(ProcessesDone done) const {
+  std::vector<WatchedProcess> running;
+  running.reserve(registry_.size());
+  registry_.for_each([&](const Watched& w) { running.push_back(w.process); });
+  if (!store_usable()) {
+    newest_first(running);
+    done(std::move(running));
+    return;
+  }
+  ask_store<std::vector<WatchedProcess>>(
+      [](HistoryStore& store) { return store.processes(); },
+      [done = std::move(done), running = std::move(running)](Result<std::vector<WatchedProcess>> kept) mutable {
+        std::set<ProcessId> watched;
+        for (const WatchedProcess& p : running) watched.insert(p.id);
+        // The registry knows best what runs now; the store adds the rest.
+        std::vector<WatchedProcess> all = std::move(running);
+        if (kept) {
+          for (const WatchedProcess& p : *kept) {
+            if (watched.count(p.id) == 0) all.push_back(p);
+          }
+        }
+        newest_first(all);
+        done(std::move(all));
+      });
 }
 
 }  // namespace memproxy::heapwatch

@@ -1,12 +1,23 @@
-// The daemon's WatchState: what the query socket and the exporters see,
-// read from the registry of running processes on the event loop's thread.
+// The daemon's WatchState: what the query socket and the exporters see, on
+// the event loop's thread. Running processes come from the registry, with
+// the latest verdict the history keeper made of each; history older than
+// the registry's recent samples, and processes that ended, come from the
+// keeper's store.
 //
-// Until the leak verdict and the history store are wired in, every
-// verdict is "not enough data", and the history of a process is the
-// registry's recent one-second samples, while it runs.
+// A store question goes to the keeper's worker and its answer comes back
+// on the loop. It is bounded in time: after `store_patience` without an
+// answer (the database is locked, the disk stalls) the caller is told the
+// history is busy. When the store is not there (--no-history, or a database
+// that could not be opened), or does not answer, a running process's
+// history is its recent samples.
 #ifndef MEMPROXYD_HEAPWATCH_WATCH_STATE_HPP
 #define MEMPROXYD_HEAPWATCH_WATCH_STATE_HPP
 
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <map>
+
+#include "heapwatch/history_keeper.hpp"
 #include "heapwatch/process_view.hpp"
 #include "heapwatch/registry.hpp"
 
@@ -14,17 +25,35 @@ namespace memproxy::heapwatch {
 
 // The window allocations_per_second and frees_per_second are measured over.
 inline constexpr int64_t kRateWindowNs = 60'000'000'000;
+// Within the client's own patience (memproxyctl waits 10 s).
+inline constexpr std::chrono::milliseconds kStorePatience{5000};
 
-class RegistryWatchState : public WatchState {
+class DaemonWatchState : public WatchState {
  public:
-  explicit RegistryWatchState(const Registry& registry) : registry_(registry) {}
+  // `keeper` may be nullptr: no history is kept.
+  DaemonWatchState(boost::asio::io_context& loop, const Registry& registry, HistoryKeeper* keeper,
+                   std::chrono::milliseconds store_patience = kStorePatience)
+      : loop_(loop), registry_(registry), keeper_(keeper), store_patience_(store_patience) {}
 
   std::vector<ProcessView> views() const override;
-  std::vector<Sample> history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns) const override;
-  std::vector<WatchedProcess> known_processes() const override;
+  void history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns, SamplesDone done) const override;
+  void known_processes(ProcessesDone done) const override;
+
+  // A verdict pass's results; those of processes no longer watched are ignored.
+  void set_verdicts(HistoryKeeper::Verdicts verdicts);
+  // The process ended: its verdict goes with it.
+  void forget(const ProcessId& id) { verdicts_.erase(id); }
 
  private:
+  bool store_usable() const { return keeper_ != nullptr && keeper_->accepting(); }
+  template <class T, class Read>
+  void ask_store(Read read, std::function<void(Result<T>)> done) const;
+
+  boost::asio::io_context& loop_;
   const Registry& registry_;
+  HistoryKeeper* keeper_;
+  std::chrono::milliseconds store_patience_;
+  std::map<ProcessId, VerdictSummary> verdicts_;
 };
 
 // The call rates of the newest sample against the oldest one within

@@ -1,0 +1,315 @@
+// The verdict and the history end to end: the real daemon, sampling every
+// 100 ms with the leak verdict 60 times faster than real time, watches two
+// labelled programs preloaded with libmemproxy and jemalloc, played 60
+// times faster too (heapwatch-fast_leak, heapwatch-steady). memproxyctl
+// leaks and top and the textfile show the one growing and the other not;
+// live bytes are the programs' own count; a restarted daemon judges from
+// the history at once and still answers for a process that ended before
+// it; a damaged or unusable database, or one another program holds locked,
+// leaves the daemon watching and sampling on time.
+#include <signal.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include "capability.hpp"
+#include "e2e_support.hpp"
+#include "heapwatch_fixtures.hpp"
+
+namespace {
+
+using namespace heapwatch_e2e;
+using nlohmann::json;
+
+constexpr const char* kJemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+// A verdict needs 5 s of warm-up and 30 s of history at this scale: with a
+// loaded machine's slack.
+constexpr auto kVerdictPatience = std::chrono::seconds(150);
+
+const std::vector<std::string> kScaled{"--verdict-time-scale", "60"};
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// A labelled program at 60 pattern seconds per second, monitored through
+// `table`'s daemon, on jemalloc behind libmemproxy.
+std::unique_ptr<Process> start_program(const std::string& path, const std::string& table,
+                                       std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv{path, "--speed", "60"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return std::make_unique<Process>(argv, std::vector<std::string>{std::string("LD_PRELOAD=") + MEMPROXY_LIB + ":" +
+                                                                      kJemalloc,
+                                                                  "MEMPROXY_TABLE=" + table});
+}
+
+// `pid`'s entry in `top --json`, or null.
+json view_of(const std::string& table, pid_t pid) {
+  Outcome top = memproxyctl(table, {"top", "--json"});
+  if (!top.ok()) return nullptr;
+  const json answer = json::parse(top.out);
+  for (const json& v : answer["processes"]) {
+    if (v["process"]["pid"] == pid) return v;
+  }
+  return nullptr;
+}
+
+// Whether the daemon has sampled `pid` (it is watched from its handover on,
+// sampled from the next tick).
+bool sampled(const std::string& table, pid_t pid) {
+  json v = view_of(table, pid);
+  return !v.is_null() && v["latest"]["unix_ns"].get<int64_t>() > 0;
+}
+
+std::string trend_of(const std::string& table, pid_t pid) {
+  json v = view_of(table, pid);
+  return v.is_null() ? "" : v["verdict"]["trend"].get<std::string>();
+}
+
+// The value of `metric` for `pid` in the textfile, or NaN.
+double textfile_value(const std::string& path, const std::string& metric, pid_t pid) {
+  const std::string text = read_file(path);
+  const std::string series = metric + "{pid=\"" + std::to_string(pid) + "\"";
+  auto at = text.find(series);
+  if (at == std::string::npos) return std::nan("");
+  auto space = text.find("} ", at);
+  return space == std::string::npos ? std::nan("") : std::stod(text.substr(space + 2));
+}
+
+uint64_t held_bytes(const std::string& line) {
+  return line.rfind("held_bytes=", 0) == 0 ? std::stoull(line.substr(11)) : 0;
+}
+
+// Live bytes as the daemon shows them (top, and the textfile when given)
+// against the program's own count: the program is stopped while it sleeps
+// between its bursts, so its heap holds still for a sample, and the line
+// it prints on waking is that heap.
+void expect_live_bytes_match(Process& program, const std::string& table, const std::string& textfile) {
+  while (program.read_line(std::chrono::milliseconds(20))) {
+  }
+  ASSERT_TRUE(program.read_line(std::chrono::seconds(5)));  // just printed: the next burst follows at once
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  program.signal(SIGSTOP);
+  ASSERT_TRUE(program.wait_stopped());
+  const int64_t stopped = heapwatch_fixtures::now_ns();
+  json view;
+  ASSERT_TRUE(wait_until([&] {
+    view = view_of(table, program.pid());
+    return !view.is_null() && view["latest"]["unix_ns"].get<int64_t>() > stopped + 150'000'000;
+  }));
+  // The textfile is rewritten about once a second.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const double in_textfile = textfile_value(textfile, "memproxy_heap_live_bytes", program.pid());
+  program.resume();
+  std::optional<std::string> line = program.read_line(std::chrono::seconds(5));
+  ASSERT_TRUE(line);
+  const double held = static_cast<double>(held_bytes(*line));
+  ASSERT_GT(held, 0) << *line;
+  const double tolerance = 0.01 * held + 128 * 1024;
+  EXPECT_NEAR(view["latest"]["live_bytes"].get<double>(), held, tolerance) << view.dump();
+  EXPECT_NEAR(in_textfile, held, tolerance);
+}
+
+class DaemonHistoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override { MEMPROXY_REQUIRE(memproxy::testing::missing_file(kJemalloc, "libjemalloc2")); }
+  memproxy::testing::TempDir dir_{0755};
+};
+
+TEST_F(DaemonHistoryTest, TheLeakIsFoundTheSteadyHeapIsNotAndARestartedDaemonKnowsAtOnce) {
+  const std::string textfile = dir_ / "memproxy.prom";
+  std::optional<Daemon> daemon;
+  daemon.emplace(dir_, with(kScaled, {"--prometheus-textfile", textfile}),
+                 std::vector<std::string>{"heapwatch-fast_leak", "heapwatch-steady"});
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  auto leaker = start_program(HEAPWATCH_FAST_LEAK, daemon->table());
+  auto steady = start_program(HEAPWATCH_STEADY, daemon->table());
+  ASSERT_TRUE(leaker->read_line()) << daemon->log();
+  ASSERT_TRUE(steady->read_line());
+
+  ASSERT_TRUE(wait_until([&] { return trend_of(daemon->table(), leaker->pid()) == "growing"; }, kVerdictPatience))
+      << view_of(daemon->table(), leaker->pid()).dump() << daemon->log();
+  ASSERT_TRUE(wait_until([&] { return trend_of(daemon->table(), steady->pid()) != "not enough data"; }))
+      << view_of(daemon->table(), steady->pid()).dump();
+
+  Outcome leaks = memproxyctl(daemon->table(), {"leaks"});
+  EXPECT_EQ(leaks.code, 1) << leaks.describe();
+  EXPECT_NE(leaks.out.find(std::to_string(leaker->pid()) + " root"), std::string::npos) << leaks.out;
+  EXPECT_EQ(leaks.out.find(std::to_string(steady->pid()) + " "), std::string::npos) << leaks.out;
+  Outcome leaks_json = memproxyctl(daemon->table(), {"leaks", "--json"});
+  json listed = json::parse(leaks_json.out)["processes"];
+  ASSERT_EQ(listed.size(), 1u) << listed.dump();
+  EXPECT_EQ(listed[0]["process"]["pid"], leaker->pid());
+
+  // Every field of the verdict, in top --json: 60 MiB per pattern hour at
+  // 60 pattern hours per hour is 3.5 GiB/h.
+  const json grows = view_of(daemon->table(), leaker->pid())["verdict"];
+  EXPECT_EQ(grows["finding"], "growing") << grows.dump();
+  EXPECT_GT(grows["slope_bytes_per_hour"].get<double>(), 1.5 * (1ull << 30)) << grows.dump();
+  EXPECT_LT(grows["slope_bytes_per_hour"].get<double>(), 8.0 * (1ull << 30)) << grows.dump();
+  EXPECT_GT(grows["confidence"].get<double>(), 0.99) << grows.dump();
+  EXPECT_GT(grows["mann_kendall_z"].get<double>(), 3) << grows.dump();
+  EXPECT_GE(grows["analysed_s"].get<int64_t>(), 30) << grows.dump();
+  EXPECT_GE(grows["observed_s"].get<int64_t>(), grows["analysed_s"].get<int64_t>()) << grows.dump();
+  EXPECT_GT(grows["live_now_bytes"].get<uint64_t>(), grows["live_at_start_bytes"].get<uint64_t>() + (10u << 20))
+      << grows.dump();
+  EXPECT_GE(grows["live_at_start_bytes"].get<uint64_t>(), 32u << 20) << grows.dump();
+  const json flat = view_of(daemon->table(), steady->pid())["verdict"];
+  EXPECT_EQ(flat["trend"], "stable") << flat.dump();
+  EXPECT_LT(std::abs(flat["slope_bytes_per_hour"].get<double>()), 0.5 * (1ull << 30)) << flat.dump();
+
+  ASSERT_TRUE(wait_until([&] {
+    return textfile_value(textfile, "memproxy_heap_leak_suspected", leaker->pid()) == 1.0 &&
+           textfile_value(textfile, "memproxy_heap_leak_suspected", steady->pid()) == 0.0;
+  })) << read_file(textfile);
+  EXPECT_GT(textfile_value(textfile, "memproxy_heap_growth_bytes_per_hour", leaker->pid()), 1.5 * (1ull << 30));
+
+  expect_live_bytes_match(*leaker, daemon->table(), textfile);
+  expect_live_bytes_match(*steady, daemon->table(), textfile);
+
+  // A new daemon on the same history finds the programs running and judges
+  // them from what the store holds: without it, it would wait 30 s more.
+  EXPECT_EQ(daemon->stop(), 0) << daemon->log();
+  memproxy::testing::TempDir again{0755};
+  daemon.emplace(again, with(kScaled, {"--history", dir_ / "history.sqlite"}),
+                 std::vector<std::string>{"heapwatch-fast_leak", "heapwatch-steady"});
+  const auto restarted = std::chrono::steady_clock::now();
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  ASSERT_TRUE(wait_until([&] { return trend_of(daemon->table(), leaker->pid()) == "growing"; }))
+      << view_of(daemon->table(), leaker->pid()).dump() << daemon->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - restarted, std::chrono::seconds(20));
+  EXPECT_TRUE(wait_until([&] { return trend_of(daemon->table(), steady->pid()) == "stable"; }));
+  Outcome after = memproxyctl(daemon->table(), {"leaks", "--json"});
+  ASSERT_EQ(json::parse(after.out)["processes"].size(), 1u) << after.out;
+}
+
+TEST_F(DaemonHistoryTest, AProcessThatEndedBeforeARestartIsStillAnsweredByPidAndByName) {
+  std::optional<Daemon> daemon;
+  daemon.emplace(dir_, kScaled, std::vector<std::string>{"heapwatch-steady"});
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  auto brief = start_program(HEAPWATCH_STEADY, daemon->table(), {"--seconds", "3"});
+  const pid_t pid = brief->pid();
+  Outcome ran = brief->finish(std::chrono::seconds(20));
+  ASSERT_TRUE(ran.ok()) << ran.describe();
+  ASSERT_TRUE(wait_until([&] { return view_of(daemon->table(), pid).is_null(); })) << daemon->log();
+  // Answered from the store while this daemon runs, too.
+  Outcome before = memproxyctl(daemon->table(), {"history", std::to_string(pid), "--json"});
+  ASSERT_TRUE(before.ok()) << before.describe() << daemon->log();
+  const size_t kept = json::parse(before.out)["samples"].size();
+  EXPECT_GE(kept, 20u);  // 3 s at 100 ms, less the start
+  EXPECT_EQ(daemon->stop(), 0) << daemon->log();
+
+  memproxy::testing::TempDir again{0755};
+  daemon.emplace(again, std::vector<std::string>{"--history", dir_ / "history.sqlite"},
+                 std::vector<std::string>{"heapwatch-steady"});
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  for (const std::string& target : {std::to_string(pid), std::string("heapwatch-steady")}) {
+    Outcome history = memproxyctl(daemon->table(), {"history", target, "--json"});
+    ASSERT_TRUE(history.ok()) << target << ": " << history.describe() << daemon->log();
+    const json h = json::parse(history.out);
+    EXPECT_EQ(h["process"]["pid"], pid) << target;
+    EXPECT_GT(h["process"]["ended_unix_ns"].get<int64_t>(), h["process"]["started_unix_ns"].get<int64_t>());
+    EXPECT_EQ(h["samples"].size(), kept) << target;
+    EXPECT_TRUE(h["verdict"].is_null()) << target;
+    EXPECT_GT(h["samples"].back()["live_bytes"].get<uint64_t>(), 60u << 20) << target;
+  }
+  Outcome chart = memproxyctl(daemon->table(), {"history", std::to_string(pid)});
+  ASSERT_TRUE(chart.ok()) << chart.describe();
+  EXPECT_NE(chart.out.find(", ended)"), std::string::npos) << chart.out;
+}
+
+TEST_F(DaemonHistoryTest, ADamagedDatabaseIsMovedAsideAndRecordingStartsAnew) {
+  dir_.write("history.sqlite", std::string(16384, '\x5a'));
+  Daemon daemon(dir_, {});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return daemon.log().find("history: recording to") != std::string::npos; }))
+      << daemon.log();
+  EXPECT_NE(daemon.log().find("was moved to " + dir_ / "history.sqlite.corrupt"), std::string::npos) << daemon.log();
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "history.sqlite.corrupt"));
+  auto grower = start_grower(daemon.table());
+  ASSERT_TRUE(wait_until([&] { return sampled(daemon.table(), grower->pid()); })) << daemon.log();
+  Outcome status = memproxyctl(daemon.table(), {"status"});
+  EXPECT_NE(status.out.find("history:     recording " + dir_ / "history.sqlite"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("was damaged"), std::string::npos) << status.out;
+  grower->signal(SIGKILL);
+  grower->finish();
+  ASSERT_TRUE(wait_until([&] { return view_of(daemon.table(), grower->pid()).is_null(); }));
+  Outcome history = memproxyctl(daemon.table(), {"history", std::to_string(grower->pid()), "--json"});
+  ASSERT_TRUE(history.ok()) << history.describe();
+  EXPECT_FALSE(json::parse(history.out)["samples"].empty());
+}
+
+TEST_F(DaemonHistoryTest, AnUnusableHistoryPathLeavesTheDaemonWatching) {
+  dir_.write("file", "a file, not a directory");
+  Daemon daemon(dir_, {"--history", dir_ / "file/history.sqlite"});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto grower = start_grower(daemon.table());
+  uint64_t first = 0;
+  ASSERT_TRUE(wait_until([&] {
+    json v = view_of(daemon.table(), grower->pid());
+    return !v.is_null() && (first = v["latest"]["live_bytes"].get<uint64_t>()) > 0;
+  })) << daemon.log();
+  ASSERT_TRUE(wait_until([&] {
+    json v = view_of(daemon.table(), grower->pid());
+    return !v.is_null() && v["latest"]["live_bytes"].get<uint64_t>() > first + (256u << 10);
+  }));
+  EXPECT_NE(daemon.log().find("history: cannot keep " + dir_ / "file/history.sqlite"), std::string::npos)
+      << daemon.log();
+  Outcome status = memproxyctl(daemon.table(), {"status", "--json"});
+  const json history_state = json::parse(status.out)["status_record"]["history"];
+  EXPECT_EQ(history_state["state"], "unavailable") << status.out;
+  EXPECT_NE(history_state["problem"].get<std::string>().find("not a directory"), std::string::npos) << status.out;
+  EXPECT_NE(memproxyctl(daemon.table(), {"status"}).out.find("watching without it"), std::string::npos);
+  EXPECT_EQ(memproxyctl(daemon.table(), {"leaks"}).code, 0);
+  Outcome recent = memproxyctl(daemon.table(), {"history", std::to_string(grower->pid()), "--json"});
+  ASSERT_TRUE(recent.ok()) << recent.describe();
+  EXPECT_GE(json::parse(recent.out)["samples"].size(), 2u);
+  EXPECT_EQ(daemon.stop(), 0) << daemon.log();
+}
+
+// Another program holding the database's write lock makes every write of
+// the keeper wait its busy timeout and fail: sampling goes on at its pace,
+// top answers at once, a history is still answered, and recording resumes.
+TEST_F(DaemonHistoryTest, ALockedDatabaseNeverDelaysSampling) {
+  Daemon daemon(dir_, {});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto grower = start_grower(daemon.table());
+  ASSERT_TRUE(wait_until([&] { return sampled(daemon.table(), grower->pid()); })) << daemon.log();
+  ASSERT_TRUE(wait_until([&] { return daemon.log().find("history: recording to") != std::string::npos; }));
+
+  std::vector<int64_t> seen;
+  std::chrono::nanoseconds slowest_top{0};
+  {
+    heapwatch_fixtures::LockedDatabase lock(dir_ / "history.sqlite");
+    ASSERT_TRUE(lock.held()) << lock.error();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+    while (std::chrono::steady_clock::now() < until) {
+      const auto asked = std::chrono::steady_clock::now();
+      json v = view_of(daemon.table(), grower->pid());
+      slowest_top = std::max(slowest_top, std::chrono::steady_clock::now() - asked);
+      ASSERT_FALSE(v.is_null());
+      const int64_t t = v["latest"]["unix_ns"].get<int64_t>();
+      if (seen.empty() || t != seen.back()) seen.push_back(t);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const auto asked = std::chrono::steady_clock::now();
+    Outcome history = memproxyctl(daemon.table(), {"history", std::to_string(grower->pid()), "--json"});
+    EXPECT_TRUE(history.ok()) << history.describe();
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(7));
+  }
+  EXPECT_LT(slowest_top, std::chrono::milliseconds(1000));
+  // Four seconds of 100 ms ticks, as top saw them: none held up.
+  EXPECT_GE(seen.size(), 20u);
+  int64_t widest = 0;
+  for (size_t i = 1; i < seen.size(); ++i) widest = std::max(widest, seen[i] - seen[i - 1]);
+  EXPECT_LT(widest, 700'000'000) << "a gap of " << widest / 1'000'000 << " ms between samples";
+  EXPECT_NE(daemon.log().find("database is locked"), std::string::npos) << daemon.log();
+  EXPECT_TRUE(wait_until([&] { return daemon.log().find("history: recording again") != std::string::npos; }))
+      << daemon.log();
+}
+
+}  // namespace

@@ -1,0 +1,267 @@
+// The history keeper over a real store in a temporary directory: what it
+// records and answers, on the loop; its queue's bounds while another
+// connection holds the database's write lock (the worker then waits a
+// busy timeout per transaction), which never make posting wait; the
+// verdicts it posts back, with the warm-up counted from the process start;
+// processes that ended unseen; a database it cannot use or must replace.
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <optional>
+
+#include <gtest/gtest.h>
+
+#include "heapwatch/daemon_verdict.hpp"
+#include "heapwatch/history_keeper.hpp"
+#include "heapwatch_fixtures.hpp"
+#include "temp_dir.hpp"
+
+namespace {
+
+using namespace memproxy::heapwatch;
+using namespace std::chrono_literals;
+using heapwatch_fixtures::LockedDatabase;
+using heapwatch_fixtures::now_ns;
+using heapwatch_fixtures::process;
+using heapwatch_fixtures::run_loop_until;
+
+class HistoryKeeperTest : public ::testing::Test {
+ protected:
+  HistoryKeeperOptions options() {
+    HistoryKeeperOptions o;
+    o.path = dir_ / "history.sqlite";
+    o.store.busy_timeout_ms = 300;
+    return o;
+  }
+  // Starts the keeper and waits until it has opened its store.
+  void start(HistoryKeeperOptions o) {
+    HistoryKeeper::Callbacks callbacks;
+    callbacks.on_health = [this](const HistoryHealth& h) { health_ = h; };
+    callbacks.on_verdicts = [this](HistoryKeeper::Verdicts v) {
+      for (auto& [id, summary] : v) verdicts_[id.pid] = summary;
+    };
+    keeper_ = std::make_unique<HistoryKeeper>(io_, std::move(o), std::move(callbacks));
+    ASSERT_TRUE(run_loop_until(io_, [&] { return health_ && health_->state != HistoryHealth::State::opening; }));
+  }
+  // The store's series of `id`, asked through the keeper and answered on the loop.
+  Result<std::vector<Sample>> series(const ProcessId& id) {
+    std::optional<Result<std::vector<Sample>>> got;
+    EXPECT_TRUE(keeper_->query([id, &got](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
+      Result<std::vector<Sample>> r = store ? store->series(id) : Result<std::vector<Sample>>(Status::failure("none"));
+      return [r, &got] { got = r; };
+    }));
+    EXPECT_TRUE(run_loop_until(io_, [&] { return got.has_value(); }));
+    return got ? *got : Result<std::vector<Sample>>(Status::failure("no answer"));
+  }
+  Result<std::vector<WatchedProcess>> processes() {
+    std::optional<Result<std::vector<WatchedProcess>>> got;
+    EXPECT_TRUE(keeper_->query([&got](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
+      auto r = store ? store->processes() : Result<std::vector<WatchedProcess>>(Status::failure("none"));
+      return [r, &got] { got = r; };
+    }));
+    EXPECT_TRUE(run_loop_until(io_, [&] { return got.has_value(); }));
+    return got ? *got : Result<std::vector<WatchedProcess>>(Status::failure("no answer"));
+  }
+
+  memproxy::testing::TempDir dir_;
+  boost::asio::io_context io_;
+  std::optional<HistoryHealth> health_;
+  std::map<pid_t, VerdictSummary> verdicts_;
+  std::unique_ptr<HistoryKeeper> keeper_;
+};
+
+std::vector<Observation> tick(const WatchedProcess& p, int64_t t, uint64_t live) {
+  Sample s;
+  s.unix_ns = t;
+  s.live_bytes = live;
+  s.rss_bytes = live + (8u << 20);
+  return {Observation{p, s}};
+}
+
+TEST_F(HistoryKeeperTest, RecordsTicksAndAnswersQueriesOnTheLoop) {
+  start(options());
+  EXPECT_EQ(health_->state, HistoryHealth::State::recording);
+  EXPECT_TRUE(keeper_->accepting());
+  const WatchedProcess p = process(41, 1000);
+  const int64_t t0 = now_ns();
+  for (int i = 0; i < 5; ++i) keeper_->record(tick(p, t0 + i * 100'000'000LL, 1000 + i));
+  Result<std::vector<Sample>> got = series(p.id);
+  ASSERT_TRUE(got) << got.error();
+  ASSERT_EQ(got->size(), 5u);
+  EXPECT_EQ(got->back().live_bytes, 1004u);
+
+  keeper_->ended(p.id, t0 + 1'000'000'000);
+  auto kept = processes();
+  ASSERT_TRUE(kept) << kept.error();
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0].ended_unix_ns, t0 + 1'000'000'000);
+}
+
+TEST_F(HistoryKeeperTest, AStalledWriterDropsAndCountsWhatOverflowsAndPostingNeverWaits) {
+  HistoryKeeperOptions o = options();
+  o.max_pending_ticks = 8;
+  o.max_pending_queries = 2;
+  start(o);
+  LockedDatabase lock(dir_ / "history.sqlite");
+  ASSERT_TRUE(lock.held()) << lock.error();
+  const WatchedProcess p = process(42, 1000);
+  const int64_t t0 = now_ns();
+  auto slowest = std::chrono::nanoseconds::zero();
+  for (int i = 0; i < 200; ++i) {
+    auto before = std::chrono::steady_clock::now();
+    keeper_->record(tick(p, t0 + i * 1'000'000LL, 1));
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - before);
+  }
+  // The worker waits 300 ms for the lock per transaction; posting never does.
+  EXPECT_LT(slowest, 50ms);
+  EXPECT_GE(keeper_->dropped_observations(), 200u - 8u - 32u);
+  EXPECT_LE(keeper_->dropped_observations(), 200u - 8u);
+  // Queries beyond the bound are refused at once.
+  int accepted = 0;
+  for (int i = 0; i < 5; ++i) accepted += keeper_->query([](HistoryStore*) { return HistoryKeeper::LoopContinuation{}; });
+  EXPECT_EQ(accepted, 2);
+}
+
+TEST_F(HistoryKeeperTest, StoppingWithALockedDatabaseIsBounded) {
+  HistoryKeeperOptions o = options();
+  o.stop_deadline = 500ms;
+  start(o);
+  LockedDatabase lock(dir_ / "history.sqlite");
+  ASSERT_TRUE(lock.held()) << lock.error();
+  const WatchedProcess p = process(43, 1000);
+  for (int i = 0; i < 100; ++i) keeper_->record(tick(p, now_ns() + i, 1));
+  auto before = std::chrono::steady_clock::now();
+  keeper_.reset();
+  // The transaction under way (a busy timeout), then at most the deadline's worth.
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 2500ms);
+}
+
+// `seconds` of two processes' heaps sampled every 100 ms and ending now,
+// one growing 1 MiB/s and one flat, each with the same small wobble.
+void record_pair(HistoryKeeper& keeper, const WatchedProcess& leaking, const WatchedProcess& other, int seconds,
+                 bool other_leaks) {
+  const int64_t t0 = now_ns() - seconds * 1'000'000'000LL;
+  for (int i = 0; i < seconds * 10; ++i) {
+    const uint64_t wobble = (static_cast<uint64_t>(i) * 7919u % 13u) * 4096u;
+    const uint64_t grown = (1u << 20) * static_cast<uint64_t>(i) / 10;
+    std::vector<Observation> both = tick(leaking, t0 + i * 100'000'000LL, (64u << 20) + grown + wobble);
+    both.push_back(tick(other, t0 + i * 100'000'000LL, (64u << 20) + (other_leaks ? grown : 0) + wobble)[0]);
+    keeper.record(std::move(both));
+  }
+}
+
+TEST_F(HistoryKeeperTest, VerdictsOfRunningProcessesArePostedBackWithEverySummaryField) {
+  HistoryKeeperOptions o = options();
+  o.verdict = time_scaled(VerdictParameters{}, 60);
+  o.verdict_interval = 200ms;
+  start(o);
+  const int64_t long_ago = now_ns() - 3'600'000'000'000LL;
+  WatchedProcess leaking = process(44, 1000);
+  WatchedProcess steady = process(45, 1000);
+  leaking.started_unix_ns = steady.started_unix_ns = long_ago;
+  record_pair(*keeper_, leaking, steady, 36, false);
+  // Passes may run while the ticks are still being recorded: the one that
+  // saw them all says growing.
+  ASSERT_TRUE(run_loop_until(io_, [&] { return verdicts_[44].trend == "growing"; })) << verdicts_[44].trend;
+  const VerdictSummary& grows = verdicts_[44];
+  EXPECT_EQ(grows.trend, "growing");
+  EXPECT_EQ(grows.finding, "growing");
+  EXPECT_NEAR(grows.slope_bytes_per_hour, 3600.0 * (1 << 20), 0.1 * 3600.0 * (1 << 20));
+  EXPECT_GT(grows.confidence, 0.999);
+  EXPECT_GT(grows.mann_kendall_z, 3);
+  EXPECT_GE(grows.observed_s, 35);
+  EXPECT_GE(grows.analysed_s, 30);
+  EXPECT_GT(grows.live_now_bytes, grows.live_at_start_bytes + (20u << 20));
+  EXPECT_FALSE(grows.fragmentation_growing);
+  const VerdictSummary& flat = verdicts_[45];
+  EXPECT_EQ(flat.trend, "stable");
+  EXPECT_LT(flat.confidence, 0.999);
+}
+
+TEST_F(HistoryKeeperTest, TheWarmUpCountsFromTheProcessStartNotFromTheFirstSample) {
+  HistoryKeeperOptions o = options();
+  o.verdict = time_scaled(VerdictParameters{}, 60);
+  o.verdict_interval = 200ms;
+  start(o);
+  // Two leaks seen for the same 33 s: one whose process started with its
+  // first sample (5 s of warm-up leave 28 s, too short), and one started
+  // long before, as one a restarted daemon finds (no warm-up to wait).
+  WatchedProcess old = process(46, 1000);
+  old.started_unix_ns = now_ns() - 3'600'000'000'000LL;
+  WatchedProcess fresh = process(47, 1000);
+  fresh.started_unix_ns = now_ns() - 33'000'000'000LL;
+  record_pair(*keeper_, old, fresh, 33, true);
+  ASSERT_TRUE(run_loop_until(io_, [&] { return verdicts_[46].trend == "growing"; })) << verdicts_[46].trend;
+  EXPECT_GE(verdicts_[46].analysed_s, 30);
+  // Judged in the same pass, on the same samples.
+  EXPECT_EQ(verdicts_[47].trend, "not enough data");
+  EXPECT_LT(verdicts_[47].analysed_s, 30);
+}
+
+TEST_F(HistoryKeeperTest, ProcessesTheStoreBelievesRunningThatNoTickShowsAreMarkedEnded) {
+  const WatchedProcess gone = process(48, 1000);
+  const int64_t last = now_ns() - 60'000'000'000LL;
+  {
+    auto store = HistoryStore::open(dir_ / "history.sqlite");
+    ASSERT_TRUE(store) << store.error();
+    ASSERT_TRUE(store.value().record(gone, tick(gone, last, 5)[0].sample));
+  }
+  start(options());
+  const WatchedProcess running = process(49, 2000);
+  keeper_->record(tick(running, now_ns(), 7));
+  auto kept = processes();
+  ASSERT_TRUE(kept) << kept.error();
+  ASSERT_EQ(kept->size(), 2u);
+  for (const WatchedProcess& p : *kept) {
+    EXPECT_EQ(p.ended_unix_ns, p.id == gone.id ? last : 0) << p.id.pid;
+  }
+}
+
+TEST_F(HistoryKeeperTest, AnUnusablePathLeavesItUnavailableAndQueriesWithoutAStore) {
+  dir_.write("file", "not a directory");
+  HistoryKeeperOptions o = options();
+  o.path = dir_ / "file/history.sqlite";
+  start(o);
+  EXPECT_EQ(health_->state, HistoryHealth::State::unavailable);
+  EXPECT_NE(health_->problem.find("file"), std::string::npos) << health_->problem;
+  EXPECT_FALSE(keeper_->accepting());
+  keeper_->record(tick(process(50, 1), now_ns(), 1));
+  EXPECT_EQ(keeper_->dropped_observations(), 0u);
+  EXPECT_FALSE(series(process(50, 1).id));
+}
+
+TEST_F(HistoryKeeperTest, AGroupWritableDirectoryIsRefused) {
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0770), 0);
+  start(options());
+  EXPECT_EQ(health_->state, HistoryHealth::State::unavailable);
+  EXPECT_NE(health_->problem.find("writable by its group"), std::string::npos) << health_->problem;
+}
+
+TEST_F(HistoryKeeperTest, AMissingDirectoryIsCreatedPrivate) {
+  HistoryKeeperOptions o = options();
+  o.path = dir_ / "state/history.sqlite";
+  start(o);
+  EXPECT_EQ(health_->state, HistoryHealth::State::recording) << health_->problem;
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "state").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+}
+
+TEST_F(HistoryKeeperTest, ADamagedDatabaseIsMovedAsideAndRecordingGoesOn) {
+  dir_.write("history.sqlite", std::string(8192, 'x'));
+  start(options());
+  EXPECT_EQ(health_->state, HistoryHealth::State::recording);
+  EXPECT_NE(health_->problem.find(".corrupt"), std::string::npos) << health_->problem;
+  EXPECT_TRUE(std::ifstream(dir_ / "history.sqlite.corrupt").good());
+  const WatchedProcess p = process(51, 1000);
+  keeper_->record(tick(p, now_ns(), 3));
+  auto got = series(p.id);
+  ASSERT_TRUE(got) << got.error();
+  EXPECT_EQ(got->size(), 1u);
+}
+
+}  // namespace

@@ -1,0 +1,177 @@
+// The daemon's watch state over a registry and a history keeper with a
+// real store: what is answered at once (a running process's recent
+// samples), what comes later from the store (older history joined to the
+// recent samples, ended processes), what a locked database leaves the
+// caller with (an answer within the patience), and the verdicts.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <optional>
+
+#include "heapwatch/watch_state.hpp"
+#include "heapwatch_fixtures.hpp"
+#include "temp_dir.hpp"
+
+namespace {
+
+using namespace memproxy::heapwatch;
+using namespace std::chrono_literals;
+using heapwatch_fixtures::LockedDatabase;
+using heapwatch_fixtures::process;
+using heapwatch_fixtures::run_loop_until;
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+Sample at(int64_t t, uint64_t live) {
+  Sample s;
+  s.unix_ns = t;
+  s.live_bytes = live;
+  return s;
+}
+
+class WatchStateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HistoryKeeperOptions o;
+    o.path = dir_ / "history.sqlite";
+    o.store.busy_timeout_ms = 1000;
+    HistoryKeeper::Callbacks callbacks;
+    callbacks.on_health = [this](const HistoryHealth& h) { opened_ = h.state != HistoryHealth::State::opening; };
+    keeper_ = std::make_unique<HistoryKeeper>(io_, o, callbacks);
+    ASSERT_TRUE(run_loop_until(io_, [&] { return opened_; }));
+  }
+  // `p` running, its registry holding the samples at `from`..`to` seconds.
+  void run(const WatchedProcess& p, int from, int to) {
+    ASSERT_EQ(registry_.add(p, memproxy::heap::MappedAccount{}, true), "");
+    for (int i = from; i <= to; ++i) registry_.record(p.id, at(i * kSecond, static_cast<uint64_t>(i)), {});
+  }
+  // The store holding `p`'s samples at `from`..`to` seconds (a daemon's earlier ticks).
+  void keep(const WatchedProcess& p, int from, int to) {
+    for (int i = from; i <= to; ++i) keeper_->record({Observation{p, at(i * kSecond, static_cast<uint64_t>(i))}});
+  }
+  Result<std::vector<Sample>> history(const DaemonWatchState& state, const ProcessId& id, int64_t since) {
+    std::optional<Result<std::vector<Sample>>> got;
+    state.history(id, since, kForever, [&](Result<std::vector<Sample>> r) { got = std::move(r); });
+    EXPECT_TRUE(run_loop_until(io_, [&] { return got.has_value(); }));
+    return got ? *got : Result<std::vector<Sample>>(Status::failure("no answer"));
+  }
+  std::vector<WatchedProcess> known(const DaemonWatchState& state) {
+    std::optional<Result<std::vector<WatchedProcess>>> got;
+    state.known_processes([&](Result<std::vector<WatchedProcess>> r) { got = std::move(r); });
+    EXPECT_TRUE(run_loop_until(io_, [&] { return got.has_value(); }));
+    return got && *got ? got->value() : std::vector<WatchedProcess>{};
+  }
+
+  memproxy::testing::TempDir dir_;
+  boost::asio::io_context io_;
+  bool opened_ = false;
+  Registry registry_;
+  std::unique_ptr<HistoryKeeper> keeper_;
+};
+
+std::vector<int64_t> seconds_of(const std::vector<Sample>& samples) {
+  std::vector<int64_t> out;
+  for (const Sample& s : samples) out.push_back(s.unix_ns / kSecond);
+  return out;
+}
+
+TEST_F(WatchStateTest, ASpanTheRecentSamplesCoverIsAnsweredAtOnce) {
+  DaemonWatchState state(io_, registry_, keeper_.get());
+  run(process(10, 1), 100, 110);
+  bool answered = false;
+  state.history(process(10, 1).id, 105 * kSecond, kForever, [&](Result<std::vector<Sample>> r) {
+    answered = true;
+    ASSERT_TRUE(r);
+    EXPECT_EQ(seconds_of(*r), (std::vector<int64_t>{105, 106, 107, 108, 109, 110}));
+  });
+  EXPECT_TRUE(answered) << "answered within the call, without the store";
+}
+
+TEST_F(WatchStateTest, OlderHistoryComesFromTheStoreJoinedToTheRecentSamplesOnce) {
+  DaemonWatchState state(io_, registry_, keeper_.get());
+  const WatchedProcess p = process(11, 1);
+  keep(p, 100, 114);  // every tick goes to the store, the recent ones too
+  run(p, 110, 114);
+  Result<std::vector<Sample>> got = history(state, p.id, 0);
+  ASSERT_TRUE(got) << got.error();
+  std::vector<int64_t> expected;
+  for (int64_t i = 100; i <= 114; ++i) expected.push_back(i);
+  EXPECT_EQ(seconds_of(*got), expected);
+}
+
+TEST_F(WatchStateTest, EndedProcessesAndTheirHistoryComeFromTheStoreNewestFirst) {
+  DaemonWatchState state(io_, registry_, keeper_.get());
+  const WatchedProcess ended = process(12, 3000);
+  keep(ended, 1, 3);
+  keeper_->ended(ended.id, 4 * kSecond);
+  run(process(13, 2000), 1, 2);
+  run(process(14, 4000), 1, 2);
+  std::vector<WatchedProcess> all = known(state);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].id.pid, 14);
+  EXPECT_EQ(all[1].id.pid, 12);
+  EXPECT_EQ(all[1].ended_unix_ns, 4 * kSecond);
+  EXPECT_EQ(all[2].id.pid, 13);
+  Result<std::vector<Sample>> got = history(state, ended.id, 0);
+  ASSERT_TRUE(got) << got.error();
+  EXPECT_EQ(seconds_of(*got), (std::vector<int64_t>{1, 2, 3}));
+}
+
+TEST_F(WatchStateTest, ALockedDatabaseIsAnsweredWithinThePatienceAndRecentStaysImmediate) {
+  DaemonWatchState state(io_, registry_, keeper_.get(), 150ms);
+  const WatchedProcess ended = process(15, 1);
+  keep(ended, 1, 3);
+  const WatchedProcess running = process(16, 2);
+  run(running, 10, 12);
+  ASSERT_TRUE(history(state, ended.id, 0));  // recorded before the lock
+  LockedDatabase lock(dir_ / "history.sqlite");
+  ASSERT_TRUE(lock.held()) << lock.error();
+  // The worker now waits its busy timeout (1 s) on this tick, the query behind it.
+  keep(running, 13, 13);
+  const auto before = std::chrono::steady_clock::now();
+  Result<std::vector<Sample>> late = history(state, ended.id, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 900ms);
+  ASSERT_FALSE(late);
+  EXPECT_NE(late.error().find("did not answer within 150 ms"), std::string::npos) << late.error();
+  // A running process: its recent samples, at once for a span they cover,
+  // and instead of the store's when the store does not answer.
+  bool answered = false;
+  state.history(running.id, 10 * kSecond, kForever, [&](Result<std::vector<Sample>> r) { answered = r.ok(); });
+  EXPECT_TRUE(answered);
+  Result<std::vector<Sample>> whole = history(state, running.id, 0);
+  ASSERT_TRUE(whole) << whole.error();
+  EXPECT_EQ(seconds_of(*whole), (std::vector<int64_t>{10, 11, 12}));
+  // The late answers arrive to nobody once the lock goes.
+  run_loop_until(io_, [] { return false; }, 1500ms);
+}
+
+TEST_F(WatchStateTest, WithoutAStoreOnlyRunningProcessesAndTheirRecentSamples) {
+  DaemonWatchState state(io_, registry_, nullptr);
+  run(process(17, 1), 5, 7);
+  EXPECT_EQ(known(state).size(), 1u);
+  Result<std::vector<Sample>> got = history(state, process(17, 1).id, 0);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(seconds_of(*got), (std::vector<int64_t>{5, 6, 7}));
+  Result<std::vector<Sample>> none = history(state, process(18, 1).id, 0);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(WatchStateTest, ViewsCarryTheVerdictsOfWatchedProcessesOnly) {
+  DaemonWatchState state(io_, registry_, keeper_.get());
+  const WatchedProcess p = process(19, 1);
+  run(p, 1, 31);
+  ASSERT_EQ(state.views().size(), 1u);
+  EXPECT_EQ(state.views()[0].verdict.trend, "not enough data");
+  EXPECT_EQ(state.views()[0].verdict.observed_s, 30);
+  VerdictSummary growing;
+  growing.trend = "growing";
+  growing.slope_bytes_per_hour = 42;
+  state.set_verdicts({{p.id, growing}, {process(20, 1).id, growing}});
+  EXPECT_EQ(state.views()[0].verdict.trend, "growing");
+  EXPECT_EQ(state.views()[0].verdict.slope_bytes_per_hour, 42);
+  state.forget(p.id);
+  EXPECT_EQ(state.views()[0].verdict.trend, "not enough data");
+}
+
+}  // namespace
