@@ -163,14 +163,34 @@ MappedAccount MappedAccount::from_fd(int fd, std::string* why) {
   return account;
 }
 
-MappedAccount MappedAccount::of_process(int pid, std::string* why) {
+namespace {
+
+// An account's memfd as /proc/PID/fd shows it: "/memfd:NAME (deleted)".
+bool is_account_link(const std::string& target, const char* heap_socket) {
+  const std::string memfd = "/memfd:", deleted = " (deleted)";
+  if (target.size() < memfd.size() + deleted.size() || target.compare(0, memfd.size(), memfd) != 0 ||
+      target.compare(target.size() - deleted.size(), deleted.size(), deleted) != 0) {
+    return false;
+  }
+  const std::string name = target.substr(memfd.size(), target.size() - memfd.size() - deleted.size());
+  if (heap_socket != nullptr) {
+    char wanted[kMemfdNameSize];
+    memfd_name_for(heap_socket, wanted);
+    return name == wanted;
+  }
+  const std::string prefix = std::string(MP_HEAP_MEMFD_NAME) + "-";
+  return name.size() == kMemfdNameSize - 1 && name.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+MappedAccount MappedAccount::of_process(int pid, std::string* why, const char* heap_socket) {
   const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
   DIR* dir = ::opendir(fd_dir.c_str());
   if (dir == nullptr) {
     *why = "cannot list " + fd_dir + ": " + std::strerror(errno);
     return {};
   }
-  const std::string wanted = std::string("/memfd:") + MP_HEAP_MEMFD_NAME + " (deleted)";
   MappedAccount found;
   *why = "process " + std::to_string(pid) + " has no heap account (not monitored)";
   while (dirent* entry = ::readdir(dir)) {
@@ -180,7 +200,7 @@ MappedAccount MappedAccount::of_process(int pid, std::string* why) {
     ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
     if (n <= 0) continue;
     target[n] = '\0';
-    if (wanted != target) continue;
+    if (!is_account_link(target, heap_socket)) continue;
     int fd = ::open(link.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) {
       *why = "cannot open " + link + ": " + std::strerror(errno);

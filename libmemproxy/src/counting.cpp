@@ -94,7 +94,6 @@ inline uint64_t traced_size(family::Member, void*, size_t n, std::align_val_t) {
 inline uint64_t traced_size(family::Member, void*, std::align_val_t, const std::nothrow_t&) { return 0; }
 
 inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
-inline uint64_t as_word(int r) { return static_cast<uint64_t>(r); }
 
 #define MP_EXPAND(...) __VA_ARGS__
 #define MP_TRACE(member, pointer, result, args) \

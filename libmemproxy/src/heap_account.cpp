@@ -20,7 +20,9 @@ char g_socket_path[108] MP_STATE = "";
 // gives none.
 bool make_region(const char** why) {
   const uint64_t size = heap::region_size_for(heap::kSlotCount);
-  int fd = platform::sealed_region(MP_HEAP_MEMFD_NAME, static_cast<size_t>(size));
+  char name[heap::kMemfdNameSize];
+  heap::memfd_name_for(g_socket_path, name);
+  int fd = platform::sealed_region(name, static_cast<size_t>(size));
   if (fd < 0) {
     *why = "no sealed shared memory (memfd) for the account";
     return false;

@@ -174,9 +174,7 @@ TEST_F(DaemonHistoryTest, TheLeakIsFoundTheSteadyHeapIsNotAndARestartedDaemonKno
   // A new daemon on the same history finds the programs running and judges
   // them from what the store holds: without it, it would wait 30 s more.
   EXPECT_EQ(daemon->stop(), 0) << daemon->log();
-  memproxy::testing::TempDir again{0755};
-  daemon.emplace(again, with(kScaled, {"--history", dir_ / "history.sqlite"}),
-                 std::vector<std::string>{"heapwatch-fast_leak", "heapwatch-steady"});
+  daemon.emplace(dir_, kScaled, std::vector<std::string>{"heapwatch-fast_leak", "heapwatch-steady"});
   const auto restarted = std::chrono::steady_clock::now();
   ASSERT_TRUE(daemon->ready()) << daemon->log();
   ASSERT_TRUE(wait_until([&] { return trend_of(daemon->table(), leaker->pid()) == "growing"; }))
@@ -203,9 +201,7 @@ TEST_F(DaemonHistoryTest, AProcessThatEndedBeforeARestartIsStillAnsweredByPidAnd
   EXPECT_GE(kept, 20u);  // 3 s at 100 ms, less the start
   EXPECT_EQ(daemon->stop(), 0) << daemon->log();
 
-  memproxy::testing::TempDir again{0755};
-  daemon.emplace(again, std::vector<std::string>{"--history", dir_ / "history.sqlite"},
-                 std::vector<std::string>{"heapwatch-steady"});
+  daemon.emplace(dir_, std::vector<std::string>{}, std::vector<std::string>{"heapwatch-steady"});
   ASSERT_TRUE(daemon->ready()) << daemon->log();
   for (const std::string& target : {std::to_string(pid), std::string("heapwatch-steady")}) {
     Outcome history = memproxyctl(daemon->table(), {"history", target, "--json"});

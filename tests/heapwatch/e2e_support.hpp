@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -60,6 +61,8 @@ class Daemon {
     std::string config = "[monitor]\n";
     for (const std::string& program : monitored) config += program + "\n";
     dir.write("memproxy.conf", config);
+    // A daemon restarted in the same directory starts a log of its own.
+    std::filesystem::remove(log_);
     std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>>'" + log_ + "'", MEMPROXYD_BIN,
                                   "-f",      "-c", dir / "memproxy.conf",                   "-t",
                                   table_,    "--sample-interval", "100"};

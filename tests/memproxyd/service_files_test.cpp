@@ -91,7 +91,8 @@ TEST(ServiceFilesTest, SystemdUnitVerifies) {
 TEST(ServiceFilesTest, SystemdUnitHasTheRequiredSettings) {
   std::string unit = read_file(MEMPROXY_SOURCE_DIR "/etc/systemd/memproxyd.service");
   for (const char* setting : {"RuntimeDirectory=memproxy", "ExecReload=/bin/kill -HUP $MAINPID",
-                              "ProtectSystem=strict", "NoNewPrivileges=yes", "ReadWritePaths=/run/memproxy"}) {
+                              "ProtectSystem=strict", "NoNewPrivileges=yes", "ReadWritePaths=/run/memproxy",
+                              "StateDirectory=memproxy", "StateDirectoryMode=0700"}) {
     EXPECT_NE(unit.find(setting), std::string::npos) << setting;
   }
 }

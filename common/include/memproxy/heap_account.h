@@ -39,6 +39,26 @@ inline constexpr int64_t kBatchBytes = 256 * 1024;
 // daemon finds running monitored processes again.
 #define MP_HEAP_MEMFD_NAME "memproxy-heap"
 
+// The account's memfd is named for the heap socket it is handed to:
+// "memproxy-heap-" and 16 hex digits of the socket path's FNV-1a hash. A
+// daemon that starts while monitored processes run adopts only the
+// accounts meant for its own socket, never those of another daemon (a
+// developer's, a test's) on the same host. Freestanding: the library
+// computes it too.
+inline constexpr uint32_t kMemfdNameSize = sizeof(MP_HEAP_MEMFD_NAME) + 1 + 16;  // with its NUL
+inline void memfd_name_for(const char* socket_path, char (&out)[kMemfdNameSize]) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const char* c = socket_path; *c != '\0'; ++c) {
+    h ^= static_cast<unsigned char>(*c);
+    h *= 0x100000001b3ull;
+  }
+  const char prefix[] = MP_HEAP_MEMFD_NAME "-";
+  uint32_t i = 0;
+  for (; prefix[i] != '\0'; ++i) out[i] = prefix[i];
+  for (int shift = 60; shift >= 0; shift -= 4) out[i++] = "0123456789abcdef"[(h >> shift) & 15];
+  out[i] = '\0';
+}
+
 // What a slot counts: calls of each family member (memproxy/allocator_family.def) by kind.
 // The four a churning program makes come first: with the bytes, they share
 // the slot's first cache line.

@@ -76,8 +76,10 @@ class MappedAccount {
   // Takes `fd` (closed on failure too); `why` says what was wrong.
   static MappedAccount from_fd(int fd, std::string* why);
   // The account of a running process, found among its descriptors by the
-  // memfd's name (a reader that may open /proc/PID/fd: root, or the owner).
-  static MappedAccount of_process(int pid, std::string* why);
+  // memfd's name (a reader that may open /proc/PID/fd: root, or the owner):
+  // the account meant for `heap_socket` (memfd_name_for), or any account
+  // when it is null.
+  static MappedAccount of_process(int pid, std::string* why, const char* heap_socket = nullptr);
 
   MappedAccount() = default;
   MappedAccount(MappedAccount&& other) noexcept { *this = std::move(other); }

@@ -11,7 +11,7 @@
 
 namespace memproxy::heapwatch {
 
-size_t find_running(Registry& registry) {
+size_t find_running(Registry& registry, const std::string& heap_socket) {
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) return 0;
   size_t added = 0;
@@ -21,7 +21,7 @@ size_t find_running(Registry& registry) {
     long pid = std::strtol(entry->d_name, &end, 10);
     if (end == entry->d_name || *end != '\0' || pid <= 0 || pid == self) continue;
     std::string why;
-    heap::MappedAccount account = heap::MappedAccount::of_process(static_cast<pid_t>(pid), &why);
+    heap::MappedAccount account = heap::MappedAccount::of_process(static_cast<pid_t>(pid), &why, heap_socket.c_str());
     if (!account) continue;
     auto uid = process::real_uid(static_cast<pid_t>(pid));
     auto identity = uid ? identify(static_cast<pid_t>(pid), *uid) : std::nullopt;

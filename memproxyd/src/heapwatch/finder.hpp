@@ -5,13 +5,16 @@
 #ifndef MEMPROXYD_HEAPWATCH_FINDER_HPP
 #define MEMPROXYD_HEAPWATCH_FINDER_HPP
 
+#include <string>
+
 #include "heapwatch/registry.hpp"
 
 namespace memproxy::heapwatch {
 
-// Adds every running process with an account that `registry` does not
-// have yet; returns how many were added.
-size_t find_running(Registry& registry);
+// Adds every running process with an account meant for `heap_socket` (the
+// daemon's own; accounts handed to another daemon's socket are left to it)
+// that `registry` does not have yet; returns how many were added.
+size_t find_running(Registry& registry, const std::string& heap_socket);
 
 }  // namespace memproxy::heapwatch
 

@@ -20,7 +20,7 @@ HeapWatch::HeapWatch(boost::asio::io_context& io, HeapWatchOptions options)
 std::string HeapWatch::start() {
   std::string error = intake_.listen(options_.socket_path);
   if (!error.empty()) return error;
-  size_t found = find_running(registry_);
+  size_t found = find_running(registry_, options_.socket_path);
   spdlog::info("heap watch: listening on {}, sampling every {} ms; {} monitored process{} already running",
                options_.socket_path, options_.sample_interval.count(), found, found == 1 ? "" : "es");
   next_ = std::chrono::steady_clock::now();
