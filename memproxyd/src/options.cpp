@@ -81,6 +81,8 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   app.add_option("--verdict-time-scale", options.verdict_time_scale)
       ->check(CLI::Range(1, kMaxVerdictTimeScale))
       ->group("");
+  // For tests and uninstalled builds: the build tree's worker. Hidden.
+  app.add_option("--symbolizer", options.symbolizer)->group("");
 
   ParsedOptions result;
   try {

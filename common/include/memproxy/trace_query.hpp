@@ -26,7 +26,8 @@
 //            caller: the return address into the program
 //   CALLER   {"address","frames":[FRAME...],"error"}   one per distinct
 //            caller of the batch; frames innermost first (heap_query.hpp's
-//            FRAME); empty with "error" saying why when symbolizing failed
+//            FRAME). When no function is known, "error" says why, and
+//            frames are empty or one frame with the object and offset only
 //   SUMMARY  {"records","dropped","undelivered","reason"}
 //            records: read from the process's ring; dropped: calls the
 //            process could not write because the ring was full;

@@ -31,6 +31,14 @@ void TraceSession::stop() {
   state_ = State::closing;  // the drain already armed is the last
 }
 
+void TraceSession::finish_now() {
+  if (state_ != State::tracing && state_ != State::closing) return;
+  switch_off();
+  state_ = State::closing;
+  timer_.cancel();
+  drain();  // closing: the last drain, then ended
+}
+
 void TraceSession::switch_off() { __atomic_store_n(&ring_.on, 0, __ATOMIC_RELEASE); }
 
 void TraceSession::arm() {
@@ -63,5 +71,7 @@ void TraceSession::drain() {
   }
   arm();
 }
+
+void switch_off_left_trace(heap::TraceSection& ring) { __atomic_store_n(&ring.on, 0, __ATOMIC_RELEASE); }
 
 }  // namespace memproxy::heapwatch
