@@ -38,6 +38,8 @@ struct Options {
   // The symbolizer worker the daemon runs for traces' callers ("" = the
   // installed memproxyd-symbolize).
   std::string symbolizer;
+  // How often a trace's ring is drained; tests slow it to fill the ring.
+  std::chrono::milliseconds trace_drain_interval{10};
 };
 
 // The verdict's shortest duration is its one-minute window, in whole seconds.

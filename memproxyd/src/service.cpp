@@ -126,6 +126,8 @@ class EventLoop {
     if (!options_.symbolizer.empty()) symbolizing.client.worker_command = {options_.symbolizer};
     symbols_ = std::make_unique<heapwatch::SymbolService>(io_, symbolizing);
     const heapwatch::Registry& registry = heap_watch_->registry();
+    heapwatch::TraceRequestLimits limits;
+    limits.stream.drain_interval = options_.trace_drain_interval;
     traces_ = std::make_unique<heapwatch::TraceRequests>(
         io_,
         [&registry](pid_t pid) -> std::optional<heapwatch::TraceTarget> {
@@ -138,7 +140,8 @@ class EventLoop {
         [this](const heapwatch::WatchedProcess& process, std::vector<uint64_t> addresses,
                heapwatch::SymbolService::Done done) {
           symbols_->symbolize(process, std::move(addresses), std::move(done));
-        });
+        },
+        limits);
   }
 
   // The keeper opens the store on its own thread: a large database's

@@ -13,7 +13,7 @@
 //                          default 0: every call)
 //
 //   refused                -> {"error":"why"}, then the daemon closes
-//   accepted               -> {"tracing":PROCESS,"seconds","min_size"}
+//   accepted, the ring on  -> {"tracing":PROCESS,"seconds","min_size"}
 //   then, as calls come    -> {"records":[RECORD...],"callers":[CALLER...]}
 //   last                   -> {"summary":SUMMARY}, then the daemon closes
 //
@@ -22,7 +22,8 @@
 //            op: the allocator function (allocator_family.hpp's names, "?"
 //            for a number the daemon does not know); size: the size
 //            argument (0: none); pointer: the pointer argument (0: none);
-//            result: the returned pointer, or posix_memalign's status;
+//            result: the pointer the call returned (posix_memalign's: the
+//            one it stored; 0: none);
 //            caller: the return address into the program
 //   CALLER   {"address","frames":[FRAME...],"error"}   one per distinct
 //            caller of the batch; frames innermost first (heap_query.hpp's

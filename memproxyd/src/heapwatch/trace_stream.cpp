@@ -20,7 +20,6 @@ TraceStream::TraceStream(boost::asio::io_context& io, Socket socket, TraceTarget
 TraceStream::~TraceStream() = default;  // the session's own destructor switches the ring off
 
 void TraceStream::start() {
-  queue(tq::started_line({to_wire(target_.process), request_.seconds, request_.min_size}), 0);
   TraceOptions options;
   options.duration = std::chrono::seconds(request_.seconds);
   options.min_size = request_.min_size;
@@ -35,6 +34,8 @@ void TraceStream::start() {
         if (auto s = self.lock()) s->on_session_end(summary);
       });
   session_->start();
+  // After the ring is on: a client that read this line misses no call.
+  queue(tq::started_line({to_wire(target_.process), request_.seconds, request_.min_size}), 0);
   watch_client();
 }
 
