@@ -13,6 +13,9 @@
 //   {"request":"history","program":"NAME"}    (the newest such process)
 //     optional "since_unix_ns", "until_unix_ns" (default: everything kept)
 //   anything wrong                         -> {"error":"why"}
+//   {"request":"trace","pid":N,...}        -> a stream of lines, and the
+//                                             connection is the trace's
+//                                             (memproxy/trace_query.hpp)
 //
 //   VIEW     {"process":PROCESS,"latest":SAMPLE,"allocations_per_second":X,
 //             "frees_per_second":X,"verdict":VERDICT}
