@@ -6,7 +6,7 @@ namespace memproxy::heapwatch {
 
 TraceSession::TraceSession(boost::asio::io_context& io, heap::TraceSection& ring, TraceOptions options,
                            OnRecords on_records, OnEnd on_end)
-    : io_(io), ring_(ring), options_(options), on_records_(std::move(on_records)), on_end_(std::move(on_end)),
+    : ring_(ring), options_(options), on_records_(std::move(on_records)), on_end_(std::move(on_end)),
       timer_(io) {}
 
 TraceSession::~TraceSession() {

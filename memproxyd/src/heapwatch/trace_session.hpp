@@ -69,7 +69,6 @@ class TraceSession : public std::enable_shared_from_this<TraceSession> {
   void drain();
   void switch_off();
 
-  boost::asio::io_context& io_;
   heap::TraceSection& ring_;
   TraceOptions options_;
   OnRecords on_records_;
