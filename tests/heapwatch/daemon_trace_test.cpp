@@ -4,9 +4,9 @@
 // traced_calls at the source line of each call; a size filter leaves the
 // smaller calls out; a flood fills the ring, is counted as dropped, and
 // the program never waits; a second trace of the same process is refused;
-// another user cannot trace it; Ctrl-C ends a trace early with its
-// summary; after every trace, and after a daemon died mid-trace and a new
-// one started, the ring is off.
+// another user cannot trace it; Ctrl-C, the process ending and the daemon
+// stopping each end a trace with its summary saying so; after every trace,
+// and after a daemon died mid-trace and a new one started, the ring is off.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -237,6 +237,30 @@ TEST_F(DaemonTraceTest, ADaemonThatDiedMidTraceLeavesTheRingForTheNextToSwitchOf
                   std::vector<std::string>{"mp-heap-sites"});
   ASSERT_TRUE(daemon_->ready()) << daemon_->log();
   EXPECT_TRUE(wait_until([&] { return !ring_on(program->pid()); })) << daemon_->log();
+}
+
+TEST_F(DaemonTraceTest, TheProcessEndingEndsTheTrace) {
+  auto program = start_program({"trace"});
+  auto trace = start_trace(program->pid(), {"--seconds", "600"});
+  program->resume();
+  ASSERT_TRUE(program->read_line() && program->wait_stopped()) << program->finish().describe();
+  program->resume();
+  EXPECT_TRUE(program->finish().ok());
+  Outcome traced = trace->finish(kPatience);
+  EXPECT_TRUE(traced.ok()) << traced.describe();
+  EXPECT_NE(traced.out.find("11 calls traced"), std::string::npos) << traced.out;
+  EXPECT_NE(traced.out.find("ended: the process ended"), std::string::npos) << traced.out;
+}
+
+TEST_F(DaemonTraceTest, TheDaemonStoppingSwitchesTheRingOffAndSaysSo) {
+  auto program = start_program({"trace"});
+  auto trace = start_trace(program->pid(), {"--seconds", "600"});
+  ASSERT_TRUE(ring_on(program->pid()));
+  EXPECT_EQ(daemon_->stop(), 0) << daemon_->log();
+  EXPECT_FALSE(ring_on(program->pid()));
+  Outcome traced = trace->finish(kPatience);
+  EXPECT_TRUE(traced.ok()) << traced.describe();
+  EXPECT_NE(traced.out.find("ended: the daemon stopped"), std::string::npos) << traced.describe();
 }
 
 // Drained once a second, the ring holds a fraction of the flood.

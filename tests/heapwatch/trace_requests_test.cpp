@@ -259,6 +259,18 @@ TEST_F(TraceRequestsTest, ASecondTraceOfTheSameProcessIsRefusedWithTheReason) {
   EXPECT_EQ(traces->running(), 1u);
 }
 
+TEST_F(TraceRequestsTest, NoUserButRootRunsMoreThanTheirShare) {
+  limits.max_traces_per_user = 0;
+  make();
+  auto mine = ask(kOwner, 1);
+  run_to_end(*mine);
+  EXPECT_NE(mine->refusal().find("per-user limit"), std::string::npos) << mine->refusal();
+  EXPECT_EQ(ring->on, 0u);
+  auto root = ask(0, 1);
+  run_until(*root, [&] { return !root->lines.empty(); });
+  EXPECT_EQ(ring->on, 1u) << "root is not limited per user";
+}
+
 TEST_F(TraceRequestsTest, ABadRequestIsRefusedWithTheReason) {
   auto client = ask(R"({"request":"trace","pid":4242,"seconds":0})", kOwner);
   run_to_end(*client);

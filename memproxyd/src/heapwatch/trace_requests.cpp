@@ -15,7 +15,7 @@ TraceRequests::TraceRequests(boost::asio::io_context& io, FindTarget find, Symbo
 
 TraceRequests::~TraceRequests() {
   alive_.reset();
-  for (auto& [id, stream] : traces_) stream->shutdown();
+  for (auto& [id, running] : traces_) running.stream->shutdown();
 }
 
 void TraceRequests::start(Socket socket, uid_t peer, const std::string& request_line) {
@@ -36,6 +36,11 @@ void TraceRequests::start(Socket socket, uid_t peer, const std::string& request_
                                   " is being traced already; one trace per process at a time");
     return;
   }
+  if (peer != 0 && asked_by(peer) >= limits_.max_traces_per_user) {
+    refuse(std::move(socket), "user " + std::to_string(peer) + " is running " + std::to_string(asked_by(peer)) +
+                                  " traces, the per-user limit; end one first");
+    return;
+  }
   if (traces_.size() >= limits_.max_traces) {
     refuse(std::move(socket), "the daemon is running " + std::to_string(traces_.size()) +
                                   " traces, its limit; try again later");
@@ -49,13 +54,19 @@ void TraceRequests::start(Socket socket, uid_t peer, const std::string& request_
           if (!alive.expired()) traces_.erase(id);
         });
       });
-  traces_[id] = stream;
+  traces_[id] = {stream, peer};
   stream->start();
 }
 
 void TraceRequests::process_ended(const ProcessId& id) {
   auto it = traces_.find(id);
-  if (it != traces_.end()) it->second->process_ended();
+  if (it != traces_.end()) it->second.stream->process_ended();
+}
+
+size_t TraceRequests::asked_by(uid_t peer) const {
+  size_t n = 0;
+  for (const auto& [id, running] : traces_) n += running.peer == peer ? 1 : 0;
+  return n;
 }
 
 void TraceRequests::refuse(Socket socket, const std::string& why) {

@@ -5,8 +5,10 @@
 // Invariants:
 // - A process is traced for its owner or root only; anyone else is told
 //   no watched process has that pid, as if it did not exist.
-// - At most one trace per process (a second is refused, saying so) and at
-//   most limits.max_traces in all.
+// - At most one trace per process (a second is refused, saying so), at
+//   most limits.max_traces in all, and at most limits.max_traces_per_user
+//   asked by any user but root, so that no user keeps the others from
+//   tracing.
 // - A trace ends, and its ring goes off, when its time is up, its client
 //   closes, its process ends (process_ended(), called before the account
 //   is unmapped) or the daemon stops (destruction).
@@ -30,6 +32,7 @@ namespace memproxy::heapwatch {
 
 struct TraceRequestLimits {
   size_t max_traces = 64;
+  size_t max_traces_per_user = 8;
   TraceStreamLimits stream;
 };
 
@@ -62,7 +65,12 @@ class TraceRequests {
   FindTarget find_;
   Symbolize symbolize_;
   TraceRequestLimits limits_;
-  std::map<ProcessId, std::shared_ptr<TraceStream>> traces_;
+  struct Running {
+    std::shared_ptr<TraceStream> stream;
+    uid_t peer = 0;
+  };
+  size_t asked_by(uid_t peer) const;
+  std::map<ProcessId, Running> traces_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
