@@ -3,6 +3,9 @@
 #ifndef MEMPROXYCTL_COMMANDS_HPP
 #define MEMPROXYCTL_COMMANDS_HPP
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <string>
 
 #include "options.hpp"
@@ -59,6 +62,13 @@ int cmd_history(const GlobalOptions& options, const HistoryArgs& args);
 
 // Exits kExitNegative when some process is growing.
 int cmd_leaks(const GlobalOptions& options);
+
+struct TraceArgs {
+  pid_t pid = 0;
+  uint32_t seconds = 10;  // memproxy/trace_query.hpp's kMinSeconds..kMaxSeconds
+  std::string filter;     // "size>=N"; "" = every call
+};
+int cmd_trace(const GlobalOptions& options, const TraceArgs& args);
 
 }  // namespace memproxyctl
 

@@ -9,6 +9,7 @@
 #include "exit_codes.hpp"
 #include "heap_tables.hpp"
 #include "memproxy/defaults.hpp"
+#include "memproxy/trace_query.hpp"
 #include "platform.hpp"
 
 using namespace memproxyctl;
@@ -92,6 +93,14 @@ int main(int argc, char** argv) {
 
   auto* leaks = app.add_subcommand("leaks", "Processes whose heap is growing, with the evidence (exit 1 if any)");
 
+  TraceArgs trace_args;
+  auto* trace = app.add_subcommand("trace", "Every allocator call of a watched process, as it happens (Ctrl-C ends)");
+  trace->add_option("pid", trace_args.pid, "The process")->required()->check(CLI::PositiveNumber);
+  trace->add_option("--seconds", trace_args.seconds, "How long to trace")
+      ->check(CLI::Range(memproxy::trace_query::kMinSeconds, memproxy::trace_query::kMaxSeconds))
+      ->capture_default_str();
+  trace->add_option("--filter", trace_args.filter, "Only calls whose size argument is at least N: size>=N (K, M, G)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -104,6 +113,7 @@ int main(int argc, char** argv) {
     if (*top) return cmd_top(options, top_args);
     if (*history) return cmd_history(options, history_args);
     if (*leaks) return cmd_leaks(options);
+    if (*trace) return cmd_trace(options, trace_args);
     if (*status) return cmd_status(options);
     if (*list) return cmd_list(options);
     if (*explain) return cmd_explain(options, explain_args);

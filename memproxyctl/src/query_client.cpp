@@ -23,6 +23,11 @@ class Socket {
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
   int fd() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
  private:
   int fd_;
@@ -51,7 +56,7 @@ std::string query_socket_path(const GlobalOptions& options) {
   return dir + "/" + memproxy::defaults::kQuerySocketName;
 }
 
-nlohmann::json ask(const std::string& socket_path, const hq::Request& request, std::chrono::milliseconds patience) {
+int connect_query_socket(const std::string& socket_path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof address.sun_path) unreachable(socket_path, "the path is too long for a socket");
@@ -61,6 +66,11 @@ nlohmann::json ask(const std::string& socket_path, const hq::Request& request, s
   if (::connect(s.fd(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     unreachable(socket_path, std::strerror(errno));
   }
+  return s.release();
+}
+
+nlohmann::json ask(const std::string& socket_path, const hq::Request& request, std::chrono::milliseconds patience) {
+  Socket s(connect_query_socket(socket_path));
   const auto deadline = Clock::now() + patience;
   const std::string line = hq::request_line(request) + "\n";
   for (size_t sent = 0; sent < line.size();) {

@@ -29,6 +29,10 @@ struct QueryFailed : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A connected socket to the daemon (the caller closes it); throws
+// DaemonUnreachable.
+int connect_query_socket(const std::string& socket_path);
+
 // Sends `request` and returns the answer; throws DaemonUnreachable or
 // QueryFailed (an {"error":...} answer included).
 nlohmann::json ask(const std::string& socket_path, const memproxy::heap_query::Request& request,

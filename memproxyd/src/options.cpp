@@ -81,6 +81,11 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   app.add_option("--verdict-time-scale", options.verdict_time_scale)
       ->check(CLI::Range(1, kMaxVerdictTimeScale))
       ->group("");
+  // For tests and uninstalled builds: the build tree's worker. Hidden.
+  app.add_option("--symbolizer", options.symbolizer)->group("");
+  // For tests: a ring drained this rarely fills up. Hidden.
+  int trace_drain_ms = static_cast<int>(options.trace_drain_interval.count());
+  app.add_option("--trace-drain-interval", trace_drain_ms)->check(CLI::Range(1, 10000))->group("");
 
   ParsedOptions result;
   try {
@@ -92,6 +97,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   }
   options.poll_interval = std::chrono::milliseconds(poll_ms);
   options.sample_interval = std::chrono::milliseconds(sample_ms);
+  options.trace_drain_interval = std::chrono::milliseconds(trace_drain_ms);
   const std::map<std::string, WatchMode> watch_modes{{"auto", WatchMode::automatic},
                                                      {"inotify", WatchMode::inotify},
                                                      {"ports", WatchMode::ports},

@@ -35,6 +35,11 @@ struct Options {
   // Divides every duration of the leak verdict and its cadence, so tests
   // see in a minute what takes an hour (1..kMaxVerdictTimeScale).
   int verdict_time_scale = 1;
+  // The symbolizer worker the daemon runs for traces' callers ("" = the
+  // installed memproxyd-symbolize).
+  std::string symbolizer;
+  // How often a trace's ring is drained; tests slow it to fill the ring.
+  std::chrono::milliseconds trace_drain_interval{10};
 };
 
 // The verdict's shortest duration is its one-minute window, in whole seconds.

@@ -15,6 +15,8 @@
 #include "heapwatch/heap_watch.hpp"
 #include "heapwatch/history_keeper.hpp"
 #include "heapwatch/query_server.hpp"
+#include "heapwatch/symbol_service.hpp"
+#include "heapwatch/trace_requests.hpp"
 #include "heapwatch/watch_state.hpp"
 #include "instance_lock.hpp"
 #include "logging.hpp"
@@ -73,9 +75,13 @@ class EventLoop {
     heap_watch_->registry().on_end = [this](const heapwatch::Watched& w) {
       if (keeper_) keeper_->ended(w.process.id, w.process.ended_unix_ns);
       watch_state_->forget(w.process.id);
+      traces_->process_ended(w.process.id);  // before its account is unmapped
+      symbols_->forget(w.process.id);
     };
+    start_traces();
 
     query_server_ = std::make_unique<heapwatch::QueryServer>(io_, *watch_state_);
+    query_server_->serve_traces(traces_.get());
     const std::string query_socket = query_socket_path(options_);
     std::string error = query_server_->listen(query_socket);
     if (!error.empty()) return error;
@@ -113,6 +119,29 @@ class EventLoop {
       spdlog::info("{}: exiting; the table stays in place", signal == SIGTERM ? "SIGTERM" : "SIGINT");
       io_.stop();
     });
+  }
+
+  void start_traces() {
+    heapwatch::SymbolServiceOptions symbolizing;
+    if (!options_.symbolizer.empty()) symbolizing.client.worker_command = {options_.symbolizer};
+    symbols_ = std::make_unique<heapwatch::SymbolService>(io_, symbolizing);
+    const heapwatch::Registry& registry = heap_watch_->registry();
+    heapwatch::TraceRequestLimits limits;
+    limits.stream.drain_interval = options_.trace_drain_interval;
+    traces_ = std::make_unique<heapwatch::TraceRequests>(
+        io_,
+        [&registry](pid_t pid) -> std::optional<heapwatch::TraceTarget> {
+          std::optional<heapwatch::TraceTarget> found;
+          registry.for_each([&](const heapwatch::Watched& w) {
+            if (w.process.id.pid == pid && w.account) found = heapwatch::TraceTarget{w.process, &w.account.trace()};
+          });
+          return found;
+        },
+        [this](const heapwatch::WatchedProcess& process, std::vector<uint64_t> addresses,
+               heapwatch::SymbolService::Done done) {
+          symbols_->symbolize(process, std::move(addresses), std::move(done));
+        },
+        limits);
   }
 
   // The keeper opens the store on its own thread: a large database's
@@ -174,6 +203,9 @@ class EventLoop {
   std::unique_ptr<heapwatch::HistoryKeeper> keeper_;
   std::unique_ptr<heapwatch::HeapWatch> heap_watch_;
   std::unique_ptr<heapwatch::DaemonWatchState> watch_state_;
+  // Traces end (their rings off) before the heap watch unmaps the accounts.
+  std::unique_ptr<heapwatch::SymbolService> symbols_;
+  std::unique_ptr<heapwatch::TraceRequests> traces_;
   std::unique_ptr<heapwatch::QueryServer> query_server_;
   std::unique_ptr<heapwatch::Exporters> exporters_;
 };

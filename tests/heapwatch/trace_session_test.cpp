@@ -134,6 +134,21 @@ TEST_F(TraceSessionTest, AWriterThatNeverFinishesDoesNotHoldTheSessionUp) {
   EXPECT_EQ(ring->on, 0u);
 }
 
+TEST_F(TraceSessionTest, FinishNowEndsBeforeReturningAndNeverTouchesTheRingAgain) {
+  TraceOptions options;
+  options.duration = 1h;
+  auto session = make(options);
+  session->start();
+  for (int i = 0; i < 10; ++i) produce(*ring, 1);
+  session->finish_now();
+  ASSERT_TRUE(run.ended) << "on_end ran within finish_now";
+  EXPECT_EQ(ring->on, 0u);
+  EXPECT_EQ(run.records.size(), 10u) << "what was published is drained";
+  ring.reset();  // unmapped: a later touch is a use after free (the sanitizer build sees it)
+  io.run_for(30ms);
+  session.reset();
+}
+
 TEST_F(TraceSessionTest, DestroyedMidTraceTheRingGoesOff) {
   TraceOptions options;
   options.duration = 1h;

@@ -13,6 +13,9 @@
 //   {"request":"history","program":"NAME"}    (the newest such process)
 //     optional "since_unix_ns", "until_unix_ns" (default: everything kept)
 //   anything wrong                         -> {"error":"why"}
+//   {"request":"trace","pid":N,...}        -> a stream of lines, and the
+//                                             connection is the trace's
+//                                             (memproxy/trace_query.hpp)
 //
 //   VIEW     {"process":PROCESS,"latest":SAMPLE,"allocations_per_second":X,
 //             "frees_per_second":X,"verdict":VERDICT}
@@ -25,6 +28,23 @@
 //             "fragmentation_slope_bytes_per_hour"}
 //   HISTORY  {"process":PROCESS,"samples":[SAMPLE...],"truncated":BOOL,
 //             "verdict":VERDICT or null}   (null: the process has ended)
+//
+// The call sites of one process (the types and conversions below; the
+// daemon does not answer this request yet):
+//
+//   {"request":"sites","pid":N}            -> SITES
+//     optional "limit" (1..kMaxSites, default kDefaultSites)
+//
+//   SITES    {"process":PROCESS,"unix_ns","sample_mean_bytes","samples",
+//             "rejected_samples","estimated_bytes","sites_total",
+//             "truncated":BOOL,"sites":[SITE...]}
+//   SITE     {"frames":[FRAME...],"estimated_bytes","estimated_blocks",
+//             "samples","truncated_samples","growth_bytes_per_hour",
+//             "growth_confidence","growing","first_seen_unix_ns",
+//             "oldest_allocation_unix_ns","newest_allocation_unix_ns",
+//             "series":[{"unix_ns","estimated_bytes"}...]}
+//   FRAME    {"address","function","file","line","column","object",
+//             "build_id","object_offset","inlined"}
 //
 // Visibility: the daemon answers with the processes of the connecting
 // user (the kernel's SO_PEERCRED uid) only, every process for root; a
@@ -167,6 +187,116 @@ void from_json(const nlohmann::json& j, History& h);
 // The answers to top and leaks, and their reading by a client.
 nlohmann::json views_answer(const std::vector<View>& views);
 std::vector<View> views_from_answer(const nlohmann::json& answer);
+
+// --- Call sites -------------------------------------------------------
+//
+// Function, file and object names come from the binaries a process maps,
+// which it may have made itself: every text is cut to kMaxFrameTextBytes
+// (at a UTF-8 boundary), a site to kMaxSiteFrames frames and
+// kMaxSitePoints points, an answer to kMaxSites sites and, by
+// site_bytes_bound(), to kMaxSitesAnswerBytes of JSON. Both directions
+// apply the same cuts (limit_site), so a reader never holds more.
+
+inline constexpr size_t kMaxSites = 256;              // per answer
+inline constexpr size_t kDefaultSites = 50;
+inline constexpr size_t kMaxSiteFrames = 256;         // a site's frames, inlined ones included
+inline constexpr size_t kMaxFrameTextBytes = 1024;    // function, file, object
+inline constexpr size_t kMaxBuildIdBytes = 128;       // hex digits (a GNU build-id is 40)
+inline constexpr size_t kMaxSitePoints = 1440;        // a site's series
+inline constexpr size_t kMaxSitesAnswerBytes = 16u << 20;  // the sites of one answer, as JSON
+
+namespace request {
+inline constexpr const char* kSites = "sites";
+}  // namespace request
+
+namespace field {
+inline constexpr const char* kLimit = "limit";
+inline constexpr const char* kSites = "sites";
+}  // namespace field
+
+// One frame of a call site's stack, as the symbolizer resolved it. A
+// return address whose code was inlined gives several frames: the inlined
+// ones first (innermost first), each with `inlined` set, then the function
+// they were inlined into; all of them carry the same address.
+struct FrameView {
+  uint64_t address = 0;        // the return address in the process
+  std::string function;        // demangled; "" when unknown
+  std::string file;            // source file; "" when unknown
+  uint32_t line = 0;           // 0 when unknown
+  uint32_t column = 0;         // 0 when unknown
+  std::string object;          // the mapped file the address is in; "" when unknown
+  std::string build_id;        // that file's GNU build-id, lowercase hex; "" when none
+  uint64_t object_offset = 0;  // the address in the file's terms (what addr2line takes)
+  bool inlined = false;        // inlined into the next frame
+  friend bool operator==(const FrameView&, const FrameView&) = default;
+};
+
+struct SitePointView {
+  int64_t unix_ns = 0;
+  uint64_t estimated_bytes = 0;
+  friend bool operator==(const SitePointView&, const SitePointView&) = default;
+};
+
+// A call site: the live samples with one stack. Estimates are unbiased
+// sums over the samples (memproxy::heap::estimated_bytes), rounded.
+struct SiteView {
+  std::vector<FrameView> frames;  // innermost first
+  uint64_t estimated_bytes = 0;
+  uint64_t estimated_blocks = 0;
+  uint64_t samples = 0;
+  uint64_t truncated_samples = 0;   // samples whose stack is incomplete
+  double growth_bytes_per_hour = 0;  // robust slope of its snapshots (Theil-Sen)
+  double growth_confidence = 0;      // 1 - p of an upward trend (Mann-Kendall), 0..1
+  bool growing = false;              // judged responsible for growth
+  int64_t first_seen_unix_ns = 0;    // when the daemon started tracking it
+  int64_t oldest_allocation_unix_ns = 0;  // of its live samples, as the process wrote them
+  int64_t newest_allocation_unix_ns = 0;
+  std::vector<SitePointView> series;  // its estimated bytes at each snapshot, oldest first
+  friend bool operator==(const SiteView&, const SiteView&) = default;
+};
+
+struct SitesRequest {
+  pid_t pid = 0;
+  size_t limit = kDefaultSites;
+};
+
+struct SitesAnswer {
+  Process process;
+  int64_t unix_ns = 0;             // when the samples were read
+  uint64_t sample_mean_bytes = 0;  // the process's sampling mean then; 0 = not sampling
+  uint64_t samples = 0;            // live samples, of every site
+  uint64_t rejected_samples = 0;   // left out as implausible
+  uint64_t estimated_bytes = 0;    // of every site, shown or not
+  uint64_t sites_total = 0;        // sites in the reading
+  bool truncated = false;          // more sites than shown
+  std::vector<SiteView> sites;     // the growing first, then by estimated bytes
+};
+
+// {"request":"sites",...} (without its newline): the request, or why it is
+// refused. Any other request is refused here (parse_request reads those).
+std::variant<SitesRequest, std::string> parse_sites_request(const std::string& line);
+std::string sites_request_line(const SitesRequest& request);
+
+// Cuts `site` to the limits above.
+void limit_site(SiteView& site);
+// A bound on the bytes of `site`'s JSON, whatever its texts hold (every
+// byte of a text may take six escaped).
+size_t site_bytes_bound(const SiteView& site);
+
+void to_json(nlohmann::json& j, const FrameView& f);
+void to_json(nlohmann::json& j, const SitePointView& p);
+void to_json(nlohmann::json& j, const SiteView& s);   // limit_site applied
+void to_json(nlohmann::json& j, const SitesAnswer& a);  // sites_answer's cuts applied
+void from_json(const nlohmann::json& j, FrameView& f);
+void from_json(const nlohmann::json& j, SitePointView& p);
+void from_json(const nlohmann::json& j, SiteView& s);  // limit_site applied
+void from_json(const nlohmann::json& j, SitesAnswer& a);  // at most kMaxSites sites
+
+// The answer to sites: at most kMaxSites sites, and only as many as fit
+// kMaxSitesAnswerBytes by site_bytes_bound (the first ones: the ranking
+// puts the ones that matter first); "truncated" set when any were left out.
+nlohmann::json sites_answer(const SitesAnswer& answer);
+SitesAnswer sites_from_answer(const nlohmann::json& answer);
 
 }  // namespace memproxy::heap_query
 

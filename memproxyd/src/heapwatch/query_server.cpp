@@ -124,6 +124,14 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
   std::istream in(&c->input);
   in.read(line.data(), static_cast<std::streamsize>(line.size()));
   c->input.consume(1);  // the newline
+  if (traces_ != nullptr && memproxy::trace_query::is_trace_request(line)) {
+    // The connection is the trace's from now on: it leaves the clients.
+    c->idle.cancel();
+    Protocol::socket socket = std::move(c->socket);
+    clients_.erase(c.get());
+    traces_->start(std::move(socket), c->uid, line);
+    return;
+  }
   auto parsed = hq::parse_request(line);
   if (auto* why = std::get_if<std::string>(&parsed)) {
     send(c, hq::error_line(*why), false);

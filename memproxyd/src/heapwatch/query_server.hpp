@@ -29,6 +29,7 @@
 
 #include "heapwatch/process_view.hpp"
 #include "heapwatch/query_answers.hpp"
+#include "heapwatch/trace_requests.hpp"
 #include "memproxy/heap_query.hpp"
 
 namespace memproxy::heapwatch {
@@ -53,6 +54,11 @@ class QueryServer {
 
   size_t clients() const { return clients_.size(); }
 
+  // Trace requests (memproxy/trace_query.hpp) go to `traces`, with their
+  // connections; nullptr (the default): they are refused as unknown.
+  // `traces` must outlive the server.
+  void serve_traces(TraceRequests* traces) { traces_ = traces; }
+
  private:
   using Protocol = boost::asio::local::stream_protocol;
   struct Client;
@@ -68,6 +74,7 @@ class QueryServer {
   boost::asio::io_context& io_;
   const WatchState& state_;
   QueryLimits limits_;
+  TraceRequests* traces_ = nullptr;
   Protocol::acceptor acceptor_;
   std::string path_;
   std::map<Client*, std::shared_ptr<Client>> clients_;

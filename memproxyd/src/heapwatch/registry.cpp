@@ -1,5 +1,7 @@
 #include "heapwatch/registry.hpp"
 
+#include "heapwatch/trace_session.hpp"
+
 namespace memproxy::heapwatch {
 
 std::string Registry::add(WatchedProcess process, heap::MappedAccount account, bool connected) {
@@ -16,6 +18,7 @@ std::string Registry::add(WatchedProcess process, heap::MappedAccount account, b
   Watched& w = entries_[process.id];
   w.process = std::move(process);
   w.account = std::move(account);
+  if (w.account) switch_off_left_trace(w.account.trace());
   w.connected = connected;
   return "";
 }

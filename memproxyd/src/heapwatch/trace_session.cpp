@@ -6,7 +6,7 @@ namespace memproxy::heapwatch {
 
 TraceSession::TraceSession(boost::asio::io_context& io, heap::TraceSection& ring, TraceOptions options,
                            OnRecords on_records, OnEnd on_end)
-    : io_(io), ring_(ring), options_(options), on_records_(std::move(on_records)), on_end_(std::move(on_end)),
+    : ring_(ring), options_(options), on_records_(std::move(on_records)), on_end_(std::move(on_end)),
       timer_(io) {}
 
 TraceSession::~TraceSession() {
@@ -29,6 +29,14 @@ void TraceSession::stop() {
   if (state_ != State::tracing) return;
   switch_off();
   state_ = State::closing;  // the drain already armed is the last
+}
+
+void TraceSession::finish_now() {
+  if (state_ != State::tracing && state_ != State::closing) return;
+  switch_off();
+  state_ = State::closing;
+  timer_.cancel();
+  drain();  // closing: the last drain, then ended
 }
 
 void TraceSession::switch_off() { __atomic_store_n(&ring_.on, 0, __ATOMIC_RELEASE); }
@@ -63,5 +71,7 @@ void TraceSession::drain() {
   }
   arm();
 }
+
+void switch_off_left_trace(heap::TraceSection& ring) { __atomic_store_n(&ring.on, 0, __ATOMIC_RELEASE); }
 
 }  // namespace memproxy::heapwatch

@@ -13,7 +13,7 @@
 //   happens one interval after the ring is off; whatever is still missing
 //   then is not waited for.
 // - The ring is switched off when the session ends for any reason: its
-//   time is up, stop(), or its destruction.
+//   time is up, stop(), finish_now(), or its destruction.
 #ifndef MEMPROXYD_HEAPWATCH_TRACE_SESSION_HPP
 #define MEMPROXYD_HEAPWATCH_TRACE_SESSION_HPP
 
@@ -57,6 +57,10 @@ class TraceSession : public std::enable_shared_from_this<TraceSession> {
   // Ends the session early: the ring goes off now; on_end still runs
   // after the last drain.
   void stop();
+  // Ends the session now, before the ring goes away (its process ended,
+  // the daemon stops): the ring goes off, what is published is drained,
+  // and on_end runs before this returns. The ring is not touched after.
+  void finish_now();
   bool running() const { return state_ == State::tracing; }
 
  private:
@@ -65,7 +69,6 @@ class TraceSession : public std::enable_shared_from_this<TraceSession> {
   void drain();
   void switch_off();
 
-  boost::asio::io_context& io_;
   heap::TraceSection& ring_;
   TraceOptions options_;
   OnRecords on_records_;
@@ -76,6 +79,10 @@ class TraceSession : public std::enable_shared_from_this<TraceSession> {
   uint64_t dropped_at_start_ = 0;
   TraceSummary summary_;
 };
+
+// Turns the ring off in an account just mapped: a daemon that died
+// mid-trace left it on, and no session of this daemon can own it yet.
+void switch_off_left_trace(heap::TraceSection& ring);
 
 }  // namespace memproxy::heapwatch
 
