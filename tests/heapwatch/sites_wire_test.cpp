@@ -59,6 +59,7 @@ hq::SitesAnswer answer() {
   a.estimated_bytes = 999999999;
   a.sites_total = 9;
   a.truncated = true;
+  a.symbols_error = "the symbolizer took longer than 5000 ms";
   a.sites = {site(), site()};
   a.sites[1].growing = false;
   return a;
@@ -105,6 +106,7 @@ TEST(SitesWire, EveryFieldRoundTrips) {
   EXPECT_EQ(b.estimated_bytes, a.estimated_bytes);
   EXPECT_EQ(b.sites_total, a.sites_total);
   EXPECT_TRUE(b.truncated);
+  EXPECT_EQ(b.symbols_error, a.symbols_error);
   ASSERT_EQ(b.sites.size(), 2u);
   EXPECT_EQ(b.sites[0], a.sites[0]);  // every field of the site, its frames and its series
   EXPECT_EQ(b.sites[1], a.sites[1]);

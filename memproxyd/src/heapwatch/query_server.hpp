@@ -33,6 +33,8 @@
 
 namespace memproxy::heapwatch {
 
+class SitesQuery;
+
 struct QueryLimits {
   size_t max_clients = heap_query::kMaxClients;
   size_t max_request_bytes = heap_query::kMaxRequestBytes;
@@ -53,12 +55,18 @@ class QueryServer {
 
   size_t clients() const { return clients_.size(); }
 
+  // Answers sites requests with `sites` (which must outlive the server);
+  // without it they are unknown requests.
+  void answer_sites_with(SitesQuery* sites) { sites_ = sites; }
+
  private:
   using Protocol = boost::asio::local::stream_protocol;
   struct Client;
   void accept();
   void read_request(const std::shared_ptr<Client>& c);
   void on_request(const std::shared_ptr<Client>& c, size_t line_bytes);
+  // True when `line` was a sites request, now being answered.
+  bool answer_sites(const std::shared_ptr<Client>& c, const std::string& line);
   void on_collected(const std::shared_ptr<Client>& c, Answer collected);
   void on_answer(const std::shared_ptr<Client>& c, std::string answer);
   void send(const std::shared_ptr<Client>& c, std::string line, bool then_close);
@@ -67,6 +75,7 @@ class QueryServer {
 
   boost::asio::io_context& io_;
   const WatchState& state_;
+  SitesQuery* sites_ = nullptr;
   QueryLimits limits_;
   Protocol::acceptor acceptor_;
   std::string path_;
