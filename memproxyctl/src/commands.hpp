@@ -3,6 +3,9 @@
 #ifndef MEMPROXYCTL_COMMANDS_HPP
 #define MEMPROXYCTL_COMMANDS_HPP
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <string>
 
 #include "options.hpp"
@@ -59,6 +62,17 @@ int cmd_history(const GlobalOptions& options, const HistoryArgs& args);
 
 // Exits kExitNegative when some process is growing.
 int cmd_leaks(const GlobalOptions& options);
+
+// `leaks PID`: one process's call sites. Exits kExitNegative when some site
+// is growing.
+struct SitesArgs {
+  pid_t pid = 0;
+  size_t limit = 50;          // heap_query::kDefaultSites
+  bool stacks = false;        // -v/--stack: every frame of each site
+  bool collapsed = false;     // --collapsed: folded stacks instead of the table
+  std::string pprof_path;     // --pprof FILE: also write a gzipped pprof profile (no table then)
+};
+int cmd_sites(const GlobalOptions& options, const SitesArgs& args);
 
 }  // namespace memproxyctl
 

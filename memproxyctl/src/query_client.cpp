@@ -52,6 +52,11 @@ std::string query_socket_path(const GlobalOptions& options) {
 }
 
 nlohmann::json ask(const std::string& socket_path, const hq::Request& request, std::chrono::milliseconds patience) {
+  return ask_line(socket_path, hq::request_line(request), patience);
+}
+
+nlohmann::json ask_line(const std::string& socket_path, const std::string& request_line,
+                        std::chrono::milliseconds patience) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof address.sun_path) unreachable(socket_path, "the path is too long for a socket");
@@ -62,7 +67,7 @@ nlohmann::json ask(const std::string& socket_path, const hq::Request& request, s
     unreachable(socket_path, std::strerror(errno));
   }
   const auto deadline = Clock::now() + patience;
-  const std::string line = hq::request_line(request) + "\n";
+  const std::string line = request_line + "\n";
   for (size_t sent = 0; sent < line.size();) {
     ssize_t n = ::send(s.fd(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
