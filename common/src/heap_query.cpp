@@ -346,6 +346,8 @@ void from_json(const json& j, SitesAnswer& a) {
   j.at("estimated_bytes").get_to(a.estimated_bytes);
   j.at("sites_total").get_to(a.sites_total);
   j.at(field::kTruncated).get_to(a.truncated);
+  j.at("symbols_error").get_to(a.symbols_error);
+  cut_text(a.symbols_error, kMaxFrameTextBytes);
   const json& sites = j.at(field::kSites);
   if (!sites.is_array()) throw json::type_error::create(302, "\"sites\" must be an array", &j);
   a.sites.clear();
@@ -372,6 +374,8 @@ json sites_answer(const SitesAnswer& answer) {
     budget -= bytes;
     sites.push_back(site);
   }
+  std::string symbols_error = answer.symbols_error;
+  cut_text(symbols_error, kMaxFrameTextBytes);
   return json{{field::kProcess, answer.process},
               {"unix_ns", answer.unix_ns},
               {"sample_mean_bytes", answer.sample_mean_bytes},
@@ -380,6 +384,7 @@ json sites_answer(const SitesAnswer& answer) {
               {"estimated_bytes", answer.estimated_bytes},
               {"sites_total", answer.sites_total},
               {field::kTruncated, truncated},
+              {"symbols_error", std::move(symbols_error)},
               {field::kSites, std::move(sites)}};
 }
 

@@ -6,6 +6,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+
+#include <cstddef>
 #include <string>
 
 #include "options.hpp"
@@ -69,6 +71,17 @@ struct TraceArgs {
   std::string filter;     // "size>=N"; "" = every call
 };
 int cmd_trace(const GlobalOptions& options, const TraceArgs& args);
+
+// `leaks PID`: one process's call sites. Exits kExitNegative when some site
+// is growing.
+struct SitesArgs {
+  pid_t pid = 0;
+  size_t limit = 50;          // heap_query::kDefaultSites
+  bool stacks = false;        // -v/--stack: every frame of each site
+  bool collapsed = false;     // --collapsed: folded stacks instead of the table
+  std::string pprof_path;     // --pprof FILE: also write a gzipped pprof profile (no table then)
+};
+int cmd_sites(const GlobalOptions& options, const SitesArgs& args);
 
 }  // namespace memproxyctl
 

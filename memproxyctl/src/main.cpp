@@ -9,6 +9,7 @@
 #include "exit_codes.hpp"
 #include "heap_tables.hpp"
 #include "memproxy/defaults.hpp"
+#include "memproxy/heap_query.hpp"
 #include "memproxy/trace_query.hpp"
 #include "platform.hpp"
 
@@ -91,7 +92,19 @@ int main(int argc, char** argv) {
   history->add_option("--until", history_args.until, "To, in the same forms as --since (default: now)");
   history->add_flag("--csv", history_args.csv, "Print the samples as CSV");
 
-  auto* leaks = app.add_subcommand("leaks", "Processes whose heap is growing, with the evidence (exit 1 if any)");
+  auto* leaks = app.add_subcommand(
+      "leaks", "Processes whose heap is growing, with the evidence; with PID, that process's call sites (exit 1 if any grows)");
+  SitesArgs sites_args;
+  leaks->add_option("pid", sites_args.pid, "A watched process: list its call sites, the growing ones first")
+      ->check(CLI::PositiveNumber);
+  leaks->add_option("--limit", sites_args.limit, "With PID: at most this many sites")
+      ->check(CLI::Range(size_t{1}, memproxy::heap_query::kMaxSites))
+      ->capture_default_str();
+  leaks->add_flag("-v,--stack", sites_args.stacks, "With PID: every frame of each site, inlined ones included");
+  auto* collapsed = leaks->add_flag("--collapsed", sites_args.collapsed,
+                                    "With PID: folded stacks, root first, with live bytes (flamegraph.pl, speedscope)");
+  leaks->add_option("--pprof", sites_args.pprof_path, "With PID: write a gzipped pprof heap profile to FILE")
+      ->excludes(collapsed);
 
   TraceArgs trace_args;
   auto* trace = app.add_subcommand("trace", "Every allocator call of a watched process, as it happens (Ctrl-C ends)");
@@ -112,7 +125,15 @@ int main(int argc, char** argv) {
     if (*check) return cmd_check(options, check_file);
     if (*top) return cmd_top(options, top_args);
     if (*history) return cmd_history(options, history_args);
-    if (*leaks) return cmd_leaks(options);
+    if (*leaks && sites_args.pid > 0) return cmd_sites(options, sites_args);
+    if (*leaks) {
+      if (sites_args.stacks || sites_args.collapsed || !sites_args.pprof_path.empty() ||
+          leaks->count("--limit") != 0) {
+        std::cerr << "memproxyctl: leaks: --stack, --collapsed, --pprof and --limit need a PID\n";
+        return kExitUsage;
+      }
+      return cmd_leaks(options);
+    }
     if (*trace) return cmd_trace(options, trace_args);
     if (*status) return cmd_status(options);
     if (*list) return cmd_list(options);

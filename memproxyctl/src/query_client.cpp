@@ -70,9 +70,14 @@ int connect_query_socket(const std::string& socket_path) {
 }
 
 nlohmann::json ask(const std::string& socket_path, const hq::Request& request, std::chrono::milliseconds patience) {
+  return ask_line(socket_path, hq::request_line(request), patience);
+}
+
+nlohmann::json ask_line(const std::string& socket_path, const std::string& request_line,
+                        std::chrono::milliseconds patience) {
   Socket s(connect_query_socket(socket_path));
   const auto deadline = Clock::now() + patience;
-  const std::string line = hq::request_line(request) + "\n";
+  const std::string line = request_line + "\n";
   for (size_t sent = 0; sent < line.size();) {
     ssize_t n = ::send(s.fd(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;

@@ -37,6 +37,9 @@ int connect_query_socket(const std::string& socket_path);
 // QueryFailed (an {"error":...} answer included).
 nlohmann::json ask(const std::string& socket_path, const memproxy::heap_query::Request& request,
                    std::chrono::milliseconds patience = std::chrono::seconds(10));
+// The same for a request line made elsewhere (without its newline).
+nlohmann::json ask_line(const std::string& socket_path, const std::string& request_line,
+                        std::chrono::milliseconds patience = std::chrono::seconds(10));
 
 }  // namespace memproxyctl
 

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "heapwatch/prometheus_exporter.hpp"
+#include "symbols/symbolizer_client.hpp"
 #include "memproxy/defaults.hpp"
 #include "memproxy/table_format.h"
 
@@ -71,6 +72,9 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   app.add_option("--prometheus-textfile", options.prometheus_textfile,
                  "write Prometheus metrics to this file for node_exporter's textfile collector (replaced atomically)");
 
+  app.add_option("--symbolizer", options.symbolizer,
+                 "the sandboxed worker that names the functions and lines of call sites and traced callers")
+      ->default_str(memproxy::symbols::installed_worker_path());
   auto* history = app.add_option("--history", options.history_path,
                                  "the watched processes' history (SQLite; its directory is created 0700 when missing)")
                       ->capture_default_str();
@@ -81,8 +85,6 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   app.add_option("--verdict-time-scale", options.verdict_time_scale)
       ->check(CLI::Range(1, kMaxVerdictTimeScale))
       ->group("");
-  // For tests and uninstalled builds: the build tree's worker. Hidden.
-  app.add_option("--symbolizer", options.symbolizer)->group("");
   // For tests: a ring drained this rarely fills up. Hidden.
   int trace_drain_ms = static_cast<int>(options.trace_drain_interval.count());
   app.add_option("--trace-drain-interval", trace_drain_ms)->check(CLI::Range(1, 10000))->group("");

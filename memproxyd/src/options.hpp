@@ -30,14 +30,14 @@ struct Options {
   std::string query_socket;
   std::string prometheus_listen;    // [ADDR:]PORT; ADDR defaults to 127.0.0.1
   std::string prometheus_textfile;  // a node_exporter textfile, replaced atomically
+  // The sandboxed symbolizer worker that names call sites ("" = the
+  // installed one, symbols::installed_worker_path()).
+  std::string symbolizer;
   // The history of watched processes ("" = none kept, --no-history).
   std::string history_path;
   // Divides every duration of the leak verdict and its cadence, so tests
   // see in a minute what takes an hour (1..kMaxVerdictTimeScale).
   int verdict_time_scale = 1;
-  // The symbolizer worker the daemon runs for traces' callers ("" = the
-  // installed memproxyd-symbolize).
-  std::string symbolizer;
   // How often a trace's ring is drained; tests slow it to fill the ring.
   std::chrono::milliseconds trace_drain_interval{10};
 };

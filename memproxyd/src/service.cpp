@@ -15,6 +15,8 @@
 #include "heapwatch/heap_watch.hpp"
 #include "heapwatch/history_keeper.hpp"
 #include "heapwatch/query_server.hpp"
+#include "heapwatch/site_watch.hpp"
+#include "heapwatch/sites_query.hpp"
 #include "heapwatch/symbol_service.hpp"
 #include "heapwatch/trace_requests.hpp"
 #include "heapwatch/watch_state.hpp"
@@ -72,16 +74,20 @@ class EventLoop {
     heap_watch_ = std::make_unique<heapwatch::HeapWatch>(io_, watch);
     start_history();
     watch_state_ = std::make_unique<heapwatch::DaemonWatchState>(io_, heap_watch_->registry(), keeper_.get());
+    start_symbols();
+    start_sites();
     heap_watch_->registry().on_end = [this](const heapwatch::Watched& w) {
       if (keeper_) keeper_->ended(w.process.id, w.process.ended_unix_ns);
       watch_state_->forget(w.process.id);
       traces_->process_ended(w.process.id);  // before its account is unmapped
+      site_watch_->forget(w.process.id);
       symbols_->forget(w.process.id);
     };
     start_traces();
 
     query_server_ = std::make_unique<heapwatch::QueryServer>(io_, *watch_state_);
     query_server_->serve_traces(traces_.get());
+    query_server_->answer_sites_with(sites_query_.get());
     const std::string query_socket = query_socket_path(options_);
     std::string error = query_server_->listen(query_socket);
     if (!error.empty()) return error;
@@ -90,7 +96,8 @@ class EventLoop {
     exporters_ = std::make_unique<heapwatch::Exporters>(*watch_state_);
     error = exporters_->start({options_.prometheus_listen, options_.prometheus_textfile});
     if (!error.empty()) return error;
-    heap_watch_->on_tick = [this](const std::vector<heapwatch::Reading>& readings, int64_t) {
+    heap_watch_->on_tick = [this](const std::vector<heapwatch::Reading>& readings, int64_t unix_ns) {
+      site_watch_->on_tick(heap_watch_->registry(), unix_ns);
       if (keeper_ && keeper_->accepting()) {
         std::vector<heapwatch::Observation> tick;
         tick.reserve(readings.size());
@@ -121,10 +128,14 @@ class EventLoop {
     });
   }
 
-  void start_traces() {
+  // One symbolizer for call sites and traced callers, with one cache.
+  void start_symbols() {
     heapwatch::SymbolServiceOptions symbolizing;
     if (!options_.symbolizer.empty()) symbolizing.client.worker_command = {options_.symbolizer};
     symbols_ = std::make_unique<heapwatch::SymbolService>(io_, symbolizing);
+  }
+
+  void start_traces() {
     const heapwatch::Registry& registry = heap_watch_->registry();
     heapwatch::TraceRequestLimits limits;
     limits.stream.drain_interval = options_.trace_drain_interval;
@@ -142,6 +153,15 @@ class EventLoop {
           symbols_->symbolize(process, std::move(addresses), std::move(done));
         },
         limits);
+  }
+
+  // Call sites: snapshots at the verdict's time scale, so a test sees
+  // their growth as soon as it sees the verdict's.
+  void start_sites() {
+    heapwatch::SiteHistoryLimits limits;
+    limits.snapshot_interval_ns /= options_.verdict_time_scale;
+    site_watch_ = std::make_unique<heapwatch::SiteWatch>(limits);
+    sites_query_ = std::make_unique<heapwatch::SitesQuery>(io_, heap_watch_->registry(), *site_watch_, symbols_.get());
   }
 
   // The keeper opens the store on its own thread: a large database's
@@ -198,14 +218,18 @@ class EventLoop {
   std::unique_ptr<Watcher> watcher_;
   // Destroyed in reverse: the exporters and the query server read the
   // watch state, which reads the heap watch's registry and asks the history
-  // keeper; the heap watch's callbacks post to the keeper, which goes last,
+  // keeper; the sites query reads the site watch, the symbol service and
+  // the registry; the heap watch's callbacks post to the keeper, which goes last,
   // recording what is still queued.
   std::unique_ptr<heapwatch::HistoryKeeper> keeper_;
   std::unique_ptr<heapwatch::HeapWatch> heap_watch_;
   std::unique_ptr<heapwatch::DaemonWatchState> watch_state_;
-  // Traces end (their rings off) before the heap watch unmaps the accounts.
+  // Traces end (their rings off) before the heap watch unmaps the accounts;
+  // both users of the symbolizer go before it.
+  std::unique_ptr<heapwatch::SiteWatch> site_watch_;
   std::unique_ptr<heapwatch::SymbolService> symbols_;
   std::unique_ptr<heapwatch::TraceRequests> traces_;
+  std::unique_ptr<heapwatch::SitesQuery> sites_query_;
   std::unique_ptr<heapwatch::QueryServer> query_server_;
   std::unique_ptr<heapwatch::Exporters> exporters_;
 };

@@ -29,15 +29,14 @@
 //   HISTORY  {"process":PROCESS,"samples":[SAMPLE...],"truncated":BOOL,
 //             "verdict":VERDICT or null}   (null: the process has ended)
 //
-// The call sites of one process (the types and conversions below; the
-// daemon does not answer this request yet):
+// The call sites of one process (the types and conversions below):
 //
 //   {"request":"sites","pid":N}            -> SITES
 //     optional "limit" (1..kMaxSites, default kDefaultSites)
 //
 //   SITES    {"process":PROCESS,"unix_ns","sample_mean_bytes","samples",
 //             "rejected_samples","estimated_bytes","sites_total",
-//             "truncated":BOOL,"sites":[SITE...]}
+//             "truncated":BOOL,"symbols_error","sites":[SITE...]}
 //   SITE     {"frames":[FRAME...],"estimated_bytes","estimated_blocks",
 //             "samples","truncated_samples","growth_bytes_per_hour",
 //             "growth_confidence","growing","first_seen_unix_ns",
@@ -270,6 +269,9 @@ struct SitesAnswer {
   uint64_t sites_total = 0;        // sites in the reading
   bool truncated = false;          // more sites than shown
   std::vector<SiteView> sites;     // the growing first, then by estimated bytes
+  // Why the frames name nothing but their addresses (the symbolizer failed
+  // or took too long); "" when they were symbolized. Cut like a frame's texts.
+  std::string symbols_error;
 };
 
 // {"request":"sites",...} (without its newline): the request, or why it is

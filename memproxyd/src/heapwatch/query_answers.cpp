@@ -146,6 +146,7 @@ void collect(const hq::Request& request, uid_t peer, const WatchState& state, st
 nlohmann::json to_json(const Answer& a) {
   if (const auto* views = std::get_if<std::vector<hq::View>>(&a.content)) return hq::views_answer(*views);
   if (const auto* h = std::get_if<hq::History>(&a.content)) return *h;
+  if (const auto* s = std::get_if<hq::SitesAnswer>(&a.content)) return hq::sites_answer(*s);
   return nlohmann::json{{hq::field::kError, std::get<std::string>(a.content)}};
 }
 
@@ -157,6 +158,12 @@ size_t line_bytes_bound(const Answer& a) {
     return kFixed + views->size() * kPerView + names;
   }
   if (const auto* h = std::get_if<hq::History>(&a.content)) return kFixed + h->samples.size() * kPerSample;
+  if (const auto* s = std::get_if<hq::SitesAnswer>(&a.content)) {
+    size_t sites = 0;
+    for (const hq::SiteView& site : s->sites) sites += hq::site_bytes_bound(site);
+    return kFixed + 6 * (s->process.user.size() + s->process.program.size() + s->process.exe.size() +
+                         s->symbols_error.size()) + std::min(sites, hq::kMaxSitesAnswerBytes);
+  }
   return kFixed + 6 * std::get<std::string>(a.content).size();
 }
 

@@ -31,7 +31,8 @@ heap_query::View to_wire(const ProcessView& v);
 // read (the daemon's loop); turning it into JSON is the costly part (a
 // full history is about 10 MB of text) and may happen anywhere.
 struct Answer {
-  std::variant<std::vector<heap_query::View>, heap_query::History, std::string /* error */> content;
+  std::variant<std::vector<heap_query::View>, heap_query::History, std::string /* error */, heap_query::SitesAnswer>
+      content;
 };
 
 // Hands what `request` from user `peer` gets to `done`, on the watch

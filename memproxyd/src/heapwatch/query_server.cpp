@@ -14,6 +14,7 @@
 #include <istream>
 
 #include "heapwatch/query_answers.hpp"
+#include "heapwatch/sites_query.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -132,6 +133,7 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
     traces_->start(std::move(socket), c->uid, line);
     return;
   }
+  if (sites_ != nullptr && answer_sites(c, line)) return;
   auto parsed = hq::parse_request(line);
   if (auto* why = std::get_if<std::string>(&parsed)) {
     send(c, hq::error_line(*why), false);
@@ -150,6 +152,26 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
     spdlog::warn("query socket: answering pid {} (uid {}): {}", c->pid, c->uid, e.what());
     send(c, hq::error_line(std::string("internal error: ") + e.what()), false);
   }
+}
+
+bool QueryServer::answer_sites(const std::shared_ptr<Client>& c, const std::string& line) {
+  auto parsed = sites_request_in(line);
+  if (!parsed) return false;
+  if (auto* why = std::get_if<std::string>(&*parsed)) {
+    send(c, hq::error_line(*why), false);
+    return true;
+  }
+  c->idle.cancel();
+  try {
+    sites_->collect(std::get<hq::SitesRequest>(*parsed), c->uid,
+                    [this, c, alive = std::weak_ptr<char>(alive_)](Answer collected) {
+                      if (!alive.expired()) on_collected(c, std::move(collected));
+                    });
+  } catch (const std::exception& e) {
+    spdlog::warn("query socket: answering pid {} (uid {}): {}", c->pid, c->uid, e.what());
+    send(c, hq::error_line(std::string("internal error: ") + e.what()), false);
+  }
+  return true;
 }
 
 void QueryServer::on_collected(const std::shared_ptr<Client>& c, Answer collected) {

@@ -34,6 +34,8 @@
 
 namespace memproxy::heapwatch {
 
+class SitesQuery;
+
 struct QueryLimits {
   size_t max_clients = heap_query::kMaxClients;
   size_t max_request_bytes = heap_query::kMaxRequestBytes;
@@ -58,6 +60,9 @@ class QueryServer {
   // connections; nullptr (the default): they are refused as unknown.
   // `traces` must outlive the server.
   void serve_traces(TraceRequests* traces) { traces_ = traces; }
+  // Answers sites requests with `sites` (which must outlive the server);
+  // without it they are unknown requests.
+  void answer_sites_with(SitesQuery* sites) { sites_ = sites; }
 
  private:
   using Protocol = boost::asio::local::stream_protocol;
@@ -65,6 +70,8 @@ class QueryServer {
   void accept();
   void read_request(const std::shared_ptr<Client>& c);
   void on_request(const std::shared_ptr<Client>& c, size_t line_bytes);
+  // True when `line` was a sites request, now being answered.
+  bool answer_sites(const std::shared_ptr<Client>& c, const std::string& line);
   void on_collected(const std::shared_ptr<Client>& c, Answer collected);
   void on_answer(const std::shared_ptr<Client>& c, std::string answer);
   void send(const std::shared_ptr<Client>& c, std::string line, bool then_close);
@@ -73,6 +80,7 @@ class QueryServer {
 
   boost::asio::io_context& io_;
   const WatchState& state_;
+  SitesQuery* sites_ = nullptr;
   QueryLimits limits_;
   TraceRequests* traces_ = nullptr;
   Protocol::acceptor acceptor_;

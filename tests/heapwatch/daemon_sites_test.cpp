@@ -1,0 +1,210 @@
+// The call sites end to end: the real daemon (sampling every 100 ms, site
+// snapshots every second at --verdict-time-scale 60, its sandboxed
+// symbolizer from the build tree) watches heapwatch-site_leak, which
+// samples one allocation per 64 KiB. memproxyctl leaks PID names the
+// leaking function and its file:line first, as growing, although a steady
+// cache holds more; --json, --collapsed and --pprof say the same of one
+// reading; another user is told there is no such process; a symbolizer
+// that fails still gives the sites, by address, and says why.
+#include <signal.h>
+#include <zlib.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "capability.hpp"
+#include "e2e_support.hpp"
+#include "site_collapsed.hpp"
+#include "site_pprof.hpp"
+#include "site_text.hpp"
+
+namespace {
+
+using namespace heapwatch_e2e;
+using nlohmann::json;
+namespace hq = memproxy::heap_query;
+
+// The line of site_leak.c carrying `marker`, 0 when none does.
+uint32_t marked_line(const std::string& marker) {
+  std::ifstream in(HEAPWATCH_SITE_LEAK_SOURCE);
+  std::string text;
+  for (uint32_t n = 1; std::getline(in, text); ++n) {
+    if (text.find(marker) != std::string::npos) return n;
+  }
+  return 0;
+}
+
+std::string gunzip(const std::string& data) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) return "";
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buffer[65536];
+  int result = Z_OK;
+  while (result == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof buffer;
+    result = inflate(&z, Z_NO_FLUSH);
+    out.append(buffer, sizeof buffer - z.avail_out);
+  }
+  inflateEnd(&z);
+  return result == Z_STREAM_END ? out : "";
+}
+
+// The frame that names `site`, as memproxyctl picks it.
+const hq::FrameView& naming(const hq::SiteView& site) { return site.frames.at(::memproxyctl::naming_frame(site)); }
+
+class DaemonSitesTest : public ::testing::Test {
+ protected:
+  memproxy::testing::TempDir dir_{0755};
+
+  // A daemon watching heapwatch-site_leak with a 64 KiB sampling mean.
+  std::unique_ptr<Daemon> start_daemon(const std::string& symbolizer) {
+    return std::make_unique<Daemon>(
+        dir_, std::vector<std::string>{"--verdict-time-scale", "60", "--symbolizer", symbolizer},
+        std::vector<std::string>{"", "[monitor sample=64K]", "heapwatch-site_leak"});
+  }
+  std::unique_ptr<Process> start_program(const std::string& table) {
+    auto p = std::make_unique<Process>(std::vector<std::string>{HEAPWATCH_SITE_LEAK},
+                                       std::vector<std::string>{std::string("LD_PRELOAD=") + MEMPROXY_LIB,
+                                                                "MEMPROXY_TABLE=" + table});
+    auto ready = p->read_line();
+    EXPECT_EQ(ready.value_or(""), "ready");
+    return p;
+  }
+};
+
+TEST_F(DaemonSitesTest, TheLeakingFunctionAndItsLineComeFirstAndEveryOutputAgrees) {
+  const uint32_t leak_line = marked_line("SITE: leak");
+  const uint32_t cache_line = marked_line("SITE: cache");
+  ASSERT_NE(leak_line, 0u);
+  auto daemon = start_daemon(MEMPROXY_SYMBOLIZE_WORKER_BIN);
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  auto program = start_program(daemon->table());
+  const std::string pid = std::to_string(program->pid());
+
+  // Growth needs ten snapshots, a second apart here.
+  hq::SitesAnswer answer;
+  Outcome out;
+  const bool grows = wait_until([&] {
+    out = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
+    if (out.code != 1) return false;
+    answer = hq::sites_from_answer(json::parse(out.out));
+    return !answer.sites.empty() && answer.sites[0].growing;
+  });
+  ASSERT_TRUE(grows) << out.describe() << daemon->log();
+  EXPECT_EQ(answer.symbols_error, "");
+  EXPECT_EQ(answer.sample_mean_bytes, 65536u);
+  const hq::FrameView& leak = naming(answer.sites[0]);
+  EXPECT_EQ(leak.function, "leak_block");
+  EXPECT_TRUE(leak.file.ends_with("site_leak.c")) << leak.file;
+  EXPECT_EQ(leak.line, leak_line);
+  EXPECT_NE(leak.build_id, "");
+  // The cache holds its 24 MiB and does not grow.
+  bool cache_seen = false;
+  for (const hq::SiteView& s : answer.sites) {
+    if (s.frames.empty() || naming(s).function != "fill_cache") continue;
+    cache_seen = true;
+    EXPECT_EQ(naming(s).line, cache_line);
+    EXPECT_FALSE(s.growing);
+    EXPECT_GT(s.estimated_bytes, 12u << 20);
+    EXPECT_LT(s.estimated_bytes, 48u << 20);
+  }
+  EXPECT_TRUE(cache_seen) << out.out;
+
+  // Stopped, the process writes no record: each output below is the same reading.
+  program->signal(SIGSTOP);
+  ASSERT_TRUE(program->wait_stopped());
+  Outcome json_out = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
+  ASSERT_EQ(json_out.code, 1) << json_out.describe();
+  const hq::SitesAnswer reading = hq::sites_from_answer(json::parse(json_out.out));
+
+  Outcome text = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid});
+  EXPECT_EQ(text.code, 1) << text.describe();
+  const std::vector<std::string> expected = ::memproxyctl::site_lines(reading, false, 100);
+  std::string expected_text;
+  for (const std::string& line : expected) expected_text += line + "\n";
+  EXPECT_EQ(text.out, expected_text);
+  ASSERT_GE(expected.size(), 3u);
+  EXPECT_TRUE(expected[2].starts_with("   1 ")) << text.out;
+  EXPECT_NE(expected[2].find("leak_block (site_leak.c:" + std::to_string(leak_line) + ")  [growing]"),
+            std::string::npos)
+      << text.out;
+
+  Outcome collapsed = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--collapsed"});
+  EXPECT_EQ(collapsed.code, 1) << collapsed.describe();
+  EXPECT_EQ(collapsed.out, ::memproxyctl::collapsed_stacks(reading));
+  EXPECT_NE(collapsed.out.find(";main;leak_block " + std::to_string(reading.sites[0].estimated_bytes) + "\n"),
+            std::string::npos)
+      << collapsed.out;
+
+  const std::string profile_path = dir_ / "sites.pb.gz";
+  Outcome pprof = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--pprof", profile_path});
+  EXPECT_EQ(pprof.code, 1) << pprof.describe();
+  EXPECT_EQ(pprof.out, "");
+  perftools::profiles::Profile profile;
+  ASSERT_TRUE(profile.ParseFromString(gunzip(read_file(profile_path))));
+  ASSERT_EQ(profile.sample_size(), static_cast<int>(reading.sites.size()));
+  for (int i = 0; i < profile.sample_size(); ++i) {
+    EXPECT_EQ(profile.sample(i).value(0), static_cast<int64_t>(reading.sites[static_cast<size_t>(i)].estimated_bytes));
+    EXPECT_EQ(profile.sample(i).value(1), static_cast<int64_t>(reading.sites[static_cast<size_t>(i)].estimated_blocks));
+  }
+  const perftools::profiles::Profile from_reading = ::memproxyctl::pprof_profile(reading);
+  EXPECT_EQ(profile.SerializeAsString(), from_reading.SerializeAsString());
+
+  program->signal(SIGKILL);
+  program->finish();
+}
+
+TEST_F(DaemonSitesTest, AnotherUserIsToldThereIsNoSuchProcess) {
+  MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner());
+  auto daemon = start_daemon(MEMPROXY_SYMBOLIZE_WORKER_BIN);
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  auto program = start_program(daemon->table());
+  const std::string pid = std::to_string(program->pid());
+  Outcome root;
+  ASSERT_TRUE(wait_until([&] {
+    root = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
+    return (root.code == 0 || root.code == 1) && !json::parse(root.out)["sites"].empty();
+  })) << root.describe();
+
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"leaks", pid},
+                                               std::vector<std::string>{"leaks", pid, "--json"},
+                                               std::vector<std::string>{"leaks", "999999999"}}) {
+    Outcome nobody = heapwatch_e2e::memproxyctl(daemon->table(), args, memproxy::testing::as_nobody({}));
+    EXPECT_EQ(nobody.code, 4) << nobody.describe();
+    EXPECT_EQ(nobody.out, "");
+    EXPECT_NE(nobody.err.find("no watched process has pid " + args[1]), std::string::npos) << nobody.err;
+  }
+  program->signal(SIGKILL);
+  program->finish();
+}
+
+TEST_F(DaemonSitesTest, WithoutASymbolizerTheSitesComeByAddressAndSayWhy) {
+  auto daemon = start_daemon("/bin/false");
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  auto program = start_program(daemon->table());
+  const std::string pid = std::to_string(program->pid());
+  hq::SitesAnswer answer;
+  Outcome out;
+  ASSERT_TRUE(wait_until([&] {
+    out = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
+    if (out.code != 0 && out.code != 1) return false;
+    answer = hq::sites_from_answer(json::parse(out.out));
+    return !answer.sites.empty();
+  })) << out.describe() << daemon->log();
+  EXPECT_NE(answer.symbols_error, "");
+  for (const hq::FrameView& f : answer.sites[0].frames) {
+    EXPECT_NE(f.address, 0u);
+    EXPECT_EQ(f.function, "");
+  }
+  Outcome text = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid});
+  EXPECT_NE(text.out.find("no symbols: "), std::string::npos) << text.describe();
+  program->signal(SIGKILL);
+  program->finish();
+}
+
+}  // namespace
