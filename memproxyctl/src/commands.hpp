@@ -3,6 +3,7 @@
 #ifndef MEMPROXYCTL_COMMANDS_HPP
 #define MEMPROXYCTL_COMMANDS_HPP
 
+#include <cstddef>
 #include <string>
 
 #include "options.hpp"
@@ -56,6 +57,17 @@ struct HistoryArgs {
   bool csv = false;
 };
 int cmd_history(const GlobalOptions& options, const HistoryArgs& args);
+
+struct ReportArgs {
+  std::string target;       // PID or PROGRAM, as for history
+  bool force_name = false;
+  std::string since;        // as for history
+  std::string until;
+  std::string output;       // the HTML file to write
+  size_t sites = 20;        // call sites asked for (1..kMaxSites)
+};
+// Exits kExitRefused when the file cannot be written.
+int cmd_report(const GlobalOptions& options, const ReportArgs& args);
 
 // Exits kExitNegative when some process is growing.
 int cmd_leaks(const GlobalOptions& options);

@@ -9,6 +9,7 @@
 #include "exit_codes.hpp"
 #include "heap_tables.hpp"
 #include "memproxy/defaults.hpp"
+#include "memproxy/heap_query.hpp"
 #include "platform.hpp"
 
 using namespace memproxyctl;
@@ -90,6 +91,17 @@ int main(int argc, char** argv) {
   history->add_option("--until", history_args.until, "To, in the same forms as --since (default: now)");
   history->add_flag("--csv", history_args.csv, "Print the samples as CSV");
 
+  ReportArgs report_args;
+  auto* report = app.add_subcommand("report", "A process's history, verdict and call sites as one HTML file");
+  report->add_option("target", report_args.target, "PID, or PROGRAM (its newest process)")->required();
+  report->add_option("-o,--output", report_args.output, "The HTML file to write (replaced atomically)")->required();
+  report->add_flag("--name", report_args.force_name, "Treat an all-digit target as a program name, not a PID");
+  report->add_option("--since", report_args.since, "From, in the forms history --since takes (default: all kept)");
+  report->add_option("--until", report_args.until, "To, in the same forms (default: now)");
+  report->add_option("--sites", report_args.sites, "How many call sites to show")
+      ->check(CLI::Range(size_t{1}, memproxy::heap_query::kMaxSites))
+      ->capture_default_str();
+
   auto* leaks = app.add_subcommand("leaks", "Processes whose heap is growing, with the evidence (exit 1 if any)");
 
   try {
@@ -103,6 +115,7 @@ int main(int argc, char** argv) {
     if (*check) return cmd_check(options, check_file);
     if (*top) return cmd_top(options, top_args);
     if (*history) return cmd_history(options, history_args);
+    if (*report) return cmd_report(options, report_args);
     if (*leaks) return cmd_leaks(options);
     if (*status) return cmd_status(options);
     if (*list) return cmd_list(options);

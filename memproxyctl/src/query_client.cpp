@@ -42,6 +42,10 @@ int remaining_ms(Clock::time_point deadline) {
                           "--query-socket or -t TABLE");
 }
 
+// One request line (without its newline) and its answer.
+nlohmann::json ask_line(const std::string& socket_path, const std::string& request_line,
+                        std::chrono::milliseconds patience);
+
 }  // namespace
 
 std::string query_socket_path(const GlobalOptions& options) {
@@ -52,6 +56,18 @@ std::string query_socket_path(const GlobalOptions& options) {
 }
 
 nlohmann::json ask(const std::string& socket_path, const hq::Request& request, std::chrono::milliseconds patience) {
+  return ask_line(socket_path, hq::request_line(request), patience);
+}
+
+nlohmann::json ask(const std::string& socket_path, const hq::SitesRequest& request,
+                   std::chrono::milliseconds patience) {
+  return ask_line(socket_path, hq::sites_request_line(request), patience);
+}
+
+namespace {
+
+nlohmann::json ask_line(const std::string& socket_path, const std::string& request_line,
+                        std::chrono::milliseconds patience) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof address.sun_path) unreachable(socket_path, "the path is too long for a socket");
@@ -62,7 +78,7 @@ nlohmann::json ask(const std::string& socket_path, const hq::Request& request, s
     unreachable(socket_path, std::strerror(errno));
   }
   const auto deadline = Clock::now() + patience;
-  const std::string line = hq::request_line(request) + "\n";
+  const std::string line = request_line + "\n";
   for (size_t sent = 0; sent < line.size();) {
     ssize_t n = ::send(s.fd(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
@@ -97,5 +113,7 @@ nlohmann::json ask(const std::string& socket_path, const hq::Request& request, s
   if (error != j.end()) throw QueryFailed(error->is_string() ? error->get<std::string>() : error->dump());
   return j;
 }
+
+}  // namespace
 
 }  // namespace memproxyctl

@@ -33,6 +33,8 @@ struct QueryFailed : std::runtime_error {
 // QueryFailed (an {"error":...} answer included).
 nlohmann::json ask(const std::string& socket_path, const memproxy::heap_query::Request& request,
                    std::chrono::milliseconds patience = std::chrono::seconds(10));
+nlohmann::json ask(const std::string& socket_path, const memproxy::heap_query::SitesRequest& request,
+                   std::chrono::milliseconds patience = std::chrono::seconds(10));
 
 }  // namespace memproxyctl
 
