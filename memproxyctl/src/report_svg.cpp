@@ -153,7 +153,8 @@ SvgScale svg_scale(const std::vector<SvgSeries>& series, const SvgChartLayout& l
     if (step < wanted) continue;
     const long double from = std::floor(low / step) * step;
     long double to = std::ceil(high / step) * step;
-    if (to <= from) to = from + step;
+    // A flat line stays clear of the plot's top edge, where it would hide.
+    if (to <= from || (v0 == v1 && to <= high)) to += step;
     if ((to - from) / step <= intervals + 0.5L) {
       scale.value_from = from;
       scale.value_to = to;

@@ -7,7 +7,8 @@
 // latest time of all series (a single instant is centred in a one-minute
 // span), its y its value's place between the value axis's ends, which are
 // the lowest and highest value of all series widened to whole tick steps
-// (1, 2 or 5 times a power of 1024 bytes times a power of ten). Each
+// (1, 2 or 5 times a power of 1024 bytes times a power of ten; when all
+// values are equal, from 0 to a whole step above them). Each
 // series is a <polyline class="CLASS"> per run of points, broken where two
 // points are more than five times the series' median step apart (a gap in
 // the samples shows as one); a run of one point is a <circle>. A run with
