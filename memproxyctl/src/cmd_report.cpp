@@ -10,6 +10,7 @@
 #include "history_request.hpp"
 #include "human_units.hpp"
 #include "memproxy/atomic_replace.hpp"
+#include "output.hpp"
 #include "query_client.hpp"
 #include "report_html.hpp"
 
@@ -28,9 +29,9 @@ std::variant<hq::SitesAnswer, std::string> sites_of(const std::string& socket, c
     hq::SitesAnswer sites = hq::sites_from_answer(answer);
     // A pid is reused: the sites must be of the process the history is of.
     if (sites.process.pid != history.process.pid || sites.process.start_ticks != history.process.start_ticks) {
-      return std::string("memproxyd's call sites for pid ") + std::to_string(history.process.pid) +
-             " are of another process (started " + std::to_string(sites.process.started_unix_ns) +
-             " ns after the epoch): the one reported has ended";
+      return "memproxyd's call sites for pid " + std::to_string(history.process.pid) +
+             " are of another process (started " + format_unix_ns(sites.process.started_unix_ns) +
+             "): the one reported has ended";
     }
     return sites;
   } catch (const DaemonUnreachable& e) {
