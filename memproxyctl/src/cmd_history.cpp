@@ -6,21 +6,17 @@
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "heap_tables.hpp"
+#include "history_request.hpp"
 #include "human_units.hpp"
 #include "output.hpp"
 #include "query_client.hpp"
 #include "terminal.hpp"
-#include "time_spec.hpp"
 
 namespace memproxyctl {
 
 namespace hq = memproxy::heap_query;
 
 namespace {
-
-bool all_digits(const std::string& s) {
-  return !s.empty() && s.size() < 10 && s.find_first_not_of("0123456789") == std::string::npos;
-}
 
 std::string describe(const hq::History& h) {
   std::string text = "pid " + std::to_string(h.process.pid) + " (" + h.process.program + ", user " + h.process.user +
@@ -36,25 +32,13 @@ std::string describe(const hq::History& h) {
 }  // namespace
 
 int cmd_history(const GlobalOptions& options, const HistoryArgs& args) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
-  hq::Request request;
-  request.name = hq::request::kHistory;
-  if (all_digits(args.target) && !args.force_name) {
-    request.pid = static_cast<pid_t>(std::stol(args.target));
-  } else {
-    request.program = args.target;
+  const int64_t now = now_unix_ns();
+  auto built = history_request(args.target, args.force_name, args.since, args.until, now);
+  if (auto* why = std::get_if<std::string>(&built)) {
+    std::cerr << "memproxyctl: " << *why << '\n';
+    return kExitUsage;
   }
-  for (auto [text, target, option] : {std::tuple{&args.since, &request.since_unix_ns, "--since"},
-                                      std::tuple{&args.until, &request.until_unix_ns, "--until"}}) {
-    if (text->empty()) continue;
-    auto parsed = parse_time_spec(*text, now);
-    if (auto* why = std::get_if<std::string>(&parsed)) {
-      std::cerr << "memproxyctl: " << option << ": " << *why << '\n';
-      return kExitUsage;
-    }
-    *target = std::get<int64_t>(parsed);
-  }
+  const hq::Request& request = std::get<hq::Request>(built);
   try {
     nlohmann::json answer = ask(query_socket_path(options), request);
     if (options.json) {

@@ -62,6 +62,17 @@ struct HistoryArgs {
 };
 int cmd_history(const GlobalOptions& options, const HistoryArgs& args);
 
+struct ReportArgs {
+  std::string target;       // PID or PROGRAM, as for history
+  bool force_name = false;
+  std::string since;        // as for history
+  std::string until;
+  std::string output;       // the HTML file to write
+  size_t sites = 20;        // call sites asked for (1..kMaxSites)
+};
+// Exits kExitRefused when the file cannot be written.
+int cmd_report(const GlobalOptions& options, const ReportArgs& args);
+
 // Exits kExitNegative when some process is growing.
 int cmd_leaks(const GlobalOptions& options);
 

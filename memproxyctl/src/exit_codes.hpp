@@ -13,7 +13,8 @@ enum ExitCode : int {
   kExitTable = 3,     // the table cannot be read, or is not a valid memproxy table
   kExitInput = 4,     // another input cannot be read: config file, process, preload file, the
                       // daemon's query socket (not running, or it refused the request)
-  kExitRefused = 5,   // preload enable/disable refused (verification failed) or could not write
+  kExitRefused = 5,   // preload enable/disable refused (verification failed) or could not write;
+                      // report could not write its file
 };
 
 }  // namespace memproxyctl

@@ -92,6 +92,17 @@ int main(int argc, char** argv) {
   history->add_option("--until", history_args.until, "To, in the same forms as --since (default: now)");
   history->add_flag("--csv", history_args.csv, "Print the samples as CSV");
 
+  ReportArgs report_args;
+  auto* report = app.add_subcommand("report", "A process's history, verdict and call sites as one HTML file");
+  report->add_option("target", report_args.target, "PID, or PROGRAM (its newest process)")->required();
+  report->add_option("-o,--output", report_args.output, "The HTML file to write (replaced atomically)")->required();
+  report->add_flag("--name", report_args.force_name, "Treat an all-digit target as a program name, not a PID");
+  report->add_option("--since", report_args.since, "From, in the forms history --since takes (default: all kept)");
+  report->add_option("--until", report_args.until, "To, in the same forms (default: now)");
+  report->add_option("--sites", report_args.sites, "How many call sites to show")
+      ->check(CLI::Range(size_t{1}, memproxy::heap_query::kMaxSites))
+      ->capture_default_str();
+
   auto* leaks = app.add_subcommand(
       "leaks", "Processes whose heap is growing, with the evidence; with PID, that process's call sites (exit 1 if any grows)");
   SitesArgs sites_args;
@@ -125,6 +136,7 @@ int main(int argc, char** argv) {
     if (*check) return cmd_check(options, check_file);
     if (*top) return cmd_top(options, top_args);
     if (*history) return cmd_history(options, history_args);
+    if (*report) return cmd_report(options, report_args);
     if (*leaks && sites_args.pid > 0) return cmd_sites(options, sites_args);
     if (*leaks) {
       if (sites_args.stacks || sites_args.collapsed || !sites_args.pprof_path.empty() ||

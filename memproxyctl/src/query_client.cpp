@@ -113,4 +113,9 @@ nlohmann::json ask_line(const std::string& socket_path, const std::string& reque
   return j;
 }
 
+nlohmann::json ask(const std::string& socket_path, const hq::SitesRequest& request,
+                   std::chrono::milliseconds patience) {
+  return ask_line(socket_path, hq::sites_request_line(request), patience);
+}
+
 }  // namespace memproxyctl

@@ -40,6 +40,8 @@ nlohmann::json ask(const std::string& socket_path, const memproxy::heap_query::R
 // The same for a request line made elsewhere (without its newline).
 nlohmann::json ask_line(const std::string& socket_path, const std::string& request_line,
                         std::chrono::milliseconds patience = std::chrono::seconds(10));
+nlohmann::json ask(const std::string& socket_path, const memproxy::heap_query::SitesRequest& request,
+                   std::chrono::milliseconds patience = std::chrono::seconds(10));
 
 }  // namespace memproxyctl
 
