@@ -1,8 +1,8 @@
 // memproxyctl report end to end: the real daemon, judging 60 times faster
 // than real time, watches mp-grower; the report it writes names the
-// process, says it is growing, says why its call sites are missing (the
-// daemon does not give them yet), and headless Chromium draws its live
-// heap rising and its RSS in the chart's plot; a span without samples
+// process, says it is growing, lists its call site (main in grower.c) with
+// a chart of its own, and headless Chromium draws its live heap rising and
+// its RSS in the chart's plot, and the site's chart; a span without samples
 // draws no line; a report that cannot be written leaves nothing behind.
 #include <sys/stat.h>
 
@@ -70,8 +70,8 @@ class DaemonReportTest : public ::testing::Test {
   memproxy::testing::TempDir dir_{0755};
 };
 
-TEST_F(DaemonReportTest, AGrowingProgramsReportShowsItsHeapRisingAndWhyItsCallSitesAreMissing) {
-  Daemon daemon(dir_, {"--verdict-time-scale", "60"});
+TEST_F(DaemonReportTest, AGrowingProgramsReportShowsItsHeapRisingAndTheCallSiteThatHoldsIt) {
+  Daemon daemon(dir_, {"--verdict-time-scale", "60", "--symbolizer", MEMPROXY_SYMBOLIZE_WORKER_BIN});
   ASSERT_TRUE(daemon.ready()) << daemon.log();
   auto grower = start_grower(daemon.table());
   ASSERT_EQ(grower->read_line(), std::optional<std::string>("growing"));
@@ -83,14 +83,15 @@ TEST_F(DaemonReportTest, AGrowingProgramsReportShowsItsHeapRisingAndWhyItsCallSi
   Outcome report = heapwatch_e2e::memproxyctl(daemon.table(), {"report", pid, "-o", page, "--since", "1h"});
   ASSERT_TRUE(report.ok()) << report.describe();
   EXPECT_NE(report.out.find("wrote " + page + ": pid " + pid + " (mp-grower)"), std::string::npos) << report.out;
-  EXPECT_NE(report.out.find("call sites unavailable: memproxyd did not give them"), std::string::npos) << report.out;
+  EXPECT_EQ(report.out.find("call sites unavailable"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find(" call sites\n"), std::string::npos) << report.out;
   EXPECT_FALSE(std::filesystem::exists(page + ".new"));
   const std::string html = read_file(page);
   for (const std::string& text :
        {std::string("<title>memproxy heap report: mp-grower (pid ") + pid + ")</title>",
         std::string("<dt>user</dt><dd>root (uid 0)</dd>"), std::string("running when the report was made"),
         std::string("<span class=\"trend growing\">growing</span> The live heap is growing by +"),
-        std::string("<p class=\"unavailable\">Call sites are unavailable: memproxyd did not give them: ")}) {
+        std::string("<tr class=\"site\">"), std::string("main"), std::string("grower.c:")}) {
     EXPECT_NE(html.find(text), std::string::npos) << text << '\n' << html;
   }
 
@@ -103,6 +104,12 @@ TEST_F(DaemonReportTest, AGrowingProgramsReportShowsItsHeapRisingAndWhyItsCallSi
   EXPECT_GT(live.size(), 500u);
   EXPECT_GT(rss.size(), 500u);
   EXPECT_LT(mean_row(live, plot[0], 0.9, 1.0), mean_row(live, plot[0], 0.0, 0.1));
+  // The call site's own chart, drawn.
+  const std::vector<Box> site_plots = regions(*image, rgb(colors::kSitePlot));
+  ASSERT_GE(site_plots.size(), 1u);
+  const size_t site_line = pixels_of(*image, site_plots[0], rgb(colors::kSite)).size();
+  EXPECT_GT(site_line, 10u) << "site plot " << site_plots[0].right - site_plots[0].left << "x"
+                            << site_plots[0].bottom - site_plots[0].top;
 
   // By name, over the same file: replaced whole, with a span that holds no
   // sample, so the plot is there and no line is in it.
