@@ -1,4 +1,5 @@
 #include "memproxy/heap_query.hpp"
+#include "memproxy/json_integer.hpp"
 
 #include <cmath>
 #include <type_traits>
@@ -7,32 +8,10 @@
 
 namespace memproxy::heap_query {
 
+using memproxy::exact_integer;
 using nlohmann::json;
 
 namespace {
-
-// Only integers the JSON parser kept exact, within `T`'s range.
-template <typename T>
-std::optional<T> integer(const json& j) {
-  if (j.is_number_unsigned()) {
-    auto v = j.get<uint64_t>();
-    if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) return std::nullopt;
-    return static_cast<T>(v);
-  }
-  if (j.is_number_integer()) {
-    auto v = j.get<int64_t>();
-    if constexpr (std::is_signed_v<T>) {
-      if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
-          v > static_cast<int64_t>(std::numeric_limits<T>::max())) {
-        return std::nullopt;
-      }
-    } else {
-      if (v < 0) return std::nullopt;
-    }
-    return static_cast<T>(v);
-  }
-  return std::nullopt;
-}
 
 // JSON has no NaN or infinity (nlohmann writes null, which no reader takes
 // for a number): a rate or slope that is not finite is sent as 0.
@@ -57,7 +36,7 @@ std::variant<Request, std::string> parse_request(const std::string& line) {
   auto program = j.find(field::kProgram);
   if ((pid == j.end()) == (program == j.end())) return std::string("history needs exactly one of \"pid\" and \"program\"");
   if (pid != j.end()) {
-    auto value = integer<pid_t>(*pid);
+    auto value = exact_integer<pid_t>(*pid);
     if (!value || *value <= 0) return std::string("\"pid\" must be a positive integer");
     r.pid = *value;
   } else {
@@ -69,7 +48,7 @@ std::variant<Request, std::string> parse_request(const std::string& line) {
   for (auto [key, target] : {std::pair{field::kSince, &r.since_unix_ns}, std::pair{field::kUntil, &r.until_unix_ns}}) {
     auto it = j.find(key);
     if (it == j.end()) continue;
-    auto value = integer<int64_t>(*it);
+    auto value = exact_integer<int64_t>(*it);
     if (!value) return std::string("\"") + key + "\" must be an integer (nanoseconds since the epoch)";
     *target = *value;
   }
@@ -222,12 +201,12 @@ std::variant<SitesRequest, std::string> parse_sites_request(const std::string& l
   SitesRequest r;
   auto pid = j.find(field::kPid);
   if (pid == j.end()) return std::string("sites needs \"pid\"");
-  auto pid_value = integer<pid_t>(*pid);
+  auto pid_value = exact_integer<pid_t>(*pid);
   if (!pid_value || *pid_value <= 0) return std::string("\"pid\" must be a positive integer");
   r.pid = *pid_value;
   auto limit = j.find(field::kLimit);
   if (limit != j.end()) {
-    auto value = integer<size_t>(*limit);
+    auto value = exact_integer<size_t>(*limit);
     if (!value || *value == 0 || *value > kMaxSites) {
       return "\"limit\" must be an integer from 1 to " + std::to_string(kMaxSites);
     }

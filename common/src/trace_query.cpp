@@ -1,4 +1,5 @@
 #include "memproxy/trace_query.hpp"
+#include "memproxy/json_integer.hpp"
 
 #include <limits>
 #include <optional>
@@ -8,35 +9,11 @@
 
 namespace memproxy::trace_query {
 
+using memproxy::exact_integer;
 using nlohmann::json;
 namespace hq = memproxy::heap_query;
 
 namespace {
-
-// Only integers the JSON parser kept exact, within `T`'s range.
-template <typename T>
-std::optional<T> integer(const json& j) {
-  if (j.is_number_unsigned()) {
-    auto v = j.get<uint64_t>();
-    if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) return std::nullopt;
-    return static_cast<T>(v);
-  }
-  if (j.is_number_integer()) {
-    auto v = j.get<int64_t>();
-    if constexpr (std::is_signed_v<T>) {
-      if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
-          v > static_cast<int64_t>(std::numeric_limits<T>::max())) {
-        return std::nullopt;
-      }
-    } else {
-      if (v < 0 || static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
-        return std::nullopt;
-      }
-    }
-    return static_cast<T>(v);
-  }
-  return std::nullopt;
-}
 
 // Cuts `text` to at most `max` bytes without splitting a UTF-8 sequence;
 // a cut text ends in "..." so that a reader sees it was cut.
@@ -117,12 +94,12 @@ std::variant<TraceRequest, std::string> parse_trace_request(const std::string& l
   TraceRequest r;
   auto pid = j.find(hq::field::kPid);
   if (pid == j.end()) return std::string("trace needs \"pid\"");
-  auto pid_value = integer<pid_t>(*pid);
+  auto pid_value = exact_integer<pid_t>(*pid);
   if (!pid_value || *pid_value <= 0) return std::string("\"pid\" must be a positive integer");
   r.pid = *pid_value;
   auto seconds = j.find(field::kSeconds);
   if (seconds != j.end()) {
-    auto value = integer<uint32_t>(*seconds);
+    auto value = exact_integer<uint32_t>(*seconds);
     if (!value || *value < kMinSeconds || *value > kMaxSeconds) {
       return "\"seconds\" must be an integer from " + std::to_string(kMinSeconds) + " to " +
              std::to_string(kMaxSeconds);
@@ -131,7 +108,7 @@ std::variant<TraceRequest, std::string> parse_trace_request(const std::string& l
   }
   auto min_size = j.find(field::kMinSize);
   if (min_size != j.end()) {
-    auto value = integer<uint64_t>(*min_size);
+    auto value = exact_integer<uint64_t>(*min_size);
     if (!value) return std::string("\"min_size\" must be a non-negative integer (bytes)");
     r.min_size = *value;
   }
