@@ -30,8 +30,14 @@ namespace memproxy::symbols {
 
 struct SandboxLimits {
   // RLIMIT_AS. libdw maps whole objects and debug files: a few GiB of
-  // address space is what large programs' debug information takes. 0: none.
+  // address space is what large programs' debug information takes. 0: none
+  // (the sanitizer build's default: its worker reserves terabytes of shadow
+  // address space, which any such limit would refuse).
+#if defined(__SANITIZE_ADDRESS__)
+  uint64_t address_space_bytes = 0;
+#else
   uint64_t address_space_bytes = uint64_t{4} << 30;
+#endif
   uint64_t cpu_seconds = 120;  // RLIMIT_CPU over the worker's life (it retires at half)
   uint64_t open_files = 1024;  // RLIMIT_NOFILE: descriptors passed in, cached objects, debug files
 };
