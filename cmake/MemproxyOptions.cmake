@@ -6,12 +6,19 @@ include(CheckCSourceCompiles)
 include(CheckCXXSourceCompiles)
 
 # Compiles and links a C and a C++ program with -m32: the library needs the
-# 32-bit libc and libgcc (gcc-multilib), its C++ test programs libstdc++ (g++-multilib).
+# 32-bit libc and libgcc (gcc-multilib), its C++ test programs libstdc++
+# (g++-multilib). The heap account's 64-bit words are updated atomically
+# through plain uint64_t pointers, which i386 aligns to 4: GCC inlines those
+# atomics, clang calls libatomic's __atomic_*_8, which a library that links
+# only libc cannot use; such a compiler builds no 32-bit library.
 function(memproxy_check_m32 result)
   set(CMAKE_REQUIRED_FLAGS -m32)
   set(CMAKE_REQUIRED_LINK_OPTIONS -m32)
   set(CMAKE_REQUIRED_QUIET ON)
-  check_c_source_compiles("#include <stdlib.h>\nint main(void) { free(malloc(1)); return 0; }" MEMPROXY_M32_C)
+  check_c_source_compiles("#include <stdint.h>\n#include <stdlib.h>\n"
+                          "uint64_t bump(uint64_t* w) { return __atomic_fetch_add(w, 1, __ATOMIC_RELAXED); }\n"
+                          "int main(void) { uint64_t* w = malloc(8); *w = 0; bump(w); free(w); return 0; }"
+                          MEMPROXY_M32_C)
   check_cxx_source_compiles("#include <new>\nint main() { delete new int(1); return 0; }" MEMPROXY_M32_CXX)
   if(MEMPROXY_M32_C AND MEMPROXY_M32_CXX)
     set(${result} ON PARENT_SCOPE)
