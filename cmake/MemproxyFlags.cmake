@@ -18,12 +18,6 @@ if(MEMPROXY_WERROR)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
     list(APPEND MEMPROXY_WARNINGS -Wno-error=restrict)
   endif()
-  # clang's -Watomic-alignment judges the heap account's 64-bit words by
-  # their i386 type alignment (4), though the layout puts each at an 8-byte
-  # offset (static_asserts in heap_account.h): left a warning.
-  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-    list(APPEND MEMPROXY_WARNINGS -Wno-error=atomic-alignment)
-  endif()
 endif()
 set(MEMPROXY_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 

@@ -15,10 +15,10 @@ function(memproxy_check_m32 result)
   set(CMAKE_REQUIRED_FLAGS -m32)
   set(CMAKE_REQUIRED_LINK_OPTIONS -m32)
   set(CMAKE_REQUIRED_QUIET ON)
-  check_c_source_compiles("#include <stdint.h>\n#include <stdlib.h>\n"
-                          "uint64_t bump(uint64_t* w) { return __atomic_fetch_add(w, 1, __ATOMIC_RELAXED); }\n"
-                          "int main(void) { uint64_t* w = malloc(8); *w = 0; bump(w); free(w); return 0; }"
-                          MEMPROXY_M32_C)
+  check_c_source_compiles("#include <stdint.h>
+#include <stdlib.h>
+uint64_t bump(uint64_t* w) { return __atomic_fetch_add(w, 1, __ATOMIC_RELAXED); }
+int main(void) { uint64_t* w = malloc(8); *w = 0; bump(w); free(w); return 0; }" MEMPROXY_M32_C)
   check_cxx_source_compiles("#include <new>\nint main() { delete new int(1); return 0; }" MEMPROXY_M32_CXX)
   if(MEMPROXY_M32_C AND MEMPROXY_M32_CXX)
     set(${result} ON PARENT_SCOPE)
