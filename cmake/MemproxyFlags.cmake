@@ -19,6 +19,10 @@ if(MEMPROXY_WERROR)
     list(APPEND MEMPROXY_WARNINGS -Wno-error=restrict)
   endif()
 endif()
+# Debug information for the test programs whose call sites the tests name by
+# file:line, in every build type. clang emits no .debug_aranges unless asked,
+# and libdw (elfutils 0.188) finds an address's compilation unit through them.
+set(MEMPROXY_TEST_DEBUG_FLAGS -g $<$<OR:$<C_COMPILER_ID:Clang>,$<CXX_COMPILER_ID:Clang>>:-gdwarf-aranges>)
 set(MEMPROXY_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 
 function(memproxy_project_target target)
