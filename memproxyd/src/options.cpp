@@ -4,7 +4,7 @@
 #include <map>
 
 #include "heapwatch/prometheus_exporter.hpp"
-#include "symbols/symbolizer_client.hpp"
+#include "symbols/worker_path.hpp"
 #include "memproxy/defaults.hpp"
 #include "memproxy/table_format.h"
 
@@ -73,8 +73,9 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
                  "write Prometheus metrics to this file for node_exporter's textfile collector (replaced atomically)");
 
   app.add_option("--symbolizer", options.symbolizer,
-                 "the sandboxed worker that names the functions and lines of call sites and traced callers")
-      ->default_str(memproxy::symbols::installed_worker_path());
+                 "the sandboxed worker that names the functions and lines of call sites and traced callers "
+                 "(default: memproxyd-symbolize beside memproxyd, then in ../libexec/memproxy/ from it, then " +
+                     memproxy::symbols::installed_worker_path() + ")");
   auto* history = app.add_option("--history", options.history_path,
                                  "the watched processes' history (SQLite; its directory is created 0700 when missing)")
                       ->capture_default_str();

@@ -15,6 +15,7 @@
 #include "symbols/message_io.hpp"
 #include "symbols/object_files.hpp"
 #include "symbols/protocol.hpp"
+#include "symbols/worker_path.hpp"
 
 namespace memproxy::symbols {
 namespace {
@@ -39,10 +40,7 @@ void kill_and_reap(pid_t pid) {
 
 }  // namespace
 
-std::string installed_worker_path() { return MEMPROXY_SYMBOLIZE_WORKER; }
-
 SymbolizerClient::SymbolizerClient(ClientOptions options) : options_(std::move(options)) {
-  if (options_.worker_command.empty()) options_.worker_command = {installed_worker_path()};
   if (options_.max_workers == 0) options_.max_workers = 1;
 }
 
@@ -88,14 +86,31 @@ SymbolizerClient::Worker* SymbolizerClient::worker_for(const Key& key, std::stri
     return nullptr;
   }
   UniqueFd mine(pair[0]), theirs(pair[1]);
+  // The default worker is looked for at each start, so one installed
+  // while the daemon runs is found without a restart.
   std::vector<std::string> argv = options_.worker_command;
+  if (argv.empty()) {
+    WorkerChoice choice = choose_worker("");
+    if (!choice.problem.empty()) {
+      *why = choice.problem;
+      return nullptr;
+    }
+    argv = {choice.path};
+  }
+  const std::string path = argv[0];
   argv.push_back("--max-objects=" + std::to_string(options_.worker_max_objects));
   argv.push_back("--max-addresses=" + std::to_string(options_.worker_max_addresses));
   if (!options_.debuginfo_path.empty()) argv.push_back("--debuginfo-path=" + options_.debuginfo_path);
-  pid_t pid = spawn_sandboxed(argv, theirs.get(), SandboxIdentity{key.first, key.second}, options_.limits, why);
-  if (pid < 0) return nullptr;
+  std::string spawn_why;
+  pid_t pid =
+      spawn_sandboxed(argv, theirs.get(), SandboxIdentity{key.first, key.second}, options_.limits, &spawn_why);
+  if (pid < 0) {
+    *why = "cannot start the symbolizer worker " + path + ": " + spawn_why + "; " + worker_option_hint();
+    return nullptr;
+  }
   Worker& worker = workers_[key];
   worker.pid = pid;
+  worker.path = path;
   worker.socket = std::move(mine);
   worker.last_used = Clock::now();
   return &worker;
@@ -179,6 +194,7 @@ SymbolizeResult SymbolizerClient::run(pid_t pid, uid_t uid, gid_t gid, std::span
       Worker* worker = worker_for(key, &result.error);
       if (worker == nullptr) return result;
       worker->last_used = Clock::now();
+      const std::string worker_path = worker->path;
       std::string why, reply_header, reply_body;
       IoStatus status = send_message(worker->socket.get(), message, fds, deadline, &why);
       if (status == IoStatus::ok) status = receive_exact(worker->socket.get(), protocol::kHeaderBytes, &reply_header,
@@ -201,7 +217,9 @@ SymbolizeResult SymbolizerClient::run(pid_t pid, uid_t uid, gid_t gid, std::span
       // A kept worker may have ended between requests (it retired, or was
       // killed by its limits): one fresh start, then the error stands.
       if (status == IoStatus::closed && reused && attempt == 0) continue;
-      result.error = status == IoStatus::timed_out ? "the symbolizer timed out (killed)" : "the symbolizer failed: " + why;
+      result.error = status == IoStatus::timed_out
+                         ? "the symbolizer worker " + worker_path + " timed out (killed)"
+                         : "the symbolizer worker " + worker_path + " failed: " + why;
       result.locations.clear();
       return result;
     }

@@ -47,15 +47,14 @@
 #include "symbols/location.hpp"
 #include "symbols/sandbox.hpp"
 #include "symbols/unique_fd.hpp"
+#include "symbols/worker_path.hpp"
 
 namespace memproxy::symbols {
 
-// Where the installed worker is (CMAKE_INSTALL_FULL_LIBEXECDIR/memproxy).
-std::string installed_worker_path();
-
 struct ClientOptions {
-  // The worker's command line; empty: installed_worker_path(). Tests put
-  // the build tree's worker, or a stand-in, here.
+  // The worker's command line; empty: the worker built or installed with
+  // the running daemon, looked for at each start (worker_path.hpp). Tests
+  // put the build tree's worker, or a stand-in, here.
   std::vector<std::string> worker_command;
   std::string debuginfo_path;  // libdwfl's debug search path for the worker; "": its default
   size_t worker_max_objects = 64;
@@ -99,6 +98,7 @@ class SymbolizerClient {
   struct Worker {
     pid_t pid = -1;
     UniqueFd socket;
+    std::string path;  // the worker's executable, for error messages
     std::chrono::steady_clock::time_point last_used;
   };
   using Key = std::pair<uid_t, gid_t>;
