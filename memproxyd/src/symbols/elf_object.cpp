@@ -95,7 +95,9 @@ std::optional<uint64_t> ElfObject::address_of_offset(uint64_t offset) const {
   return std::nullopt;
 }
 
-std::vector<Frame> ElfObject::frames_at(uint64_t address) const { return symbols::frames_at(module_, address); }
+std::vector<Frame> ElfObject::frames_at(uint64_t address) const {
+  return symbols::frames_at(module_, address, &units_);
+}
 
 std::string read_build_id(int fd) {
   elf_version(EV_CURRENT);

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "symbols/dwarf_frames.hpp"
 #include "symbols/location.hpp"
 #include "symbols/unique_fd.hpp"
 
@@ -57,6 +58,7 @@ class ElfObject {
   Dwfl_Module* module_ = nullptr;
   std::string build_id_;
   std::vector<Segment> segments_;
+  mutable std::optional<UnitIndex> units_;  // made on the first address .debug_aranges does not place
 };
 
 // The GNU build-id note of the ELF file `fd`, lower-case hex ("" when it
