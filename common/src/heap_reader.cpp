@@ -1,6 +1,5 @@
 #include "memproxy/heap_reader.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -9,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace memproxy::heap {
@@ -165,8 +165,8 @@ MappedAccount MappedAccount::from_fd(int fd, std::string* why) {
 
 namespace {
 
-// An account's memfd as /proc/PID/fd shows it: "/memfd:NAME (deleted)".
-bool is_account_link(const std::string& target, const char* heap_socket) {
+// An account's memfd as /proc/PID/maps shows it: "/memfd:NAME (deleted)".
+bool is_account_name(const std::string& target, const char* heap_socket) {
   const std::string memfd = "/memfd:", deleted = " (deleted)";
   if (target.size() < memfd.size() + deleted.size() || target.compare(0, memfd.size(), memfd) != 0 ||
       target.compare(target.size() - deleted.size(), deleted.size(), deleted) != 0) {
@@ -185,31 +185,40 @@ bool is_account_link(const std::string& target, const char* heap_socket) {
 }  // namespace
 
 MappedAccount MappedAccount::of_process(int pid, std::string* why, const char* heap_socket) {
-  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
-  DIR* dir = ::opendir(fd_dir.c_str());
-  if (dir == nullptr) {
-    *why = "cannot list " + fd_dir + ": " + std::strerror(errno);
+  const std::string dir = "/proc/" + std::to_string(pid);
+  std::FILE* maps = std::fopen((dir + "/maps").c_str(), "re");
+  if (maps == nullptr) {
+    *why = "cannot read " + dir + "/maps: " + std::strerror(errno);
     return {};
   }
   MappedAccount found;
   *why = "process " + std::to_string(pid) + " has no heap account (not monitored)";
-  while (dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    std::string link = fd_dir + "/" + entry->d_name;
-    char target[256];
-    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-    if (n <= 0) continue;
-    target[n] = '\0';
-    if (!is_account_link(target, heap_socket)) continue;
-    int fd = ::open(link.c_str(), O_RDWR | O_CLOEXEC);
+  // "START-END PERMS OFFSET DEV INODE   PATH": the path starts after the
+  // fifth field's spaces. A line longer than the buffer is no account's.
+  char line[512];
+  while (std::fgets(line, sizeof line, maps) != nullptr) {
+    size_t length = std::strlen(line);
+    if (length == 0 || line[length - 1] != '\n') continue;
+    line[length - 1] = '\0';
+    const char* path = line;
+    for (int field = 0; field < 5 && path != nullptr; ++field) {
+      path = std::strchr(path, ' ');
+      if (path != nullptr) path += std::strspn(path, " ");
+    }
+    if (path == nullptr || !is_account_name(path, heap_socket)) continue;
+    const std::string range(line, std::strcspn(line, " "));
+    // Opening a mapping's file needs CAP_CHECKPOINT_RESTORE (or
+    // CAP_SYS_ADMIN): what the daemon has, and root.
+    const std::string file = dir + "/map_files/" + range;
+    int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-      *why = "cannot open " + link + ": " + std::strerror(errno);
+      *why = "cannot open " + file + ": " + std::strerror(errno);
       continue;
     }
     found = from_fd(fd, why);
     if (found) break;
   }
-  ::closedir(dir);
+  std::fclose(maps);
   return found;
 }
 

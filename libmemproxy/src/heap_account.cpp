@@ -12,13 +12,14 @@ namespace {
 
 constexpr uint32_t kProbe = 16;
 
-int g_socket MP_STATE = -1;
-int g_region_fd MP_STATE = -1;
+bool g_handed_over MP_STATE = false;
 char g_socket_path[108] MP_STATE = "";
 
-// Makes a region and publishes it in g_account; false when the platform
-// gives none.
-bool make_region(const char** why) {
+// Makes a region, publishes it in g_account and hands it to the daemon;
+// false when the platform gives none. The region's descriptor is closed
+// before this returns, handed over or not: the mapping keeps the account
+// alive, and a daemon started later finds the mapping by its name.
+bool make_region_and_hand_over(const char** why) {
   const uint64_t size = heap::region_size_for(heap::kSlotCount);
   char name[heap::kMemfdNameSize];
   heap::memfd_name_for(g_socket_path, name);
@@ -53,32 +54,27 @@ bool make_region(const char** why) {
   trace->capacity = heap::kTraceCapacity;
   g_account.samples = samples;
   g_account.trace = trace;
-  g_region_fd = fd;
   g_account.slots = reinterpret_cast<heap::Slot*>(static_cast<unsigned char*>(at) + sizeof(heap::Header));
   g_account.mask = heap::kSlotCount - 1;
   __atomic_store_n(&g_account.header, h, __ATOMIC_RELEASE);
-  return true;
-}
-
-void hand_to_daemon() {
   heap::Hello hello{};
   memcpy(hello.magic, "MPXHELLO", sizeof hello.magic);
   hello.format_version = heap::kFormatVersion;
-  g_socket = platform::hand_over(g_socket_path, &hello, sizeof hello, g_region_fd);
+  g_handed_over = platform::hand_over(g_socket_path, &hello, sizeof hello, fd);
+  close(fd);
+  return true;
 }
 
-// In the child of a fork: the parent's region and connection stay the
-// parent's (the daemon learns of the parent's exit only when every copy of
-// its socket is closed).
+// In the child of a fork: the parent's region stays the parent's (the
+// child's copy of the mapping is dropped), and the child hands over an
+// account of its own.
 void reopen_in_child() {
   if (g_account.header == nullptr) return;
   munmap(g_account.header, static_cast<size_t>(g_account.header->region_size));
   g_account.header = nullptr;
-  if (g_socket >= 0) close(g_socket);
-  if (g_region_fd >= 0) close(g_region_fd);
-  g_socket = g_region_fd = -1;
+  g_handed_over = false;
   const char* why = nullptr;
-  if (make_region(&why)) hand_to_daemon();
+  make_region_and_hand_over(&why);
 }
 
 }  // namespace
@@ -91,13 +87,12 @@ bool open(const char* socket_path, const char** why) {
     return false;
   }
   memcpy(g_socket_path, socket_path, n + 1);
-  if (!make_region(why)) return false;
-  hand_to_daemon();
+  if (!make_region_and_hand_over(why)) return false;
   platform::after_fork_in_child(reopen_in_child);
   return true;
 }
 
-bool handed_over() { return g_socket >= 0; }
+bool handed_over() { return g_handed_over; }
 
 bool follow_backend_counters(Mallctl mallctl) {
   if (mallctl == nullptr) return false;

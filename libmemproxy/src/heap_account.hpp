@@ -15,6 +15,12 @@
 // - After fork() the child makes an account of its own (the parent's
 //   region stays the parent's) and hands it over: fork gives the child its
 //   own accounts; exec decides anew.
+// - The process holds no descriptor of memproxy's once open() or the fork
+//   handler returns: the region's memfd and the connection are taken high
+//   (platform::high_descriptor), close-on-exec, and closed after the
+//   hand-over. The mapping keeps the account alive; the daemon learns that
+//   the process ended from the process itself (its pidfd), not from a
+//   descriptor the process would have to keep.
 #ifndef MEMPROXY_HEAP_ACCOUNT_HPP
 #define MEMPROXY_HEAP_ACCOUNT_HPP
 
@@ -45,12 +51,13 @@ struct Account {
 extern Account g_account MP_ACCOUNT_STATE;
 
 // Makes the account and hands it to the daemon listening at `socket_path`
-// (if none listens, a daemon started later finds it by its memfd name).
+// (if none listens, a daemon started later finds it by its mapping's name).
 // false, with `why` set, when no account can be made: the process runs
 // unmonitored.
 bool open(const char* socket_path, const char** why);
 
-// Whether the daemon took the account at open() (else it finds it later).
+// Whether the account was sent to a listening daemon at open() (else a
+// daemon started later finds it).
 bool handed_over();
 
 using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);

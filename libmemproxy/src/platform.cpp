@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -105,6 +106,7 @@ int sealed_region(const char* name, size_t size) {
 #if defined(__linux__)
   int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return -1;
+  fd = high_descriptor(fd);
   if (ftruncate(fd, static_cast<off_t>(size)) != 0 ||
       fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
     close(fd);
@@ -118,18 +120,35 @@ int sealed_region(const char* name, size_t size) {
 #endif
 }
 
-int hand_over(const char* path, const void* message, size_t length, int fd) {
+int high_descriptor(int fd) {
+  // Below the soft limit, so the program's own descriptors up to it stay
+  // free; but never above 1024, where the kernel would grow the process's
+  // descriptor table (kept for its whole life) for one short-lived descriptor.
+  constexpr rlim_t kCeiling = 1024;
+  constexpr rlim_t kBelowLimit = 16;
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return fd;
+  rlim_t top = limit.rlim_cur < kCeiling ? limit.rlim_cur : kCeiling;
+  if (top <= kBelowLimit + 3 || static_cast<rlim_t>(fd) >= top - kBelowLimit) return fd;
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(top - kBelowLimit));
+  if (high < 0) return fd;
+  close(fd);
+  return high;
+}
+
+bool hand_over(const char* path, const void* message, size_t length, int fd) {
   sockaddr_un address;
   memset(&address, 0, sizeof address);
   address.sun_family = AF_UNIX;
   size_t path_length = strlen(path);
-  if (path_length >= sizeof address.sun_path) return -1;
+  if (path_length >= sizeof address.sun_path) return false;
   memcpy(address.sun_path, path, path_length + 1);
   int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (s < 0) return -1;
+  if (s < 0) return false;
+  s = high_descriptor(s);
   if (connect(s, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     close(s);
-    return -1;
+    return false;
   }
   iovec part{const_cast<void*>(message), length};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
@@ -145,11 +164,9 @@ int hand_over(const char* path, const void* message, size_t length, int fd) {
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  if (sendmsg(s, &m, MSG_NOSIGNAL) != static_cast<ssize_t>(length)) {
-    close(s);
-    return -1;
-  }
-  return s;
+  bool sent = sendmsg(s, &m, MSG_NOSIGNAL) == static_cast<ssize_t>(length);
+  close(s);
+  return sent;
 }
 
 bool after_fork_in_child(void (*child)()) { return pthread_atfork(nullptr, nullptr, child) == 0; }

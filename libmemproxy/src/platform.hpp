@@ -66,14 +66,22 @@ int64_t now_unix_ns();
 
 // A shared-memory region of `size` zero bytes that can neither shrink nor
 // grow once made (a memfd sealed with F_SEAL_SHRINK|F_SEAL_GROW on Linux),
-// named `name` where the platform shows names: its descriptor (close-on-exec),
-// or -1.
+// named `name` where the platform shows names: its descriptor (close-on-exec,
+// in the high range of high_descriptor), or -1.
 int sealed_region(const char* name, size_t size);
 
+// Moves `fd` to a descriptor near the top of the range the process may use
+// (close-on-exec) and closes `fd`: a descriptor memproxy holds for a moment
+// never takes a number the program expects open() to return. `fd` itself
+// when there is no room above it.
+int high_descriptor(int fd);
+
 // Connects without blocking to the Unix datagram-sequenced socket at `path`
-// and sends `message` with `fd` attached (SCM_RIGHTS); the connected socket
-// (close-on-exec), kept open for as long as the peer should know we live, or -1.
-int hand_over(const char* path, const void* message, size_t length, int fd);
+// and sends `message` with `fd` attached (SCM_RIGHTS), then closes the
+// connection: the message stays queued for the peer, which learns who sent
+// it from the kernel (the credentials and the pidfd of the connection).
+// Whether the message was sent.
+bool hand_over(const char* path, const void* message, size_t length, int fd);
 
 // Runs `child` in the child after every fork().
 bool after_fork_in_child(void (*child)());

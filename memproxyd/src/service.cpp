@@ -148,9 +148,10 @@ class EventLoop {
           });
           return found;
         },
-        [this](const heapwatch::WatchedProcess& process, std::vector<uint64_t> addresses,
-               heapwatch::SymbolService::Done done) {
-          symbols_->symbolize(process, std::move(addresses), std::move(done));
+        [this, &registry](const heapwatch::WatchedProcess& process, std::vector<uint64_t> addresses,
+                          heapwatch::SymbolService::Done done) {
+          const heapwatch::Watched* watched = registry.find(process.id);
+          symbols_->symbolize(watched ? watched->handle : nullptr, process, std::move(addresses), std::move(done));
         },
         limits);
   }

@@ -8,6 +8,7 @@
 // for its own socket and leaves another daemon's alone.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -203,6 +204,9 @@ TEST_F(IntakeTest, AForgedAccountIsBelievedOnlyAboutItsSender) {
   if (child == 0) {
     ::close(ready[0]);
     if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    // setuid() left it not dumpable, and the heap watch shows no process
+    // its owner could not ptrace; a user's own program is dumpable.
+    if (::prctl(PR_SET_DUMPABLE, 1) != 0) ::_exit(2);
     const uint64_t region = memproxy::heap::region_size_for(memproxy::heap::kSlotCount);
     int fd = forged_account(region, region, true);
     int s = connect_heap(socket);
@@ -249,7 +253,7 @@ TEST_F(IntakeTest, AStartingDaemonTakesItsOwnRunningProcessesAndLeavesAnothersAl
       << mine->log();
 
   // Another daemon (another table, another heap socket) starting now finds
-  // the grower's account among its descriptors and leaves it alone.
+  // the grower's account among its mappings and leaves it alone.
   Daemon theirs(other, {"--no-history"});
   ASSERT_TRUE(theirs.ready()) << theirs.log();
   EXPECT_NE(theirs.log().find("0 monitored processes already running"), std::string::npos) << theirs.log();

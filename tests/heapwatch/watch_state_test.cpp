@@ -42,7 +42,7 @@ class WatchStateTest : public ::testing::Test {
   }
   // `p` running, its registry holding the samples at `from`..`to` seconds.
   void run(const WatchedProcess& p, int from, int to) {
-    ASSERT_EQ(registry_.add(p, memproxy::heap::MappedAccount{}, true), "");
+    ASSERT_EQ(registry_.add(p, memproxy::heap::MappedAccount{}, nullptr), "");
     for (int i = from; i <= to; ++i) registry_.record(p.id, at(i * kSecond, static_cast<uint64_t>(i)), {});
   }
   // The store holding `p`'s samples at `from`..`to` seconds (a daemon's earlier ticks).

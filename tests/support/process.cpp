@@ -53,6 +53,7 @@ Process::Process(const std::vector<std::string>& argv, const std::vector<std::st
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
+    if (options.only_standard_descriptors && close_range(3, ~0u, 0) != 0) _exit(126);
     if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
     execve(args[0], args.data(), envp.data());
     _exit(127);

@@ -38,6 +38,10 @@ struct Options {
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
   std::string cwd;    // "" = the test's own
   std::string input;  // written to the child's stdin, then closed
+  // The child starts with 0, 1 and 2 open and nothing else the test's
+  // process inherited (from its shell, its runner): for a test of what the
+  // child itself finds open.
+  bool only_standard_descriptors = false;
 };
 
 Outcome run(const std::vector<std::string>& argv, const std::vector<std::string>& env, const Options& options = {});
@@ -81,7 +85,9 @@ pid_t spawn_logged(const std::vector<std::string>& argv, const std::vector<std::
 std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds limit);
 
 // `argv` prefixed to run as `nobody` (setpriv, groups cleared); the
-// environment passes through. capability.hpp tells whether it can.
+// environment passes through. capability.hpp tells whether it can. Nobody
+// may not reach the build tree: a program of the tree is passed as its copy
+// in a StagedForOtherUser (staged.hpp), never in place.
 std::vector<std::string> as_nobody(std::vector<std::string> argv);
 
 }  // namespace memproxy::testing

@@ -75,8 +75,9 @@ class MappedAccount {
  public:
   // Takes `fd` (closed on failure too); `why` says what was wrong.
   static MappedAccount from_fd(int fd, std::string* why);
-  // The account of a running process, found among its descriptors by the
-  // memfd's name (a reader that may open /proc/PID/fd: root, or the owner):
+  // The account of a running process, found among its mappings by the
+  // memfd's name (/proc/PID/maps) and opened through /proc/PID/map_files
+  // (a reader with CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN: root, the daemon):
   // the account meant for `heap_socket` (memfd_name_for), or any account
   // when it is null.
   static MappedAccount of_process(int pid, std::string* why, const char* heap_socket = nullptr);

@@ -7,7 +7,6 @@
 #include <string>
 
 #include "heapwatch/process_identity.hpp"
-#include "memproxy/process_info.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -21,12 +20,15 @@ size_t find_running(Registry& registry, const std::string& heap_socket) {
     long pid = std::strtol(entry->d_name, &end, 10);
     if (end == entry->d_name || *end != '\0' || pid <= 0 || pid == self) continue;
     std::string why;
+    // The handle first: the account is then read from the process it names
+    // (a process that is set-id or not dumpable is not read at all).
+    Handle handle = ProcessHandle::of_pid(static_cast<pid_t>(pid), &why);
+    if (!handle || registry.contains(handle->id())) continue;
     heap::MappedAccount account = heap::MappedAccount::of_process(static_cast<pid_t>(pid), &why, heap_socket.c_str());
     if (!account) continue;
-    auto uid = process::real_uid(static_cast<pid_t>(pid));
-    auto identity = uid ? identify(static_cast<pid_t>(pid), *uid) : std::nullopt;
-    if (!identity || registry.contains(identity->id)) continue;
-    why = registry.add(std::move(*identity), std::move(account), false);
+    auto identity = identify(static_cast<pid_t>(pid), handle->uid());
+    if (!identity || identity->id != handle->id() || !handle->check().empty()) continue;
+    why = registry.add(std::move(*identity), std::move(account), std::move(handle));
     if (why.empty()) {
       ++added;
     } else {

@@ -15,7 +15,16 @@ int64_t unix_now_ns() {
 }  // namespace
 
 HeapWatch::HeapWatch(boost::asio::io_context& io, HeapWatchOptions options)
-    : options_(std::move(options)), registry_(options_.limits), intake_(io, registry_), timer_(io) {}
+    : options_(std::move(options)),
+      registry_(options_.limits),
+      exits_(io, [this](const ProcessId& id) { registry_.end(id, unix_now_ns()); }),
+      intake_(io, registry_),
+      timer_(io) {
+  registry_.on_added = [this](const Watched& w) {
+    if (w.handle) exits_.watch(*w.handle);
+  };
+  registry_.on_removed = [this](const ProcessId& id) { exits_.forget(id); };
+}
 
 std::string HeapWatch::start() {
   std::string error = intake_.listen(options_.socket_path);

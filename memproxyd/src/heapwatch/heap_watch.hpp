@@ -1,5 +1,6 @@
 // The daemon's heap watch: the heap socket, the processes found already
-// running, and the sampling timer, on the daemon's event loop.
+// running, the wait for each one's end (its pidfd), and the sampling timer,
+// on the daemon's event loop.
 #ifndef MEMPROXYD_HEAPWATCH_HEAP_WATCH_HPP
 #define MEMPROXYD_HEAPWATCH_HEAP_WATCH_HPP
 
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "heapwatch/exit_watch.hpp"
 #include "heapwatch/intake.hpp"
 #include "heapwatch/registry.hpp"
 #include "heapwatch/sampler.hpp"
@@ -40,6 +42,7 @@ class HeapWatch {
 
   HeapWatchOptions options_;
   Registry registry_;
+  ExitWatch exits_;
   Intake intake_;
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point next_;

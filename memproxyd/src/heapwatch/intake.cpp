@@ -20,11 +20,6 @@ constexpr std::chrono::seconds kHelloPatience{5};
 // Connections waiting for their Hello at once; more are closed at once.
 constexpr size_t kMaxPending = 256;
 
-int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // One message of exactly a Hello's size with exactly one descriptor; -1
 // (nothing received) or the descriptor, with `why` set when refused.
 int receive_account(int socket, std::string* why) {
@@ -72,8 +67,6 @@ struct Intake::Connection {
   explicit Connection(boost::asio::io_context& io) : socket(io), deadline(io) {}
   Socket socket;
   boost::asio::steady_timer deadline;
-  bool registered = false;
-  ProcessId id;
 };
 
 Intake::Intake(boost::asio::io_context& io, Registry& registry) : io_(io), registry_(registry), acceptor_(io) {}
@@ -112,9 +105,7 @@ void Intake::accept() {
   acceptor_.async_accept(c->socket, [this, c](const boost::system::error_code& ec) {
     if (ec == boost::asio::error::operation_aborted) return;
     if (!ec) {
-      size_t pending = 0;
-      for (const auto& [raw, other] : connections_) pending += !other->registered;
-      if (pending >= kMaxPending) {
+      if (connections_.size() >= kMaxPending) {
         boost::system::error_code ignored;
         c->socket.close(ignored);
       } else {
@@ -129,7 +120,7 @@ void Intake::accept() {
 void Intake::receive_hello(std::shared_ptr<Connection> c) {
   c->deadline.expires_after(kHelloPatience);
   c->deadline.async_wait([this, c](const boost::system::error_code& ec) {
-    if (!ec && !c->registered) drop(c);
+    if (!ec) drop(c);
   });
   c->socket.async_wait(Socket::wait_read, [this, c](const boost::system::error_code& ec) {
     c->deadline.cancel();
@@ -151,32 +142,27 @@ void Intake::receive_hello(std::shared_ptr<Connection> c) {
       return;
     }
     heap::MappedAccount account = heap::MappedAccount::from_fd(fd, &why);
-    std::optional<WatchedProcess> process = identify(peer.pid, peer.uid);
-    if (!account || !process) {
-      spdlog::warn("heap socket: refused pid {} (uid {}): {}", peer.pid, peer.uid,
-                   !account ? why : std::string("it is gone"));
+    if (!account) {
+      spdlog::warn("heap socket: refused pid {} (uid {}): {}", peer.pid, peer.uid, why);
       drop(c);
       return;
     }
-    c->id = process->id;
-    why = registry_.add(std::move(*process), std::move(account), true);
+    Handle handle = ProcessHandle::of_peer(c->socket.native_handle(), &why);
+    std::optional<WatchedProcess> process = handle ? identify(peer.pid, handle->uid()) : std::nullopt;
+    if (handle && process && process->id != handle->id()) process.reset();
+    if (!handle || !process) {
+      spdlog::warn("heap socket: refused pid {} (uid {}): {}", peer.pid, peer.uid, !handle ? why : "it is gone");
+      drop(c);
+      return;
+    }
+    why = registry_.add(std::move(*process), std::move(account), std::move(handle));
     if (!why.empty()) {
       spdlog::warn("heap socket: not watching pid {} (uid {}): {}", peer.pid, peer.uid, why);
-      drop(c);
-      return;
+    } else {
+      spdlog::info("watching the heap of pid {} (uid {})", peer.pid, peer.uid);
     }
-    c->registered = true;
-    spdlog::info("watching the heap of pid {} (uid {})", peer.pid, peer.uid);
-    watch_for_close(c);
-  });
-}
-
-// A registered client never writes again: readable means it closed (or
-// misbehaves, which ends its watch too).
-void Intake::watch_for_close(std::shared_ptr<Connection> c) {
-  c->socket.async_wait(Socket::wait_read, [this, c](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted) return;
-    registry_.end(c->id, unix_now_ns());
+    // The process's end is its pidfd's to say (ExitWatch), not this
+    // connection's: the process has closed it already.
     drop(c);
   });
 }

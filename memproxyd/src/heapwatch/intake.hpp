@@ -1,10 +1,11 @@
 // The heap socket: where monitored processes hand memproxyd their heap
-// accounts (a sealed memfd with a Hello message, SCM_RIGHTS), and how the
-// daemon learns that one ended (its connection closes).
+// accounts (a sealed memfd with a Hello message, SCM_RIGHTS). A client
+// sends one message and closes; the connection ends once it is read.
 //
-// What the daemon believes: the pid and uid the kernel reports for the
-// connection (SO_PEERCRED), and an account it checked itself
-// (heap::MappedAccount: sealed, bounded, validated). A client can make its
+// What the daemon believes: the process the kernel names for the
+// connection (its pidfd and credentials, ProcessHandle::of_peer), and an
+// account it checked itself (heap::MappedAccount: sealed, bounded,
+// validated). A client can make its
 // own numbers wrong and nothing else: a malformed message, a descriptor
 // that is not a sealed account, too many connections, or a client that
 // never sends anything are each refused without blocking the daemon.
@@ -41,7 +42,6 @@ class Intake {
   struct Connection;
   void accept();
   void receive_hello(std::shared_ptr<Connection> c);
-  void watch_for_close(std::shared_ptr<Connection> c);
   void drop(const std::shared_ptr<Connection>& c);
 
   boost::asio::io_context& io_;

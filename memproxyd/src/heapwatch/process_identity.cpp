@@ -53,9 +53,4 @@ std::optional<WatchedProcess> identify(pid_t pid, uid_t uid) {
   return p;
 }
 
-bool still_running(const ProcessId& id) {
-  auto ticks = process::start_ticks(id.pid);
-  return ticks && *ticks == id.start_ticks;
-}
-
 }  // namespace memproxy::heapwatch

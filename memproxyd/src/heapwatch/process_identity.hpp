@@ -13,9 +13,6 @@ namespace memproxy::heapwatch {
 // nullopt when the process is already gone.
 std::optional<WatchedProcess> identify(pid_t pid, uid_t uid);
 
-// Whether `id` still names a running process (the pid was not reused).
-bool still_running(const ProcessId& id);
-
 }  // namespace memproxy::heapwatch
 
 #endif

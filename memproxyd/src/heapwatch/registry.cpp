@@ -4,7 +4,7 @@
 
 namespace memproxy::heapwatch {
 
-std::string Registry::add(WatchedProcess process, heap::MappedAccount account, bool connected) {
+std::string Registry::add(WatchedProcess process, heap::MappedAccount account, Handle handle) {
   if (entries_.count(process.id) != 0) return "already watched";
   if (entries_.size() >= limits_.max_processes) {
     return "the daemon watches " + std::to_string(entries_.size()) + " processes, its limit";
@@ -19,7 +19,8 @@ std::string Registry::add(WatchedProcess process, heap::MappedAccount account, b
   w.process = std::move(process);
   w.account = std::move(account);
   if (w.account) switch_off_left_trace(w.account.trace());
-  w.connected = connected;
+  w.handle = std::move(handle);
+  if (on_added) on_added(w);
   return "";
 }
 
@@ -30,7 +31,9 @@ void Registry::end(const ProcessId& id, int64_t unix_ns) {
   if (on_end) on_end(it->second);
   auto user = per_user_.find(it->second.process.uid);
   if (user != per_user_.end() && --user->second == 0) per_user_.erase(user);
+  const ProcessId gone = id;
   entries_.erase(it);
+  if (on_removed) on_removed(gone);
 }
 
 const Watched* Registry::find(const ProcessId& id) const {

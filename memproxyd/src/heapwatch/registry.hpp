@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 
+#include "heapwatch/process_handle.hpp"
 #include "heapwatch/sample.hpp"
 #include "memproxy/heap_reader.hpp"
 
@@ -25,7 +26,7 @@ inline constexpr size_t kRecentSamples = 3600;
 struct Watched {
   WatchedProcess process;
   heap::MappedAccount account;
-  bool connected = false;      // handed over on the heap socket (else found by its memfd)
+  Handle handle;               // the process itself; null only for a test's made-up process
   std::deque<Sample> recent;   // oldest first
   heap::Totals last_totals;    // of the newest sample
 };
@@ -40,7 +41,7 @@ class Registry {
   explicit Registry(RegistryLimits limits = {}) : limits_(limits) {}
 
   // Takes a newly found process; "" on success, else why it is refused.
-  std::string add(WatchedProcess process, heap::MappedAccount account, bool connected);
+  std::string add(WatchedProcess process, heap::MappedAccount account, Handle handle);
   bool contains(const ProcessId& id) const { return entries_.count(id) != 0; }
   // nullptr when `id` is not watched; valid until the registry changes.
   const Watched* find(const ProcessId& id) const;
@@ -54,6 +55,9 @@ class Registry {
   void for_each(const std::function<void(const Watched&)>& visit) const;
 
   std::function<void(const Watched&)> on_end;
+  // The heap watch's own hooks (the exit watch), apart from on_end's users.
+  std::function<void(const Watched&)> on_added;
+  std::function<void(const ProcessId&)> on_removed;
 
  private:
   RegistryLimits limits_;

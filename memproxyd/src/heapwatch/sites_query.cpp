@@ -83,7 +83,7 @@ void SitesQuery::collect(const hq::SitesRequest& request, uid_t peer, std::funct
     if (!ec) waiting->finish("the symbolizer did not answer within " + std::to_string(ms) + " ms");
   });
   std::vector<uint64_t> addresses(unique.begin(), unique.end());
-  symbols_->symbolize(watched->process, addresses,
+  symbols_->symbolize(watched->handle, watched->process, addresses,
                       [waiting, addresses, alive = std::weak_ptr<char>(alive_)](
                           std::vector<symbols::Location> locations, std::string error) {
                         if (alive.expired() || waiting->answered) return;

@@ -2,11 +2,11 @@
 
 #include <boost/asio/post.hpp>
 
-#include "memproxy/process_info.hpp"
 
 namespace memproxy::heapwatch {
 
 struct SymbolService::Pending {
+  Handle handle;
   WatchedProcess process;
   std::vector<uint64_t> asked;    // every address, in the caller's order
   std::vector<uint64_t> missing;  // those not in the cache, unique
@@ -26,8 +26,18 @@ SymbolService::~SymbolService() {
   thread_.join();
 }
 
-void SymbolService::symbolize(const WatchedProcess& process, std::vector<uint64_t> return_addresses, Done done) {
+void SymbolService::symbolize(Handle handle, const WatchedProcess& process, std::vector<uint64_t> return_addresses,
+                              Done done) {
+  if (!handle || handle->id() != process.id) {
+    done({}, "pid " + std::to_string(process.id.pid) + " is no longer watched");
+    return;
+  }
+  if (std::string refused = handle->check(); !refused.empty()) {
+    done({}, "pid " + std::to_string(process.id.pid) + " may not be shown: " + refused);
+    return;
+  }
   auto pending = std::make_shared<Pending>();
+  pending->handle = std::move(handle);
   pending->process = process;
   pending->asked = std::move(return_addresses);
   pending->done = std::move(done);
@@ -49,12 +59,19 @@ void SymbolService::symbolize(const WatchedProcess& process, std::vector<uint64_
   }
   ++pending_;
   std::weak_ptr<char> alive = alive_;
-  // The process's gid is read now: the client needs it for the worker's identity.
-  const gid_t gid = process::real_gid(process.id.pid).value_or(65534);
-  boost::asio::post(thread_, [this, alive, pending, gid] {
-    symbols::SymbolizeResult result =
-        client_->symbolize(pending->process.id.pid, pending->process.uid, gid, pending->missing, options_.timeout);
-    client_->close_idle();
+  boost::asio::post(thread_, [this, alive, pending] {
+    const ProcessHandle& process = *pending->handle;
+    symbols::SymbolizeResult result;
+    std::string refused = process.check();
+    if (refused.empty()) {
+      result = client_->symbolize(process.id().pid, process.uid(), process.gid(), pending->missing, options_.timeout);
+      client_->close_idle();
+      refused = process.check();
+    }
+    if (!refused.empty()) {
+      result = {};
+      result.error = "pid " + std::to_string(process.id().pid) + " may not be shown: " + refused;
+    }
     boost::asio::post(loop_, [this, alive, pending, result = std::move(result)]() mutable {
       if (alive.expired()) return;
       --pending_;

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "heapwatch/process_handle.hpp"
 #include "heapwatch/sample.hpp"
 #include "symbols/location.hpp"
 #include "symbols/symbolizer_client.hpp"
@@ -50,8 +51,12 @@ class SymbolService {
   SymbolService(const SymbolService&) = delete;
   SymbolService& operator=(const SymbolService&) = delete;
 
-  // `return_addresses` of the running `process`; `done` runs on the loop.
-  void symbolize(const WatchedProcess& process, std::vector<uint64_t> return_addresses, Done done);
+  // `return_addresses` of the running `process`, named by `handle`; `done`
+  // runs on the loop. The worker takes the handle's uid and gid, and its
+  // answer is given only if the handle's check() passes before and after
+  // it read the process: a process that ended, or became set-id or not
+  // dumpable meanwhile, gets an error instead.
+  void symbolize(Handle handle, const WatchedProcess& process, std::vector<uint64_t> return_addresses, Done done);
   // The process ended: what its addresses meant is forgotten.
   void forget(const ProcessId& id);
 
