@@ -4,6 +4,7 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include "symbols/debug_files.hpp"
 #include "symbols/dwarf_frames.hpp"
 
 namespace memproxy::symbols {
@@ -37,12 +38,8 @@ std::shared_ptr<ElfObject> ElfObject::load(UniqueFd fd, const std::string& name,
   std::shared_ptr<ElfObject> object(new ElfObject());
   object->debuginfo_path_ = debuginfo_path;
   object->callbacks_.find_elf = dwfl_build_id_find_elf;
-  object->callbacks_.find_debuginfo = dwfl_standard_find_debuginfo;
+  object->callbacks_.find_debuginfo = find_debug_file;
   object->callbacks_.section_address = dwfl_offline_section_address;
-  if (!object->debuginfo_path_.empty()) {
-    object->debuginfo_path_pointer_ = object->debuginfo_path_.data();
-    object->callbacks_.debuginfo_path = &object->debuginfo_path_pointer_;
-  }
   object->dwfl_ = dwfl_begin(&object->callbacks_);
   if (object->dwfl_ == nullptr) {
     *why = dwfl_error();
@@ -59,6 +56,10 @@ std::shared_ptr<ElfObject> ElfObject::load(UniqueFd fd, const std::string& name,
   }
   fd.release();
   dwfl_report_end(object->dwfl_, nullptr, nullptr);
+  // find_debug_file's search path, read when libdwfl first wants DWARF.
+  void** userdata = nullptr;
+  dwfl_module_info(object->module_, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+  if (userdata != nullptr) *userdata = &object->debuginfo_path_;
 
   const unsigned char* bits = nullptr;
   GElf_Addr note_address = 0;

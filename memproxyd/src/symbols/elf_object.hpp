@@ -3,10 +3,11 @@
 // address in it is the ELF's virtual address whatever address a process
 // loaded it at, and one parse serves every process that maps the object.
 //
-// Separate debug information is found by libdwfl's standard callback: by
-// build-id under the debug directories (/usr/lib/debug/.build-id/xx/yyyy.debug),
-// then by .gnu_debuglink. Without DWARF the symbol table (.symtab, .dynsym,
-// or the MiniDebugInfo in .gnu_debugdata) names functions.
+// Separate debug information is found by build-id under the debug
+// directories (/usr/lib/debug/.build-id/xx/yyyy.debug), then by
+// .gnu_debuglink, regular files only (debug_files.hpp). Without DWARF the
+// symbol table (.symtab, .dynsym, or the MiniDebugInfo in .gnu_debugdata,
+// which libdwfl decompresses) names functions.
 #ifndef MEMPROXYD_SYMBOLS_ELF_OBJECT_HPP
 #define MEMPROXYD_SYMBOLS_ELF_OBJECT_HPP
 
@@ -51,8 +52,7 @@ class ElfObject {
     uint64_t address = 0;
   };
 
-  std::string debuginfo_path_;
-  char* debuginfo_path_pointer_ = nullptr;  // into debuginfo_path_, which libdwfl reads through callbacks_
+  std::string debuginfo_path_;  // find_debug_file's, through the module's userdata
   Dwfl_Callbacks callbacks_{};
   Dwfl* dwfl_ = nullptr;
   Dwfl_Module* module_ = nullptr;
