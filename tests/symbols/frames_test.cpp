@@ -72,7 +72,8 @@ TEST(FramesTest, EveryFunctionOfAThreeDeepInlinedChainHasItsOwnLine) {
   const std::vector<std::string> names = {"(anonymous namespace)::store_session", "(anonymous namespace)::remember_session",
                                           "(anonymous namespace)::handle_request", "main"};
   for (size_t i = 0; i < frames.size(); ++i) {
-    EXPECT_EQ(frames[i].function, names[i]) << all;
+    // GCC names them from DW_AT_name; clang gives a linkage name, demangled with its "()".
+    EXPECT_EQ(frames[i].function.substr(0, frames[i].function.find('(', 1)), names[i]) << all;
     EXPECT_TRUE(ends_with(frames[i].file, "tests/symbols/programs/inline_chain.cpp")) << all;
     EXPECT_EQ(frames[i].inlined, i + 1 < frames.size()) << all;
   }
