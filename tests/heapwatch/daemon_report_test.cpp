@@ -71,7 +71,10 @@ class DaemonReportTest : public ::testing::Test {
 };
 
 TEST_F(DaemonReportTest, AGrowingProgramsReportShowsItsHeapRisingAndTheCallSiteThatHoldsIt) {
-  Daemon daemon(dir_, {"--verdict-time-scale", "60", "--symbolizer", MEMPROXY_SYMBOLIZE_WORKER_BIN});
+  // The daemon runs the worker as nobody (the grower is root's): from its staged copy.
+  memproxy::testing::StagedForOtherUser staged;
+  MEMPROXY_REQUIRE(staged.missing());
+  Daemon daemon(dir_, {"--verdict-time-scale", "60", "--symbolizer", staged.program(MEMPROXY_SYMBOLIZE_WORKER_BIN)});
   ASSERT_TRUE(daemon.ready()) << daemon.log();
   auto grower = start_grower(daemon.table());
   ASSERT_EQ(grower->read_line(), std::optional<std::string>("growing"));

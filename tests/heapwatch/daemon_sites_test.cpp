@@ -59,7 +59,11 @@ const hq::FrameView& naming(const hq::SiteView& site) { return site.frames.at(::
 
 class DaemonSitesTest : public ::testing::Test {
  protected:
+  void SetUp() override { MEMPROXY_REQUIRE(staged_.missing()); }
+
   memproxy::testing::TempDir dir_{0755};
+  // The worker (run as nobody for root's processes) and memproxyctl run as nobody.
+  memproxy::testing::StagedForOtherUser staged_;
 
   // A daemon watching heapwatch-site_leak with a 64 KiB sampling mean.
   std::unique_ptr<Daemon> start_daemon(const std::string& symbolizer) {
@@ -81,7 +85,7 @@ TEST_F(DaemonSitesTest, TheLeakingFunctionAndItsLineComeFirstAndEveryOutputAgree
   const uint32_t leak_line = marked_line("SITE: leak");
   const uint32_t cache_line = marked_line("SITE: cache");
   ASSERT_NE(leak_line, 0u);
-  auto daemon = start_daemon(MEMPROXY_SYMBOLIZE_WORKER_BIN);
+  auto daemon = start_daemon(staged_.program(MEMPROXY_SYMBOLIZE_WORKER_BIN));
   ASSERT_TRUE(daemon->ready()) << daemon->log();
   auto program = start_program(daemon->table());
   const std::string pid = std::to_string(program->pid());
@@ -161,7 +165,7 @@ TEST_F(DaemonSitesTest, TheLeakingFunctionAndItsLineComeFirstAndEveryOutputAgree
 
 TEST_F(DaemonSitesTest, AnotherUserIsToldThereIsNoSuchProcess) {
   MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner());
-  auto daemon = start_daemon(MEMPROXY_SYMBOLIZE_WORKER_BIN);
+  auto daemon = start_daemon(staged_.program(MEMPROXY_SYMBOLIZE_WORKER_BIN));
   ASSERT_TRUE(daemon->ready()) << daemon->log();
   auto program = start_program(daemon->table());
   const std::string pid = std::to_string(program->pid());
@@ -174,7 +178,7 @@ TEST_F(DaemonSitesTest, AnotherUserIsToldThereIsNoSuchProcess) {
   for (const std::vector<std::string>& args : {std::vector<std::string>{"leaks", pid},
                                                std::vector<std::string>{"leaks", pid, "--json"},
                                                std::vector<std::string>{"leaks", "999999999"}}) {
-    Outcome nobody = heapwatch_e2e::memproxyctl(daemon->table(), args, memproxy::testing::as_nobody({}));
+    Outcome nobody = heapwatch_e2e::memproxyctl_as_nobody(staged_, daemon->table(), args);
     EXPECT_EQ(nobody.code, 4) << nobody.describe();
     EXPECT_EQ(nobody.out, "");
     EXPECT_NE(nobody.err.find("no watched process has pid " + args[1]), std::string::npos) << nobody.err;

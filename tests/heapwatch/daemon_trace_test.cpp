@@ -51,12 +51,15 @@ unsigned source_line_of(const std::string& call) {
 class DaemonTraceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    daemon_.emplace(dir_, std::vector<std::string>{"--no-history", "--symbolizer", MEMPROXY_SYMBOLIZE_WORKER_BIN,
+    MEMPROXY_REQUIRE(staged_.missing());
+    daemon_.emplace(dir_, std::vector<std::string>{"--no-history", "--symbolizer", worker(),
                                                    "--trace-drain-interval", drain_interval_ms()},
                     std::vector<std::string>{"mp-heap-sites"});
     ASSERT_TRUE(daemon_->ready()) << daemon_->log();
   }
   virtual const char* drain_interval_ms() const { return "10"; }
+  // The daemon runs the worker as nobody (mp-heap-sites is root's): from its staged copy.
+  std::string worker() { return staged_.program(MEMPROXY_SYMBOLIZE_WORKER_BIN); }
 
   // mp-heap-sites in `mode`, stopped at its first stop, watched by the daemon.
   std::unique_ptr<Process> start_program(const std::vector<std::string>& mode) {
@@ -89,6 +92,7 @@ class DaemonTraceTest : public ::testing::Test {
   }
 
   memproxy::testing::TempDir dir_{0755};  // another user reaches the query socket
+  memproxy::testing::StagedForOtherUser staged_;  // the worker, and memproxyctl as nobody
   std::optional<Daemon> daemon_;
   std::optional<std::string> first_line_;
 };
@@ -218,8 +222,8 @@ TEST_F(DaemonTraceTest, ASecondTraceIsRefusedAndCtrlCEndsTheFirstWithItsSummary)
 TEST_F(DaemonTraceTest, AnotherUserCannotTrace) {
   MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner());
   auto program = start_program({"trace"});
-  Outcome stranger = memproxyctl(daemon_->table(), {"trace", std::to_string(program->pid()), "--seconds", "1"},
-                                 memproxy::testing::as_nobody({}));
+  Outcome stranger =
+      memproxyctl_as_nobody(staged_, daemon_->table(), {"trace", std::to_string(program->pid()), "--seconds", "1"});
   EXPECT_EQ(stranger.code, 4) << stranger.describe();
   EXPECT_NE(stranger.err.find("no watched process has pid " + std::to_string(program->pid())), std::string::npos)
       << stranger.describe();
@@ -233,7 +237,7 @@ TEST_F(DaemonTraceTest, ADaemonThatDiedMidTraceLeavesTheRingForTheNextToSwitchOf
   daemon_.reset();  // its process is killed with the Process (SIGKILL): no cleanup
   EXPECT_TRUE(ring_on(program->pid())) << "nothing switched it off";
   trace->finish(kPatience);
-  daemon_.emplace(dir_, std::vector<std::string>{"--no-history", "--symbolizer", MEMPROXY_SYMBOLIZE_WORKER_BIN},
+  daemon_.emplace(dir_, std::vector<std::string>{"--no-history", "--symbolizer", worker()},
                   std::vector<std::string>{"mp-heap-sites"});
   ASSERT_TRUE(daemon_->ready()) << daemon_->log();
   EXPECT_TRUE(wait_until([&] { return !ring_on(program->pid()); })) << daemon_->log();

@@ -89,16 +89,17 @@ TEST_F(DaemonViewsTest, TopHistoryAndLeaksShowAGrowingProgram) {
 
 TEST_F(DaemonViewsTest, NobodySeesNoneOfRootsProcesses) {
   MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner());
+  memproxy::testing::StagedForOtherUser staged;
+  MEMPROXY_REQUIRE(staged.missing());
   Daemon daemon(dir_, {});
   ASSERT_TRUE(daemon.ready()) << daemon.log();
   auto grower = start_grower(daemon.table());
   ASSERT_TRUE(grower_in_top(daemon.table(), grower->pid(), 1));
 
-  Outcome top = memproxyctl(daemon.table(), {"top", "--json"}, memproxy::testing::as_nobody({}));
+  Outcome top = memproxyctl_as_nobody(staged, daemon.table(), {"top", "--json"});
   ASSERT_TRUE(top.ok()) << top.describe();
   EXPECT_EQ(json::parse(top.out)["processes"], json::array());
-  Outcome history =
-      memproxyctl(daemon.table(), {"history", std::to_string(grower->pid())}, memproxy::testing::as_nobody({}));
+  Outcome history = memproxyctl_as_nobody(staged, daemon.table(), {"history", std::to_string(grower->pid())});
   EXPECT_EQ(history.code, 4) << history.describe();
   EXPECT_NE(history.err.find("no watched process has pid " + std::to_string(grower->pid())), std::string::npos)
       << history.err;

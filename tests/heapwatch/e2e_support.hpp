@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "process.hpp"
+#include "staged.hpp"
 #include "temp_dir.hpp"
 
 namespace heapwatch_e2e {
@@ -108,13 +109,20 @@ inline std::unique_ptr<Process> start_grower(const std::string& table) {
                                                             "MEMPROXY_TABLE=" + table});
 }
 
-inline Outcome memproxyctl(const std::string& table, std::vector<std::string> args, std::vector<std::string> wrapper = {}) {
-  std::vector<std::string> argv = std::move(wrapper);
-  argv.push_back(MEMPROXYCTL_BIN);
-  argv.push_back("-t");
-  argv.push_back(table);
+inline Outcome memproxyctl(const std::string& table, std::vector<std::string> args) {
+  std::vector<std::string> argv{MEMPROXYCTL_BIN, "-t", table};
   argv.insert(argv.end(), args.begin(), args.end());
   return memproxy::testing::run(argv, {"COLUMNS=100", "LINES=30"});
+}
+
+// memproxyctl as `nobody`, from its copy in `staged`: nobody may not reach
+// the build tree. Callers first MEMPROXY_REQUIRE the unprivileged runner
+// (capability.hpp) and staged.missing().
+inline Outcome memproxyctl_as_nobody(memproxy::testing::StagedForOtherUser& staged, const std::string& table,
+                                     std::vector<std::string> args) {
+  std::vector<std::string> argv{staged.program(MEMPROXYCTL_BIN), "-t", table};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return memproxy::testing::run(memproxy::testing::as_nobody(argv), {"COLUMNS=100", "LINES=30"});
 }
 
 // A port no one listens on now (bound, read, released: another process

@@ -27,6 +27,7 @@
 #include "heapwatch/query_server.hpp"
 #include "memproxy/heap_query.hpp"
 #include "process.hpp"
+#include "staged.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -276,11 +277,13 @@ TEST_F(QueryServerTest, RootSeesEveryProcessAndLeaksAreTheGrowingOnes) {
 
 TEST_F(QueryServerTest, NobodySeesOnlyNobodysProcesses) {
   MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner());
+  memproxy::testing::StagedForOtherUser staged;
+  MEMPROXY_REQUIRE(staged.missing());
   start();
   auto outcome = memproxy::testing::run(
-      memproxy::testing::as_nobody({MP_QUERY_CLIENT, socket_, R"({"request":"top"})", R"({"request":"leaks"})",
-                                    R"({"request":"history","pid":100})", R"({"request":"history","program":"server"})",
-                                    R"({"request":"history","pid":200})"}),
+      memproxy::testing::as_nobody({staged.program(MP_QUERY_CLIENT), socket_, R"({"request":"top"})",
+                                    R"({"request":"leaks"})", R"({"request":"history","pid":100})",
+                                    R"({"request":"history","program":"server"})", R"({"request":"history","pid":200})"}),
       {});
   ASSERT_TRUE(outcome.ok()) << outcome.describe();
   std::istringstream lines(outcome.out);

@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "harness.hpp"
+#include "staged.hpp"
 
 namespace mptest {
 namespace {
@@ -163,18 +164,24 @@ TEST(BootstrapArena, BlocksMadeDuringTheDecisionNeverReachTheBackend) {
 
 // AT_SECURE: run as root a copy of the probe that is setuid to nobody (ruid 0,
 // euid nobody). LD_PRELOAD paths are ignored for such a program, so this probe
-// has libmemproxy as DT_NEEDED.
+// has libmemproxy as DT_NEEDED. The loader opens it as nobody, and a setuid
+// program ignores LD_LIBRARY_PATH: the copy and the library are staged for
+// nobody and the copy's RUNPATH names the staged library, not the build tree.
 TEST(Secure, SetuidProgramIgnoresMemproxyTable) {
   MEMPROXY_REQUIRE(memproxy::testing::missing_root("make a setuid binary"));
   MEMPROXY_REQUIRE(memproxy::testing::missing_user("nobody"));
   MEMPROXY_REQUIRE(arches()[0].missing(backend("tcmalloc")));
   const passwd* nobody = getpwnam("nobody");
   ASSERT_NE(nobody, nullptr);
+  memproxy::testing::StagedForOtherUser staged;
+  MEMPROXY_REQUIRE(staged.missing());
+  // The table is within nobody's reach, so that only AT_SECURE keeps it from the probe.
   TempDir dir;
   ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);
   std::string table = make_table(dir, "some-other-program\n", "libtcmalloc_minimal.so.4");
-  std::string copy = dir.file("mp-probe-setuid");
-  std::filesystem::copy_file(MP_PROBE_LINKED, copy);
+  staged.library(MP_LIB64);
+  std::string copy = staged.program(MP_PROBE_LINKED, "mp-probe-setuid");
+  MEMPROXY_REQUIRE(staged.run_libraries_from_here(copy));
 
   Result plain = run({copy, "secure"}, env_with("", table));
   ASSERT_TRUE(plain.exited && plain.code == 0) << plain.describe();

@@ -16,6 +16,7 @@
 #include <fstream>
 
 #include "harness.hpp"
+#include "staged.hpp"
 
 namespace mptest {
 namespace {
@@ -39,7 +40,10 @@ using memproxy::testing::as_nobody;
 
 class TrustAttack : public testing::Test {
  protected:
-  void SetUp() override { MEMPROXY_REQUIRE(missing_unprivileged_runner()); }
+  void SetUp() override {
+    MEMPROXY_REQUIRE(missing_unprivileged_runner());
+    MEMPROXY_REQUIRE(staged.missing());
+  }
 
   // The attacker's corner: a directory nobody owns, with a table that does
   // not exclude the probe and names an "allocator" of the attacker's.
@@ -64,6 +68,8 @@ class TrustAttack : public testing::Test {
   }
 
   TempDir dir;
+  // The probes and the library nobody runs: the build tree may be out of its reach.
+  memproxy::testing::StagedForOtherUser staged;
   Nobody nobody;
   std::string user_dir = dir.file("user");
   std::string evil_lib = dir.file("user/libevil.so");
@@ -105,10 +111,12 @@ TEST_F(TrustAttack, ARootProcessRefusesAnEnvironmentTableRootDoesNotOwn) {
 TEST_F(TrustAttack, NoAllocatorIsLoadedFromAPathAUserCanWrite) {
   make_attacker_files();
   std::string table = make_table(dir, "some-other-program\n", evil_lib);  // root's, 0644
+  staged.library(MP_LIB64);
+  const std::string probe = staged.program(MP_PROBE_LINKED);
   for (bool as_root : {true, false}) {
-    std::vector<std::string> argv{MP_PROBE_LINKED, "route"};
+    std::vector<std::string> argv{probe, "route"};
     Result r = run(as_root ? argv : as_nobody(argv), {"PATH=/usr/bin:/bin", "MEMPROXY_TABLE=" + table,
-                                                      "MEMPROXY_DEBUG=1"});
+                                                      "MEMPROXY_DEBUG=1", staged.library_path_variable()});
     ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
     EXPECT_EQ(parse(r.out)["backend"], "system") << r.describe();
     EXPECT_NE(r.err.find("the path is not trusted"), std::string::npos) << r.err;
@@ -133,11 +141,11 @@ TEST_F(TrustAttack, HostileFilesInTheTablesPlaceNeverHangOrCrash) {
   ASSERT_EQ(::symlink(valid.c_str(), link.c_str()), 0);
   const Arch a = arches()[0];
   MEMPROXY_REQUIRE(a.missing(backend("jemalloc")));
+  const std::string probe = staged.program(a.probe), lib = staged.library(a.lib);
   for (const std::string& hostile : {fifo, sock, link, std::string("/dev/zero"), std::string("/dev/tty"), user_dir}) {
     for (bool as_root : {true, false}) {
-      std::vector<std::string> argv{a.probe, "route"};
-      Result r = run(as_root ? argv : as_nobody(argv),
-                     env_with(a.lib + ":" + a.jemalloc(), hostile), 20);
+      std::vector<std::string> argv{probe, "route"};
+      Result r = run(as_root ? argv : as_nobody(argv), env_with(lib + ":" + a.jemalloc(), hostile), 20);
       ASSERT_FALSE(r.timed_out) << hostile << " hung the process";
       ASSERT_TRUE(r.exited && r.code == 0) << hostile << ": " << r.describe();
       EXPECT_EQ(parse(r.out)["backend"], "system") << hostile << ": " << r.describe();

@@ -173,6 +173,9 @@ TEST(UnreadableConfigTest, ADirectoryInPlaceOfTheFileIsAnError) {
 
 TEST(UnreadableConfigTest, PermissionDeniedForAnUnprivilegedDaemon) {
   MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner());
+  memproxy::testing::StagedForOtherUser staged;
+  MEMPROXY_REQUIRE(staged.missing());
+  const std::string daemon = staged.program(MEMPROXYD_BIN);
   struct passwd* nobody = ::getpwnam("nobody");
   TempDir dir;
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
@@ -182,7 +185,7 @@ TEST(UnreadableConfigTest, PermissionDeniedForAnUnprivilegedDaemon) {
   ASSERT_EQ(::chown((dir / "run").c_str(), nobody->pw_uid, nobody->pw_gid), 0);
   // The daemon runs as nobody, which owns its runtime directory but cannot read root's 0600 config.
   std::string command = "exec setpriv --reuid=" + std::to_string(nobody->pw_uid) + " --regid=" +
-                        std::to_string(nobody->pw_gid) + " --clear-groups " + MEMPROXYD_BIN + " --once -c " + config +
+                        std::to_string(nobody->pw_gid) + " --clear-groups " + daemon + " --once -c " + config +
                         " -t " + table;
   RunResult r = run({"/bin/sh", "-c", command});
   EXPECT_EQ(r.exit_code, 1) << r.err;

@@ -134,30 +134,36 @@ TEST(LockFileTest, ALinkOrAnotherUsersFileIsRefused) {
 
 TEST(StatusAsAnotherUserTest, KnowsTheDaemonIsAliveWithoutItsLock) {
   MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner());
+  memproxy::testing::StagedForOtherUser staged;
+  MEMPROXY_REQUIRE(staged.missing());
+  const std::string ctl = staged.program(MEMPROXYCTL_BIN);
   TempDir dir;
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
   Daemon daemon(dir, {"-c", config, "-t", table});
   ASSERT_TRUE(wait_until([&] { return daemon.log_contains("running"); })) << daemon.log();
 
-  RunResult alive = run(as_nobody({MEMPROXYCTL_BIN, "status", "--json", "-t", table}));
+  RunResult alive = run(as_nobody({ctl, "status", "--json", "-t", table}));
   ASSERT_EQ(alive.exit_code, 0) << alive.out << alive.err;
   auto doc = nlohmann::json::parse(alive.out);
   EXPECT_TRUE(doc["daemon"]["alive"].get<bool>()) << alive.out;
   EXPECT_EQ(doc["daemon"]["method"], "process_check") << alive.out;
-  RunResult text = run(as_nobody({MEMPROXYCTL_BIN, "status", "-t", table}));
+  RunResult text = run(as_nobody({ctl, "status", "-t", table}));
   EXPECT_NE(text.out.find("checked by:  status record pid, checked in /proc/" + std::to_string(daemon.pid())),
             std::string::npos)
       << text.out;
 
   ASSERT_EQ(daemon.stop(), 0);
-  RunResult stopped = run(as_nobody({MEMPROXYCTL_BIN, "status", "--json", "-t", table}));
+  RunResult stopped = run(as_nobody({ctl, "status", "--json", "-t", table}));
   EXPECT_EQ(stopped.exit_code, 1) << stopped.out;
   EXPECT_FALSE(nlohmann::json::parse(stopped.out)["daemon"]["alive"].get<bool>()) << stopped.out;
 }
 
 TEST(RedactionTest, ARootOnlyConfigsTextNeverReachesWhatOthersCanRead) {
   MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner());
+  memproxy::testing::StagedForOtherUser staged;
+  MEMPROXY_REQUIRE(staged.missing());
+  const std::string ctl = staged.program(MEMPROXYCTL_BIN);
   TempDir dir;
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   const std::string secret = "Hunter2-db-password";
@@ -184,10 +190,10 @@ TEST(RedactionTest, ARootOnlyConfigsTextNeverReachesWhatOthersCanRead) {
   EXPECT_EQ(cat.exit_code, 0) << cat.err;
   EXPECT_EQ(cat.out.find(secret), std::string::npos) << cat.out;
   for (const std::vector<std::string>& command :
-       {std::vector<std::string>{MEMPROXYCTL_BIN, "status", "--json", "-t", table},
-        std::vector<std::string>{MEMPROXYCTL_BIN, "status", "-t", table},
-        std::vector<std::string>{MEMPROXYCTL_BIN, "list", "--json", "-t", table},
-        std::vector<std::string>{MEMPROXYCTL_BIN, "doctor", "-t", table, "-c", config}}) {
+       {std::vector<std::string>{ctl, "status", "--json", "-t", table},
+        std::vector<std::string>{ctl, "status", "-t", table},
+        std::vector<std::string>{ctl, "list", "--json", "-t", table},
+        std::vector<std::string>{ctl, "doctor", "-t", table, "-c", config}}) {
     RunResult r = run(as_nobody(command));
     EXPECT_EQ(r.out.find(secret), std::string::npos) << command[1] << ": " << r.out;
     EXPECT_EQ(r.err.find(secret), std::string::npos) << command[1] << ": " << r.err;

@@ -30,6 +30,7 @@ extern char** environ;
 
 #include "capability.hpp"
 #include "process.hpp"
+#include "staged.hpp"
 #include "memproxy/status_record.hpp"
 #include "temp_dir.hpp"
 
@@ -137,6 +138,8 @@ inline std::optional<memproxy::status::Record> status_of(const std::string& tabl
 
 // `argv` as `nobody` (setpriv), the way an unprivileged user of the host runs
 // it; callers first MEMPROXY_REQUIRE(memproxy::testing::missing_unprivileged_runner()).
+// A program of the build tree is given as its copy in a StagedForOtherUser
+// (staged.hpp): nobody may not reach the tree.
 inline std::vector<std::string> as_nobody(const std::vector<std::string>& argv) {
   return memproxy::testing::as_nobody(argv);
 }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "capability.hpp"
+#include "staged.hpp"
 #include "symbols/symbolizer.hpp"
 #include "symbols_test_support.hpp"
 #include "temp_dir.hpp"
@@ -110,7 +111,9 @@ TEST(CacheTest, OneBuildAtTwoPathsIsParsedOnce) {
 
 TEST(CacheTest, AKeptWorkerServesTheNextProcess) {
   MEMPROXY_REQUIRE(missing_unprivileged_runner());
-  symbols::SymbolizerClient client(worker_options());
+  StagedForOtherUser staged;
+  MEMPROXY_REQUIRE(staged.missing());
+  symbols::SymbolizerClient client(worker_options(staged));
   pid_t worker = -1;
   for (int i = 0; i < 3; ++i) {
     Target target({SYM_TARGET});
@@ -127,9 +130,11 @@ TEST(CacheTest, AKeptWorkerServesTheNextProcess) {
 
 TEST(CacheTest, WorkersAreBoundedAndIdleOnesClosed) {
   MEMPROXY_REQUIRE(missing_unprivileged_runner());
+  StagedForOtherUser staged;
+  MEMPROXY_REQUIRE(staged.missing());
   Target target({SYM_TARGET});
   ASSERT_TRUE(target.stopped()) << target.output();
-  auto options = worker_options();
+  auto options = worker_options(staged);
   options.max_workers = 2;
   options.idle_timeout = std::chrono::milliseconds(200);
   symbols::SymbolizerClient client(options);

@@ -14,6 +14,7 @@
 
 #include "capability.hpp"
 #include "symbols/protocol.hpp"
+#include "staged.hpp"
 #include "symbols_test_support.hpp"
 #include "temp_dir.hpp"
 
@@ -37,7 +38,11 @@ std::string random_bytes(size_t size, unsigned seed) {
 
 class HostileTest : public ::testing::Test {
  protected:
-  void SetUp() override { MEMPROXY_REQUIRE(missing_unprivileged_runner()); }
+  void SetUp() override {
+    MEMPROXY_REQUIRE(missing_unprivileged_runner());
+    MEMPROXY_REQUIRE(staged_.missing());
+  }
+  StagedForOtherUser staged_;  // the worker, which runs as nobody for root's processes
   TempDir dir_{0755};
 };
 
@@ -96,7 +101,7 @@ TEST_F(HostileTest, MappedGarbageYieldsObjectAndOffsetOrAnError) {
   for (const auto& file : files) {
     for (uint64_t offset : offsets_in(file)) addresses.push_back(target.object(file) + offset);
   }
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   for (const auto& file : files) {
     const uint64_t offset = offsets_in(file).back();
     const std::vector<uint64_t> one{target.object(file) + offset};
@@ -132,7 +137,7 @@ TEST_F(HostileTest, MappedGarbageYieldsObjectAndOffsetOrAnError) {
 TEST_F(HostileTest, AHangingWorkerIsKilledAtTheTimeout) {
   Target target({SYM_TARGET});
   ASSERT_TRUE(target.stopped()) << target.output();
-  auto options = worker_options();
+  auto options = worker_options(staged_);
   options.worker_command = {"/bin/sh", "-c", "exec sleep 600", "sh"};
   SymbolizerClient client(options);
   const std::vector<uint64_t> addresses{target.call("plain").address};
@@ -149,7 +154,7 @@ TEST_F(HostileTest, AHangingWorkerIsKilledAtTheTimeout) {
 TEST_F(HostileTest, AStoppedWorkerIsKilledAtTheTimeout) {
   Target target({SYM_TARGET});
   ASSERT_TRUE(target.stopped()) << target.output();
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   const std::vector<uint64_t> addresses{target.call("plain").address};
   ASSERT_TRUE(client.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30)).ok());
   ASSERT_EQ(client.worker_pids().size(), 1u);
@@ -195,7 +200,7 @@ TEST_F(HostileTest, AWorkerPrintingGarbageIsACleanError) {
   for (const auto& [name, reply] : replies) {
     const std::string file = dir_.write(name, reply);
     std::filesystem::permissions(file, std::filesystem::perms::others_read, std::filesystem::perm_options::add);
-    auto options = worker_options();
+    auto options = worker_options(staged_);
     options.worker_command = {"/bin/sh", "-c", "head -c 8 >/dev/null; cat \"$0\"", file};
     SymbolizerClient client(options);
     const std::vector<uint64_t> addresses{target.call("plain").address};

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "capability.hpp"
+#include "staged.hpp"
 #include "symbols_test_support.hpp"
 #include "temp_dir.hpp"
 
@@ -19,7 +20,11 @@ using symbols::SymbolizerClient;
 
 class ReplacedTest : public ::testing::Test {
  protected:
-  void SetUp() override { MEMPROXY_REQUIRE(missing_unprivileged_runner()); }
+  void SetUp() override {
+    MEMPROXY_REQUIRE(missing_unprivileged_runner());
+    MEMPROXY_REQUIRE(staged_.missing());
+  }
+  StagedForOtherUser staged_;  // the worker, which runs as nobody for root's processes
 
   // A copy of sym_target in a directory of its own, running and stopped.
   std::unique_ptr<Target> start_copy() {
@@ -35,7 +40,7 @@ TEST_F(ReplacedTest, ADeletedBinaryStillSymbolizes) {
   auto target = start_copy();
   ASSERT_TRUE(target->stopped()) << target->output();
   ASSERT_TRUE(std::filesystem::remove(path_));
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   const std::vector<uint64_t> addresses = {target->call("plain").address};
   auto result = client.symbolize(target->pid(), 0, 0, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(result.ok()) << result.error;
@@ -48,7 +53,7 @@ TEST_F(ReplacedTest, ADeletedBinaryStillSymbolizes) {
   EXPECT_EQ(location.frames[0].line, static_cast<uint32_t>(target->call("plain").line));
 
   // Without map_files there is nothing to open: object+offset, and why.
-  auto options = worker_options();
+  auto options = worker_options(staged_);
   options.use_map_files = false;
   SymbolizerClient by_path(options);
   auto without = by_path.symbolize(target->pid(), 0, 0, addresses, std::chrono::seconds(30));
@@ -63,7 +68,7 @@ TEST_F(ReplacedTest, ABinaryReplacedOnDiskIsReadAsMapped) {
   // Another ELF file renamed over the path, as a package upgrade does.
   std::filesystem::copy_file(MAP_EXEC, path_ + ".new");
   std::filesystem::rename(path_ + ".new", path_);
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   const std::vector<uint64_t> addresses = {target->call("namespaced").address};
   auto result = client.symbolize(target->pid(), 0, 0, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(result.ok()) << result.error;
@@ -91,7 +96,7 @@ TEST_F(ReplacedTest, APathNamingAnotherFileIsNotRead) {
   } unmount{path_};
 
   const std::vector<uint64_t> addresses = {target->call("plain").address};
-  auto options = worker_options();
+  auto options = worker_options(staged_);
   options.use_map_files = false;
   SymbolizerClient by_path(options);
   auto refused = by_path.symbolize(target->pid(), 0, 0, addresses, std::chrono::seconds(30));
@@ -103,7 +108,7 @@ TEST_F(ReplacedTest, APathNamingAnotherFileIsNotRead) {
   EXPECT_NE(refused.locations[0].note.find("not the file the process mapped"), std::string::npos)
       << refused.locations[0].note;
 
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   auto mapped = client.symbolize(target->pid(), 0, 0, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(mapped.ok()) << mapped.error;
   ASSERT_EQ(mapped.locations[0].frames.size(), 1u) << describe_all(mapped.locations);

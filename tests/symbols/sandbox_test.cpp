@@ -13,7 +13,7 @@
 #include "capability.hpp"
 #include "symbols/symbolizer.hpp"
 #include "symbols_test_support.hpp"
-#include "temp_dir.hpp"
+#include "staged.hpp"
 
 namespace memproxy::testing {
 namespace {
@@ -59,14 +59,19 @@ std::string squeeze(std::string text) {
 
 class SandboxTest : public ::testing::Test {
  protected:
-  void SetUp() override { MEMPROXY_REQUIRE(missing_unprivileged_runner()); }
+  void SetUp() override {
+    MEMPROXY_REQUIRE(missing_unprivileged_runner());
+    MEMPROXY_REQUIRE(staged_.missing());
+  }
+  StagedForOtherUser staged_;  // the worker, and what the target's user runs
 };
 
 TEST_F(SandboxTest, TheWorkerRunsAsTheTargetsUserWithNothingElse) {
   const Nobody who = nobody();
-  Target target(as_nobody({SYM_TARGET}));
+  staged_.library(SYM_LIB);
+  Target target(as_nobody({staged_.program(SYM_TARGET)}), {staged_.library_path_variable()});
   ASSERT_TRUE(target.stopped()) << target.output();
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   const std::vector<uint64_t> addresses = {target.call("plain").address, target.call("library").address};
   auto result = client.symbolize(target.pid(), who.uid, who.gid, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(result.ok()) << result.error;
@@ -100,7 +105,7 @@ TEST_F(SandboxTest, TheWorkerRunsAsTheTargetsUserWithNothingElse) {
 TEST_F(SandboxTest, RootsProcessesAreSymbolizedAsNobody) {
   Target target({SYM_TARGET});
   ASSERT_TRUE(target.stopped()) << target.output();
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   const std::vector<uint64_t> addresses = {target.call("plain").address};
   auto result = client.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(result.ok()) << result.error;
@@ -112,16 +117,13 @@ TEST_F(SandboxTest, RootsProcessesAreSymbolizedAsNobody) {
 // (as nobody) must not read it either, although the daemon could.
 TEST_F(SandboxTest, AFileTheUserCannotReadIsNotRead) {
   const Nobody who = nobody();
-  TempDir dir(0755);
-  const std::string program = dir / "program";
-  std::filesystem::copy_file(SYM_TARGET, program);
-  std::filesystem::permissions(program, std::filesystem::perms::owner_all | std::filesystem::perms::group_exec |
-                                            std::filesystem::perms::others_exec);
-  Target target(as_nobody({program}));
+  const std::string program = staged_.add(SYM_TARGET, 0711, "program");
+  staged_.library(SYM_LIB);
+  Target target(as_nobody({program}), {staged_.library_path_variable()});
   ASSERT_TRUE(target.stopped()) << target.output();
   const std::vector<uint64_t> addresses = {target.call("plain").address, target.call("library").address};
 
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   auto result = client.symbolize(target.pid(), who.uid, who.gid, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(result.ok()) << result.error;
   const auto& unreadable = result.locations[0];
@@ -149,7 +151,7 @@ TEST_F(SandboxTest, TheWorkerDiesWithItsParent) {
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    SymbolizerClient client(worker_options());
+    SymbolizerClient client(worker_options(staged_));
     const std::vector<uint64_t> addresses = {target.call("plain").address};
     auto result = client.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
     pid_t worker = result.ok() && client.worker_pids().size() == 1 ? client.worker_pids()[0] : -1;

@@ -10,6 +10,7 @@
 #include "capability.hpp"
 #include "symbols/mappings.hpp"
 #include "symbols/symbolizer.hpp"
+#include "staged.hpp"
 #include "symbols_test_support.hpp"
 #include "temp_dir.hpp"
 
@@ -29,13 +30,17 @@ const std::vector<std::string> kCalls = {"plain", "inlined", "library", "namespa
 
 class SymbolizeTest : public ::testing::Test {
  protected:
-  void SetUp() override { MEMPROXY_REQUIRE(missing_unprivileged_runner()); }
+  void SetUp() override {
+    MEMPROXY_REQUIRE(missing_unprivileged_runner());
+    MEMPROXY_REQUIRE(staged_.missing());
+  }
+  StagedForOtherUser staged_;  // the worker, which runs as nobody for root's processes
 };
 
 TEST_F(SymbolizeTest, NamesTheFunctionFileAndLineOfEachCall) {
   Target target({SYM_TARGET});
   ASSERT_TRUE(target.stopped()) << target.output();
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   std::vector<uint64_t> addresses = addresses_of(target, kCalls);
   auto result = client.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(result.ok()) << result.error;
@@ -79,7 +84,7 @@ TEST_F(SymbolizeTest, ReportsObjectOffsetAndBuildId) {
   std::string why;
   auto mappings = symbols::read_maps(target.pid(), &why);
   ASSERT_TRUE(mappings) << why;
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   std::vector<uint64_t> addresses = addresses_of(target, kCalls);
   auto result = client.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(result.ok()) << result.error;
@@ -103,7 +108,7 @@ TEST_F(SymbolizeTest, ReportsObjectOffsetAndBuildId) {
 TEST_F(SymbolizeTest, AnAddressOutsideEveryMappingIsUnknown) {
   Target target({SYM_TARGET});
   ASSERT_TRUE(target.stopped()) << target.output();
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   const std::vector<uint64_t> addresses = {0x10, 0, target.call("plain").address};
   auto result = client.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(result.ok()) << result.error;
@@ -116,7 +121,7 @@ TEST_F(SymbolizeTest, AnAddressOutsideEveryMappingIsUnknown) {
 TEST_F(SymbolizeTest, InProcessSymbolizerAgreesWithTheWorker) {
   Target target({SYM_TARGET});
   ASSERT_TRUE(target.stopped()) << target.output();
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   std::vector<uint64_t> addresses = addresses_of(target, kCalls);
   auto through_worker = client.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(through_worker.ok()) << through_worker.error;
@@ -163,7 +168,7 @@ TEST_F(SymbolizeTest, SeparateDebugInformationIsFoundByBuildId) {
   const std::vector<uint64_t> addresses = {target.call("inlined").address};
 
   // Without the debug file: the symbol table names the function, no line.
-  SymbolizerClient bare(worker_options());
+  SymbolizerClient bare(worker_options(staged_));
   auto without = bare.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(without.ok()) << without.error;
   ASSERT_EQ(without.locations[0].frames.size(), 1u) << describe_all(without.locations);
@@ -171,7 +176,7 @@ TEST_F(SymbolizeTest, SeparateDebugInformationIsFoundByBuildId) {
   EXPECT_EQ(without.locations[0].frames[0].line, 0u);
   EXPECT_EQ(without.locations[0].build_id, build_id);
 
-  auto options = worker_options();
+  auto options = worker_options(staged_);
   options.debuginfo_path = dir / "debug";
   SymbolizerClient with_debug(options);
   auto with = with_debug.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
@@ -190,7 +195,7 @@ TEST_F(SymbolizeTest, AnObjectWithoutSymbolsYieldsObjectAndOffset) {
   ASSERT_EQ(run_command("strip --strip-all -o '" + stripped + "' '" SYM_TARGET "' 2>&1"), "");
   Target target({stripped});
   ASSERT_TRUE(target.stopped()) << target.output();
-  SymbolizerClient client(worker_options());
+  SymbolizerClient client(worker_options(staged_));
   const std::vector<uint64_t> addresses = {target.call("plain").address};
   auto result = client.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
   ASSERT_TRUE(result.ok()) << result.error;

@@ -1,6 +1,10 @@
 // What the symbolizer's tests share: the test programs (sym_target and its
 // library, map_exec) run and read, a client that starts the build tree's
 // worker, and the build-id as readelf(1) reports it.
+//
+// The worker always runs as another user (the target's, nobody for
+// root's), so it is started from a copy staged for that user (staged.hpp),
+// never from the build tree, which that user may not reach.
 #ifndef MEMPROXY_TESTS_SYMBOLS_SUPPORT_HPP
 #define MEMPROXY_TESTS_SYMBOLS_SUPPORT_HPP
 
@@ -15,6 +19,7 @@
 
 #include "process.hpp"
 #include "run_command.hpp"
+#include "staged.hpp"
 #include "symbols/symbolizer_client.hpp"
 
 namespace memproxy::testing {
@@ -66,9 +71,11 @@ class Target {
   bool stopped_ = false;
 };
 
-inline symbols::ClientOptions worker_options() {
+// Options whose worker is the build tree's, staged in `staged` (copied on
+// the first call). Callers first MEMPROXY_REQUIRE(staged.missing()).
+inline symbols::ClientOptions worker_options(StagedForOtherUser& staged) {
   symbols::ClientOptions options;
-  options.worker_command = {MEMPROXY_SYMBOLIZE_WORKER_BIN};
+  options.worker_command = {staged.program(MEMPROXY_SYMBOLIZE_WORKER_BIN)};
 #if defined(__SANITIZE_ADDRESS__)
   // A sanitized worker reserves terabytes of shadow address space.
   options.limits.address_space_bytes = 0;
