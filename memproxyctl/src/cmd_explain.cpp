@@ -12,6 +12,7 @@
 #include "output.hpp"
 #include "process_info.hpp"
 #include "table_file.hpp"
+#include "terminal_text.hpp"
 
 namespace memproxyctl {
 
@@ -139,16 +140,16 @@ int cmd_explain(const GlobalOptions& options, const ExplainArgs& args) {
     return code;
   }
 
-  std::cout << (is_pid ? "pid " + args.target + " (" + subject.invoked_name + ")" : args.target) << ": "
+  std::cout << terminal_safe(is_pid ? "pid " + args.target + " (" + subject.invoked_name + ")" : args.target) << ": "
             << describe_backend(decision) << (decision.monitored ? ", monitored" : "") << '\n';
   if (is_pid) {
-    std::cout << "  invoked as:  " << (process.invoked_path.empty() ? "(unknown)" : process.invoked_path) << " (from "
+    std::cout << "  invoked as:  " << (process.invoked_path.empty() ? "(unknown)" : terminal_safe(process.invoked_path)) << " (from "
               << (process.invoked_source.empty() ? "nowhere" : process.invoked_source) << ")\n";
-    std::cout << "  binary:      " << (process.resolved_path.empty() ? "(unreadable)" : process.resolved_path);
+    std::cout << "  binary:      " << (process.resolved_path.empty() ? "(unreadable)" : terminal_safe(process.resolved_path));
     if (process.elf_class) std::cout << " (" << process.elf_class << "-bit)";
     std::cout << '\n';
   } else if (!subject.resolved_path.empty() && subject.resolved_path != args.target) {
-    std::cout << "  binary:      " << subject.resolved_path << '\n';
+    std::cout << "  binary:      " << terminal_safe(subject.resolved_path) << '\n';
   }
   std::cout << "  reason:      " << decision.reason << '\n';
   if (decision.monitored) {
@@ -157,7 +158,7 @@ int cmd_explain(const GlobalOptions& options, const ExplainArgs& args) {
   }
   for (size_t i = 0; i < decision.matches.size(); ++i) {
     const auto& m = decision.matches[i];
-    std::cout << "  entry:       " << m.key << " [" << entry_sections(m.flags) << "] matched as " << m.as;
+    std::cout << "  entry:       " << terminal_safe(m.key) << " [" << entry_sections(m.flags) << "] matched as " << m.as;
     if (!origins[i].empty()) std::cout << ", from " << origins[i].front();
     std::cout << '\n';
   }
@@ -172,10 +173,10 @@ int cmd_explain(const GlobalOptions& options, const ExplainArgs& args) {
     if (!process.maps_readable) {
       std::cout << "  mapped:      cannot read /proc/" << process.pid << "/maps (run as root)\n";
     } else {
-      std::cout << "  libmemproxy: " << (process.memproxy_mapped ? process.memproxy_paths.front() : "not mapped") << '\n';
+      std::cout << "  libmemproxy: " << (process.memproxy_mapped ? terminal_safe(process.memproxy_paths.front()) : "not mapped") << '\n';
       std::cout << "  allocators:  ";
       if (process.allocator_paths.empty()) std::cout << "none mapped";
-      for (size_t i = 0; i < process.allocator_paths.size(); ++i) std::cout << (i ? ", " : "") << process.allocator_paths[i];
+      for (size_t i = 0; i < process.allocator_paths.size(); ++i) std::cout << (i ? ", " : "") << terminal_safe(process.allocator_paths[i]);
       std::cout << '\n';
       if (!process.memproxy_mapped) {
         std::cout << "  note:        libmemproxy.so is not mapped: this process is not routed by memproxy"

@@ -16,21 +16,6 @@ namespace memproxyctl {
 
 namespace hq = memproxy::heap_query;
 
-namespace {
-
-std::string describe(const hq::History& h) {
-  std::string text = "pid " + std::to_string(h.process.pid) + " (" + h.process.program + ", user " + h.process.user +
-                     (h.process.ended_unix_ns != 0 ? ", ended" : "") + "): " + std::to_string(h.samples.size()) +
-                     " sample" + (h.samples.size() == 1 ? "" : "s");
-  if (!h.samples.empty()) {
-    text += " from " + format_unix_ns(h.samples.front().unix_ns) + " to " + format_unix_ns(h.samples.back().unix_ns);
-  }
-  if (h.truncated) text += " (the oldest left out: at most " + std::to_string(hq::kMaxHistorySamples) + ")";
-  return text;
-}
-
-}  // namespace
-
 int cmd_history(const GlobalOptions& options, const HistoryArgs& args) {
   const int64_t now = now_unix_ns();
   auto built = history_request(args.target, args.force_name, args.since, args.until, now);
@@ -39,15 +24,18 @@ int cmd_history(const GlobalOptions& options, const HistoryArgs& args) {
     return kExitUsage;
   }
   const hq::Request& request = std::get<hq::Request>(built);
-  try {
-    nlohmann::json answer = ask(query_socket_path(options), request);
-    if (options.json) {
-      print_json(answer);
-      return kExitOk;
-    }
+  const std::string socket = query_socket_path(options);
+  return with_daemon(options, [&] {
+    nlohmann::json answer = ask(socket, request);
     hq::History history = answer.get<hq::History>();
-    if (args.csv) {
-      std::cout << history_csv(history.samples);
+    const std::string note = chosen_process_note(socket, request, history.process);
+    if (options.json || args.csv) {
+      if (!note.empty()) std::cerr << "memproxyctl: " << note << '\n';
+      if (options.json) {
+        print_json(answer);
+      } else {
+        std::cout << history_csv(history.samples);
+      }
       return kExitOk;
     }
     TerminalSize terminal = terminal_size();
@@ -56,23 +44,15 @@ int cmd_history(const GlobalOptions& options, const HistoryArgs& args) {
       panels[0].points.push_back({s.unix_ns, s.live_bytes});
       panels[1].points.push_back({s.unix_ns, s.rss_bytes});
     }
-    std::cout << describe(history) << '\n';
-    // The description, the verdict and the shell's prompt take three lines.
-    ChartSize size{terminal.columns, std::max(terminal.rows - 3, 6),
+    std::cout << history_heading(history) << '\n';
+    if (!note.empty()) std::cout << note << '\n';
+    // The heading, the verdict and the shell's prompt take three lines (and the note one).
+    ChartSize size{terminal.columns, std::max(terminal.rows - 3 - (note.empty() ? 0 : 1), 6),
                    local_utc_offset_s(history.samples.empty() ? now : history.samples.back().unix_ns)};
     for (const std::string& line : render_chart(panels, size)) std::cout << line << '\n';
     std::cout << verdict_line(history.verdict) << '\n';
     return kExitOk;
-  } catch (const DaemonUnreachable& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  } catch (const QueryFailed& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  } catch (const nlohmann::json::exception& e) {
-    std::cerr << "memproxyctl: memproxyd's answer is not a history: " << e.what() << '\n';
-    return kExitInput;
-  }
+  }, request.pid);
 }
 
 }  // namespace memproxyctl

@@ -16,7 +16,7 @@ namespace hq = memproxy::heap_query;
 int cmd_leaks(const GlobalOptions& options) {
   hq::Request request;
   request.name = hq::request::kLeaks;
-  try {
+  return with_daemon(options, [&] {
     nlohmann::json answer = ask(query_socket_path(options), request);
     std::vector<hq::View> leaks = hq::views_from_answer(answer);
     if (options.json) {
@@ -25,13 +25,7 @@ int cmd_leaks(const GlobalOptions& options) {
       for (const std::string& line : leak_lines(leaks, terminal_size().columns)) std::cout << line << '\n';
     }
     return leaks.empty() ? kExitOk : kExitNegative;
-  } catch (const DaemonUnreachable& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  } catch (const QueryFailed& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  }
+  });
 }
 
 }  // namespace memproxyctl

@@ -6,6 +6,7 @@
 #include "exit_codes.hpp"
 #include "output.hpp"
 #include "table_file.hpp"
+#include "terminal_text.hpp"
 
 namespace memproxyctl {
 
@@ -48,7 +49,7 @@ int cmd_list(const GlobalOptions& options) {
   std::cout << std::left << std::setw(16) << "SECTION" << std::setw(6) << "KIND" << "ENTRY\n";
   for (const auto& e : entries) {
     std::string sample = sample_setting(e.flags);
-    std::cout << std::setw(16) << section_names(e.flags) << std::setw(6) << (e.is_path() ? "path" : "name") << e.key
+    std::cout << std::setw(16) << section_names(e.flags) << std::setw(6) << (e.is_path() ? "path" : "name") << terminal_safe(e.key)
               << (sample.empty() ? "" : "  [sample=" + sample + "]") << '\n';
   }
   std::cout << "# " << entries.size() << " entries, generation " << table.header().generation << ", table "

@@ -61,20 +61,15 @@ int cmd_report(const GlobalOptions& options, const ReportArgs& args) {
     return kExitUsage;
   }
   const std::string socket = query_socket_path(options);
+  const hq::Request& request = std::get<hq::Request>(built);
   ReportInput input;
   input.generated_unix_ns = now;
-  try {
-    input.history = ask(socket, std::get<hq::Request>(built)).get<hq::History>();
-  } catch (const DaemonUnreachable& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  } catch (const QueryFailed& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  } catch (const nlohmann::json::exception& e) {
-    std::cerr << "memproxyctl: memproxyd's answer is not a history: " << e.what() << '\n';
-    return kExitInput;
-  }
+  const int asked = with_daemon(options, [&] {
+    input.history = ask(socket, request).get<hq::History>();
+    return kExitOk;
+  }, request.pid);
+  if (asked != kExitOk) return asked;
+  const std::string note = chosen_process_note(socket, request, input.history.process);
   input.sites = sites_of(socket, input.history, args.sites);
   input.utc_offset_s =
       local_utc_offset_s(input.history.samples.empty() ? now : input.history.samples.back().unix_ns);
@@ -84,13 +79,8 @@ int cmd_report(const GlobalOptions& options, const ReportArgs& args) {
     std::cerr << "memproxyctl: cannot write the report: " << error << '\n';
     return kExitRefused;
   }
-  std::cout << "wrote " << args.output << ": pid " << input.history.process.pid << " ("
-            << input.history.process.program << "), " << input.history.samples.size() << " samples, ";
-  if (const auto* sites = std::get_if<hq::SitesAnswer>(&input.sites)) {
-    std::cout << sites->sites.size() << " call sites\n";
-  } else {
-    std::cout << "call sites unavailable: " << std::get<std::string>(input.sites) << '\n';
-  }
+  std::cout << report_summary(args.output, input) << '\n';
+  if (!note.empty()) std::cout << note << '\n';
   return kExitOk;
 }
 

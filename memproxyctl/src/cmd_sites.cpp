@@ -46,14 +46,9 @@ int cmd_sites(const GlobalOptions& options, const SitesArgs& args) {
   hq::SitesRequest request;
   request.pid = args.pid;
   request.limit = args.limit;
-  try {
+  return with_daemon(options, [&]() -> int {
     nlohmann::json reply = ask_line(query_socket_path(options), hq::sites_request_line(request));
-    hq::SitesAnswer answer;
-    try {
-      answer = hq::sites_from_answer(reply);
-    } catch (const nlohmann::json::exception& e) {
-      throw QueryFailed(std::string("memproxyd's answer is not a sites answer: ") + e.what());
-    }
+    const hq::SitesAnswer answer = hq::sites_from_answer(reply);
     if (!args.pprof_path.empty()) {
       std::string error = write_file(args.pprof_path, pprof_file(answer));
       if (!error.empty()) {
@@ -72,13 +67,7 @@ int cmd_sites(const GlobalOptions& options, const SitesArgs& args) {
       if (s.growing) return kExitNegative;
     }
     return kExitOk;
-  } catch (const DaemonUnreachable& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  } catch (const QueryFailed& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  }
+  }, args.pid);
 }
 
 }  // namespace memproxyctl

@@ -7,6 +7,7 @@
 #include "exit_codes.hpp"
 #include "output.hpp"
 #include "table_file.hpp"
+#include "terminal_text.hpp"
 
 namespace memproxyctl {
 namespace {
@@ -24,7 +25,7 @@ void print_history(const memproxy::status::Record& record) {
   if (state == "unavailable") std::cout << " - watching without it, no leak verdicts";
   std::cout << '\n';
   if (!record.history_problem.empty()) {
-    std::cout << (state == "unavailable" ? "  because:   " : "  last problem: ") << record.history_problem << '\n';
+    std::cout << (state == "unavailable" ? "  because:   " : "  last problem: ") << terminal_safe(record.history_problem) << '\n';
   }
   if (record.history_dropped_samples > 0) {
     std::cout << "  dropped:   " << record.history_dropped_samples
@@ -112,7 +113,7 @@ int cmd_status(const GlobalOptions& options) {
       std::cout << ", last " << format_unix_ns(record->last_rejection_unix_ns);
     }
     std::cout << '\n';
-    if (!record->last_error.empty()) std::cout << "last error:  " << record->last_error << '\n';
+    if (!record->last_error.empty()) std::cout << "last error:  " << terminal_safe(record->last_error) << '\n';
     print_history(*record);
   } else {
     std::cout << "status:      " << daemon.record_error << '\n';

@@ -24,7 +24,7 @@ std::string screen(std::vector<hq::View> views, const TopArgs& args, TerminalSiz
   std::string text = "memproxy top: " + std::to_string(views.size()) + " watched process" +
                      (views.size() == 1 ? "" : "es") + " at " + clock_time(now, local_utc_offset_s(now), false) +
                      ", sorted by " + args.sort + "\n";
-  std::vector<std::string> lines = top_lines(views, size.columns);
+  std::vector<std::string> lines = top_lines(views, size.columns, *top_order(args.sort));
   if (views.empty()) lines.push_back("(no monitored process is running: programs are listed under [monitor] in memproxy.conf)");
   // The live screen keeps a line for the header and one for the cursor.
   const size_t room = args.once ? lines.size() : static_cast<size_t>(std::max(size.rows - 2, 2));
@@ -39,7 +39,7 @@ int cmd_top(const GlobalOptions& options, const TopArgs& args) {
   const std::string socket = query_socket_path(options);
   hq::Request request;
   request.name = hq::request::kTop;
-  try {
+  return with_daemon(options, [&] {
     if (options.json) {
       print_json(ask(socket, request));
       return kExitOk;
@@ -53,13 +53,7 @@ int cmd_top(const GlobalOptions& options, const TopArgs& args) {
       live.show(screen(hq::views_from_answer(ask(socket, request)), args, terminal_size()));
     } while (live.wait(std::chrono::seconds(1)));
     return kExitOk;
-  } catch (const DaemonUnreachable& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  } catch (const QueryFailed& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  }
+  });
 }
 
 }  // namespace memproxyctl

@@ -111,7 +111,7 @@ int cmd_trace(const GlobalOptions& options, const TraceArgs& args) {
   }
   const std::string socket_path = query_socket_path(options);
   Interrupts interrupts;
-  try {
+  return with_daemon(options, [&]() -> int {
     Connection connection(connect_query_socket(socket_path));
     const std::string line = tq::trace_request_line(request) + "\n";
     if (::send(connection.fd(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
@@ -162,13 +162,7 @@ int cmd_trace(const GlobalOptions& options, const TraceArgs& args) {
         throw QueryFailed("memproxyd sent a line longer than " + std::to_string(tq::kMaxLineBytes) + " bytes");
       }
     }
-  } catch (const DaemonUnreachable& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  } catch (const QueryFailed& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
-    return kExitInput;
-  }
+  }, args.pid);
 }
 
 }  // namespace memproxyctl

@@ -7,6 +7,7 @@
 
 #include "human_units.hpp"
 #include "output.hpp"
+#include "terminal_text.hpp"
 
 namespace memproxyctl {
 
@@ -17,7 +18,7 @@ namespace {
 std::string fit(const std::string& text, size_t width) {
   if (text.size() <= width) return text + std::string(width - text.size(), ' ');
   if (width == 0) return "";
-  return text.substr(0, width - 1) + "~";
+  return std::string(utf8_prefix(text, width - 1)) + "~";
 }
 
 std::string right(const std::string& text, size_t width) {
@@ -36,11 +37,11 @@ struct Table {
   std::vector<std::pair<std::string, size_t>> columns;
   std::string line(const std::string& pid, const std::string& user, const std::vector<std::string>& values,
                    const std::string& program, int width) const {
-    std::string l = right(pid, 7) + " " + fit(user, 8);
-    for (size_t i = 0; i < columns.size(); ++i) l += " " + right(values[i], columns[i].second);
+    std::string l = right(pid, 7) + " " + fit(terminal_safe(user), 8);
+    for (size_t i = 0; i < columns.size(); ++i) l += " " + right(terminal_safe(values[i]), columns[i].second);
     l += " ";
     const size_t room = width > static_cast<int>(l.size()) + 8 ? static_cast<size_t>(width) - l.size() : 8;
-    l += fit(program, room);
+    l += fit(terminal_safe(program), room);
     while (!l.empty() && l.back() == ' ') l.pop_back();
     return l;
   }
@@ -89,26 +90,28 @@ std::string growth_text(const hq::Verdict& v) {
   return human_signed_bytes(v.slope_bytes_per_hour);
 }
 
-std::vector<std::string> top_lines(const std::vector<hq::View>& views, int width) {
+std::vector<std::string> top_lines(const std::vector<hq::View>& views, int width, TopOrder order) {
+  const bool rss = order == TopOrder::rss;
   Table t{{{"LIVE", 8}, {"PEAK", 8}, {"ALLOC/S", 7}, {"GROWTH/H", 9}, {"VERDICT", 15}}};
+  if (rss) t.columns.insert(t.columns.begin() + 2, {"RSS", 8});
   std::vector<std::string> out{t.header(width)};
   for (const hq::View& v : views) {
-    out.push_back(t.line(std::to_string(v.process.pid), v.process.user,
-                         {human_bytes(v.latest.live_bytes), human_bytes(v.latest.peak_bytes),
-                          human_rate(v.allocations_per_second), growth_text(v.verdict), v.verdict.trend},
-                         v.process.program, width));
+    std::vector<std::string> values{human_bytes(v.latest.live_bytes), human_bytes(v.latest.peak_bytes),
+                                    human_rate(v.allocations_per_second), growth_text(v.verdict), v.verdict.trend};
+    if (rss) values.insert(values.begin() + 2, human_bytes(v.latest.rss_bytes));
+    out.push_back(t.line(std::to_string(v.process.pid), v.process.user, values, v.process.program, width));
   }
   return out;
 }
 
 std::string verdict_line(const std::optional<hq::Verdict>& v) {
   if (!v) return "verdict: none, the process has ended";
-  std::string line = "verdict: " + v->trend;
+  std::string line = "verdict: " + terminal_safe(v->trend);
   if (v->trend == hq::trend::kNotEnoughData) return line + " (watched " + human_duration(v->observed_s) + ")";
   line += ", " + human_signed_bytes(v->slope_bytes_per_hour) + "/h (confidence " + percent(v->confidence) +
           ", over " + human_duration(v->analysed_s) + "; live " + human_bytes(v->live_at_start_bytes) + " -> " +
           human_bytes(v->live_now_bytes);
-  if (!v->finding.empty() && v->finding != v->trend) line += "; " + v->finding;
+  if (!v->finding.empty() && v->finding != v->trend) line += "; " + terminal_safe(v->finding);
   line += ")";
   if (v->fragmentation_growing) {
     line += "; RSS beyond the heap grows " + human_signed_bytes(v->fragmentation_slope_bytes_per_hour) +
@@ -129,6 +132,18 @@ std::vector<std::string> leak_lines(const std::vector<hq::View>& leaks, int widt
                          v.process.program, width));
   }
   return out;
+}
+
+std::string history_heading(const hq::History& h) {
+  std::string text = "pid " + std::to_string(h.process.pid) + " (" + terminal_safe(h.process.program) + ", user " +
+                     terminal_safe(h.process.user) +
+                     (h.process.ended_unix_ns != 0 ? ", ended" : "") + "): " + std::to_string(h.samples.size()) +
+                     " sample" + (h.samples.size() == 1 ? "" : "s");
+  if (!h.samples.empty()) {
+    text += " from " + format_unix_ns(h.samples.front().unix_ns) + " to " + format_unix_ns(h.samples.back().unix_ns);
+  }
+  if (h.truncated) text += " (the oldest left out: at most " + std::to_string(hq::kMaxHistorySamples) + ")";
+  return text;
 }
 
 std::string history_csv(const std::vector<hq::Sample>& samples) {

@@ -20,8 +20,10 @@ std::optional<TopOrder> top_order(const std::string& name);
 void sort_views(std::vector<memproxy::heap_query::View>& views, TopOrder order);
 
 // The header and one line per process, each at most `width` columns (the
-// program's name is shortened to fit).
-std::vector<std::string> top_lines(const std::vector<memproxy::heap_query::View>& views, int width);
+// program's name is shortened to fit); sorted by RSS, with an RSS column
+// (left out otherwise, so that the table fits 80 columns).
+std::vector<std::string> top_lines(const std::vector<memproxy::heap_query::View>& views, int width,
+                                   TopOrder order = TopOrder::live);
 
 // The growth column: the verdict's slope per hour, or "-" without enough data.
 std::string growth_text(const memproxy::heap_query::Verdict& v);
@@ -33,6 +35,10 @@ std::string verdict_line(const std::optional<memproxy::heap_query::Verdict>& v);
 // The leaks table (header and one line per process), or the one line
 // saying that none grows.
 std::vector<std::string> leak_lines(const std::vector<memproxy::heap_query::View>& leaks, int width);
+
+// "pid N (PROGRAM, user U): S samples from T to T", and whether the
+// oldest were left out: the line above history's chart.
+std::string history_heading(const memproxy::heap_query::History& h);
 
 // unix_ns,time,live_bytes,peak_bytes,rss_bytes,allocations,frees with a header line.
 std::string history_csv(const std::vector<memproxy::heap_query::Sample>& samples);

@@ -4,6 +4,9 @@
 
 #include <exception>
 #include <iostream>
+#include <optional>
+#include <set>
+#include <tuple>
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
@@ -11,9 +14,41 @@
 #include "memproxy/defaults.hpp"
 #include "memproxy/heap_query.hpp"
 #include "memproxy/trace_query.hpp"
+#include "pid_text.hpp"
 #include "platform.hpp"
+#include "terminal_text.hpp"
 
 using namespace memproxyctl;
+
+namespace {
+
+// Why the command line names no known command, or "": CLI11 alone says
+// "A subcommand is required" for an unknown one. The command is the first
+// argument that is neither an option nor a global option's value.
+std::string command_problem(CLI::App& app, int argc, char** argv) {
+  std::string known;
+  std::set<std::string> names;
+  for (const CLI::App* command : app.get_subcommands({})) {
+    names.insert(command->get_name());
+    known += (known.empty() ? "" : ", ") + command->get_name();
+  }
+  static const std::set<std::string> kTakingValues{"-t", "--table", "-c", "--config", "--query-socket"};
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") return "";
+    if (kTakingValues.count(arg) != 0) {
+      ++i;
+      continue;
+    }
+    if (arg == "--") break;
+    if (!arg.empty() && arg[0] == '-') continue;
+    if (names.count(arg) != 0) return "";
+    return "unknown command \"" + terminal_safe(arg) + "\"; the commands are " + known;
+  }
+  return "no command given; the commands are " + known;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"memproxyctl: check, inspect and set up memproxy (see memproxyctl(8))", "memproxyctl"};
@@ -106,8 +141,8 @@ int main(int argc, char** argv) {
   auto* leaks = app.add_subcommand(
       "leaks", "Processes whose heap is growing, with the evidence; with PID, that process's call sites (exit 1 if any grows)");
   SitesArgs sites_args;
-  leaks->add_option("pid", sites_args.pid, "A watched process: list its call sites, the growing ones first")
-      ->check(CLI::PositiveNumber);
+  std::string leaks_pid;
+  leaks->add_option("pid", leaks_pid, "A watched process: list its call sites, the growing ones first");
   leaks->add_option("--limit", sites_args.limit, "With PID: at most this many sites")
       ->check(CLI::Range(size_t{1}, memproxy::heap_query::kMaxSites))
       ->capture_default_str();
@@ -119,17 +154,32 @@ int main(int argc, char** argv) {
 
   TraceArgs trace_args;
   auto* trace = app.add_subcommand("trace", "Every allocator call of a watched process, as it happens (Ctrl-C ends)");
-  trace->add_option("pid", trace_args.pid, "The process")->required()->check(CLI::PositiveNumber);
+  std::string trace_pid;
+  trace->add_option("pid", trace_pid, "The process")->required();
   trace->add_option("--seconds", trace_args.seconds, "How long to trace")
       ->check(CLI::Range(memproxy::trace_query::kMinSeconds, memproxy::trace_query::kMaxSeconds))
       ->capture_default_str();
   trace->add_option("--filter", trace_args.filter, "Only calls whose size argument is at least N: size>=N (K, M, G)");
 
+  if (std::string why = command_problem(app, argc, argv); !why.empty()) {
+    std::cerr << "memproxyctl: " << why << "\nRun with --help for more information.\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
+  }
+  for (auto [given, text, pid] : {std::tuple{leaks->parsed() && !leaks_pid.empty(), &leaks_pid, &sites_args.pid},
+                                  std::tuple{trace->parsed(), &trace_pid, &trace_args.pid}}) {
+    if (!given) continue;
+    const std::optional<pid_t> parsed = parse_pid(*text);
+    if (!parsed) {
+      std::cerr << "memproxyctl: " << not_a_pid(*text) << '\n';
+      return kExitUsage;
+    }
+    *pid = *parsed;
   }
 
   try {
@@ -155,7 +205,7 @@ int main(int argc, char** argv) {
     if (*disable) return cmd_preload_disable(options, preload_args);
     if (*preload_status) return cmd_preload_status(options, preload_args);
   } catch (const std::exception& e) {
-    std::cerr << "memproxyctl: " << e.what() << '\n';
+    std::cerr << "memproxyctl: " << terminal_safe(e.what()) << '\n';
     return kExitInput;
   }
   return kExitUsage;

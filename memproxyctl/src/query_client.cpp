@@ -7,6 +7,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iostream>
+
+#include "exit_codes.hpp"
+#include "terminal_text.hpp"
+#include "unwatched.hpp"
 
 namespace memproxyctl {
 
@@ -116,6 +121,24 @@ nlohmann::json ask_line(const std::string& socket_path, const std::string& reque
 nlohmann::json ask(const std::string& socket_path, const hq::SitesRequest& request,
                    std::chrono::milliseconds patience) {
   return ask_line(socket_path, hq::sites_request_line(request), patience);
+}
+
+int with_daemon(const GlobalOptions& options, const std::function<int()>& view, std::optional<pid_t> pid) {
+  std::string message;
+  try {
+    return view();
+  } catch (const DaemonUnreachable& e) {
+    message = e.what();
+  } catch (const QueryFailed& e) {
+    message = e.what();
+    if (pid && message == "no watched process has pid " + std::to_string(*pid)) {
+      message += ": " + why_unwatched(options, *pid);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    message = std::string("memproxyd's answer is not what was asked for: ") + e.what();
+  }
+  std::cerr << "memproxyctl: " << terminal_safe(message) << '\n';
+  return kExitInput;
 }
 
 }  // namespace memproxyctl

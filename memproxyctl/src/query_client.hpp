@@ -4,7 +4,11 @@
 #ifndef MEMPROXYCTL_QUERY_CLIENT_HPP
 #define MEMPROXYCTL_QUERY_CLIENT_HPP
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -42,6 +46,13 @@ nlohmann::json ask_line(const std::string& socket_path, const std::string& reque
                         std::chrono::milliseconds patience = std::chrono::seconds(10));
 nlohmann::json ask(const std::string& socket_path, const memproxy::heap_query::SitesRequest& request,
                    std::chrono::milliseconds patience = std::chrono::seconds(10));
+
+// Runs `view`, a command that asks the daemon. The daemon out of reach, its
+// refusal, or an answer of the wrong shape (nlohmann::json::exception)
+// become one message on stderr and kExitInput; a refusal because no
+// watched process has `pid` also says why not (unwatched.hpp).
+int with_daemon(const GlobalOptions& options, const std::function<int()>& view,
+                std::optional<pid_t> pid = std::nullopt);
 
 }  // namespace memproxyctl
 

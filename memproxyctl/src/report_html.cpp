@@ -7,6 +7,8 @@
 #include "human_units.hpp"
 #include "output.hpp"
 #include "report_svg.hpp"
+#include "site_name.hpp"
+#include "terminal_text.hpp"
 
 namespace memproxyctl {
 
@@ -160,11 +162,8 @@ std::string verdict_section(const std::optional<hq::Verdict>& v) {
   return out;
 }
 
-// A frame in one line: "function", or its address in its object.
-std::string frame_function(const hq::FrameView& f) {
-  if (!f.function.empty()) return f.function;
-  return "?? " + hex(f.address);
-}
+// A frame in one line, as every output names it (site_name.hpp).
+std::string frame_function(const hq::FrameView& f) { return frame_label(f); }
 
 std::string frame_place(const hq::FrameView& f) {
   if (!f.file.empty()) return f.line != 0 ? f.file + ":" + std::to_string(f.line) : f.file;
@@ -195,7 +194,7 @@ std::string site_row(size_t rank, const hq::SiteView& site, const ReportInput& i
   if (site.frames.empty()) {
     out += "<span class=\"note\">no frames (the stack could not be read)</span>";
   } else {
-    const hq::FrameView& top = site.frames.front();
+    const hq::FrameView& top = site.frames[naming_frame(site)];
     out += "<div class=\"code function\">" + e(frame_function(top)) + (top.inlined ? " <span class=\"note\">(inlined)</span>" : "") +
            "</div><div class=\"code place\">" + e(frame_place(top)) + "</div>";
     out += "<details><summary>stack, " + e(plural(site.frames.size(), "frame", "frames")) + "</summary><ol class=\"stack\">";
@@ -281,6 +280,16 @@ std::string verdict_sentence(const std::optional<hq::Verdict>& v) {
          " per hour: fragmentation, not a leak.";
   }
   return s;
+}
+
+std::string report_summary(const std::string& file, const ReportInput& input) {
+  std::string text = "wrote " + terminal_safe(file) + ": pid " + std::to_string(input.history.process.pid) + " (" +
+                     terminal_safe(input.history.process.program) + "), " + std::to_string(input.history.samples.size()) +
+                     " samples, ";
+  if (const auto* sites = std::get_if<hq::SitesAnswer>(&input.sites)) {
+    return text + std::to_string(sites->sites.size()) + " call sites";
+  }
+  return text + "call sites unavailable: " + terminal_safe(std::get<std::string>(input.sites));
 }
 
 std::string report_html(const ReportInput& input) {

@@ -41,6 +41,10 @@ struct ReportInput {
 // The whole document, UTF-8.
 std::string report_html(const ReportInput& input);
 
+// What `report` prints once the page is written: "wrote FILE: pid N
+// (PROGRAM), S samples, C call sites" or why the call sites are not there.
+std::string report_summary(const std::string& file, const ReportInput& input);
+
 // "evidence" in words: what the verdict found and on what it rests, one
 // sentence or a few, plain text (not escaped).
 std::string verdict_sentence(const std::optional<memproxy::heap_query::Verdict>& verdict);

@@ -1,6 +1,7 @@
 #include "site_collapsed.hpp"
 
-#include <cstdio>
+#include "site_name.hpp"
+#include "terminal_text.hpp"
 
 namespace memproxyctl {
 
@@ -8,30 +9,19 @@ namespace hq = memproxy::heap_query;
 
 namespace {
 
+// The format's own rule first (';' separates frames, a line is a stack),
+// then what a terminal would act on.
 std::string cleaned(std::string name) {
   for (char& c : name) {
     if (c == ';') c = ':';
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   }
-  return name;
-}
-
-std::string hex(uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
+  return terminal_safe(name);
 }
 
 }  // namespace
 
-std::string collapsed_frame(const hq::FrameView& f) {
-  if (!f.function.empty()) return cleaned(f.function);
-  if (!f.object.empty()) {
-    auto slash = f.object.find_last_of('/');
-    return cleaned((slash == std::string::npos ? f.object : f.object.substr(slash + 1)) + "+" + hex(f.object_offset));
-  }
-  return hex(f.address);
-}
+std::string collapsed_frame(const hq::FrameView& f) { return cleaned(frame_label(f)); }
 
 std::string collapsed_stacks(const hq::SitesAnswer& answer) {
   std::string out;

@@ -8,6 +8,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "site_name.hpp"
+
 namespace memproxyctl {
 
 namespace hq = memproxy::heap_query;
@@ -73,14 +75,17 @@ pp::Profile pprof_profile(const hq::SitesAnswer& answer) {
     if (f.inlined) m->set_has_inline_frames(true);
     return m->id();
   };
+  // A frame without a function is named as every output names it
+  // (site_name.hpp): by its object and offset.
   auto function_of = [&](const hq::FrameView& f) -> uint64_t {
-    auto [it, added] = functions.try_emplace({f.function, f.file}, 0);
+    const std::string name = frame_label(f);
+    auto [it, added] = functions.try_emplace({name, f.file}, 0);
     if (added) {
       pp::Function* fn = p.add_function();
       it->second = static_cast<uint64_t>(p.function_size());
       fn->set_id(it->second);
-      fn->set_name(strings.index(f.function));
-      fn->set_system_name(strings.index(f.function));
+      fn->set_name(strings.index(name));
+      fn->set_system_name(strings.index(name));
       fn->set_filename(strings.index(f.file));
     }
     return it->second;
@@ -108,7 +113,7 @@ pp::Profile pprof_profile(const hq::SitesAnswer& answer) {
         l->set_mapping_id(mapping_of(site.frames[i]));
         for (size_t k = i; k < end; ++k) {
           const hq::FrameView& f = site.frames[k];
-          if (f.function.empty() && f.file.empty()) continue;
+          if (f.function.empty() && f.file.empty() && f.object.empty()) continue;
           pp::Line* line = l->add_line();
           line->set_function_id(function_of(f));
           line->set_line(f.line);

@@ -10,19 +10,12 @@
 #include <vector>
 
 #include "memproxy/heap_query.hpp"
+#include "site_name.hpp"
 
 namespace memproxyctl {
 
-// The allocator's own code (malloc, operator new, a custom allocator's
-// library) or memproxy's: not what a reader wants a site named after.
-bool allocator_frame(const memproxy::heap_query::FrameView& frame);
-
-// The index of the innermost frame that is not allocator_frame(); the
-// innermost one when all are; 0 for a site without frames.
-size_t naming_frame(const memproxy::heap_query::SiteView& site);
-
-// "function (file:line)" with the file's last component, down to what is
-// known: "object+0xOFFSET", "0xADDRESS".
+// frame_label() (site_name.hpp) and "(file:line)" when known, the file's
+// last component unless `full_path`, safe for a terminal.
 std::string frame_name(const memproxy::heap_query::FrameView& frame, bool full_path = false);
 
 // A summary line (and why there are no symbols, if so), the header and a

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "human_units.hpp"
+#include "terminal_text.hpp"
 
 namespace memproxyctl {
 
@@ -49,16 +50,16 @@ std::string caller_text(const tq::Record& record, const tq::Caller* caller) {
   if (caller == nullptr) return hex(record.caller);
   for (const memproxy::heap_query::FrameView& f : caller->frames) {
     if (f.function.empty()) continue;
-    std::string text = f.function;
-    if (!f.file.empty()) text += " " + f.file + (f.line != 0 ? ":" + std::to_string(f.line) : "");
+    std::string text = terminal_safe(f.function);
+    if (!f.file.empty()) text += " " + terminal_safe(f.file) + (f.line != 0 ? ":" + std::to_string(f.line) : "");
     if (f.inlined) text += " (inlined)";
     return text;
   }
   std::string text = hex(record.caller);
   if (!caller->frames.empty() && !caller->frames[0].object.empty()) {
-    text += " " + caller->frames[0].object + "+" + hex(caller->frames[0].object_offset);
+    text += " " + terminal_safe(caller->frames[0].object) + "+" + hex(caller->frames[0].object_offset);
   }
-  if (!caller->error.empty()) text += " (" + caller->error + ")";
+  if (!caller->error.empty()) text += " (" + terminal_safe(caller->error) + ")";
   return text;
 }
 
@@ -90,8 +91,8 @@ std::variant<uint64_t, std::string> parse_size_filter(const std::string& text) {
 }
 
 std::string started_text(const tq::Started& s) {
-  std::string text = "tracing pid " + std::to_string(s.process.pid) + " (" + s.process.program + ", user " +
-                     s.process.user + ") for " + std::to_string(s.seconds) + " s";
+  std::string text = "tracing pid " + std::to_string(s.process.pid) + " (" + terminal_safe(s.process.program) +
+                     ", user " + terminal_safe(s.process.user) + ") for " + std::to_string(s.seconds) + " s";
   text += s.min_size != 0 ? ", calls of at least " + std::to_string(s.min_size) + " bytes" : ", every call";
   return text + "; Ctrl-C ends it";
 }
@@ -107,7 +108,7 @@ std::string record_text(const tq::Record& r, const tq::Caller* caller, int64_t u
                                                                  1'000'000'000 / 1000));
   const std::string result = r.result != 0 ? hex(r.result) : "-";
   return pad(clock_time(r.unix_ns, utc_offset_s, false) + micros, 16) + " " + pad_left(std::to_string(r.tid), 7) +
-         " " + pad(short_op(r.op), 22) + " " + pad_left(std::to_string(r.size), 10) + " " +
+         " " + pad(terminal_safe(short_op(r.op)), 22) + " " + pad_left(std::to_string(r.size), 10) + " " +
          pad(r.pointer != 0 ? hex(r.pointer) : "-", 14) + " " + pad(result, 14) + " " + caller_text(r, caller);
 }
 
@@ -117,7 +118,7 @@ std::string summary_text(const tq::Summary& s) {
   if (s.undelivered != 0) {
     text += ", " + std::to_string(s.undelivered) + " not delivered (this client or the symbolizer was too slow)";
   }
-  return text + "; ended: " + s.reason;
+  return text + "; ended: " + terminal_safe(s.reason);
 }
 
 nlohmann::json record_json(const tq::Record& r, const tq::Caller* caller) {

@@ -35,8 +35,11 @@ inline std::string read_file(const std::string& path) {
 
 // Bounded: a memproxyctl that hangs is killed and fails its test (exit -1,
 // timed_out) instead of hanging the suite.
+// MEMPROXYCTL_UNDER_TEST, when set, names another memproxyctl to run (an
+// installed one, or an older build to compare with).
 inline ProgramResult ctl(std::vector<std::string> args) {
-  args.insert(args.begin(), MEMPROXYCTL_BINARY);
+  const char* other = std::getenv("MEMPROXYCTL_UNDER_TEST");
+  args.insert(args.begin(), other != nullptr && *other != '\0' ? other : MEMPROXYCTL_BINARY);
   RunLimits limits;
   limits.timeout = std::chrono::seconds(60);
   return run_program(args, {}, limits);

@@ -56,6 +56,16 @@ TEST(TopTable, HeaderAndOneLineExactly) {
   EXPECT_EQ(lines[1], "     42 alice     1.5 KiB  3.0 KiB      12         - not enough data server");
 }
 
+TEST(TopTable, ShowsTheResidentSetItCanBeSortedBy) {
+  std::vector<hq::View> views{view(1, "small", 1024), view(2, "big", 4096)};
+  sort_views(views, *top_order("rss"));
+  const std::vector<std::string> lines = top_lines(views, 100, TopOrder::rss);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[0].find(" RSS "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find(" 12.0 KiB "), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find("  3.0 KiB "), std::string::npos) << lines[2];
+}
+
 TEST(TopTable, LongProgramNamesAreShortenedToTheWidth) {
   std::vector<std::string> lines = top_lines({view(1, std::string(100, 'p'), 1)}, 80);
   EXPECT_EQ(lines[1].size(), 80u);

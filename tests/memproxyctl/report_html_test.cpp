@@ -240,7 +240,7 @@ TEST(ReportHtml, EveryCallSiteHasItsRowAndItsOwnChart) {
   EXPECT_NE(html.find(">no snapshots yet<"), std::string::npos);
 
   for (const char* text : {"copy_token <span class=\"note\">(inlined)</span>", "src/token.h:33",
-                           "<li>parse_request &mdash; src/parse.c:120", "?? 0x401000",
+                           "<li>parse_request &mdash; src/parse.c:120", "<div class=\"code function\">libfoo.so.1+0xbeef</div>",
                            "/usr/lib/libfoo.so.1+0xbeef", "<span class=\"flag\">growing</span>", "+3.8 MiB/h",
                            "99.9% confidence", "1.8 MiB", "64 blocks, 3 samples", "an estimated 5.0 MiB live in 7 call sites",
                            "Showing the first 3", "one sample per 512 KiB allocated"}) {

@@ -1,0 +1,39 @@
+// The one rule that names a call site, for every output that shows one
+// (leaks PID as text and --stack, --collapsed, --pprof, the HTML report):
+// a site is named by its innermost frame outside the allocator and
+// memproxy, and a frame by its function, else by its object and the
+// offset in it, else by its address.
+#ifndef MEMPROXYCTL_SITE_NAME_HPP
+#define MEMPROXYCTL_SITE_NAME_HPP
+
+#include <cstddef>
+#include <string>
+
+#include "memproxy/heap_query.hpp"
+
+namespace memproxyctl {
+
+// The allocator's code or memproxy's, not what a reader wants a site named
+// after: a frame in libmemproxy or in a custom allocator's library
+// (jemalloc, tcmalloc, mimalloc, TBB malloc), the malloc family and libc's
+// internals of it, a custom allocator's entry points and internals
+// (je_*, mi_*, tc_*, tcmalloc::), operator new and operator delete.
+bool allocator_frame(const memproxy::heap_query::FrameView& frame);
+
+// The index of the frame that names `site`: its innermost frame that is
+// not allocator_frame(); the innermost one when all are; 0 for a site
+// without frames.
+size_t naming_frame(const memproxy::heap_query::SiteView& site);
+
+// A frame's name: its function; else "OBJECT+0xOFFSET", the object's last
+// path component (or all of it, `full_path`); else "0xADDRESS". Not made
+// safe for a terminal or a markup: each output does that.
+std::string frame_label(const memproxy::heap_query::FrameView& frame, bool full_path = false);
+
+// The name of `site`: frame_label() of its naming frame; "(no stack)" for
+// a site without frames.
+std::string site_label(const memproxy::heap_query::SiteView& site);
+
+}  // namespace memproxyctl
+
+#endif
