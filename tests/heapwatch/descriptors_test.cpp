@@ -26,11 +26,12 @@ using nlohmann::json;
 struct Backend {
   const char* name;
   const char* library;  // "" for the system allocator
+  const char* package;  // the Debian package that installs it
 };
 
 std::string missing_backend(const Backend& b) {
   if (*b.library == '\0' || std::filesystem::exists(b.library)) return "";
-  return std::string(b.library) + " is not installed (Debian package lib" + b.name + ")";
+  return std::string(b.library) + " is not installed (Debian package " + b.package + ")";
 }
 
 std::vector<std::string> monitored_environment(const std::string& table, const Backend& b) {
@@ -105,9 +106,9 @@ TEST_P(DescriptorsTest, AProgramThatClosesEveryDescriptorIsStillWatched) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Allocators, DescriptorsTest,
-                         ::testing::Values(Backend{"glibc", ""},
-                                           Backend{"jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"},
-                                           Backend{"mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"}),
+                         ::testing::Values(Backend{"glibc", "", ""},
+                                           Backend{"jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "libjemalloc2"},
+                                           Backend{"mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", "libmimalloc2.0"}),
                          [](const ::testing::TestParamInfo<Backend>& info) { return std::string(info.param.name); });
 
 class ProcessBoundWatchTest : public ::testing::Test {
@@ -120,7 +121,7 @@ class ProcessBoundWatchTest : public ::testing::Test {
 TEST_F(ProcessBoundWatchTest, AChildThatOutlivesItsParentDoesNotKeepItsWatch) {
   Daemon daemon(dir_, {"--no-history"}, {"mp-descriptors"});
   ASSERT_TRUE(daemon.ready()) << daemon.log();
-  Process parent({MP_DESCRIPTORS, "rawfork"}, monitored_environment(daemon.table(), {"glibc", ""}));
+  Process parent({MP_DESCRIPTORS, "rawfork"}, monitored_environment(daemon.table(), {"glibc", "", ""}));
   auto line = parent.read_line();
   ASSERT_TRUE(line && line->rfind("child ", 0) == 0) << parent.finish().describe();
   const pid_t child = std::stoi(line->substr(6));
