@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <iterator>
 
-#include "daemon_probe.hpp"
 #include "decision.hpp"
-#include "output.hpp"
 #include "process_info.hpp"
 #include "table_file.hpp"
 
@@ -31,21 +33,33 @@ std::optional<bool> monitor_requested(pid_t pid) {
   return false;
 }
 
-// When the process started, in Unix nanoseconds; 0 when unknown.
-int64_t started_unix_ns(pid_t pid) {
-  const auto ticks = memproxy::process::start_ticks(pid);
-  const long hz = ::sysconf(_SC_CLK_TCK);
-  std::ifstream stat("/proc/stat");
-  std::string key;
-  int64_t boot_s = 0;
-  while (stat >> key) {
-    if (key == "btime") {
-      stat >> boot_s;
-      break;
+// Whether the process maps a heap account (its memfd's name in
+// /proc/PID/maps); nullopt when the maps cannot be read.
+std::optional<bool> has_account(pid_t pid) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  if (!maps) return std::nullopt;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find("/memfd:memproxy-heap-") != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Whether the process is set-id or not dumpable: the kernel then gives
+// /proc/PID to root, or its uids differ. The heap watch shows no such process.
+bool privileged_or_private(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Uid:", 0) != 0 && line.rfind("Gid:", 0) != 0) continue;
+    std::istringstream ids(line.substr(4));
+    long first = -1, id = -1;
+    ids >> first;
+    while (ids >> id) {
+      if (id != first) return true;
     }
   }
-  if (!ticks || hz <= 0 || boot_s == 0) return 0;
-  return boot_s * 1'000'000'000 + static_cast<int64_t>(*ticks) * (1'000'000'000 / hz);
+  const auto uid = memproxy::process::real_uid(pid);
+  struct stat st {};
+  return uid && ::stat(("/proc/" + std::to_string(pid)).c_str(), &st) == 0 && st.st_uid != *uid;
 }
 
 }  // namespace
@@ -73,15 +87,15 @@ std::string why_unwatched(const GlobalOptions& options, pid_t pid) {
              " (by its name or binary), nor started with MEMPROXY_MONITOR=1";
     }
   }
-  const DaemonState daemon = probe_daemon(options.table_path);
-  const int64_t started = started_unix_ns(pid);
-  if (daemon.record && started != 0 && daemon.record->started_unix_ns != 0 && started < daemon.record->started_unix_ns) {
-    return named + " started at " + format_unix_ns(started) + ", before memproxyd (started at " +
-           format_unix_ns(daemon.record->started_unix_ns) +
-           "): a process hands its heap to the daemon listening when it starts; restart it to have it watched";
+  if (has_account(pid) == std::optional<bool>(false)) {
+    return named + " is monitored but has no heap account: the library could not make one (run the program with "
+                   "MEMPROXY_DEBUG=1 to see why)";
   }
-  return named + " is preloaded and monitored, yet memproxyd does not watch it: see memproxyctl explain " +
-         std::to_string(pid) + " and memproxyd's log";
+  if (privileged_or_private(pid)) {
+    return named + " is set-id or not dumpable: the heap watch shows no process its owner could not trace";
+  }
+  return named + " has a heap account, yet memproxyd does not watch it: memproxyd's log says whether it refused it "
+                 "(\"heap socket: refused pid " + std::to_string(pid) + "\") or has not found it yet";
 }
 
 }  // namespace memproxyctl

@@ -15,7 +15,8 @@ namespace memproxyctl {
 // One sentence, the first reason that holds: no such process; another
 // user's; its maps unreadable; libmemproxy not in its /proc/PID/maps; its
 // program not under [monitor] (nor MEMPROXY_MONITOR=1 in its environment);
-// started before the daemon; else that explain PID says more.
+// no heap account in its maps; set-id or not dumpable; else that the
+// daemon's log says whether it refused the account.
 std::string why_unwatched(const GlobalOptions& options, pid_t pid);
 
 }  // namespace memproxyctl

@@ -5,6 +5,7 @@
 // README list every command the binary has, each in its own entry.
 #include <sys/wait.h>
 
+#include <csignal>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -13,6 +14,7 @@
 
 #include "cli_support.hpp"
 #include "fake_daemon.hpp"
+#include "process.hpp"
 #include "memproxy/heap_query.hpp"
 #include "report_test_data.hpp"
 
@@ -89,6 +91,30 @@ TEST(CliUsage, APidTheDaemonDoesNotWatchComesWithTheReason) {
               std::string::npos)
         << unmapped.err;
   }
+}
+
+// A monitored process the daemon does not watch (its account is meant for
+// another daemon's socket) is told apart from an unmonitored one.
+TEST(CliUsage, AMonitoredProcessTheDaemonDoesNotWatchIsSaidToHaveAnAccount) {
+  TempDir dir;
+  FakeDaemon daemon(dir / "query.sock", watches_nothing);
+  memproxy::testing::Process monitored(
+      {"/bin/sh", "-c", "echo started; exec sleep 60"},
+      {std::string("LD_PRELOAD=") + MEMPROXY_LIBRARY, "MEMPROXY_MONITOR=1", "MEMPROXY_TABLE=" + (dir / "table")});
+  ASSERT_EQ(monitored.read_line(), std::optional<std::string>("started"));
+  const std::string pid = std::to_string(monitored.pid());
+  // sh execs sleep: the account is sleep's once its maps show it.
+  std::string maps;
+  for (int i = 0; i < 200 && maps.find("memproxy-heap") == std::string::npos; ++i) {
+    maps = read_file("/proc/" + pid + "/maps");
+    if (maps.find("/sleep") == std::string::npos) maps.clear();
+    ::usleep(10000);
+  }
+  ASSERT_NE(maps.find("memproxy-heap"), std::string::npos) << maps;
+  auto r = ctl({"--query-socket", dir / "query.sock", "leaks", pid});
+  EXPECT_EQ(r.exit_status, 4);
+  EXPECT_NE(r.err.find("has a heap account, yet memproxyd does not watch it"), std::string::npos) << r.err;
+  monitored.signal(SIGKILL);
 }
 
 TEST(CliUsage, AProgramsNameSaysWhichOfItsProcessesItChose) {
