@@ -5,24 +5,15 @@
 // the system allocator, jemalloc and mimalloc, and pass as they do
 // unmonitored. Skipped with the reason where the interpreter's test package
 // is not installed, or where the suites fail unmonitored on this machine.
-#include <filesystem>
-
 #include <gtest/gtest.h>
 
 #include "capability.hpp"
+#include "backends.hpp"
 #include "e2e_support.hpp"
 
 namespace {
 
 using namespace heapwatch_e2e;
-
-struct Backend {
-  const char* name;
-  const char* library;  // "" for the system allocator
-  const char* package;  // the Debian package that installs it
-};
-
-void PrintTo(const Backend& b, std::ostream* out) { *out << b.name; }
 
 const std::vector<std::string> kSuites{"test_subprocess", "test_os", "test_signal"};
 
@@ -57,15 +48,13 @@ class CPythonSuitesTest : public ::testing::TestWithParam<Backend> {
 
 TEST_P(CPythonSuitesTest, PassMonitoredAsTheyDoUnmonitored) {
   const Backend& b = GetParam();
-  if (*b.library != '\0') MEMPROXY_REQUIRE(memproxy::testing::missing_file(b.library, b.package));
+  MEMPROXY_REQUIRE(missing_backend(b));
   Outcome probe = memproxy::testing::run({"/usr/bin/python3", "-c", "import test.support, test.test_subprocess"}, {});
   MEMPROXY_REQUIRE(probe.ok() ? "" : "CPython's test package is not installed (Debian package libpython3.11-testsuite)");
 
   Daemon daemon(dir_, {"--no-history"}, {"python3", "python3.11"});
   ASSERT_TRUE(daemon.ready()) << daemon.log();
-  std::string preload = std::string("LD_PRELOAD=") + MEMPROXY_LIB;
-  if (*b.library != '\0') preload += std::string(":") + b.library;
-  Outcome monitored = run_suites({preload, "MEMPROXY_TABLE=" + daemon.table()});
+  Outcome monitored = run_suites({preload_with(MEMPROXY_LIB, b), "MEMPROXY_TABLE=" + daemon.table()});
   if (!succeeded(monitored)) MEMPROXY_REQUIRE(unmonitored_failure());
   EXPECT_TRUE(succeeded(monitored)) << monitored.describe();
   // Monitoring was real: the daemon took the interpreters' accounts.
@@ -73,10 +62,6 @@ TEST_P(CPythonSuitesTest, PassMonitoredAsTheyDoUnmonitored) {
   EXPECT_EQ(daemon.stop(), 0) << daemon.log();
 }
 
-INSTANTIATE_TEST_SUITE_P(Allocators, CPythonSuitesTest,
-                         ::testing::Values(Backend{"glibc", "", ""},
-                                           Backend{"jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "libjemalloc2"},
-                                           Backend{"mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", "libmimalloc2.0"}),
-                         [](const ::testing::TestParamInfo<Backend>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Allocators, CPythonSuitesTest, ::testing::ValuesIn(backends()), backend_name);
 
 }  // namespace

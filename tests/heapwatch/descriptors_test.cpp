@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "capability.hpp"
+#include "backends.hpp"
 #include "e2e_support.hpp"
 
 namespace {
@@ -23,21 +24,8 @@ namespace {
 using namespace heapwatch_e2e;
 using nlohmann::json;
 
-struct Backend {
-  const char* name;
-  const char* library;  // "" for the system allocator
-  const char* package;  // the Debian package that installs it
-};
-
-std::string missing_backend(const Backend& b) {
-  if (*b.library == '\0' || std::filesystem::exists(b.library)) return "";
-  return std::string(b.library) + " is not installed (Debian package " + b.package + ")";
-}
-
 std::vector<std::string> monitored_environment(const std::string& table, const Backend& b) {
-  std::string preload = std::string("LD_PRELOAD=") + MEMPROXY_LIB;
-  if (*b.library != '\0') preload += std::string(":") + b.library;
-  return {preload, "MEMPROXY_TABLE=" + table};
+  return {preload_with(MEMPROXY_LIB, b), "MEMPROXY_TABLE=" + table};
 }
 
 std::optional<json> entry_in_top(const std::string& table, pid_t pid) {
@@ -51,8 +39,6 @@ std::optional<json> entry_in_top(const std::string& table, pid_t pid) {
 }
 
 bool watches(const std::string& table, pid_t pid) { return entry_in_top(table, pid).has_value(); }
-
-void PrintTo(const Backend& b, std::ostream* out) { *out << b.name; }
 
 class DescriptorsTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -105,11 +91,7 @@ TEST_P(DescriptorsTest, AProgramThatClosesEveryDescriptorIsStillWatched) {
   EXPECT_EQ(daemon.stop(), 0) << daemon.log();
 }
 
-INSTANTIATE_TEST_SUITE_P(Allocators, DescriptorsTest,
-                         ::testing::Values(Backend{"glibc", "", ""},
-                                           Backend{"jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "libjemalloc2"},
-                                           Backend{"mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", "libmimalloc2.0"}),
-                         [](const ::testing::TestParamInfo<Backend>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Allocators, DescriptorsTest, ::testing::ValuesIn(backends()), backend_name);
 
 class ProcessBoundWatchTest : public ::testing::Test {
  protected:
@@ -121,7 +103,7 @@ class ProcessBoundWatchTest : public ::testing::Test {
 TEST_F(ProcessBoundWatchTest, AChildThatOutlivesItsParentDoesNotKeepItsWatch) {
   Daemon daemon(dir_, {"--no-history"}, {"mp-descriptors"});
   ASSERT_TRUE(daemon.ready()) << daemon.log();
-  Process parent({MP_DESCRIPTORS, "rawfork"}, monitored_environment(daemon.table(), {"glibc", "", ""}));
+  Process parent({MP_DESCRIPTORS, "rawfork"}, monitored_environment(daemon.table(), backends().front()));
   auto line = parent.read_line();
   ASSERT_TRUE(line && line->rfind("child ", 0) == 0) << parent.finish().describe();
   const pid_t child = std::stoi(line->substr(6));
