@@ -18,6 +18,7 @@
 #include "heapwatch/daemon_verdict.hpp"
 #include "heapwatch/history_keeper.hpp"
 #include "heapwatch_fixtures.hpp"
+#include "options.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -200,6 +201,87 @@ TEST_F(HistoryKeeperTest, TheWarmUpCountsFromTheProcessStartNotFromTheFirstSampl
   // Judged in the same pass, on the same samples.
   EXPECT_EQ(verdicts_[47].trend, "not enough data");
   EXPECT_LT(verdicts_[47].analysed_s, 30);
+}
+
+// The daemon's real timescale: default parameters, and hours of one-second
+// samples back-dated into the store, so that maintenance has summarised all
+// but the last hour into one-minute windows. The verdict then sees both tiers
+// (summaries, then samples); a horizon longer than the hour of samples is
+// only analysed when the summaries reach the verdict.
+TEST_F(HistoryKeeperTest, AtTheRealTimescaleTheVerdictJudgesHoursOfSummariesAndSamples) {
+  constexpr int kHours = 3;
+  constexpr int64_t kSecond = 1'000'000'000LL;
+  const int64_t now = now_ns();
+  const int64_t t0 = now - kHours * 3600 * kSecond;
+  WatchedProcess leaking = process(60, t0 - 600 * kSecond);
+  WatchedProcess steady = process(61, t0 - 600 * kSecond);
+  {
+    auto store = HistoryStore::open(dir_ / "history.sqlite");
+    ASSERT_TRUE(store) << store.error();
+    std::vector<Observation> all;
+    all.reserve(2u * kHours * 3600u);
+    for (int64_t i = 0; i < kHours * 3600; ++i) {
+      // Allocations in flight come and go: a wobble of up to 2 MiB, above
+      // a 64 MiB heap; the leak adds 16 MiB an hour.
+      const uint64_t wobble = (static_cast<uint64_t>(i) * 7919u % 17u) * (128u << 10);
+      const uint64_t grown = (16u << 20) * static_cast<uint64_t>(i) / 3600u;
+      all.push_back(tick(leaking, t0 + i * kSecond, (64u << 20) + grown + wobble)[0]);
+      all.push_back(tick(steady, t0 + i * kSecond, (64u << 20) + wobble)[0]);
+    }
+    ASSERT_TRUE(store.value().record_batch(all));
+    Result<MaintenanceReport> report = store.value().maintain(now);
+    ASSERT_TRUE(report) << report.error();
+    EXPECT_GT(report->summaries_written, 2 * (kHours - 1) * 60 - 4);
+    Result<ProcessHistory> kept = store.value().history(leaking.id);
+    ASSERT_TRUE(kept) << kept.error();
+    // Both tiers: minutes older than the hour of samples, then the samples.
+    EXPECT_GE(kept->summaries.size(), static_cast<size_t>((kHours - 1) * 60 - 2));
+    EXPECT_LE(kept->samples.size(), 3600u + 60u);  // whole minutes only are summarised
+    EXPECT_GE(kept->samples.size(), 3500u);
+  }
+  HistoryKeeperOptions o = options();
+  EXPECT_EQ(o.verdict.window_s, 60);
+  EXPECT_EQ(o.verdict.min_duration_s, 1800);
+  o.verdict_interval = 200ms;
+  o.maintenance_interval = 100ms;
+  start(o);
+  std::vector<Observation> latest = tick(leaking, now, (64u << 20) + (16u << 20) * kHours);
+  latest.push_back(tick(steady, now, 64u << 20)[0]);
+  keeper_->record(std::move(latest));
+  ASSERT_TRUE(run_loop_until(io_, [&] { return verdicts_.count(60) != 0 && verdicts_.count(61) != 0; }));
+  const VerdictSummary& grows = verdicts_[60];
+  EXPECT_EQ(grows.trend, "growing") << grows.finding;
+  EXPECT_EQ(grows.finding, "growing");
+  // The whole span, not the last hour of samples.
+  EXPECT_GT(grows.analysed_s, 3600);
+  EXPECT_GE(grows.analysed_s, (kHours * 3600) * 9 / 10);
+  EXPECT_GE(grows.observed_s, kHours * 3600 - 120);
+  EXPECT_NEAR(grows.slope_bytes_per_hour, 16.0 * (1 << 20), 0.15 * 16.0 * (1 << 20));
+  const VerdictSummary& flat = verdicts_[61];
+  EXPECT_EQ(flat.trend, "stable") << flat.finding;
+  EXPECT_GT(flat.analysed_s, 3600);
+}
+
+// What the daemon runs with when nothing is given: the verdict at its real
+// timescale, judged once a minute, over one sample a second.
+TEST(DaemonDefaults, TheVerdictRunsAtTheRealTimescaleOnceAMinuteOverOneSampleASecond) {
+  const char* argv[] = {"memproxyd"};
+  memproxy::daemon::ParsedOptions parsed = memproxy::daemon::parse_options(1, argv);
+  ASSERT_TRUE(parsed.options.has_value()) << parsed.exit_code;
+  EXPECT_EQ(parsed.options->verdict_time_scale, 1);
+  EXPECT_EQ(parsed.options->sample_interval, 1000ms);
+  EXPECT_EQ(kVerdictInterval, 60'000ms);
+  EXPECT_EQ(time_scaled(kVerdictInterval, parsed.options->verdict_time_scale), 60'000ms);
+  const VerdictParameters scaled = time_scaled(VerdictParameters{}, parsed.options->verdict_time_scale);
+  EXPECT_EQ(scaled.window_s, 60);
+  EXPECT_EQ(scaled.warm_up_s, 300);
+  EXPECT_EQ(scaled.min_duration_s, 1800);
+  EXPECT_EQ(scaled.min_recent_horizon_s, 3600);
+  EXPECT_EQ(scaled.max_span_s, 7 * 24 * 3600);
+  EXPECT_EQ(HistoryKeeperOptions{}.verdict_interval, 60'000ms);
+  const RetentionPolicy retention;
+  EXPECT_EQ(retention.raw_for_s, 3600);
+  EXPECT_EQ(retention.summary_width_s, 60);
 }
 
 TEST_F(HistoryKeeperTest, ProcessesTheStoreBelievesRunningThatNoTickShowsAreMarkedEnded) {
