@@ -11,6 +11,10 @@
 // - A record is published by writing its sequence (position + 1) last,
 //   with release order; the daemon reads positions in order and stops at the
 //   first not yet published.
+// - The ring goes off by itself once the daemon's lease lapses (see
+//   TraceSection): the clock is read only at every kTraceLeaseCheck-th
+//   position and when the ring is full, never on the path of a call made
+//   while the ring is off.
 #ifndef MEMPROXY_TRACE_HPP
 #define MEMPROXY_TRACE_HPP
 

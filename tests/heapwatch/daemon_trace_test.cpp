@@ -6,9 +6,14 @@
 // the program never waits; a second trace of the same process is refused;
 // another user cannot trace it; Ctrl-C, the process ending and the daemon
 // stopping each end a trace with its summary saying so; after every trace,
-// and after a daemon died mid-trace and a new one started, the ring is off.
+// and after a daemon died mid-trace and a new one started, the ring is off;
+// a daemon SIGKILLed mid-trace leaves a ring that goes off by itself once
+// its lease lapses.
 #include <gtest/gtest.h>
 
+#include <time.h>
+
+#include <cerrno>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -241,6 +246,36 @@ TEST_F(DaemonTraceTest, ADaemonThatDiedMidTraceLeavesTheRingForTheNextToSwitchOf
                   std::vector<std::string>{"mp-heap-sites"});
   ASSERT_TRUE(daemon_->ready()) << daemon_->log();
   EXPECT_TRUE(wait_until([&] { return !ring_on(program->pid()); })) << daemon_->log();
+}
+
+// The daemon SIGKILLed mid-trace renews no lease: once the last one it
+// wrote lapses, the program's own writers switch the ring off, within
+// kTraceLeaseCheck calls, and what the program calls after is not written.
+TEST_F(DaemonTraceTest, ATraceDiesWithItsDaemonWhenTheLeaseLapses) {
+  constexpr uint64_t kCalls = memproxy::heap::kTraceCapacity + 2 * memproxy::heap::kTraceLeaseCheck;
+  auto program = start_program({"flood", std::to_string(kCalls)});
+  auto trace = start_trace(program->pid(), {"--seconds", "600"});
+  ASSERT_TRUE(ring_on(program->pid()));
+  daemon_.reset();  // SIGKILL: nothing switches the ring off
+  trace->finish(kPatience);
+  std::string why;
+  MappedAccount account = MappedAccount::of_process(program->pid(), &why);
+  ASSERT_TRUE(account) << why;
+  auto& ring = account.trace();
+  ASSERT_EQ(__atomic_load_n(&ring.on, __ATOMIC_ACQUIRE), 1u);
+  const int64_t lease = __atomic_load_n(&ring.lease_until_ns, __ATOMIC_ACQUIRE);
+  // The one wait: until the daemon's last deadline, read from the ring.
+  timespec until{static_cast<time_t>(lease / 1000000000), static_cast<long>(lease % 1000000000)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr) == EINTR) {
+  }
+  const uint64_t taken_at_lapse = __atomic_load_n(&ring.head, __ATOMIC_ACQUIRE) + ring.dropped;
+  program->resume();
+  auto flooded = program->read_line();
+  ASSERT_TRUE(flooded && program->wait_stopped()) << program->finish().describe();
+  EXPECT_EQ(__atomic_load_n(&ring.on, __ATOMIC_ACQUIRE), 0u) << "the ring went off by itself";
+  EXPECT_LE(__atomic_load_n(&ring.head, __ATOMIC_ACQUIRE) + ring.dropped - taken_at_lapse,
+            memproxy::heap::kTraceLeaseCheck)
+      << "calls written or dropped after the lease lapsed";
 }
 
 TEST_F(DaemonTraceTest, TheProcessEndingEndsTheTrace) {

@@ -7,6 +7,7 @@
 #include "heapwatch/trace_session.hpp"
 
 #include <gtest/gtest.h>
+#include <time.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -92,6 +93,38 @@ TEST_F(TraceSessionTest, OnForItsDurationThenOffWithEveryRecordInOrder) {
   EXPECT_GE(run.batches, 2) << "records are handed on as they come, not at the end";
   EXPECT_EQ(run.summary.records, 600u);
   EXPECT_EQ(run.summary.dropped, 0u);
+}
+
+int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// The lease: written before the ring goes on, pushed on by every drain,
+// and a ring a writer switched off (the lease had lapsed: the loop was
+// late) is on again after the next drain.
+TEST_F(TraceSessionTest, EveryDrainRenewsTheLeaseAndTurnsBackOnARingThatLapsed) {
+  TraceOptions options;
+  options.duration = 1h;
+  options.drain_interval = 1ms;
+  options.lease = 3s;
+  auto session = make(options);
+  const int64_t before = monotonic_ns();
+  session->start();
+  EXPECT_EQ(ring->on, 1u);
+  EXPECT_GE(ring->lease_until_ns, before + 3'000'000'000);
+  EXPECT_LE(ring->lease_until_ns, monotonic_ns() + 3'000'000'000);
+  ring->lease_until_ns = 0;
+  ring->on = 0;  // what a writer does once the lease has lapsed
+  const int64_t lapsed_at = monotonic_ns();
+  ASSERT_EQ(io.run_one(), 1u);  // one drain
+  EXPECT_EQ(ring->on, 1u);
+  EXPECT_GE(ring->lease_until_ns, lapsed_at + 3'000'000'000);
+  session->stop();
+  run_until_ended();
+  EXPECT_TRUE(run.ended);
+  EXPECT_EQ(ring->on, 0u) << "a stopped session renews nothing";
 }
 
 TEST_F(TraceSessionTest, AFullRingIsCountedAsDropped) {

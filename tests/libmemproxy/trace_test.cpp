@@ -5,6 +5,8 @@
 // program goes on; off, nothing is written.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <time.h>
 
 #include "harness.hpp"
@@ -60,6 +62,7 @@ class Trace : public RunsArch {
     auto& ring = account.trace();
     EXPECT_EQ(__atomic_load_n(&ring.head, __ATOMIC_ACQUIRE), 0u) << "records written while the ring was off";
     ring.min_size = min_size;
+    ring.lease_until_ns = std::numeric_limits<int64_t>::max();
     __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
     *started = now_ns();
     p.resume();
@@ -152,6 +155,7 @@ TEST_P(Trace, AFullRingDropsAndCountsAndNeverBlocks) {
   MappedAccount account = MappedAccount::of_process(p.pid(), &why);
   ASSERT_TRUE(account) << why;
   auto& ring = account.trace();
+  ring.lease_until_ns = std::numeric_limits<int64_t>::max();
   __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
   p.resume();
   ASSERT_TRUE(p.read_line() && p.wait_stopped()) << p.finish().describe();
@@ -163,6 +167,27 @@ TEST_P(Trace, AFullRingDropsAndCountsAndNeverBlocks) {
     ASSERT_EQ(records[i].member, family::k_malloc) << i;
     ASSERT_EQ(records[i].size, 8u) << i;
   }
+  p.signal(SIGKILL);
+}
+
+// A ring switched on without a lease (or one that lapsed: its daemon
+// died) goes off at the first position the writers check the clock at,
+// and the calls after it are not written.
+TEST_P(Trace, ALapsedLeaseSwitchesTheRingOff) {
+  constexpr uint64_t kCalls = 3 * memproxy::heap::kTraceCapacity;
+  Process p({a.heap_sites, "flood", std::to_string(kCalls)}, env());
+  ASSERT_TRUE(p.read_line() && p.wait_stopped()) << p.finish().describe();
+  std::string why;
+  MappedAccount account = MappedAccount::of_process(p.pid(), &why);
+  ASSERT_TRUE(account) << why;
+  auto& ring = account.trace();
+  ring.lease_until_ns = 0;
+  __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
+  p.resume();
+  ASSERT_TRUE(p.read_line() && p.wait_stopped()) << p.finish().describe();
+  EXPECT_EQ(__atomic_load_n(&ring.on, __ATOMIC_ACQUIRE), 0u);
+  EXPECT_LE(__atomic_load_n(&ring.head, __ATOMIC_ACQUIRE), memproxy::heap::kTraceLeaseCheck);
+  EXPECT_EQ(ring.dropped, 0u);
   p.signal(SIGKILL);
 }
 

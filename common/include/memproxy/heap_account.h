@@ -30,7 +30,7 @@ namespace memproxy::heap {
 
 #define MP_HEAP_MAGIC "MPXHEAP"
 inline constexpr uint32_t kMagicSize = 8;
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;  // 2: the trace ring's lease
 inline constexpr uint32_t kSlotSize = 192;
 inline constexpr uint32_t kSlotCount = 256;  // threads at once; more share the overflow slot
 inline constexpr uint32_t kMaxSlotCount = 4096;
@@ -182,7 +182,19 @@ static_assert(offsetof(SampleSection, records) % 64 == 0, "records on their own 
 // The trace ring: when the daemon sets `on`, every call of the family is
 // written as one record, by many threads, drained by the daemon. A full
 // ring drops the record and counts it: the program never waits.
+//
+// The ring is on only while the daemon holds its lease: `lease_until_ns`,
+// a CLOCK_MONOTONIC deadline the daemon writes before it sets `on` and
+// pushes on at every drain. A writer that finds the lease lapsed sets `on`
+// to 0 itself, so a trace cannot outlive a daemon that died (SIGKILL) with
+// it on. Writers read the clock only after reserving a position that is a
+// multiple of kTraceLeaseCheck and on every dropped record (a dead
+// daemon's ring is soon full): once the lease has lapsed, the ring is off
+// after at most kTraceLeaseCheck more calls that pass min_size. A lease
+// of 0 has always lapsed. (The process and the daemon must share the
+// monotonic clock: the same time namespace.)
 inline constexpr uint32_t kTraceCapacity = 16384;  // records, a power of two
+inline constexpr uint32_t kTraceLeaseCheck = 1024;  // positions, a power of two
 
 struct TraceRecord {
   uint64_t sequence;   /* position + 1 once written; the reader takes positions in order */
@@ -202,7 +214,8 @@ struct TraceSection {
   uint32_t on;           /* written by the daemon: 1 = trace */
   uint32_t capacity;     /* kTraceCapacity */
   uint64_t min_size;     /* written by the daemon: calls with a smaller size argument are not traced (0 = all) */
-  uint64_t reserved0[6];
+  int64_t lease_until_ns; /* written by the daemon: CLOCK_MONOTONIC ns after which writers set `on` to 0 */
+  uint64_t reserved0[5];
   uint64_t head;         /* next position to write: the threads' (atomic) */
   uint64_t reserved1[7];
   uint64_t tail;         /* next position to read: written by the daemon */
@@ -210,9 +223,12 @@ struct TraceSection {
   uint64_t reserved2[6];
   TraceRecord records[kTraceCapacity];
 };
+static_assert(offsetof(TraceSection, lease_until_ns) == 16, "trace lease offset");
 static_assert(offsetof(TraceSection, head) == 64, "trace head on its own line");
 static_assert(offsetof(TraceSection, tail) == 128, "trace tail on its own line");
 static_assert(offsetof(TraceSection, records) == 192, "trace records offset");
+
+static_assert((kTraceLeaseCheck & (kTraceLeaseCheck - 1)) == 0, "lease check a power of two");
 
 inline constexpr uint64_t align_to_page(uint64_t v) { return (v + 4095) & ~uint64_t{4095}; }
 inline constexpr uint64_t slots_end(uint32_t slot_count) {

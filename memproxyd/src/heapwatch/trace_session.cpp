@@ -1,5 +1,7 @@
 #include "heapwatch/trace_session.hpp"
 
+#include <time.h>
+
 #include "memproxy/heap_reader.hpp"
 
 namespace memproxy::heapwatch {
@@ -19,7 +21,7 @@ void TraceSession::start() {
   __atomic_store_n(&ring_.min_size, options_.min_size, __ATOMIC_RELAXED);
   __atomic_store_n(&ring_.tail, __atomic_load_n(&ring_.head, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
   dropped_at_start_ = __atomic_load_n(&ring_.dropped, __ATOMIC_RELAXED);
-  __atomic_store_n(&ring_.on, 1, __ATOMIC_RELEASE);
+  renew_lease();
   state_ = State::tracing;
   ends_at_ = std::chrono::steady_clock::now() + options_.duration;
   arm();
@@ -39,6 +41,17 @@ void TraceSession::finish_now() {
   drain();  // closing: the last drain, then ended
 }
 
+// The lease first, then `on` with release order: a writer that sees the
+// ring on sees this lease or a later one.
+void TraceSession::renew_lease() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const int64_t now = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  const int64_t lease = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lease).count();
+  __atomic_store_n(&ring_.lease_until_ns, now + lease, __ATOMIC_RELAXED);
+  __atomic_store_n(&ring_.on, 1, __ATOMIC_RELEASE);
+}
+
 void TraceSession::switch_off() { __atomic_store_n(&ring_.on, 0, __ATOMIC_RELEASE); }
 
 void TraceSession::arm() {
@@ -52,6 +65,7 @@ void TraceSession::arm() {
 }
 
 void TraceSession::drain() {
+  if (state_ == State::tracing) renew_lease();
   std::vector<heap::TraceRecord> batch;
   heap::drain_trace(ring_, &batch, options_.max_batch);
   summary_.records += batch.size();

@@ -14,6 +14,10 @@
 //   then is not waited for.
 // - The ring is switched off when the session ends for any reason: its
 //   time is up, stop(), finish_now(), or its destruction.
+// - While tracing, every drain pushes the ring's lease (TraceSection) to
+//   `lease` from now, and turns the ring on again if a writer found the
+//   lease lapsed (the loop was late): if the daemon dies, the process
+//   switches the ring off itself once the last lease lapses.
 #ifndef MEMPROXYD_HEAPWATCH_TRACE_SESSION_HPP
 #define MEMPROXYD_HEAPWATCH_TRACE_SESSION_HPP
 
@@ -33,6 +37,9 @@ struct TraceOptions {
   std::chrono::milliseconds duration{std::chrono::seconds(10)};
   uint64_t min_size = 0;  // calls whose size argument is smaller are not written (0: every call)
   std::chrono::milliseconds drain_interval{10};
+  // How long the ring stays on without a drain: much longer than a drain
+  // interval, so a busy loop does not lose records to it.
+  std::chrono::milliseconds lease{std::chrono::seconds(2)};
   size_t max_batch = heap::kTraceCapacity;
 };
 
@@ -68,6 +75,7 @@ class TraceSession : public std::enable_shared_from_this<TraceSession> {
   void arm();
   void drain();
   void switch_off();
+  void renew_lease();
 
   heap::TraceSection& ring_;
   TraceOptions options_;
