@@ -49,10 +49,13 @@ bool allocator_frame(const hq::FrameView& frame) {
 }
 
 size_t naming_frame(const hq::SiteView& site) {
+  size_t first_outside = site.frames.size();
   for (size_t i = 0; i < site.frames.size(); ++i) {
-    if (!allocator_frame(site.frames[i])) return i;
+    if (allocator_frame(site.frames[i])) continue;
+    if (!site.frames[i].function.empty()) return i;
+    if (first_outside == site.frames.size()) first_outside = i;
   }
-  return 0;
+  return first_outside == site.frames.size() ? 0 : first_outside;
 }
 
 std::string frame_label(const hq::FrameView& frame, bool full_path) {

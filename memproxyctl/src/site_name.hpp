@@ -1,8 +1,8 @@
 // The one rule that names a call site, for every output that shows one
 // (leaks PID as text and --stack, --collapsed, --pprof, the HTML report):
 // a site is named by its innermost frame outside the allocator and
-// memproxy, and a frame by its function, else by its object and the
-// offset in it, else by its address.
+// memproxy that has a name, and a frame by its function, else by its
+// object and the offset in it, else by its address.
 #ifndef MEMPROXYCTL_SITE_NAME_HPP
 #define MEMPROXYCTL_SITE_NAME_HPP
 
@@ -21,8 +21,11 @@ namespace memproxyctl {
 bool allocator_frame(const memproxy::heap_query::FrameView& frame);
 
 // The index of the frame that names `site`: its innermost frame that is
-// not allocator_frame(); the innermost one when all are; 0 for a site
-// without frames.
+// not allocator_frame() and has a function name (a stripped object's
+// static function has none: the caller that has one says more, as a
+// debugger's backtrace reads); else its innermost frame that is not
+// allocator_frame(); the innermost one when all are; 0 for a site without
+// frames.
 size_t naming_frame(const memproxy::heap_query::SiteView& site);
 
 // A frame's name: its function; else "OBJECT+0xOFFSET", the object's last

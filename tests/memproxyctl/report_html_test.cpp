@@ -224,6 +224,7 @@ TEST(ReportHtml, EveryCallSiteHasItsRowAndItsOwnChart) {
   hq::SiteView fresh = data::site("", "", 0, 0, 0, false);
   fresh.frames[0].object = "/usr/lib/libfoo.so.1";
   fresh.frames[0].object_offset = 0xbeef;
+  fresh.frames.resize(1);  // no named caller: the object and offset name it
   hq::SitesAnswer answer = data::sites(h, {grows, flat, fresh});
   answer.sites_total = 7;
   answer.truncated = true;
