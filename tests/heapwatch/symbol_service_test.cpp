@@ -3,7 +3,8 @@
 // order asked, each distinct address symbolized once (a second request is
 // answered from the cache without waiting), forgotten when the process
 // ends; a full queue answers at once with an error; a process that ended is
-// not read at all.
+// not read at all; a user who stops their own worker and fills their own
+// queue delays nobody else.
 #include "heapwatch/symbol_service.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include "capability.hpp"
@@ -135,6 +138,97 @@ TEST_F(SymbolServiceTest, AProcessNotWatchedIsNotRead) {
   auto answer = ask(service, nullptr, p, {0x1234}, /*run_loop=*/false);
   ASSERT_TRUE(answer);
   EXPECT_NE(answer->error.find("is no longer watched"), std::string::npos) << answer->error;
+}
+
+// This process's children running the worker (the name as the kernel
+// keeps it: 15 characters).
+std::vector<pid_t> worker_children() {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t open = text.find('('), close = text.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 4 >= text.size()) continue;
+    const std::string comm = text.substr(open + 1, close - open - 1);
+    const pid_t ppid = static_cast<pid_t>(std::strtol(text.c_str() + close + 4, nullptr, 10));
+    if (ppid == ::getpid() && comm == "memproxyd-symbo") pids.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return pids;
+}
+
+struct Target {
+  std::unique_ptr<testing::Process> process;
+  Handle handle;
+  WatchedProcess watched;
+  uint64_t function = 0;
+};
+
+TEST_F(SymbolServiceTest, AUserWhoStopsTheirWorkerDelaysOnlyThemselves) {
+  MEMPROXY_REQUIRE(testing::missing_unprivileged_runner());
+  auto start = [](std::vector<std::string> argv, Target* t) {
+    t->process = std::make_unique<testing::Process>(argv, std::vector<std::string>{});
+    auto line = t->process->read_line();
+    ASSERT_TRUE(line && t->process->wait_stopped()) << t->process->finish().describe();
+    t->function = std::stoull(line->substr(line->find('=') + 1), nullptr, 0);
+    std::string why;
+    t->handle = ProcessHandle::of_pid(t->process->pid(), &why);
+    ASSERT_TRUE(t->handle) << why;
+    t->watched.id = t->handle->id();
+    t->watched.uid = t->handle->uid();
+  };
+  Target theirs, root;
+  ASSERT_NO_FATAL_FAILURE(start(testing::as_nobody({staged_.program(MP_HEAP_SITES), "trace"}), &theirs));
+  ASSERT_NE(theirs.handle->uid(), 0u);
+  ASSERT_NO_FATAL_FAILURE(start({MP_HEAP_SITES, "trace"}, &root));
+
+  auto o = options();
+  o.max_pending_per_user = 4;
+  // Long enough that nobody's stuck requests cannot have ended when root's
+  // is answered, unless root's waited for them.
+  o.timeout = 20s;
+  SymbolService service(io, o);
+
+  // Nobody's worker, started by a first request, then stopped by nobody.
+  auto first = ask(service, theirs.handle, theirs.watched, {theirs.function + 1});
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->error, "");
+  const std::vector<pid_t> workers = worker_children();
+  ASSERT_EQ(workers.size(), 1u);
+  auto stopped = testing::run(testing::as_nobody({"/bin/kill", "-STOP", std::to_string(workers[0])}), {});
+  ASSERT_TRUE(stopped.exited && stopped.code == 0) << stopped.describe();
+
+  // Nobody fills their own queue (each address new, so each needs the
+  // worker); one more is refused at once.
+  size_t theirs_answered = 0;
+  for (uint64_t i = 0; i < o.max_pending_per_user; ++i) {
+    service.symbolize(theirs.handle, theirs.watched, {theirs.function + 2 + i},
+                      [&](std::vector<symbols::Location>, std::string) { ++theirs_answered; });
+  }
+  auto refused = ask(service, theirs.handle, theirs.watched, {theirs.function + 100}, /*run_loop=*/false);
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->error.find("busy"), std::string::npos) << refused->error;
+
+  // Root's request for root's process is taken and answered while every
+  // one of nobody's still waits.
+  auto answer = ask(service, root.handle, root.watched, {root.function + 1});
+  ASSERT_TRUE(answer);
+  ASSERT_EQ(answer->error, "");
+  ASSERT_EQ(answer->locations.size(), 1u);
+  ASSERT_FALSE(answer->locations[0].frames.empty()) << symbols::describe(answer->locations[0]);
+  EXPECT_NE(answer->locations[0].frames.back().function.find("traced_calls"), std::string::npos)
+      << symbols::describe(answer->locations[0]);
+  EXPECT_EQ(theirs_answered, 0u) << "root's request waited for nobody's stuck worker";
+
+  // Nobody's requests drain once their worker is gone (a fresh one each).
+  ::kill(workers[0], SIGKILL);
+  auto deadline = std::chrono::steady_clock::now() + o.timeout * (o.max_pending_per_user + 1);
+  while (theirs_answered < o.max_pending_per_user && std::chrono::steady_clock::now() < deadline) {
+    io.run_for(10ms);
+  }
+  EXPECT_EQ(theirs_answered, o.max_pending_per_user);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #include "heapwatch/symbol_service.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
-
 
 namespace memproxy::heapwatch {
 
@@ -14,16 +14,17 @@ struct SymbolService::Pending {
 };
 
 SymbolService::SymbolService(boost::asio::io_context& loop, SymbolServiceOptions options)
-    : loop_(loop), options_(std::move(options)),
-      client_(std::make_unique<symbols::SymbolizerClient>(options_.client)) {}
+    : loop_(loop), options_(std::move(options)), threads_(std::max<size_t>(1, options_.threads)) {
+  options_.max_users = std::max(options_.max_users, std::max<size_t>(1, options_.threads));
+}
 
 SymbolService::~SymbolService() {
   alive_.reset();
-  // A request under way finishes (within its timeout); queued ones are
-  // dropped. The client outlives the thread (members are destroyed in
-  // reverse), so its destructor reaps the workers after the last call.
-  thread_.stop();
-  thread_.join();
+  // Requests under way finish (within their timeout); queued ones are
+  // dropped. The clients outlive the threads (users_ goes after this
+  // body), so their destructors reap the workers after the last call.
+  threads_.stop();
+  threads_.join();
 }
 
 void SymbolService::symbolize(Handle handle, const WatchedProcess& process, std::vector<uint64_t> return_addresses,
@@ -53,31 +54,89 @@ void SymbolService::symbolize(Handle handle, const WatchedProcess& process, std:
     finish(pending, {});
     return;
   }
-  if (pending_ >= options_.max_pending) {
+  const uid_t uid = pending->handle->uid();
+  auto found = users_.find(uid);
+  const size_t theirs = found == users_.end() ? 0 : found->second.queue.size() + (found->second.in_flight ? 1 : 0);
+  if (pending_ >= options_.max_pending || theirs >= options_.max_pending_per_user) {
     pending->done({}, "the symbolizer is busy; try again");
     return;
   }
   ++pending_;
+  User& user = users_[uid];
+  user.queue.push_back(pending);
+  if (!user.in_flight && user.queue.size() == 1) turns_.push_back(uid);
+  dispatch();
+}
+
+void SymbolService::dispatch() {
+  while (running_ < std::max<size_t>(1, options_.threads) && !turns_.empty()) {
+    const uid_t uid = turns_.front();
+    turns_.pop_front();
+    start(uid, users_.at(uid));
+  }
+  close_users();
+}
+
+void SymbolService::start(uid_t uid, User& user) {
+  std::shared_ptr<Pending> pending = user.queue.front();
+  user.queue.pop_front();
+  user.in_flight = true;
+  ++running_;
+  if (!user.client) user.client = std::make_unique<symbols::SymbolizerClient>(options_.client);
+  symbols::SymbolizerClient* client = user.client.get();  // this uid's: no other thread has it
   std::weak_ptr<char> alive = alive_;
-  boost::asio::post(thread_, [this, alive, pending] {
+  boost::asio::post(threads_, [this, alive, pending, client, uid] {
     const ProcessHandle& process = *pending->handle;
     symbols::SymbolizeResult result;
     std::string refused = process.check();
     if (refused.empty()) {
-      result = client_->symbolize(process.id().pid, process.uid(), process.gid(), pending->missing, options_.timeout);
-      client_->close_idle();
+      result = client->symbolize(process.id().pid, process.uid(), process.gid(), pending->missing, options_.timeout);
+      client->close_idle();
       refused = process.check();
     }
     if (!refused.empty()) {
       result = {};
       result.error = "pid " + std::to_string(process.id().pid) + " may not be shown: " + refused;
     }
-    boost::asio::post(loop_, [this, alive, pending, result = std::move(result)]() mutable {
+    boost::asio::post(loop_, [this, alive, pending, uid, result = std::move(result)]() mutable {
       if (alive.expired()) return;
       --pending_;
+      --running_;
+      User& user = users_.at(uid);
+      user.in_flight = false;
+      user.last_used = std::chrono::steady_clock::now();
+      if (!user.queue.empty()) turns_.push_back(uid);  // behind every uid already waiting
       finish(pending, std::move(result));
+      dispatch();
     });
   });
+}
+
+void SymbolService::close_users() {
+  // An idle uid's client goes once its workers would be closed as idle, or
+  // when more uids than max_users hold one (the longest idle first). Its
+  // destructor kills and reaps the workers, which may wait (kReapWait): on
+  // a thread, not the loop.
+  const auto now = std::chrono::steady_clock::now();
+  size_t holding = 0;
+  for (const auto& [uid, user] : users_) holding += user.client || user.in_flight || !user.queue.empty() ? 1 : 0;
+  for (;;) {
+    auto victim = users_.end();
+    for (auto it = users_.begin(); it != users_.end(); ++it) {
+      const User& user = it->second;
+      if (user.in_flight || !user.queue.empty()) continue;
+      if (victim == users_.end() || user.last_used < victim->second.last_used) victim = it;
+    }
+    if (victim == users_.end()) return;
+    const bool stale = now - victim->second.last_used > options_.client.idle_timeout;
+    if (!stale && holding <= options_.max_users) return;
+    if (victim->second.client) {
+      boost::asio::post(threads_, [client = std::shared_ptr<symbols::SymbolizerClient>(
+                                       std::move(victim->second.client))] {});
+      --holding;
+    }
+    users_.erase(victim);
+  }
 }
 
 void SymbolService::finish(const std::shared_ptr<Pending>& pending, symbols::SymbolizeResult result) {

@@ -1,25 +1,42 @@
 // Symbolizing for the event loop: the sandboxed symbolizer client
-// (symbols/symbolizer_client.hpp) runs on a thread of its own, because a
-// call may wait for a worker up to its timeout; answers come back to the
+// (symbols/symbolizer_client.hpp) runs on a small pool of threads, because
+// a call may wait for a worker up to its timeout; answers come back to the
 // loop as posted callbacks, and a cache of what each running process's
 // return addresses meant is kept on the loop, so the call sites of a
 // `leaks` view or the callers of a trace are each symbolized once.
 //
+// Fair between users: a worker runs as the watched process's user, so that
+// user may stop it (SIGSTOP) or feed it objects that take long to parse;
+// what they delay must be only their own requests. Requests therefore wait
+// in a queue per uid (the process's), uids take turns for the threads
+// (round-robin), and each uid has a client, and so workers, of its own.
+//
 // Invariants:
-// - The client is touched only on the service's thread; the cache only on
-//   the loop's. Callbacks run on the loop, never after the service is
-//   destroyed (its destructor waits for the thread and drops what is left).
+// - The client of a uid is touched by at most one thread at a time: a uid
+//   has at most one request in flight. So one uid's stuck worker holds one
+//   thread for at most `timeout`, and another uid's request waits only for
+//   a free thread, never for that uid's queue to drain.
+// - A uid's client (its workers, their object caches) serves only that
+//   uid's processes: what one user's objects say never names another's
+//   frames.
+// - The cache is touched only on the loop. Callbacks run on the loop,
+//   never after the service is destroyed (its destructor waits for the
+//   threads and drops what is left).
 // - Bounded: at most max_cached locations in all (a process's entries go
-//   when it ends, and the whole cache when it is full), and at most
-//   max_pending requests waiting for the thread (more are answered at once
-//   with an error).
+//   when it ends, and the whole cache when it is full); at most
+//   max_pending_per_user requests waiting per uid and max_pending in all
+//   (more are answered at once with an error); at most max_users clients
+//   kept, idle ones closed first.
 #ifndef MEMPROXYD_HEAPWATCH_SYMBOL_SERVICE_HPP
 #define MEMPROXYD_HEAPWATCH_SYMBOL_SERVICE_HPP
+
+#include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,10 +51,13 @@
 namespace memproxy::heapwatch {
 
 struct SymbolServiceOptions {
-  symbols::ClientOptions client;
+  symbols::ClientOptions client;  // each uid's client; max_workers is per uid
   size_t max_cached = 200'000;
-  size_t max_pending = 64;
-  std::chrono::milliseconds timeout{std::chrono::seconds(20)};
+  size_t max_pending = 256;
+  size_t max_pending_per_user = 16;
+  size_t threads = 4;     // uids symbolized at once
+  size_t max_users = 32;  // clients kept between requests
+  std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // per request
 };
 
 class SymbolService {
@@ -64,16 +84,28 @@ class SymbolService {
 
  private:
   struct Pending;
+  struct User {
+    std::deque<std::shared_ptr<Pending>> queue;
+    std::unique_ptr<symbols::SymbolizerClient> client;
+    bool in_flight = false;
+    std::chrono::steady_clock::time_point last_used;
+  };
+
+  void dispatch();
+  void start(uid_t uid, User& user);
+  void close_users();
   void finish(const std::shared_ptr<Pending>& pending, symbols::SymbolizeResult result);
 
   boost::asio::io_context& loop_;
   SymbolServiceOptions options_;
   std::map<ProcessId, std::map<uint64_t, symbols::Location>> cache_;
   size_t cached_ = 0;
-  size_t pending_ = 0;
+  size_t pending_ = 0;  // queued or in flight, all uids
+  size_t running_ = 0;  // in flight
+  std::map<uid_t, User> users_;
+  std::deque<uid_t> turns_;  // uids with a queued request and none in flight, in turn
   std::shared_ptr<char> alive_ = std::make_shared<char>();
-  std::unique_ptr<symbols::SymbolizerClient> client_;  // the thread's
-  boost::asio::thread_pool thread_{1};
+  boost::asio::thread_pool threads_;
 };
 
 }  // namespace memproxy::heapwatch
