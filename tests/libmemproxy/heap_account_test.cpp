@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <optional>
+
 #include "harness.hpp"
 #include "memproxy/heap_reader.hpp"
 
@@ -15,6 +17,20 @@ using memproxy::testing::Process;
 
 class HeapAccount : public RunsArch {
  protected:
+  // The usable size the backend gives a request of `bytes` (below 4 KiB):
+  // jemalloc's size class (four per doubling), or glibc's chunk (the
+  // request and a size field, rounded up to 16 bytes) less its size field.
+  size_t size_class(size_t bytes, bool on_jemalloc) const {
+    if (on_jemalloc) {
+      size_t group = 64;
+      while (group * 2 < bytes) group *= 2;
+      const size_t step = group / 4;
+      return (bytes + step - 1) / step * step;
+    }
+    const size_t size_field = a.name == "32" ? 4 : 8;
+    return ((bytes + size_field + 15) & ~size_t{15}) - size_field;
+  }
+
   std::string needs() const override { return a.missing(backend("jemalloc")); }
   TempDir dir;
 
@@ -22,7 +38,15 @@ class HeapAccount : public RunsArch {
   // account's live bytes are what the program holds, within 1%, plus at most
   // what its runtimes keep: stdio's buffer, and the 73 KiB emergency
   // exception pool libstdc++ (which jemalloc links) allocates at start.
-  void expect_live_matches(const std::vector<std::string>& env, const std::vector<std::string>& mode = {}) {
+  //
+  // The heap mode also prints what the program asked for, which no
+  // allocator answers: the live bytes are never below it, and the bytes
+  // that freeing half the blocks takes away are exactly that many blocks
+  // of the backend's size class for the request (jemalloc's, or glibc's
+  // chunk less its size field), with exactly one free call per block and
+  // no other call, whatever malloc_usable_size says.
+  void expect_live_matches(const std::vector<std::string>& env, const std::vector<std::string>& mode = {},
+                           bool on_jemalloc = true) {
     std::vector<std::string> argv{a.probe};
     if (mode.empty()) {
       argv.insert(argv.end(), {"heap", std::to_string(64 << 20), "1000"});
@@ -32,11 +56,14 @@ class HeapAccount : public RunsArch {
     const bool threads = !mode.empty();
     Process p(argv, env);
     uint64_t previous_allocations = 0;
+    std::optional<memproxy::heap::Totals> previous;
     for (int stop = 0; stop < 3; ++stop) {
       auto line = p.read_line();
       ASSERT_TRUE(line.has_value()) << p.finish().describe();
       ASSERT_EQ(line->rfind("held=", 0), 0u) << *line;
       const uint64_t held = std::stoull(line->substr(5));
+      const size_t requested_at = line->find(" requested=");
+      ASSERT_EQ(requested_at == std::string::npos, threads) << *line;
       ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
       std::string why;
       MappedAccount account = MappedAccount::of_process(p.pid(), &why);
@@ -53,6 +80,21 @@ class HeapAccount : public RunsArch {
       EXPECT_GE(t.calls[memproxy::heap::kMalloc], min_mallocs);
       EXPECT_GE(t.calls[memproxy::heap::kFree], min_frees);
       EXPECT_GE(t.peak_bytes, min_peak);
+      if (!threads) {
+        const uint64_t requested = std::stoull(line->substr(requested_at + 11));
+        EXPECT_GE(t.live_bytes, requested) << "stop " << stop;
+        if (stop > 0) {
+          ASSERT_TRUE(previous.has_value());
+          const uint64_t blocks = (64u << 20) / 1000;
+          const uint64_t freed = stop == 1 ? (blocks + 1) / 2 : blocks / 2 + 1;
+          EXPECT_EQ(t.calls[memproxy::heap::kFree] - previous->calls[memproxy::heap::kFree], freed) << "stop " << stop;
+          EXPECT_EQ(t.allocations(), previous->allocations()) << "stop " << stop;
+          if (stop == 1) {
+            EXPECT_EQ(previous->live_bytes - t.live_bytes, freed * size_class(1000, on_jemalloc)) << "stop " << stop;
+          }
+        }
+      }
+      previous = t;
       previous_allocations = t.allocations();
       p.resume();
     }
@@ -68,7 +110,7 @@ TEST_P(HeapAccount, LiveBytesAreWhatTheProgramHoldsOnJemalloc) {
 
 TEST_P(HeapAccount, LiveBytesAreWhatTheProgramHoldsOnTheSystemAllocator) {
   std::string table = make_table(dir, "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
-  expect_live_matches(env_with(a.lib + ":" + a.jemalloc(), table));
+  expect_live_matches(env_with(a.lib + ":" + a.jemalloc(), table), {}, false);
 }
 
 // Blocks made by threads, freed by others, threads that start by freeing

@@ -7,7 +7,8 @@
    env      the MEMPROXY_* variables in the environment, one per line
    heap BYTES BLOCK  holds BYTES in BLOCK-byte blocks, stops itself (SIGSTOP) for the test to
                   read its heap account, frees every other block, stops again, frees the rest,
-                  stops again; prints held=N (the usable bytes it holds) before each stop
+                  stops again; prints held=N (the usable bytes it holds), requested=N (the
+                  bytes it asked for) and blocks=N before each stop
    heap-threads   the same three stops, with the blocks made by 8 threads, half freed by main,
                   then 8 new threads that first free and then allocate (cross-thread frees,
                   threads that start by freeing, slots taken over by new threads)
@@ -183,24 +184,37 @@ static void held_and_stop(size_t held) {
   raise(SIGSTOP);
 }
 
+/* Also the bytes asked for and the blocks held: what the program knows of
+   its heap without asking the allocator (or libmemproxy) anything. */
+static void held_requested_and_stop(size_t held, size_t requested, size_t blocks) {
+  printf("held=%zu requested=%zu blocks=%zu\n", held, requested, blocks);
+  fflush(stdout);
+  raise(SIGSTOP);
+}
+
 static int heap(size_t total, size_t block) {
   size_t n = total / block;
   void **blocks = calloc(n, sizeof *blocks);
   size_t held = malloc_usable_size(blocks);
+  size_t requested = n * sizeof *blocks;
   for (size_t i = 0; i < n; ++i) {
     blocks[i] = malloc(block);
     memset(blocks[i], 1, block);
     held += malloc_usable_size(blocks[i]);
+    requested += block;
   }
-  held_and_stop(held);
+  held_requested_and_stop(held, requested, n + 1);
+  size_t kept = n + 1;
   for (size_t i = 0; i < n; i += 2) {
     held -= malloc_usable_size(blocks[i]);
     free(blocks[i]);
+    requested -= block;
+    --kept;
   }
-  held_and_stop(held);
+  held_requested_and_stop(held, requested, kept);
   for (size_t i = 1; i < n; i += 2) free(blocks[i]);
   free(blocks);
-  held_and_stop(0);
+  held_requested_and_stop(0, 0, 0);
   return 0;
 }
 
