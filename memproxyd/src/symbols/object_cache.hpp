@@ -1,4 +1,5 @@
-// The parsed objects, shared by every request and every process: keyed by
+// The parsed objects, shared by every request and every process of one
+// user (a worker serves one user: symbolizer_client.hpp): keyed by
 // build-id and file size (the same build mapped from different paths,
 // containers or copies is parsed once) and, for a file without a build-id,
 // by device, inode, size and modification time. The size is part of the

@@ -102,8 +102,11 @@ SymbolizerClient::Worker* SymbolizerClient::worker_for(const Key& key, std::stri
   argv.push_back("--max-addresses=" + std::to_string(options_.worker_max_addresses));
   if (!options_.debuginfo_path.empty()) argv.push_back("--debuginfo-path=" + options_.debuginfo_path);
   std::string spawn_why;
-  pid_t pid =
-      spawn_sandboxed(argv, theirs.get(), SandboxIdentity{key.first, key.second}, options_.limits, &spawn_why);
+  // Root's processes get a worker of their own, running as the
+  // unprivileged identity but never shared with that identity's own
+  // processes (the key is the process's user, not the worker's).
+  const SandboxIdentity identity = key.first == 0 ? options_.unprivileged : SandboxIdentity{key.first, key.second};
+  pid_t pid = spawn_sandboxed(argv, theirs.get(), identity, options_.limits, &spawn_why);
   if (pid < 0) {
     *why = "cannot start the symbolizer worker " + path + ": " + spawn_why + "; " + worker_option_hint();
     return nullptr;
@@ -155,7 +158,7 @@ SymbolizeResult SymbolizerClient::run(pid_t pid, uid_t uid, gid_t gid, std::span
     to_ask.push_back(i);
   }
 
-  const Key key = uid == 0 ? Key{options_.unprivileged.uid, options_.unprivileged.gid} : Key{uid, gid};
+  const Key key{uid, gid};
   for (size_t begin = 0; begin < to_ask.size(); begin += protocol::kMaxAddressesPerRequest) {
     const size_t end = std::min(to_ask.size(), begin + protocol::kMaxAddressesPerRequest);
     protocol::Request request;

@@ -17,9 +17,12 @@
 // file, which is the attack the sandbox exists to prevent. What only root
 // may read is then reported as object+offset.
 //
-// Workers are kept, one per (uid, gid), so that the objects they parsed
-// serve the next request for any process of that user (the objects of
-// one user never serve another's). A worker is killed, and the call
+// Workers are kept, one per (uid, gid) of the process, so that the objects
+// they parsed serve the next request for any process of that user (the
+// objects of one user never serve another's: a worker's object cache trusts
+// a build-id and size, which a user can forge). Root's processes have a
+// worker of their own too, though it runs as the unprivileged identity,
+// never the one that identity's own processes use. A worker is killed, and the call
 // returns an error, when a reply does not arrive before the call's
 // timeout or is malformed; idle workers are closed after idle_timeout;
 // at most max_workers run, the least recently used closed first.
