@@ -1,8 +1,15 @@
 #include "options.hpp"
 
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <climits>
+#include <cstdio>
 #include <map>
 
+#include "heapwatch/daemon_file_path.hpp"
 #include "heapwatch/prometheus_exporter.hpp"
 #include "symbols/worker_path.hpp"
 #include "memproxy/defaults.hpp"
@@ -13,6 +20,45 @@
 #endif
 
 namespace memproxy::daemon {
+namespace {
+
+std::optional<mode_t> textfile_mode_value(const std::string& text) {
+  if (text.empty() || text.size() > 4 || text.find_first_not_of("01234567") != std::string::npos) return std::nullopt;
+  const auto mode = static_cast<mode_t>(std::stoul(text, nullptr, 8));
+  if ((mode & (S_IWGRP | S_IWOTH)) != 0 || mode > 0755) return std::nullopt;
+  return mode;
+}
+
+std::optional<gid_t> group_id(const std::string& text) {
+  if (!text.empty() && text.size() < 11 && text.find_first_not_of("0123456789") == std::string::npos) {
+    unsigned long id = std::stoul(text);
+    if (id < UINT_MAX) return static_cast<gid_t>(id);
+    return std::nullopt;
+  }
+  char buffer[16384];
+  group entry{};
+  group* found = nullptr;
+  if (::getgrnam_r(text.c_str(), &entry, buffer, sizeof buffer, &found) != 0 || found == nullptr) return std::nullopt;
+  return found->gr_gid;
+}
+
+// Why the daemon may not write `path` (daemon_file_path.hpp), when another
+// user could redirect its writes; "" otherwise. Relative paths are taken
+// from the working directory, as main() takes them.
+std::string untrusted_daemon_file(const std::string& path) {
+  if (path.empty()) return "";
+  std::string absolute = path;
+  if (path[0] != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) return "";
+    absolute = std::string(cwd) + "/" + path;
+  }
+  bool untrusted = false;
+  std::string why = heapwatch::check_daemon_file_path(absolute, true, &untrusted);
+  return untrusted ? why : "";
+}
+
+}  // namespace
 
 ParsedOptions parse_options(int argc, const char* const* argv) {
   Options options;
@@ -72,6 +118,22 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   app.add_option("--prometheus-textfile", options.prometheus_textfile,
                  "write Prometheus metrics to this file for node_exporter's textfile collector (replaced atomically)");
 
+  std::string textfile_mode = "0640";
+  app.add_option("--prometheus-textfile-mode", textfile_mode,
+                 "octal mode of the textfile (it names every user's watched processes); never writable by group "
+                 "or others")
+      ->check([](const std::string& value) -> std::string {
+        return textfile_mode_value(value) ? "" : "an octal mode up to 0755, not writable by group or others";
+      })
+      ->capture_default_str();
+  std::string textfile_group = "root";
+  app.add_option("--prometheus-textfile-group", textfile_group,
+                 "group (name or number) of the textfile, for the collector that reads it")
+      ->check([](const std::string& value) -> std::string {
+        return group_id(value) ? "" : "no such group: " + value;
+      })
+      ->capture_default_str();
+
   app.add_option("--symbolizer", options.symbolizer,
                  "the sandboxed worker that names the functions and lines of call sites and traced callers "
                  "(default: memproxyd-symbolize beside memproxyd, then in ../libexec/memproxy/ from it, then " +
@@ -89,6 +151,9 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   // For tests: a ring drained this rarely fills up. Hidden.
   int trace_drain_ms = static_cast<int>(options.trace_drain_interval.count());
   app.add_option("--trace-drain-interval", trace_drain_ms)->check(CLI::Range(1, 10000))->group("");
+  // For tests: a refused hand-over is found again sooner. Hidden.
+  int rescan_ms = static_cast<int>(options.rescan_interval.count());
+  app.add_option("--rescan-interval", rescan_ms)->check(CLI::Range(100, 3600 * 1000))->group("");
 
   ParsedOptions result;
   try {
@@ -101,6 +166,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   options.poll_interval = std::chrono::milliseconds(poll_ms);
   options.sample_interval = std::chrono::milliseconds(sample_ms);
   options.trace_drain_interval = std::chrono::milliseconds(trace_drain_ms);
+  options.rescan_interval = std::chrono::milliseconds(rescan_ms);
   const std::map<std::string, WatchMode> watch_modes{{"auto", WatchMode::automatic},
                                                      {"inotify", WatchMode::inotify},
                                                      {"ports", WatchMode::ports},
@@ -108,6 +174,21 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
                                                      {"none", WatchMode::none}};
   options.watch = watch_modes.at(watch_name);
   if (no_history) options.history_path.clear();
+  options.prometheus_textfile_mode = *textfile_mode_value(textfile_mode);
+  options.prometheus_textfile_group = *group_id(textfile_group);
+  if (options.heap_watch && !options.once && !options.check) {
+    for (const auto& [option, path] : {std::pair<const char*, std::string>{"--history", options.history_path},
+                                       {"--prometheus-textfile", options.prometheus_textfile}}) {
+      std::string why = untrusted_daemon_file(path);
+      if (why.empty()) continue;
+      std::fprintf(stderr,
+                   "memproxyd: %s %s: %s; memproxyd writes only where no other user can plant a link "
+                   "(every directory up the path owned by root and writable by no one else)\n",
+                   option, path.c_str(), why.c_str());
+      result.exit_code = kExitFailure;
+      return result;
+    }
+  }
   result.options = options;
   return result;
 }

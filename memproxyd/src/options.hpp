@@ -2,6 +2,8 @@
 #ifndef MEMPROXYD_OPTIONS_HPP
 #define MEMPROXYD_OPTIONS_HPP
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -25,11 +27,16 @@ struct Options {
   bool heap_watch = true;
   std::string heap_socket;
   std::chrono::milliseconds sample_interval{1000};
+  // How often the running processes are looked through for accounts whose
+  // hand-over was refused or missed (the finder); tests shorten it.
+  std::chrono::milliseconds rescan_interval{10000};
   // Where memproxyctl top, leaks and history ask ("" = query.sock beside
   // the table), and the Prometheus exporters ("" = off).
   std::string query_socket;
   std::string prometheus_listen;    // [ADDR:]PORT; ADDR defaults to 127.0.0.1
   std::string prometheus_textfile;  // a node_exporter textfile, replaced atomically
+  mode_t prometheus_textfile_mode = 0640;  // never writable by group or others
+  gid_t prometheus_textfile_group = 0;
   // The sandboxed symbolizer worker that names call sites ("" = the
   // installed one, symbols::installed_worker_path()).
   std::string symbolizer;

@@ -171,7 +171,9 @@ TEST(TextfileExporter, EachUpdateReplacesTheWholeFile) {
   EXPECT_EQ(read_file(path), text_of({view(100, "server", "root", 5), view(200, "worker", "root", 6)}));
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  // By default readable by root's group only: it names every user's processes.
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_gid, 0u);
   exporter.update({view(100, "server", "root", 8)});
   ASSERT_EQ(exporter.flush(), "");
   std::string one = read_file(path);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "heapwatch/daemon_file_path.hpp"
+
 namespace memproxy::heapwatch {
 
 std::string Exporters::start(const ExporterOptions& options) {
@@ -16,7 +18,11 @@ std::string Exporters::start(const ExporterOptions& options) {
     spdlog::info("prometheus: serving /metrics on {} (port {})", address, pull_->port());
   }
   if (!options.prometheus_textfile.empty()) {
-    textfile_ = std::make_unique<TextfileExporter>(options.prometheus_textfile);
+    bool untrusted = false;
+    std::string why = check_daemon_file_path(options.prometheus_textfile, false, &untrusted);
+    if (untrusted) return "--prometheus-textfile " + options.prometheus_textfile + ": " + why;
+    textfile_ = std::make_unique<TextfileExporter>(options.prometheus_textfile, options.textfile_mode,
+                                                   options.textfile_group);
     spdlog::info("prometheus: writing {} after each sampling tick, at most once a second",
                  options.prometheus_textfile);
   }

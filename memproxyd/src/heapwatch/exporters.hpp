@@ -20,6 +20,8 @@ namespace memproxy::heapwatch {
 struct ExporterOptions {
   std::string prometheus_listen;    // [ADDR:]PORT, "" = no pull exporter
   std::string prometheus_textfile;  // path, "" = no textfile
+  mode_t textfile_mode = TextfileExporter::kDefaultMode;
+  gid_t textfile_group = 0;
 };
 
 inline constexpr std::chrono::milliseconds kExportInterval{1000};
@@ -28,7 +30,8 @@ class Exporters {
  public:
   explicit Exporters(const WatchState& state) : state_(state) {}
 
-  // Starts what `options` asks for; "" or why not.
+  // Starts what `options` asks for; "" or why not. A textfile path another
+  // user could redirect (daemon_file_path.hpp) is refused.
   std::string start(const ExporterOptions& options);
   bool any() const { return pull_ || textfile_; }
   const PrometheusExporter* pull() const { return pull_.get(); }

@@ -8,7 +8,8 @@
 
 namespace memproxy::heapwatch {
 
-TextfileExporter::TextfileExporter(std::string path) : path_(std::move(path)), writer_([this] { run(); }) {}
+TextfileExporter::TextfileExporter(std::string path, mode_t mode, gid_t group)
+    : path_(std::move(path)), mode_(mode), group_(group), writer_([this] { run(); }) {}
 
 TextfileExporter::~TextfileExporter() {
   {
@@ -44,7 +45,8 @@ void TextfileExporter::run() {
     pending_.reset();
     writing_ = true;
     lock.unlock();
-    std::string error = atomic::replace_file(path_, exposition_text(families), 0644);
+    std::string error = atomic::replace_file(path_, exposition_text(families), mode_,
+                                              atomic::Owner{::geteuid(), group_});
     lock.lock();
     writing_ = false;
     // Logged when the error changes, not on every update.

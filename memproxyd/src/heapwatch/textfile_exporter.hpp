@@ -1,7 +1,9 @@
 // The heap watch's metrics written as a node_exporter textfile (its
 // textfile collector reads *.prom files in one directory). Each update
 // replaces the file atomically (memproxy/atomic_replace.hpp: the staging
-// file PATH.new is never read as a .prom file), mode 0644.
+// file PATH.new is never read as a .prom file), with the mode and group
+// given (by default 0640 and root's group: the file names every user's
+// watched processes, and their heap sizes, which not every user may see).
 //
 // The text and its write, with its fsync, are made on a thread of its own
 // so that neither a slow disk nor the serialization holds up the daemon's
@@ -13,6 +15,7 @@
 #define MEMPROXYD_HEAPWATCH_TEXTFILE_EXPORTER_HPP
 
 #include <prometheus/metric_family.h>
+#include <sys/types.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -27,7 +30,9 @@ namespace memproxy::heapwatch {
 
 class TextfileExporter {
  public:
-  explicit TextfileExporter(std::string path);
+  static constexpr mode_t kDefaultMode = 0640;
+
+  explicit TextfileExporter(std::string path, mode_t mode = kDefaultMode, gid_t group = 0);
   // Finishes the write under way, then removes the file.
   ~TextfileExporter();
   TextfileExporter(const TextfileExporter&) = delete;
@@ -43,6 +48,8 @@ class TextfileExporter {
   void run();
 
   std::string path_;
+  mode_t mode_;
+  gid_t group_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::optional<std::vector<prometheus::MetricFamily>> pending_;
