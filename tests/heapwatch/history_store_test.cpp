@@ -1,5 +1,5 @@
 // The history store: round trips, the two tiers and their boundary,
-// retention and the process cap, surviving a restart, and every way the file
+// retention, the process cap and each user's share of it, surviving a restart, and every way the file
 // can fail under the daemon (damaged, full, unwritable, not ours).
 #include "heapwatch/history_store.hpp"
 
@@ -318,10 +318,76 @@ TEST(HistoryStoreTest, ProcessCapDropsThoseThatEndedLongestAgoFirst) {
   EXPECT_EQ(left, (std::vector<pid_t>{100, 102, 106, 200}));
 }
 
+TEST(HistoryStoreTest, OneUsersChurnErasesOnlyThatUsersOldestHistory) {
+  TempDir dir;
+  HistoryOptions options;
+  options.retention.max_processes = 30;
+  options.retention.max_processes_per_user = 10;
+  HistoryStore store = open_store(dir / "history.db", options);
+  auto of_uid = [](pid_t pid, uid_t uid) {
+    WatchedProcess p = process(pid);
+    p.uid = uid;
+    return p;
+  };
+  // Root's, a system user's and another user's processes, all ended before
+  // the churner's: the oldest of all.
+  std::vector<WatchedProcess> others;
+  for (pid_t i = 0; i < 5; ++i) {
+    others.push_back(of_uid(100 + i, 0));
+    others.push_back(of_uid(200 + i, 33));
+    others.push_back(of_uid(300 + i, 1001));
+  }
+  std::vector<WatchedProcess> churner;
+  for (pid_t i = 0; i < 40; ++i) churner.push_back(of_uid(1000 + i, 2000));
+  std::vector<WatchedProcess> all = others;
+  all.insert(all.end(), churner.begin(), churner.end());
+  record_seconds(store, all, kT0, 2);
+  for (std::size_t i = 0; i < others.size(); ++i) {
+    ASSERT_TRUE(store.mark_ended(others[i].id, kT0 + 10 * kSecond + static_cast<int64_t>(i)).ok());
+  }
+  for (std::size_t i = 0; i < churner.size(); ++i) {
+    ASSERT_TRUE(store.mark_ended(churner[i].id, kT0 + 20 * kSecond + static_cast<int64_t>(i)).ok());
+  }
+  Result<MaintenanceReport> m = store.maintain(kT0 + kMinute);
+  ASSERT_TRUE(m.ok()) << m.error();
+  EXPECT_EQ(m->processes_deleted, 30);
+  std::vector<pid_t> left, expected;
+  for (const WatchedProcess& p : *store.processes()) left.push_back(p.id.pid);
+  std::sort(left.begin(), left.end());
+  for (const WatchedProcess& p : others) expected.push_back(p.id.pid);
+  for (pid_t i = 30; i < 40; ++i) expected.push_back(1000 + i);  // the churner's newest
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(left, expected);
+}
+
+TEST(HistoryStoreTest, OverTheCapUsersGoBeforeRootAndSystemUsers) {
+  TempDir dir;
+  HistoryOptions options;
+  options.retention.max_processes = 4;
+  HistoryStore store = open_store(dir / "history.db", options);
+  std::vector<WatchedProcess> procs;
+  for (uid_t uid : {0u, 33u, 1000u, 1001u, 2000u, 2001u}) {
+    procs.push_back(process(static_cast<pid_t>(100 + uid)));
+    procs.back().uid = uid;
+  }
+  record_seconds(store, procs, kT0, 2);
+  // Root's and the system user's ended first, yet the users' go.
+  for (std::size_t i = 0; i < procs.size(); ++i) {
+    ASSERT_TRUE(store.mark_ended(procs[i].id, kT0 + 10 * kSecond + static_cast<int64_t>(i)).ok());
+  }
+  Result<MaintenanceReport> m = store.maintain(kT0 + kMinute);
+  ASSERT_TRUE(m.ok()) << m.error();
+  std::vector<pid_t> left;
+  for (const WatchedProcess& p : *store.processes()) left.push_back(p.id.pid);
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<pid_t>{100, 133, 2100, 2101}));
+}
+
 TEST(HistoryStoreTest, ManyProcesses) {
   TempDir dir;
   HistoryOptions options;
   options.retention.max_processes = 1500;
+  options.retention.max_processes_per_user = 0;
   HistoryStore store = open_store(dir / "history.db", options);
   std::vector<WatchedProcess> procs;
   for (pid_t pid = 1; pid <= 2000; ++pid) procs.push_back(process(pid, "p" + std::to_string(pid % 50)));

@@ -57,6 +57,7 @@ enum Sql : std::size_t {
   kExpireProcesses,
   kCountProcesses,
   kDeleteOverCap,
+  kDeleteOverUserQuota,
   kSqlCount,
 };
 
@@ -104,9 +105,15 @@ constexpr std::array<const char*, kSqlCount> kSqlText{
     "DELETE FROM process WHERE (ended_ns != 0 AND ended_ns < ?1) OR max(last_sample_ns, started_ns) < ?1",
     // kCountProcesses
     "SELECT count(*) FROM process",
-    // kDeleteOverCap: those that ended longest ago, then those sampled longest ago.
-    "DELETE FROM process WHERE id IN (SELECT id FROM process ORDER BY ended_ns = 0,"
+    // kDeleteOverCap: those that ended longest ago, then those sampled longest ago; of each, other
+    // users' before root's and system users' (uid < 1000).
+    "DELETE FROM process WHERE id IN (SELECT id FROM process ORDER BY ended_ns = 0, uid < 1000,"
     " CASE WHEN ended_ns != 0 THEN ended_ns ELSE max(last_sample_ns, started_ns) END, id LIMIT ?1)",
+    // kDeleteOverUserQuota: of each uid but root's, all but its ?1 newest (running ones count as newest;
+    // then the last ended or sampled).
+    "DELETE FROM process WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY uid"
+    " ORDER BY ended_ns = 0 DESC, CASE WHEN ended_ns != 0 THEN ended_ns ELSE max(last_sample_ns, started_ns) END"
+    " DESC, id DESC) AS newness FROM process WHERE uid != 0) WHERE newness > ?1)",
 };
 
 WatchedProcess process_from(const Statement& row) {
@@ -567,6 +574,12 @@ Result<MaintenanceReport> HistoryStore::maintain(int64_t now) {
       // Deletions first: no work is spent summarising what is about to go.
       st.sql(kExpireProcesses).bind(1, saturating_sub(now, seconds_to_ns(policy.ended_kept_for_s))).run();
       report.processes_deleted += st.changes();
+      // Each user's share first, so that one user's churn is paid for by
+      // that user's own oldest history, never by another's.
+      if (policy.max_processes_per_user > 0) {
+        st.sql(kDeleteOverUserQuota).bind(1, static_cast<int64_t>(policy.max_processes_per_user)).run();
+        report.processes_deleted += st.changes();
+      }
       Statement& count = st.sql(kCountProcesses);
       count.step();
       int64_t excess = count.integer(0) - static_cast<int64_t>(policy.max_processes);

@@ -6,9 +6,13 @@
 //    mean live bytes, max and mean RSS, the peak and counters at its end),
 //    kept for `summaries_for_s` (a week);
 //  - processes that ended, or were last sampled, more than
-//    `ended_kept_for_s` ago are deleted with their history, and at most
-//    `max_processes` are kept (those that ended longest ago go first, then
-//    those sampled longest ago).
+//    `ended_kept_for_s` ago are deleted with their history;
+//  - at most `max_processes_per_user` are kept of any uid but root's (a
+//    tenth of the cap), the uid's own oldest going first: one user's churn
+//    of short-lived processes erases only that user's history;
+//  - at most `max_processes` are kept in all (those that ended longest ago
+//    go first, then those sampled longest ago; of each, users' before
+//    root's and system users', uid < 1000).
 // Worst case on disk, measured (docs/benchmarks/heapwatch.md): a process
 // sampled for a whole week takes about 155 KiB for its hour of samples (43
 // bytes each) and 790 KiB for its week of summaries (81 bytes each), so
@@ -49,6 +53,7 @@ struct RetentionPolicy {
   int64_t summaries_for_s = 7 * 24 * 3600;
   int64_t ended_kept_for_s = 7 * 24 * 3600;
   std::size_t max_processes = 10'000;
+  std::size_t max_processes_per_user = 1'000;  // 0: no per-user share
 };
 
 struct HistoryOptions {
