@@ -155,10 +155,11 @@ void Intake::receive_hello(std::shared_ptr<Connection> c) {
       drop(c);
       return;
     }
+    const bool exec_of_watched = registry_.contains(process->id);  // the registry logs what it runs now
     why = registry_.add(std::move(*process), std::move(account), std::move(handle));
     if (!why.empty()) {
       spdlog::warn("heap socket: not watching pid {} (uid {}): {}", peer.pid, peer.uid, why);
-    } else {
+    } else if (!exec_of_watched) {
       spdlog::info("watching the heap of pid {} (uid {})", peer.pid, peer.uid);
     }
     // The process's end is its pidfd's to say (ExitWatch), not this

@@ -1,11 +1,15 @@
 #include "heapwatch/registry.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "heapwatch/trace_session.hpp"
 
 namespace memproxy::heapwatch {
 
 std::string Registry::add(WatchedProcess process, heap::MappedAccount account, Handle handle) {
-  if (entries_.count(process.id) != 0) return "already watched";
+  if (auto it = entries_.find(process.id); it != entries_.end()) {
+    return replace_image(it->second, std::move(process), std::move(account));
+  }
   if (entries_.size() >= limits_.max_processes) {
     return "the daemon watches " + std::to_string(entries_.size()) + " processes, its limit";
   }
@@ -21,6 +25,25 @@ std::string Registry::add(WatchedProcess process, heap::MappedAccount account, H
   if (w.account) switch_off_left_trace(w.account.trace());
   w.handle = std::move(handle);
   if (on_added) on_added(w);
+  return "";
+}
+
+// The pidfd already held stays: the process is the same; only its image changed.
+std::string Registry::replace_image(Watched& w, WatchedProcess process, heap::MappedAccount account) {
+  if (w.replaced.size() + 1 >= kMaxImages) {
+    return "it has run " + std::to_string(kMaxImages) + " programs, the most watched in one process";
+  }
+  if (process.uid != w.process.uid) return "already watched, with another user";
+  if (w.account) {
+    switch_off_left_trace(w.account.trace());
+    w.replaced.push_back(std::move(w.account));
+  }
+  w.account = std::move(account);
+  if (w.account) switch_off_left_trace(w.account.trace());
+  w.process = std::move(process);
+  w.recent.clear();
+  w.last_totals = {};
+  spdlog::info("pid {} now runs {}", w.process.id.pid, w.process.program);
   return "";
 }
 

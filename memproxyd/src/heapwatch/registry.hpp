@@ -6,6 +6,12 @@
 // any user other than root, so no user can exhaust the daemon by starting
 // monitored processes; a process beyond the bounds is refused (it keeps
 // running, unwatched). Each entry keeps at most kRecentSamples samples.
+//
+// A process that execs keeps its ProcessId and hands over the new image's
+// account: it replaces the old one, whose image no longer exists (its names
+// and samples go with it). The replaced accounts stay mapped, their rings
+// off, until the process ends, because a trace of the old image may still
+// hold its ring; at most kMaxImages per process, later images are refused.
 #ifndef MEMPROXYD_HEAPWATCH_REGISTRY_HPP
 #define MEMPROXYD_HEAPWATCH_REGISTRY_HPP
 
@@ -14,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "heapwatch/process_handle.hpp"
 #include "heapwatch/sample.hpp"
@@ -22,6 +29,7 @@
 namespace memproxy::heapwatch {
 
 inline constexpr size_t kRecentSamples = 3600;
+inline constexpr size_t kMaxImages = 8;
 
 struct Watched {
   WatchedProcess process;
@@ -29,6 +37,7 @@ struct Watched {
   Handle handle;               // the process itself; null only for a test's made-up process
   std::deque<Sample> recent;   // oldest first
   heap::Totals last_totals;    // of the newest sample
+  std::vector<heap::MappedAccount> replaced;  // of the images it ran before an exec, < kMaxImages
 };
 
 struct RegistryLimits {
@@ -40,7 +49,8 @@ class Registry {
  public:
   explicit Registry(RegistryLimits limits = {}) : limits_(limits) {}
 
-  // Takes a newly found process; "" on success, else why it is refused.
+  // Takes a newly found process, or the new account of a watched one that
+  // exec'd (logged as such); "" on success, else why it is refused.
   std::string add(WatchedProcess process, heap::MappedAccount account, Handle handle);
   bool contains(const ProcessId& id) const { return entries_.count(id) != 0; }
   // nullptr when `id` is not watched; valid until the registry changes.
@@ -60,6 +70,8 @@ class Registry {
   std::function<void(const ProcessId&)> on_removed;
 
  private:
+  std::string replace_image(Watched& w, WatchedProcess process, heap::MappedAccount account);
+
   RegistryLimits limits_;
   std::map<ProcessId, Watched> entries_;
   std::map<uid_t, size_t> per_user_;
