@@ -98,6 +98,17 @@ class Sampling : public RunsArch {
     EXPECT_EQ(g.unwound_to_caller, g.at_sites) << "stacks end at the first frame";
     for (const Sample& s : samples) EXPECT_EQ(s.flags, 0) << "truncated or not unwound";
     expect_shares(g, held, {"site_a", "site_b", "site_c"}, 0.10);
+    // Not only the shares: the estimate is of the bytes themselves. About
+    // 2,700 samples give a relative standard error near 2%, so 10% is five
+    // of them; a sampling mean other than the one recorded moves it by its ratio.
+    double estimated_at_sites = 0, held_at_sites = 0;
+    for (const char* site : {"a", "b", "c"}) {
+      estimated_at_sites += g.estimated[std::string("site_") + site];
+      held_at_sites += static_cast<double>(held.at(std::string("held_") + site));
+    }
+    EXPECT_NEAR(estimated_at_sites / held_at_sites, 1.0, 0.10)
+        << "estimated " << estimated_at_sites << " bytes at the sites, held " << held_at_sites << " ("
+        << g.at_sites << " samples)";
     p.resume();
 
     // site_c freed its blocks: its samples are gone, the others unchanged.
