@@ -138,6 +138,12 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
                  "the sandboxed worker that names the functions and lines of call sites and traced callers "
                  "(default: memproxyd-symbolize beside memproxyd, then in ../libexec/memproxy/ from it, then " +
                      memproxy::symbols::installed_worker_path() + ")");
+  int symbolizer_timeout_s = static_cast<int>(options.symbolizer_timeout.count() / 1000);
+  app.add_option("--symbolizer-timeout", symbolizer_timeout_s,
+                 "seconds one symbolizing request may take before its worker is killed (each user's requests wait "
+                 "only for their own)")
+      ->check(CLI::Range(1, 600))
+      ->capture_default_str();
   auto* history = app.add_option("--history", options.history_path,
                                  "the watched processes' history (SQLite; its directory is created 0700 when missing)")
                       ->capture_default_str();
@@ -167,6 +173,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   options.sample_interval = std::chrono::milliseconds(sample_ms);
   options.trace_drain_interval = std::chrono::milliseconds(trace_drain_ms);
   options.rescan_interval = std::chrono::milliseconds(rescan_ms);
+  options.symbolizer_timeout = std::chrono::seconds(symbolizer_timeout_s);
   const std::map<std::string, WatchMode> watch_modes{{"auto", WatchMode::automatic},
                                                      {"inotify", WatchMode::inotify},
                                                      {"ports", WatchMode::ports},

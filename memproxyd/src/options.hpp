@@ -40,6 +40,8 @@ struct Options {
   // The sandboxed symbolizer worker that names call sites ("" = the
   // installed one, symbols::installed_worker_path()).
   std::string symbolizer;
+  // How long one symbolizing request may take before its worker is killed.
+  std::chrono::milliseconds symbolizer_timeout{5000};
   // The history of watched processes ("" = none kept, --no-history).
   std::string history_path;
   // Divides every duration of the leak verdict and its cadence, so tests

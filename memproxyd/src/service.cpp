@@ -132,6 +132,7 @@ class EventLoop {
   void start_symbols() {
     heapwatch::SymbolServiceOptions symbolizing;
     if (!options_.symbolizer.empty()) symbolizing.client.worker_command = {options_.symbolizer};
+    symbolizing.timeout = options_.symbolizer_timeout;
     symbols_ = std::make_unique<heapwatch::SymbolService>(io_, symbolizing);
   }
 
