@@ -37,7 +37,9 @@ struct Totals {
 // else why not.
 std::string check_region(const void* region, size_t size);
 
-// Sums the account; check_region() must have accepted the region.
+// Sums the account; check_region() must have accepted the region. Pages the
+// process never touched are not read (they would be allocated, charged to
+// the reader): they count as the zeros they hold.
 Totals read_totals(const void* region);
 
 // A sampled allocation, copied out of its record while the record was stable.
@@ -59,7 +61,7 @@ double estimated_bytes(uint64_t size, uint64_t mean_bytes);
 // The live samples. A record being written while it is read is retried a
 // few times, then left out; a record that says more frames than a record
 // holds is clamped. Bounded by kSampleCapacity records whatever the
-// process wrote.
+// process wrote. Records on pages the process never touched are not read.
 std::vector<Sample> read_samples(const SampleSection& section);
 
 // Takes the trace ring's published records, oldest first, up to `max`, and
