@@ -389,7 +389,7 @@ TEST_F(QueryServerTest, ARequestAtTheLimitIsServedOneByteLongerIsRefusedAndClose
 
 TEST_F(QueryServerTest, ASilentClientIsClosedWhileOthersAreServed) {
   QueryLimits limits;
-  limits.idle_timeout = 300ms;
+  limits.first_request_timeout = 300ms;
   start(limits);
   Client silent(socket_);
   ASSERT_TRUE(silent.connected());
@@ -425,7 +425,7 @@ TEST_F(QueryServerTest, ClientsBeyondTheLimitAreToldAndClosedUntilOneLeaves) {
     auto answer = extra.line();
     ASSERT_TRUE(answer);
     EXPECT_EQ(json::parse(*answer),
-              json({{"error", "the daemon is serving 64 query clients, its limit; try again"}}));
+              json({{"error", "the daemon refuses more query clients: all users hold 64, the limit; try again"}}));
     EXPECT_TRUE(extra.closed_by_server());
   }
   held.pop_back();

@@ -28,10 +28,15 @@ struct QueryServer::Client {
   std::string output;            // the answer being written
   uid_t uid = 0;
   pid_t pid = 0;
+  bool asked = false;  // has sent a request
 };
 
 QueryServer::QueryServer(boost::asio::io_context& io, const WatchState& state, QueryLimits limits)
-    : io_(io), state_(state), limits_(limits), acceptor_(io) {}
+    : io_(io),
+      state_(state),
+      limits_(limits),
+      acceptor_(io),
+      slots_(UserLimits{limits.max_clients, limits.max_clients_per_user, limits.root_reserve}) {}
 
 QueryServer::~QueryServer() {
   alive_.reset();
@@ -74,11 +79,10 @@ void QueryServer::accept() {
       if (::getsockopt(c->socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) {
         boost::system::error_code ignored;
         c->socket.close(ignored);
-      } else if (clients_.size() >= limits_.max_clients) {
+      } else if (std::string why = slots_.take(peer.uid); !why.empty()) {
         // Told why, without waiting for the client to read: a full socket
         // buffer just loses the message.
-        std::string line = hq::error_line("the daemon is serving " + std::to_string(clients_.size()) +
-                                          " query clients, its limit; try again") + "\n";
+        std::string line = hq::error_line("the daemon refuses more query clients: " + why + "; try again") + "\n";
         ssize_t ignored_sent = ::send(c->socket.native_handle(), line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         (void)ignored_sent;
         boost::system::error_code ignored;
@@ -97,7 +101,8 @@ void QueryServer::accept() {
 }
 
 void QueryServer::arm_idle(const std::shared_ptr<Client>& c) {
-  c->idle.expires_after(limits_.idle_timeout);
+  // A connection that never asks holds its user's slot for a short while only.
+  c->idle.expires_after(c->asked ? limits_.idle_timeout : limits_.first_request_timeout);
   c->idle.async_wait([this, c, alive = std::weak_ptr<char>(alive_)](const boost::system::error_code& ec) {
     if (!alive.expired() && !ec) drop(c);
   });
@@ -121,6 +126,7 @@ void QueryServer::read_request(const std::shared_ptr<Client>& c) {
 }
 
 void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes) {
+  c->asked = true;
   std::string line(line_bytes - 1, '\0');
   std::istream in(&c->input);
   in.read(line.data(), static_cast<std::streamsize>(line.size()));
@@ -129,7 +135,7 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
     // The connection is the trace's from now on: it leaves the clients.
     c->idle.cancel();
     Protocol::socket socket = std::move(c->socket);
-    clients_.erase(c.get());
+    forget(c);
     traces_->start(std::move(socket), c->uid, line);
     return;
   }
@@ -230,7 +236,11 @@ void QueryServer::drop(const std::shared_ptr<Client>& c) {
   boost::system::error_code ignored;
   c->idle.cancel();
   c->socket.close(ignored);
-  clients_.erase(c.get());
+  forget(c);
+}
+
+void QueryServer::forget(const std::shared_ptr<Client>& c) {
+  if (clients_.erase(c.get()) != 0) slots_.release(c->uid);
 }
 
 }  // namespace memproxy::heapwatch

@@ -8,10 +8,12 @@
 // write is asynchronous, and an answer is only collected there (copied out
 // of the watch state, which may first ask its history store off the loop);
 // its JSON, up to about 10 MB for a full history, is made on the server's
-// own thread. Every client is bounded: at most
-// kMaxClients at once (more are told so and closed), a request line of at
-// most kMaxRequestBytes, closed after kIdleTimeout without a request or
-// without reading its answer, one answer at a time per client, and at
+// own thread. Every client is bounded: connections at once as UserSlots
+// allows (user_limits.hpp: at most max_clients_per_user for a user other
+// than root, root_reserve of max_clients kept for root; more are told so and
+// closed), a request line of at most kMaxRequestBytes, closed after
+// first_request_timeout without its first request, after kIdleTimeout
+// without a later one or without reading its answer, one answer at a time per client, and at
 // most max_queued_bytes of answers being made or waiting to be read across
 // all clients (beyond, a request is answered "busy"). The defaults are the protocol's
 // limits; tests lower them.
@@ -30,6 +32,7 @@
 #include "heapwatch/process_view.hpp"
 #include "heapwatch/query_answers.hpp"
 #include "heapwatch/trace_requests.hpp"
+#include "heapwatch/user_limits.hpp"
 #include "memproxy/heap_query.hpp"
 
 namespace memproxy::heapwatch {
@@ -38,6 +41,9 @@ class SitesQuery;
 
 struct QueryLimits {
   size_t max_clients = heap_query::kMaxClients;
+  size_t max_clients_per_user = kQueryClientLimits.per_user;
+  size_t root_reserve = kQueryClientLimits.root_reserve;
+  std::chrono::milliseconds first_request_timeout = kFirstRequestTimeout;
   size_t max_request_bytes = heap_query::kMaxRequestBytes;
   std::chrono::milliseconds idle_timeout = heap_query::kIdleTimeout;
   size_t max_queued_bytes = 256u << 20;
@@ -77,6 +83,8 @@ class QueryServer {
   void send(const std::shared_ptr<Client>& c, std::string line, bool then_close);
   void arm_idle(const std::shared_ptr<Client>& c);
   void drop(const std::shared_ptr<Client>& c);
+  // Takes `c` out of clients_, giving its slot back.
+  void forget(const std::shared_ptr<Client>& c);
 
   boost::asio::io_context& io_;
   const WatchState& state_;
@@ -85,7 +93,9 @@ class QueryServer {
   TraceRequests* traces_ = nullptr;
   Protocol::acceptor acceptor_;
   std::string path_;
+  // Every client in clients_ holds one slot of its uid, and no other does.
   std::map<Client*, std::shared_ptr<Client>> clients_;
+  UserSlots slots_;
   size_t queued_bytes_ = 0;
   // Handlers still queued when the server is destroyed see this expired
   // and touch nothing.

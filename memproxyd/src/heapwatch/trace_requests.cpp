@@ -11,7 +11,11 @@ namespace tq = memproxy::trace_query;
 
 TraceRequests::TraceRequests(boost::asio::io_context& io, FindTarget find, Symbolize symbolize,
                              TraceRequestLimits limits)
-    : io_(io), find_(std::move(find)), symbolize_(std::move(symbolize)), limits_(limits) {}
+    : io_(io),
+      find_(std::move(find)),
+      symbolize_(std::move(symbolize)),
+      limits_(limits),
+      slots_(UserLimits{limits.max_traces, limits.max_traces_per_user, limits.root_reserve}) {}
 
 TraceRequests::~TraceRequests() {
   alive_.reset();
@@ -36,14 +40,8 @@ void TraceRequests::start(Socket socket, uid_t peer, const std::string& request_
                                   " is being traced already; one trace per process at a time");
     return;
   }
-  if (peer != 0 && asked_by(peer) >= limits_.max_traces_per_user) {
-    refuse(std::move(socket), "user " + std::to_string(peer) + " is running " + std::to_string(asked_by(peer)) +
-                                  " traces, the per-user limit; end one first");
-    return;
-  }
-  if (traces_.size() >= limits_.max_traces) {
-    refuse(std::move(socket), "the daemon is running " + std::to_string(traces_.size()) +
-                                  " traces, its limit; try again later");
+  if (std::string why = slots_.take(peer); !why.empty()) {
+    refuse(std::move(socket), "the daemon runs no more traces now: " + why + "; end one or try again later");
     return;
   }
   auto stream = std::make_shared<TraceStream>(
@@ -51,7 +49,11 @@ void TraceRequests::start(Socket socket, uid_t peer, const std::string& request_
       [this, id, alive = std::weak_ptr<char>(alive_)] {
         // Posted: the stream calls this from its own member functions.
         boost::asio::post(io_, [this, id, alive] {
-          if (!alive.expired()) traces_.erase(id);
+          if (alive.expired()) return;
+          auto it = traces_.find(id);
+          if (it == traces_.end()) return;
+          slots_.release(it->second.peer);
+          traces_.erase(it);
         });
       });
   traces_[id] = {stream, peer};
@@ -61,12 +63,6 @@ void TraceRequests::start(Socket socket, uid_t peer, const std::string& request_
 void TraceRequests::process_ended(const ProcessId& id) {
   auto it = traces_.find(id);
   if (it != traces_.end()) it->second.stream->process_ended();
-}
-
-size_t TraceRequests::asked_by(uid_t peer) const {
-  size_t n = 0;
-  for (const auto& [id, running] : traces_) n += running.peer == peer ? 1 : 0;
-  return n;
 }
 
 void TraceRequests::refuse(Socket socket, const std::string& why) {

@@ -5,10 +5,11 @@
 // Invariants:
 // - A process is traced for its owner or root only; anyone else is told
 //   no watched process has that pid, as if it did not exist.
-// - At most one trace per process (a second is refused, saying so), at
-//   most limits.max_traces in all, and at most limits.max_traces_per_user
-//   asked by any user but root, so that no user keeps the others from
-//   tracing.
+// - At most one trace per process (a second is refused, saying so), and
+//   traces at once as UserSlots allows (user_limits.hpp): at most
+//   limits.max_traces in all, at most limits.max_traces_per_user asked by
+//   any user but root, and limits.root_reserve of them kept for root, so
+//   that no user keeps the others, or root, from tracing.
 // - A trace ends, and its ring goes off, when its time is up, its client
 //   closes, its process ends (process_ended(), called before the account
 //   is unmapped) or the daemon stops (destruction).
@@ -27,12 +28,14 @@
 #include <string>
 
 #include "heapwatch/trace_stream.hpp"
+#include "heapwatch/user_limits.hpp"
 
 namespace memproxy::heapwatch {
 
 struct TraceRequestLimits {
-  size_t max_traces = 64;
-  size_t max_traces_per_user = 8;
+  size_t max_traces = kTraceLimits.total;
+  size_t max_traces_per_user = kTraceLimits.per_user;
+  size_t root_reserve = kTraceLimits.root_reserve;
   TraceStreamLimits stream;
 };
 
@@ -69,8 +72,9 @@ class TraceRequests {
     std::shared_ptr<TraceStream> stream;
     uid_t peer = 0;
   };
-  size_t asked_by(uid_t peer) const;
+  // Every trace in traces_ holds one slot of its peer, and no other does.
   std::map<ProcessId, Running> traces_;
+  UserSlots slots_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
