@@ -15,11 +15,6 @@
 namespace memproxy::heapwatch {
 namespace {
 
-// A client has this long to send its Hello after connecting.
-constexpr std::chrono::seconds kHelloPatience{5};
-// Connections waiting for their Hello at once; more are closed at once.
-constexpr size_t kMaxPending = 256;
-
 // One message of exactly a Hello's size with exactly one descriptor; -1
 // (nothing received) or the descriptor, with `why` set when refused.
 int receive_account(int socket, std::string* why) {
@@ -67,9 +62,11 @@ struct Intake::Connection {
   explicit Connection(boost::asio::io_context& io) : socket(io), deadline(io) {}
   Socket socket;
   boost::asio::steady_timer deadline;
+  ucred peer{};  // at connect, as the kernel recorded it
 };
 
-Intake::Intake(boost::asio::io_context& io, Registry& registry) : io_(io), registry_(registry), acceptor_(io) {}
+Intake::Intake(boost::asio::io_context& io, Registry& registry, IntakeLimits limits)
+    : io_(io), registry_(registry), acceptor_(io), limits_(limits), pending_(limits.pending), refusals_(io) {}
 
 Intake::~Intake() {
   boost::system::error_code ignored;
@@ -105,7 +102,13 @@ void Intake::accept() {
   acceptor_.async_accept(c->socket, [this, c](const boost::system::error_code& ec) {
     if (ec == boost::asio::error::operation_aborted) return;
     if (!ec) {
-      if (connections_.size() >= kMaxPending) {
+      socklen_t length = sizeof c->peer;
+      std::string why;
+      if (::getsockopt(c->socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &c->peer, &length) != 0) {
+        boost::system::error_code ignored;
+        c->socket.close(ignored);
+      } else if (why = pending_.take(c->peer.uid); !why.empty()) {
+        refusals_.refused(c->peer.uid, c->peer.pid, "too many hand-overs waiting for their hello: " + why);
         boost::system::error_code ignored;
         c->socket.close(ignored);
       } else {
@@ -118,9 +121,12 @@ void Intake::accept() {
 }
 
 void Intake::receive_hello(std::shared_ptr<Connection> c) {
-  c->deadline.expires_after(kHelloPatience);
+  c->deadline.expires_after(limits_.hello_timeout);
   c->deadline.async_wait([this, c](const boost::system::error_code& ec) {
-    if (!ec) drop(c);
+    if (ec) return;
+    refusals_.refused(c->peer.uid, c->peer.pid,
+                      "no hello within " + std::to_string(limits_.hello_timeout.count()) + " ms of connecting");
+    drop(c);
   });
   c->socket.async_wait(Socket::wait_read, [this, c](const boost::system::error_code& ec) {
     c->deadline.cancel();
@@ -137,13 +143,13 @@ void Intake::receive_hello(std::shared_ptr<Connection> c) {
     std::string why;
     int fd = receive_account(c->socket.native_handle(), &why);
     if (fd < 0) {
-      spdlog::warn("heap socket: refused pid {} (uid {}): {}", peer.pid, peer.uid, why);
+      refusals_.refused(peer.uid, peer.pid, why);
       drop(c);
       return;
     }
     heap::MappedAccount account = heap::MappedAccount::from_fd(fd, &why);
     if (!account) {
-      spdlog::warn("heap socket: refused pid {} (uid {}): {}", peer.pid, peer.uid, why);
+      refusals_.refused(peer.uid, peer.pid, why);
       drop(c);
       return;
     }
@@ -151,7 +157,7 @@ void Intake::receive_hello(std::shared_ptr<Connection> c) {
     std::optional<WatchedProcess> process = handle ? identify(peer.pid, handle->uid()) : std::nullopt;
     if (handle && process && process->id != handle->id()) process.reset();
     if (!handle || !process) {
-      spdlog::warn("heap socket: refused pid {} (uid {}): {}", peer.pid, peer.uid, !handle ? why : "it is gone");
+      refusals_.refused(peer.uid, peer.pid, !handle ? why : "it is gone");
       drop(c);
       return;
     }
@@ -172,7 +178,7 @@ void Intake::drop(const std::shared_ptr<Connection>& c) {
   boost::system::error_code ignored;
   c->deadline.cancel();
   c->socket.close(ignored);
-  connections_.erase(c.get());
+  if (connections_.erase(c.get()) != 0) pending_.release(c->peer.uid);
 }
 
 }  // namespace memproxy::heapwatch

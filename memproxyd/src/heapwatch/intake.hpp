@@ -9,6 +9,13 @@
 // own numbers wrong and nothing else: a malformed message, a descriptor
 // that is not a sealed account, too many connections, or a client that
 // never sends anything are each refused without blocking the daemon.
+//
+// No user keeps another's processes from being watched: connections
+// waiting for their hello are limited per user (UserSlots, user_limits.hpp,
+// taken at accept from the connection's SO_PEERCRED), each waits at most
+// hello_timeout, and refusals are logged with a count (RefusalLog), not a
+// line each. A refused process is not lost: the heap watch's rescan finds
+// it (finder.hpp).
 #ifndef MEMPROXYD_HEAPWATCH_INTAKE_HPP
 #define MEMPROXYD_HEAPWATCH_INTAKE_HPP
 
@@ -16,17 +23,25 @@
 #include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/generic/seq_packet_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "heapwatch/refusal_log.hpp"
 #include "heapwatch/registry.hpp"
+#include "heapwatch/user_limits.hpp"
 
 namespace memproxy::heapwatch {
 
+struct IntakeLimits {
+  UserLimits pending = kPendingHandOverLimits;
+  std::chrono::milliseconds hello_timeout = kHelloTimeout;
+};
+
 class Intake {
  public:
-  Intake(boost::asio::io_context& io, Registry& registry);
+  Intake(boost::asio::io_context& io, Registry& registry, IntakeLimits limits = {});
   ~Intake();
 
   // Listens at `socket_path` (any user may connect: mode 0666, in the
@@ -34,6 +49,8 @@ class Intake {
   std::string listen(const std::string& socket_path);
 
   size_t connections() const { return connections_.size(); }
+  // Hand-overs refused so far (not watched, or not read at all).
+  size_t refused() const { return refusals_.total(); }
 
  private:
   // Boost 1.74 has no local::seq_packet_protocol: the generic one, AF_UNIX.
@@ -48,7 +65,12 @@ class Intake {
   Registry& registry_;
   boost::asio::basic_socket_acceptor<Protocol> acceptor_;
   std::string path_;
+  IntakeLimits limits_;
+  // Every connection in connections_ holds one slot of its uid, and no
+  // other does.
   std::map<Connection*, std::shared_ptr<Connection>> connections_;
+  UserSlots pending_;
+  RefusalLog refusals_;
 };
 
 }  // namespace memproxy::heapwatch
