@@ -71,6 +71,7 @@ class EventLoop {
     heapwatch::HeapWatchOptions watch;
     watch.socket_path = heap_socket_path(options_);
     watch.sample_interval = options_.sample_interval;
+    watch.rescan_interval = options_.rescan_interval;
     heap_watch_ = std::make_unique<heapwatch::HeapWatch>(io_, watch);
     start_history();
     watch_state_ = std::make_unique<heapwatch::DaemonWatchState>(io_, heap_watch_->registry(), keeper_.get());
@@ -94,7 +95,8 @@ class EventLoop {
     spdlog::info("heap watch: answering queries on {}", query_socket);
 
     exporters_ = std::make_unique<heapwatch::Exporters>(*watch_state_);
-    error = exporters_->start({options_.prometheus_listen, options_.prometheus_textfile});
+    error = exporters_->start({options_.prometheus_listen, options_.prometheus_textfile,
+                               options_.prometheus_textfile_mode, options_.prometheus_textfile_group});
     if (!error.empty()) return error;
     heap_watch_->on_tick = [this](const std::vector<heapwatch::Reading>& readings, int64_t unix_ns) {
       site_watch_->on_tick(heap_watch_->registry(), unix_ns);

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "heapwatch/finder.hpp"
-
 namespace memproxy::heapwatch {
 namespace {
 
@@ -18,8 +16,10 @@ HeapWatch::HeapWatch(boost::asio::io_context& io, HeapWatchOptions options)
     : options_(std::move(options)),
       registry_(options_.limits),
       exits_(io, [this](const ProcessId& id) { registry_.end(id, unix_now_ns()); }),
-      intake_(io, registry_),
-      timer_(io) {
+      intake_(io, registry_, options_.intake),
+      finder_(registry_, options_.socket_path),
+      timer_(io),
+      rescan_timer_(io) {
   registry_.on_added = [this](const Watched& w) {
     if (w.handle) exits_.watch(*w.handle);
   };
@@ -29,12 +29,25 @@ HeapWatch::HeapWatch(boost::asio::io_context& io, HeapWatchOptions options)
 std::string HeapWatch::start() {
   std::string error = intake_.listen(options_.socket_path);
   if (!error.empty()) return error;
-  size_t found = find_running(registry_, options_.socket_path);
+  size_t found = finder_.scan(false);
   spdlog::info("heap watch: listening on {}, sampling every {} ms; {} monitored process{} already running",
                options_.socket_path, options_.sample_interval.count(), found, found == 1 ? "" : "es");
   next_ = std::chrono::steady_clock::now();
   schedule();
+  schedule_rescan();
   return "";
+}
+
+void HeapWatch::schedule_rescan() {
+  rescan_timer_.expires_after(options_.rescan_interval);
+  rescan_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    size_t found = finder_.scan();
+    if (found != 0) {
+      spdlog::info("heap watch: rescan found {} monitored process{} not handed over", found, found == 1 ? "" : "es");
+    }
+    schedule_rescan();
+  });
 }
 
 // Ticks keep to a fixed cadence: a slow tick delays the next one, it does

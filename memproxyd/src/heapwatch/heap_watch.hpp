@@ -1,6 +1,7 @@
 // The daemon's heap watch: the heap socket, the processes found already
-// running, the wait for each one's end (its pidfd), and the sampling timer,
-// on the daemon's event loop.
+// running and, every rescan interval, those found since (a refused
+// hand-over, finder.hpp), the wait for each one's end (its pidfd), and the
+// sampling timer, on the daemon's event loop.
 #ifndef MEMPROXYD_HEAPWATCH_HEAP_WATCH_HPP
 #define MEMPROXYD_HEAPWATCH_HEAP_WATCH_HPP
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "heapwatch/exit_watch.hpp"
+#include "heapwatch/finder.hpp"
 #include "heapwatch/intake.hpp"
 #include "heapwatch/registry.hpp"
 #include "heapwatch/sampler.hpp"
@@ -23,6 +25,8 @@ struct HeapWatchOptions {
   std::string socket_path;
   std::chrono::milliseconds sample_interval{1000};
   RegistryLimits limits;
+  std::chrono::milliseconds rescan_interval{10000};
+  IntakeLimits intake;
 };
 
 class HeapWatch {
@@ -39,12 +43,15 @@ class HeapWatch {
  private:
   void schedule();
   void tick();
+  void schedule_rescan();
 
   HeapWatchOptions options_;
   Registry registry_;
   ExitWatch exits_;
   Intake intake_;
+  Finder finder_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer rescan_timer_;
   std::chrono::steady_clock::time_point next_;
 };
 
