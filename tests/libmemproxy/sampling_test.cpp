@@ -109,6 +109,13 @@ class Sampling : public RunsArch {
     EXPECT_NEAR(estimated_at_sites / held_at_sites, 1.0, 0.10)
         << "estimated " << estimated_at_sites << " bytes at the sites, held " << held_at_sites << " ("
         << g.at_sites << " samples)";
+    // Every sample taken, freed blocks' included: what the program's blocks
+    // should take, within five standard deviations, plus the few blocks of
+    // its runtimes (the exception pool, stdio's buffer, the vectors).
+    const double expected_taken = static_cast<double>(held.at("expected_taken"));
+    EXPECT_NEAR(static_cast<double>(account.samples().taken), expected_taken + 8,
+                5 * static_cast<double>(held.at("taken_sd")) + 16)
+        << account.samples().taken << " samples taken";
     p.resume();
 
     // site_c freed its blocks: its samples are gone, the others unchanged.

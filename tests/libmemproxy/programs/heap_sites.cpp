@@ -6,13 +6,15 @@
 //                  site_c 16N of LO..HI (so they hold about 1:2:4 of the
 //                  bytes, in blocks of two sizes), churn allocates 16N
 //                  blocks of LO..HI and frees each; prints the
-//                  functions' addresses and each site's usable bytes, stops
+//                  functions' addresses and each site's usable bytes (and
+//                  how many samples its blocks should take), stops
 //                  (SIGSTOP); frees site_c's blocks, prints, stops; exits.
 //   trace          prints traced_calls' address, stops; makes a known sequence
 //                  of calls from traced_calls, prints their pointers, stops;
 //                  exits.
 //   flood N        stops; makes N malloc(8) and keeps them; stops; exits.
 #include <malloc.h>
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,9 +49,26 @@ __attribute__((noinline)) void site_b(Site* s, size_t n, size_t lo, size_t hi) {
 __attribute__((noinline)) void site_c(Site* s, size_t n, size_t lo, size_t hi) {
   for (size_t i = 0; i < n; ++i) s->blocks.push_back(calloc(1, size_between(lo, hi)));
 }
+// How many samples the blocks made here should take: each block of u
+// usable bytes is taken with probability 1 - exp(-u / mean), independently
+// (the sampler's countdown is memoryless), so the count has this mean and
+// variance. MEMPROXY_SAMPLE_BYTES is the mean asked for.
+double g_expected_taken = 0;
+double g_taken_variance = 0;
+
+void expect_taken(const void* p) {
+  const char* mean_text = getenv("MEMPROXY_SAMPLE_BYTES");
+  const double mean = mean_text != nullptr ? strtod(mean_text, nullptr) : 0;
+  if (p == nullptr || mean <= 0) return;
+  const double taken = 1 - exp(-static_cast<double>(malloc_usable_size(const_cast<void*>(p))) / mean);
+  g_expected_taken += taken;
+  g_taken_variance += taken * (1 - taken);
+}
+
 __attribute__((noinline)) void churn(size_t n, size_t lo, size_t hi) {
   for (size_t i = 0; i < n; ++i) {
     void* volatile p = malloc(size_between(lo, hi));
+    expect_taken(p);
     free(p);
   }
 }
@@ -73,11 +92,15 @@ __attribute__((noinline)) int run_sites(size_t n, size_t lo, size_t hi) {
   site_a(&a, n, 4 * lo, 4 * hi);
   site_b(&b, 8 * n, lo, hi);
   site_c(&c, 16 * n, lo, hi);
+  for (const Site* site : {&a, &b, &c}) {
+    for (void* p : site->blocks) expect_taken(p);
+  }
   churn(16 * n, lo, hi);
   printf("site_a=%p site_b=%p site_c=%p churn=%p run_sites=%p\n", reinterpret_cast<void*>(&site_a),
          reinterpret_cast<void*>(&site_b), reinterpret_cast<void*>(&site_c), reinterpret_cast<void*>(&churn),
          reinterpret_cast<void*>(&run_sites));
-  printf("held_a=%zu held_b=%zu held_c=%zu\n", usable_bytes(a), usable_bytes(b), usable_bytes(c));
+  printf("held_a=%zu held_b=%zu held_c=%zu expected_taken=%.0f taken_sd=%.0f\n", usable_bytes(a), usable_bytes(b),
+         usable_bytes(c), g_expected_taken, ceil(sqrt(g_taken_variance)));
   stop();
   for (void* p : c.blocks) free(p);
   c.blocks.clear();
