@@ -2,9 +2,27 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
+#include "heapwatch/sampler.hpp"
 #include "heapwatch/trace_session.hpp"
 
 namespace memproxy::heapwatch {
+
+namespace {
+
+// The first reading, taken as the registry takes the process (or its new image).
+void take_first_reading(Registry& registry, const Watched& w) {
+  if (!w.account) return;
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  heap::Totals totals;
+  Sample s = read_sample(w, now, &totals);
+  registry.record(w.process.id, s, totals);
+}
+
+}  // namespace
 
 std::string Registry::add(WatchedProcess process, heap::MappedAccount account, Handle handle) {
   if (auto it = entries_.find(process.id); it != entries_.end()) {
@@ -24,6 +42,7 @@ std::string Registry::add(WatchedProcess process, heap::MappedAccount account, H
   w.account = std::move(account);
   if (w.account) switch_off_left_trace(w.account.trace());
   w.handle = std::move(handle);
+  take_first_reading(*this, w);
   if (on_added) on_added(w);
   return "";
 }
@@ -43,6 +62,7 @@ std::string Registry::replace_image(Watched& w, WatchedProcess process, heap::Ma
   w.process = std::move(process);
   w.recent.clear();
   w.last_totals = {};
+  take_first_reading(*this, w);
   spdlog::info("pid {} now runs {}", w.process.id.pid, w.process.program);
   return "";
 }

@@ -7,6 +7,18 @@
 
 namespace memproxy::heapwatch {
 
+Sample read_sample(const Watched& w, int64_t unix_ns, heap::Totals* totals) {
+  *totals = w.account ? w.account.totals() : heap::Totals{};
+  Sample s;
+  s.unix_ns = unix_ns;
+  s.live_bytes = totals->live_bytes;
+  s.peak_bytes = totals->peak_bytes;
+  s.rss_bytes = process::resident_bytes(w.process.id.pid).value_or(0);
+  s.allocations = totals->allocations();
+  s.frees = totals->frees();
+  return s;
+}
+
 std::vector<Reading> sample_all(Registry& registry, int64_t unix_ns) {
   std::vector<ProcessId> gone;
   std::vector<std::pair<ProcessId, std::pair<Sample, heap::Totals>>> taken;
@@ -22,17 +34,11 @@ std::vector<Reading> sample_all(Registry& registry, int64_t unix_ns) {
       gone.push_back(w.process.id);
       return;
     }
-    heap::Totals t = w.account.totals();
-    Sample s;
-    s.unix_ns = unix_ns;
-    s.live_bytes = t.live_bytes;
-    s.peak_bytes = t.peak_bytes;
-    // Read after the check and kept only while the pidfd says the process
-    // runs: a reused pid's RSS is never recorded.
-    s.rss_bytes = process::resident_bytes(w.process.id.pid).value_or(0);
+    heap::Totals t;
+    Sample s = read_sample(w, unix_ns, &t);
+    // Kept only while the pidfd says the process runs: a reused pid's RSS
+    // is never recorded.
     if (w.handle && w.handle->ended()) return;
-    s.allocations = t.allocations();
-    s.frees = t.frees();
     taken.push_back({w.process.id, {s, t}});
   });
   for (const ProcessId& id : gone) registry.end(id, unix_ns);
