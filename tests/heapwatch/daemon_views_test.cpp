@@ -122,7 +122,9 @@ TEST_F(DaemonViewsTest, TheTextfileCarriesTheSeriesAndDropsThemWhenTheProcessEnd
   ASSERT_TRUE(wait_until([&] { return (later = live_in_file()) > first; })) << read_file(textfile);
   struct stat st {};
   ASSERT_EQ(::stat(textfile.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  // It shows every user's processes: root and root's group only, by default.
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  EXPECT_EQ(st.st_gid, 0u);
 
   grower->signal(SIGKILL);
   grower->finish();
