@@ -60,9 +60,11 @@ json view_of(const std::string& table, pid_t pid) {
 
 // Whether the daemon has sampled `pid` (it is watched from its handover on,
 // sampled from the next tick).
+// Sampled by a tick, which also hands the sample to the history (the
+// reading taken when a process is registered is not yet in the store).
 bool sampled(const std::string& table, pid_t pid) {
-  json v = view_of(table, pid);
-  return !v.is_null() && v["latest"]["unix_ns"].get<int64_t>() > 0;
+  Outcome history = memproxyctl(table, {"history", std::to_string(pid), "--json"});
+  return history.ok() && json::parse(history.out)["samples"].size() >= 2;
 }
 
 std::string trend_of(const std::string& table, pid_t pid) {
