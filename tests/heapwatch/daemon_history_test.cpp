@@ -300,8 +300,10 @@ TEST_F(DaemonHistoryTest, ALockedDatabaseNeverDelaysSampling) {
     EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(7));
   }
   EXPECT_LT(slowest_top, std::chrono::milliseconds(1000));
-  // Four seconds of 100 ms ticks, as top saw them: none held up.
-  EXPECT_GE(seen.size(), 20u);
+  // Four seconds of 100 ms ticks, as top saw them: none held up. How many
+  // top sees depends on how fast it can ask (slowly under a sanitizer on a
+  // busy machine); the gaps between them are the daemon's.
+  EXPECT_GE(seen.size(), 8u);
   int64_t widest = 0;
   for (size_t i = 1; i < seen.size(); ++i) widest = std::max(widest, seen[i] - seen[i - 1]);
   EXPECT_LT(widest, 700'000'000) << "a gap of " << widest / 1'000'000 << " ms between samples";

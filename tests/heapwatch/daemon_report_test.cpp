@@ -81,6 +81,18 @@ TEST_F(DaemonReportTest, AGrowingProgramsReportShowsItsHeapRisingAndTheCallSiteT
   const std::string pid = std::to_string(grower->pid());
   ASSERT_TRUE(wait_until([&] { return trend_of(daemon.table(), grower->pid()) == "growing"; }, kVerdictPatience))
       << heapwatch_e2e::memproxyctl(daemon.table(), {"top", "--json"}).describe() << daemon.log();
+  // The call site's chart needs a few snapshots to draw a line: on a busy
+  // machine the verdict can come before them.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        Outcome sites = heapwatch_e2e::memproxyctl(daemon.table(), {"leaks", pid, "--json"});
+        // Exit 1: a site grows, as this one does.
+        if (!sites.exited || sites.code > 1) return false;
+        const auto answer = nlohmann::json::parse(sites.out);
+        return !answer["sites"].empty() && answer["sites"][0]["series"].size() >= 6;
+      },
+      kVerdictPatience))
+      << heapwatch_e2e::memproxyctl(daemon.table(), {"leaks", pid, "--json"}).describe();
 
   const std::string page = dir_ / "grower.html";
   Outcome report = heapwatch_e2e::memproxyctl(daemon.table(), {"report", pid, "-o", page, "--since", "1h"});
