@@ -4,16 +4,14 @@
 #include <cstdio>
 #include <string_view>
 
+#include "memproxy/process_info.hpp"
+
 namespace memproxyctl {
 
 namespace hq = memproxy::heap_query;
+using memproxy::process::base_name;
 
 namespace {
-
-std::string base_name(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 bool starts_with(const std::string& text, std::string_view prefix) { return text.rfind(prefix, 0) == 0; }
 

@@ -4,18 +4,15 @@
 #include <string_view>
 
 #include "human_units.hpp"
+#include "memproxy/process_info.hpp"
 #include "terminal_text.hpp"
 
 namespace memproxyctl {
 
 namespace hq = memproxy::heap_query;
+using memproxy::process::base_name;
 
 namespace {
-
-std::string base_name(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 std::string hex(uint64_t value) {
   char text[24];
