@@ -18,6 +18,7 @@
 #include "capability.hpp"
 #include "backends.hpp"
 #include "e2e_support.hpp"
+#include "top_entries.hpp"
 
 namespace {
 
@@ -27,18 +28,6 @@ using nlohmann::json;
 std::vector<std::string> monitored_environment(const std::string& table, const Backend& b) {
   return {preload_with(MEMPROXY_LIB, b), "MEMPROXY_TABLE=" + table};
 }
-
-std::optional<json> entry_in_top(const std::string& table, pid_t pid) {
-  Outcome top = memproxyctl(table, {"top", "--json"});
-  if (!top.ok()) return std::nullopt;
-  const json answer = json::parse(top.out);
-  for (const json& v : answer["processes"]) {
-    if (v["process"]["pid"] == pid) return v;
-  }
-  return std::nullopt;
-}
-
-bool watches(const std::string& table, pid_t pid) { return entry_in_top(table, pid).has_value(); }
 
 class DescriptorsTest : public ::testing::TestWithParam<Backend> {
  protected:

@@ -21,6 +21,7 @@
 
 #include "capability.hpp"
 #include "e2e_support.hpp"
+#include "top_entries.hpp"
 #include "memproxy/heap_account.h"
 
 namespace {
@@ -92,30 +93,6 @@ int forged_account(uint64_t size, uint64_t claimed_size, bool sealed) {
   if (::pwrite(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return -1;
   if (sealed && ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) return -1;
   return fd;
-}
-
-std::vector<pid_t> watched_pids(const std::string& table) {
-  std::vector<pid_t> pids;
-  Outcome top = memproxyctl(table, {"top", "--json"});
-  if (!top.ok()) return pids;
-  const json answer = json::parse(top.out);
-  for (const json& v : answer["processes"]) pids.push_back(v["process"]["pid"].get<pid_t>());
-  return pids;
-}
-
-uint64_t live_bytes_of(const std::string& table, pid_t pid) {
-  Outcome top = memproxyctl(table, {"top", "--json"});
-  if (!top.ok()) return 0;
-  const json answer = json::parse(top.out);
-  for (const json& v : answer["processes"]) {
-    if (v["process"]["pid"] == pid) return v["latest"]["live_bytes"].get<uint64_t>();
-  }
-  return 0;
-}
-
-bool watches(const std::string& table, pid_t pid) {
-  std::vector<pid_t> pids = watched_pids(table);
-  return std::find(pids.begin(), pids.end(), pid) != pids.end();
 }
 
 class IntakeTest : public ::testing::Test {

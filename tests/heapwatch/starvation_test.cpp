@@ -21,6 +21,7 @@
 
 #include "capability.hpp"
 #include "e2e_support.hpp"
+#include "top_entries.hpp"
 
 namespace {
 
@@ -126,20 +127,6 @@ std::vector<std::string> as_user(uid_t uid, std::vector<std::string> argv) {
                                 "--clear-groups", "--"};
   full.insert(full.end(), argv.begin(), argv.end());
   return full;
-}
-
-std::vector<pid_t> watched_pids(const std::string& table) {
-  std::vector<pid_t> pids;
-  Outcome top = memproxyctl(table, {"top", "--json"});
-  if (!top.ok()) return pids;
-  const json answer = json::parse(top.out);
-  for (const json& v : answer["processes"]) pids.push_back(v["process"]["pid"].get<pid_t>());
-  return pids;
-}
-
-bool watches(const std::string& table, pid_t pid) {
-  std::vector<pid_t> pids = watched_pids(table);
-  return std::find(pids.begin(), pids.end(), pid) != pids.end();
 }
 
 size_t count_of(const std::string& text, const std::string& what) {
