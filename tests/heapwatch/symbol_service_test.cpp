@@ -60,17 +60,33 @@ class SymbolServiceTest : public ::testing::Test {
   }
 };
 
-TEST_F(SymbolServiceTest, AddressesOfARunningProcessOnceEach) {
-  testing::Process target({MP_HEAP_SITES, "trace"}, {});
-  auto line = target.read_line();
-  ASSERT_TRUE(line && target.wait_stopped()) << target.finish().describe();
-  const uint64_t function = std::stoull(line->substr(line->find('=') + 1), nullptr, 0);
+// mp-heap-sites stopped after printing its traced function's address, and
+// the handle the daemon would hold for it.
+struct Target {
+  std::unique_ptr<testing::Process> process;
+  Handle handle;
+  WatchedProcess watched;
+  uint64_t function = 0;
+};
+
+void start(std::vector<std::string> argv, Target* t) {
+  t->process = std::make_unique<testing::Process>(argv, std::vector<std::string>{});
+  auto line = t->process->read_line();
+  ASSERT_TRUE(line && t->process->wait_stopped()) << t->process->finish().describe();
+  t->function = std::stoull(line->substr(line->find('=') + 1), nullptr, 0);
   std::string why;
-  Handle handle = ProcessHandle::of_pid(target.pid(), &why);
-  ASSERT_TRUE(handle) << why;
-  WatchedProcess p;
-  p.id = handle->id();
-  p.uid = handle->uid();
+  t->handle = ProcessHandle::of_pid(t->process->pid(), &why);
+  ASSERT_TRUE(t->handle) << why;
+  t->watched.id = t->handle->id();
+  t->watched.uid = t->handle->uid();
+}
+
+TEST_F(SymbolServiceTest, AddressesOfARunningProcessOnceEach) {
+  Target t;
+  ASSERT_NO_FATAL_FAILURE(start({MP_HEAP_SITES, "trace"}, &t));
+  const Handle& handle = t.handle;
+  const WatchedProcess& p = t.watched;
+  const uint64_t function = t.function;
 
   SymbolService service(io, options());
   // A return address just past the function's first instruction is looked
@@ -111,20 +127,13 @@ TEST_F(SymbolServiceTest, AFullQueueAnswersAtOnce) {
 }
 
 TEST_F(SymbolServiceTest, AProcessThatEndedIsNotRead) {
-  testing::Process target({MP_HEAP_SITES, "trace"}, {});
-  auto line = target.read_line();
-  ASSERT_TRUE(line && target.wait_stopped()) << target.finish().describe();
-  const uint64_t function = std::stoull(line->substr(line->find('=') + 1), nullptr, 0);
-  std::string why;
-  Handle handle = ProcessHandle::of_pid(target.pid(), &why);
-  ASSERT_TRUE(handle) << why;
-  WatchedProcess p;
-  p.id = handle->id();
-  target.signal(SIGKILL);
-  target.finish();
+  Target t;
+  ASSERT_NO_FATAL_FAILURE(start({MP_HEAP_SITES, "trace"}, &t));
+  t.process->signal(SIGKILL);
+  t.process->finish();
 
   SymbolService service(io, options());
-  auto answer = ask(service, handle, p, {function + 1});
+  auto answer = ask(service, t.handle, t.watched, {t.function + 1});
   ASSERT_TRUE(answer);
   EXPECT_NE(answer->error.find("may not be shown: it is gone"), std::string::npos) << answer->error;
   EXPECT_TRUE(answer->locations.empty());
@@ -159,26 +168,8 @@ std::vector<pid_t> worker_children() {
   return pids;
 }
 
-struct Target {
-  std::unique_ptr<testing::Process> process;
-  Handle handle;
-  WatchedProcess watched;
-  uint64_t function = 0;
-};
-
 TEST_F(SymbolServiceTest, AUserWhoStopsTheirWorkerDelaysOnlyThemselves) {
   MEMPROXY_REQUIRE(testing::missing_unprivileged_runner());
-  auto start = [](std::vector<std::string> argv, Target* t) {
-    t->process = std::make_unique<testing::Process>(argv, std::vector<std::string>{});
-    auto line = t->process->read_line();
-    ASSERT_TRUE(line && t->process->wait_stopped()) << t->process->finish().describe();
-    t->function = std::stoull(line->substr(line->find('=') + 1), nullptr, 0);
-    std::string why;
-    t->handle = ProcessHandle::of_pid(t->process->pid(), &why);
-    ASSERT_TRUE(t->handle) << why;
-    t->watched.id = t->handle->id();
-    t->watched.uid = t->handle->uid();
-  };
   Target theirs, root;
   ASSERT_NO_FATAL_FAILURE(start(testing::as_nobody({staged_.program(MP_HEAP_SITES), "trace"}), &theirs));
   ASSERT_NE(theirs.handle->uid(), 0u);
