@@ -100,6 +100,8 @@ class HistoryKeeper {
   bool query(std::function<LoopContinuation(HistoryStore*)> read);
 
   uint64_t dropped_observations() const { return dropped_.load(std::memory_order_relaxed); }
+  // What each verdict is made with: when a process's first verdict is due.
+  const VerdictParameters& verdict_parameters() const { return options_.verdict; }
 
  private:
   struct Tick {
