@@ -1,5 +1,4 @@
 // memproxyd: parses and watches memproxy.conf and publishes the routing table.
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <climits>
@@ -8,10 +7,8 @@
 #include <string>
 
 #include "check.hpp"
-#include "logging.hpp"
 #include "options.hpp"
 #include "service.hpp"
-#include "symbols/worker_path.hpp"
 
 namespace {
 
@@ -40,18 +37,6 @@ int main(int argc, char** argv) {
   options.prometheus_textfile = absolute(options.prometheus_textfile);
   options.history_path = absolute(options.history_path);
   options.symbolizer = absolute(options.symbolizer);
-  // Said once at start, on stderr, which is the log of a foreground daemon
-  // (systemd's journal); run_service sets the log up again. Without its
-  // worker the daemon runs, but names no functions.
-  if (options.heap_watch && !options.once) {
-    const memproxy::symbols::WorkerChoice worker = memproxy::symbols::choose_worker(options.symbolizer);
-    setup_logging(LogTarget::stderr_only);
-    if (worker.problem.empty()) {
-      spdlog::info("symbolizer: {}", worker.path);
-    } else {
-      spdlog::warn("{}", worker.problem);
-    }
-  }
   try {
     return run_service(options);
   } catch (const std::exception& e) {

@@ -27,6 +27,7 @@
 #include "reloader.hpp"
 #include "runtime_dir.hpp"
 #include "status_writer.hpp"
+#include "symbols/worker_path.hpp"
 #include "watcher.hpp"
 
 namespace memproxy::daemon {
@@ -131,7 +132,16 @@ class EventLoop {
   }
 
   // One symbolizer for call sites and traced callers, with one cache.
+  // Which worker it will run is said here, once the daemon's log is set up
+  // (syslog for a backgrounded daemon): without its worker the daemon runs,
+  // but names no functions.
   void start_symbols() {
+    const symbols::WorkerChoice worker = symbols::choose_worker(options_.symbolizer);
+    if (worker.problem.empty()) {
+      spdlog::info("symbolizer: {}", worker.path);
+    } else {
+      spdlog::warn("{}", worker.problem);
+    }
     heapwatch::SymbolServiceOptions symbolizing;
     if (!options_.symbolizer.empty()) symbolizing.client.worker_command = {options_.symbolizer};
     symbolizing.timeout = options_.symbolizer_timeout;

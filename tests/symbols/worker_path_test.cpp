@@ -153,5 +153,29 @@ TEST_F(WorkerPathTest, ADaemonWithoutItsWorkerWarnsAtStart) {
   EXPECT_NE(log.find("--symbolizer"), std::string::npos) << log;
 }
 
+// A backgrounded daemon logs to syslog once it has detached: the warning
+// must come from the detached daemon's own logger (the process that says
+// "running (pid N)"), not from the process that exits once it has started.
+TEST_F(WorkerPathTest, ABackgroundedDaemonWithoutItsWorkerWarnsInItsOwnLog) {
+  TempDir dir(0755);
+  copy_executable(MEMPROXYD_BIN, dir / "sbin/memproxyd");
+  const std::string config = dir.write("memproxy.conf", "alpha\n");
+  const std::string log = dir / "daemon.log";
+  const pid_t starter = spawn_logged({dir / "sbin/memproxyd", "--no-history", "-c", config, "-t", dir / "run/table"},
+                                     inherited_environment(), log, log);
+  ASSERT_EQ(wait_exit(starter, std::chrono::seconds(60)), std::optional<int>(0)) << read_text(log);
+  const std::string text = read_text(log);
+  const size_t running = text.find("running (pid ");
+  ASSERT_NE(running, std::string::npos) << text;
+  const pid_t daemon = static_cast<pid_t>(std::stol(text.substr(running + 13)));
+  ::kill(daemon, SIGTERM);
+  EXPECT_NE(text.find("memproxyd[" + std::to_string(daemon) + "] warning: no symbolizer worker found at " +
+                      (dir / "sbin/memproxyd-symbolize")),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("--symbolizer"), std::string::npos) << text;
+  for (int i = 0; i < 2000 && ::kill(daemon, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
 }  // namespace
 }  // namespace memproxy::testing
