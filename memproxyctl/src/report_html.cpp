@@ -189,13 +189,13 @@ std::string site_chart(const hq::SiteView& site, const ReportInput& input) {
   return svg_chart({s}, layout);
 }
 
-std::string site_row(size_t rank, const hq::SiteView& site, const ReportInput& input) {
+std::string site_row(size_t rank, const hq::SiteView& site, const std::string& label_suffix, const ReportInput& input) {
   std::string out = "<tr class=\"site\"><td class=\"number\">" + std::to_string(rank) + "</td><td>";
   if (site.frames.empty()) {
     out += "<span class=\"note\">no frames (the stack could not be read)</span>";
   } else {
     const hq::FrameView& top = site.frames[naming_frame(site)];
-    out += "<div class=\"code function\">" + e(frame_function(top)) + (top.inlined ? " <span class=\"note\">(inlined)</span>" : "") +
+    out += "<div class=\"code function\">" + e(frame_function(top) + label_suffix) + (top.inlined ? " <span class=\"note\">(inlined)</span>" : "") +
            "</div><div class=\"code place\">" + e(frame_place(top)) + "</div>";
     out += "<details><summary>stack, " + e(plural(site.frames.size(), "frame", "frames")) + "</summary><ol class=\"stack\">";
     for (const hq::FrameView& f : site.frames) {
@@ -249,7 +249,8 @@ std::string sites_section(const ReportInput& input) {
   }
   out += "<table class=\"sites\"><thead><tr><th>#</th><th>function, file:line</th><th>estimated live</th>"
          "<th>growth</th><th>growing</th><th>estimated live over time</th></tr></thead><tbody>";
-  for (size_t i = 0; i < a.sites.size(); ++i) out += site_row(i + 1, a.sites[i], input);
+  const std::vector<std::string> suffixes = label_suffixes(a.sites);
+  for (size_t i = 0; i < a.sites.size(); ++i) out += site_row(i + 1, a.sites[i], suffixes[i], input);
   out += "</tbody></table></section>";
   return out;
 }

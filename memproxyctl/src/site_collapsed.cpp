@@ -28,9 +28,10 @@ std::string collapsed_stacks(const hq::SitesAnswer& answer) {
   for (const hq::SiteView& site : answer.sites) {
     if (site.estimated_bytes == 0) continue;
     std::string line;
-    for (auto f = site.frames.rbegin(); f != site.frames.rend(); ++f) {
+    const size_t leaf = first_outside_allocator(site);
+    for (size_t i = site.frames.size(); i > leaf; --i) {
       if (!line.empty()) line += ';';
-      line += collapsed_frame(*f);
+      line += collapsed_frame(site.frames[i - 1]);
     }
     if (line.empty()) line = "[no stack]";
     out += line + " " + std::to_string(site.estimated_bytes) + "\n";

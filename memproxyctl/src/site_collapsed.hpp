@@ -1,7 +1,8 @@
 // Call sites as folded stacks, the input of flamegraph.pl and speedscope:
 // one line per site, its frames root first joined by ';', a space and its
 // estimated live bytes ("main;serve;leak_block 1048576"). Inlined frames
-// are frames of their own, each named by frame_label() (site_name.hpp).
+// are frames of their own, each named by frame_label() (site_name.hpp);
+// the allocator's frames at the leaf are left out (first_outside_allocator).
 // A name is cleaned so it cannot break the format: ';' becomes ':', C0
 // controls and DEL become '?'; then terminal_safe() does the rest.
 #ifndef MEMPROXYCTL_SITE_COLLAPSED_HPP

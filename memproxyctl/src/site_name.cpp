@@ -1,7 +1,9 @@
 #include "site_name.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <map>
 #include <string_view>
 
 #include "memproxy/process_info.hpp"
@@ -46,14 +48,20 @@ bool allocator_frame(const hq::FrameView& frame) {
   return false;
 }
 
-size_t naming_frame(const hq::SiteView& site) {
-  size_t first_outside = site.frames.size();
+size_t first_outside_allocator(const hq::SiteView& site) {
   for (size_t i = 0; i < site.frames.size(); ++i) {
+    if (!allocator_frame(site.frames[i])) return i;
+  }
+  return 0;
+}
+
+size_t naming_frame(const hq::SiteView& site) {
+  const size_t first = first_outside_allocator(site);
+  for (size_t i = first; i < site.frames.size(); ++i) {
     if (allocator_frame(site.frames[i])) continue;
     if (!site.frames[i].function.empty()) return i;
-    if (first_outside == site.frames.size()) first_outside = i;
   }
-  return first_outside == site.frames.size() ? 0 : first_outside;
+  return first;
 }
 
 std::string frame_label(const hq::FrameView& frame, bool full_path) {
@@ -65,6 +73,58 @@ std::string frame_label(const hq::FrameView& frame, bool full_path) {
 std::string site_label(const hq::SiteView& site) {
   if (site.frames.empty()) return "(no stack)";
   return frame_label(site.frames[naming_frame(site)]);
+}
+
+namespace {
+
+// How many frames, from each site's first outside the allocator, the two
+// stacks share.
+size_t shared_frames(const hq::SiteView& a, const hq::SiteView& b) {
+  const size_t from_a = first_outside_allocator(a), from_b = first_outside_allocator(b);
+  size_t n = 0;
+  while (from_a + n < a.frames.size() && from_b + n < b.frames.size() &&
+         a.frames[from_a + n].address == b.frames[from_b + n].address) {
+    ++n;
+  }
+  return n;
+}
+
+std::string place_in_object(const hq::FrameView& frame) {
+  if (frame.object.empty()) return hex(frame.address);
+  return base_name(frame.object) + "+" + hex(frame.object_offset);
+}
+
+}  // namespace
+
+std::vector<std::string> label_suffixes(const std::vector<hq::SiteView>& sites) {
+  std::vector<std::string> suffixes(sites.size());
+  std::map<std::string, std::vector<size_t>> alike;  // label -> sites
+  for (size_t i = 0; i < sites.size(); ++i) alike[site_label(sites[i])].push_back(i);
+  for (const auto& [label, group] : alike) {
+    if (group.size() < 2) continue;
+    for (size_t i : group) {
+      size_t parts_at = 0;
+      bool parts = false;
+      for (size_t j : group) {
+        const size_t shared = shared_frames(sites[i], sites[j]);
+        const bool same_stack = shared == sites[i].frames.size() - first_outside_allocator(sites[i]) &&
+                                shared == sites[j].frames.size() - first_outside_allocator(sites[j]);
+        if (same_stack) continue;
+        parts = true;
+        parts_at = std::max(parts_at, shared);
+      }
+      const size_t frame = first_outside_allocator(sites[i]) + parts_at;
+      if (parts && frame < sites[i].frames.size()) suffixes[i] = " [" + place_in_object(sites[i].frames[frame]) + "]";
+    }
+    // Stacks alike in every frame compared (the same addresses, one a
+    // prefix of another, or one object+offset at two depths) are numbered.
+    std::map<std::string, size_t> seen;
+    for (size_t i : group) {
+      const size_t n = ++seen[suffixes[i]];
+      if (n > 1) suffixes[i] += " #" + std::to_string(n);
+    }
+  }
+  return suffixes;
 }
 
 }  // namespace memproxyctl

@@ -53,7 +53,9 @@ pp::Profile pprof_profile(const hq::SitesAnswer& answer) {
 
   std::map<std::pair<std::string, std::string>, pp::Mapping*> mappings;  // object, build-id
   std::map<std::pair<std::string, std::string>, uint64_t> functions;     // name, file
-  std::map<uint64_t, uint64_t> locations;                                // address -> id
+  // (address, lines) -> id: a run of inlined frames cut by the allocator's
+  // leaf is a location of its own, apart from the whole run at its address.
+  std::map<std::pair<uint64_t, size_t>, uint64_t> locations;
 
   auto mapping_of = [&](const hq::FrameView& f) -> uint64_t {
     if (f.object.empty()) return 0;
@@ -97,14 +99,14 @@ pp::Profile pprof_profile(const hq::SitesAnswer& answer) {
     s->add_value(clamped(site.estimated_blocks));
     // A site's frames come in runs of one address each: the inlined ones,
     // then the function they are in; a run is one location.
-    for (size_t i = 0; i < site.frames.size();) {
+    for (size_t i = first_outside_allocator(site); i < site.frames.size();) {
       size_t end = i + 1;
       while (end < site.frames.size() && site.frames[end].address == site.frames[i].address &&
              site.frames[end - 1].inlined) {
         ++end;
       }
       const uint64_t address = site.frames[i].address;
-      auto [it, added] = locations.try_emplace(address, 0);
+      auto [it, added] = locations.try_emplace({address, end - i}, 0);
       if (added) {
         pp::Location* l = p.add_location();
         it->second = static_cast<uint64_t>(p.location_size());

@@ -5,6 +5,8 @@
 // with its lines innermost first (the inlined ones before the function
 // they were inlined into), functions by name and file, one mapping per
 // object with its build-id. The period is the sampling mean, in bytes.
+// A sample's stack starts at its first frame outside the allocator
+// (site_name.hpp's first_outside_allocator), as every output's does.
 //
 // A location's address is the return address the process recorded; its
 // mapping starts at address - object offset (of the lowest such base), so

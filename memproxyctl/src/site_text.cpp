@@ -65,9 +65,10 @@ std::vector<std::string> site_lines(const hq::SitesAnswer& a, bool stacks, int w
   out.push_back(cut(right("RANK", 4) + " " + right("LIVE", 9) + " " + right("BLOCKS", 9) + " " + right("GROWTH", 12) +
                         "  SITE",
                     width));
+  const std::vector<std::string> suffixes = label_suffixes(a.sites);
   for (size_t i = 0; i < a.sites.size(); ++i) {
     const hq::SiteView& s = a.sites[i];
-    std::string name = s.frames.empty() ? site_label(s) : frame_name(s.frames[naming_frame(s)]);
+    std::string name = (s.frames.empty() ? site_label(s) : frame_name(s.frames[naming_frame(s)])) + terminal_safe(suffixes[i]);
     if (s.growing) name += "  [growing]";
     out.push_back(cut(right(std::to_string(i + 1), 4) + " " + right(human_bytes(s.estimated_bytes), 9) + " " +
                           right(std::to_string(s.estimated_blocks), 9) + " " + right(growth(s), 12) + "  " + name,

@@ -3,6 +3,8 @@
 // marked; folded stacks go root first with the live bytes; the pprof
 // profile, read back with pprof's own message types, carries the same
 // sites, values, inlined lines, functions and mappings with build-ids.
+// Folded stacks and pprof leave out the allocator's frames at the leaf,
+// as the table does when it names a site (site_name.hpp).
 #include <zlib.h>
 
 #include <gtest/gtest.h>
@@ -118,7 +120,20 @@ TEST(SiteExports, WithoutSymbolsTheTableSaysWhy) {
 TEST(SiteExports, FoldedStacksGoRootFirstWithLiveBytes) {
   EXPECT_EQ(collapsed_stacks(known_answer()),
             "main;leak_block;push_leak 3000\n"
-            "main;fill_cache;malloc 5000\n");
+            "main;fill_cache 5000\n");
+}
+
+TEST(SiteExports, FoldedStacksLeaveOutEveryAllocatorFrameAtTheLeaf) {
+  hq::SitesAnswer a = known_answer();
+  a.sites.resize(2);
+  a.sites[1].frames.insert(a.sites[1].frames.begin(),
+                           {frame(0x7f0000002000, "je_malloc_default", "", 0, "/usr/lib/libjemalloc.so.2", 0x2000),
+                            frame(0x7f0000003000, "operator new(unsigned long)", "", 0, "/usr/lib/libstdc++.so.6", 0x3000)});
+  std::swap(a.sites[1].frames[1], a.sites[1].frames[2]);  // jemalloc, malloc (libmemproxy), operator new, fill_cache
+  EXPECT_EQ(collapsed_stacks(a), "main;leak_block;push_leak 3000\nmain;fill_cache 5000\n");
+  // A stack read inside the allocator says nothing else: it is kept.
+  a.sites[1].frames.resize(2);
+  EXPECT_EQ(collapsed_stacks(a), "main;leak_block;push_leak 3000\nmalloc;je_malloc_default 5000\n");
 }
 
 TEST(SiteExports, FoldedNamesCannotBreakTheFormat) {
@@ -168,17 +183,22 @@ TEST(SiteExports, ThePprofProfileReadsBackWithTheSameSites) {
   EXPECT_EQ(text(app.build_id()), "abcd");
   EXPECT_EQ(app.memory_start(), 0x400000u);
   EXPECT_TRUE(app.has_functions() && app.has_filenames() && app.has_line_numbers() && app.has_inline_frames());
+  // The allocator's frame is left out, and with it its function and mapping.
+  ASSERT_EQ(p.sample(1).location_id_size(), 2);
   // main is one location, shared by both stacks.
-  EXPECT_EQ(p.sample(0).location_id(1), p.sample(1).location_id(2));
-  // The allocator's frame is kept (pprof hides frames itself), in its own mapping.
-  const pp::Location& alloc = *locations.at(p.sample(1).location_id(0));
-  EXPECT_EQ(text(mappings.at(alloc.mapping_id())->build_id()), "ef01");
+  EXPECT_EQ(p.sample(0).location_id(1), p.sample(1).location_id(1));
+  const pp::Location& fill = *locations.at(p.sample(1).location_id(0));
+  EXPECT_EQ(fill.address(), 0x403000u);
+  ASSERT_EQ(fill.line_size(), 1);
+  EXPECT_EQ(text(functions.at(fill.line(0).function_id())->name()), "fill_cache");
+  for (const pp::Mapping& m : p.mapping()) EXPECT_NE(text(m.filename()), "/usr/lib/libmemproxy.so");
   // A frame nothing names: an address without lines or mapping.
   const pp::Location& unknown = *locations.at(p.sample(2).location_id(0));
   EXPECT_EQ(unknown.address(), 0x9999u);
   EXPECT_EQ(unknown.line_size(), 0);
   EXPECT_EQ(unknown.mapping_id(), 0u);
-  EXPECT_EQ(p.function_size(), 5);  // push_leak, leak_block, main, malloc, fill_cache
+  EXPECT_EQ(p.function_size(), 4);  // push_leak, leak_block, main, fill_cache
+  EXPECT_EQ(p.mapping_size(), 1);     // /usr/bin/app
 }
 
 }  // namespace
