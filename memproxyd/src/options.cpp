@@ -138,6 +138,13 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
                  "the sandboxed worker that names the functions and lines of call sites and traced callers "
                  "(default: memproxyd-symbolize beside memproxyd, then in ../libexec/memproxy/ from it, then " +
                      memproxy::symbols::installed_worker_path() + ")");
+  app.add_option("--symbolizer-user", options.symbolizer_user,
+                 "the user the worker naming root's processes runs as, one no other process runs as (another "
+                 "user's worker runs as that user); when there is no such user, nobody, with a warning")
+      ->check([](const std::string& value) -> std::string {
+        return value.empty() || value.find('\n') != std::string::npos ? "a user name" : "";
+      })
+      ->capture_default_str();
   int symbolizer_timeout_s = static_cast<int>(options.symbolizer_timeout.count() / 1000);
   app.add_option("--symbolizer-timeout", symbolizer_timeout_s,
                  "seconds one symbolizing request may take before its worker is killed (each user's requests wait "

@@ -40,6 +40,9 @@ struct Options {
   // The sandboxed symbolizer worker that names call sites ("" = the
   // installed one, symbols::installed_worker_path()).
   std::string symbolizer;
+  // The user the worker naming root's processes runs as: one of its own,
+  // so that no other user may signal or trace it (nobody when missing).
+  std::string symbolizer_user = "memproxy-symbols";
   // How long one symbolizing request may take before its worker is killed.
   std::chrono::milliseconds symbolizer_timeout{5000};
   // The history of watched processes ("" = none kept, --no-history).

@@ -145,6 +145,7 @@ class EventLoop {
     heapwatch::SymbolServiceOptions symbolizing;
     if (!options_.symbolizer.empty()) symbolizing.client.worker_command = {options_.symbolizer};
     symbolizing.timeout = options_.symbolizer_timeout;
+    symbolizing.root_worker_user = options_.symbolizer_user;
     symbols_ = std::make_unique<heapwatch::SymbolService>(io_, symbolizing);
   }
 

@@ -1,5 +1,8 @@
 #include "heapwatch/symbol_service.hpp"
 
+#include <pwd.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
@@ -13,9 +16,38 @@ struct SymbolService::Pending {
   Done done;
 };
 
+symbols::SandboxIdentity root_worker_identity(const std::string& user, std::string* warning) {
+  constexpr symbols::SandboxIdentity kNobody{65534, 65534};
+  char buffer[16384];
+  passwd entry{};
+  passwd* found = nullptr;
+  if (::getpwnam_r(user.c_str(), &entry, buffer, sizeof buffer, &found) != 0 || found == nullptr) {
+    *warning = "symbolizer: no user " + user +
+               " (--symbolizer-user): root's call sites are named by a worker running as nobody, which every "
+               "process of nobody may stop or trace; create the user (sysusers.d/memproxy.conf)";
+    return kNobody;
+  }
+  if (found->pw_uid == 0) {
+    *warning = "symbolizer: user " + user + " is root, which no worker runs as: root's call sites are named by a "
+               "worker running as nobody";
+    return kNobody;
+  }
+  return {found->pw_uid, found->pw_gid};
+}
+
 SymbolService::SymbolService(boost::asio::io_context& loop, SymbolServiceOptions options)
     : loop_(loop), options_(std::move(options)), threads_(std::max<size_t>(1, options_.threads)) {
   options_.max_users = std::max(options_.max_users, std::max<size_t>(1, options_.threads));
+  if (!options_.root_worker_user.empty()) {
+    std::string warning;
+    options_.client.unprivileged = root_worker_identity(options_.root_worker_user, &warning);
+    if (!warning.empty()) {
+      spdlog::warn("{}", warning);
+    } else {
+      spdlog::info("symbolizer: root's call sites are named by a worker running as {} (uid {})",
+                   options_.root_worker_user, options_.client.unprivileged.uid);
+    }
+  }
 }
 
 SymbolService::~SymbolService() {

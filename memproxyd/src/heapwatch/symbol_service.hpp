@@ -7,7 +7,9 @@
 //
 // Fair between users: a worker runs as the watched process's user, so that
 // user may stop it (SIGSTOP) or feed it objects that take long to parse;
-// what they delay must be only their own requests. Requests therefore wait
+// what they delay must be only their own requests. Root's processes are
+// named by a worker running as an identity of its own (root_worker_user),
+// which no other user is: none may signal or ptrace it. Requests therefore wait
 // in a queue per uid (the process's), uids take turns for the threads
 // (round-robin), and each uid has a client, and so workers, of its own.
 //
@@ -52,6 +54,9 @@ namespace memproxy::heapwatch {
 
 struct SymbolServiceOptions {
   symbols::ClientOptions client;  // each uid's client; max_workers is per uid
+  // The user root's workers run as, looked up at construction; "" keeps
+  // client.unprivileged. Missing, or root: nobody, with a warning.
+  std::string root_worker_user;
   size_t max_cached = 200'000;
   size_t max_pending = 256;
   size_t max_pending_per_user = 16;
@@ -59,6 +64,12 @@ struct SymbolServiceOptions {
   size_t max_users = 32;  // clients kept between requests
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // per request
 };
+
+// The identity root's workers run as: `user`'s, or nobody's (with
+// `*warning` saying why) when there is no such user or it is root. Every
+// other user's processes have workers of that user, so an identity no one
+// else runs as is what keeps root's workers out of their reach.
+symbols::SandboxIdentity root_worker_identity(const std::string& user, std::string* warning);
 
 class SymbolService {
  public:
