@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "debug_packages.hpp"
 #include "exit_codes.hpp"
 #include "output.hpp"
 #include "query_client.hpp"
@@ -62,6 +63,7 @@ int cmd_sites(const GlobalOptions& options, const SitesArgs& args) {
       std::cout << collapsed_stacks(answer);
     } else if (args.pprof_path.empty()) {
       for (const std::string& line : site_lines(answer, args.stacks, terminal_size().columns)) std::cout << line << '\n';
+      for (const std::string& line : debug_package_hints(answer)) std::cout << line << '\n';
     }
     for (const hq::SiteView& s : answer.sites) {
       if (s.growing) return kExitNegative;
