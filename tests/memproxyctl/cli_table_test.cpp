@@ -265,6 +265,33 @@ TEST(CliStatus, DaemonAliveWhileLockHeld) {
   EXPECT_EQ(ctl({"status", "-t", table}).exit_status, 1);
 }
 
+// The heap watch's history as the daemon records it in its status: the
+// samples its writer dropped (a slow disk) are shown, and given in --json.
+TEST(CliStatus, ShowsTheHistorysDroppedSamples) {
+  TempDir dir;
+  auto table = make_table(dir, kConfig);
+  memproxy::status::Record record;
+  record.pid = ::getpid();
+  record.state = "running";
+  record.generation = 1;
+  record.history_state = "recording";
+  record.history_path = dir / "history.sqlite";
+  record.history_problem = "database is locked";
+  record.history_dropped_samples = 192;
+  write_file(memproxy::status::status_path_for(table), memproxy::status::to_text(record));
+  auto r = ctl({"status", "-t", table});
+  EXPECT_NE(r.out.find("history:     recording " + dir / "history.sqlite"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  last problem: database is locked\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  dropped:   192 samples never recorded"), std::string::npos) << r.out;
+  auto doc = nlohmann::json::parse(ctl({"status", "-t", table, "--json"}).out);
+  EXPECT_EQ(doc["status_record"]["history"]["dropped_samples"], 192) << doc.dump();
+
+  // None dropped: no line about it.
+  record.history_dropped_samples = 0;
+  write_file(memproxy::status::status_path_for(table), memproxy::status::to_text(record));
+  EXPECT_EQ(ctl({"status", "-t", table}).out.find("dropped"), std::string::npos);
+}
+
 TEST(CliStatus, MissingOrCorruptTableExitsThree) {
   TempDir dir;
   EXPECT_EQ(ctl({"status", "-t", dir / "absent"}).exit_status, 3);
