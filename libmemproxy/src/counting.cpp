@@ -5,6 +5,7 @@
 #include "memproxy/allocator_family.hpp"
 #include "sampling.hpp"
 #include "trace.hpp"
+#include "watch.hpp"
 
 namespace memproxy::counting {
 
@@ -41,23 +42,36 @@ struct Counted {
   uint64_t bytes;  // usable bytes handed out
 };
 
-template <account::Moves moves, typename Plain, typename BySizes>
+// Which way is fixed per process when the counting slots are made
+// (over_targets), so a call does not ask.
+template <bool by_counters, account::Moves moves, typename Plain, typename BySizes>
 inline Counted counted(Counter c, Plain plain, BySizes by_sizes) {
-  if (account::g_account.mallctl == nullptr) return by_sizes();
-  if (heap::Slot* s = account::backend_slot()) {
-    plain();
-    return {s, account::sync<moves>(s, c)};
+  if constexpr (!by_counters) {
+    return by_sizes();
+  } else {
+    heap::Slot* s = account::slot_of_this_thread();
+    if (__builtin_expect(account::follows_backend(s), 1)) {
+      plain();
+      return {s, account::sync<moves>(s, c)};
+    }
+    Counted r = by_sizes();
+    account::attach();
+    return r;
   }
-  Counted r = by_sizes();
-  account::attach();
-  return r;
 }
 
+// A block the backend just handed out is its own, never libc's: only
+// blocks coming back are asked whether they are foreign.
 inline Counted allocated(Counter c, void* p) {
-  if (p == nullptr || foreign_block(p)) return {nullptr, 0};
+  if (p == nullptr) return {nullptr, 0};
   size_t bytes = usable(p);
   return {account::count(c, bytes, 0), bytes};
 }
+
+// The common case of a counted allocation, in one branch: no sample due, no
+// trace (watch.hpp). A failed allocation is never quiet (nothing to count
+// down; it may be traced).
+inline bool quiet(const Counted& c) { return c.slot != nullptr && watch::quiet_allocation(c.slot, c.bytes); }
 
 inline void offer(const Counted& r, void* block) {
   if (r.slot != nullptr && block != nullptr && r.bytes != 0) sampling::allocated(r.slot, block, r.bytes);
@@ -100,61 +114,78 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
   trace::note(member, pointer, traced_size(member, MP_EXPAND args), as_word(result), __builtin_return_address(0))
 
 #define MP_COUNT_alloc(member, counter, slot, ret, params, args)              \
+  template <bool by_counters>                                               \
   ret count_##slot params {                                                 \
     void* r = nullptr;                                                      \
-    Counted c = counted<account::kMovesIn>(                                 \
+    Counted c = counted<by_counters, account::kMovesIn>(                                 \
         counter, [&] { r = g_targets.slot args; },                          \
         [&] {                                                               \
           r = g_targets.slot args;                                          \
           return allocated(counter, r);                                     \
         });                                                                 \
+    if (__builtin_expect(quiet(c), 1)) return r;                            \
     offer(c, r);                                                            \
     MP_TRACE(member, 0, r, args);                                           \
     return r;                                                               \
   }
 #define MP_COUNT_alloc_out(member, counter, slot, ret, params, args)          \
+  template <bool by_counters>                                               \
   ret count_##slot params {                                                 \
     int r = 0;                                                              \
-    Counted c = counted<account::kMovesIn>(                                 \
+    Counted c = counted<by_counters, account::kMovesIn>(                                 \
         counter, [&] { r = g_targets.slot args; },                          \
         [&] {                                                               \
           r = g_targets.slot args;                                          \
           return r == 0 ? allocated(counter, *out) : Counted{nullptr, 0};   \
         });                                                                 \
+    if (__builtin_expect(r == 0 && quiet(c), 1)) return r;                  \
     if (r == 0) offer(c, *out);                                             \
     MP_TRACE(member, 0, r == 0 ? *out : nullptr, args);                     \
     return r;                                                               \
   }
+/* A quiet free (watch.hpp) is counted and made; any other also forgets its
+   sample, if it was one, and is traced. */
 #define MP_COUNT_release(member, counter, slot, ret, params, args)            \
+  template <bool by_counters>                                               \
   ret count_##slot params {                                                 \
     if (p == nullptr || foreign_block(p)) return g_targets.slot args;       \
+    auto made = [&] {                                                       \
+      counted<by_counters, account::kMovesOut>(                                          \
+          counter, [&] { g_targets.slot args; },                            \
+          [&] {                                                             \
+            heap::Slot* s = account::count(counter, 0, usable(p));         \
+            g_targets.slot args;                                            \
+            return Counted{s, 0};                                           \
+          });                                                               \
+    };                                                                      \
+    if (__builtin_expect(watch::quiet_free(p), 1)) {                        \
+      made();                                                               \
+      return;                                                               \
+    }                                                                       \
     sampling::freed(p);                                                     \
-    counted<account::kMovesOut>(                                            \
-        counter, [&] { g_targets.slot args; },                              \
-        [&] {                                                               \
-          heap::Slot* s = account::count(counter, 0, usable(p));           \
-          g_targets.slot args;                                              \
-          return Counted{s, 0};                                             \
-        });                                                                 \
+    made();                                                                 \
     MP_TRACE(member, as_word(p), nullptr, args);                            \
   }
 #define MP_COUNT_resize(member, counter, slot, ret, params, args)             \
+  template <bool by_counters>                                               \
   ret count_##slot params {                                                 \
     if (p != nullptr && foreign_block(p)) return g_targets.slot args;       \
     if (p != nullptr) sampling::freed(p);                                   \
     void* q = nullptr;                                                      \
-    Counted c = counted<account::kMovesBoth>(                               \
+    Counted c = counted<by_counters, account::kMovesBoth>(                               \
         counter, [&] { q = g_targets.slot args; },                          \
         [&] {                                                               \
           size_t old = p != nullptr ? usable(p) : 0;                        \
           q = g_targets.slot args;                                          \
           return resized(counter, old, q, MP_EXPAND args);                  \
         });                                                                 \
+    if (__builtin_expect(q != nullptr && quiet(c), 1)) return q;            \
     offer(c, q);                                                            \
     MP_TRACE(member, as_word(p), q, args);                                  \
     return q;                                                               \
   }
 #define MP_COUNT_query(member, counter, slot, ret, params, args) \
+  template <bool by_counters>                                               \
   ret count_##slot params { return g_targets.slot args; }
 #define MP_COUNT_new MP_COUNT_alloc
 #define MP_COUNT_new_nt MP_COUNT_alloc
@@ -173,16 +204,21 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
 
 }  // namespace
 
-Dispatch over_targets(bool count_operators) {
+template <bool by_counters>
+Dispatch counting_slots(bool count_operators) {
   Dispatch d = g_targets;
-#define MP_C(kind, counter, name, ret, params, args) d.name = count_##name;
-#define MP_LIBC(kind, counter, name, of, ret, params, args) d.name = count_##name;
+#define MP_C(kind, counter, name, ret, params, args) d.name = count_##name<by_counters>;
+#define MP_LIBC(kind, counter, name, of, ret, params, args) d.name = count_##name<by_counters>;
 #include "memproxy/allocator_family.def"
   if (count_operators) {
-#define MP_CXX(kind, slot, mangled, declarator, ret, params, args) d.slot = count_##slot;
+#define MP_CXX(kind, slot, mangled, declarator, ret, params, args) d.slot = count_##slot<by_counters>;
 #include "memproxy/allocator_family.def"
   }
   return d;
+}
+
+Dispatch over_targets(bool count_operators, bool by_backend_counters) {
+  return by_backend_counters ? counting_slots<true>(count_operators) : counting_slots<false>(count_operators);
 }
 
 }  // namespace memproxy::counting

@@ -13,10 +13,12 @@ namespace memproxy::counting {
 // The unmonitored targets the counting slots call, filled by the decision.
 extern Dispatch g_targets MP_STATE;
 
-// The counting slots over g_targets. Slots whose calls cannot be accounted
-// (the operator slots of a program that replaces its own operators, which
-// lead into the program's allocator) keep their targets.
-Dispatch over_targets(bool count_operators);
+// The counting slots over g_targets, counting bytes by the backend's own
+// thread counters (account::follow_backend_counters succeeded) or else by
+// block sizes. Slots whose calls cannot be accounted (the operator slots of
+// a program that replaces its own operators, which lead into the program's
+// allocator) keep their targets.
+Dispatch over_targets(bool count_operators, bool by_backend_counters);
 
 }  // namespace memproxy::counting
 

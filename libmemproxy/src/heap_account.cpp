@@ -1,18 +1,30 @@
 #include "heap_account.hpp"
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 namespace memproxy::account {
 
-Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, 0, nullptr, nullptr, nullptr};
+Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, nullptr, 0, nullptr, nullptr, nullptr};
+__thread heap::Slot* t_slot MP_THREAD_STATE = nullptr;
 
 namespace {
 
 constexpr uint32_t kProbe = 16;
+// The owner word of a slot handed back at thread exit: no thread pointer
+// (they are aligned), and not 0, so the daemon, which sums the slots whose
+// owner is not 0, keeps counting what the slot holds.
+constexpr uint64_t kHandedBack = 1;
 
 bool g_handed_over MP_STATE = false;
+// The key whose destructor hands a thread's slot back. Without one (the
+// process used up its keys) slots are not handed back: a thread that finds
+// its own thread pointer in an owner word (glibc reuses stacks) takes the
+// slot over, and threads beyond the slots share the overflow slot.
+pthread_key_t g_exit_key MP_STATE;
+bool g_exit_key_made MP_STATE = false;
 char g_socket_path[108] MP_STATE = "";
 
 // Makes a region, publishes it in g_account and hands it to the daemon;
@@ -55,6 +67,7 @@ bool make_region_and_hand_over(const char** why) {
   g_account.samples = samples;
   g_account.trace = trace;
   g_account.slots = reinterpret_cast<heap::Slot*>(static_cast<unsigned char*>(at) + sizeof(heap::Header));
+  g_account.overflow = &h->overflow;
   g_account.mask = heap::kSlotCount - 1;
   __atomic_store_n(&g_account.header, h, __ATOMIC_RELEASE);
   heap::Hello hello{};
@@ -65,16 +78,75 @@ bool make_region_and_hand_over(const char** why) {
   return true;
 }
 
-// In the child of a fork: the parent's region stays the parent's (the
-// child's copy of the mapping is dropped), and the child hands over an
-// account of its own.
+// In the child of a fork: the parent's region stays the parent's, and the
+// child hands over an account of its own. The new region is published
+// before the parent's leaves the address space, and t_slot is reset in
+// between, so a signal handler that allocates meanwhile finds a mapped
+// slot. A child that cannot make a region must still never write into the
+// parent's (the mapping is shared): private zeroed pages replace it at the
+// same address, which every pointer into it stays valid for and nobody reads.
 void reopen_in_child() {
-  if (g_account.header == nullptr) return;
-  munmap(g_account.header, static_cast<size_t>(g_account.header->region_size));
-  g_account.header = nullptr;
+  heap::Header* parent = g_account.header;
+  if (parent == nullptr) return;
+  const size_t size = static_cast<size_t>(heap::region_size_for(heap::kSlotCount));
   g_handed_over = false;
   const char* why = nullptr;
-  make_region_and_hand_over(&why);
+  if (!make_region_and_hand_over(&why)) {
+    mmap(parent, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    t_slot = nullptr;
+    return;
+  }
+  t_slot = nullptr;
+  munmap(parent, size);
+}
+
+heap::Slot* claim(uintptr_t thread) {
+  uint32_t home = static_cast<uint32_t>((static_cast<uint64_t>(thread) * 0x9E3779B97F4A7C15ull) >> 32);
+  for (uint32_t probe = 0; probe < kProbe; ++probe) {
+    heap::Slot* s = g_account.slots + ((home + probe) & g_account.mask);
+    uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
+    if (owner == thread) return s;
+    if ((owner == 0 || owner == kHandedBack) &&
+        __atomic_compare_exchange_n(&s->owner, &owner, static_cast<uint64_t>(thread), false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+      return s;
+    }
+    if (owner == thread) return s;
+  }
+  return g_account.overflow;
+}
+
+// The dying thread's counters are still mapped while its key destructors
+// run: what they gained since they were last read is added before the slot
+// forgets them.
+void detach_backend_counters(heap::Slot* s) {
+  if (__atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) == 0) return;
+  uint64_t in = gained(&s->backend_seen[0], s->backend_counter[0]);
+  uint64_t out = gained(&s->backend_seen[1], s->backend_counter[1]);
+  if (in != 0) bump(&s->bytes_allocated, in);
+  if (out != 0) bump(&s->bytes_freed, out);
+  batch(s, static_cast<int64_t>(in) - static_cast<int64_t>(out));
+  for (int i = 0; i < 2; ++i) {
+    __atomic_store_n(&s->backend_counter[i], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->backend_seen[i], 0, __ATOMIC_RELAXED);
+  }
+}
+
+// The key's destructor, at thread exit. `value` is the slot enter_thread
+// registered; it is not this thread's (t_slot) only in a fork child whose
+// thread has not allocated since the fork, where it lay in the parent's
+// region, no longer mapped.
+void leave_thread(void* value) {
+  auto* s = static_cast<heap::Slot*>(value);
+  if (s != t_slot || s == g_account.overflow) return;
+  t_slot = g_account.overflow;
+  detach_backend_counters(s);
+  int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED);
+  if (balance != 0) {
+    add_to_batch(balance);
+    __atomic_store_n(&s->unbatched, 0, __ATOMIC_RELAXED);
+  }
+  __atomic_store_n(&s->owner, kHandedBack, __ATOMIC_RELEASE);
 }
 
 }  // namespace
@@ -88,6 +160,7 @@ bool open(const char* socket_path, const char** why) {
   }
   memcpy(g_socket_path, socket_path, n + 1);
   if (!make_region_and_hand_over(why)) return false;
+  g_exit_key_made = pthread_key_create(&g_exit_key, leave_thread) == 0;
   platform::after_fork_in_child(reopen_in_child);
   return true;
 }
@@ -105,7 +178,7 @@ bool follow_backend_counters(Mallctl mallctl) {
 
 __attribute__((noinline)) void attach() {
   heap::Slot* s = slot_of_this_thread();
-  if (s == &g_account.header->overflow || __atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0) return;
+  if (s == g_account.overflow || __atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0) return;
   uint64_t* counters[2] = {nullptr, nullptr};
   size_t size = sizeof counters[0];
   if (g_account.mallctl("thread.allocatedp", &counters[0], &size, nullptr, 0) != 0 ||
@@ -120,20 +193,13 @@ __attribute__((noinline)) void attach() {
   }
 }
 
-heap::Slot* claim(uintptr_t thread) {
-  uint32_t home = static_cast<uint32_t>((static_cast<uint64_t>(thread) * 0x9E3779B97F4A7C15ull) >> 32);
-  for (uint32_t probe = 0; probe < kProbe; ++probe) {
-    heap::Slot* s = g_account.slots + ((home + probe) & g_account.mask);
-    uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
-    if (owner == thread) return s;
-    if (owner == 0 &&
-        __atomic_compare_exchange_n(&s->owner, &owner, static_cast<uint64_t>(thread), false, __ATOMIC_RELAXED,
-                                    __ATOMIC_RELAXED)) {
-      return s;
-    }
-    if (owner == thread) return s;
-  }
-  return &g_account.header->overflow;
+heap::Slot* enter_thread() {
+  heap::Slot* s = claim(platform::thread_pointer());
+  t_slot = s;
+  // After t_slot: pthread_setspecific may allocate (keys past the first
+  // 32), and that call must find the slot.
+  if (s != g_account.overflow && g_exit_key_made) pthread_setspecific(g_exit_key, s);
+  return s;
 }
 
 void add_to_batch(int64_t balance) {

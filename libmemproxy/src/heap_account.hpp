@@ -5,16 +5,31 @@
 // Invariants:
 // - Only monitored processes have an account: g_account is null elsewhere,
 //   and nothing here runs.
-// - A thread finds its slot by its thread pointer, hashed; the slot's owner
-//   word is claimed once with a CAS, after which that thread alone writes
-//   the slot, with relaxed atomic loads and stores (no read-modify-write, no
-//   shared cache line). A thread that finds no slot within kProbe uses the
-//   overflow slot with atomic adds. A slot outlives its thread and is taken
-//   over by a later thread with the same thread pointer (glibc reuses
-//   stacks): its counts only grow, so nothing is lost.
+// - A thread finds its slot through one initial-exec TLS word (t_slot; the
+//   library is preloaded, so its TLS is in the static block every thread
+//   gets, initialised to null whether the thread began before the account
+//   existed or after). Null: the thread's first monitored call claims a
+//   slot (enter_thread): an owner word that is 0 or handed back, taken with a CAS for the
+//   thread pointer, after which that thread alone writes the slot, with
+//   relaxed atomic loads and stores (no read-modify-write, no shared cache
+//   line). A thread that finds no slot within kProbe of its home uses the
+//   overflow slot with atomic adds.
+// - Claiming is idempotent for one thread: a signal handler that allocates
+//   while its thread claims finds the owner word already its thread
+//   pointer, or claims it itself, and both store the same t_slot.
+// - At thread exit (a pthread key's destructor) the slot is handed back:
+//   t_slot first becomes the overflow slot (so the thread's later
+//   destructors and signal handlers count there, with atomic adds), then its
+//   balance is folded into live_batched, its backend counters (addresses in
+//   the dying thread's TLS) are brought up to date and detached, and the
+//   owner word becomes kHandedBack last (release order; the next owner's
+//   claim acquires). A slot's counts only grow and stay in the slot, which
+//   the daemon keeps summing (its owner is not 0): a later thread that
+//   takes it over adds to them, so nothing is lost or counted twice.
 // - After fork() the child makes an account of its own (the parent's
 //   region stays the parent's) and hands it over: fork gives the child its
-//   own accounts; exec decides anew.
+//   own accounts; exec decides anew. The forking thread's t_slot is reset
+//   before the parent's region leaves the child's address space.
 // - The process holds no descriptor of memproxy's once open() or the fork
 //   handler returns: the region's memfd and the connection are taken high
 //   (platform::high_descriptor), close-on-exec, and closed after the
@@ -39,6 +54,7 @@ namespace memproxy::account {
 struct Account {
   heap::Header* header;  // null: the process is not monitored
   heap::Slot* slots;
+  heap::Slot* overflow;  // &header->overflow
   uint32_t mask;         // slot_count - 1
   // The backend keeps exact per-thread byte counts (jemalloc's
   // thread.allocated/deallocated, in usable bytes): the slots copy those
@@ -66,14 +82,18 @@ using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
 // sizes are asked, otherwise.
 bool follow_backend_counters(Mallctl mallctl);
 
-heap::Slot* claim(uintptr_t thread);
+// This thread's slot; null until its first monitored call, the overflow
+// slot once it has been handed back at thread exit. Hidden, so it is one
+// %fs-relative load.
+extern __thread heap::Slot* t_slot MP_THREAD_STATE;
+
+// Claims a slot for this thread and arranges its hand-back at thread exit.
+heap::Slot* enter_thread();
 
 inline heap::Slot* slot_of_this_thread() {
-  uintptr_t tp = platform::thread_pointer();
-  uint32_t i = static_cast<uint32_t>((static_cast<uint64_t>(tp) * 0x9E3779B97F4A7C15ull) >> 32) & g_account.mask;
-  heap::Slot* s = g_account.slots + i;
-  if (__builtin_expect(__atomic_load_n(&s->owner, __ATOMIC_RELAXED) == tp, 1)) return s;
-  return claim(tp);
+  heap::Slot* s = t_slot;
+  if (__builtin_expect(s != nullptr, 1)) return s;
+  return enter_thread();
 }
 
 void add_to_batch(int64_t balance);
@@ -100,7 +120,7 @@ inline void batch(heap::Slot* s, int64_t change) {
 // Returns the slot the call was counted in (the overflow slot included).
 inline heap::Slot* count(heap::Counter counter, uint64_t allocated, uint64_t freed) {
   heap::Slot* s = slot_of_this_thread();
-  if (__builtin_expect(s == &g_account.header->overflow, 0)) {
+  if (__builtin_expect(s == g_account.overflow, 0)) {
     __atomic_fetch_add(&s->calls[counter], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&s->bytes_allocated, allocated, __ATOMIC_RELAXED);
     __atomic_fetch_add(&s->bytes_freed, freed, __ATOMIC_RELAXED);
@@ -108,25 +128,26 @@ inline heap::Slot* count(heap::Counter counter, uint64_t allocated, uint64_t fre
     add_to_batch(static_cast<int64_t>(allocated) - static_cast<int64_t>(freed));
     return s;
   }
+  // A byte count known to be 0 where this is inlined is not written; any
+  // other is added without a test (adding 0 costs less than a branch).
   bump(&s->calls[counter], 1);
-  if (allocated != 0) bump(&s->bytes_allocated, allocated);
-  if (freed != 0) bump(&s->bytes_freed, freed);
+  if (!__builtin_constant_p(allocated) || allocated != 0) bump(&s->bytes_allocated, allocated);
+  if (!__builtin_constant_p(freed) || freed != 0) bump(&s->bytes_freed, freed);
   batch(s, static_cast<int64_t>(allocated) - static_cast<int64_t>(freed));
   return s;
 }
 
-// With backend counters: this thread's slot, when it follows the backend's
-// counters; null when its calls must be counted by block sizes (it has not
-// attached yet, or it is in the overflow slot).
-inline heap::Slot* backend_slot() {
-  heap::Slot* s = slot_of_this_thread();
-  if (__builtin_expect(s == &g_account.header->overflow, 0)) return nullptr;
-  return __builtin_expect(__atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0, 1) ? s : nullptr;
+// With backend counters: whether the slot follows the backend's counters;
+// false when its calls must be counted by block sizes (the thread has not
+// attached yet, or it is in the overflow slot, which never attaches).
+inline bool follows_backend(const heap::Slot* s) {
+  return __atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0;
 }
 
-// The bytes a backend counter gained since it was last seen. A thread that
-// took over a dead thread's slot (the same thread pointer) starts its
-// backend's counter from 0 again.
+// The bytes a backend counter gained since it was last seen. A slot is
+// detached from a dead thread's counters when it is handed back, so a
+// counter read here is always this thread's; a counter below what was seen
+// (none should be) counts from 0.
 inline uint64_t gained(uint64_t* seen, uint64_t counter_address) {
   uint64_t now = *reinterpret_cast<const uint64_t*>(static_cast<uintptr_t>(counter_address));
   uint64_t before = __atomic_load_n(seen, __ATOMIC_RELAXED);
@@ -148,8 +169,8 @@ inline uint64_t sync(heap::Slot* s, heap::Counter counter) {
   uint64_t in = (moves & kMovesIn) ? gained(&s->backend_seen[0], s->backend_counter[0]) : 0;
   uint64_t out = (moves & kMovesOut) ? gained(&s->backend_seen[1], s->backend_counter[1]) : 0;
   bump(&s->calls[counter], 1);
-  if (in != 0) bump(&s->bytes_allocated, in);
-  if (out != 0) bump(&s->bytes_freed, out);
+  if (moves & kMovesIn) bump(&s->bytes_allocated, in);
+  if (moves & kMovesOut) bump(&s->bytes_freed, out);
   batch(s, static_cast<int64_t>(in) - static_cast<int64_t>(out));
   return in;
 }

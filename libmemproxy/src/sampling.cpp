@@ -337,7 +337,7 @@ void start(uint64_t mean_bytes, uint64_t budget_per_second) {
 }
 
 void take(heap::Slot* s, void* block, uint64_t bytes) {
-  if (g_sampling.mean == 0 || s == &account::g_account.header->overflow) {
+  if (g_sampling.mean == 0 || s == account::g_account.overflow) {
     // Off, or the slot threads share (no countdown of its own): this slot
     // never counts down to a sample.
     __atomic_store_n(&s->until_sample, INT64_MAX, __ATOMIC_RELAXED);

@@ -14,5 +14,12 @@
 #define MP_HOT_STATE __attribute__((section(".data.read_mostly"), aligned(64), visibility("hidden")))
 // Written during the decision, rarely read afterwards.
 #define MP_STATE __attribute__((section(".data.state"), visibility("hidden")))
+// Per-thread state, on declarations and the definition alike: initial-exec,
+// so a read is one %fs-relative load of an offset fixed at load time (the
+// library is preloaded, so its TLS is in the static block; no
+// __tls_get_addr, which would tie it to the dynamic loader). In .tdata, not
+// .tbss, so that .bss keeps holding only the arena; it costs the library no
+// page, each thread's copy lives in that thread's TLS block.
+#define MP_THREAD_STATE __attribute__((tls_model("initial-exec"), visibility("hidden"), section(".tdata.state")))
 
 #endif

@@ -123,6 +123,43 @@ TEST_P(HeapAccount, LiveBytesStayExactAcrossThreads) {
   expect_live_matches(env_with(a.lib + ":" + a.jemalloc(), system), {"heap-threads"});
 }
 
+TEST_P(HeapAccount, LiveBytesAreWhatTheProgramHoldsOnMimalloc) {
+  const std::string why = a.missing(backend("mimalloc"));
+  if (!why.empty()) GTEST_SKIP() << why;
+  std::string table = make_table(dir, "[monitor]\nmp-probe\nmp-probe32\n");
+  // mimalloc's class for 1000 bytes is jemalloc's too, 1024.
+  expect_live_matches(env_with(a.lib + ":" + a.path(backend("mimalloc")), table));
+}
+
+// Six waves of 100 threads, 600 in all, more than the account's 256 slots:
+// each thread's slot is handed back when it exits and taken by a later
+// thread, so no call is counted in the overflow slot, and the blocks the
+// dead threads left behind are still counted.
+TEST_P(HeapAccount, SlotsOfThreadsThatExitedServeNewThreads) {
+  for (const bool by_counters : {true, false}) {
+    const std::string table =
+        make_table(dir, by_counters ? "[monitor]\nmp-probe\nmp-probe32\n"
+                                    : "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
+    Process p({a.probe, "thread-waves"}, env_with(a.lib + ":" + a.jemalloc(), table));
+    auto line = p.read_line();
+    ASSERT_TRUE(line.has_value()) << p.finish().describe();
+    ASSERT_EQ(line->rfind("held=", 0), 0u) << *line;
+    const uint64_t held = std::stoull(line->substr(5));
+    ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
+    std::string why;
+    MappedAccount account = MappedAccount::of_process(p.pid(), &why);
+    ASSERT_TRUE(account) << why;
+    auto t = account.totals();
+    EXPECT_EQ(t.overflow_calls, 0u) << (by_counters ? "jemalloc's counters" : "block sizes");
+    EXPECT_GE(t.live_bytes, held);
+    EXPECT_LE(t.live_bytes, held + held / 100 + 128 * 1024);
+    EXPECT_GE(t.calls[memproxy::heap::kMalloc], 600u * 101);
+    p.resume();
+    auto outcome = p.finish();
+    EXPECT_TRUE(outcome.ok()) << outcome.describe();
+  }
+}
+
 TEST_P(HeapAccount, MonitorFromTheEnvironment) {
   std::string table = make_table(dir, "some-other-program\n");
   auto env = env_with(a.lib + ":" + a.jemalloc(), table);

@@ -12,6 +12,11 @@
    heap-threads   the same three stops, with the blocks made by 8 threads, half freed by main,
                   then 8 new threads that first free and then allocate (cross-thread frees,
                   threads that start by freeing, slots taken over by new threads)
+   thread-waves   6 waves of 100 threads alive at once, each wave's stacks larger than the
+                  last's (glibc cannot reuse the dead threads' stacks, so the thread
+                  pointers are new), each keeping one 1000-byte block and churning others;
+                  then one stop with held=N (more threads than the account has slots,
+                  never more than 101 at a time)
    deepbind LIB   free()/realloc() blocks that a RTLD_DEEPBIND library got from libc
    exec NAME...   execv(NAME, ...): a new process, a new decision
    fork     the child reports its backend and allocations
@@ -271,6 +276,39 @@ static int heap_threads(void) {
   return 0;
 }
 
+enum { kWaves = 6, kWaveThreads = 100 };
+static void *wave_blocks[kWaves * kWaveThreads];
+static pthread_barrier_t wave_barrier;
+
+static void *wave_thread(void *arg) {
+  size_t i = (size_t)(uintptr_t)arg;
+  pthread_barrier_wait(&wave_barrier);  /* the whole wave is alive at once */
+  for (int k = 0; k < 100; ++k) free(malloc(64 + (size_t)k * 8));
+  wave_blocks[i] = malloc(1000);
+  pthread_barrier_wait(&wave_barrier);
+  return NULL;
+}
+
+static int thread_waves(void) {
+  for (size_t w = 0; w < kWaves; ++w) {
+    pthread_t threads[kWaveThreads];
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, (w + 1) * 512 * 1024);
+    pthread_barrier_init(&wave_barrier, NULL, kWaveThreads);
+    for (size_t t = 0; t < kWaveThreads; ++t) {
+      if (pthread_create(&threads[t], &attr, wave_thread, (void *)(uintptr_t)(w * kWaveThreads + t)) != 0) return 1;
+    }
+    pthread_attr_destroy(&attr);
+    for (size_t t = 0; t < kWaveThreads; ++t) pthread_join(threads[t], NULL);
+    pthread_barrier_destroy(&wave_barrier);
+  }
+  size_t held = 0;
+  for (size_t i = 0; i < kWaves * kWaveThreads; ++i) held += malloc_usable_size(wave_blocks[i]);
+  held_and_stop(held);
+  return 0;
+}
+
 extern char **environ;
 static int env(void) {
   int n = 0;
@@ -372,6 +410,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "secure")) return secure();
   if (!strcmp(mode, "env")) return env();
   if (!strcmp(mode, "heap-threads")) return heap_threads();
+  if (!strcmp(mode, "thread-waves")) return thread_waves();
   if (!strcmp(mode, "heap") && argc > 3) return heap(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
   if (!strcmp(mode, "fork")) return forked();
   if (!strcmp(mode, "deepbind") && argc > 2) return deepbind(argv[2]);

@@ -1,0 +1,49 @@
+// The one branch a monitored call pays for sampling and the trace ring
+// together (sampling.hpp, trace.hpp): "this call needs either" is computed
+// without a branch and tested once, predicted false. Everything else
+// (taking a sample, forgetting one, writing a trace record) is on the path
+// that branch leads to.
+//
+// Invariants:
+// - A quiet allocation has stored its slot's new countdown and needs
+//   nothing more; otherwise the countdown is untouched and the caller does
+//   both halves in full (sampling::allocated, trace::note), which test
+//   again what they need.
+// - A quiet free touches neither the sample section nor the ring; otherwise
+//   the caller runs sampling::freed and trace::note.
+// - The trace switch is read on every call, as before, so a ring switched
+//   on is filled from the next call of every thread.
+#ifndef MEMPROXY_WATCH_HPP
+#define MEMPROXY_WATCH_HPP
+
+#include <stdint.h>
+
+#include "heap_account.hpp"
+#include "sampling.hpp"
+
+namespace memproxy::watch {
+
+inline uint32_t trace_switch() { return __atomic_load_n(&account::g_account.trace->on, __ATOMIC_RELAXED); }
+
+// An allocation of `bytes` counted in `s`: true when it is neither due for
+// a sample nor traced, after counting its bytes down.
+inline bool quiet_allocation(heap::Slot* s, uint64_t bytes) {
+  int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
+  uint32_t loud = static_cast<uint32_t>(left <= 0) | trace_switch();
+  if (__builtin_expect(loud != 0, 0)) return false;
+  __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
+  return true;
+}
+
+// A free of `block`: true when the block is surely not sampled (its filter
+// byte is 0) and the ring is off.
+inline bool quiet_free(const void* block) {
+  uint32_t maybe_sampled = __atomic_load_n(
+      &account::g_account.samples->filter[sampling::filter_index(reinterpret_cast<uintptr_t>(block))],
+      __ATOMIC_RELAXED);
+  return __builtin_expect((maybe_sampled | trace_switch()) == 0, 1);
+}
+
+}  // namespace memproxy::watch
+
+#endif
