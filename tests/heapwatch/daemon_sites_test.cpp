@@ -55,6 +55,21 @@ std::string gunzip(const std::string& data) {
 }
 
 // The frame that names `site`, as memproxyctl picks it.
+// `leaks PID --json` answered with sites; until the daemon watches the
+// process it answers exit status 4 and no JSON.
+bool has_sites(const Outcome& o) {
+  return o.code != 4 && json::accept(o.out) && !json::parse(o.out)["sites"].empty();
+}
+
+// The exit status memproxyctl(8) gives `leaks PID` for its answer: 1 when
+// at least one site is growing, else 0.
+int documented_code(const Outcome& o) {
+  for (const hq::SiteView& site : hq::sites_from_answer(json::parse(o.out)).sites) {
+    if (site.growing) return 1;
+  }
+  return 0;
+}
+
 const hq::FrameView& naming(const hq::SiteView& site) { return site.frames.at(::memproxyctl::naming_frame(site)); }
 
 class DaemonSitesTest : public ::testing::Test {
@@ -173,8 +188,9 @@ TEST_F(DaemonSitesTest, AnotherUserIsToldThereIsNoSuchProcess) {
   Outcome root;
   ASSERT_TRUE(wait_until([&] {
     root = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
-    return (root.code == 0 || root.code == 1) && !json::parse(root.out)["sites"].empty();
+    return has_sites(root);
   })) << root.describe();
+  EXPECT_EQ(root.code, documented_code(root)) << root.describe();
 
   for (const std::vector<std::string>& args : {std::vector<std::string>{"leaks", pid},
                                                std::vector<std::string>{"leaks", pid, "--json"},
@@ -197,10 +213,11 @@ TEST_F(DaemonSitesTest, WithoutASymbolizerTheSitesComeByAddressAndSayWhy) {
   Outcome out;
   ASSERT_TRUE(wait_until([&] {
     out = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
-    if (out.code != 0 && out.code != 1) return false;
+    if (!has_sites(out)) return false;
     answer = hq::sites_from_answer(json::parse(out.out));
-    return !answer.sites.empty();
+    return true;
   })) << out.describe() << daemon->log();
+  EXPECT_EQ(out.code, documented_code(out)) << out.describe();
   EXPECT_NE(answer.symbols_error, "");
   for (const hq::FrameView& f : answer.sites[0].frames) {
     EXPECT_NE(f.address, 0u);
