@@ -98,7 +98,9 @@ void to_json(json& j, const Verdict& v) {
            {"live_at_start_bytes", v.live_at_start_bytes},
            {"live_now_bytes", v.live_now_bytes},
            {"fragmentation_growing", v.fragmentation_growing},
-           {"fragmentation_slope_bytes_per_hour", finite(v.fragmentation_slope_bytes_per_hour)}};
+           {"fragmentation_slope_bytes_per_hour", finite(v.fragmentation_slope_bytes_per_hour)},
+           {"first_verdict_unix_ns", v.first_verdict_unix_ns},
+           {"first_verdict_in_s", v.first_verdict_in_s}};
 }
 
 void to_json(json& j, const View& v) {
@@ -146,6 +148,9 @@ void from_json(const json& j, Verdict& v) {
   j.at("live_now_bytes").get_to(v.live_now_bytes);
   j.at("fragmentation_growing").get_to(v.fragmentation_growing);
   j.at("fragmentation_slope_bytes_per_hour").get_to(v.fragmentation_slope_bytes_per_hour);
+  // Later additions: a daemon before them does not send them.
+  v.first_verdict_unix_ns = j.value("first_verdict_unix_ns", int64_t{0});
+  v.first_verdict_in_s = j.value("first_verdict_in_s", int64_t{0});
 }
 
 void from_json(const json& j, View& v) {
@@ -172,6 +177,16 @@ json views_answer(const std::vector<View>& views) { return json{{field::kProcess
 
 std::vector<View> views_from_answer(const json& answer) {
   return answer.at(field::kProcesses).get<std::vector<View>>();
+}
+
+json leaks_answer(const std::vector<View>& growing, const std::vector<View>& not_judged) {
+  return json{{field::kProcesses, growing}, {field::kNotJudged, not_judged}};
+}
+
+std::optional<std::vector<View>> not_judged_from_answer(const json& answer) {
+  auto it = answer.find(field::kNotJudged);
+  if (it == answer.end()) return std::nullopt;
+  return it->get<std::vector<View>>();
 }
 
 // --- Call sites -------------------------------------------------------

@@ -103,6 +103,21 @@ TEST(HeapMetrics, EveryMetricHasItsTypeAndOneSeriesPerProcess) {
   EXPECT_TRUE(has_line(text, "memproxy_watched_processes 2"));
 }
 
+// A process not judged yet is neither stable nor growing, though its
+// leak_suspected is 0 like a stable one's: the state label tells them apart.
+TEST(HeapMetrics, TheVerdictStateSaysNotJudgedStableOrGrowingOncePerProcess) {
+  std::string text = text_of({view(100, "young", "root", 1), view(200, "calm", "root", 1, "stable"),
+                              view(300, "leaky", "root", 1, "growing")});
+  EXPECT_TRUE(has_line(text, "# TYPE memproxy_heap_verdict gauge")) << text;
+  EXPECT_TRUE(has_line(text, R"(memproxy_heap_verdict{pid="100",program="young",user="root",state="not_judged"} 1)"))
+      << text;
+  EXPECT_TRUE(has_line(text, R"(memproxy_heap_verdict{pid="200",program="calm",user="root",state="stable"} 1)"));
+  EXPECT_TRUE(has_line(text, R"(memproxy_heap_verdict{pid="300",program="leaky",user="root",state="growing"} 1)"));
+  size_t series = 0;
+  for (size_t at = 0; (at = text.find("\nmemproxy_heap_verdict{", at)) != std::string::npos; ++at) ++series;
+  EXPECT_EQ(series, 3u) << text;
+}
+
 TEST(HeapMetrics, NoProcessesStillCountsThem) {
   std::string text = text_of({});
   EXPECT_TRUE(has_line(text, "memproxy_watched_processes 0")) << text;

@@ -94,6 +94,12 @@ class FakeState : public memproxy::heapwatch::WatchState {
     known_.insert(known_.begin(), p);
   }
 
+  void set_first_verdict(pid_t pid, int64_t unix_ns) {
+    for (ProcessView& v : views_) {
+      if (v.process.id.pid == pid) v.verdict.first_verdict_unix_ns = unix_ns;
+    }
+  }
+
   std::vector<ProcessView> views() const override { return views_; }
   void history(const memproxy::heapwatch::ProcessId& id, int64_t since, int64_t until,
                SamplesDone done) const override {
@@ -558,6 +564,39 @@ TEST(QueryProtocol, RequestLinesRoundTrip) {
   EXPECT_EQ(back.program, std::optional<std::string>("worker"));
   EXPECT_EQ(back.since_unix_ns, 5);
   EXPECT_EQ(back.until_unix_ns, std::numeric_limits<int64_t>::max());
+}
+
+// Leaks answers what grows and, apart, what is not judged yet (soonest
+// first verdict first, never-judged last); stable processes in neither.
+TEST(QueryAnswers, LeaksSaysWhichProcessesAreNotJudgedYet) {
+  FakeState state;
+  state.add(process(400, 0, "young", 4000), "not enough data");
+  state.add(process(500, 0, "younger", 5000), "not enough data");
+  state.add(process(600, 0, "unjudgeable", 6000), "not enough data");
+  state.set_first_verdict(400, 9'000'000'000);
+  state.set_first_verdict(500, 8'000'000'000);
+  const json answer = memproxy::heapwatch::to_json(collect_now(R"({"request":"leaks"})", 0, state));
+  EXPECT_EQ(pids(answer), (std::vector<pid_t>{100, 200})) << answer.dump();
+  std::optional<std::vector<hq::View>> not_judged = hq::not_judged_from_answer(json::parse(hq::answer_line(answer)));
+  ASSERT_TRUE(not_judged) << answer.dump();
+  std::vector<pid_t> waiting;
+  for (const hq::View& v : *not_judged) waiting.push_back(v.process.pid);
+  EXPECT_EQ(waiting, (std::vector<pid_t>{500, 400, 600})) << answer.dump();
+  EXPECT_EQ((*not_judged)[0].verdict.first_verdict_unix_ns, 8'000'000'000);
+}
+
+// A daemon before the first-verdict fields and the not-judged list: its
+// answers still read, as "not said".
+TEST(QueryProtocol, AnswersWithoutTheFirstVerdictFieldsStillRead) {
+  json view = hq::View{};
+  view["verdict"].erase("first_verdict_unix_ns");
+  view["verdict"].erase("first_verdict_in_s");
+  const json old_answer = {{"processes", json::array({view})}};
+  std::vector<hq::View> back = hq::views_from_answer(old_answer);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].verdict.first_verdict_unix_ns, 0);
+  EXPECT_EQ(back[0].verdict.first_verdict_in_s, 0);
+  EXPECT_FALSE(hq::not_judged_from_answer(old_answer));
 }
 
 TEST(QueryProtocol, ViewsRoundTripThroughJson) {

@@ -73,6 +73,27 @@ TEST(VerdictTest, NoVerdictBeforeWarmUpAndMinimumDuration) {
   EXPECT_EQ(later.trend, Trend::growing) << to_string(later.finding);
 }
 
+// The time views announce for a first verdict is the verdict's own: a
+// second-sampled history ending then is judged; one ending more than a
+// window sooner is not.
+TEST(VerdictTest, TheFirstVerdictComesWhenFirstVerdictTimeSaysAtTwoTimescales) {
+  auto leak = [](double t) { return 100 * kMiB + t * 50 * kMiB / 3600; };
+  for (int scale : {1, 60}) {
+    VerdictParameters p;
+    p.window_s /= scale;
+    p.warm_up_s /= scale;
+    p.min_duration_s /= scale;
+    p.min_recent_horizon_s /= scale;
+    const int64_t first = first_verdict_unix_ns(kStart, p);
+    // kStart is not on a minute's boundary: the warm-up ends inside a window.
+    EXPECT_GE(first, kStart + (p.warm_up_s + p.min_duration_s) * kSecond) << scale;
+    EXPECT_LE(first, kStart + (p.warm_up_s + p.min_duration_s + p.window_s) * kSecond) << scale;
+    const int64_t judged_s = (first - kStart) / kSecond;
+    EXPECT_NE(judge(series(judged_s, 1, leak), p).trend, Trend::not_enough_data) << scale;
+    EXPECT_EQ(judge(series(judged_s - p.window_s - 1, 1, leak), p).trend, Trend::not_enough_data) << scale;
+  }
+}
+
 TEST(VerdictTest, LinearLeakIsGrowingWithItsRate) {
   const double rate = 20 * kMiB / 3600;  // bytes per second
   Verdict v = judge(series(3 * 3600, 1, [&](double t) { return 64 * kMiB + rate * t + wobble(t, kMiB); }));

@@ -8,7 +8,9 @@
 // order:
 //
 //   {"request":"top"}                      -> {"processes":[VIEW...]}
-//   {"request":"leaks"}                    -> {"processes":[VIEW...]}  (trend "growing" only)
+//   {"request":"leaks"}                    -> {"processes":[VIEW...],  (trend "growing" only)
+//                                              "not_judged":[VIEW...]} (trend "not enough data";
+//                                              absent from daemons before it)
 //   {"request":"history","pid":N}          -> HISTORY
 //   {"request":"history","program":"NAME"}    (the newest such process)
 //     optional "since_unix_ns", "until_unix_ns" (default: everything kept)
@@ -25,7 +27,9 @@
 //   VERDICT  {"trend","finding","slope_bytes_per_hour","confidence",
 //             "mann_kendall_z","observed_s","analysed_s","live_at_start_bytes",
 //             "live_now_bytes","fragmentation_growing",
-//             "fragmentation_slope_bytes_per_hour"}
+//             "fragmentation_slope_bytes_per_hour",
+//             "first_verdict_unix_ns","first_verdict_in_s"}   (these two may
+//             be absent, from daemons before them: read as 0)
 //   HISTORY  {"process":PROCESS,"samples":[SAMPLE...],"truncated":BOOL,
 //             "verdict":VERDICT or null}   (null: the process has ended)
 //
@@ -79,7 +83,8 @@ inline constexpr const char* kLeaks = "leaks";
 inline constexpr const char* kHistory = "history";
 }  // namespace request
 
-// The trend words of a verdict.
+// The trend words of a verdict. "not enough data" is a process not judged
+// yet: it is neither growing nor stable.
 namespace trend {
 inline constexpr const char* kGrowing = "growing";
 inline constexpr const char* kStable = "stable";
@@ -98,6 +103,7 @@ inline constexpr const char* kProcess = "process";
 inline constexpr const char* kSamples = "samples";
 inline constexpr const char* kTruncated = "truncated";
 inline constexpr const char* kVerdict = "verdict";
+inline constexpr const char* kNotJudged = "not_judged";
 }  // namespace field
 
 struct Process {
@@ -132,6 +138,11 @@ struct Verdict {
   uint64_t live_now_bytes = 0;
   bool fragmentation_growing = false;
   double fragmentation_slope_bytes_per_hour = 0;
+  // When the process has history enough for its first verdict, and the
+  // seconds from the answer until then (0 once judged or due); both 0 when
+  // the daemon makes no verdicts (it keeps no history).
+  int64_t first_verdict_unix_ns = 0;
+  int64_t first_verdict_in_s = 0;
 };
 
 struct View {
@@ -186,6 +197,11 @@ void from_json(const nlohmann::json& j, History& h);
 // The answers to top and leaks, and their reading by a client.
 nlohmann::json views_answer(const std::vector<View>& views);
 std::vector<View> views_from_answer(const nlohmann::json& answer);
+// The answer to leaks: the growing processes, and those not judged yet.
+nlohmann::json leaks_answer(const std::vector<View>& growing, const std::vector<View>& not_judged);
+// The processes a leaks answer says are not judged yet; nullopt from a
+// daemon that does not say.
+std::optional<std::vector<View>> not_judged_from_answer(const nlohmann::json& answer);
 
 // --- Call sites -------------------------------------------------------
 //

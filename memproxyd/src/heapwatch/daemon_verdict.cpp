@@ -1,6 +1,9 @@
 #include "heapwatch/daemon_verdict.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iterator>
 
 namespace memproxy::heapwatch {
 
@@ -33,6 +36,41 @@ VerdictSummary summarize(const Verdict& v) {
   s.fragmentation_growing = v.fragmentation.growing;
   s.fragmentation_slope_bytes_per_hour = v.fragmentation.trend.slope_bytes_per_hour;
   return s;
+}
+
+VerdictState state_of(const VerdictSummary& summary) {
+  if (summary.trend == to_string(Trend::growing)) return VerdictState::growing;
+  if (summary.trend == to_string(Trend::stable)) return VerdictState::stable;
+  return VerdictState::not_judged;
+}
+
+const char* state_label(VerdictState state) {
+  switch (state) {
+    case VerdictState::not_judged: return "not_judged";
+    case VerdictState::stable: return "stable";
+    case VerdictState::growing: return "growing";
+  }
+  return "not_judged";
+}
+
+const char* state_words(VerdictState state) {
+  return state == VerdictState::not_judged ? "not judged" : state_label(state);
+}
+
+std::string growth_rate_text(double bytes_per_hour) {
+  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  const double rate = std::isfinite(bytes_per_hour) ? bytes_per_hour : 0;
+  double magnitude = std::fabs(rate);
+  size_t unit = 0;
+  while (magnitude >= 1024 && unit + 1 < std::size(kUnits)) {
+    magnitude /= 1024;
+    ++unit;
+  }
+  char text[48];
+  // Whole numbers from 100 up and for bytes; one decimal below.
+  std::snprintf(text, sizeof text, unit == 0 || magnitude >= 100 ? "%c%.0f %s/h" : "%c%.1f %s/h",
+                rate < 0 ? '-' : '+', magnitude, kUnits[unit]);
+  return text;
 }
 
 }  // namespace memproxy::heapwatch

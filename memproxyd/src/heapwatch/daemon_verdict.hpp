@@ -4,6 +4,7 @@
 #define MEMPROXYD_HEAPWATCH_DAEMON_VERDICT_HPP
 
 #include <chrono>
+#include <string>
 
 #include "heapwatch/process_view.hpp"
 #include "heapwatch/verdict.hpp"
@@ -20,6 +21,19 @@ VerdictParameters time_scaled(VerdictParameters parameters, int scale);
 std::chrono::milliseconds time_scaled(std::chrono::milliseconds interval, int scale);
 
 VerdictSummary summarize(const Verdict& verdict);
+
+// What a view says of a process: judged growing, judged stable, or not
+// judged yet (too little history, or none kept). "stable" is never said of
+// a process that was not judged.
+enum class VerdictState { not_judged, stable, growing };
+VerdictState state_of(const VerdictSummary& summary);
+// "not_judged", "stable", "growing": the state label of the verdict metric.
+const char* state_label(VerdictState state);
+// "not judged", "stable", "growing": the words of the daemon's log.
+const char* state_words(VerdictState state);
+
+// A growth rate as the log gives it: "+210 MiB/h", "-3.5 KiB/h", "+0 B/h".
+std::string growth_rate_text(double bytes_per_hour);
 
 }  // namespace memproxy::heapwatch
 

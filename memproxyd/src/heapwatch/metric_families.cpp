@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "heapwatch/daemon_verdict.hpp"
+
 namespace memproxy::heapwatch {
 namespace {
 
@@ -94,8 +96,24 @@ std::vector<prometheus::MetricFamily> heap_metric_families(const std::vector<Pro
                        "Robust growth rate of live heap bytes judged by the leak verdict (0 without a verdict)",
                        MetricType::Gauge, processes,
                        [](const ProcessView& v) { return v.verdict.slope_bytes_per_hour; }));
-  out.push_back(family(metric::kLeakSuspected, "1 when the leak verdict is growing, else 0", MetricType::Gauge,
+  out.push_back(family(metric::kLeakSuspected, "1 when the leak verdict is growing, else 0 (also when not judged yet: see memproxy_heap_verdict)", MetricType::Gauge,
                        processes, [](const ProcessView& v) { return v.verdict.trend == "growing" ? 1.0 : 0.0; }));
+  // A state label rather than a series per state: a process has one state,
+  // and an alert selects it (state="growing") without mistaking a process
+  // not judged yet for a stable one, as leak_suspected 0 would.
+  prometheus::MetricFamily verdict;
+  verdict.name = metric::kVerdict;
+  verdict.help = "1 for the leak verdict's state of the process: not_judged (not yet, or no history kept), stable or growing";
+  verdict.type = MetricType::Gauge;
+  verdict.metric.reserve(processes.size());
+  for (const Labelled& p : processes) {
+    prometheus::ClientMetric m;
+    m.label = p.labels;
+    m.label.push_back({"state", state_label(state_of(p.view->verdict))});
+    m.gauge.value = 1;
+    verdict.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(verdict));
   prometheus::MetricFamily watched;
   watched.name = metric::kWatchedProcesses;
   watched.help = "Monitored processes memproxyd watches now";

@@ -2,7 +2,7 @@
 // what the pull exporter serves and the textfile exporter writes.
 //
 // One series per metric and watched process, labelled program, pid and
-// user; a process that ended is simply absent from the next update, so the
+// user (and the verdict's state); a process that ended is simply absent from the next update, so the
 // number of series is bounded by the registry's limits. Stacks and call
 // sites never go into labels.
 #ifndef MEMPROXYD_HEAPWATCH_METRIC_FAMILIES_HPP
@@ -25,6 +25,9 @@ inline constexpr const char* kAllocationsTotal = "memproxy_heap_allocations_tota
 inline constexpr const char* kFreesTotal = "memproxy_heap_frees_total";
 inline constexpr const char* kGrowthBytesPerHour = "memproxy_heap_growth_bytes_per_hour";
 inline constexpr const char* kLeakSuspected = "memproxy_heap_leak_suspected";
+// 1, labelled state="not_judged|stable|growing" besides the process's
+// labels: one series per process, in its current state.
+inline constexpr const char* kVerdict = "memproxy_heap_verdict";
 inline constexpr const char* kWatchedProcesses = "memproxy_watched_processes";
 }  // namespace metric
 

@@ -28,6 +28,11 @@ struct VerdictSummary {
   uint64_t live_now_bytes = 0;            // low-water mark at its end
   bool fragmentation_growing = false;     // RSS minus live bytes grows (reported, never a leak)
   double fragmentation_slope_bytes_per_hour = 0;
+  // When the process has history enough for its first verdict
+  // (first_verdict_unix_ns()), and the seconds from the view until then (0
+  // once it is due); both 0 when no verdict will be made (no history kept).
+  int64_t first_verdict_unix_ns = 0;
+  int64_t first_verdict_in_s = 0;
 };
 
 struct ProcessView {

@@ -1,6 +1,7 @@
 #include "heapwatch/query_answers.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 namespace memproxy::heapwatch {
@@ -37,6 +38,8 @@ hq::Verdict to_wire(const VerdictSummary& v) {
   w.live_now_bytes = v.live_now_bytes;
   w.fragmentation_growing = v.fragmentation_growing;
   w.fragmentation_slope_bytes_per_hour = v.fragmentation_slope_bytes_per_hour;
+  w.first_verdict_unix_ns = v.first_verdict_unix_ns;
+  w.first_verdict_in_s = v.first_verdict_in_s;
   return w;
 }
 
@@ -52,13 +55,30 @@ hq::View to_wire(const ProcessView& v) {
 
 namespace {
 
-std::vector<hq::View> visible_views(uid_t peer, const WatchState& state, bool leaks_only) {
+std::vector<hq::View> visible_views(uid_t peer, const WatchState& state) {
   std::vector<hq::View> out;
   for (const ProcessView& v : state.views()) {
-    if (!visible_to(peer, v.process.uid)) continue;
-    if (leaks_only && v.verdict.trend != hq::trend::kGrowing) continue;
-    out.push_back(to_wire(v));
+    if (visible_to(peer, v.process.uid)) out.push_back(to_wire(v));
   }
+  return out;
+}
+
+LeaksViews visible_leaks(uid_t peer, const WatchState& state) {
+  LeaksViews out;
+  for (hq::View& v : visible_views(peer, state)) {
+    if (v.verdict.trend == hq::trend::kGrowing) {
+      out.growing.push_back(std::move(v));
+    } else if (v.verdict.trend != hq::trend::kStable) {
+      out.not_judged.push_back(std::move(v));
+    }
+  }
+  // Those never to be judged (no history kept: 0) last.
+  std::stable_sort(out.not_judged.begin(), out.not_judged.end(), [](const hq::View& a, const hq::View& b) {
+    auto key = [](const hq::View& v) {
+      return v.verdict.first_verdict_unix_ns == 0 ? std::numeric_limits<int64_t>::max() : v.verdict.first_verdict_unix_ns;
+    };
+    return key(a) < key(b);
+  });
   return out;
 }
 
@@ -133,9 +153,9 @@ void history(const hq::Request& request, uid_t peer, const WatchState& state, st
 
 void collect(const hq::Request& request, uid_t peer, const WatchState& state, std::function<void(Answer)> done) {
   if (request.name == hq::request::kTop) {
-    done({visible_views(peer, state, false)});
+    done({visible_views(peer, state)});
   } else if (request.name == hq::request::kLeaks) {
-    done({visible_views(peer, state, true)});
+    done({visible_leaks(peer, state)});
   } else if (request.name == hq::request::kHistory && (request.pid || request.program)) {
     history(request, peer, state, std::move(done));
   } else {
@@ -147,16 +167,19 @@ nlohmann::json to_json(const Answer& a) {
   if (const auto* views = std::get_if<std::vector<hq::View>>(&a.content)) return hq::views_answer(*views);
   if (const auto* h = std::get_if<hq::History>(&a.content)) return *h;
   if (const auto* s = std::get_if<hq::SitesAnswer>(&a.content)) return hq::sites_answer(*s);
+  if (const auto* l = std::get_if<LeaksViews>(&a.content)) return hq::leaks_answer(l->growing, l->not_judged);
   return nlohmann::json{{hq::field::kError, std::get<std::string>(a.content)}};
 }
 
 size_t line_bytes_bound(const Answer& a) {
-  constexpr size_t kFixed = 1024, kPerView = 600, kPerSample = 110;
-  if (const auto* views = std::get_if<std::vector<hq::View>>(&a.content)) {
+  constexpr size_t kFixed = 1024, kPerView = 650, kPerSample = 110;
+  auto views_bytes = [](const std::vector<hq::View>& views) {
     size_t names = 0;
-    for (const hq::View& v : *views) names += 6 * (v.process.user.size() + v.process.program.size() + v.process.exe.size());
-    return kFixed + views->size() * kPerView + names;
-  }
+    for (const hq::View& v : views) names += 6 * (v.process.user.size() + v.process.program.size() + v.process.exe.size());
+    return views.size() * kPerView + names;
+  };
+  if (const auto* views = std::get_if<std::vector<hq::View>>(&a.content)) return kFixed + views_bytes(*views);
+  if (const auto* l = std::get_if<LeaksViews>(&a.content)) return kFixed + views_bytes(l->growing) + views_bytes(l->not_judged);
   if (const auto* h = std::get_if<hq::History>(&a.content)) return kFixed + h->samples.size() * kPerSample;
   if (const auto* s = std::get_if<hq::SitesAnswer>(&a.content)) {
     size_t sites = 0;

@@ -30,8 +30,16 @@ heap_query::View to_wire(const ProcessView& v);
 // watch state. Collecting it is cheap and must happen where the state is
 // read (the daemon's loop); turning it into JSON is the costly part (a
 // full history is about 10 MB of text) and may happen anywhere.
+// The answer to leaks: what grows, and what is not judged yet (so that
+// nothing growing never reads as nothing judged).
+struct LeaksViews {
+  std::vector<heap_query::View> growing;
+  std::vector<heap_query::View> not_judged;  // soonest first verdict first
+};
+
 struct Answer {
-  std::variant<std::vector<heap_query::View>, heap_query::History, std::string /* error */, heap_query::SitesAnswer>
+  std::variant<std::vector<heap_query::View>, heap_query::History, std::string /* error */, heap_query::SitesAnswer,
+               LeaksViews>
       content;
 };
 
@@ -44,7 +52,7 @@ void collect(const heap_query::Request& request, uid_t peer, const WatchState& s
              std::function<void(Answer)> done);
 nlohmann::json to_json(const Answer& answer);
 // A bound on the length of to_json(answer)'s line, in bytes, from the
-// sizes measured of views (about 560 bytes) and samples (about 105), with
+// sizes measured of views (about 625 bytes) and samples (about 105), with
 // room for long names: what the server reserves of its answer budget
 // while the line is being made.
 size_t line_bytes_bound(const Answer& answer);

@@ -145,6 +145,13 @@ struct Verdict {
 
 Verdict leak_verdict(const VerdictInput& input, const VerdictParameters& parameters = {});
 
+// When a process whose warm-up counts from `origin_unix_ns` (its start)
+// has history enough for a verdict other than not_enough_data: the first
+// window that starts after its warm-up, plus min_duration_s. Input sampled
+// without gaps may reach it up to a window sooner (the newest window counts
+// once half full), never later.
+int64_t first_verdict_unix_ns(int64_t origin_unix_ns, const VerdictParameters& parameters = {});
+
 }  // namespace memproxy::heapwatch
 
 #endif

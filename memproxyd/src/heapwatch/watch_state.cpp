@@ -4,6 +4,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <set>
+#include <spdlog/spdlog.h>
+
+#include "heapwatch/daemon_verdict.hpp"
 
 namespace memproxy::heapwatch {
 namespace {
@@ -24,6 +27,16 @@ struct StoreCall {
   boost::asio::steady_timer deadline;
   std::function<void(Result<T>)> done;
 };
+
+// A program's name as a log line may hold it: a process names itself, and
+// a newline or escape in its name must not forge a line or move a terminal.
+std::string loggable(const std::string& name) {
+  std::string out = name;
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
 
 void newest_first(std::vector<WatchedProcess>& processes) {
   std::stable_sort(processes.begin(), processes.end(), [](const WatchedProcess& a, const WatchedProcess& b) {
@@ -50,6 +63,10 @@ CallRates call_rates(const std::deque<Sample>& recent) {
 std::vector<ProcessView> DaemonWatchState::views() const {
   std::vector<ProcessView> out;
   out.reserve(registry_.size());
+  // Without a store no verdict is ever made: no process has a first verdict to wait for.
+  const VerdictParameters* judging = store_usable() ? &keeper_->verdict_parameters() : nullptr;
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
   registry_.for_each([&](const Watched& w) {
     ProcessView v;
     v.process = w.process;
@@ -63,6 +80,17 @@ std::vector<ProcessView> DaemonWatchState::views() const {
     } else if (!w.recent.empty()) {
       v.verdict.observed_s = (w.recent.back().unix_ns - w.recent.front().unix_ns) / 1'000'000'000;
     }
+    // The warm-up counts from the start as the verdict pass counts it (the
+    // first sample when the start is unknown).
+    const int64_t origin = w.process.started_unix_ns != 0 ? w.process.started_unix_ns
+                           : w.recent.empty()              ? 0
+                                                           : w.recent.front().unix_ns;
+    if (judging != nullptr && origin != 0) {
+      v.verdict.first_verdict_unix_ns = first_verdict_unix_ns(origin, *judging);
+      if (state_of(v.verdict) == VerdictState::not_judged) {
+        v.verdict.first_verdict_in_s = std::max<int64_t>(0, (v.verdict.first_verdict_unix_ns - now + 999'999'999) / 1'000'000'000);
+      }
+    }
     out.push_back(std::move(v));
   });
   return out;
@@ -70,8 +98,28 @@ std::vector<ProcessView> DaemonWatchState::views() const {
 
 void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
   for (auto& [id, summary] : verdicts) {
-    if (registry_.contains(id)) verdicts_[id] = std::move(summary);
+    const Watched* watched = registry_.find(id);
+    if (watched == nullptr) continue;
+    auto known = verdicts_.find(id);
+    const VerdictState before = known == verdicts_.end() ? VerdictState::not_judged : state_of(known->second);
+    const VerdictState after = state_of(summary);
+    if (after != before) {
+      spdlog::info("pid {} {}: {} -> {}, {}", id.pid, loggable(watched->process.program), state_words(before), state_words(after),
+                   growth_rate_text(summary.slope_bytes_per_hour));
+    }
+    verdicts_[id] = std::move(summary);
   }
+}
+
+void DaemonWatchState::forget(const ProcessId& id) {
+  auto known = verdicts_.find(id);
+  if (known == verdicts_.end()) return;
+  if (state_of(known->second) == VerdictState::growing) {
+    const Watched* watched = registry_.find(id);
+    spdlog::warn("pid {} {} ended while growing, {}", id.pid, watched != nullptr ? loggable(watched->process.program) : "?",
+                 growth_rate_text(known->second.slope_bytes_per_hour));
+  }
+  verdicts_.erase(known);
 }
 
 template <class T, class Read>

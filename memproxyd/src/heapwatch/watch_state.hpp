@@ -39,10 +39,14 @@ class DaemonWatchState : public WatchState {
   void history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns, SamplesDone done) const override;
   void known_processes(ProcessesDone done) const override;
 
-  // A verdict pass's results; those of processes no longer watched are ignored.
+  // A verdict pass's results; those of processes no longer watched are
+  // ignored. Each change of a process's state (not judged, stable,
+  // growing) is logged: "pid 4242 leaker: stable -> growing, +210 MiB/h".
   void set_verdicts(HistoryKeeper::Verdicts verdicts);
-  // The process ended: its verdict goes with it.
-  void forget(const ProcessId& id) { verdicts_.erase(id); }
+  // The process ended: its verdict goes with it; "pid 4242 leaker ended
+  // while growing, +210 MiB/h" is logged when it was growing. Called
+  // while the registry still holds the process.
+  void forget(const ProcessId& id);
 
  private:
   bool store_usable() const { return keeper_ != nullptr && keeper_->accepting(); }
