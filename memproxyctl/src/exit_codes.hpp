@@ -15,6 +15,8 @@ enum ExitCode : int {
                       // daemon's query socket (not running, or it refused the request)
   kExitRefused = 5,   // preload enable/disable refused (verification failed) or could not write;
                       // report could not write its file
+  kExitNotJudged = 6,  // leaks: no judged process grows, but some watched process is not judged
+                       // yet (0 needs every one judged)
 };
 
 }  // namespace memproxyctl

@@ -90,6 +90,22 @@ std::string growth_text(const hq::Verdict& v) {
   return human_signed_bytes(v.slope_bytes_per_hour);
 }
 
+namespace {
+
+// "45s", "35m" (rounded up), else human_duration's hours or days.
+std::string time_to(int64_t seconds) {
+  if (seconds < 60) return std::to_string(std::max<int64_t>(0, seconds)) + "s";
+  if (seconds < 3600) return std::to_string((seconds + 59) / 60) + "m";
+  return human_duration(seconds);
+}
+
+}  // namespace
+
+std::string verdict_text(const hq::Verdict& v) {
+  if (v.trend == hq::trend::kNotEnoughData && v.first_verdict_in_s > 0) return "judged in " + time_to(v.first_verdict_in_s);
+  return v.trend;
+}
+
 std::vector<std::string> top_lines(const std::vector<hq::View>& views, int width, TopOrder order) {
   const bool rss = order == TopOrder::rss;
   Table t{{{"LIVE", 8}, {"PEAK", 8}, {"ALLOC/S", 7}, {"GROWTH/H", 9}, {"VERDICT", 15}}};
@@ -97,7 +113,7 @@ std::vector<std::string> top_lines(const std::vector<hq::View>& views, int width
   std::vector<std::string> out{t.header(width)};
   for (const hq::View& v : views) {
     std::vector<std::string> values{human_bytes(v.latest.live_bytes), human_bytes(v.latest.peak_bytes),
-                                    human_rate(v.allocations_per_second), growth_text(v.verdict), v.verdict.trend};
+                                    human_rate(v.allocations_per_second), growth_text(v.verdict), verdict_text(v.verdict)};
     if (rss) values.insert(values.begin() + 2, human_bytes(v.latest.rss_bytes));
     out.push_back(t.line(std::to_string(v.process.pid), v.process.user, values, v.process.program, width));
   }
@@ -107,7 +123,11 @@ std::vector<std::string> top_lines(const std::vector<hq::View>& views, int width
 std::string verdict_line(const std::optional<hq::Verdict>& v) {
   if (!v) return "verdict: none, the process has ended";
   std::string line = "verdict: " + terminal_safe(v->trend);
-  if (v->trend == hq::trend::kNotEnoughData) return line + " (watched " + human_duration(v->observed_s) + ")";
+  if (v->trend == hq::trend::kNotEnoughData) {
+    line += " (watched " + human_duration(v->observed_s);
+    if (v->first_verdict_in_s > 0) line += "; first verdict in " + human_duration(v->first_verdict_in_s);
+    return line + ")";
+  }
   line += ", " + human_signed_bytes(v->slope_bytes_per_hour) + "/h (confidence " + percent(v->confidence) +
           ", over " + human_duration(v->analysed_s) + "; live " + human_bytes(v->live_at_start_bytes) + " -> " +
           human_bytes(v->live_now_bytes);
@@ -129,6 +149,33 @@ std::vector<std::string> leak_lines(const std::vector<hq::View>& leaks, int widt
                          {human_signed_bytes(v.verdict.slope_bytes_per_hour), percent(v.verdict.confidence),
                           human_duration(v.verdict.analysed_s), human_bytes(v.verdict.live_at_start_bytes),
                           human_bytes(v.verdict.live_now_bytes)},
+                         v.process.program, width));
+  }
+  return out;
+}
+
+std::vector<std::string> leaks_report(const std::vector<hq::View>& leaks,
+                                      const std::optional<std::vector<hq::View>>& not_judged, int width,
+                                      int64_t utc_offset_s) {
+  if (!not_judged || not_judged->empty()) return leak_lines(leaks, width);
+  const size_t n = not_judged->size();
+  const std::string count = std::to_string(n) + " watched process" + (n == 1 ? " is" : "es are") + " not judged yet";
+  std::vector<std::string> out;
+  if (leaks.empty()) {
+    out.push_back("no judged process is growing, but " + count + ":");
+  } else {
+    out = leak_lines(leaks, width);
+    out.push_back(count + ":");
+  }
+  Table t{{{"WATCHED", 8}, {"FIRST VERDICT", 19}}};
+  out.push_back(t.header(width));
+  for (const hq::View& v : *not_judged) {
+    std::string when = "none (no history)";
+    if (v.verdict.first_verdict_unix_ns != 0) {
+      when = v.verdict.first_verdict_in_s > 0 ? "in " + time_to(v.verdict.first_verdict_in_s) + ", " : "due, ";
+      when += clock_time(v.verdict.first_verdict_unix_ns, utc_offset_s, v.verdict.first_verdict_in_s >= 86400);
+    }
+    out.push_back(t.line(std::to_string(v.process.pid), v.process.user, {human_duration(v.verdict.observed_s), when},
                          v.process.program, width));
   }
   return out;

@@ -28,6 +28,10 @@ std::vector<std::string> top_lines(const std::vector<memproxy::heap_query::View>
 // The growth column: the verdict's slope per hour, or "-" without enough data.
 std::string growth_text(const memproxy::heap_query::Verdict& v);
 
+// The verdict column of top: the trend, or for a process not judged yet
+// whose first verdict is ahead, "judged in 35m" (minutes rounded up).
+std::string verdict_text(const memproxy::heap_query::Verdict& v);
+
 // "verdict: growing, +1.0 MiB/h (...)" and the like; "the process has
 // ended" when there is no verdict.
 std::string verdict_line(const std::optional<memproxy::heap_query::Verdict>& v);
@@ -35,6 +39,14 @@ std::string verdict_line(const std::optional<memproxy::heap_query::Verdict>& v);
 // The leaks table (header and one line per process), or the one line
 // saying that none grows.
 std::vector<std::string> leak_lines(const std::vector<memproxy::heap_query::View>& leaks, int width);
+
+// What `leaks` prints: the leaks table, or that no judged process grows;
+// then, when the daemon says so, how many watched processes are not judged
+// yet and when each first will be (clock times `utc_offset_s` east of
+// UTC), soonest first. Without them, leak_lines().
+std::vector<std::string> leaks_report(const std::vector<memproxy::heap_query::View>& leaks,
+                                      const std::optional<std::vector<memproxy::heap_query::View>>& not_judged,
+                                      int width, int64_t utc_offset_s);
 
 // "pid N (PROGRAM, user U): S samples from T to T", and whether the
 // oldest were left out: the line above history's chart.

@@ -187,6 +187,40 @@ TEST_F(DaemonHistoryTest, TheLeakIsFoundTheSteadyHeapIsNotAndARestartedDaemonKno
   ASSERT_EQ(json::parse(after.out)["processes"].size(), 1u) << after.out;
 }
 
+// --no-history keeps no database and judges nothing: beside a daemon that
+// keeps one and judges the same program growing, it still has no verdict.
+TEST_F(DaemonHistoryTest, NoHistoryKeepsNoDatabaseAndGivesNoVerdict) {
+  memproxy::testing::TempDir other{0755};
+  Daemon without(dir_, with(kScaled, {"--no-history"}));
+  Daemon keeping(other, kScaled);
+  ASSERT_TRUE(without.ready()) << without.log();
+  ASSERT_TRUE(keeping.ready()) << keeping.log();
+  auto unjudged = start_grower(without.table());
+  auto judged = start_grower(keeping.table());
+  ASSERT_TRUE(wait_until([&] { return trend_of(keeping.table(), judged->pid()) == "growing"; }, kVerdictPatience))
+      << view_of(keeping.table(), judged->pid()).dump() << keeping.log();
+
+  const json v = view_of(without.table(), unjudged->pid());
+  ASSERT_FALSE(v.is_null()) << without.log();
+  EXPECT_GT(v["latest"]["live_bytes"].get<uint64_t>(), 0u) << v.dump();
+  EXPECT_EQ(v["verdict"]["trend"], "not enough data") << v.dump();
+  Outcome leaks = memproxyctl(without.table(), {"leaks"});
+  EXPECT_EQ(leaks.code, 0) << leaks.describe();
+  EXPECT_NE(leaks.out.find("no process is growing"), std::string::npos) << leaks.out;
+
+  Outcome status = memproxyctl(without.table(), {"status", "--json"});
+  EXPECT_EQ(json::parse(status.out)["status_record"]["history"]["state"], "off") << status.out;
+  EXPECT_NE(memproxyctl(without.table(), {"status"}).out.find("history:     off (memproxyd --no-history)"),
+            std::string::npos);
+  EXPECT_NE(without.log().find("history: off (--no-history)"), std::string::npos) << without.log();
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.path())) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_TRUE(name.find("history") == std::string::npos && name.find("sqlite") == std::string::npos)
+        << entry.path();
+  }
+  EXPECT_EQ(without.stop(), 0) << without.log();
+}
+
 TEST_F(DaemonHistoryTest, AProcessThatEndedBeforeARestartIsStillAnsweredByPidAndByName) {
   std::optional<Daemon> daemon;
   daemon.emplace(dir_, kScaled, std::vector<std::string>{"heapwatch-steady"});
@@ -262,7 +296,8 @@ TEST_F(DaemonHistoryTest, AnUnusableHistoryPathLeavesTheDaemonWatching) {
   EXPECT_EQ(history_state["state"], "unavailable") << status.out;
   EXPECT_NE(history_state["problem"].get<std::string>().find("not a directory"), std::string::npos) << status.out;
   EXPECT_NE(memproxyctl(daemon.table(), {"status"}).out.find("watching without it"), std::string::npos);
-  EXPECT_EQ(memproxyctl(daemon.table(), {"leaks"}).code, 0);
+  // Without a history nothing is judged: no leak, but not all clear either.
+  EXPECT_EQ(memproxyctl(daemon.table(), {"leaks"}).code, 6);
   Outcome recent = memproxyctl(daemon.table(), {"history", std::to_string(grower->pid()), "--json"});
   ASSERT_TRUE(recent.ok()) << recent.describe();
   EXPECT_GE(json::parse(recent.out)["samples"].size(), 2u);

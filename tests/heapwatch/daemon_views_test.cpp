@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <regex>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -78,13 +80,95 @@ TEST_F(DaemonViewsTest, TopHistoryAndLeaksShowAGrowingProgram) {
   ASSERT_TRUE(csv.ok()) << csv.describe();
   EXPECT_EQ(csv.out.rfind("unix_ns,time,live_bytes,peak_bytes,rss_bytes,allocations,frees\n", 0), 0u) << csv.out;
 
-  // Without a verdict yet, nothing is a leak: exit 0 and the plain line.
+  // Without a verdict yet, nothing is a leak, but nothing is all clear
+  // either: exit 6, and the process named as not judged yet.
   Outcome leaks = memproxyctl(daemon.table(), {"leaks"});
-  EXPECT_EQ(leaks.code, 0) << leaks.describe();
-  EXPECT_EQ(leaks.out, "no process is growing\n");
+  EXPECT_EQ(leaks.code, 6) << leaks.describe();
+  EXPECT_EQ(leaks.out.rfind("no judged process is growing, but 1 watched process is not judged yet:\n", 0), 0u)
+      << leaks.out;
 
   Outcome unparsable = memproxyctl(daemon.table(), {"history", "mp-grower", "--since", "yesterday"});
   EXPECT_EQ(unparsable.code, 2) << unparsable.describe();
+}
+
+// The mp-grower's line in `leaks`'s output, or "".
+std::string line_of(const std::string& text, pid_t pid) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" " + std::to_string(pid) + " root") != std::string::npos) return line;
+  }
+  return "";
+}
+
+// From its start to its first verdict, a watched program is "not judged"
+// in every view, never all clear: top gives the time to its first verdict
+// (start + warm-up + analysed span, 5 s + 30 s at this scale), leaks exits
+// 6 and says when, the verdict metric's state is not_judged. Once judged,
+// the views say growing, and the daemon's log has the change and, when the
+// program is killed, that it ended while growing.
+TEST_F(DaemonViewsTest, AFreshProgramIsNotJudgedUntilItsFirstVerdictAndTheLogSaysWhatChanged) {
+  const std::string textfile = dir_ / "memproxy.prom";
+  Daemon daemon(dir_, {"--verdict-time-scale", "60", "--prometheus-textfile", textfile});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto grower = start_grower(daemon.table());
+  ASSERT_EQ(grower->read_line(), std::optional<std::string>("growing"));
+  const std::string pid = std::to_string(grower->pid());
+
+  std::optional<json> view = grower_in_top(daemon.table(), grower->pid(), 1);
+  ASSERT_TRUE(view) << daemon.log();
+  const json verdict = (*view)["verdict"];
+  ASSERT_EQ(verdict["trend"], "not enough data") << view->dump();
+  const int64_t started = (*view)["process"]["started_unix_ns"].get<int64_t>();
+  const int64_t first_verdict = verdict["first_verdict_unix_ns"].get<int64_t>();
+  // 35 s after the start, to the next whole one-second window.
+  EXPECT_GE(first_verdict - started, 35'000'000'000) << view->dump();
+  EXPECT_LE(first_verdict - started, 36'000'000'000) << view->dump();
+  EXPECT_GT(verdict["first_verdict_in_s"].get<int64_t>(), 0) << view->dump();
+  EXPECT_LE(verdict["first_verdict_in_s"].get<int64_t>(), 36) << view->dump();
+
+  Outcome top = memproxyctl(daemon.table(), {"top", "--once"});
+  EXPECT_NE(line_of(top.out, grower->pid()).find(" judged in "), std::string::npos) << top.out;
+
+  Outcome early = memproxyctl(daemon.table(), {"leaks"});
+  EXPECT_EQ(early.code, 6) << early.describe();
+  EXPECT_NE(early.out.find("1 watched process is not judged yet"), std::string::npos) << early.out;
+  EXPECT_NE(line_of(early.out, grower->pid()).find("mp-grower"), std::string::npos) << early.out;
+  Outcome early_json = memproxyctl(daemon.table(), {"leaks", "--json"});
+  EXPECT_EQ(early_json.code, 6) << early_json.describe();
+  ASSERT_EQ(json::parse(early_json.out)["not_judged"].size(), 1u) << early_json.out;
+  EXPECT_EQ(json::parse(early_json.out)["not_judged"][0]["process"]["pid"], grower->pid());
+
+  auto has_state = [&](const std::string& state) {
+    return read_file(textfile).find("memproxy_heap_verdict{pid=\"" + pid + "\",program=\"mp-grower\",user=\"root\",state=\"" +
+                                    state + "\"} 1") != std::string::npos;
+  };
+  EXPECT_TRUE(wait_until([&] { return has_state("not_judged"); })) << read_file(textfile);
+
+  // Judged once its history is long enough, and not before.
+  Outcome judged;
+  ASSERT_TRUE(wait_until([&] { return (judged = memproxyctl(daemon.table(), {"leaks"})).code != 6; },
+                         std::chrono::seconds(150)))
+      << judged.describe() << daemon.log();
+  const int64_t judged_at = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
+  // Up to a window (1 s here) sooner, when the newest window is half full.
+  EXPECT_GE(judged_at, first_verdict - 1'000'000'000);
+  EXPECT_EQ(judged.code, 1) << judged.describe();
+  EXPECT_NE(line_of(judged.out, grower->pid()).find("mp-grower"), std::string::npos) << judged.out;
+  EXPECT_EQ(judged.out.find("not judged"), std::string::npos) << judged.out;
+  std::optional<json> later = grower_in_top(daemon.table(), grower->pid(), 1);
+  ASSERT_TRUE(later);
+  EXPECT_EQ((*later)["verdict"]["trend"], "growing") << later->dump();
+  EXPECT_EQ((*later)["verdict"]["first_verdict_in_s"], 0) << later->dump();
+  EXPECT_TRUE(wait_until([&] { return has_state("growing"); })) << read_file(textfile);
+  EXPECT_FALSE(has_state("not_judged")) << read_file(textfile);
+
+  const std::regex change("pid " + pid + R"( mp-grower: not judged -> growing, \+\d+(\.\d)? [KMGTPE]iB/h)");
+  EXPECT_TRUE(std::regex_search(daemon.log(), change)) << daemon.log();
+  grower->signal(SIGKILL);
+  grower->finish();
+  const std::regex ended("pid " + pid + R"( mp-grower ended while growing, \+\d+(\.\d)? [KMGTPE]iB/h)");
+  EXPECT_TRUE(wait_until([&] { return std::regex_search(daemon.log(), ended); })) << daemon.log();
 }
 
 TEST_F(DaemonViewsTest, NobodySeesNoneOfRootsProcesses) {

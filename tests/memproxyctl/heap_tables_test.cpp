@@ -130,6 +130,37 @@ TEST(Leaks, TheEvidenceOfEachLeak) {
   EXPECT_EQ(lines[1], "      7 alice     +1.0 MiB      95.0%     15m    1.0 MiB  2.0 MiB leaky");
 }
 
+// Nothing growing is not all clear while a process is not judged: leaks
+// counts them and says when each first verdict comes.
+TEST(Leaks, TheNotJudgedAreCountedWithTheirFirstVerdict) {
+  hq::View young = view(8, "young", 1);
+  young.verdict.observed_s = 300;
+  young.verdict.first_verdict_unix_ns = 1'700'000'000LL * 1'000'000'000;  // 22:13:20 UTC
+  young.verdict.first_verdict_in_s = 1800;
+  hq::View nohistory = view(9, "unjudged", 1);
+  nohistory.verdict.observed_s = 60;
+  const std::vector<std::string> lines = leaks_report({}, std::vector<hq::View>{young, nohistory}, 80, 3600);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], "no judged process is growing, but 2 watched processes are not judged yet:");
+  EXPECT_EQ(lines[1], "    PID USER      WATCHED       FIRST VERDICT PROGRAM");
+  EXPECT_EQ(lines[2], "      8 alice          5m    in 30m, 23:13:20 young");
+  EXPECT_EQ(lines[3], "      9 alice          1m   none (no history) unjudged");
+  EXPECT_EQ(leaks_report({}, std::vector<hq::View>{}, 80, 0), std::vector<std::string>{"no process is growing"});
+  EXPECT_EQ(leaks_report({}, std::nullopt, 80, 0), std::vector<std::string>{"no process is growing"});
+}
+
+TEST(TopTable, ANotJudgedProcessShowsWhenItWillBe) {
+  hq::View v = view(42, "server", 1536);
+  v.verdict.first_verdict_in_s = 1741;
+  EXPECT_EQ(verdict_text(v.verdict), "judged in 30m");
+  EXPECT_EQ(top_lines({v}, 80)[1], "     42 alice     1.5 KiB  3.0 KiB      12         -   judged in 30m server");
+  v.verdict.first_verdict_in_s = 0;
+  EXPECT_EQ(verdict_text(v.verdict), "not enough data");
+  v.verdict.trend = "stable";
+  v.verdict.first_verdict_in_s = 1741;  // never sent with a verdict; the verdict wins
+  EXPECT_EQ(verdict_text(v.verdict), "stable");
+}
+
 TEST(History, Csv) {
   hq::Sample s{1'700'000'000'123'000'000, 1, 2, 3, 4, 5};
   EXPECT_EQ(history_csv({s}),
