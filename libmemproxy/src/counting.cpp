@@ -17,12 +17,36 @@ using heap::Counter;
 
 // A block that is not the backend's (a deepbound library's libc block,
 // deepbind.hpp) was never counted, and is not.
-inline bool foreign_block(void* p) {
+MP_CALL_STEP bool foreign_block(void* p) {
   bool (*foreign)(const void*) = __atomic_load_n(&g_semantics.foreign, __ATOMIC_RELAXED);
   return __builtin_expect(foreign != nullptr, 0) && foreign(p);
 }
 
-inline size_t usable(void* p) { return g_chosen.malloc_usable_size(p); }
+// The usable size of a block the backend handed out: what live bytes are
+// counted in. Measured per backend (memproxy-usable-size under callgrind,
+// docs/benchmarks/monitoring.md): glibc's malloc_usable_size costs about 10
+// instructions more than reading the chunk's size word in place, which
+// is the same arithmetic (glibc_chunk_usable); mimalloc's answer, under
+// either name (mi_usable_size is malloc_usable_size), costs about 25, and
+// its size class of the request (mi_good_size) as much, and is not a
+// block's size; jemalloc's (malloc_usable_size, sallocx) about 37-40, where
+// following its thread counters (account::sync) costs about 12, so it is
+// never sized but before a thread attaches.
+MP_CALL_STEP size_t glibc_chunk_usable(const void* p) {
+  // The size word before the block: the chunk's bytes, flags in the low
+  // three bits (2: mmapped, which also spends a word before the size).
+  size_t word = static_cast<const size_t*>(p)[-1];
+  return (word & ~size_t{7}) - sizeof(size_t) - ((word & 2) >> 1) * sizeof(size_t);
+}
+
+template <Sizing sizing>
+MP_CALL_STEP size_t usable(void* p) {
+  if constexpr (sizing == kByGlibcChunk) {
+    return glibc_chunk_usable(p);
+  } else {
+    return g_chosen.malloc_usable_size(p);
+  }
+}
 
 inline bool zero_size(size_t n) { return n == 0; }
 inline bool zero_size(size_t n, size_t size) { return n == 0 || size == 0; }
@@ -37,6 +61,9 @@ inline bool zero_size(size_t n, size_t size) { return n == 0 || size == 0; }
 // `by_sizes` makes the call, counts it by sizes and returns the slot and
 // the bytes handed out; `plain` just makes it. The block handed out (if any)
 // is then offered to sampling.
+// The lambdas a counting slot passes are steps of it too (MP_CALL_STEP).
+#define MP_STEP_LAMBDA __attribute__((always_inline))
+
 struct Counted {
   heap::Slot* slot;
   uint64_t bytes;  // usable bytes handed out
@@ -44,9 +71,9 @@ struct Counted {
 
 // Which way is fixed per process when the counting slots are made
 // (over_targets), so a call does not ask.
-template <bool by_counters, account::Moves moves, typename Plain, typename BySizes>
-inline Counted counted(Counter c, Plain plain, BySizes by_sizes) {
-  if constexpr (!by_counters) {
+template <Sizing sizing, account::Moves moves, typename Plain, typename BySizes>
+MP_CALL_STEP Counted counted(Counter c, Plain plain, BySizes by_sizes) {
+  if constexpr (sizing != kByBackendCounters) {
     return by_sizes();
   } else {
     heap::Slot* s = account::slot_of_this_thread();
@@ -62,16 +89,17 @@ inline Counted counted(Counter c, Plain plain, BySizes by_sizes) {
 
 // A block the backend just handed out is its own, never libc's: only
 // blocks coming back are asked whether they are foreign.
-inline Counted allocated(Counter c, void* p) {
+template <Sizing sizing>
+MP_CALL_STEP Counted allocated(Counter c, void* p) {
   if (p == nullptr) return {nullptr, 0};
-  size_t bytes = usable(p);
+  size_t bytes = usable<sizing>(p);
   return {account::count(c, bytes, 0), bytes};
 }
 
 // The common case of a counted allocation, in one branch: no sample due, no
 // trace (watch.hpp). A failed allocation is never quiet (nothing to count
 // down; it may be traced).
-inline bool quiet(const Counted& c) { return c.slot != nullptr && watch::quiet_allocation(c.slot, c.bytes); }
+MP_CALL_STEP bool quiet(const Counted& c) { return c.slot != nullptr && watch::quiet_allocation(c.slot, c.bytes); }
 
 inline void offer(const Counted& r, void* block) {
   if (r.slot != nullptr && block != nullptr && r.bytes != 0) sampling::allocated(r.slot, block, r.bytes);
@@ -79,10 +107,10 @@ inline void offer(const Counted& r, void* block) {
 
 // After realloc-like calls: glibc's realloc(p, 0) frees p and returns NULL;
 // any other NULL leaves p as it was.
-template <typename... Sizes>
+template <Sizing sizing, typename... Sizes>
 inline Counted resized(Counter c, size_t old, void* q, void* p, Sizes... sizes) {
   if (q != nullptr) {
-    size_t now = usable(q);
+    size_t now = usable<sizing>(q);
     return {account::count(c, now, old), now};
   }
   if (p != nullptr && zero_size(sizes...)) account::count(c, 0, old);
@@ -114,14 +142,14 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
   trace::note(member, pointer, traced_size(member, MP_EXPAND args), as_word(result), __builtin_return_address(0))
 
 #define MP_COUNT_alloc(member, counter, slot, ret, params, args)              \
-  template <bool by_counters>                                               \
+  template <Sizing sizing>                                                  \
   ret count_##slot params {                                                 \
     void* r = nullptr;                                                      \
-    Counted c = counted<by_counters, account::kMovesIn>(                                 \
-        counter, [&] { r = g_targets.slot args; },                          \
-        [&] {                                                               \
+    Counted c = counted<sizing, account::kMovesIn>(                                 \
+        counter, [&]() MP_STEP_LAMBDA { r = g_targets.slot args; },                          \
+        [&]() MP_STEP_LAMBDA {                                                               \
           r = g_targets.slot args;                                          \
-          return allocated(counter, r);                                     \
+          return allocated<sizing>(counter, r);                                     \
         });                                                                 \
     if (__builtin_expect(quiet(c), 1)) return r;                            \
     offer(c, r);                                                            \
@@ -129,14 +157,14 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
     return r;                                                               \
   }
 #define MP_COUNT_alloc_out(member, counter, slot, ret, params, args)          \
-  template <bool by_counters>                                               \
+  template <Sizing sizing>                                                  \
   ret count_##slot params {                                                 \
     int r = 0;                                                              \
-    Counted c = counted<by_counters, account::kMovesIn>(                                 \
-        counter, [&] { r = g_targets.slot args; },                          \
-        [&] {                                                               \
+    Counted c = counted<sizing, account::kMovesIn>(                                 \
+        counter, [&]() MP_STEP_LAMBDA { r = g_targets.slot args; },                          \
+        [&]() MP_STEP_LAMBDA {                                                               \
           r = g_targets.slot args;                                          \
-          return r == 0 ? allocated(counter, *out) : Counted{nullptr, 0};   \
+          return r == 0 ? allocated<sizing>(counter, *out) : Counted{nullptr, 0};   \
         });                                                                 \
     if (__builtin_expect(r == 0 && quiet(c), 1)) return r;                  \
     if (r == 0) offer(c, *out);                                             \
@@ -146,14 +174,14 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
 /* A quiet free (watch.hpp) is counted and made; any other also forgets its
    sample, if it was one, and is traced. */
 #define MP_COUNT_release(member, counter, slot, ret, params, args)            \
-  template <bool by_counters>                                               \
+  template <Sizing sizing>                                                  \
   ret count_##slot params {                                                 \
     if (p == nullptr || foreign_block(p)) return g_targets.slot args;       \
-    auto made = [&] {                                                       \
-      counted<by_counters, account::kMovesOut>(                                          \
-          counter, [&] { g_targets.slot args; },                            \
-          [&] {                                                             \
-            heap::Slot* s = account::count(counter, 0, usable(p));         \
+    auto made = [&]() MP_STEP_LAMBDA {                                                       \
+      counted<sizing, account::kMovesOut>(                                          \
+          counter, [&]() MP_STEP_LAMBDA { g_targets.slot args; },                            \
+          [&]() MP_STEP_LAMBDA {                                                             \
+            heap::Slot* s = account::count(counter, 0, usable<sizing>(p));         \
             g_targets.slot args;                                            \
             return Counted{s, 0};                                           \
           });                                                               \
@@ -167,17 +195,17 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
     MP_TRACE(member, as_word(p), nullptr, args);                            \
   }
 #define MP_COUNT_resize(member, counter, slot, ret, params, args)             \
-  template <bool by_counters>                                               \
+  template <Sizing sizing>                                                  \
   ret count_##slot params {                                                 \
     if (p != nullptr && foreign_block(p)) return g_targets.slot args;       \
     if (p != nullptr) sampling::freed(p);                                   \
     void* q = nullptr;                                                      \
-    Counted c = counted<by_counters, account::kMovesBoth>(                               \
-        counter, [&] { q = g_targets.slot args; },                          \
-        [&] {                                                               \
-          size_t old = p != nullptr ? usable(p) : 0;                        \
+    Counted c = counted<sizing, account::kMovesBoth>(                               \
+        counter, [&]() MP_STEP_LAMBDA { q = g_targets.slot args; },                          \
+        [&]() MP_STEP_LAMBDA {                                                               \
+          size_t old = p != nullptr ? usable<sizing>(p) : 0;                        \
           q = g_targets.slot args;                                          \
-          return resized(counter, old, q, MP_EXPAND args);                  \
+          return resized<sizing>(counter, old, q, MP_EXPAND args);                  \
         });                                                                 \
     if (__builtin_expect(q != nullptr && quiet(c), 1)) return q;            \
     offer(c, q);                                                            \
@@ -185,7 +213,7 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
     return q;                                                               \
   }
 #define MP_COUNT_query(member, counter, slot, ret, params, args) \
-  template <bool by_counters>                                               \
+  template <Sizing sizing>                                                  \
   ret count_##slot params { return g_targets.slot args; }
 #define MP_COUNT_new MP_COUNT_alloc
 #define MP_COUNT_new_nt MP_COUNT_alloc
@@ -204,21 +232,43 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
 
 }  // namespace
 
-template <bool by_counters>
+template <Sizing sizing>
 Dispatch counting_slots(bool count_operators) {
   Dispatch d = g_targets;
-#define MP_C(kind, counter, name, ret, params, args) d.name = count_##name<by_counters>;
-#define MP_LIBC(kind, counter, name, of, ret, params, args) d.name = count_##name<by_counters>;
+#define MP_C(kind, counter, name, ret, params, args) d.name = count_##name<sizing>;
+#define MP_LIBC(kind, counter, name, of, ret, params, args) d.name = count_##name<sizing>;
 #include "memproxy/allocator_family.def"
   if (count_operators) {
-#define MP_CXX(kind, slot, mangled, declarator, ret, params, args) d.slot = count_##slot<by_counters>;
+#define MP_CXX(kind, slot, mangled, declarator, ret, params, args) d.slot = count_##slot<sizing>;
 #include "memproxy/allocator_family.def"
   }
   return d;
 }
 
-Dispatch over_targets(bool count_operators, bool by_backend_counters) {
-  return by_backend_counters ? counting_slots<true>(count_operators) : counting_slots<false>(count_operators);
+Dispatch over_targets(bool count_operators, Sizing sizing) {
+  switch (sizing) {
+    case kByBackendCounters: return counting_slots<kByBackendCounters>(count_operators);
+    case kByGlibcChunk: return counting_slots<kByGlibcChunk>(count_operators);
+    case kBySizeQuery: break;
+  }
+  return counting_slots<kBySizeQuery>(count_operators);
+}
+
+bool glibc_chunks_read_in_place() {
+#if defined(__GLIBC__)
+  // Small, medium and (above the mmap threshold) mmapped chunks.
+  static const size_t kBytes[] = {1, 24, 1000, 100000, 300000};
+  for (size_t bytes : kBytes) {
+    void* p = g_libc.malloc(bytes);
+    if (p == nullptr) return false;
+    bool same = glibc_chunk_usable(p) == g_libc.malloc_usable_size(p);
+    g_libc.free(p);
+    if (!same) return false;
+  }
+  return true;
+#else
+  return false;
+#endif
 }
 
 }  // namespace memproxy::counting

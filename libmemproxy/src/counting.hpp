@@ -13,12 +13,22 @@ namespace memproxy::counting {
 // The unmonitored targets the counting slots call, filled by the decision.
 extern Dispatch g_targets MP_STATE;
 
-// The counting slots over g_targets, counting bytes by the backend's own
-// thread counters (account::follow_backend_counters succeeded) or else by
-// block sizes. Slots whose calls cannot be accounted (the operator slots of
-// a program that replaces its own operators, which lead into the program's
-// allocator) keep their targets.
-Dispatch over_targets(bool count_operators, bool by_backend_counters);
+// How the counting slots learn the bytes of a call, fixed per process:
+enum Sizing {
+  kByBackendCounters,  // the backend's own thread counters (account::follow_backend_counters)
+  kByGlibcChunk,       // libc's blocks, sized by their glibc chunk header read in place
+  kBySizeQuery,        // the backend's malloc_usable_size
+};
+
+// The counting slots over g_targets. Slots whose calls cannot be accounted
+// (the operator slots of a program that replaces its own operators, which
+// lead into the program's allocator) keep their targets.
+Dispatch over_targets(bool count_operators, Sizing sizing);
+
+// Whether libc is glibc and its chunk headers, read in place, give what its
+// malloc_usable_size gives (checked on a few blocks, mmapped ones too): only
+// then are the system allocator's blocks sized that way.
+bool glibc_chunks_read_in_place();
 
 }  // namespace memproxy::counting
 

@@ -177,7 +177,10 @@ void monitor(const char* table_path, backends::Interposition interposed, const b
   bool followed = custom != nullptr && account::follow_backend_counters(reinterpret_cast<account::Mallctl>(
                                            backends::optional_symbol(*custom, "mallctl")));
   counting::g_targets = *d;
-  *d = counting::over_targets(!interposed.cxx, followed);
+  const counting::Sizing sizing = followed                                                  ? counting::kByBackendCounters
+                                  : custom == nullptr && counting::glibc_chunks_read_in_place() ? counting::kByGlibcChunk
+                                                                                            : counting::kBySizeQuery;
+  *d = counting::over_targets(!interposed.cxx, sizing);
   const match::SampleRate rate = match::sample_rate(matched, env.sample_bytes);
   sampling::start(rate.mean_bytes,
                   env.sample_budget >= 0 ? static_cast<uint64_t>(env.sample_budget) : kDefaultSampleBudget);

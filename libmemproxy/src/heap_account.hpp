@@ -46,6 +46,10 @@
 #include "platform.hpp"
 #include "state.hpp"
 
+// A step of a monitored call: always inlined into the counting slot, so the
+// call's cost does not depend on the inliner's budget for the whole file.
+#define MP_CALL_STEP inline __attribute__((always_inline))
+
 // Written by the decision and after fork, read by every monitored call.
 #define MP_ACCOUNT_STATE __attribute__((section(".data.read_mostly"), visibility("hidden")))
 
@@ -90,7 +94,7 @@ extern __thread heap::Slot* t_slot MP_THREAD_STATE;
 // Claims a slot for this thread and arranges its hand-back at thread exit.
 heap::Slot* enter_thread();
 
-inline heap::Slot* slot_of_this_thread() {
+MP_CALL_STEP heap::Slot* slot_of_this_thread() {
   heap::Slot* s = t_slot;
   if (__builtin_expect(s != nullptr, 1)) return s;
   return enter_thread();
@@ -102,13 +106,13 @@ void add_to_batch(int64_t balance);
 // now (after a call counted by block sizes).
 void attach();
 
-inline void bump(uint64_t* word, uint64_t by) {
+MP_CALL_STEP void bump(uint64_t* word, uint64_t by) {
   __atomic_store_n(word, __atomic_load_n(word, __ATOMIC_RELAXED) + by, __ATOMIC_RELAXED);
 }
 
 // One call of `counter` that handed out (`allocated`) and took back (`freed`)
 // usable bytes.
-inline void batch(heap::Slot* s, int64_t change) {
+MP_CALL_STEP void batch(heap::Slot* s, int64_t change) {
   int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) + change;
   if (__builtin_expect(balance >= heap::kBatchBytes || balance <= -heap::kBatchBytes, 0)) {
     add_to_batch(balance);
@@ -118,7 +122,7 @@ inline void batch(heap::Slot* s, int64_t change) {
 }
 
 // Returns the slot the call was counted in (the overflow slot included).
-inline heap::Slot* count(heap::Counter counter, uint64_t allocated, uint64_t freed) {
+MP_CALL_STEP heap::Slot* count(heap::Counter counter, uint64_t allocated, uint64_t freed) {
   heap::Slot* s = slot_of_this_thread();
   if (__builtin_expect(s == g_account.overflow, 0)) {
     __atomic_fetch_add(&s->calls[counter], 1, __ATOMIC_RELAXED);
@@ -140,7 +144,7 @@ inline heap::Slot* count(heap::Counter counter, uint64_t allocated, uint64_t fre
 // With backend counters: whether the slot follows the backend's counters;
 // false when its calls must be counted by block sizes (the thread has not
 // attached yet, or it is in the overflow slot, which never attaches).
-inline bool follows_backend(const heap::Slot* s) {
+MP_CALL_STEP bool follows_backend(const heap::Slot* s) {
   return __atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0;
 }
 
@@ -148,7 +152,7 @@ inline bool follows_backend(const heap::Slot* s) {
 // detached from a dead thread's counters when it is handed back, so a
 // counter read here is always this thread's; a counter below what was seen
 // (none should be) counts from 0.
-inline uint64_t gained(uint64_t* seen, uint64_t counter_address) {
+MP_CALL_STEP uint64_t gained(uint64_t* seen, uint64_t counter_address) {
   uint64_t now = *reinterpret_cast<const uint64_t*>(static_cast<uintptr_t>(counter_address));
   uint64_t before = __atomic_load_n(seen, __ATOMIC_RELAXED);
   __atomic_store_n(seen, now, __ATOMIC_RELAXED);
@@ -165,7 +169,7 @@ enum Moves : int { kMovesIn = 1, kMovesOut = 2, kMovesBoth = 3 };
 // backend's; returns the bytes the backend handed out meanwhile (the
 // call's own block, for an allocation).
 template <Moves moves>
-inline uint64_t sync(heap::Slot* s, heap::Counter counter) {
+MP_CALL_STEP uint64_t sync(heap::Slot* s, heap::Counter counter) {
   uint64_t in = (moves & kMovesIn) ? gained(&s->backend_seen[0], s->backend_counter[0]) : 0;
   uint64_t out = (moves & kMovesOut) ? gained(&s->backend_seen[1], s->backend_counter[1]) : 0;
   bump(&s->calls[counter], 1);

@@ -58,7 +58,7 @@ void start(uint64_t mean_bytes, uint64_t budget_per_second);
 void take(heap::Slot* s, void* block, uint64_t bytes);
 void forget(void* block);
 
-inline uint32_t filter_index(uintptr_t a) {
+MP_CALL_STEP uint32_t filter_index(uintptr_t a) {
   return static_cast<uint32_t>((static_cast<uint64_t>(a >> 4) * 0x9E3779B97F4A7C15ull) >> 50) &
          (heap::kSampleFilterSize - 1);
 }

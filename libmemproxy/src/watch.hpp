@@ -23,11 +23,11 @@
 
 namespace memproxy::watch {
 
-inline uint32_t trace_switch() { return __atomic_load_n(&account::g_account.trace->on, __ATOMIC_RELAXED); }
+MP_CALL_STEP uint32_t trace_switch() { return __atomic_load_n(&account::g_account.trace->on, __ATOMIC_RELAXED); }
 
 // An allocation of `bytes` counted in `s`: true when it is neither due for
 // a sample nor traced, after counting its bytes down.
-inline bool quiet_allocation(heap::Slot* s, uint64_t bytes) {
+MP_CALL_STEP bool quiet_allocation(heap::Slot* s, uint64_t bytes) {
   int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
   uint32_t loud = static_cast<uint32_t>(left <= 0) | trace_switch();
   if (__builtin_expect(loud != 0, 0)) return false;
@@ -37,7 +37,7 @@ inline bool quiet_allocation(heap::Slot* s, uint64_t bytes) {
 
 // A free of `block`: true when the block is surely not sampled (its filter
 // byte is 0) and the ring is off.
-inline bool quiet_free(const void* block) {
+MP_CALL_STEP bool quiet_free(const void* block) {
   uint32_t maybe_sampled = __atomic_load_n(
       &account::g_account.samples->filter[sampling::filter_index(reinterpret_cast<uintptr_t>(block))],
       __ATOMIC_RELAXED);
