@@ -26,7 +26,7 @@ constexpr const char* kPromtool = "/usr/bin/promtool";
 const std::set<std::string> kDocumented{
     "memproxy_heap_live_bytes",      "memproxy_heap_peak_bytes",           "memproxy_heap_rss_bytes",
     "memproxy_heap_allocations_total", "memproxy_heap_frees_total",        "memproxy_heap_growth_bytes_per_hour",
-    "memproxy_heap_leak_suspected",  "memproxy_watched_processes"};
+    "memproxy_heap_leak_suspected",  "memproxy_heap_verdict",              "memproxy_watched_processes"};
 
 // Every family of an exposition text, by its TYPE line.
 std::set<std::string> families_of(const std::string& text) {
@@ -121,7 +121,13 @@ TEST(PrometheusScrape, TheServerSeesTheGrowersSeriesGrow) {
   EXPECT_GE(std::stod(watched[0]["value"][1].get<std::string>()), 1.0);
   json suspected = query(server_port, "memproxy_heap_leak_suspected{pid=\"" + pid + "\"}");
   ASSERT_EQ(suspected.size(), 1u) << suspected.dump();
-  EXPECT_EQ(suspected[0]["value"][1], "0");  // no verdict on this branch yet
+  EXPECT_EQ(suspected[0]["value"][1], "0");
+  // leak_suspected 0 also reads so for a process not judged yet: the
+  // verdict's state tells, and it is not "stable".
+  json state = query(server_port, "memproxy_heap_verdict{pid=\"" + pid + "\"}");
+  ASSERT_EQ(state.size(), 1u) << state.dump();
+  EXPECT_EQ(state[0]["metric"]["state"], "not_judged") << state.dump();
+  EXPECT_EQ(state[0]["value"][1], "1");
 }
 
 }  // namespace
