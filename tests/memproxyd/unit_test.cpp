@@ -69,6 +69,20 @@ TEST(OptionsTest, EveryOption) {
   EXPECT_TRUE(parse({"--config", "/a", "--table", "/b", "--foreground", "--check"}).options->check);
 }
 
+// ADMIN.md: the history is kept in /var/lib/memproxy/history.sqlite, of at
+// most 10,000 processes and 1,000 of any one user but root; --no-history
+// keeps none.
+TEST(OptionsTest, TheHistorysDefaultsAndNoHistory) {
+  ParsedOptions parsed = parse({});
+  ASSERT_TRUE(parsed.options);
+  EXPECT_EQ(parsed.options->history_path, "/var/lib/memproxy/history.sqlite");
+  EXPECT_EQ(parsed.options->history_max_processes, 10'000u);
+  EXPECT_EQ(parsed.options->history_user_quota, 1'000u);
+  ParsedOptions none = parse({"--no-history"});
+  ASSERT_TRUE(none.options);
+  EXPECT_EQ(none.options->history_path, "");
+}
+
 TEST(OptionsTest, UsageErrorsExitWith2) {
   testing::internal::CaptureStderr();
   testing::internal::CaptureStdout();
