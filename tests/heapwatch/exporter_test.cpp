@@ -251,28 +251,4 @@ TEST(Exporters, NoneConfiguredNeverReadsTheState) {
   EXPECT_EQ(state.calls, 0);
 }
 
-// What one update costs at 100 watched processes: the families built (on
-// the daemon's loop, for both exporters) and their text made (on the
-// textfile's thread, or the exposer's for a scrape). Reported, not judged.
-TEST(HeapMetrics, CostOfOneUpdateAtOneHundredProcesses) {
-  std::vector<ProcessView> views;
-  for (int i = 0; i < 100; ++i) views.push_back(view(1000 + i, "program-" + std::to_string(i), "user", 1u << 20));
-  constexpr int kRounds = 200;
-  size_t bytes = 0;
-  double build_us = 0, text_us = 0;
-  for (int i = 0; i < kRounds; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    auto families = heap_metric_families(views);
-    auto built = std::chrono::steady_clock::now();
-    bytes += exposition_text(families).size();
-    build_us += std::chrono::duration<double, std::micro>(built - start).count();
-    text_us += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - built).count();
-  }
-  RecordProperty("build_microseconds", std::to_string(build_us / kRounds));
-  RecordProperty("text_microseconds", std::to_string(text_us / kRounds));
-  std::printf("exporter, 100 processes: families built on the loop in %.1f us, text made off it in %.1f us, %zu bytes\n",
-              build_us / kRounds, text_us / kRounds, bytes / kRounds);
-  EXPECT_GT(bytes, 0u);
-}
-
 }  // namespace

@@ -523,35 +523,6 @@ TEST_F(QueryServerTest, AStaleSocketIsReplacedAnotherFileIsNot) {
   EXPECT_TRUE(c.ask(R"({"request":"top"})").contains("processes"));
 }
 
-// What answering costs: top at 100 processes, and the histories of an hour
-// of one-second samples and of the largest answer; collecting (on the
-// daemon's loop) and encoding (on the server's thread) apart. Reported,
-// not judged.
-TEST(QueryCost, AnswersAtOneHundredProcessesAndFullHistories) {
-  FakeState state;
-  for (int i = 0; i < 97; ++i) state.add(process(1000 + i, 0, "p" + std::to_string(i), 9000 + i), "stable", 2);
-  state.add(process(2000, 0, "hour", 20000), "stable", 3600);
-  state.add(process(2001, 0, "full", 20001), "stable", hq::kMaxHistorySamples);
-  auto time_us = [&](const std::string& line, int rounds) {
-    size_t bytes = 0;
-    double collect_us = 0, encode_us = 0;
-    for (int i = 0; i < rounds; ++i) {
-      auto start = std::chrono::steady_clock::now();
-      auto collected = collect_now(line, 0, state);
-      auto collected_at = std::chrono::steady_clock::now();
-      bytes += hq::answer_line(memproxy::heapwatch::to_json(collected)).size();
-      collect_us += std::chrono::duration<double, std::micro>(collected_at - start).count();
-      encode_us += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - collected_at).count();
-    }
-    std::printf("query: %s: collected on the loop in %.0f us, encoded off it in %.0f us, %zu bytes\n", line.c_str(),
-                collect_us / rounds, encode_us / rounds, bytes / rounds);
-    return collect_us + encode_us;
-  };
-  EXPECT_GT(time_us(R"({"request":"top"})", 50), 0);
-  EXPECT_GT(time_us(R"({"request":"history","pid":2000})", 20), 0);
-  EXPECT_GT(time_us(R"({"request":"history","pid":2001})", 2), 0);
-}
-
 TEST(QueryProtocol, RequestLinesRoundTrip) {
   hq::Request r;
   r.name = hq::request::kHistory;
