@@ -157,6 +157,21 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   bool no_history = false;
   app.add_flag("--no-history", no_history, "keep no history: no leak verdicts, history only of running processes")
       ->excludes(history);
+  app.add_option("--history-max-processes", options.history_max_processes,
+                 "processes the history keeps in all; ended ones of regular users go first, root's and system "
+                 "users' last (for admins and tests)")
+      ->check(CLI::Range(1, 10'000'000))
+      ->capture_default_str();
+  app.add_option("--history-user-quota", options.history_user_quota,
+                 "processes the history keeps of any one user but root, that user's own oldest going first, so "
+                 "that one user's churn erases no one else's history; 0: no share (for admins and tests)")
+      ->check(CLI::Range(0, 10'000'000))
+      ->capture_default_str();
+  // For tests: the history's limits enforced sooner. Hidden.
+  int history_maintenance_ms = static_cast<int>(options.history_maintenance_interval.count());
+  app.add_option("--history-maintenance-interval", history_maintenance_ms)
+      ->check(CLI::Range(100, 3600 * 1000))
+      ->group("");
   // For tests: an hour of the verdict's time in a minute. Hidden (no group).
   app.add_option("--verdict-time-scale", options.verdict_time_scale)
       ->check(CLI::Range(1, kMaxVerdictTimeScale))
@@ -181,6 +196,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   options.trace_drain_interval = std::chrono::milliseconds(trace_drain_ms);
   options.rescan_interval = std::chrono::milliseconds(rescan_ms);
   options.symbolizer_timeout = std::chrono::seconds(symbolizer_timeout_s);
+  options.history_maintenance_interval = std::chrono::milliseconds(history_maintenance_ms);
   const std::map<std::string, WatchMode> watch_modes{{"auto", WatchMode::automatic},
                                                      {"inotify", WatchMode::inotify},
                                                      {"ports", WatchMode::ports},

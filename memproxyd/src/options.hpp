@@ -47,6 +47,12 @@ struct Options {
   std::chrono::milliseconds symbolizer_timeout{5000};
   // The history of watched processes ("" = none kept, --no-history).
   std::string history_path;
+  // How many processes the history keeps in all, and of any one user but
+  // root (their own oldest go first); and how often it enforces that
+  // (tests shorten it).
+  size_t history_max_processes = 10'000;
+  size_t history_user_quota = 1'000;
+  std::chrono::milliseconds history_maintenance_interval{60'000};
   // Divides every duration of the leak verdict and its cadence, so tests
   // see in a minute what takes an hour (1..kMaxVerdictTimeScale).
   int verdict_time_scale = 1;

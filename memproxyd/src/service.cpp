@@ -195,6 +195,9 @@ class EventLoop {
     keeping.path = options_.history_path;
     keeping.verdict = heapwatch::time_scaled(heapwatch::VerdictParameters{}, scale);
     keeping.verdict_interval = heapwatch::time_scaled(heapwatch::kVerdictInterval, scale);
+    keeping.store.retention.max_processes = options_.history_max_processes;
+    keeping.store.retention.max_processes_per_user = options_.history_user_quota;
+    keeping.maintenance_interval = options_.history_maintenance_interval;
     heapwatch::HistoryKeeper::Callbacks callbacks;
     callbacks.on_verdicts = [this](heapwatch::HistoryKeeper::Verdicts verdicts) {
       if (watch_state_) watch_state_->set_verdicts(std::move(verdicts));
