@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstdio>
 #include <optional>
 
 #include "harness.hpp"
@@ -154,6 +155,43 @@ TEST_P(HeapAccount, SlotsOfThreadsThatExitedServeNewThreads) {
     EXPECT_GE(t.live_bytes, held);
     EXPECT_LE(t.live_bytes, held + held / 100 + 128 * 1024);
     EXPECT_GE(t.calls[memproxy::heap::kMalloc], 600u * 101);
+    p.resume();
+    auto outcome = p.finish();
+    EXPECT_TRUE(outcome.ok()) << outcome.describe();
+  }
+}
+
+// A fork child counts in an account of its own from its first call (the
+// forking thread's slot is found anew), and none of its calls reach the
+// parent's: each account holds what its process allocated.
+TEST_P(HeapAccount, AForkChildCountsInItsOwnAccountOnly) {
+  for (const bool by_counters : {true, false}) {
+    const std::string table =
+        make_table(dir, by_counters ? "[monitor]\nmp-probe\nmp-probe32\n"
+                                    : "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
+    Process p({a.probe, "heap-fork"}, env_with(a.lib + ":" + a.jemalloc(), table));
+    auto child_line = p.read_line();
+    ASSERT_TRUE(child_line.has_value()) << p.finish().describe();
+    int child = 0;
+    unsigned long long child_held = 0;
+    ASSERT_EQ(std::sscanf(child_line->c_str(), "child=%d held=%llu", &child, &child_held), 2) << *child_line;
+    auto parent_line = p.read_line();
+    ASSERT_TRUE(parent_line.has_value()) << p.finish().describe();
+    ASSERT_EQ(parent_line->rfind("held=", 0), 0u) << *parent_line;
+    const uint64_t parent_held = std::stoull(parent_line->substr(5));
+    ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
+    std::string why;
+    MappedAccount parent_account = MappedAccount::of_process(p.pid(), &why);
+    ASSERT_TRUE(parent_account) << why;
+    MappedAccount child_account = MappedAccount::of_process(child, &why);
+    ASSERT_TRUE(child_account) << why;
+    const auto parent = parent_account.totals(), forked = child_account.totals();
+    const char* kind = by_counters ? "jemalloc's counters" : "block sizes";
+    EXPECT_GE(parent.live_bytes, parent_held) << kind;
+    EXPECT_LE(parent.live_bytes, parent_held + parent_held / 100 + 128 * 1024) << kind;
+    EXPECT_GE(forked.live_bytes, child_held) << kind;
+    EXPECT_LE(forked.live_bytes, child_held + child_held / 100 + 128 * 1024) << kind;
+    kill(child, SIGKILL);
     p.resume();
     auto outcome = p.finish();
     EXPECT_TRUE(outcome.ok()) << outcome.describe();

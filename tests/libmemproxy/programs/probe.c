@@ -17,6 +17,9 @@
                   pointers are new), each keeping one 1000-byte block and churning others;
                   then one stop with held=N (more threads than the account has slots,
                   never more than 101 at a time)
+   heap-fork      holds 4 MB in 1000-byte blocks, forks; the child holds 8 MB more, prints
+                  child=PID held=N (what it allocated since the fork) and stops itself; the
+                  parent, once the child stopped, prints parent held=N and stops itself
    deepbind LIB   free()/realloc() blocks that a RTLD_DEEPBIND library got from libc
    exec NAME...   execv(NAME, ...): a new process, a new decision
    fork     the child reports its backend and allocations
@@ -399,6 +402,33 @@ static int forked(void) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
 }
 
+static size_t hold_blocks(size_t bytes) {
+  size_t held = 0;
+  for (size_t i = 0; i < bytes / 1000; ++i) {
+    void *p = malloc(1000);
+    memset(p, 1, 1000);
+    held += malloc_usable_size(p);
+  }
+  return held;
+}
+
+static int heap_fork(void) {
+  size_t parent_held = hold_blocks(4000000);
+  pid_t pid = fork();
+  if (pid == 0) {
+    size_t held = hold_blocks(8000000);
+    printf("child=%d held=%zu\n", (int)getpid(), held);
+    fflush(stdout);
+    raise(SIGSTOP);
+    _exit(0);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) return 3;
+  held_and_stop(parent_held);
+  waitpid(pid, &status, 0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) return 2;
@@ -411,6 +441,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "env")) return env();
   if (!strcmp(mode, "heap-threads")) return heap_threads();
   if (!strcmp(mode, "thread-waves")) return thread_waves();
+  if (!strcmp(mode, "heap-fork")) return heap_fork();
   if (!strcmp(mode, "heap") && argc > 3) return heap(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
   if (!strcmp(mode, "fork")) return forked();
   if (!strcmp(mode, "deepbind") && argc > 2) return deepbind(argv[2]);
