@@ -48,6 +48,20 @@ SymbolService::SymbolService(boost::asio::io_context& loop, SymbolServiceOptions
                    options_.root_worker_user, options_.client.unprivileged.uid);
     }
   }
+  symbols::DebuginfodSettings& debuginfod = options_.client.debuginfod;
+  if (!debuginfod.enabled()) debuginfod = symbols::debuginfod_from_environment();
+  if (debuginfod.enabled()) {
+    std::string why;
+    if (!symbols::prepare_cache_root(debuginfod.cache_root, &why)) {
+      spdlog::warn("symbolizer: debuginfod is off: {}", why);
+      debuginfod.urls.clear();
+    } else {
+      spdlog::info("symbolizer: debuginfod {}: downloads kept per user under {}, files up to {} bytes, {} s "
+                   "without progress, within each request's {} s",
+                   debuginfod.urls, debuginfod.cache_root, debuginfod.max_file_bytes, debuginfod.timeout_seconds,
+                   std::chrono::duration_cast<std::chrono::seconds>(options_.timeout).count());
+    }
+  }
 }
 
 SymbolService::~SymbolService() {

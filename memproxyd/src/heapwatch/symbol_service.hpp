@@ -53,7 +53,10 @@
 namespace memproxy::heapwatch {
 
 struct SymbolServiceOptions {
-  symbols::ClientOptions client;  // each uid's client; max_workers is per uid
+  // Each uid's client; max_workers is per uid. Its debuginfod, when off, is
+  // taken from the daemon's environment (DEBUGINFOD_URLS set: on), and is
+  // turned off with a warning when its cache root is unfit.
+  symbols::ClientOptions client;
   // The user root's workers run as, looked up at construction; "" keeps
   // client.unprivileged. Missing, or root: nobody, with a warning.
   std::string root_worker_user;

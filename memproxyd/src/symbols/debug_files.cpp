@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -82,16 +83,18 @@ int hand_over(UniqueFd fd, const std::string& path, char** debuginfo_file_name) 
   return fd.release();
 }
 
-}  // namespace
+int fetch_from_debuginfod(Dwfl_Module* module, const std::string& build_id, char** debuginfo_file_name) {
+  char* ignored_name = nullptr;
+  UniqueFd fd(dwfl_standard_find_debuginfo(module, nullptr, nullptr, 0, nullptr, nullptr, 0, &ignored_name));
+  ::free(ignored_name);
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || read_build_id(fd.get()) != build_id) return -1;
+  return hand_over(std::move(fd), "debuginfod:" + build_id, debuginfo_file_name);
+}
 
-int find_debug_file(Dwfl_Module* module, void** userdata, const char* /*module_name*/, Dwarf_Addr /*base*/,
-                    const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
-                    char** debuginfo_file_name) {
-  const auto* configured = userdata != nullptr ? static_cast<const std::string*>(*userdata) : nullptr;
-  const std::vector<std::string> search = entries(configured != nullptr && !configured->empty() ? *configured
-                                                                                              : kDefaultPath);
-  const std::string build_id = module_build_id(module);
-
+// The distribution's ways, regular files only.
+int find_locally(const std::vector<std::string>& search, const std::string& build_id, const char* file_name,
+                 const char* debuglink_file, GElf_Word debuglink_crc, char** debuginfo_file_name) {
   if (build_id.size() > 2) {
     for (const std::string& root : search) {
       if (root.empty() || root[0] != '/') continue;
@@ -133,6 +136,21 @@ int find_debug_file(Dwfl_Module* module, void** userdata, const char* /*module_n
     if (believed) return hand_over(std::move(fd), path, debuginfo_file_name);
   }
   return -1;
+}
+
+}  // namespace
+
+int find_debug_file(Dwfl_Module* module, void** userdata, const char* /*module_name*/, Dwarf_Addr /*base*/,
+                    const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                    char** debuginfo_file_name) {
+  const auto* configured = userdata != nullptr ? static_cast<const std::string*>(*userdata) : nullptr;
+  const std::vector<std::string> search = entries(configured != nullptr && !configured->empty() ? *configured
+                                                                                              : kDefaultPath);
+  const std::string build_id = module_build_id(module);
+  const int fd = find_locally(search, build_id, file_name, debuglink_file, debuglink_crc, debuginfo_file_name);
+  const bool shared_file = debuglink_file != nullptr && debuglink_file[0] == '/';
+  if (fd >= 0 || shared_file || build_id.empty() || ::getenv("DEBUGINFOD_URLS") == nullptr) return fd;
+  return fetch_from_debuginfod(module, build_id, debuginfo_file_name);
 }
 
 }  // namespace memproxy::symbols

@@ -11,6 +11,16 @@
 // is symbolized) can neither block the worker nor be read. A candidate is
 // believed when its build-id is the object's, else when its CRC is the
 // one .gnu_debuglink records.
+//
+// Then, when DEBUGINFOD_URLS is set in this process's environment (the
+// daemon sets it for its workers only when the admin turned debuginfod
+// on, debuginfod_settings.hpp), elfutils' own client fetches the debug
+// file by build-id into DEBUGINFOD_CACHE_PATH: dwfl_standard_find_debuginfo
+// with neither a file name nor a debuglink, and a debug search path with
+// no directory (ElfObject's callbacks), so it opens nothing locally and
+// asks debuginfod alone. What it returns is used only if it is a regular
+// file with the object's build-id. Not for dwz's shared file (an absolute
+// link), which is looked for locally only.
 #ifndef MEMPROXYD_SYMBOLS_DEBUG_FILES_HPP
 #define MEMPROXYD_SYMBOLS_DEBUG_FILES_HPP
 

@@ -26,6 +26,12 @@ std::string to_hex(const unsigned char* bytes, size_t size) {
   return out;
 }
 
+// libdwfl's own debug search path, which only debuginfod's fetch reaches
+// (find_debug_file searches ours): no directory, so it opens no local file
+// without find_debug_file's checks.
+char kNoDirectories[] = "";
+char* no_directories = kNoDirectories;
+
 std::string dwfl_error() {
   const char* message = dwfl_errmsg(-1);
   return message != nullptr ? message : "libdwfl error";
@@ -40,6 +46,7 @@ std::shared_ptr<ElfObject> ElfObject::load(UniqueFd fd, const std::string& name,
   object->callbacks_.find_elf = dwfl_build_id_find_elf;
   object->callbacks_.find_debuginfo = find_debug_file;
   object->callbacks_.section_address = dwfl_offline_section_address;
+  object->callbacks_.debuginfo_path = &no_directories;
   object->dwfl_ = dwfl_begin(&object->callbacks_);
   if (object->dwfl_ == nullptr) {
     *why = dwfl_error();

@@ -43,8 +43,8 @@ bool set_limit(int resource, uint64_t value) {
 }
 
 // Runs in the child between fork and exec: async-signal-safe calls only.
-[[noreturn]] void child(char* const* argv, int socket, int devnull, int status_fd, const SandboxIdentity& identity,
-                        const SandboxLimits& limits, bool privileged, pid_t parent) {
+[[noreturn]] void child(char* const* argv, char* const* environment, int socket, int devnull, int status_fd,
+                        const SandboxIdentity& identity, const SandboxLimits& limits, bool privileged, pid_t parent) {
   sigset_t all;
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -66,7 +66,7 @@ bool set_limit(int resource, uint64_t value) {
 
   if ((limits.address_space_bytes != 0 && !set_limit(RLIMIT_AS, limits.address_space_bytes)) ||
       !set_limit(RLIMIT_CPU, limits.cpu_seconds) || !set_limit(RLIMIT_NOFILE, limits.open_files) ||
-      !set_limit(RLIMIT_CORE, 0) || !set_limit(RLIMIT_FSIZE, 0)) {
+      !set_limit(RLIMIT_CORE, 0) || !set_limit(RLIMIT_FSIZE, limits.file_size_bytes)) {
     fail(status_fd, 5);
   }
 
@@ -89,15 +89,15 @@ bool set_limit(int resource, uint64_t value) {
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(status_fd, 12);
   if (::getppid() != parent) fail(status_fd, 13);
 
-  char* const empty_environment[] = {nullptr};
-  ::execve(argv[0], argv, empty_environment);
+  ::execve(argv[0], argv, environment);
   fail(status_fd, 14);
 }
 
 }  // namespace
 
 pid_t spawn_sandboxed(const std::vector<std::string>& argv, int socket, const SandboxIdentity& identity,
-                      const SandboxLimits& limits, std::string* why) {
+                      const SandboxLimits& limits, std::string* why,
+                      const std::vector<std::string>& environment) {
   if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
     *why = "the worker's path must be absolute";
     return -1;
@@ -114,6 +114,9 @@ pid_t spawn_sandboxed(const std::vector<std::string>& argv, int socket, const Sa
   std::vector<char*> arguments;
   for (const std::string& a : argv) arguments.push_back(const_cast<char*>(a.c_str()));
   arguments.push_back(nullptr);
+  std::vector<char*> variables;
+  for (const std::string& v : environment) variables.push_back(const_cast<char*>(v.c_str()));
+  variables.push_back(nullptr);
 
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   int status_pipe[2];
@@ -129,7 +132,10 @@ pid_t spawn_sandboxed(const std::vector<std::string>& argv, int socket, const Sa
     *why = std::string("fork: ") + std::strerror(errno);
     return -1;
   }
-  if (pid == 0) child(arguments.data(), socket, devnull.get(), status_write.get(), identity, limits, privileged, parent);
+  if (pid == 0) {
+    child(arguments.data(), variables.data(), socket, devnull.get(), status_write.get(), identity, limits, privileged,
+          parent);
+  }
 
   status_write.reset();
   ChildFailure failure;

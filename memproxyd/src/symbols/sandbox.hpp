@@ -4,10 +4,11 @@
 //
 // The child, before it executes the worker:
 //   - has the socket as stdin and stdout, /dev/null as stderr, and no other
-//     descriptor; an empty environment (no DEBUGINFOD_URLS: no network);
-//     cwd /; a process group of its own (a terminal's ^C is the daemon's);
+//     descriptor; only the environment given (empty unless debuginfod is
+//     on, debuginfod_settings.hpp); cwd /; a process group of its own (a
+//     terminal's ^C is the daemon's);
 //   - rlimits: address space, CPU seconds over its life, open files, no
-//     core dumps, no files written;
+//     core dumps, files written up to file_size_bytes (none by default);
 //   - as root: the capability bounding set emptied, supplementary groups
 //     cleared, then setresgid(gid) and setresuid(uid) (raw system calls:
 //     the child of a threaded parent has one thread, and glibc's wrappers
@@ -16,7 +17,9 @@
 //     when the thread that started it dies (PR_SET_PDEATHSIG).
 // The worker itself then makes itself non-dumpable, so other processes of
 // the same user cannot ptrace it or read its memory, and sets RLIMIT_NPROC
-// to 0 (it never forks). A step that fails is reported and nothing runs.
+// to 0 (it never forks) unless debuginfod is on (libcurl resolves names on
+// a thread, which RLIMIT_NPROC counts). A step that fails is reported and
+// nothing runs.
 #ifndef MEMPROXYD_SYMBOLS_SANDBOX_HPP
 #define MEMPROXYD_SYMBOLS_SANDBOX_HPP
 
@@ -40,6 +43,7 @@ struct SandboxLimits {
 #endif
   uint64_t cpu_seconds = 120;  // RLIMIT_CPU over the worker's life (it retires at half)
   uint64_t open_files = 1024;  // RLIMIT_NOFILE: descriptors passed in, cached objects, debug files
+  uint64_t file_size_bytes = 0;  // RLIMIT_FSIZE: debuginfod's downloads, else nothing
 };
 
 struct SandboxIdentity {
@@ -48,11 +52,13 @@ struct SandboxIdentity {
 };
 
 // Starts `argv` (argv[0] an absolute path) as described above, with
-// `socket` as its stdin and stdout. When this process is not root the
+// `socket` as its stdin and stdout, and `environment` ("NAME=value") as
+// its whole environment. When this process is not root the
 // credentials cannot change and `identity` must be this process's own.
 // The pid, or -1 with `why`.
 pid_t spawn_sandboxed(const std::vector<std::string>& argv, int socket, const SandboxIdentity& identity,
-                      const SandboxLimits& limits, std::string* why);
+                      const SandboxLimits& limits, std::string* why,
+                      const std::vector<std::string>& environment = {});
 
 }  // namespace memproxy::symbols
 

@@ -106,7 +106,17 @@ SymbolizerClient::Worker* SymbolizerClient::worker_for(const Key& key, std::stri
   // unprivileged identity but never shared with that identity's own
   // processes (the key is the process's user, not the worker's).
   const SandboxIdentity identity = key.first == 0 ? options_.unprivileged : SandboxIdentity{key.first, key.second};
-  pid_t pid = spawn_sandboxed(argv, theirs.get(), identity, options_.limits, &spawn_why);
+  SandboxLimits limits = options_.limits;
+  std::vector<std::string> environment;
+  if (options_.debuginfod.enabled()) {
+    std::string ignored;  // the service checked the root when it started; a user's directory failing leaves it local
+    const std::string cache = prepare_user_cache(options_.debuginfod.cache_root, key.first, identity, &ignored);
+    if (!cache.empty()) {
+      environment = debuginfod_environment(options_.debuginfod, cache);
+      limits.file_size_bytes = options_.debuginfod.max_file_bytes;
+    }
+  }
+  pid_t pid = spawn_sandboxed(argv, theirs.get(), identity, limits, &spawn_why, environment);
   if (pid < 0) {
     *why = "cannot start the symbolizer worker " + path + ": " + spawn_why + "; " + worker_option_hint();
     return nullptr;

@@ -47,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "symbols/debuginfod_settings.hpp"
 #include "symbols/location.hpp"
 #include "symbols/sandbox.hpp"
 #include "symbols/unique_fd.hpp"
@@ -63,6 +64,11 @@ struct ClientOptions {
   size_t worker_max_objects = 64;
   size_t worker_max_addresses = 65536;
   SandboxLimits limits;
+  // Off by default. On: each worker fetches what no local file provides,
+  // into the cache of the symbolized processes' user (created at the
+  // worker's start; when it cannot be, the worker starts without
+  // debuginfod), with RLIMIT_FSIZE at max_file_bytes.
+  DebuginfodSettings debuginfod;
   SandboxIdentity unprivileged{65534, 65534};  // for uid 0's processes
   size_t max_workers = 8;
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};

@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -83,8 +84,10 @@ int main(int argc, char** argv) {
   // Other processes of the same user may not ptrace this one or read its
   // memory, and it never needs another process.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // It never forks; with debuginfod on, libcurl resolves names on a thread
+  // of its own, which RLIMIT_NPROC would refuse too.
   rlimit no_processes{0, 0};
-  if (::getuid() != 0) ::setrlimit(RLIMIT_NPROC, &no_processes);
+  if (::getuid() != 0 && ::getenv("DEBUGINFOD_URLS") == nullptr) ::setrlimit(RLIMIT_NPROC, &no_processes);
   ::signal(SIGPIPE, SIG_IGN);
 
   CLI::App app{"memproxyd's symbolizing worker: started by memproxyd, speaks its protocol on stdin/stdout"};
