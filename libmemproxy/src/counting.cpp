@@ -255,8 +255,10 @@ Dispatch over_targets(bool count_operators, Sizing sizing) {
 }
 
 bool glibc_chunks_read_in_place() {
-#if defined(__GLIBC__)
-  // Small, medium and (above the mmap threshold) mmapped chunks.
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__))
+  // Small, medium and (above the mmap threshold) mmapped chunks. x86 only:
+  // elsewhere glibc may tag memory (aarch64 MTE), and the word before a
+  // block is then not the program's to read.
   static const size_t kBytes[] = {1, 24, 1000, 100000, 300000};
   for (size_t bytes : kBytes) {
     void* p = g_libc.malloc(bytes);

@@ -17,6 +17,10 @@
 // - Claiming is idempotent for one thread: a signal handler that allocates
 //   while its thread claims finds the owner word already its thread
 //   pointer, or claims it itself, and both store the same t_slot.
+// - A signal handler that allocates (malloc is not async-signal-safe, but
+//   programs do) while its thread is between the load and the store of a
+//   slot word may have that one update overwritten by the interrupted
+//   store: each word stays whole, the count can miss the handler's call.
 // - At thread exit (a pthread key's destructor) the slot is handed back:
 //   t_slot first becomes the overflow slot (so the thread's later
 //   destructors and signal handlers count there, with atomic adds), then its
