@@ -6,6 +6,7 @@
 // off, nothing asked of the server, even when the daemon's own
 // environment names it.
 #include <dlfcn.h>
+#include <pwd.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "capability.hpp"
 #include "process.hpp"
@@ -140,6 +142,37 @@ TEST_F(DebuginfodTest, OnTheStrippedProgramIsNamedFromTheServedDebugFileKeptInIt
   ASSERT_EQ(::lstat(downloaded.c_str(), &st), 0) << downloaded;
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_EQ(st.st_uid, options.unprivileged.uid);
+}
+
+// Root's worker runs as nobody, as nobody's own does; their caches are
+// still apart, so what nobody's worker downloads (or puts in its cache)
+// never names root's frames.
+TEST_F(DebuginfodTest, EachUserOfTheSymbolizedProcessesHasACacheOfItsOwn) {
+  staged_.library(SYM_LIB);
+  const std::string theirs_program = staged_.program(stripped_, "sym_target_stripped");
+  Target theirs(as_nobody({theirs_program}), {staged_.library_path_variable()});
+  ASSERT_TRUE(theirs.stopped()) << theirs.output();
+  Target roots({stripped_});
+  ASSERT_TRUE(roots.stopped()) << roots.output();
+  const passwd* nobody = ::getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+
+  auto options = worker_options(staged_);
+  options.debuginfod.urls = server_->url();
+  options.debuginfod.cache_root = cache_root_.path();
+  SymbolizerClient client(options);
+  for (auto [target, uid, gid] : {std::tuple{&theirs, nobody->pw_uid, nobody->pw_gid}, std::tuple{&roots, 0u, 0u}}) {
+    auto result = client.symbolize(target->pid(), uid, gid, std::vector<uint64_t>{target->call("inlined").address},
+                                   std::chrono::seconds(60));
+    ASSERT_TRUE(result.ok()) << result.error;
+    EXPECT_EQ(result.locations[0].frames.at(0).line, static_cast<uint32_t>(target->call("inlined").line))
+        << describe_all(result.locations);
+  }
+  for (const std::string& user : {std::to_string(nobody->pw_uid), std::string("0")}) {
+    const std::string downloaded = cache_root_ / (user + "/" + build_id_ + "/debuginfo");
+    EXPECT_TRUE(std::filesystem::is_regular_file(downloaded)) << downloaded;
+  }
+  EXPECT_EQ(count_of(server_->requests(), "GET /buildid/" + build_id_ + "/debuginfo"), 2u) << server_->requests();
 }
 
 TEST_F(DebuginfodTest, OffNothingIsAskedOfTheServerEvenWhenTheDaemonsEnvironmentNamesIt) {
