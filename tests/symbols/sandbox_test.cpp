@@ -1,16 +1,23 @@
 // The worker really is sandboxed: it runs as the monitored process's user
 // (nobody for root's processes), with no groups, no capabilities,
 // no_new_privs and its rlimits; it reads only what that user can read;
-// and it dies with the process that started it.
+// and it dies with the process that started it, or is killed when it does
+// not reach the worker.
 #include <gtest/gtest.h>
 #include <pwd.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "capability.hpp"
+#include "symbols/sandbox.hpp"
 #include "symbols/symbolizer.hpp"
 #include "symbols_test_support.hpp"
 #include "staged.hpp"
@@ -172,6 +179,83 @@ TEST_F(SandboxTest, TheWorkerDiesWithItsParent) {
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_TRUE(gone) << "worker " << worker << " outlived its parent";
+}
+
+// Once the child runs as the target's user, that user may stop it before it
+// executes the worker. The thread starting it gives up at the start deadline
+// and kills it, instead of waiting for ever (and holding the daemon's
+// shutdown). The stop is made certain here by tracing the starting process's
+// forks and never resuming the child.
+TEST_F(SandboxTest, AChildStoppedBeforeItExecutesIsKilledNotWaitedFor) {
+  int go[2], report[2];
+  ASSERT_EQ(::pipe(go), 0);
+  ASSERT_EQ(::pipe(report), 0);
+  const pid_t starter = ::fork();
+  ASSERT_GE(starter, 0);
+  if (starter == 0) {
+    char c;
+    if (::read(go[0], &c, 1) != 1) _exit(2);
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) _exit(3);
+    symbols::SandboxLimits limits;
+    limits.start_timeout_ms = 300;
+    std::string why;
+    const Nobody who = nobody();
+    const pid_t pid = symbols::spawn_sandboxed({"/bin/true"}, pair[1], {who.uid, who.gid}, limits, &why);
+    if (pid > 0) why = "started " + std::to_string(pid);
+    ssize_t ignored = ::write(report[1], why.data(), why.size());
+    (void)ignored;
+    _exit(pid < 0 ? 0 : 1);
+  }
+  ::close(go[0]);
+  ::close(report[1]);
+  ASSERT_EQ(::ptrace(PTRACE_SEIZE, starter, nullptr, PTRACE_O_TRACEFORK), 0) << std::strerror(errno);
+  ASSERT_EQ(::write(go[1], "g", 1), 1);
+
+  // As the tracer, this process sees the starter's fork and the child's
+  // stops and death first: the child is never resumed, the starter always.
+  pid_t child = -1;
+  int starter_status = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (starter_status < 0 && std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    const pid_t who = ::waitpid(-1, &status, __WALL | WNOHANG);
+    if (who <= 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    if (who != starter) continue;
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      starter_status = status;
+    } else if (WIFSTOPPED(status)) {
+      int signal = WSTOPSIG(status);
+      if (status >> 16 == PTRACE_EVENT_FORK) {
+        unsigned long forked = 0;
+        ::ptrace(PTRACE_GETEVENTMSG, starter, nullptr, &forked);
+        child = static_cast<pid_t>(forked);
+        signal = 0;
+      } else if (signal == SIGTRAP || status >> 16 != 0) {
+        signal = 0;
+      }
+      ::ptrace(PTRACE_CONT, starter, nullptr, signal);
+    }
+  }
+  if (starter_status < 0) {
+    ::kill(starter, SIGKILL);
+    if (child > 0) ::kill(child, SIGKILL);
+    while (::waitpid(-1, nullptr, __WALL | WNOHANG) > 0) {
+    }
+    FAIL() << "the starting process still waits for a child stopped before exec";
+  }
+  char text[256] = {};
+  ssize_t got = ::read(report[0], text, sizeof text - 1);
+  ::close(report[0]);
+  ::close(go[1]);
+  const std::string why(text, got > 0 ? static_cast<size_t>(got) : 0);
+  ASSERT_GT(child, 0) << "the starter never forked";
+  EXPECT_TRUE(WIFEXITED(starter_status) && WEXITSTATUS(starter_status) == 0) << why;
+  EXPECT_NE(why.find("did not execute within 300 ms"), std::string::npos) << why;
+  EXPECT_TRUE(::kill(child, 0) != 0 && errno == ESRCH) << "the stopped child " << child << " was left behind";
 }
 
 }  // namespace

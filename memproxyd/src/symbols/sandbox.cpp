@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -9,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "symbols/unique_fd.hpp"
@@ -139,14 +142,29 @@ pid_t spawn_sandboxed(const std::vector<std::string>& argv, int socket, const Sa
 
   status_write.reset();
   ChildFailure failure;
-  ssize_t got;
-  do {
+  ssize_t got = -1;
+  bool timed_out = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.start_timeout_ms);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd ready{status_read.get(), POLLIN, 0};
+    const int polled = ::poll(&ready, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (polled < 0 && errno == EINTR) continue;
+    if (polled == 0) {
+      timed_out = true;
+      break;
+    }
     got = ::read(status_read.get(), &failure, sizeof failure);
-  } while (got < 0 && errno == EINTR);
+    if (got < 0 && errno == EINTR) continue;
+    break;
+  }
   if (got == 0) return pid;  // the status pipe closed on exec
-  ::kill(pid, SIGKILL);
+  ::kill(pid, SIGKILL);  // also ends a stopped or traced child
   ::waitpid(pid, nullptr, 0);
-  if (got == static_cast<ssize_t>(sizeof failure) && failure.step > 0 &&
+  if (timed_out) {
+    *why = "starting the worker: it did not execute within " + std::to_string(limits.start_timeout_ms) +
+           " ms (stopped before exec?)";
+  } else if (got == static_cast<ssize_t>(sizeof failure) && failure.step > 0 &&
       failure.step < static_cast<int>(sizeof kSteps / sizeof kSteps[0])) {
     *why = std::string("starting the worker: ") + kSteps[failure.step] + ": " + std::strerror(failure.error);
   } else {

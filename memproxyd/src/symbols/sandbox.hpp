@@ -44,6 +44,11 @@ struct SandboxLimits {
   uint64_t cpu_seconds = 120;  // RLIMIT_CPU over the worker's life (it retires at half)
   uint64_t open_files = 1024;  // RLIMIT_NOFILE: descriptors passed in, cached objects, debug files
   uint64_t file_size_bytes = 0;  // RLIMIT_FSIZE: debuginfod's downloads, else nothing
+  // From fork to exec. Once the child runs as the target's user, that user
+  // may SIGSTOP it before it executes the worker; the thread starting it
+  // must not wait on it for longer than this, or one user could hold a
+  // symbolizer thread (and the daemon's shutdown) for ever.
+  int start_timeout_ms = 5000;
 };
 
 struct SandboxIdentity {
@@ -53,7 +58,8 @@ struct SandboxIdentity {
 
 // Starts `argv` (argv[0] an absolute path) as described above, with
 // `socket` as its stdin and stdout, and `environment` ("NAME=value") as
-// its whole environment. When this process is not root the
+// its whole environment. A child that has not executed it within
+// limits.start_timeout_ms is killed and reaped. When this process is not root the
 // credentials cannot change and `identity` must be this process's own.
 // The pid, or -1 with `why`.
 pid_t spawn_sandboxed(const std::vector<std::string>& argv, int socket, const SandboxIdentity& identity,
