@@ -69,10 +69,13 @@ std::vector<std::string> site_lines(const hq::SitesAnswer& a, bool stacks, int w
   for (size_t i = 0; i < a.sites.size(); ++i) {
     const hq::SiteView& s = a.sites[i];
     std::string name = (s.frames.empty() ? site_label(s) : frame_name(s.frames[naming_frame(s)])) + terminal_safe(suffixes[i]);
-    if (s.growing) name += "  [growing]";
-    out.push_back(cut(right(std::to_string(i + 1), 4) + " " + right(human_bytes(s.estimated_bytes), 9) + " " +
-                          right(std::to_string(s.estimated_blocks), 9) + " " + right(growth(s), 12) + "  " + name,
-                      width));
+    const std::string columns = right(std::to_string(i + 1), 4) + " " + right(human_bytes(s.estimated_bytes), 9) +
+                                " " + right(std::to_string(s.estimated_blocks), 9) + " " + right(growth(s), 12) + "  ";
+    const std::string state = s.growing ? "  [growing]" : "";
+    // A narrow terminal cuts the site's name, never its state.
+    const int room = width - static_cast<int>(columns.size() + state.size());
+    if (width > 0 && room > 0) name = cut(name, room);
+    out.push_back(cut(columns + name + state, width));
     if (!stacks) continue;
     for (const hq::FrameView& f : s.frames) {
       std::string line = "        " + hex(f.address) + " " + frame_name(f, true);

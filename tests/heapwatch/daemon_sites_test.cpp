@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
 #include <nlohmann/json.hpp>
 
 #include "capability.hpp"
@@ -150,8 +151,11 @@ TEST_F(DaemonSitesTest, TheLeakingFunctionAndItsLineComeFirstAndEveryOutputAgree
   EXPECT_EQ(text.out, expected_text);
   ASSERT_GE(expected.size(), 3u);
   EXPECT_TRUE(expected[2].starts_with("   1 ")) << text.out;
-  EXPECT_NE(expected[2].find("leak_block (site_leak.c:" + std::to_string(leak_line) + ")  [growing]"),
-            std::string::npos)
+  // A compiler that copies the call (clang unrolls the loop) makes sites
+  // with one name, told apart by where their stacks part ("[object+offset]",
+  // which the line's width may cut; never the state).
+  EXPECT_TRUE(std::regex_search(expected[2], std::regex("leak_block \\(site_leak\\.c:" + std::to_string(leak_line) +
+                                                         "\\)( \\[heapwatch-site_leak\\+0x[0-9a-f]*\\]?)?  \\[growing\\]$")))
       << text.out;
 
   Outcome collapsed = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--collapsed"});

@@ -117,6 +117,20 @@ TEST(SiteName, StacksThatDifferOnlyInUnnamedFramesGetDifferentLabels) {
   EXPECT_EQ(label_suffixes(a.sites), (std::vector<std::string>{" [libsqlite3.so.0+0x10]", " [libsqlite3.so.0+0x50]"}));
 }
 
+// A narrow terminal cuts a long name, never the state after it.
+TEST(SiteName, ANarrowTableCutsTheNameAndKeepsTheState) {
+  hq::FrameView deep = in("/usr/lib/x86_64-linux-gnu/libsqlite3.so.0", "sqlite3VdbeMemGrowWithAVeryLongNameIndeed",
+                          0x7f0000007504);
+  hq::SitesAnswer a = data::sites(data::history(3), {behind_the_allocator({deep})});
+  a.sites[0].growing = true;
+  const std::vector<std::string> wide = site_lines(a, false, 200);
+  EXPECT_TRUE(wide.at(2).ends_with("  sqlite3VdbeMemGrowWithAVeryLongNameIndeed  [growing]")) << wide.at(2);
+  const std::vector<std::string> narrow = site_lines(a, false, 60);
+  EXPECT_EQ(narrow.at(2).size(), 60u) << narrow.at(2);
+  EXPECT_TRUE(narrow.at(2).ends_with("  [growing]")) << narrow.at(2);
+  EXPECT_NE(narrow.at(2).find("  sqlite3"), std::string::npos) << narrow.at(2);
+}
+
 TEST(SiteName, EveryOutputNamesTheSiteTheSameWay) {
   const hq::SitesAnswer a = answer();
   const std::vector<std::string> table = site_lines(a, false, 200);
