@@ -24,6 +24,8 @@ namespace fs = std::filesystem;
 
 __attribute__((noinline)) void some_function() { asm volatile(""); }
 
+constexpr const char* kRunning = " running (pid ";
+
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream buffer;
@@ -38,7 +40,8 @@ void copy_executable(const std::string& from, const std::string& to) {
 }
 
 // The log of `daemon` (the built one, or a copy) started without
-// --symbolizer, up to its "running" line.
+// --symbolizer, up to its "running (pid N)" line (not the history line's
+// "history of running processes only", which comes before the symbolizer's).
 std::string start_log(const TempDir& dir, const std::string& daemon) {
   const std::string config = dir.write("memproxy.conf", "alpha\n");
   const std::string log = dir / "daemon.log";
@@ -46,8 +49,8 @@ std::string start_log(const TempDir& dir, const std::string& daemon) {
   const pid_t pid = spawn_logged({daemon, "-f", "--no-history", "-c", config, "-t", dir / "run/table"},
                                  inherited_environment(), log, log);
   std::string text;
-  // Bounded: a daemon that never says "running" fails the test, it does not hang it.
-  for (int i = 0; i < 4000 && text.find("running") == std::string::npos; ++i) {
+  // Bounded: a daemon that never says it runs fails the test, it does not hang it.
+  for (int i = 0; i < 4000 && text.find(kRunning) == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     text = read_text(log);
   }
@@ -123,7 +126,7 @@ TEST_F(WorkerPathTest, ASymbolizingErrorNamesTheWorkerAndTheOption) {
 TEST_F(WorkerPathTest, TheBuiltDaemonFindsTheBuiltWorker) {
   TempDir dir(0755);
   const std::string log = start_log(dir, MEMPROXYD_BIN);
-  ASSERT_NE(log.find("running"), std::string::npos) << log;
+  ASSERT_NE(log.find(kRunning), std::string::npos) << log;
   EXPECT_NE(log.find("symbolizer: " + fs::canonical(MEMPROXY_SYMBOLIZE_WORKER_BIN).string()), std::string::npos)
       << log;
   EXPECT_EQ(log.find("no symbolizer worker"), std::string::npos) << log;
@@ -145,7 +148,7 @@ TEST_F(WorkerPathTest, ADaemonWithoutItsWorkerWarnsAtStart) {
   TempDir dir(0755);
   copy_executable(MEMPROXYD_BIN, dir / "sbin/memproxyd");
   const std::string log = start_log(dir, dir / "sbin/memproxyd");
-  ASSERT_NE(log.find("running"), std::string::npos) << log;
+  ASSERT_NE(log.find(kRunning), std::string::npos) << log;
   EXPECT_NE(log.find("warning"), std::string::npos) << log;
   EXPECT_NE(log.find(dir / "sbin/memproxyd-symbolize"), std::string::npos) << log;
   EXPECT_NE(log.find(dir / "libexec/memproxy/memproxyd-symbolize"), std::string::npos) << log;
