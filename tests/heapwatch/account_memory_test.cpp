@@ -23,6 +23,7 @@
 
 #include "capability.hpp"
 #include "e2e_support.hpp"
+#include "forged_header.hpp"
 #include "memproxy/heap_account.h"
 #include "top_entries.hpp"
 
@@ -53,18 +54,7 @@ bool hand_over_untouched_account(const std::string& socket_path) {
   const uint64_t region = memproxy::heap::region_size_for(memproxy::heap::kSlotCount);
   int fd = ::memfd_create("memproxy-heap-forged", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(region)) != 0) return false;
-  memproxy::heap::Header h{};
-  std::memcpy(h.magic, MP_HEAP_MAGIC, sizeof MP_HEAP_MAGIC);
-  h.format_version = memproxy::heap::kFormatVersion;
-  h.header_size = sizeof h;
-  h.slot_size = memproxy::heap::kSlotSize;
-  h.slot_count = memproxy::heap::kSlotCount;
-  h.region_size = region;
-  h.pid = static_cast<uint32_t>(::getpid());
-  h.samples_offset = static_cast<uint32_t>(memproxy::heap::samples_offset_for(h.slot_count));
-  h.samples_size = sizeof(memproxy::heap::SampleSection);
-  h.trace_offset = static_cast<uint32_t>(memproxy::heap::trace_offset_for(h.slot_count));
-  h.trace_size = sizeof(memproxy::heap::TraceSection);
+  const memproxy::heap::Header h = heapwatch_e2e::well_formed_header(region, static_cast<uint32_t>(::getpid()));
   if (::pwrite(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return false;
   if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) return false;
 

@@ -21,6 +21,7 @@
 
 #include "capability.hpp"
 #include "e2e_support.hpp"
+#include "forged_header.hpp"
 #include "top_entries.hpp"
 #include "memproxy/heap_account.h"
 
@@ -77,18 +78,8 @@ memproxy::heap::Hello good_hello() {
 int forged_account(uint64_t size, uint64_t claimed_size, bool sealed) {
   int fd = ::memfd_create("memproxy-heap-forged", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) return -1;
-  memproxy::heap::Header h{};
-  std::memcpy(h.magic, MP_HEAP_MAGIC, sizeof MP_HEAP_MAGIC);
-  h.format_version = memproxy::heap::kFormatVersion;
-  h.header_size = sizeof h;
-  h.slot_size = memproxy::heap::kSlotSize;
-  h.slot_count = memproxy::heap::kSlotCount;
-  h.region_size = claimed_size;
-  h.pid = 1;  // a lie: the daemon believes the kernel
-  h.samples_offset = static_cast<uint32_t>(memproxy::heap::samples_offset_for(h.slot_count));
-  h.samples_size = sizeof(memproxy::heap::SampleSection);
-  h.trace_offset = static_cast<uint32_t>(memproxy::heap::trace_offset_for(h.slot_count));
-  h.trace_size = sizeof(memproxy::heap::TraceSection);
+  // The pid is a lie: the daemon believes the kernel.
+  memproxy::heap::Header h = heapwatch_e2e::well_formed_header(claimed_size, 1);
   h.live_batched = uint64_t{1} << 62;  // and about its own heap, which it may
   if (::pwrite(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return -1;
   if (sealed && ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) return -1;
