@@ -9,9 +9,7 @@
 #include "symbols/protocol.hpp"
 
 namespace memproxy::symbols {
-namespace {
 
-// Waits for `events` on `fd` until `deadline`; ok, timed_out or failed.
 IoStatus wait_for(int fd, short events, Deadline deadline, std::string* why) {
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -29,8 +27,6 @@ IoStatus wait_for(int fd, short events, Deadline deadline, std::string* why) {
     if (ready > 0) return IoStatus::ok;
   }
 }
-
-}  // namespace
 
 IoStatus send_message(int socket, std::string_view bytes, std::span<const int> fds, Deadline deadline,
                       std::string* why) {

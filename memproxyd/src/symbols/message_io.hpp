@@ -21,6 +21,9 @@ using Deadline = std::chrono::steady_clock::time_point;
 // or anything else.
 enum class IoStatus { ok, closed, timed_out, failed };
 
+// Waits for `events` (POLLIN, POLLOUT) on `fd` until `deadline`: ok,
+// timed_out, or failed with `why`.
+IoStatus wait_for(int fd, short events, Deadline deadline, std::string* why);
 // Sends header+body (`bytes`) with `fds` attached, before `deadline`.
 IoStatus send_message(int socket, std::string_view bytes, std::span<const int> fds, Deadline deadline,
                       std::string* why);

@@ -10,11 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
+#include "symbols/message_io.hpp"
 #include "symbols/unique_fd.hpp"
 
 namespace memproxy::symbols {
@@ -143,21 +142,14 @@ pid_t spawn_sandboxed(const std::vector<std::string>& argv, int socket, const Sa
   status_write.reset();
   ChildFailure failure;
   ssize_t got = -1;
-  bool timed_out = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.start_timeout_ms);
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    pollfd ready{status_read.get(), POLLIN, 0};
-    const int polled = ::poll(&ready, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
-    if (polled < 0 && errno == EINTR) continue;
-    if (polled == 0) {
-      timed_out = true;
-      break;
-    }
+  const Deadline deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.start_timeout_ms);
+  std::string wait_why;
+  IoStatus waited;
+  while ((waited = wait_for(status_read.get(), POLLIN, deadline, &wait_why)) == IoStatus::ok) {
     got = ::read(status_read.get(), &failure, sizeof failure);
-    if (got < 0 && errno == EINTR) continue;
-    break;
+    if (got >= 0 || errno != EINTR) break;
   }
+  const bool timed_out = waited == IoStatus::timed_out;
   if (got == 0) return pid;  // the status pipe closed on exec
   ::kill(pid, SIGKILL);  // also ends a stopped or traced child
   ::waitpid(pid, nullptr, 0);
