@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -430,32 +431,73 @@ TEST(HistoryStoreTest, AReaderDoesNotBlockTheWriter) {
   EXPECT_EQ(store.summaries(process(1).id)->size(), 1u);
 }
 
+// SQLite's default VFS, its sleeps counted while this is alive (it is the
+// default VFS meanwhile). A connection refused a lock that another holds
+// waits its busy timeout in sleeps through its VFS between attempts: a sleep
+// on the counted thread is that thread's connection waiting for a lock.
+class CountedSleeps {
+ public:
+  CountedSleeps() {
+    original_ = sqlite3_vfs_find(nullptr);
+    vfs_ = *original_;  // pAppData and all: the default VFS's own methods run
+    vfs_.zName = "memproxy-test-counted-sleeps";
+    vfs_.xSleep = &CountedSleeps::sleep;
+    counted_ = std::this_thread::get_id();
+    sleeps_ = 0;
+    sqlite3_vfs_register(&vfs_, 1);
+  }
+  ~CountedSleeps() {
+    sqlite3_vfs_unregister(&vfs_);
+    sqlite3_vfs_register(original_, 1);
+  }
+  CountedSleeps(const CountedSleeps&) = delete;
+  CountedSleeps& operator=(const CountedSleeps&) = delete;
+
+  // Sleeps of the thread that made this.
+  static int count() { return sleeps_.load(); }
+
+ private:
+  static int sleep(sqlite3_vfs*, int microseconds) {
+    if (std::this_thread::get_id() == counted_) sleeps_.fetch_add(1);
+    return original_->xSleep(original_, microseconds);
+  }
+  sqlite3_vfs vfs_{};
+  static inline sqlite3_vfs* original_ = nullptr;
+  static inline std::thread::id counted_;
+  static inline std::atomic<int> sleeps_{0};
+};
+
 // Another connection's write lock (an administrator's sqlite3 in a
 // transaction) makes a write wait its busy timeout, after any read: a read
 // that left a statement on its row kept a read transaction open, and the
-// next write failed at once instead of waiting.
+// next write failed at once instead of waiting. The lock is released once
+// the write has been refused it and waits (a sleep of its busy handler),
+// and the write then succeeds.
 TEST(HistoryStoreTest, AWriteWaitsForAnotherWritersLockAfterReads) {
   TempDir dir;
+  CountedSleeps sleeps;
   HistoryOptions options;
-  options.busy_timeout_ms = 5000;
+  options.busy_timeout_ms = 30000;  // the release comes at the write's first wait
   HistoryStore store = open_store(dir / "history.db", options);
   record_seconds(store, {process(1)}, kT0, 5);
   ASSERT_TRUE(store.series(process(1).id).ok());
   ASSERT_TRUE(store.history(process(1).id).ok());
+  ASSERT_EQ(CountedSleeps::count(), 0) << "nothing held a lock yet";
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open((dir / "history.db").c_str(), &other), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
-  std::thread release([other] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::atomic<bool> returned{false};
+  std::thread release([other, &returned] {
+    while (CountedSleeps::count() == 0 && !returned.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
   });
-  auto before = std::chrono::steady_clock::now();
   Status recorded = store.record(process(1), sample_at(kT0 + 10 * kSecond, 7));
-  auto waited = std::chrono::steady_clock::now() - before;
+  returned = true;
   release.join();
   sqlite3_close(other);
   EXPECT_TRUE(recorded.ok()) << recorded.error();
-  EXPECT_GE(waited, std::chrono::milliseconds(250));
+  EXPECT_GT(CountedSleeps::count(), 0) << "the write waited for the lock";
+  EXPECT_EQ(store.series(process(1).id)->size(), 6u);
 }
 
 TEST(HistoryStoreTest, GarbageFileIsMovedAsideAndReplaced) {

@@ -228,7 +228,10 @@ TEST_F(IntakeTest, AStartingDaemonTakesItsOwnRunningProcessesAndLeavesAnothersAl
   Daemon theirs(other, {"--no-history"});
   ASSERT_TRUE(theirs.ready()) << theirs.log();
   EXPECT_NE(theirs.log().find("0 monitored processes already running"), std::string::npos) << theirs.log();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // What it shows is what its ticks sampled: once a program of its own is
+  // sampled, every process it took at its start has been sampled too.
+  auto own = start_grower(theirs.table());
+  ASSERT_TRUE(wait_until([&] { return live_bytes_of(theirs.table(), own->pid()) > 0; })) << theirs.log();
   EXPECT_FALSE(watches(theirs.table(), grower->pid()));
 
   // Its own daemon, restarted, takes it back at once.
