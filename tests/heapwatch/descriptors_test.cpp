@@ -80,6 +80,42 @@ TEST_P(DescriptorsTest, AProgramThatClosesEveryDescriptorIsStillWatched) {
   EXPECT_EQ(daemon.stop(), 0) << daemon.log();
 }
 
+// Nothing else of memproxy is in the process: no thread, no signal
+// blocked, ignored or caught, no child, no MEMPROXY_* variable the user did
+// not set. What the program sees at the start of main and after the daemon
+// took its account is what it sees on the same allocator without memproxy.
+TEST_P(DescriptorsTest, AMonitoredProgramHasNoThreadSignalChildOrVariableOfOurs) {
+  MEMPROXY_REQUIRE(missing_backend(GetParam()));
+  Daemon daemon(dir_, {"--no-history"}, {"mp-descriptors"});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto run = [&](const std::vector<std::string>& env, bool monitored) {
+    std::vector<std::string> lines;
+    Process program({MP_DESCRIPTORS, "self"}, env);
+    std::optional<std::string> start = program.read_line();
+    EXPECT_TRUE(start) << program.finish().describe();
+    lines.push_back(start.value_or(""));
+    EXPECT_TRUE(program.wait_stopped()) << program.finish().describe();
+    if (monitored) {
+      EXPECT_TRUE(wait_until([&] { return watches(daemon.table(), program.pid()); })) << daemon.log();
+    }
+    program.resume();
+    lines.push_back(program.read_line().value_or(""));
+    EXPECT_TRUE(program.wait_stopped()) << program.finish().describe();
+    program.resume();
+    EXPECT_EQ(program.finish().code, 0);
+    return lines;
+  };
+  std::vector<std::string> without{"MEMPROXY_TABLE=" + daemon.table()};
+  if (*GetParam().library != '\0') without.push_back(std::string("LD_PRELOAD=") + GetParam().library);
+  const std::vector<std::string> plain = run(without, false);
+  ASSERT_EQ(plain.size(), 2u);
+  EXPECT_EQ(plain[0].rfind("start threads=1 ", 0), 0u) << plain[0];
+  EXPECT_NE(plain[0].find(" children= env=MEMPROXY_TABLE"), std::string::npos) << plain[0];
+  const std::vector<std::string> monitored = run(monitored_environment(daemon.table(), GetParam()), true);
+  EXPECT_EQ(monitored, plain);
+  EXPECT_EQ(daemon.stop(), 0) << daemon.log();
+}
+
 INSTANTIATE_TEST_SUITE_P(Allocators, DescriptorsTest, ::testing::ValuesIn(backends()), backend_name);
 
 class ProcessBoundWatchTest : public ::testing::Test {

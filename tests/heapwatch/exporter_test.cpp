@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -59,8 +60,8 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-// GET /metrics from 127.0.0.1:port, the body.
-std::string scrape(int port) {
+// The whole response to GET `target` from 127.0.0.1:port, "" without one.
+std::string get(int port, const std::string& target) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -72,14 +73,27 @@ std::string scrape(int port) {
     ::close(fd);
     return "";
   }
-  std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  std::string request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string response;
   char buffer[8192];
   for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, static_cast<size_t>(n));
   ::close(fd);
+  return response;
+}
+
+// GET /metrics from 127.0.0.1:port, the body.
+std::string scrape(int port) {
+  const std::string response = get(port, "/metrics");
   auto body = response.find("\r\n\r\n");
   return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+// The status code of an HTTP response, 0 when there is none.
+int status_of(const std::string& response) {
+  const std::string text = response.substr(0, response.find("\r\n"));
+  auto space = text.find(' ');
+  return text.rfind("HTTP/", 0) == 0 && space != std::string::npos ? std::atoi(text.c_str() + space + 1) : 0;
 }
 
 TEST(HeapMetrics, EveryMetricHasItsTypeAndOneSeriesPerProcess) {
@@ -167,6 +181,22 @@ TEST(PrometheusExporter, ServesTheLastUpdateAndDropsEndedProcesses) {
   EXPECT_TRUE(has_line(one, R"(memproxy_heap_live_bytes{pid="100",program="server",user="root"} 7)")) << one;
   EXPECT_EQ(one.find("pid=\"200\""), std::string::npos) << one;
   EXPECT_TRUE(has_line(one, "memproxy_watched_processes 1"));
+}
+
+// The port serves /metrics and nothing else: every other path is 404 and
+// names no process.
+TEST(PrometheusExporter, AnyOtherPathIsNotFound) {
+  PrometheusExporter exporter;
+  ASSERT_EQ(exporter.start("127.0.0.1:0"), "");
+  exporter.update({view(100, "server", "root", 5)});
+  const std::string metrics = get(exporter.port(), "/metrics");
+  EXPECT_EQ(status_of(metrics), 200) << metrics;
+  EXPECT_NE(metrics.find("memproxy_heap_live_bytes"), std::string::npos) << metrics;
+  for (const char* other : {"/", "/metrics/", "/metricsx", "/Metrics", "/favicon.ico", "/debug/vars"}) {
+    const std::string response = get(exporter.port(), other);
+    EXPECT_EQ(status_of(response), 404) << other << ": " << response;
+    EXPECT_EQ(response.find("pid=\"100\""), std::string::npos) << other << ": " << response;
+  }
 }
 
 TEST(PrometheusExporter, ABusyPortIsAnError) {

@@ -2,7 +2,8 @@
 // own, answering with made-up history and call sites: the sites request
 // carries --sites, every call site reaches the page with its chart, sites
 // of a process that reused the pid are refused, and the page replaces an
-// old one whole.
+// old one whole. memproxyctl leaks's exit status against the same stand-in:
+// what a script or a monitoring check reads.
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
@@ -23,6 +24,34 @@ std::string answer_with(const hq::History& history, const hq::SitesAnswer& sites
   const nlohmann::json request = nlohmann::json::parse(line);
   if (request["request"] == "sites") return hq::answer_line(hq::sites_answer(sites));
   return hq::answer_line(nlohmann::json(history));
+}
+
+// 1 when a process grows, else 6 while any watched process is not judged
+// yet, and 0 only when every one was judged and none grows; --json alike.
+TEST(CliLeaks, TheExitStatusSaysGrowingNotJudgedYetOrAllClear) {
+  hq::View growing;
+  growing.process = data::history(1).process;
+  growing.verdict = *data::history(1).verdict;
+  hq::View not_judged;
+  not_judged.process = growing.process;
+  not_judged.process.pid = 4343;
+  not_judged.verdict.trend = hq::trend::kNotEnoughData;
+  struct Case {
+    std::vector<hq::View> growing, not_judged;
+    int status;
+  };
+  for (const Case& c : {Case{{growing}, {}, 1}, Case{{growing}, {not_judged}, 1}, Case{{}, {not_judged}, 6},
+                        Case{{}, {}, 0}}) {
+    TempDir dir;
+    FakeDaemon daemon(dir / "query.sock", [&](const std::string& line) {
+      if (nlohmann::json::parse(line)["request"] != "leaks") return hq::error_line("unknown request");
+      return hq::answer_line(hq::leaks_answer(c.growing, c.not_judged));
+    });
+    const auto text = ctl({"--query-socket", dir / "query.sock", "leaks"});
+    EXPECT_EQ(text.exit_status, c.status) << text.out << text.err;
+    const auto json = ctl({"--query-socket", dir / "query.sock", "leaks", "--json"});
+    EXPECT_EQ(json.exit_status, c.status) << json.out << json.err;
+  }
 }
 
 TEST(CliReport, EveryCallSiteTheDaemonGivesIsOnThePage) {

@@ -14,8 +14,14 @@
 //   mp-descriptors exec PROG   holds 4 MiB, stops; once resumed execs PROG
 //                              with the argument "sleep"
 //   mp-descriptors sleep       prints "sleeping" and pauses
+//   mp-descriptors self        prints "start SELF" at the start of main,
+//                              holds 1 MiB, stops itself; once resumed
+//                              prints "after SELF", stops again
 //
-// FDS are the open descriptors' numbers, ascending, space-separated.
+// FDS are the open descriptors' numbers, ascending, space-separated. SELF
+// is what else of the process memproxy could change: its threads, its
+// blocked, ignored and caught signals, its children and the names of the
+// MEMPROXY_* variables in its environment ("threads=1 blocked=HEX ...").
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <malloc.h>
@@ -54,6 +60,51 @@ static void print_descriptors(const char* label) {
   fflush(stdout);
 }
 
+// The value of `key` ("Threads:") in /proc/self/status, blanks trimmed.
+static void status_value(const char* key, char* out, size_t size) {
+  snprintf(out, size, "?");
+  FILE* f = fopen("/proc/self/status", "re");
+  if (f == NULL) return;
+  char line[256];
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (strncmp(line, key, strlen(key)) != 0) continue;
+    const char* v = line + strlen(key);
+    v += strspn(v, " \t");
+    snprintf(out, size, "%.*s", (int)strcspn(v, "\n"), v);
+    break;
+  }
+  fclose(f);
+}
+
+static int by_name(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
+
+extern char** environ;
+
+static void print_self(const char* label) {
+  char threads[64], blocked[64], ignored[64], caught[64], children[256] = "";
+  status_value("Threads:", threads, sizeof threads);
+  status_value("SigBlk:", blocked, sizeof blocked);
+  status_value("SigIgn:", ignored, sizeof ignored);
+  status_value("SigCgt:", caught, sizeof caught);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+  FILE* f = fopen(path, "re");
+  if (f == NULL || fgets(children, sizeof children, f) == NULL) snprintf(children, sizeof children, "%s", f ? "" : "?");
+  if (f != NULL) fclose(f);
+  children[strcspn(children, " \n")] = '\0';
+  char* names[64];
+  size_t n = 0;
+  for (char** e = environ; *e != NULL && n < 64; ++e) {
+    if (strncmp(*e, "MEMPROXY_", 9) == 0) names[n++] = *e;
+  }
+  qsort(names, n, sizeof names[0], by_name);
+  printf("%s threads=%s blocked=%s ignored=%s caught=%s children=%s env=", label, threads, blocked, ignored, caught,
+         children);
+  for (size_t i = 0; i < n; ++i) printf("%s%.*s", i ? "," : "", (int)strcspn(names[i], "="), names[i]);
+  printf("\n");
+  fflush(stdout);
+}
+
 // Blocks of 64 KiB, touched, kept: their usable bytes.
 static size_t hold(size_t bytes) {
   size_t usable = 0;
@@ -74,6 +125,14 @@ int main(int argc, char** argv) {
     hold(1 << 20);
     raise(SIGSTOP);
     print_descriptors("after");
+    raise(SIGSTOP);
+    return 0;
+  }
+  if (strcmp(mode, "self") == 0) {
+    print_self("start");
+    hold(1 << 20);
+    raise(SIGSTOP);
+    print_self("after");
     raise(SIGSTOP);
     return 0;
   }
