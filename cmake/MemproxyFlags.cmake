@@ -23,6 +23,12 @@ endif()
 # file:line, in every build type. clang emits no .debug_aranges unless asked,
 # and libdw (elfutils 0.188) finds an address's compilation unit through them.
 set(MEMPROXY_TEST_DEBUG_FLAGS -g $<$<OR:$<C_COMPILER_ID:Clang>,$<CXX_COMPILER_ID:Clang>>:-gdwarf-aranges>)
+# Extra compile options for the GoogleTest drivers and their support
+# libraries, after the build type's. The product's code and the programs the
+# tests run keep the build type's flags; the drivers only check them, so the
+# project's CI compiles them "-O0;-g0", which halves their compile time.
+set(MEMPROXY_TEST_DRIVER_OPTIONS "" CACHE STRING
+  "Extra compile options for the GoogleTest drivers only (CI: -O0;-g0)")
 set(MEMPROXY_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 
 function(memproxy_project_target target)
