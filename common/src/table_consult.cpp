@@ -1,4 +1,4 @@
-#include "table_lookup.hpp"
+#include "memproxy/table_consult.hpp"
 
 #include <fcntl.h>
 #include <string.h>
@@ -12,7 +12,7 @@ namespace {
 
 namespace tbl = memproxy::table;
 
-void read_table(int fd, uint64_t size, const ProgramIdentity& id, TableVerdict* out) {
+void read_table(int fd, uint64_t size, const match::Identity& who, TableVerdict* out) {
   tbl::FileTable table;
   tbl::Status status = tbl::open_file(fd, size, &table);
   if (status != tbl::Status::ok) {
@@ -27,7 +27,6 @@ void read_table(int fd, uint64_t size, const ProgramIdentity& id, TableVerdict* 
   memcpy(out->allocator, h.allocator, h.allocator_length);
   out->allocator[h.allocator_length] = '\0';
 
-  match::Identity who{{id.exe_length > 0 ? id.exe_path : nullptr, id.exe_name, id.invoked_name}};
   out->match = match::match(who, [&table](const char* key, size_t length, uint32_t* flags) {
     tbl::LookupResult r = tbl::lookup(&table, key, length);
     *flags = r.flags;
@@ -50,7 +49,7 @@ void untrusted(TableVerdict* out, const trust::Finding& finding) {
 
 }  // namespace
 
-void consult_table(const char* path, TablePolicy policy, const ProgramIdentity& id, TableVerdict* out) {
+void consult_table(const char* path, TablePolicy policy, const match::Identity& who, TableVerdict* out) {
   out->detail = "";
   out->trust = trust::Verdict::ok;
   out->trust_where[0] = '\0';
@@ -75,7 +74,7 @@ void consult_table(const char* path, TablePolicy policy, const ProgramIdentity& 
     out->outcome = TableOutcome::unusable;
     out->detail = st.st_size <= 0 ? "table is empty" : "table is too large";
   } else {
-    read_table(fd, static_cast<uint64_t>(st.st_size), id, out);
+    read_table(fd, static_cast<uint64_t>(st.st_size), who, out);
   }
   close(fd);
 }

@@ -18,10 +18,10 @@
 #include "glibc_semantics.hpp"
 #include "heap_account.hpp"
 #include "memproxy/defaults.hpp"
+#include "memproxy/table_consult.hpp"
 #include "platform.hpp"
 #include "program_identity.hpp"
 #include "sampling.hpp"
-#include "table_lookup.hpp"
 #include "targets.hpp"
 #include "text_buffer.hpp"
 
@@ -81,21 +81,17 @@ void describe_untrusted(const TableVerdict& v, TextBuffer* reason) {
 Choice choose(const TableVerdict& v, const match::Identity* id, backends::Interposition interposed,
               TextBuffer* reason) {
   Choice system{false, nullptr, {}};
+  const TableRoute route = route_of(v);
   switch (v.outcome) {
     case TableOutcome::missing:
     case TableOutcome::unusable:
       reason->add(v.detail);
-      return system;
+      break;
     case TableOutcome::untrusted:
       describe_untrusted(v, reason);
-      return system;
+      break;
     case TableOutcome::lookup_failed:
-      reason->add("table lookup failed (").add(v.detail).add("), fail policy ");
-      if (v.fail_policy != memproxy::table::kFailCustom) {
-        reason->add("system");
-        return system;
-      }
-      reason->add("custom");
+      reason->add("table lookup failed (").add(v.detail).add("), fail policy ").add(route.custom ? "custom" : "system");
       break;
     case TableOutcome::matched:
       if (v.match.flags != 0) {
@@ -103,9 +99,9 @@ Choice choose(const TableVerdict& v, const match::Identity* id, backends::Interp
       } else {
         reason->add("not listed");
       }
-      if (v.match.excluded()) return system;
       break;
   }
+  if (!route.custom) return system;
   if (interposed.c) {
     reason->add(", but the program brings its own malloc: libmemproxy passes every call through as if absent");
     return system;
@@ -202,7 +198,7 @@ void conclude(const char* table_path, const TableVerdict& verdict, const match::
   Choice choice = choose(verdict, id, interposed, reason);
   if (!choice.custom) g_chosen = g_libc;
   g_semantics.custom = choice.custom;
-  g_monitored = verdict.match.monitored() || monitor_asked;
+  g_monitored = monitored_by_table(verdict) || monitor_asked;
 
   TextBuffer name(g_backend_name, sizeof g_backend_name);
   if (choice.custom) {
@@ -237,7 +233,7 @@ TablePolicy policy_for(const char* table_path, const Environment& env) {
 __attribute__((noinline)) void look_up_program(const char* table_path, TablePolicy policy, TableVerdict* verdict) {
   ProgramIdentity id;
   identify_program(&id);
-  consult_table(table_path, policy, id, verdict);
+  consult_table(table_path, policy, identity_of(id), verdict);
 }
 
 __attribute__((noinline)) void decide_quietly(const char* table_path, const Environment& env) {
@@ -252,8 +248,8 @@ __attribute__((noinline)) void decide_verbosely(const char* table_path, const En
   ProgramIdentity id;
   identify_program(&id);
   TableVerdict verdict;
-  consult_table(table_path, policy_for(table_path, env), id, &verdict);
-  match::Identity who{{id.exe_length > 0 ? id.exe_path : nullptr, id.exe_name, id.invoked_name}};
+  const match::Identity who = identity_of(id);
+  consult_table(table_path, policy_for(table_path, env), who, &verdict);
   char reason_storage[1536];
   TextBuffer reason(reason_storage, sizeof reason_storage);
   conclude(table_path, verdict, &who, env, &reason);

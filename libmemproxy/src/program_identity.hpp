@@ -7,6 +7,8 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "memproxy/match.hpp"
+
 namespace memproxy {
 
 struct ProgramIdentity {
@@ -20,6 +22,11 @@ struct ProgramIdentity {
 void identify_program(ProgramIdentity* out);
 
 const char* base_name(const char* path);
+
+// The forms the matching rule looks up; the strings stay `id`'s.
+inline match::Identity identity_of(const ProgramIdentity& id) {
+  return {{id.exe_length > 0 ? id.exe_path : nullptr, id.exe_name, id.invoked_name}};
+}
 
 }  // namespace memproxy
 

@@ -164,6 +164,9 @@ int cmd_explain(const GlobalOptions& options, const ExplainArgs& args) {
   }
   if (table.valid()) {
     std::cout << "  table:       " << options.table_path << ", generation " << table.header().generation << '\n';
+  } else if (!decision.fail_safe) {
+    std::cout << "  warning:     the table fails full verification (" << table.error
+              << "); libmemproxy verifies only the blocks a lookup reads, so it decides as above\n";
   }
   if (!path_note.empty()) std::cout << "  note:        " << path_note << '\n';
   for (const auto& problem : problems) {

@@ -1,53 +1,55 @@
 #include "decision.hpp"
 
 #include "memproxy/match.hpp"
+#include "memproxy/table_consult.hpp"
 #include "process_info.hpp"
 
 namespace memproxyctl {
-namespace mt = memproxy::table;
 namespace match = memproxy::match;
 
-Decision decide(const TableFile& table, const Subject& subject) {
-  Decision decision;
-  if (!table.valid()) {
-    // No usable table: the library routes to the system allocator, unless a
-    // table whose header is sound asks otherwise (its fail policy).
-    decision.fail_safe = true;
-    bool custom = table.header_ok && table.view.header->fail_policy == mt::kFailCustom;
-    decision.backend = custom ? "custom" : "system";
-    decision.reason = table.error.empty() ? "no usable table" : table.error;
-    decision.reason += custom ? ": the table's fail policy routes to the custom allocator"
-                              : ": libmemproxy fails safe to the system allocator";
-    return decision;
+namespace {
+
+std::string fail_safe_reason(const memproxy::TableVerdict& v, bool custom) {
+  if (v.outcome == memproxy::TableOutcome::lookup_failed) {
+    return std::string("table lookup failed (") + v.detail + "): the table's fail policy decides";
   }
+  std::string reason = v.detail;
+  if (v.outcome == memproxy::TableOutcome::untrusted) {
+    reason += std::string(": ") + (v.trust_where[0] != '\0' ? v.trust_where : "it") + " " +
+              memproxy::trust::describe(v.trust);
+  }
+  return reason + (custom ? ": the table's fail policy routes to the custom allocator"
+                          : ": libmemproxy fails safe to the system allocator");
+}
+
+}  // namespace
+
+Decision decide(const TableFile& table, const Subject& subject) {
   const std::string binary_name = subject.resolved_path.empty() ? std::string() : base_name(subject.resolved_path);
-  match::Identity who{{subject.resolved_path.c_str(), binary_name.c_str(), subject.invoked_name.c_str()}};
-  match::Result result = match::match(who, [&table](const char* key, size_t length, uint32_t* flags) {
-    mt::LookupResult r = table.lookup(std::string(key, length));
-    *flags = r.flags;
-    return static_cast<uint32_t>(r.status);
-  });
-  if (result.failed) {
-    decision.fail_safe = true;
-    bool custom = table.view.header->fail_policy == mt::kFailCustom;
-    decision.backend = custom ? "custom" : "system";
-    decision.reason = std::string("table lookup failed (") + mt::status_message(static_cast<mt::Status>(result.failure)) +
-                      "): the table's fail policy decides";
+  const match::Identity who{{subject.resolved_path.c_str(), binary_name.c_str(), subject.invoked_name.c_str()}};
+  // The library's own consultation: the same blocks verified, the same rule.
+  // Owner and mode are explain's warnings (ownership_problems), not its
+  // decision, as for a table a user names with MEMPROXY_TABLE.
+  memproxy::TableVerdict verdict;
+  memproxy::consult_table(table.path.c_str(), memproxy::TablePolicy{false}, who, &verdict);
+  const memproxy::TableRoute route = memproxy::route_of(verdict);
+
+  Decision decision;
+  decision.backend = route.custom ? "custom" : "system";
+  decision.fail_safe = route.by_fail_policy;
+  if (route.custom) decision.allocator = verdict.allocator;
+  if (route.by_fail_policy) {
+    decision.reason = fail_safe_reason(verdict, route.custom);
     return decision;
   }
   for (uint32_t form = 0; form < match::kForms; ++form) {
-    if (result.key_flags[form] != 0) decision.matches.push_back({who.key[form], match::form_name(form), result.key_flags[form]});
+    if (verdict.match.key_flags[form] != 0) {
+      decision.matches.push_back({who.key[form], match::form_name(form), verdict.match.key_flags[form]});
+    }
   }
-  decision.monitored = result.monitored();
-  decision.sampling = match::sample_rate(result, -1);
-  if (result.excluded()) {
-    decision.backend = "system";
-    decision.reason = "listed in [exclude]";
-  } else {
-    decision.backend = "custom";
-    decision.allocator = table.allocator();
-    decision.reason = "not listed in [exclude]";
-  }
+  decision.monitored = memproxy::monitored_by_table(verdict);
+  decision.sampling = match::sample_rate(verdict.match, -1);
+  decision.reason = route.custom ? "not listed in [exclude]" : "listed in [exclude]";
   return decision;
 }
 

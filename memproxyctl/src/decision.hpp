@@ -1,5 +1,8 @@
-// The routing decision libmemproxy makes for a process, recomputed from a
-// table with the library's own matching rule (common/include/memproxy/match.hpp).
+// The routing decision libmemproxy makes for a process, recomputed with the
+// library's own consultation of the table and routing rule
+// (common/include/memproxy/table_consult.hpp): the same blocks verified, so
+// a table corrupt off a program's lookup path decides for it as it does in
+// the library, even though it fails the full verification `check` reports.
 #ifndef MEMPROXYCTL_DECISION_HPP
 #define MEMPROXYCTL_DECISION_HPP
 
@@ -36,6 +39,7 @@ struct Decision {
   std::vector<Match> matches;
 };
 
+// Reads the table at table.path again, as a starting process would.
 Decision decide(const TableFile& table, const Subject& subject);
 
 }  // namespace memproxyctl

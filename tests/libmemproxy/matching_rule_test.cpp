@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <regex>
 
 #include <nlohmann/json.hpp>
@@ -134,6 +136,57 @@ TEST_P(MatchingRule, LibraryAndExplainAgreeOnSamplingForEveryCombination) {
   // no form asks for a rate, say off.
   EXPECT_EQ(from_table, 125 - 8);
   EXPECT_EQ(off, 27 - 8);
+}
+
+// A table damaged in one block, each block in turn: the library verifies only
+// the blocks its lookups read, so off the program's lookup path its entries
+// still decide (excluded by name, monitored by path), and on it the fail
+// policy does (custom here, not monitored). Explain must agree either way,
+// and both ways must occur.
+TEST_P(MatchingRule, LibraryAndExplainAgreeOnATableDamagedInOneBlock) {
+  const std::string name = a.probe.substr(a.probe.rfind('/') + 1);
+  std::string config = "[exclude]\n" + name + "\n[monitor]\n" + a.probe + "\n";
+  for (int i = 0; i < 3000; ++i) config += "filler-" + std::to_string(i) + "\n";
+  const std::string intact = make_table(dir, config, "", "custom");
+  std::string image;
+  {
+    std::ifstream in(intact, std::ios::binary);
+    image.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const size_t block_size = 4096, blocks = image.size() / block_size;
+  ASSERT_GE(blocks, 8u);
+  const std::string table = dir.file("damaged");
+  int by_entries = 0, by_fail_policy = 0;
+  for (size_t block = 1; block < blocks; ++block) {
+    std::string bad = image;
+    bad[block * block_size + 17] ^= 0x5a;
+    std::ofstream(table, std::ios::binary | std::ios::trunc) << bad;
+    Result library = run({a.probe, "route"}, env_with(a.lib + ":" + a.jemalloc(), table));
+    ASSERT_TRUE(library.exited && library.code == 0) << library.describe();
+    const std::string backend = field(library.err, "backend").rfind("custom:", 0) == 0 ? "custom" : "system";
+    const bool library_monitored = field(library.err, "monitored") == "1";
+    const bool lookup_failed = library.err.find("table lookup failed") != std::string::npos;
+
+    Result explain = run({MEMPROXYCTL, "--json", "explain", "-t", table, a.probe}, {"PATH=/usr/bin:/bin"});
+    ASSERT_TRUE(explain.exited) << explain.describe();
+    auto doc = nlohmann::json::parse(explain.out);
+    SCOPED_TRACE("block " + std::to_string(block) + ": library: " + library.err + "explain: " + explain.out);
+    EXPECT_FALSE(doc["table"]["valid"].get<bool>());
+    EXPECT_EQ(doc["backend"].get<std::string>(), backend);
+    EXPECT_EQ(doc["monitored"].get<bool>(), library_monitored);
+    EXPECT_EQ(doc["fail_safe"].get<bool>(), lookup_failed);
+    if (lookup_failed) {
+      ++by_fail_policy;
+      EXPECT_EQ(backend, "custom");
+      EXPECT_FALSE(library_monitored);
+    } else {
+      ++by_entries;
+      EXPECT_EQ(backend, "system");
+      EXPECT_TRUE(library_monitored);
+    }
+  }
+  EXPECT_GT(by_entries, 0);
+  EXPECT_GT(by_fail_policy, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Both, MatchingRule, testing::ValuesIn(arches()), arch_name);
