@@ -54,7 +54,7 @@ inline bool zero_size(size_t n, size_t size) { return n == 0 || size == 0; }
 // Two ways to count a call, one per backend kind:
 // - by block sizes: the usable size of each block handed out or taken back,
 //   asked of the backend (a free is sized before it happens);
-// - by the backend's own thread counters (account::Account::mallctl): the
+// - by the backend's own thread counters (account::Account::backend_offset): the
 //   thread's slot follows them and no block is ever sized. A thread's calls
 //   before it attaches, and those of a thread in the overflow slot, are
 //   counted by sizes.

@@ -10,6 +10,7 @@
 #include "backends.hpp"
 #include "bootstrap_arena.hpp"
 #include "counting.hpp"
+#include "cpython.hpp"
 #include "debug_line.hpp"
 #include "deepbind.hpp"
 #include "dispatch.hpp"
@@ -188,6 +189,7 @@ void monitor(const char* table_path, backends::Interposition interposed, const b
     reason->add(", sampling every ").add_uint(rate.mean_bytes).add(" bytes");
   }
   reason->add(" (").add(match::sample_source_name(rate.source)).add(")");
+  cpython::route_objects_to_malloc(env.keep_python_allocator, reason);
 }
 
 // From the table's verdict to the installed dispatch table.

@@ -53,6 +53,8 @@ Environment read_environment() {
   e.monitor = is_one(getenv("MEMPROXY_MONITOR"));
   e.sample_bytes = count_variable("MEMPROXY_SAMPLE_BYTES");
   e.sample_budget = count_variable("MEMPROXY_SAMPLE_BUDGET");
+  const char* python = getenv("MEMPROXY_PYTHONMALLOC");
+  e.keep_python_allocator = python != nullptr && strcmp(python, "keep") == 0;
   return e;
 }
 

@@ -24,6 +24,9 @@ struct Environment {
   // MEMPROXY_SAMPLE_BUDGET: at most this many samples a second, the mean
   // rising past it (0 = no limit); -1 when not set.
   int64_t sample_budget;
+  // MEMPROXY_PYTHONMALLOC=keep: a monitored CPython keeps its own arenas
+  // for small objects (cpython.hpp).
+  bool keep_python_allocator;
 };
 
 Environment read_environment();

@@ -1,13 +1,17 @@
 #include "heap_account.hpp"
 
+#include <link.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "dispatch.hpp"
+
 namespace memproxy::account {
 
-Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, nullptr, 0, nullptr, nullptr, nullptr};
+Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, nullptr, 0, {0, 0}, nullptr, nullptr};
 __thread heap::Slot* t_slot MP_THREAD_STATE = nullptr;
 
 namespace {
@@ -167,29 +171,186 @@ bool open(const char* socket_path, const char** why) {
 
 bool handed_over() { return g_handed_over; }
 
+// Where jemalloc keeps a thread's allocated and deallocated byte counters.
+// `thread.allocatedp` would say, but jemalloc answers its first mallctl of
+// any name by building its statistics control state (ctl_init: about 15 KiB
+// for each of its 4-per-CPU arenas, touched, ~150 KiB on two CPUs), which
+// a monitored process must not gain. The counters are two words of its
+// thread state in its static TLS, which must then be where this thread's
+// TLS block of the object changes by exactly a block's usable size when
+// the backend hands out (and only then) or takes back (and only then) a
+// block of it: two rounds of sizes that differ, of which every candidate
+// word must follow both, and exactly one word each. Anything else (a
+// signal handler's allocation in between, a backend that keeps no such
+// counters) leaves no single candidate, and mallctl is asked after all.
+namespace {
+namespace thread_counters {
+
+struct TlsBlock {
+  const void* inside;  // an address in the object (its mallctl)
+  const unsigned char* at = nullptr;
+  size_t size = 0;
+  bool static_tls = false;
+};
+
+// The object's TLS block for this thread, and whether the object uses
+// static TLS (DF_STATIC_TLS): then its block lies at the same offset from
+// every thread's thread pointer.
+int find_block(dl_phdr_info* info, size_t, void* context) {
+  auto* b = static_cast<TlsBlock*>(context);
+  const auto inside = reinterpret_cast<uintptr_t>(b->inside);
+  bool contains = false;
+  const ElfW(Phdr)* tls = nullptr;
+  const ElfW(Phdr)* dynamic = nullptr;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_LOAD && inside - (info->dlpi_addr + ph.p_vaddr) < ph.p_memsz) contains = true;
+    if (ph.p_type == PT_TLS) tls = &ph;
+    if (ph.p_type == PT_DYNAMIC) dynamic = &ph;
+  }
+  if (!contains) return 0;
+  if (tls != nullptr && info->dlpi_tls_data != nullptr) {
+    b->at = static_cast<const unsigned char*>(info->dlpi_tls_data);
+    b->size = tls->p_memsz;
+  }
+  if (dynamic != nullptr) {
+    for (auto* d = reinterpret_cast<const ElfW(Dyn)*>(info->dlpi_addr + dynamic->p_vaddr); d->d_tag != DT_NULL; ++d) {
+      if (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_STATIC_TLS) != 0) b->static_tls = true;
+    }
+  }
+  return 1;
+}
+
+// A 64-bit counter's alignment inside a structure (4 on i386).
+struct AlignProbe {
+  char c;
+  uint64_t v;
+};
+constexpr size_t kStep = offsetof(AlignProbe, v);
+constexpr size_t kMaxBlock = 4096;  // two copies on the deciding thread's stack
+constexpr size_t kMaxCandidates = 8;
+
+uint64_t word_at(const unsigned char* block, size_t offset) {
+  uint64_t w;
+  memcpy(&w, block + offset, sizeof w);
+  return w;
+}
+
+// The offsets in `block` whose word moved by `by` between `before` and
+// now; false past kMaxCandidates.
+bool moved_by(const unsigned char* block, const unsigned char* before, size_t size, uint64_t by, size_t* found,
+              size_t* count) {
+  *count = 0;
+  for (size_t o = 0; o + sizeof(uint64_t) <= size; o += kStep) {
+    if (word_at(block, o) - word_at(before, o) != by) continue;
+    if (*count == kMaxCandidates) return false;
+    found[(*count)++] = o;
+  }
+  return true;
+}
+
+bool unmoved(const unsigned char* block, const unsigned char* before, size_t offset) {
+  return word_at(block, offset) == word_at(before, offset);
+}
+
+// Keeps the candidates of `a` that are in `b` too.
+void keep_common(size_t* a, size_t* na, const size_t* b, size_t nb) {
+  size_t kept = 0;
+  for (size_t i = 0; i < *na; ++i) {
+    for (size_t j = 0; j < nb; ++j) {
+      if (a[i] == b[j]) a[kept++] = a[i];
+    }
+  }
+  *na = kept;
+}
+
+// The two counters' offsets in `block`, found by the backend's own calls
+// (g_chosen), or false.
+bool calibrate(const TlsBlock& b, size_t offsets[2]) {
+  static const size_t kSizes[] = {12345, 40000};
+  unsigned char before[kMaxBlock], after_malloc[kMaxBlock];
+  size_t in[kMaxCandidates], out[kMaxCandidates], n_in = 0, n_out = 0;
+  for (size_t round = 0; round < sizeof kSizes / sizeof kSizes[0]; ++round) {
+    memcpy(before, b.at, b.size);
+    void* p = g_chosen.malloc(kSizes[round]);
+    if (p == nullptr) return false;
+    memcpy(after_malloc, b.at, b.size);
+    const uint64_t usable = g_chosen.malloc_usable_size != nullptr ? g_chosen.malloc_usable_size(p) : 0;
+    g_chosen.free(p);
+    if (usable == 0) return false;
+    size_t got_in[kMaxCandidates], got_out[kMaxCandidates], n_got_in, n_got_out;
+    if (!moved_by(after_malloc, before, b.size, usable, got_in, &n_got_in) ||
+        !moved_by(b.at, after_malloc, b.size, usable, got_out, &n_got_out)) {
+      return false;
+    }
+    // Allocated bytes do not move on a free, nor deallocated ones on a malloc.
+    size_t kept = 0;
+    for (size_t i = 0; i < n_got_in; ++i) {
+      if (unmoved(b.at, after_malloc, got_in[i])) got_in[kept++] = got_in[i];
+    }
+    n_got_in = kept;
+    kept = 0;
+    for (size_t i = 0; i < n_got_out; ++i) {
+      if (unmoved(after_malloc, before, got_out[i])) got_out[kept++] = got_out[i];
+    }
+    n_got_out = kept;
+    if (round == 0) {
+      memcpy(in, got_in, n_got_in * sizeof in[0]);
+      memcpy(out, got_out, n_got_out * sizeof out[0]);
+      n_in = n_got_in;
+      n_out = n_got_out;
+    } else {
+      keep_common(in, &n_in, got_in, n_got_in);
+      keep_common(out, &n_out, got_out, n_got_out);
+    }
+  }
+  if (n_in != 1 || n_out != 1) return false;
+  offsets[0] = in[0];
+  offsets[1] = out[0];
+  return true;
+}
+
+}  // namespace thread_counters
+}  // namespace
+
 bool follow_backend_counters(Mallctl mallctl) {
   if (mallctl == nullptr) return false;
-  uint64_t* counter = nullptr;
-  size_t size = sizeof counter;
-  if (mallctl("thread.allocatedp", &counter, &size, nullptr, 0) != 0 || counter == nullptr) return false;
-  g_account.mallctl = mallctl;
+  thread_counters::TlsBlock block;
+  block.inside = reinterpret_cast<const void*>(mallctl);
+  // Offsets from the thread pointer hold for every thread only in static TLS.
+  if (dl_iterate_phdr(thread_counters::find_block, &block) == 0 || !block.static_tls || block.at == nullptr) {
+    return false;
+  }
+  const uintptr_t tp = platform::thread_pointer();
+  const auto base = reinterpret_cast<uintptr_t>(block.at);
+  size_t found[2];
+  uintptr_t counters[2];
+  if (block.size <= thread_counters::kMaxBlock && thread_counters::calibrate(block, found)) {
+    counters[0] = base + found[0];
+    counters[1] = base + found[1];
+  } else {
+    uint64_t* asked[2] = {nullptr, nullptr};
+    size_t size = sizeof asked[0];
+    if (mallctl("thread.allocatedp", &asked[0], &size, nullptr, 0) != 0 ||
+        mallctl("thread.deallocatedp", &asked[1], &size, nullptr, 0) != 0 || asked[0] == nullptr ||
+        asked[1] == nullptr) {
+      return false;
+    }
+    counters[0] = reinterpret_cast<uintptr_t>(asked[0]);
+    counters[1] = reinterpret_cast<uintptr_t>(asked[1]);
+  }
+  for (int i = 0; i < 2; ++i) g_account.backend_offset[i] = static_cast<intptr_t>(counters[i] - tp);
   return true;
 }
 
 __attribute__((noinline)) void attach() {
   heap::Slot* s = slot_of_this_thread();
   if (s == g_account.overflow || __atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0) return;
-  uint64_t* counters[2] = {nullptr, nullptr};
-  size_t size = sizeof counters[0];
-  if (g_account.mallctl("thread.allocatedp", &counters[0], &size, nullptr, 0) != 0 ||
-      g_account.mallctl("thread.deallocatedp", &counters[1], &size, nullptr, 0) != 0 || counters[0] == nullptr ||
-      counters[1] == nullptr) {
-    return;
-  }
+  const uintptr_t tp = platform::thread_pointer();
   for (int i = 0; i < 2; ++i) {
-    __atomic_store_n(&s->backend_seen[i], *counters[i], __ATOMIC_RELAXED);
-    __atomic_store_n(&s->backend_counter[i], static_cast<uint64_t>(reinterpret_cast<uintptr_t>(counters[i])),
-                     __ATOMIC_RELAXED);
+    const uintptr_t counter = tp + static_cast<uintptr_t>(g_account.backend_offset[i]);
+    __atomic_store_n(&s->backend_seen[i], *reinterpret_cast<const uint64_t*>(counter), __ATOMIC_RELAXED);
+    __atomic_store_n(&s->backend_counter[i], static_cast<uint64_t>(counter), __ATOMIC_RELAXED);
   }
 }
 

@@ -65,10 +65,12 @@ struct Account {
   heap::Slot* overflow;  // &header->overflow
   uint32_t mask;         // slot_count - 1
   // The backend keeps exact per-thread byte counts (jemalloc's
-  // thread.allocated/deallocated, in usable bytes): the slots copy those
-  // instead of asking the size of every block, which costs more than the
-  // allocation itself. Null: sizes come from malloc_usable_size.
-  int (*mallctl)(const char*, void*, size_t*, void*, size_t);
+  // thread.allocated/deallocated, in usable bytes) in its static TLS: the
+  // slots copy those instead of asking the size of every block, which costs
+  // more than the allocation itself. Where they lie, as offsets from the
+  // thread pointer, the same for every thread (static TLS); both 0: sizes
+  // come from the block sizes.
+  intptr_t backend_offset[2];
   heap::SampleSection* samples;
   heap::TraceSection* trace;
 };
@@ -85,9 +87,10 @@ bool open(const char* socket_path, const char** why);
 bool handed_over();
 
 using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
-// Has the slots follow `mallctl`'s thread.allocated/deallocated counters
-// when the backend keeps them (jemalloc built with statistics); false, and
-// sizes are asked, otherwise.
+// Has the slots follow the thread.allocated/deallocated counters of the
+// backend that defines `mallctl` (jemalloc) when it keeps them in static
+// TLS; false, and sizes are asked, otherwise. Called by the decision, after
+// g_chosen is the backend's.
 bool follow_backend_counters(Mallctl mallctl);
 
 // This thread's slot; null until its first monitored call, the overflow
