@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <map>
 
-#include "heapwatch/daemon_file_path.hpp"
-#include "heapwatch/prometheus_exporter.hpp"
+#include "heapwatch/store/daemon_file_path.hpp"
+#include "heapwatch/serve/prometheus_exporter.hpp"
 #include "symbols/worker_path.hpp"
 #include "memproxy/defaults.hpp"
 #include "memproxy/table_format.h"
