@@ -10,7 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include "daemonize.hpp"
-#include "heapwatch/service.hpp"
 #include "instance_lock.hpp"
 #include "logging.hpp"
 #include "memproxy/status_record.hpp"
@@ -20,6 +19,10 @@
 #include "status_writer.hpp"
 #include "watcher.hpp"
 
+#if MEMPROXY_HEAP_WATCH
+#include "heapwatch/service.hpp"
+#endif
+
 namespace memproxy::daemon {
 namespace {
 
@@ -28,6 +31,7 @@ namespace {
 // later ones, so a reload is never more than this late.
 constexpr std::chrono::milliseconds kCoalesce{3};
 
+#if MEMPROXY_HEAP_WATCH
 heapwatch::ServiceOptions heap_watch_options(const Options& options) {
   heapwatch::ServiceOptions watch;
   watch.heap_socket = heap_socket_path(options);
@@ -49,6 +53,7 @@ heapwatch::ServiceOptions heap_watch_options(const Options& options) {
   watch.trace_drain_interval = options.trace_drain_interval;
   return watch;
 }
+#endif
 
 int64_t unix_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -79,12 +84,17 @@ class EventLoop {
     return {};
   }
 
-  // Off with --no-heap-watch: the daemon then publishes tables only.
+  // Off with --no-heap-watch, or in a daemon built without it
+  // (parse_options then turns it off): the daemon publishes tables only.
   std::string start_heap_watch() {
     if (!options_.heap_watch) return {};
+#if MEMPROXY_HEAP_WATCH
     heap_watch_ = std::make_unique<heapwatch::Service>(io_, heap_watch_options(options_), status_.record(),
                                                        [this] { status_.write(); });
     return heap_watch_->start();
+#else
+    return "this memproxyd is built without the heap watch";
+#endif
   }
 
   void run() {
@@ -124,9 +134,11 @@ class EventLoop {
   boost::asio::steady_timer coalesce_;
   bool reload_pending_ = false;
   std::unique_ptr<Watcher> watcher_;
+#if MEMPROXY_HEAP_WATCH
   // Destroyed before the watcher, while the io_context its parts cancel
   // their work on is still there.
   std::unique_ptr<heapwatch::Service> heap_watch_;
+#endif
 };
 
 }  // namespace
