@@ -13,8 +13,7 @@
 #include "memproxy/table_format.h"
 
 #if MEMPROXY_HEAP_WATCH
-#include "heapwatch/serve/prometheus_exporter.hpp"
-#include "heapwatch/store/daemon_file_path.hpp"
+#include "heapwatch/service_options.hpp"
 #include "symbols/worker_path.hpp"
 #endif
 
@@ -57,16 +56,10 @@ std::string untrusted_daemon_file(const std::string& path) {
     if (::getcwd(cwd, sizeof cwd) == nullptr) return "";
     absolute = std::string(cwd) + "/" + path;
   }
-  bool untrusted = false;
-  std::string why = heapwatch::check_daemon_file_path(absolute, true, &untrusted);
-  return untrusted ? why : "";
+  return heapwatch::untrusted_daemon_file(absolute);
 }
 
-std::string prometheus_listen_problem(const std::string& value) {
-  std::string why;
-  memproxy::heapwatch::prometheus_bind_address(value, &why);
-  return why;
-}
+std::string prometheus_listen_problem(const std::string& value) { return heapwatch::prometheus_listen_problem(value); }
 
 std::string installed_worker_text() { return memproxy::symbols::installed_worker_path(); }
 #else

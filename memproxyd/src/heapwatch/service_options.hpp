@@ -33,6 +33,15 @@ struct ServiceOptions {
   std::chrono::milliseconds trace_drain_interval{10};
 };
 
+// Checks the daemon's command line makes before it starts, so that a bad
+// value is a usage error rather than a failed start.
+// "" when `listen` ([ADDR:]PORT) can be bound, else why not.
+std::string prometheus_listen_problem(const std::string& listen);
+// Why the daemon must not write `absolute_path` (the history, the textfile):
+// another user could redirect its writes there; "" otherwise, including
+// for a path merely unusable now (store/daemon_file_path.hpp).
+std::string untrusted_daemon_file(const std::string& absolute_path);
+
 }  // namespace memproxy::heapwatch
 
 #endif
