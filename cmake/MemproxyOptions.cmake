@@ -1,6 +1,7 @@
 # The build's options, with defaults that fit the machine instead of assuming
 # the author's: 32-bit only where a -m32 toolchain is installed, tests behind
-# BUILD_TESTING (include(CTest)). MEMPROXY_WERROR is in MemproxyFlags.cmake.
+# BUILD_TESTING (include(CTest)), the heap watch where its packages are.
+# MEMPROXY_WERROR is in MemproxyFlags.cmake.
 
 include(CheckCSourceCompiles)
 include(CheckCXXSourceCompiles)
@@ -35,5 +36,70 @@ if(MEMPROXY_BUILD_32BIT AND NOT MEMPROXY_CAN_BUILD_32BIT)
   message(FATAL_ERROR "MEMPROXY_BUILD_32BIT is ON, but this compiler cannot build and link -m32 C and C++ "
                       "programs: install gcc-multilib and g++-multilib, or configure with -DMEMPROXY_BUILD_32BIT=OFF")
 endif()
-message(STATUS "memproxy: 32-bit build ${MEMPROXY_BUILD_32BIT} (-m32 toolchain: ${MEMPROXY_CAN_BUILD_32BIT}), "
+
+# The heap watch (memproxyd's heap watch and symbolizer, memproxyctl's heap
+# views) needs packages the router does not: SQLite, libdw (elfutils),
+# prometheus-cpp, Protobuf with pprof's profile.proto, and zlib. On by
+# default where they are all found; without them the library, the table
+# daemon and the routing CLI still build. Asked for explicitly and missing
+# a package, the configuration stops rather than build less than was asked.
+set(MEMPROXY_PPROF_PROTO_DIR "/usr/share/gocode/src/github.com/google/pprof/proto"
+    CACHE PATH "Directory of pprof's profile.proto (Debian: golang-github-google-pprof-dev)")
+function(memproxy_heap_watch_missing result)
+  set(missing)
+  find_package(SQLite3 QUIET)
+  if(NOT SQLite3_FOUND)
+    list(APPEND missing "SQLite3 (libsqlite3-dev)")
+  endif()
+  find_package(PkgConfig QUIET)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(MEMPROXY_PROBE_LIBDW QUIET libdw)
+  endif()
+  if(NOT MEMPROXY_PROBE_LIBDW_FOUND)
+    list(APPEND missing "libdw (libdw-dev, elfutils)")
+  endif()
+  find_package(prometheus-cpp CONFIG QUIET)
+  if(NOT prometheus-cpp_FOUND)
+    list(APPEND missing "prometheus-cpp (prometheus-cpp-dev)")
+  endif()
+  find_package(Protobuf QUIET)
+  if(NOT Protobuf_FOUND)
+    list(APPEND missing "Protobuf (libprotobuf-dev, protobuf-compiler)")
+  endif()
+  if(NOT EXISTS "${MEMPROXY_PPROF_PROTO_DIR}/profile.proto")
+    list(APPEND missing "pprof's profile.proto in ${MEMPROXY_PPROF_PROTO_DIR} (golang-github-google-pprof-dev)")
+  endif()
+  find_package(ZLIB QUIET)
+  if(NOT ZLIB_FOUND)
+    list(APPEND missing "zlib (zlib1g-dev)")
+  endif()
+  list(JOIN missing ", " text)
+  set(${result} "${text}" PARENT_SCOPE)
+endfunction()
+
+memproxy_heap_watch_missing(MEMPROXY_HEAP_WATCH_MISSING)
+# The default is decided once, at the first configuration; whoever sets
+# the option (on the command line or in the cache) decides from then on.
+if(MEMPROXY_HEAP_WATCH_MISSING)
+  set(_heap_watch_default OFF)
+else()
+  set(_heap_watch_default ON)
+endif()
+option(MEMPROXY_HEAP_WATCH "Build memproxyd's heap watch, the symbolizer and memproxyctl's heap views"
+       ${_heap_watch_default})
+if(MEMPROXY_HEAP_WATCH AND MEMPROXY_HEAP_WATCH_MISSING)
+  message(FATAL_ERROR "MEMPROXY_HEAP_WATCH is ON, but its packages are missing: ${MEMPROXY_HEAP_WATCH_MISSING}. "
+                      "Install them, or configure with -DMEMPROXY_HEAP_WATCH=OFF for the router alone")
+endif()
+if(NOT MEMPROXY_HEAP_WATCH)
+  if(MEMPROXY_HEAP_WATCH_MISSING)
+    set(_heap_watch_why "missing ${MEMPROXY_HEAP_WATCH_MISSING}")
+  else()
+    set(_heap_watch_why "MEMPROXY_HEAP_WATCH=OFF")
+  endif()
+  message(STATUS "memproxy: heap watch OFF (${_heap_watch_why}): the library, the table daemon and the routing "
+                 "CLI only")
+endif()
+
+message(STATUS "memproxy: 32-bit build ${MEMPROXY_BUILD_32BIT} (-m32 toolchain: ${MEMPROXY_CAN_BUILD_32BIT}), heap watch ${MEMPROXY_HEAP_WATCH}, "
                "warnings as errors ${MEMPROXY_WERROR}, sanitizers ${MEMPROXY_SANITIZE}")

@@ -23,8 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "heapwatch/metric_families.hpp"
-#include "heapwatch/query_answers.hpp"
+#include "heapwatch/serve/metric_families.hpp"
+#include "heapwatch/serve/query_answers.hpp"
 #include "memproxy/heap_query.hpp"
 
 namespace {

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "heapwatch/history_store.hpp"
+#include "heapwatch/store/history_store.hpp"
 
 namespace {
 

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "corpus_replay.hpp"
-#include "heapwatch/verdict.hpp"
+#include "heapwatch/analysis/verdict.hpp"
 #include "synthetic_corpus.hpp"
 
 namespace {

@@ -17,6 +17,8 @@ enum ExitCode : int {
                       // report could not write its file
   kExitNotJudged = 6,  // leaks: no judged process grows, but some watched process is not judged
                        // yet (0 needs every one judged)
+  kExitNoHeapWatch = 7,  // top, history, leaks, trace, report: this build has no heap watch
+                         // (MEMPROXY_HEAP_WATCH=OFF)
 };
 
 }  // namespace memproxyctl

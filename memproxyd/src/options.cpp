@@ -9,11 +9,13 @@
 #include <cstdio>
 #include <map>
 
-#include "heapwatch/daemon_file_path.hpp"
-#include "heapwatch/prometheus_exporter.hpp"
-#include "symbols/worker_path.hpp"
 #include "memproxy/defaults.hpp"
 #include "memproxy/table_format.h"
+
+#if MEMPROXY_HEAP_WATCH
+#include "heapwatch/service_options.hpp"
+#include "symbols/worker_path.hpp"
+#endif
 
 #ifndef MEMPROXY_VERSION
 #define MEMPROXY_VERSION "unknown"
@@ -42,6 +44,7 @@ std::optional<gid_t> group_id(const std::string& text) {
   return found->gr_gid;
 }
 
+#if MEMPROXY_HEAP_WATCH
 // Why the daemon may not write `path` (daemon_file_path.hpp), when another
 // user could redirect its writes; "" otherwise. Relative paths are taken
 // from the working directory, as main() takes them.
@@ -53,10 +56,30 @@ std::string untrusted_daemon_file(const std::string& path) {
     if (::getcwd(cwd, sizeof cwd) == nullptr) return "";
     absolute = std::string(cwd) + "/" + path;
   }
-  bool untrusted = false;
-  std::string why = heapwatch::check_daemon_file_path(absolute, true, &untrusted);
-  return untrusted ? why : "";
+  return heapwatch::untrusted_daemon_file(absolute);
 }
+
+std::string prometheus_listen_problem(const std::string& value) { return heapwatch::prometheus_listen_problem(value); }
+
+std::string installed_worker_text() { return memproxy::symbols::installed_worker_path(); }
+#else
+// The options that ask the heap watch for something, refused rather than
+// ignored (--no-heap-watch and --no-history ask for nothing, and pass).
+// A name missing from the parser throws: the list cannot go stale quietly.
+constexpr const char* kHeapWatchOptions[] = {
+    "--heap-socket",          "--sample-interval",    "--query-socket",
+    "--prometheus-listen",    "--prometheus-textfile", "--prometheus-textfile-mode",
+    "--prometheus-textfile-group", "--symbolizer",    "--symbolizer-user",
+    "--symbolizer-timeout",   "--history",            "--history-max-processes",
+    "--history-user-quota",   "--history-maintenance-interval",
+    "--verdict-time-scale",   "--trace-drain-interval", "--rescan-interval",
+};
+
+// Refused before its value matters.
+std::string prometheus_listen_problem(const std::string&) { return ""; }
+
+std::string installed_worker_text() { return "nowhere: this memproxyd is built without the heap watch"; }
+#endif
 
 }  // namespace
 
@@ -110,11 +133,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
                  "socket memproxyctl top, leaks and history ask (default: query.sock beside the table)");
   app.add_option("--prometheus-listen", options.prometheus_listen,
                  "serve Prometheus metrics on [ADDR:]PORT (ADDR defaults to 127.0.0.1; off unless given)")
-      ->check([](const std::string& value) {
-        std::string why;
-        memproxy::heapwatch::prometheus_bind_address(value, &why);
-        return why;
-      });
+      ->check([](const std::string& value) { return prometheus_listen_problem(value); });
   app.add_option("--prometheus-textfile", options.prometheus_textfile,
                  "write Prometheus metrics to this file for node_exporter's textfile collector (replaced atomically)");
 
@@ -137,7 +156,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   app.add_option("--symbolizer", options.symbolizer,
                  "the sandboxed worker that names the functions and lines of call sites and traced callers "
                  "(default: memproxyd-symbolize beside memproxyd, then in ../libexec/memproxy/ from it, then " +
-                     memproxy::symbols::installed_worker_path() + ")");
+                     installed_worker_text() + ")");
   app.add_option("--symbolizer-user", options.symbolizer_user,
                  "the user the worker naming root's processes runs as, one no other process runs as (another "
                  "user's worker runs as that user); when there is no such user, nobody, with a warning")
@@ -182,6 +201,12 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   // For tests: a refused hand-over is found again sooner. Hidden.
   int rescan_ms = static_cast<int>(options.rescan_interval.count());
   app.add_option("--rescan-interval", rescan_ms)->check(CLI::Range(100, 3600 * 1000))->group("");
+#if !MEMPROXY_HEAP_WATCH
+  for (const char* name : kHeapWatchOptions) {
+    CLI::Option* option = app.get_option(name);
+    if (!option->get_group().empty()) option->group("Heap watch (not built into this memproxyd)");
+  }
+#endif
 
   ParsedOptions result;
   try {
@@ -191,6 +216,18 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
     result.exit_code = code == 0 ? kExitOk : kExitUsage;
     return result;
   }
+#if !MEMPROXY_HEAP_WATCH
+  for (const char* name : kHeapWatchOptions) {
+    if (app.count(name) == 0) continue;
+    std::fprintf(stderr,
+                 "memproxyd: %s: this memproxyd is built without the heap watch (MEMPROXY_HEAP_WATCH=OFF); "
+                 "it publishes the table only\n",
+                 name);
+    result.exit_code = kExitUsage;
+    return result;
+  }
+  options.heap_watch = false;
+#endif
   options.poll_interval = std::chrono::milliseconds(poll_ms);
   options.sample_interval = std::chrono::milliseconds(sample_ms);
   options.trace_drain_interval = std::chrono::milliseconds(trace_drain_ms);
@@ -206,6 +243,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   if (no_history) options.history_path.clear();
   options.prometheus_textfile_mode = *textfile_mode_value(textfile_mode);
   options.prometheus_textfile_group = *group_id(textfile_group);
+#if MEMPROXY_HEAP_WATCH
   if (options.heap_watch && !options.once && !options.check) {
     for (const auto& [option, path] : {std::pair<const char*, std::string>{"--history", options.history_path},
                                        {"--prometheus-textfile", options.prometheus_textfile}}) {
@@ -219,6 +257,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
       return result;
     }
   }
+#endif
   result.options = options;
   return result;
 }

@@ -1,7 +1,7 @@
 // Call-site aggregation on synthetic samples: exact sums with known
 // weights, unbiased shares from simulated sampling, the order, and samples
 // a hostile process could write.
-#include "heapwatch/call_sites.hpp"
+#include "heapwatch/analysis/call_sites.hpp"
 
 #include <gtest/gtest.h>
 

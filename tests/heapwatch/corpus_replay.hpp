@@ -9,8 +9,8 @@
 #include <optional>
 #include <vector>
 
-#include "heapwatch/verdict.hpp"
-#include "heapwatch/window_aggregate.hpp"
+#include "heapwatch/analysis/verdict.hpp"
+#include "heapwatch/analysis/window_aggregate.hpp"
 #include "synthetic_corpus.hpp"
 
 namespace memproxy::heapwatch::corpus {

@@ -16,10 +16,10 @@
 
 #include <gtest/gtest.h>
 
-#include "heapwatch/exporters.hpp"
-#include "heapwatch/metric_families.hpp"
-#include "heapwatch/prometheus_exporter.hpp"
-#include "heapwatch/textfile_exporter.hpp"
+#include "heapwatch/serve/exporters.hpp"
+#include "heapwatch/serve/metric_families.hpp"
+#include "heapwatch/serve/prometheus_exporter.hpp"
+#include "heapwatch/serve/textfile_exporter.hpp"
 #include "temp_dir.hpp"
 
 namespace {

@@ -13,7 +13,7 @@
 #include <functional>
 #include <string>
 
-#include "heapwatch/sample.hpp"
+#include "heapwatch/intake/sample.hpp"
 
 namespace heapwatch_fixtures {
 

@@ -17,8 +17,8 @@
 
 #include <gtest/gtest.h>
 
-#include "heapwatch/daemon_verdict.hpp"
-#include "heapwatch/history_keeper.hpp"
+#include "heapwatch/analysis/daemon_verdict.hpp"
+#include "heapwatch/store/history_keeper.hpp"
 #include "heapwatch_fixtures.hpp"
 #include "options.hpp"
 #include "temp_dir.hpp"

@@ -1,7 +1,7 @@
 // The history store: round trips, the two tiers and their boundary,
 // retention, the process cap and each user's share of it, surviving a restart, and every way the file
 // can fail under the daemon (damaged, full, unwritable, not ours).
-#include "heapwatch/history_store.hpp"
+#include "heapwatch/store/history_store.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "heapwatch/window_aggregate.hpp"
 #include "capability.hpp"
+#include "heapwatch/analysis/window_aggregate.hpp"
 #include "process.hpp"
 #include "staged.hpp"
 #include "temp_dir.hpp"

@@ -23,8 +23,8 @@
 #include <gtest/gtest.h>
 
 #include "capability.hpp"
-#include "heapwatch/query_answers.hpp"
-#include "heapwatch/query_server.hpp"
+#include "heapwatch/serve/query_answers.hpp"
+#include "heapwatch/serve/query_server.hpp"
 #include "memproxy/heap_query.hpp"
 #include "process.hpp"
 #include "staged.hpp"

@@ -2,7 +2,7 @@
 // becomes several frames of one address, innermost first; an object
 // without symbols one frame naming object and offset; an address the
 // symbolizer did not answer, or that no object maps, only its address.
-#include "heapwatch/site_frames.hpp"
+#include "heapwatch/serve/site_frames.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // One site's growth from its snapshots: the slope, the confidence, and
 // what must not count as growth.
-#include "heapwatch/site_growth.hpp"
+#include "heapwatch/analysis/site_growth.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // A process's call sites over time: one leaking site among stable and
 // churning ones ranked first, the bounds on what is kept, displacement,
 // and reading a real (and a hostile) sample section through observe().
-#include "heapwatch/site_history.hpp"
+#include "heapwatch/analysis/site_history.hpp"
 
 #include <gtest/gtest.h>
 

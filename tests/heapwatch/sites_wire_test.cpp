@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "heapwatch/site_views.hpp"
+#include "heapwatch/analysis/site_views.hpp"
 #include "memproxy/heap_query.hpp"
 
 namespace {

@@ -5,7 +5,7 @@
 // ends; a full queue answers at once with an error; a process that ended is
 // not read at all; a user who stops their own worker and fills their own
 // queue delays nobody else.
-#include "heapwatch/symbol_service.hpp"
+#include "heapwatch/serve/symbol_service.hpp"
 
 #include <gtest/gtest.h>
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "heapwatch/sample.hpp"
+#include "heapwatch/intake/sample.hpp"
 
 namespace memproxy::heapwatch::corpus {
 

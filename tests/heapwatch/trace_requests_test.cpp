@@ -5,7 +5,7 @@
 // whichever way the trace ends (time up, the client closing, the process
 // ending, the daemon stopping); a client that does not read costs the
 // daemon a bounded amount of memory and is told what it missed.
-#include "heapwatch/trace_requests.hpp"
+#include "heapwatch/serve/trace_requests.hpp"
 
 #include <gtest/gtest.h>
 #include <fcntl.h>

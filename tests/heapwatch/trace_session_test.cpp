@@ -4,7 +4,7 @@
 // stale records are skipped, records arrive in order in batches, the size
 // filter reaches the process, drops are counted, and neither a hole left
 // by a writer nor an early stop keeps the session from ending.
-#include "heapwatch/trace_session.hpp"
+#include "heapwatch/serve/trace_session.hpp"
 
 #include <gtest/gtest.h>
 #include <time.h>

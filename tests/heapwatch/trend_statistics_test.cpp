@@ -1,5 +1,5 @@
 // The trend statistics against values worked out by hand.
-#include "heapwatch/trend_statistics.hpp"
+#include "heapwatch/analysis/trend_statistics.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The limits per user (user_limits.hpp): a user's share, root's reserve
 // whatever the others hold, and slots given back.
-#include "heapwatch/user_limits.hpp"
+#include "heapwatch/intake/user_limits.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The leak verdict: its contract on hand-made series, then its precision and
 // recall on the labelled synthetic corpus replayed as the daemon runs it.
-#include "heapwatch/verdict.hpp"
+#include "heapwatch/analysis/verdict.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "corpus_replay.hpp"
-#include "heapwatch/window_aggregate.hpp"
+#include "heapwatch/analysis/window_aggregate.hpp"
 #include "synthetic_corpus.hpp"
 
 namespace memproxy::heapwatch {

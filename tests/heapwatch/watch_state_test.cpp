@@ -8,7 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <optional>
 
-#include "heapwatch/watch_state.hpp"
+#include "heapwatch/serve/watch_state.hpp"
 #include "heapwatch_fixtures.hpp"
 #include "temp_dir.hpp"
 #include "worker_gate.hpp"

@@ -9,7 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "heapwatch/history_keeper.hpp"
+#include "heapwatch/store/history_keeper.hpp"
 
 namespace heapwatch_fixtures {
 

@@ -83,6 +83,25 @@ TEST(OptionsTest, TheHistorysDefaultsAndNoHistory) {
   EXPECT_EQ(none.options->history_path, "");
 }
 
+#if !MEMPROXY_HEAP_WATCH
+// Built without the heap watch, the daemon runs without it and refuses the
+// options that ask it for something; those that ask for nothing pass.
+TEST(OptionsTest, WithoutTheHeapWatchItsOptionsAreUsageErrors) {
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(parse({"--history", "/var/lib/memproxy/h.sqlite"}).exit_code, kExitUsage);
+  EXPECT_EQ(parse({"--prometheus-listen", "9100"}).exit_code, kExitUsage);
+  EXPECT_EQ(parse({"--verdict-time-scale", "60"}).exit_code, kExitUsage);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("--history: this memproxyd is built without the heap watch"), std::string::npos) << err;
+  ParsedOptions plain = parse({"--no-heap-watch", "--no-history"});
+  ASSERT_TRUE(plain.options);
+  EXPECT_FALSE(plain.options->heap_watch);
+  ParsedOptions defaults = parse({});
+  ASSERT_TRUE(defaults.options);
+  EXPECT_FALSE(defaults.options->heap_watch);
+}
+#endif
+
 TEST(OptionsTest, UsageErrorsExitWith2) {
   testing::internal::CaptureStderr();
   testing::internal::CaptureStdout();

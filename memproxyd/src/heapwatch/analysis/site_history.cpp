@@ -1,0 +1,185 @@
+#include "heapwatch/analysis/site_history.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace memproxy::heapwatch {
+
+namespace {
+
+constexpr size_t kMaxSnapshots = 1440;
+
+SiteHistoryLimits clamped(SiteHistoryLimits l) {
+  l.snapshots = std::clamp<size_t>(l.snapshots, 2, kMaxSnapshots);
+  l.tracked_sites = std::clamp<size_t>(l.tracked_sites, 1, heap::kSampleCapacity);
+  l.snapshot_interval_ns = std::max<int64_t>(l.snapshot_interval_ns, 1);
+  return l;
+}
+
+bool all_zero(const std::vector<double>& values) {
+  return std::all_of(values.begin(), values.end(), [](double v) { return v == 0; });
+}
+
+}  // namespace
+
+SiteHistory::SiteHistory(SiteHistoryLimits limits, SiteGrowthParameters growth)
+    : limits_(clamped(limits)), growth_(growth) {}
+
+bool SiteHistory::snapshot_due(int64_t unix_ns) const {
+  return times_.empty() || unix_ns < times_.back() || unix_ns - times_.back() >= limits_.snapshot_interval_ns;
+}
+
+bool SiteHistory::observe(const heap::SampleSection& section, int64_t unix_ns, bool fresh) {
+  const bool due = snapshot_due(unix_ns);
+  if (!due && !fresh) return false;
+  // Loaded before the records: a record written while they are read raises
+  // the count past this value, so the next reading takes it.
+  const uint64_t changes = __atomic_load_n(&section.changes, __ATOMIC_ACQUIRE);
+  if (read_ && changes == changes_) {
+    if (due) {
+      if (!times_.empty() && unix_ns < times_.back()) restart();
+      snapshot(unix_ns);
+    }
+    return false;
+  }
+  const std::vector<heap::Sample> samples = heap::read_samples(section);
+  update(samples, unix_ns);
+  read_ = true;
+  changes_ = changes;
+  return true;
+}
+
+void SiteHistory::update(std::span<const heap::Sample> samples, int64_t unix_ns) {
+  if (!times_.empty() && unix_ns < times_.back()) restart();
+  const SiteAggregate reading = aggregate_sites(samples);
+  samples_ = reading.samples;
+  rejected_samples_ = reading.rejected_samples;
+  estimated_bytes_ = reading.estimated_bytes;
+  sites_ = reading.sites.size();
+  read_unix_ns_ = unix_ns;
+  refresh(reading, unix_ns);
+  admit(reading, unix_ns);
+  if (snapshot_due(unix_ns)) snapshot(unix_ns);
+}
+
+void SiteHistory::restart() {
+  tracked_.clear();
+  times_.clear();
+}
+
+// The tracked sites take the reading's values, 0 where it has no sample.
+void SiteHistory::refresh(const SiteAggregate& reading, int64_t) {
+  std::unordered_map<std::span<const uint64_t>, size_t, StackHash, StackEqual> in_reading;
+  in_reading.reserve(reading.sites.size());
+  for (size_t i = 0; i < reading.sites.size(); ++i) in_reading.emplace(reading.sites[i].stack, i);
+  for (Tracked& t : tracked_) {
+    auto it = in_reading.find(t.now.stack);
+    if (it != in_reading.end()) {
+      t.now = reading.sites[it->second];
+    } else {
+      Stack stack = std::move(t.now.stack);
+      t.now = CallSite{};
+      t.now.stack = std::move(stack);
+    }
+  }
+  drop_gone();
+}
+
+// Gone for the whole window: nothing left to show or to judge.
+void SiteHistory::drop_gone() {
+  std::erase_if(tracked_, [](const Tracked& t) { return t.now.estimated_bytes == 0 && all_zero(t.values); });
+}
+
+void SiteHistory::admit(const SiteAggregate& reading, int64_t unix_ns) {
+  std::unordered_map<std::span<const uint64_t>, size_t, StackHash, StackEqual> is_tracked;
+  is_tracked.reserve(tracked_.size());
+  for (size_t i = 0; i < tracked_.size(); ++i) is_tracked.emplace(tracked_[i].now.stack, i);
+
+  // The tracked sites that may be displaced, fewest bytes first (and, of
+  // equal bytes, the one with the shortest history).
+  std::vector<size_t> victims(tracked_.size());
+  for (size_t i = 0; i < victims.size(); ++i) victims[i] = i;
+  std::sort(victims.begin(), victims.end(), [this](size_t a, size_t b) {
+    const Tracked& x = tracked_[a];
+    const Tracked& y = tracked_[b];
+    if (x.now.estimated_bytes != y.now.estimated_bytes) return x.now.estimated_bytes < y.now.estimated_bytes;
+    if (x.values.size() != y.values.size()) return x.values.size() < y.values.size();
+    return x.now.stack < y.now.stack;
+  });
+  size_t next_victim = 0;
+
+  const size_t candidates = std::min(reading.sites.size(), limits_.tracked_sites);
+  for (size_t c = 0; c < candidates; ++c) {
+    const CallSite& site = reading.sites[c];
+    if (is_tracked.count(site.stack) != 0) continue;
+    Tracked entry;
+    entry.now = site;
+    entry.now.stack.shrink_to_fit();
+    entry.first_seen_unix_ns = unix_ns;
+    entry.values.reserve(limits_.snapshots);
+    if (tracked_.size() < limits_.tracked_sites) {
+      if (tracked_.capacity() < limits_.tracked_sites) tracked_.reserve(limits_.tracked_sites);
+      tracked_.push_back(std::move(entry));
+      continue;
+    }
+    // Candidates come largest first and victims smallest first: once a
+    // candidate cannot displace the next victim, none after it can.
+    if (next_victim == victims.size() || tracked_[victims[next_victim]].now.estimated_bytes >= site.estimated_bytes) {
+      break;
+    }
+    Tracked& victim = tracked_[victims[next_victim++]];
+    is_tracked.erase(victim.now.stack);  // its key points into the stack about to be freed
+    victim = std::move(entry);
+  }
+}
+
+void SiteHistory::snapshot(int64_t unix_ns) {
+  if (times_.capacity() < limits_.snapshots) times_.reserve(limits_.snapshots);
+  if (times_.size() == limits_.snapshots) times_.erase(times_.begin());
+  times_.push_back(unix_ns);
+  for (Tracked& t : tracked_) {
+    if (t.values.size() == limits_.snapshots) t.values.erase(t.values.begin());
+    t.values.push_back(t.now.estimated_bytes);
+  }
+  drop_gone();
+}
+
+std::vector<RankedSite> SiteHistory::ranked(size_t limit) const {
+  std::vector<RankedSite> out;
+  for (const Tracked& t : tracked_) {
+    RankedSite r;
+    r.site = t.now;
+    r.first_seen_unix_ns = t.first_seen_unix_ns;
+    const size_t offset = times_.size() - t.values.size();
+    r.series.reserve(t.values.size());
+    for (size_t i = 0; i < t.values.size(); ++i) r.series.push_back({times_[offset + i], t.values[i]});
+    r.growth = estimate_growth(r.series, growth_);
+    if (r.site.estimated_bytes > 0) out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(), [](const RankedSite& a, const RankedSite& b) {
+    if (a.growth.growing != b.growth.growing) return a.growth.growing;
+    if (a.growth.growing && a.growth.bytes_per_hour != b.growth.bytes_per_hour) {
+      return a.growth.bytes_per_hour > b.growth.bytes_per_hour;
+    }
+    if (a.site.estimated_bytes != b.site.estimated_bytes) return a.site.estimated_bytes > b.site.estimated_bytes;
+    return a.site.stack < b.site.stack;
+  });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+size_t SiteHistory::memory_bytes() const {
+  size_t bytes = sizeof(*this) + tracked_.capacity() * sizeof(Tracked) + times_.capacity() * sizeof(int64_t);
+  for (const Tracked& t : tracked_) {
+    bytes += t.now.stack.capacity() * sizeof(uint64_t) + t.values.capacity() * sizeof(double);
+  }
+  return bytes;
+}
+
+size_t SiteHistory::memory_bound(const SiteHistoryLimits& limits) {
+  const SiteHistoryLimits l = clamped(limits);
+  return sizeof(SiteHistory) + l.snapshots * sizeof(int64_t) +
+         l.tracked_sites * (sizeof(Tracked) + heap::kMaxFrames * sizeof(uint64_t) + l.snapshots * sizeof(double));
+}
+
+}  // namespace memproxy::heapwatch

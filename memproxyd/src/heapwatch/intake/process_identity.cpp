@@ -1,0 +1,56 @@
+#include "heapwatch/intake/process_identity.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "memproxy/process_info.hpp"
+
+namespace memproxy::heapwatch {
+namespace {
+
+std::string user_name(uid_t uid) {
+  passwd entry{};
+  passwd* found = nullptr;
+  char buffer[4096];
+  if (getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found != nullptr) return found->pw_name;
+  return std::to_string(uid);
+}
+
+// The host's boot time (btime in /proc/stat), in Unix seconds.
+int64_t boot_unix_s() {
+  static const int64_t boot = [] {
+    std::ifstream stat("/proc/stat");
+    std::string key;
+    int64_t value = 0;
+    while (stat >> key) {
+      if (key == "btime" && stat >> value) return value;
+      stat.ignore(1 << 20, '\n');
+    }
+    return int64_t{0};
+  }();
+  return boot;
+}
+
+}  // namespace
+
+std::optional<WatchedProcess> identify(pid_t pid, uid_t uid) {
+  auto ticks = process::start_ticks(pid);
+  if (!ticks) return std::nullopt;
+  WatchedProcess p;
+  p.id = {pid, *ticks};
+  p.uid = uid;
+  p.user = user_name(uid);
+  process::Names names = process::names_of(pid);
+  p.program = process::base_name(names.invoked_path.empty() ? names.resolved_path : names.invoked_path);
+  p.exe = names.resolved_path;
+  const long hz = sysconf(_SC_CLK_TCK);
+  if (hz > 0 && boot_unix_s() > 0) {
+    p.started_unix_ns = (boot_unix_s() * 1'000'000'000) + static_cast<int64_t>(*ticks) * (1'000'000'000 / hz);
+  }
+  return p;
+}
+
+}  // namespace memproxy::heapwatch

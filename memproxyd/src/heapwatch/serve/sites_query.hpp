@@ -1,0 +1,66 @@
+// The answer to {"request":"sites","pid":N}: the process's call sites as
+// they are now (a fresh reading of its records), ranked by its SiteHistory,
+// their stacks symbolized by the SymbolService, as a SitesAnswer.
+//
+// Visibility as for every request (query_answers.hpp visible_to): a
+// process the asking user may not see, or one not watched, is answered
+// "no watched process has pid N" alike.
+//
+// Symbolizing never keeps the answer: when the symbolizer fails, or has not
+// answered within `patience`, the sites go out with frames that name only
+// their addresses and `symbols_error` says why. A late answer still fills
+// the service's cache, so the next request finds the names. On the loop's
+// thread; `done` runs there exactly once, at once or later.
+#ifndef MEMPROXYD_HEAPWATCH_SITES_QUERY_HPP
+#define MEMPROXYD_HEAPWATCH_SITES_QUERY_HPP
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "heapwatch/analysis/site_watch.hpp"
+#include "heapwatch/intake/registry.hpp"
+#include "heapwatch/serve/query_answers.hpp"
+#include "heapwatch/serve/symbol_service.hpp"
+#include "memproxy/heap_query.hpp"
+
+namespace memproxy::heapwatch {
+
+// Below memproxyctl's own patience (10 s), so that it hears why.
+inline constexpr std::chrono::milliseconds kSymbolsPatience{5000};
+
+// The sites request in `line`, or why it is refused; nullopt when `line`
+// is not a sites request at all (some other request, or no request).
+std::optional<std::variant<heap_query::SitesRequest, std::string>> sites_request_in(const std::string& line);
+
+class SitesQuery {
+ public:
+  // `symbols` may be nullptr: frames are addresses only, and say so.
+  SitesQuery(boost::asio::io_context& loop, const Registry& registry, SiteWatch& sites, SymbolService* symbols,
+             std::chrono::milliseconds patience = kSymbolsPatience)
+      : loop_(loop), registry_(registry), sites_(sites), symbols_(symbols), patience_(patience) {}
+  ~SitesQuery() { alive_.reset(); }
+  SitesQuery(const SitesQuery&) = delete;
+  SitesQuery& operator=(const SitesQuery&) = delete;
+
+  void collect(const heap_query::SitesRequest& request, uid_t peer, std::function<void(Answer)> done);
+
+ private:
+  boost::asio::io_context& loop_;
+  const Registry& registry_;
+  SiteWatch& sites_;
+  SymbolService* symbols_;
+  std::chrono::milliseconds patience_;
+  // Timers and symbolizer answers that outlive the query see this expired.
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+}  // namespace memproxy::heapwatch
+
+#endif
