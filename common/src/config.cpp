@@ -19,6 +19,7 @@
 #include "memproxy/config.hpp"
 #include "memproxy/table_format.h"
 #include "section_header.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxy::config {
 namespace {
@@ -215,24 +216,10 @@ std::string too_large_message(uint64_t size) {
          " MiB (" + std::to_string(kMaxConfigBytes) + " bytes); not read";
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // Reads the whole file into `text`, or returns the error result.
 std::optional<ParseResult> read_config(const std::string& path, std::string* text, struct stat* st) {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (fd.get() < 0) {
     int err = errno;
     FileStatus status = err == ENOENT ? FileStatus::missing : FileStatus::unreadable;

@@ -10,6 +10,7 @@
 
 #include "platform.hpp"
 #include "process_info.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxyctl {
 
@@ -17,13 +18,6 @@ namespace {
 
 // A dynamic symbol table is a few MiB at most (libLLVM's is under 10).
 constexpr uint64_t kMaxTableBytes = 64u << 20;
-
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 bool read_at(int fd, uint64_t size, uint64_t offset, uint64_t length, void* out) {
   if (offset > size || length > size - offset) return false;
@@ -80,16 +74,16 @@ bool is_libc(const std::string& entry) {
 }  // namespace
 
 bool defines_malloc(const std::string& path) {
-  Fd file{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)};
+  memproxy::UniqueFd file{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)};
   struct stat st {};
-  if (file.fd < 0 || ::fstat(file.fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  if (file.get() < 0 || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   unsigned char ident[EI_NIDENT];
-  if (!read_at(file.fd, size, 0, sizeof ident, ident) || std::memcmp(ident, ELFMAG, SELFMAG) != 0) return false;
+  if (!read_at(file.get(), size, 0, sizeof ident, ident) || std::memcmp(ident, ELFMAG, SELFMAG) != 0) return false;
   const unsigned char host_order = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
   if (ident[EI_DATA] != host_order) return false;
-  if (ident[EI_CLASS] == ELFCLASS64) return scan_dynsym<Elf64_Ehdr, Elf64_Shdr, Elf64_Sym>(file.fd, size);
-  if (ident[EI_CLASS] == ELFCLASS32) return scan_dynsym<Elf32_Ehdr, Elf32_Shdr, Elf32_Sym>(file.fd, size);
+  if (ident[EI_CLASS] == ELFCLASS64) return scan_dynsym<Elf64_Ehdr, Elf64_Shdr, Elf64_Sym>(file.get(), size);
+  if (ident[EI_CLASS] == ELFCLASS32) return scan_dynsym<Elf32_Ehdr, Elf32_Shdr, Elf32_Sym>(file.get(), size);
   return false;
 }
 

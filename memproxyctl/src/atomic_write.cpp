@@ -7,17 +7,11 @@
 #include <cstring>
 
 #include "memproxy/atomic_replace.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxyctl {
 
 namespace {
-
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 std::string errno_text(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
@@ -27,13 +21,13 @@ std::string errno_text(const std::string& what, const std::string& path) {
 
 bool read_snapshot(const std::string& path, FileSnapshot* snapshot, std::string* error) {
   *snapshot = FileSnapshot{};
-  Fd file{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)};
-  if (file.fd < 0) {
+  memproxy::UniqueFd file{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)};
+  if (file.get() < 0) {
     if (errno == ENOENT) return true;
     *error = errno_text("cannot read", path);
     return false;
   }
-  if (::fstat(file.fd, &snapshot->st) != 0) {
+  if (::fstat(file.get(), &snapshot->st) != 0) {
     *error = errno_text("cannot examine", path);
     return false;
   }
@@ -48,7 +42,7 @@ bool read_snapshot(const std::string& path, FileSnapshot* snapshot, std::string*
   }
   char buffer[16384];
   for (;;) {
-    ssize_t n = ::read(file.fd, buffer, sizeof buffer);
+    ssize_t n = ::read(file.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       *error = errno_text("cannot read", path);

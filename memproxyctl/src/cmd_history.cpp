@@ -11,13 +11,14 @@
 #include "output.hpp"
 #include "query_client.hpp"
 #include "terminal.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxyctl {
 
 namespace hq = memproxy::heap_query;
 
 int cmd_history(const GlobalOptions& options, const HistoryArgs& args) {
-  const int64_t now = now_unix_ns();
+  const int64_t now = memproxy::unix_now_ns();
   auto built = history_request(args.target, args.force_name, args.since, args.until, now);
   if (auto* why = std::get_if<std::string>(&built)) {
     std::cerr << "memproxyctl: " << *why << '\n';

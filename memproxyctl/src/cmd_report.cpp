@@ -13,6 +13,7 @@
 #include "output.hpp"
 #include "query_client.hpp"
 #include "report_html.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxyctl {
 
@@ -54,7 +55,7 @@ mode_t creation_mode() {
 }  // namespace
 
 int cmd_report(const GlobalOptions& options, const ReportArgs& args) {
-  const int64_t now = now_unix_ns();
+  const int64_t now = memproxy::unix_now_ns();
   auto built = history_request(args.target, args.force_name, args.since, args.until, now);
   if (auto* why = std::get_if<std::string>(&built)) {
     std::cerr << "memproxyctl: " << *why << '\n';

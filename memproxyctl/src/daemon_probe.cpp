@@ -1,4 +1,5 @@
 #include "daemon_probe.hpp"
+#include "memproxy/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,13 +17,6 @@ namespace {
 // A status record is a few hundred bytes; a file far larger is not one.
 constexpr std::size_t kMaxStatusBytes = 64 * 1024;
 
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 // Non-blocking and never through a link: whatever sits at the path, the
 // probe returns.
 int open_for_reading(const std::string& path) {
@@ -30,9 +24,9 @@ int open_for_reading(const std::string& path) {
 }
 
 void read_record(DaemonState* state) {
-  Fd file{open_for_reading(state->status_path)};
+  memproxy::UniqueFd file{open_for_reading(state->status_path)};
   struct stat st {};
-  if (file.fd < 0 || ::fstat(file.fd, &st) != 0) {
+  if (file.get() < 0 || ::fstat(file.get(), &st) != 0) {
     state->record_error = "cannot read status record " + state->status_path + ": " + std::strerror(errno);
     return;
   }
@@ -41,7 +35,7 @@ void read_record(DaemonState* state) {
     return;
   }
   std::string text(static_cast<std::size_t>(st.st_size), '\0');
-  ssize_t n = ::pread(file.fd, text.data(), text.size(), 0);
+  ssize_t n = ::pread(file.get(), text.data(), text.size(), 0);
   text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
   state->record = memproxy::status::from_text(text, &state->record_error);
   if (!state->record) state->record_error = state->status_path + ": " + state->record_error;
@@ -81,10 +75,10 @@ void query_lock(int fd, DaemonState* state) {
 
 #if defined(__linux__)
 std::string read_small(const std::string& path) {
-  Fd file{open_for_reading(path)};
-  if (file.fd < 0) return {};
+  memproxy::UniqueFd file{open_for_reading(path)};
+  if (file.get() < 0) return {};
   char buffer[64];
-  ssize_t n = ::read(file.fd, buffer, sizeof buffer);
+  ssize_t n = ::read(file.get(), buffer, sizeof buffer);
   std::string text(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
   while (!text.empty() && text.back() == '\n') text.pop_back();
   return text;
@@ -160,9 +154,9 @@ DaemonState probe_daemon(const std::string& table_path) {
   state.status_path = memproxy::status::status_path_for(table_path);
   read_record(&state);
 
-  Fd lock{open_for_reading(state.lock_path)};
-  if (lock.fd >= 0) {
-    query_lock(lock.fd, &state);
+  memproxy::UniqueFd lock{open_for_reading(state.lock_path)};
+  if (lock.get() >= 0) {
+    query_lock(lock.get(), &state);
   } else if (errno == EACCES || errno == EPERM) {
     check_process(errno, &state);
   } else {

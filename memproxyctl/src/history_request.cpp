@@ -8,6 +8,7 @@
 #include "terminal_text.hpp"
 #include "time_spec.hpp"
 #include "output.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxyctl {
 
@@ -40,11 +41,6 @@ std::variant<hq::Request, std::string> history_request(const std::string& target
     *destination = std::get<int64_t>(parsed);
   }
   return request;
-}
-
-int64_t now_unix_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::string chosen_process_note(const std::string& program, const hq::Process& chosen,

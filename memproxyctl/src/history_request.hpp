@@ -20,8 +20,6 @@ std::variant<memproxy::heap_query::Request, std::string> history_request(const s
                                                                          const std::string& until,
                                                                          int64_t now_unix_ns);
 
-int64_t now_unix_ns();
-
 // When a program's name chose the process: which one of those so named
 // (`running`: the daemon's top answer) it is, and how to choose another;
 // "" when no other process has the name.

@@ -7,16 +7,14 @@
 #include "atomic_file.hpp"
 #include "memproxy/table_reader.hpp"
 #include "runtime_dir.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxy::daemon {
 namespace {
 
 namespace bip = boost::interprocess;
 
-int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using memproxy::unix_now_ns;
 
 }  // namespace
 

@@ -7,14 +7,12 @@
 #include <new>
 
 #include "memproxy/config.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxy::daemon {
 namespace {
 
-int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using memproxy::unix_now_ns;
 
 int64_t mtime_ns(const std::string& path) {
   struct stat st {};

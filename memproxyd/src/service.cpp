@@ -18,6 +18,7 @@
 #include "runtime_dir.hpp"
 #include "status_writer.hpp"
 #include "watcher.hpp"
+#include "memproxy/clock.hpp"
 
 #if MEMPROXY_HEAP_WATCH
 #include "heapwatch/service.hpp"
@@ -55,10 +56,7 @@ heapwatch::ServiceOptions heap_watch_options(const Options& options) {
 }
 #endif
 
-int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using memproxy::unix_now_ns;
 
 // Signals are caught from the loop's construction on: build it before the
 // first publish, which can take a while.

@@ -1,12 +1,13 @@
-// A file descriptor owned by exactly one object: closed when it goes.
-#ifndef MEMPROXYD_SYMBOLS_UNIQUE_FD_HPP
-#define MEMPROXYD_SYMBOLS_UNIQUE_FD_HPP
+// A file descriptor owned by exactly one object: closed when it goes. The
+// one owner type of every component but libmemproxy (which has no C++ runtime).
+#ifndef MEMPROXY_UNIQUE_FD_HPP
+#define MEMPROXY_UNIQUE_FD_HPP
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace memproxy::symbols {
+namespace memproxy {
 
 class UniqueFd {
  public:
@@ -33,6 +34,6 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace memproxy::symbols
+}  // namespace memproxy
 
 #endif

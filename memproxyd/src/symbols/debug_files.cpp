@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "symbols/elf_object.hpp"
-#include "symbols/unique_fd.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxy::symbols {
 namespace {

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "symbols/unique_fd.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxy::symbols {
 namespace {

@@ -21,7 +21,7 @@
 
 #include "symbols/dwarf_frames.hpp"
 #include "symbols/location.hpp"
-#include "symbols/unique_fd.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxy::symbols {
 

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "symbols/unique_fd.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxy::symbols {
 namespace {

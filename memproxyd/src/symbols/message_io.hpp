@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "symbols/unique_fd.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxy::symbols {
 

@@ -23,7 +23,7 @@
 #include <string>
 
 #include "symbols/mappings.hpp"
-#include "symbols/unique_fd.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxy::symbols {
 

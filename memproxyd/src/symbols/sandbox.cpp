@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "symbols/message_io.hpp"
-#include "symbols/unique_fd.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxy::symbols {
 namespace {

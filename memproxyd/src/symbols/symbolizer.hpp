@@ -25,7 +25,7 @@
 #include "symbols/lru_cache.hpp"
 #include "symbols/mappings.hpp"
 #include "symbols/object_cache.hpp"
-#include "symbols/unique_fd.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxy::symbols {
 

@@ -50,7 +50,7 @@
 #include "symbols/debuginfod_settings.hpp"
 #include "symbols/location.hpp"
 #include "symbols/sandbox.hpp"
-#include "symbols/unique_fd.hpp"
+#include "memproxy/unique_fd.hpp"
 #include "symbols/worker_path.hpp"
 
 namespace memproxy::symbols {

@@ -25,6 +25,7 @@
 namespace {
 
 using namespace memproxy::symbols;
+using memproxy::UniqueFd;
 
 // Seconds of CPU this process has used.
 double cpu_seconds() {

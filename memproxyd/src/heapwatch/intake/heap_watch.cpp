@@ -1,14 +1,12 @@
 #include "heapwatch/intake/heap_watch.hpp"
+#include "memproxy/clock.hpp"
 
 #include <spdlog/spdlog.h>
 
 namespace memproxy::heapwatch {
 namespace {
 
-int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using memproxy::unix_now_ns;
 
 }  // namespace
 

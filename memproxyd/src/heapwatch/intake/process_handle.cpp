@@ -79,7 +79,7 @@ std::string showable(pid_t pid, uid_t uid, gid_t gid) {
   return "";
 }
 
-std::shared_ptr<const ProcessHandle> complete(symbols::UniqueFd pidfd, pid_t pid, uid_t uid, gid_t gid,
+std::shared_ptr<const ProcessHandle> complete(UniqueFd pidfd, pid_t pid, uid_t uid, gid_t gid,
                                               std::string* why) {
   auto ticks = process::start_ticks(pid);
   std::string refused = ticks ? showable(pid, uid, gid) : "it is gone";
@@ -118,7 +118,7 @@ std::shared_ptr<const ProcessHandle> ProcessHandle::of_peer(int socket, std::str
       return nullptr;
     }
   }
-  return complete(symbols::UniqueFd(fd), peer.pid, peer.uid, peer.gid, why);
+  return complete(UniqueFd(fd), peer.pid, peer.uid, peer.gid, why);
 }
 
 std::shared_ptr<const ProcessHandle> ProcessHandle::of_pid(pid_t pid, std::string* why) {
@@ -127,7 +127,7 @@ std::shared_ptr<const ProcessHandle> ProcessHandle::of_pid(pid_t pid, std::strin
     *why = std::string("pidfd_open: ") + std::strerror(errno);
     return nullptr;
   }
-  symbols::UniqueFd pidfd(fd);
+  UniqueFd pidfd(fd);
   auto c = credentials_of(pid);
   if (!c) {
     *why = "it is gone";

@@ -23,7 +23,7 @@
 #include <string>
 
 #include "heapwatch/intake/sample.hpp"
-#include "symbols/unique_fd.hpp"
+#include "memproxy/unique_fd.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -49,11 +49,11 @@ class ProcessHandle {
   std::string check() const;
   bool ended() const;
 
-  ProcessHandle(symbols::UniqueFd pidfd, ProcessId id, uid_t uid, gid_t gid)
+  ProcessHandle(UniqueFd pidfd, ProcessId id, uid_t uid, gid_t gid)
       : pidfd_(std::move(pidfd)), id_(id), uid_(uid), gid_(gid) {}
 
  private:
-  symbols::UniqueFd pidfd_;
+  UniqueFd pidfd_;
   ProcessId id_;
   uid_t uid_;
   gid_t gid_;

@@ -7,6 +7,7 @@
 
 #include "heapwatch/analysis/site_views.hpp"
 #include "heapwatch/serve/site_frames.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -14,10 +15,7 @@ namespace hq = memproxy::heap_query;
 
 namespace {
 
-int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using memproxy::unix_now_ns;
 
 // An answer waiting for its symbols, and whichever of the symbolizer and
 // the timer comes first.

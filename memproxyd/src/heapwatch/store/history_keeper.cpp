@@ -9,6 +9,7 @@
 
 #include "heapwatch/analysis/daemon_verdict.hpp"
 #include "heapwatch/store/history_dir.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxy::heapwatch {
 namespace {
@@ -19,10 +20,7 @@ constexpr size_t kMaxTicksPerTransaction = 32;
 // How often a worker that keeps failing, or a loop that keeps dropping, says so again.
 constexpr std::chrono::seconds kRepeatReport{60};
 
-int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using memproxy::unix_now_ns;
 
 bool same_health(const HistoryHealth& a, const HistoryHealth& b) {
   return a.state == b.state && a.path == b.path && a.problem == b.problem &&
