@@ -66,6 +66,12 @@ class TraceSessionTest : public ::testing::Test {
     auto deadline = std::chrono::steady_clock::now() + 5s;
     while (!run.ended && std::chrono::steady_clock::now() < deadline) io.run_for(5ms);
   }
+
+  // Runs the loop until a batch has been handed on (bounded).
+  void run_until_a_batch() {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (run.batches == 0 && std::chrono::steady_clock::now() < deadline) io.run_for(5ms);
+  }
 };
 
 TEST_F(TraceSessionTest, OnForItsDurationThenOffWithEveryRecordInOrder) {
@@ -83,7 +89,8 @@ TEST_F(TraceSessionTest, OnForItsDurationThenOffWithEveryRecordInOrder) {
   EXPECT_EQ(ring->tail, ring->head) << "stale records are skipped";
   for (uint64_t i = 0; i < 300; ++i) produce(*ring, 64 + i);
   EXPECT_FALSE(produce(*ring, 10)) << "below the size filter";
-  io.run_for(30ms);
+  run_until_a_batch();
+  ASSERT_GE(run.batches, 1) << "the first records are handed on while the session runs";
   for (uint64_t i = 300; i < 600; ++i) produce(*ring, 64 + i);
   run_until_ended();
   ASSERT_TRUE(run.ended);
