@@ -286,7 +286,7 @@ TEST_F(DaemonTraceTest, TheProcessEndingEndsTheTrace) {
   program->resume();
   EXPECT_TRUE(program->finish().ok());
   Outcome traced = trace->finish(kPatience);
-  EXPECT_TRUE(traced.ok()) << traced.describe();
+  EXPECT_TRUE(traced.ok()) << traced.describe() << daemon_->log();
   EXPECT_NE(traced.out.find("11 calls traced"), std::string::npos) << traced.out;
   EXPECT_NE(traced.out.find("ended: the process ended"), std::string::npos) << traced.out;
 }
