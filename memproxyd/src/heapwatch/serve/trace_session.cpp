@@ -65,6 +65,10 @@ void TraceSession::arm() {
 }
 
 void TraceSession::drain() {
+  // A drain whose timer had fired before finish_now() cancelled it still
+  // runs; once the session has ended the ring may be unmapped (its process
+  // ended), so it must not be read.
+  if (state_ == State::ended) return;
   if (state_ == State::tracing) renew_lease();
   std::vector<heap::TraceRecord> batch;
   heap::drain_trace(ring_, &batch, options_.max_batch);
