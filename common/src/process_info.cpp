@@ -55,11 +55,20 @@ std::string read_link(const std::string& path) {
   return buffer;
 }
 
+// libstdc++'s filebuf throws std::ios_base::failure when read(2) fails,
+// whatever the stream's exception mask: a /proc file of a process that
+// exits while it is read fails with ESRCH. Every /proc reader here treats
+// that as the process being gone, never as an error of the caller's.
 std::string read_whole(const std::string& path, bool* ok) {
-  std::ifstream in(path, std::ios::binary);
-  *ok = static_cast<bool>(in);
-  if (!in) return {};
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    std::ifstream in(path, std::ios::binary);
+    *ok = static_cast<bool>(in);
+    if (!in) return {};
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  } catch (const std::ios_base::failure&) {
+    *ok = false;
+    return {};
+  }
 }
 
 // The AT_EXECFN value in /proc/PID/auxv, whose word size is the process's.
@@ -111,7 +120,16 @@ void read_invoked_name(ProcessInfo* info, const std::string& dir) {
   }
 }
 
+void read_maps_lines(ProcessInfo* info, const std::string& dir);
+
 void read_maps(ProcessInfo* info, const std::string& dir) {
+  try {
+    read_maps_lines(info, dir);
+  } catch (const std::ios_base::failure&) {  // the process exited meanwhile (read_whole)
+  }
+}
+
+void read_maps_lines(ProcessInfo* info, const std::string& dir) {
   std::ifstream maps(dir + "/maps");
   if (!maps) return;
   info->maps_readable = true;
@@ -151,9 +169,10 @@ std::optional<uint64_t> start_ticks(pid_t pid) {
 }
 
 std::optional<uint64_t> resident_bytes(pid_t pid) {
-  std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
+  bool ok = false;
+  std::istringstream statm(read_whole("/proc/" + std::to_string(pid) + "/statm", &ok));
   uint64_t size = 0, resident = 0;
-  if (!(statm >> size >> resident)) return std::nullopt;
+  if (!ok || !(statm >> size >> resident)) return std::nullopt;
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
@@ -161,7 +180,8 @@ namespace {
 
 // The first number of a "Uid:" or "Gid:" line of /proc/PID/status: the real id.
 std::optional<unsigned long> real_id(pid_t pid, const char* field) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  bool ok = false;
+  std::istringstream status(read_whole("/proc/" + std::to_string(pid) + "/status", &ok));
   std::string line;
   const size_t length = std::strlen(field);
   while (std::getline(status, line)) {
