@@ -45,21 +45,9 @@ int elf_class_of(const std::string& path) {
   return 0;
 }
 
-namespace {
-
-std::string read_link(const std::string& path) {
-  std::string buffer(PATH_MAX, '\0');
-  ssize_t n = ::readlink(path.c_str(), buffer.data(), buffer.size());
-  if (n < 0) return {};
-  buffer.resize(static_cast<size_t>(n));
-  return buffer;
-}
-
-// libstdc++'s filebuf throws std::ios_base::failure when read(2) fails,
-// whatever the stream's exception mask: a /proc file of a process that
-// exits while it is read fails with ESRCH. Every /proc reader here treats
-// that as the process being gone, never as an error of the caller's.
-std::string read_whole(const std::string& path, bool* ok) {
+// Every /proc reader of the project reads through this: a process that exits
+// while it is read is gone, never an error of the caller's.
+std::string read_proc_file(const std::string& path, bool* ok) {
   try {
     std::ifstream in(path, std::ios::binary);
     *ok = static_cast<bool>(in);
@@ -69,6 +57,16 @@ std::string read_whole(const std::string& path, bool* ok) {
     *ok = false;
     return {};
   }
+}
+
+namespace {
+
+std::string read_link(const std::string& path) {
+  std::string buffer(PATH_MAX, '\0');
+  ssize_t n = ::readlink(path.c_str(), buffer.data(), buffer.size());
+  if (n < 0) return {};
+  buffer.resize(static_cast<size_t>(n));
+  return buffer;
 }
 
 // The AT_EXECFN value in /proc/PID/auxv, whose word size is the process's.
@@ -104,7 +102,7 @@ std::string read_string(pid_t pid, uint64_t address) {
 
 void read_invoked_name(ProcessInfo* info, const std::string& dir) {
   bool ok = false;
-  std::string auxv = read_whole(dir + "/auxv", &ok);
+  std::string auxv = read_proc_file(dir + "/auxv", &ok);
   if (ok && info->elf_class != 0) {
     uint64_t address = info->elf_class == 32 ? find_execfn<uint32_t>(auxv) : find_execfn<uint64_t>(auxv);
     info->invoked_path = read_string(info->pid, address);
@@ -113,25 +111,17 @@ void read_invoked_name(ProcessInfo* info, const std::string& dir) {
       return;
     }
   }
-  std::string cmdline = read_whole(dir + "/cmdline", &ok);
+  std::string cmdline = read_proc_file(dir + "/cmdline", &ok);
   if (ok && !cmdline.empty()) {
     info->invoked_path = cmdline.substr(0, cmdline.find('\0'));
     info->invoked_source = "argv[0]";
   }
 }
 
-void read_maps_lines(ProcessInfo* info, const std::string& dir);
-
 void read_maps(ProcessInfo* info, const std::string& dir) {
-  try {
-    read_maps_lines(info, dir);
-  } catch (const std::ios_base::failure&) {  // the process exited meanwhile (read_whole)
-  }
-}
-
-void read_maps_lines(ProcessInfo* info, const std::string& dir) {
-  std::ifstream maps(dir + "/maps");
-  if (!maps) return;
+  bool ok = false;
+  std::istringstream maps(read_proc_file(dir + "/maps", &ok));
+  if (!ok) return;
   info->maps_readable = true;
   std::string line;
   while (std::getline(maps, line)) {
@@ -155,7 +145,7 @@ void read_maps_lines(ProcessInfo* info, const std::string& dir) {
 
 std::optional<uint64_t> start_ticks(pid_t pid) {
   bool ok = false;
-  std::string stat = read_whole("/proc/" + std::to_string(pid) + "/stat", &ok);
+  std::string stat = read_proc_file("/proc/" + std::to_string(pid) + "/stat", &ok);
   // The command name (field 2) is in parentheses and may contain anything:
   // the fields are counted from the last ')'.
   auto close = stat.rfind(')');
@@ -170,7 +160,7 @@ std::optional<uint64_t> start_ticks(pid_t pid) {
 
 std::optional<uint64_t> resident_bytes(pid_t pid) {
   bool ok = false;
-  std::istringstream statm(read_whole("/proc/" + std::to_string(pid) + "/statm", &ok));
+  std::istringstream statm(read_proc_file("/proc/" + std::to_string(pid) + "/statm", &ok));
   uint64_t size = 0, resident = 0;
   if (!ok || !(statm >> size >> resident)) return std::nullopt;
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -181,7 +171,7 @@ namespace {
 // The first number of a "Uid:" or "Gid:" line of /proc/PID/status: the real id.
 std::optional<unsigned long> real_id(pid_t pid, const char* field) {
   bool ok = false;
-  std::istringstream status(read_whole("/proc/" + std::to_string(pid) + "/status", &ok));
+  std::istringstream status(read_proc_file("/proc/" + std::to_string(pid) + "/status", &ok));
   std::string line;
   const size_t length = std::strlen(field);
   while (std::getline(status, line)) {

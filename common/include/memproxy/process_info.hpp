@@ -39,6 +39,11 @@ int elf_class_of(const std::string& path);
 
 std::string base_name(const std::string& path);
 
+// The whole of a /proc file; `ok` false when it cannot be opened or the
+// process exits while it is read (libstdc++ throws on a failed read(2),
+// ESRCH here, whatever the stream's exception mask).
+std::string read_proc_file(const std::string& path, bool* ok);
+
 // Field 22 of /proc/PID/stat: the start time in clock ticks since boot.
 // With the pid it names one process for as long as the host runs.
 std::optional<uint64_t> start_ticks(pid_t pid);

@@ -37,21 +37,10 @@ struct Credentials {
   }
 };
 
-std::optional<Credentials> read_credentials(pid_t pid);
-
-// libstdc++'s filebuf throws when read(2) fails (ESRCH: the process exited
-// while its status was read), whatever the stream's exception mask: gone.
 std::optional<Credentials> credentials_of(pid_t pid) {
-  try {
-    return read_credentials(pid);
-  } catch (const std::ios_base::failure&) {
-    return std::nullopt;
-  }
-}
-
-std::optional<Credentials> read_credentials(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  if (!status) return std::nullopt;
+  bool ok = false;
+  std::istringstream status(process::read_proc_file("/proc/" + std::to_string(pid) + "/status", &ok));
+  if (!ok) return std::nullopt;
   Credentials c;
   bool uids = false, gids = false;
   std::string line;
