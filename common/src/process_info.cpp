@@ -202,6 +202,21 @@ Names names_of(pid_t pid) {
   return {info.invoked_path, info.resolved_path};
 }
 
+std::vector<std::string> command_line(pid_t pid) {
+  bool ok = false;
+  const std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/cmdline", &ok);
+  std::vector<std::string> argv;
+  if (!ok) return argv;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\0', start);
+    if (end == std::string::npos) end = text.size();
+    argv.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return argv;
+}
+
 ProcessInfo inspect_process(pid_t pid) {
   ProcessInfo info;
   info.pid = pid;

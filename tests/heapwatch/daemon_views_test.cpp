@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -169,6 +170,54 @@ TEST_F(DaemonViewsTest, AFreshProgramIsNotJudgedUntilItsFirstVerdictAndTheLogSay
   grower->finish();
   const std::regex ended("pid " + pid + R"( mp-grower ended while growing, \+\d+(\.\d)? [KMGTPE]iB/h)");
   EXPECT_TRUE(wait_until([&] { return std::regex_search(daemon.log(), ended); })) << daemon.log();
+}
+
+// Two python3 scripts on one host are two programs: each is named by its
+// interpreter and its script in every view, and history finds each by the
+// script's name.
+TEST_F(DaemonViewsTest, AScriptIsNamedByItsInterpreterAndScript) {
+  MEMPROXY_REQUIRE(std::filesystem::exists("/usr/bin/python3") ? "" : "python3 is not installed");
+  Daemon daemon(dir_, {}, {"python3", "python3.11"});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  const std::string body = "import time\nkeep = [bytearray(4096) for _ in range(512)]\n"
+                           "print('ready', flush=True)\ntime.sleep(600)\n";
+  dir_.write("cache_server.py", body);
+  dir_.write("batch_job.py", body);
+  const std::vector<std::string> env{std::string("LD_PRELOAD=") + MEMPROXY_LIB, "MEMPROXY_TABLE=" + daemon.table()};
+  Process server({"/usr/bin/python3", "-u", dir_ / "cache_server.py", "--port", "80"}, env);
+  Process job({"/usr/bin/python3", dir_ / "batch_job.py"}, env);
+  ASSERT_EQ(server.read_line(), std::optional<std::string>("ready"));
+  ASSERT_EQ(job.read_line(), std::optional<std::string>("ready"));
+
+  std::map<pid_t, std::string> names;
+  Outcome top;
+  wait_until([&] {
+    top = memproxyctl(daemon.table(), {"top", "--json"});
+    if (!top.ok()) return false;
+    names.clear();
+    const json answer = json::parse(top.out);
+    for (const json& v : answer["processes"]) {
+      names[v["process"]["pid"].get<pid_t>()] = v["process"]["program"].get<std::string>();
+    }
+    return names.count(server.pid()) == 1 && names.count(job.pid()) == 1;
+  });
+  ASSERT_TRUE(names.count(server.pid()) == 1 && names.count(job.pid()) == 1)
+      << "server " << server.pid() << ", job " << job.pid() << '\n' << top.describe() << daemon.log();
+  EXPECT_EQ(names[server.pid()], "python3 cache_server.py");
+  EXPECT_EQ(names[job.pid()], "python3 batch_job.py");
+
+  Outcome once = memproxyctl(daemon.table(), {"top", "--once"});
+  ASSERT_TRUE(once.ok()) << once.describe();
+  EXPECT_NE(once.out.find("python3 cache_server.py"), std::string::npos) << once.out;
+
+  Outcome by_script = memproxyctl(daemon.table(), {"history", "batch_job.py", "--json"});
+  ASSERT_TRUE(by_script.ok()) << by_script.describe();
+  EXPECT_EQ(json::parse(by_script.out)["process"]["pid"], job.pid()) << by_script.out;
+  Outcome by_whole = memproxyctl(daemon.table(), {"history", "python3 cache_server.py", "--json"});
+  ASSERT_TRUE(by_whole.ok()) << by_whole.describe();
+  EXPECT_EQ(json::parse(by_whole.out)["process"]["pid"], server.pid()) << by_whole.out;
+  Outcome by_part = memproxyctl(daemon.table(), {"history", "cache_server", "--json"});
+  EXPECT_FALSE(by_part.ok()) << "a part of a script's name is not its name:\n" << by_part.describe();
 }
 
 TEST_F(DaemonViewsTest, NobodySeesNoneOfRootsProcesses) {

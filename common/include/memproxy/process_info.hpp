@@ -63,6 +63,10 @@ struct Names {
 };
 Names names_of(pid_t pid);
 
+// The command line, /proc/PID/cmdline split at its NULs (empty when
+// unreadable or the process is gone). The process may have rewritten it.
+std::vector<std::string> command_line(pid_t pid);
+
 }  // namespace memproxy::process
 
 #endif

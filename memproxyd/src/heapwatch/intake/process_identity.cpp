@@ -7,6 +7,7 @@
 #include <string>
 
 #include "memproxy/process_info.hpp"
+#include "memproxy/program_name.hpp"
 
 namespace memproxy::heapwatch {
 namespace {
@@ -44,7 +45,9 @@ std::optional<WatchedProcess> identify(pid_t pid, uid_t uid) {
   p.uid = uid;
   p.user = user_name(uid);
   process::Names names = process::names_of(pid);
-  p.program = process::base_name(names.invoked_path.empty() ? names.resolved_path : names.invoked_path);
+  p.program = process::program_name(
+      process::base_name(names.invoked_path.empty() ? names.resolved_path : names.invoked_path),
+      process::base_name(names.resolved_path), process::command_line(pid));
   p.exe = names.resolved_path;
   const long hz = sysconf(_SC_CLK_TCK);
   if (hz > 0 && boot_unix_s() > 0) {

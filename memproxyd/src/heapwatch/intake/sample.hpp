@@ -26,7 +26,7 @@ struct WatchedProcess {
   ProcessId id;
   uid_t uid = 0;            // kernel-verified (SO_PEERCRED or /proc)
   std::string user;         // uid's name, or the number when unknown
-  std::string program;      // the invoked name (AT_EXECFN's basename)
+  std::string program;      // process::program_name: the invoked name, or "python3 app.py"
   std::string exe;          // resolved binary path
   int64_t started_unix_ns = 0;
   int64_t ended_unix_ns = 0;  // 0 while running

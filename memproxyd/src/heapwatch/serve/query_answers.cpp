@@ -4,6 +4,8 @@
 #include <limits>
 #include <optional>
 
+#include "memproxy/program_name.hpp"
+
 namespace memproxy::heapwatch {
 
 namespace hq = memproxy::heap_query;
@@ -87,7 +89,7 @@ std::optional<WatchedProcess> named_process(const hq::Request& request, uid_t pe
                                             const std::vector<WatchedProcess>& known) {
   for (const WatchedProcess& p : known) {
     if (!visible_to(peer, p.uid)) continue;
-    if (request.pid ? p.id.pid == *request.pid : p.program == *request.program) return p;
+    if (request.pid ? p.id.pid == *request.pid : process::program_matches(p.program, p.exe, *request.program)) return p;
   }
   return std::nullopt;
 }

@@ -16,6 +16,7 @@
 
 #include "heapwatch/store/history_schema.hpp"
 #include "heapwatch/store/sqlite_statement.hpp"
+#include "memproxy/program_name.hpp"
 
 namespace memproxy::heapwatch {
 namespace {
@@ -79,7 +80,8 @@ constexpr std::array<const char*, kSqlCount> kSqlText{
     " ORDER BY ended_ns != 0, started_ns, pid",
     // kFindByProgram
     "SELECT pid, start_ticks, uid, user, program, exe, started_ns, ended_ns FROM process"
-    " WHERE program = ?1 OR exe = ?1 ORDER BY ended_ns != 0, started_ns, pid",
+    // A two-part name ("python3 app.py") is matched in process::program_matches.
+    " WHERE program = ?1 OR exe = ?1 OR instr(program, ' ') > 0 ORDER BY ended_ns != 0, started_ns, pid",
     // kRawRange
     "SELECT t, live, peak, rss, allocations, frees FROM sample WHERE process = ?1 AND t >= ?2 AND t <= ?3 ORDER BY t",
     // kSummaryRange: windows are at most one width long, which bounds the scan.
@@ -519,7 +521,9 @@ Result<std::vector<WatchedProcess>> HistoryStore::find_by_program(const std::str
   if (!state_) return Status::failure("history store is closed");
   State& st = *state_;
   return st.guarded("find", [&] {
-    return Result<std::vector<WatchedProcess>>(st.list(st.sql(kFindByProgram).bind(1, name)));
+    std::vector<WatchedProcess> found = st.list(st.sql(kFindByProgram).bind(1, name));
+    std::erase_if(found, [&](const WatchedProcess& p) { return !process::program_matches(p.program, p.exe, name); });
+    return Result<std::vector<WatchedProcess>>(std::move(found));
   });
 }
 
