@@ -120,6 +120,19 @@ std::vector<std::string> top_lines(const std::vector<hq::View>& views, int width
   return out;
 }
 
+std::string rss_beyond_heap_words(const hq::Verdict& v) {
+  if (!v.fragmentation_growing) return "";
+  const std::string rate = human_signed_bytes(v.fragmentation_slope_bytes_per_hour) + "/h";
+  if (v.trend == hq::trend::kGrowing) {
+    return "RSS beyond the heap grows " + rate +
+           ", more than an allocator's usual overhead on a growing heap: fragmentation, or memory outside the "
+           "allocator we watch";
+  }
+  return "RSS grows " + rate +
+         " beyond a heap that does not: memory outside the allocator we watch (a runtime's own arenas, mmap, "
+         "thread stacks) or fragmentation, not a leak of the heap";
+}
+
 std::string verdict_line(const std::optional<hq::Verdict>& v) {
   if (!v) return "verdict: none, the process has ended";
   std::string line = "verdict: " + terminal_safe(v->trend);
@@ -133,10 +146,7 @@ std::string verdict_line(const std::optional<hq::Verdict>& v) {
           human_bytes(v->live_now_bytes);
   if (!v->finding.empty() && v->finding != v->trend) line += "; " + terminal_safe(v->finding);
   line += ")";
-  if (v->fragmentation_growing) {
-    line += "; RSS beyond the heap grows " + human_signed_bytes(v->fragmentation_slope_bytes_per_hour) +
-            "/h (fragmentation, not a leak)";
-  }
+  if (v->fragmentation_growing) line += "; " + rss_beyond_heap_words(*v);
   return line;
 }
 

@@ -32,6 +32,13 @@ std::string growth_text(const memproxy::heap_query::Verdict& v);
 // whose first verdict is ahead, "judged in 35m" (minutes rounded up).
 std::string verdict_text(const memproxy::heap_query::Verdict& v);
 
+// What the growth of RSS beyond the live heap means, when the verdict says
+// it grows ("" when not): beside a growing heap, more than an allocator's
+// usual overhead; beside one that does not grow, memory outside the
+// allocator we watch or fragmentation. Never a leak of the heap. The one
+// wording of every view (top's verdict line, leaks, the report).
+std::string rss_beyond_heap_words(const memproxy::heap_query::Verdict& v);
+
 // "verdict: growing, +1.0 MiB/h (...)" and the like; "the process has
 // ended" when there is no verdict.
 std::string verdict_line(const std::optional<memproxy::heap_query::Verdict>& v);

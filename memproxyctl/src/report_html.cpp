@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "heap_tables.hpp"
 #include "html_text.hpp"
 #include "human_units.hpp"
 #include "output.hpp"
@@ -276,10 +277,7 @@ std::string verdict_sentence(const std::optional<hq::Verdict>& v) {
        human_bytes(v->live_at_start_bytes) + " at the start of the analysis, " + human_bytes(v->live_now_bytes) +
        " now.";
   if (!v->finding.empty() && v->finding != v->trend) s += " Finding: " + v->finding + ".";
-  if (v->fragmentation_growing) {
-    s += " The resident set beyond the live heap grows by " + human_signed_bytes(v->fragmentation_slope_bytes_per_hour) +
-         " per hour: fragmentation, not a leak.";
-  }
+  if (v->fragmentation_growing) s += " " + rss_beyond_heap_words(*v) + ".";
   return s;
 }
 

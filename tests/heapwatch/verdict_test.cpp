@@ -160,6 +160,24 @@ TEST(VerdictTest, FragmentationIsReportedButNeverALeak) {
   EXPECT_GT(v.fragmentation.overhead_bytes_now, v.fragmentation.overhead_bytes_at_start + 50 * kMiB);
 }
 
+// An allocator's pages and metadata grow with a growing heap: RSS beyond it
+// is a finding only when it grows faster than that usual overhead.
+TEST(VerdictTest, RssBeyondAGrowingHeapIsAFindingOnlyBeyondTheUsualOverhead) {
+  const double rate = 20 * kMiB / 3600;
+  auto live = [&](double t) { return 64 * kMiB + rate * t + wobble(t, kMiB); };
+  auto usual = [&](double t) { return live(t) + 8 * kMiB + 0.05 * rate * t; };
+  Verdict with_usual = judge(series(3 * 3600, 1, live, usual));
+  ASSERT_EQ(with_usual.trend, Trend::growing) << to_string(with_usual.finding);
+  EXPECT_GT(with_usual.fragmentation.trend.slope_bytes_per_hour, 0.5 * kMiB);
+  EXPECT_FALSE(with_usual.fragmentation.growing);
+
+  auto beyond = [&](double t) { return live(t) + 8 * kMiB + 0.6 * rate * t; };
+  Verdict with_more = judge(series(3 * 3600, 1, live, beyond));
+  ASSERT_EQ(with_more.trend, Trend::growing) << to_string(with_more.finding);
+  EXPECT_TRUE(with_more.fragmentation.growing);
+  EXPECT_NEAR(with_more.fragmentation.trend.slope_bytes_per_hour, 12 * kMiB, 2 * kMiB);
+}
+
 TEST(VerdictTest, SummariesAndSamplesGiveTheSameVerdictAsSamplesAlone) {
   const double rate = 8 * kMiB / 3600;
   std::vector<Sample> all = series(6 * 3600, 1, [&](double t) { return 200 * kMiB + rate * t + wobble(t, 2 * kMiB); });

@@ -109,8 +109,18 @@ TEST(Verdict, OneLineForEachTrend) {
   v.fragmentation_slope_bytes_per_hour = 2048;
   v.slope_bytes_per_hour = 0;
   EXPECT_EQ(verdict_line(v),
-            "verdict: stable, 0 B/h (confidence 99.9%, over 2h; live 10.0 MiB -> 12.0 MiB; plateau); RSS beyond the "
-            "heap grows +2.0 KiB/h (fragmentation, not a leak)");
+            "verdict: stable, 0 B/h (confidence 99.9%, over 2h; live 10.0 MiB -> 12.0 MiB; plateau); RSS grows "
+            "+2.0 KiB/h beyond a heap that does not: memory outside the allocator we watch (a runtime's own arenas, "
+            "mmap, thread stacks) or fragmentation, not a leak of the heap");
+  v.trend = "growing";
+  v.finding = "growing";
+  v.slope_bytes_per_hour = 1 << 20;
+  EXPECT_EQ(verdict_line(v),
+            "verdict: growing, +1.0 MiB/h (confidence 99.9%, over 2h; live 10.0 MiB -> 12.0 MiB); RSS beyond the "
+            "heap grows +2.0 KiB/h, more than an allocator's usual overhead on a growing heap: fragmentation, or "
+            "memory outside the allocator we watch");
+  v.fragmentation_growing = false;
+  EXPECT_EQ(rss_beyond_heap_words(v), "");
   EXPECT_EQ(verdict_line(std::nullopt), "verdict: none, the process has ended");
 }
 

@@ -32,6 +32,7 @@ struct Settings {
   double plateau_ratio;
   double levelling_ratio;
   double min_growth_to_scatter;
+  double usual_overhead_ratio;
 
   explicit Settings(const VerdictParameters& p) {
     int64_t window_s = std::clamp<int64_t>(p.window_s, 1, 24 * 3600);
@@ -48,6 +49,7 @@ struct Settings {
     plateau_ratio = std::max(0.0, p.plateau_ratio);
     levelling_ratio = std::max(0.0, p.levelling_ratio);
     min_growth_to_scatter = std::max(0.0, p.min_growth_to_scatter);
+    usual_overhead_ratio = std::max(0.0, p.usual_overhead_ratio);
   }
 };
 
@@ -258,8 +260,10 @@ HorizonOutcome evaluate_horizon(Windows history, int64_t analysed_from, int64_t 
   return out;
 }
 
+// `heap_slope` is the live heap's growth per hour when the verdict is
+// growing, else 0.
 FragmentationEvidence fragmentation_of(Windows horizon, int64_t from, int64_t until, uint64_t floor_at_start,
-                                       const Settings& s) {
+                                       double heap_slope, const Settings& s) {
   FragmentationEvidence f;
   int parts = std::min<int>(s.blocks, static_cast<int>(horizon.size()));
   std::vector<TimedValue> overheads = block_overheads(horizon, from, until, parts);
@@ -270,7 +274,8 @@ FragmentationEvidence fragmentation_of(Windows horizon, int64_t from, int64_t un
   double rss_at_start = static_cast<double>(floor_at_start) + std::max(0.0, overheads.front().value);
   double growth = f.trend.slope_bytes_per_hour * hours_between(from, until);
   f.growing = f.trend.mann_kendall.z > 0 && f.trend.mann_kendall.p_upward() < s.alpha &&
-              growth >= std::max(s.min_growth_bytes, s.min_growth_fraction * rss_at_start);
+              growth >= std::max(s.min_growth_bytes, s.min_growth_fraction * rss_at_start) &&
+              f.trend.slope_bytes_per_hour > s.usual_overhead_ratio * heap_slope;
   return f;
 }
 
@@ -360,7 +365,8 @@ Verdict leak_verdict(const VerdictInput& input, const VerdictParameters& paramet
   v.floor_now_bytes = chosen.floor_now;
   v.floor_rise_bytes = chosen.floor_rise;
   v.floor_scatter_bytes = chosen.scatter;
-  v.fragmentation = fragmentation_of(analysed, from, until, analysed.front().floor_bytes, s);
+  const double heap_slope = v.trend == Trend::growing ? std::max(0.0, v.live.slope_bytes_per_hour) : 0.0;
+  v.fragmentation = fragmentation_of(analysed, from, until, analysed.front().floor_bytes, heap_slope, s);
   return v;
 }
 

@@ -46,10 +46,14 @@
 //     lowest live bytes of its last third are above every block floor of the
 //     analysed history before it (within_history otherwise: a cache half-way
 //     through growing is not above its own past peaks).
-// RSS minus live bytes (allocator overhead and fragmentation) is trended over
-// the whole span, on block medians, and reported: it never makes a verdict
-// `growing`, because memory the allocator keeps is not memory the program
-// lost.
+// RSS minus live bytes (allocator overhead, fragmentation, and memory the
+// program maps outside the allocator we watch: a runtime's own arenas, mmap,
+// stacks) is trended over the whole span, on block medians, and reported: it
+// never makes a verdict `growing`, because memory the allocator keeps is not
+// memory the program lost. On a growing heap it is reported only when it
+// grows faster than `usual_overhead_ratio` of the heap's own growth: an
+// allocator's pages, slabs and metadata grow with what it serves, and that
+// is no finding.
 //
 // Cost: O(S + A + W * H) time and O(W) memory for S samples, A aggregates,
 // W windows within `max_span_s` and H <= 12 horizons (plus O(H * blocks^2)
@@ -82,6 +86,7 @@ struct VerdictParameters {
   double floor_rise_ratio = 0.5;    // of the rise the slope predicts from the start to the last third
   double plateau_ratio = 0.3;       // each third's rise over the rise the slope predicts, at least
   double levelling_ratio = 0.5;     // the last third's rise over the middle's, and its rate over the rate into it
+  double usual_overhead_ratio = 0.25;  // RSS beyond the heap per byte of heap growth that is no finding
 };
 
 struct VerdictInput {
@@ -119,7 +124,8 @@ struct TrendEvidence {
 
 struct FragmentationEvidence {
   TrendEvidence trend;           // of RSS minus live bytes, over the whole analysed span
-  bool growing = false;          // significant and above the growth thresholds
+  bool growing = false;          // significant, above the growth thresholds and, on a growing heap,
+                                 // faster than its usual overhead
   int64_t overhead_bytes_at_start = 0;  // RSS minus live: median of the first block
   int64_t overhead_bytes_now = 0;       // and of the last
 };
