@@ -281,6 +281,7 @@ void to_json(json& j, const SiteView& given) {
            {"growth_bytes_per_hour", finite(s.growth_bytes_per_hour)},
            {"growth_confidence", finite(s.growth_confidence)},
            {"growing", s.growing},
+           {"shrinking", s.shrinking},
            {"first_seen_unix_ns", s.first_seen_unix_ns},
            {"oldest_allocation_unix_ns", s.oldest_allocation_unix_ns},
            {"newest_allocation_unix_ns", s.newest_allocation_unix_ns},
@@ -325,6 +326,7 @@ void from_json(const json& j, SiteView& s) {
   j.at("growth_bytes_per_hour").get_to(s.growth_bytes_per_hour);
   j.at("growth_confidence").get_to(s.growth_confidence);
   j.at("growing").get_to(s.growing);
+  j.at("shrinking").get_to(s.shrinking);
   j.at("first_seen_unix_ns").get_to(s.first_seen_unix_ns);
   j.at("oldest_allocation_unix_ns").get_to(s.oldest_allocation_unix_ns);
   j.at("newest_allocation_unix_ns").get_to(s.newest_allocation_unix_ns);

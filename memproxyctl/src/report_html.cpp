@@ -216,7 +216,7 @@ std::string site_row(size_t rank, const hq::SiteView& site, const std::string& l
          "</div></td>";
   out += "<td class=\"number\">" + e(human_signed_bytes(site.growth_bytes_per_hour)) + "/h<div class=\"note\">" +
          e(percent(site.growth_confidence)) + " confidence</div></td>";
-  out += std::string("<td>") + (site.growing ? "<span class=\"flag\">growing</span>" : "no") + "</td>";
+  out += std::string("<td>") + (site.growing ? "<span class=\"flag\">" : "<span>") + hq::site_state(site) + "</span></td>";
   out += "<td>" + site_chart(site, input) + "</td></tr>";
   return out;
 }
@@ -249,7 +249,7 @@ std::string sites_section(const ReportInput& input) {
     return out;
   }
   out += "<table class=\"sites\"><thead><tr><th>#</th><th>function, file:line</th><th>estimated live</th>"
-         "<th>growth</th><th>growing</th><th>estimated live over time</th></tr></thead><tbody>";
+         "<th>growth</th><th>state</th><th>estimated live over time</th></tr></thead><tbody>";
   const std::vector<std::string> suffixes = label_suffixes(a.sites);
   for (size_t i = 0; i < a.sites.size(); ++i) out += site_row(i + 1, a.sites[i], suffixes[i], input);
   out += "</tbody></table></section>";

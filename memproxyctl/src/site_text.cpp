@@ -71,7 +71,7 @@ std::vector<std::string> site_lines(const hq::SitesAnswer& a, bool stacks, int w
     std::string name = (s.frames.empty() ? site_label(s) : frame_name(s.frames[naming_frame(s)])) + terminal_safe(suffixes[i]);
     const std::string columns = right(std::to_string(i + 1), 4) + " " + right(human_bytes(s.estimated_bytes), 9) +
                                 " " + right(std::to_string(s.estimated_blocks), 9) + " " + right(growth(s), 12) + "  ";
-    const std::string state = s.growing ? "  [growing]" : "";
+    const std::string state = s.growing || s.shrinking ? std::string("  [") + hq::site_state(s) + "]" : "";
     // A narrow terminal cuts the site's name, never its state.
     const int room = width - static_cast<int>(columns.size() + state.size());
     if (width > 0 && room > 0) name = cut(name, room);

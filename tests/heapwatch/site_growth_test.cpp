@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace memproxy::heapwatch {
@@ -80,6 +81,32 @@ TEST(SiteGrowth, GrowthBelowTheMinimumRiseIsNoise) {
   SiteGrowthParameters fine;
   fine.min_rise_bytes = 64 * 1024;
   EXPECT_TRUE(estimate_growth(series(60, 1 << 20, 100 * 1024 / 59.0), fine).growing);
+}
+
+// The process verdict's plateau rules: growth that is over is not growth.
+TEST(SiteGrowth, ACacheThatFilledAndStoppedIsNotGrowing) {
+  std::vector<SitePoint> points;
+  for (int i = 0; i < 60; ++i) points.push_back({i * kMinute, (1 << 20) + 256.0 * 1024 * std::min(i, 35)});
+  SiteGrowth g = estimate_growth(points);
+  EXPECT_GT(g.confidence, 0.999);
+  EXPECT_GT(g.bytes_per_hour, 4 << 20);
+  EXPECT_FALSE(g.growing);
+  EXPECT_TRUE(g.levelled);
+}
+
+TEST(SiteGrowth, AStepIsNotGrowing) {
+  std::vector<SitePoint> points;
+  for (int i = 0; i < 60; ++i) points.push_back({i * kMinute, i < 30 ? 2.0 * (1 << 20) : 40.0 * (1 << 20)});
+  SiteGrowth g = estimate_growth(points);
+  EXPECT_FALSE(g.growing);
+}
+
+TEST(SiteGrowth, AConfidentMaterialFallIsShrinking) {
+  SiteGrowth g = estimate_growth(series(60, 100 << 20, -(64 * 1024)));
+  EXPECT_TRUE(g.shrinking);
+  EXPECT_FALSE(g.growing);
+  EXPECT_FALSE(estimate_growth(series(60, 100 << 20, -(1024))).shrinking) << "60 KiB over the hour is immaterial";
+  EXPECT_FALSE(estimate_growth(series(60, 1 << 20, 64 * 1024)).shrinking);
 }
 
 }  // namespace

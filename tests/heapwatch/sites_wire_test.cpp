@@ -62,6 +62,8 @@ hq::SitesAnswer answer() {
   a.symbols_error = "the symbolizer took longer than 5000 ms";
   a.sites = {site(), site()};
   a.sites[1].growing = false;
+  a.sites[1].shrinking = true;
+  a.sites[1].growth_bytes_per_hour = -2e6;
   return a;
 }
 

@@ -131,6 +131,23 @@ TEST(SiteName, ANarrowTableCutsTheNameAndKeepsTheState) {
   EXPECT_NE(narrow.at(2).find("  sqlite3"), std::string::npos) << narrow.at(2);
 }
 
+// The text and the report call a site's state by the same words.
+TEST(SiteName, TheTableAndTheReportSayTheSameState) {
+  hq::FrameView frame = in("/usr/bin/server", "Cache::fill", 0x401000);
+  hq::SitesAnswer a = data::sites(data::history(3), {behind_the_allocator({frame}), behind_the_allocator({frame})});
+  a.sites[1].frames[0].address += 0x40;
+  a.sites[0].growing = true;
+  a.sites[1].shrinking = true;
+  const std::vector<std::string> lines = site_lines(a, false, 200);
+  EXPECT_TRUE(lines.at(2).ends_with("  [growing]")) << lines.at(2);
+  EXPECT_TRUE(lines.at(3).ends_with("  [shrinking]")) << lines.at(3);
+  const std::string html = report_html(ReportInput{data::history(3), a, 0, 0});
+  EXPECT_NE(html.find("<td><span class=\"flag\">growing</span></td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td><span>shrinking</span></td>"), std::string::npos) << html;
+  a.sites[1].shrinking = false;
+  EXPECT_NE(report_html(ReportInput{data::history(3), a, 0, 0}).find("<td><span>stable</span></td>"), std::string::npos);
+}
+
 TEST(SiteName, EveryOutputNamesTheSiteTheSameWay) {
   const hq::SitesAnswer a = answer();
   const std::vector<std::string> table = site_lines(a, false, 200);

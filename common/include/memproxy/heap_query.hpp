@@ -263,12 +263,19 @@ struct SiteView {
   double growth_bytes_per_hour = 0;  // robust slope of its snapshots (Theil-Sen)
   double growth_confidence = 0;      // 1 - p of an upward trend (Mann-Kendall), 0..1
   bool growing = false;              // judged responsible for growth
+  bool shrinking = false;            // shrinks as much as the growing sites grow, in a process judged stable
   int64_t first_seen_unix_ns = 0;    // when the daemon started tracking it
   int64_t oldest_allocation_unix_ns = 0;  // of its live samples, as the process wrote them
   int64_t newest_allocation_unix_ns = 0;
   std::vector<SitePointView> series;  // its estimated bytes at each snapshot, oldest first
   friend bool operator==(const SiteView&, const SiteView&) = default;
 };
+
+// A site's state in the process verdict's words: trend::kGrowing,
+// "shrinking", or trend::kStable. What every view calls it.
+inline const char* site_state(const SiteView& s) {
+  return s.growing ? trend::kGrowing : s.shrinking ? "shrinking" : trend::kStable;
+}
 
 struct SitesRequest {
   pid_t pid = 0;

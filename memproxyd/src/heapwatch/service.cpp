@@ -114,7 +114,8 @@ void Service::start_sites() {
   SiteHistoryLimits limits;
   limits.snapshot_interval_ns /= options_.verdict_time_scale;
   site_watch_ = std::make_unique<SiteWatch>(limits);
-  sites_query_ = std::make_unique<SitesQuery>(io_, heap_watch_->registry(), *site_watch_, symbols_.get());
+  sites_query_ = std::make_unique<SitesQuery>(io_, heap_watch_->registry(), *site_watch_, symbols_.get(),
+                                              [this](const ProcessId& id) { return watch_state_->verdict_state(id); });
 }
 
 // The keeper opens the store on its own thread: a large database's

@@ -40,6 +40,7 @@ hq::SiteView to_site_view(const RankedSite& r, std::vector<hq::FrameView> frames
   v.growth_bytes_per_hour = std::isfinite(r.growth.bytes_per_hour) ? r.growth.bytes_per_hour : 0;
   v.growth_confidence = std::isfinite(r.growth.confidence) ? r.growth.confidence : 0;
   v.growing = r.growth.growing;
+  v.shrinking = r.growth.shrinking;
   v.first_seen_unix_ns = r.first_seen_unix_ns;
   v.oldest_allocation_unix_ns = r.site.oldest_allocation_unix_ns;
   v.newest_allocation_unix_ns = r.site.newest_allocation_unix_ns;
@@ -49,8 +50,26 @@ hq::SiteView to_site_view(const RankedSite& r, std::vector<hq::FrameView> frames
   return v;
 }
 
+void reconcile_with_verdict(std::vector<RankedSite>& sites, VerdictState process) {
+  if (process != VerdictState::stable) {
+    for (RankedSite& r : sites) r.growth.shrinking = false;
+    return;
+  }
+  double added = 0, taken_back = 0;
+  for (const RankedSite& r : sites) {
+    if (r.growth.growing) added += r.growth.bytes_per_hour;
+    if (r.growth.shrinking) taken_back -= r.growth.bytes_per_hour;
+  }
+  const bool offset = added > 0 && taken_back >= added;
+  for (RankedSite& r : sites) {
+    if (!offset) r.growth.growing = false;
+    if (!offset) r.growth.shrinking = false;
+  }
+  std::stable_partition(sites.begin(), sites.end(), [](const RankedSite& r) { return r.growth.growing; });
+}
+
 hq::SitesAnswer sites_answer(const hq::Process& process, const SiteHistory& history, uint64_t sample_mean_bytes,
-                             size_t limit, const Symbolize& symbolize) {
+                             size_t limit, const Symbolize& symbolize, VerdictState verdict) {
   hq::SitesAnswer a;
   a.process = process;
   a.unix_ns = history.read_unix_ns();
@@ -59,7 +78,8 @@ hq::SitesAnswer sites_answer(const hq::Process& process, const SiteHistory& hist
   a.rejected_samples = history.rejected_samples();
   a.estimated_bytes = rounded(history.estimated_bytes());
   a.sites_total = history.sites();
-  const std::vector<RankedSite> ranked = history.ranked(std::min(limit, hq::kMaxSites));
+  std::vector<RankedSite> ranked = history.ranked(std::min(limit, hq::kMaxSites));
+  reconcile_with_verdict(ranked, verdict);
   a.truncated = ranked.size() < history.sites();
   a.sites.reserve(ranked.size());
   for (const RankedSite& r : ranked) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <vector>
 
+#include "heapwatch/analysis/daemon_verdict.hpp"
 #include "heapwatch/analysis/site_history.hpp"
 #include "memproxy/heap_query.hpp"
 
@@ -26,12 +27,23 @@ std::vector<heap_query::FrameView> address_frames(const Stack& stack);
 // are 0), frames from `frames`, cut to the protocol's limits.
 heap_query::SiteView to_site_view(const RankedSite& site, std::vector<heap_query::FrameView> frames);
 
+// One truth per process: in a process whose verdict is `stable`, a site
+// stays `growing` only while sites that shrink (confidently, materially)
+// take back at least as much per hour as the growing ones add, and those
+// are then marked `shrinking`, so that both are shown; otherwise no site
+// of it is growing. In a growing process, or one not judged yet (where a
+// site's growth is the early hint), the sites keep their own growth. The
+// growing sites stay first.
+void reconcile_with_verdict(std::vector<RankedSite>& sites, VerdictState process);
+
 // The answer for `process`: at most `limit` (and kMaxSites) of the
-// history's ranked sites, with the totals of its latest reading and the
-// process's sampling mean (the heap account header's sample_mean_bytes).
-// Without a symbolizer the frames are address_frames().
+// history's ranked sites, reconciled with the process's verdict state,
+// with the totals of its latest reading and the process's sampling mean
+// (the heap account header's sample_mean_bytes). Without a symbolizer the
+// frames are address_frames().
 heap_query::SitesAnswer sites_answer(const heap_query::Process& process, const SiteHistory& history,
-                                     uint64_t sample_mean_bytes, size_t limit, const Symbolize& symbolize);
+                                     uint64_t sample_mean_bytes, size_t limit, const Symbolize& symbolize,
+                                     VerdictState verdict = VerdictState::not_judged);
 
 }  // namespace memproxy::heapwatch
 

@@ -59,7 +59,8 @@ void SitesQuery::collect(const hq::SitesRequest& request, uid_t peer, std::funct
   auto waiting = std::make_shared<Waiting>(loop_);
   waiting->done = std::move(done);
   waiting->answer =
-      sites_answer(to_wire(watched->process), history, sample_mean_bytes(*watched), request.limit, nullptr);
+      sites_answer(to_wire(watched->process), history, sample_mean_bytes(*watched), request.limit, nullptr,
+                   verdict_of_ ? verdict_of_(watched->process.id) : VerdictState::not_judged);
   std::set<uint64_t> unique;
   for (const hq::SiteView& site : waiting->answer.sites) {
     Stack stack;

@@ -24,6 +24,7 @@
 #include <string>
 #include <variant>
 
+#include "heapwatch/analysis/daemon_verdict.hpp"
 #include "heapwatch/analysis/site_watch.hpp"
 #include "heapwatch/intake/registry.hpp"
 #include "heapwatch/serve/query_answers.hpp"
@@ -39,12 +40,18 @@ inline constexpr std::chrono::milliseconds kSymbolsPatience{5000};
 // is not a sites request at all (some other request, or no request).
 std::optional<std::variant<heap_query::SitesRequest, std::string>> sites_request_in(const std::string& line);
 
+// The state of a watched process's latest verdict, which its sites are
+// reconciled with (site_views.hpp).
+using VerdictStateOf = std::function<VerdictState(const ProcessId&)>;
+
 class SitesQuery {
  public:
   // `symbols` may be nullptr: frames are addresses only, and say so.
+  // Without `verdict_of` every process counts as not judged yet.
   SitesQuery(boost::asio::io_context& loop, const Registry& registry, SiteWatch& sites, SymbolService* symbols,
-             std::chrono::milliseconds patience = kSymbolsPatience)
-      : loop_(loop), registry_(registry), sites_(sites), symbols_(symbols), patience_(patience) {}
+             VerdictStateOf verdict_of = nullptr, std::chrono::milliseconds patience = kSymbolsPatience)
+      : loop_(loop), registry_(registry), sites_(sites), symbols_(symbols), verdict_of_(std::move(verdict_of)),
+        patience_(patience) {}
   ~SitesQuery() { alive_.reset(); }
   SitesQuery(const SitesQuery&) = delete;
   SitesQuery& operator=(const SitesQuery&) = delete;
@@ -56,6 +63,7 @@ class SitesQuery {
   const Registry& registry_;
   SiteWatch& sites_;
   SymbolService* symbols_;
+  VerdictStateOf verdict_of_;
   std::chrono::milliseconds patience_;
   // Timers and symbolizer answers that outlive the query see this expired.
   std::shared_ptr<char> alive_ = std::make_shared<char>();

@@ -111,6 +111,11 @@ void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
   }
 }
 
+VerdictState DaemonWatchState::verdict_state(const ProcessId& id) const {
+  auto known = verdicts_.find(id);
+  return known == verdicts_.end() ? VerdictState::not_judged : state_of(known->second);
+}
+
 void DaemonWatchState::forget(const ProcessId& id) {
   auto known = verdicts_.find(id);
   if (known == verdicts_.end()) return;

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <map>
 
+#include "heapwatch/analysis/daemon_verdict.hpp"
 #include "heapwatch/analysis/process_view.hpp"
 #include "heapwatch/intake/registry.hpp"
 #include "heapwatch/store/history_keeper.hpp"
@@ -47,6 +48,9 @@ class DaemonWatchState : public WatchState {
   // while growing, +210 MiB/h" is logged when it was growing. Called
   // while the registry still holds the process.
   void forget(const ProcessId& id);
+  // The state of the latest verdict of a watched process (not_judged
+  // without one).
+  VerdictState verdict_state(const ProcessId& id) const;
 
  private:
   bool store_usable() const { return keeper_ != nullptr && keeper_->accepting(); }
