@@ -106,15 +106,20 @@ TEST_F(DaemonSitesTest, TheLeakingFunctionAndItsLineComeFirstAndEveryOutputAgree
   auto program = start_program(daemon->table());
   const std::string pid = std::to_string(program->pid());
 
-  // Growth needs ten snapshots, a second apart here.
+  // Growth needs ten snapshots, a second apart here. The outputs below are
+  // compared while the program is stopped, and a site whose growth has
+  // stopped is no longer growing once the last third of its snapshots is
+  // flat: with 45 of them, a stop of several seconds leaves it growing.
   hq::SitesAnswer answer;
   Outcome out;
-  const bool grows = wait_until([&] {
-    out = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
-    if (out.code != 1) return false;
-    answer = hq::sites_from_answer(json::parse(out.out));
-    return !answer.sites.empty() && answer.sites[0].growing;
-  });
+  const bool grows = wait_until(
+      [&] {
+        out = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
+        if (out.code != 1) return false;
+        answer = hq::sites_from_answer(json::parse(out.out));
+        return !answer.sites.empty() && answer.sites[0].growing && answer.sites[0].series.size() >= 45;
+      },
+      std::chrono::seconds(120));
   ASSERT_TRUE(grows) << out.describe() << daemon->log();
   EXPECT_EQ(answer.symbols_error, "");
   EXPECT_EQ(answer.sample_mean_bytes, 65536u);
