@@ -211,6 +211,34 @@ TEST_F(HistoryKeeperTest, VerdictsOfRunningProcessesArePostedBackWithEverySummar
   EXPECT_LT(flat.confidence, 0.999);
 }
 
+// A restarted daemon: the store holds the history of a process still
+// running. Its verdict follows the new keeper's first tick, not a verdict
+// interval later (an hour here), in which every view would say not judged
+// and the leak metric would fall to 0.
+TEST_F(HistoryKeeperTest, ARestartedKeeperJudgesAtItsFirstTickNotAnIntervalLater) {
+  HistoryKeeperOptions o = options();
+  o.verdict = time_scaled(VerdictParameters{}, 60);
+  o.verdict_interval = 200ms;
+  start(o);
+  WatchedProcess leaking = process(48, 1000);
+  WatchedProcess steady = process(49, 1000);
+  leaking.started_unix_ns = steady.started_unix_ns = now_ns() - 3'600'000'000'000LL;
+  record_pair(*keeper_, leaking, steady, 36, false);
+  ASSERT_TRUE(run_loop_until(io_, [&] { return verdicts_[48].trend == "growing"; })) << verdicts_[48].trend;
+  keeper_.reset();
+  verdicts_.clear();
+
+  o.verdict_interval = std::chrono::hours(1);
+  start(o);
+  std::vector<Observation> now = tick(leaking, now_ns(), (64u << 20) + (4u << 20));
+  now.push_back(tick(steady, now_ns(), 64u << 20)[0]);
+  keeper_->record(std::move(now));
+  ASSERT_TRUE(run_loop_until(io_, [&] { return verdicts_.count(48) == 1; }))
+      << "no verdict within the loop's deadline: the first pass waited for the interval";
+  EXPECT_EQ(verdicts_[48].trend, "growing");
+  EXPECT_EQ(verdicts_[49].trend, "stable");
+}
+
 TEST_F(HistoryKeeperTest, TheWarmUpCountsFromTheProcessStartNotFromTheFirstSample) {
   HistoryKeeperOptions o = options();
   o.verdict = time_scaled(VerdictParameters{}, 60);

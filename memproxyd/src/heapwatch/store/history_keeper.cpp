@@ -229,8 +229,9 @@ void HistoryKeeper::run() {
       maintain();
       next_maintenance = now + options_.maintenance_interval;
     }
-    if (now >= next_verdicts) {
+    if (now >= next_verdicts || first_pass_due_) {
       if (!verdict_pass_) start_verdict_pass();
+      first_pass_due_ = true;
       next_verdicts = now + options_.verdict_interval;
     }
   }
@@ -276,7 +277,10 @@ void HistoryKeeper::record_ticks(Tick& tick) {
   // at the first maintenance.
   const bool first = !seen_tick_;
   seen_tick_ = true;
-  if (first) mark_silent_processes_ended(unix_now_ns());
+  if (first) {
+    mark_silent_processes_ended(unix_now_ns());
+    first_pass_due_ = true;
+  }
 }
 
 void HistoryKeeper::note_failure(const std::string& what) {

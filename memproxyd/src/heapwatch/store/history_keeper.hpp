@@ -162,6 +162,10 @@ class HistoryKeeper {
   std::optional<HistoryStore> store_;
   std::vector<WatchedProcess> running_;  // the processes of the newest tick recorded
   bool seen_tick_ = false;
+  // The first tick makes the first verdict pass due at once: a restarted
+  // daemon judges the processes it found from the store's history without
+  // waiting a verdict interval, in which every view would say not judged.
+  bool first_pass_due_ = false;
   std::set<ProcessId> recorded_;  // running processes the store has a row for
   std::vector<WatchedProcess> verdict_queue_;  // of the pass under way
   Verdicts verdict_results_;
