@@ -59,6 +59,7 @@ std::string to_text(const Record& r) {
   put("generation", std::to_string(r.generation));
   put("entry_count", std::to_string(r.entry_count));
   put("started_unix_ns", std::to_string(r.started_unix_ns));
+  put("ready_unix_ns", std::to_string(r.ready_unix_ns));
   put("last_publish_unix_ns", std::to_string(r.last_publish_unix_ns));
   put("last_publish_ms", std::to_string(r.last_publish_ms));
   put("rejected_count", std::to_string(r.rejected_count));
@@ -110,6 +111,7 @@ std::optional<Record> from_text(std::string_view text, std::string* error) {
   number("generation", &r.generation);
   number("entry_count", &r.entry_count);
   number("started_unix_ns", &r.started_unix_ns);
+  number("ready_unix_ns", &r.ready_unix_ns);
   number("last_publish_unix_ns", &r.last_publish_unix_ns);
   number("last_publish_ms", &r.last_publish_ms);
   number("rejected_count", &r.rejected_count);

@@ -66,6 +66,7 @@ int cmd_status(const GlobalOptions& options) {
                               {"entry_count", record->entry_count},
                               {"allocator", record->allocator},
                               {"started_unix_ns", record->started_unix_ns},
+                              {"ready_unix_ns", record->ready_unix_ns},
                               {"last_publish_unix_ns", record->last_publish_unix_ns},
                               {"last_publish_ms", record->last_publish_ms},
                               {"rejected_count", record->rejected_count},

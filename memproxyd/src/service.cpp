@@ -191,6 +191,8 @@ int run_service(const Options& options) {
 
   error = loop->start_heap_watch();
   if (!error.empty()) return fail(error);
+  record.ready_unix_ns = unix_now_ns();
+  status.write();
   spdlog::info("memproxyd {} running (pid {}), publishing {}", MEMPROXY_VERSION, ::getpid(), options.table_path);
   detacher.ready(kExitOk);
   if (background) detach_stderr_logging();

@@ -51,6 +51,19 @@ inline bool wait_until(const std::function<bool()>& condition, std::chrono::mill
   return condition();
 }
 
+// Whether the daemon `pid` says in the status record beside `table` that
+// every part of it has started (its ready_unix_ns), read as the key=value
+// text it is: a handshake, not a line of its log.
+inline bool daemon_ready(const std::string& table, pid_t pid) {
+  std::istringstream record(read_file(table + ".status"));
+  bool ours = false, ready = false;
+  for (std::string line; std::getline(record, line);) {
+    if (line == "pid=" + std::to_string(pid)) ours = true;
+    if (line.rfind("ready_unix_ns=", 0) == 0 && line != "ready_unix_ns=0") ready = true;
+  }
+  return ours && ready;
+}
+
 // memproxyd in the foreground on DIR/run/table, watching the programs
 // `monitored` (mp-grower unless told), its log in DIR/memproxyd.log and its
 // history in DIR/history.sqlite unless `extra` says otherwise.
@@ -83,7 +96,7 @@ class Daemon {
   }
   std::string log() const { return read_file(log_); }
   bool ready() const {
-    return wait_until([this] { return log().find("running (pid") != std::string::npos; });
+    return wait_until([this] { return daemon_ready(table_, process_->pid()); });
   }
   // The port in "prometheus: serving /metrics on ADDR (port N)", or 0.
   int prometheus_port() const {

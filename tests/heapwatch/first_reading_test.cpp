@@ -43,7 +43,7 @@ class HourlyDaemon {
   const std::string& table() const { return table_; }
   std::string log() const { return read_file(log_); }
   bool ready() const {
-    return wait_until([this] { return log().find("running (pid") != std::string::npos; });
+    return wait_until([this] { return daemon_ready(table_, process_->pid()); });
   }
 
  private:

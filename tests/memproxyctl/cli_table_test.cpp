@@ -239,6 +239,7 @@ TEST(CliStatus, DaemonAliveWhileLockHeld) {
   record.rejected_count = 2;
   record.last_rejection_unix_ns = 1'700'000'100'000'000'000;
   record.last_error = "x.conf:3: error: bad";
+  record.ready_unix_ns = 1'700'000'000'500'000'000;
   write_file(memproxy::status::status_path_for(table), memproxy::status::to_text(record));
   // Held as memproxyd holds it: a flock and a POSIX write lock.
   int fd = ::open(memproxy::status::lock_path_for(table).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
@@ -259,6 +260,7 @@ TEST(CliStatus, DaemonAliveWhileLockHeld) {
   EXPECT_EQ(doc["daemon"]["method"], "lock_query");
   EXPECT_EQ(doc["daemon"]["lock_holder_pid"], ::getpid());
   EXPECT_EQ(doc["status_record"]["rejected_count"], 2);
+  EXPECT_EQ(doc["status_record"]["ready_unix_ns"], 1'700'000'000'500'000'000);
   ::close(fd);
 
   // Lock released: not alive, even though the record says running.

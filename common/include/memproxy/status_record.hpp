@@ -24,6 +24,9 @@ struct Record {
   uint64_t generation = 0;          // generation of the live table
   uint64_t entry_count = 0;         // entries in the live table
   int64_t started_unix_ns = 0;
+  // When every part had started (the table published, the heap watch's
+  // sockets listening): what a supervisor or a test waits for. 0 before.
+  int64_t ready_unix_ns = 0;
   int64_t last_publish_unix_ns = 0;
   double last_publish_ms = 0;       // time to build and publish the last table
   uint64_t rejected_count = 0;      // configs rejected since start
