@@ -47,6 +47,7 @@ class HistoryKeeperTest : public ::testing::Test {
     HistoryKeeper::Callbacks callbacks;
     callbacks.on_health = [this](const HistoryHealth& h) { health_ = h; };
     callbacks.on_verdicts = [this](HistoryKeeper::Verdicts v) {
+      ++passes_;
       for (auto& [id, summary] : v) verdicts_[id.pid] = summary;
     };
     keeper_ = std::make_unique<HistoryKeeper>(io_, std::move(o), std::move(callbacks));
@@ -76,6 +77,7 @@ class HistoryKeeperTest : public ::testing::Test {
   boost::asio::io_context io_;
   std::optional<HistoryHealth> health_;
   std::map<pid_t, VerdictSummary> verdicts_;
+  int passes_ = 0;  // verdict passes posted back
   std::unique_ptr<HistoryKeeper> keeper_;
 };
 
@@ -240,6 +242,24 @@ TEST_F(HistoryKeeperTest, ARestartedKeeperJudgesAtItsFirstTickNotAnIntervalLater
       << "no verdict within the loop's deadline: the first pass waited for the interval";
   EXPECT_EQ(verdicts_[48].trend, "growing");
   EXPECT_EQ(verdicts_[49].trend, "stable");
+}
+
+// Only the first tick makes a pass due at once; after it, passes come once
+// a verdict interval, however many ticks arrive.
+TEST_F(HistoryKeeperTest, AfterTheFirstPassTheNextWaitsForTheInterval) {
+  HistoryKeeperOptions o = options();
+  o.verdict = time_scaled(VerdictParameters{}, 60);
+  o.verdict_interval = std::chrono::hours(1);
+  start(o);
+  WatchedProcess p = process(50, 1000);
+  keeper_->record(tick(p, now_ns(), 64u << 20));
+  ASSERT_TRUE(run_loop_until(io_, [&] { return passes_ == 1; }));
+  for (int i = 1; i <= 5; ++i) keeper_->record(tick(p, now_ns() + i, 64u << 20));
+  // The worker takes one task and one verdict step a turn, and posts in
+  // order: once three queries behind the ticks have been answered, a pass
+  // those ticks had started would have posted its verdicts before them.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(processes());
+  EXPECT_EQ(passes_, 1);
 }
 
 TEST_F(HistoryKeeperTest, TheWarmUpCountsFromTheProcessStartNotFromTheFirstSample) {

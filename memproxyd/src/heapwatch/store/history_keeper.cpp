@@ -231,7 +231,7 @@ void HistoryKeeper::run() {
     }
     if (now >= next_verdicts || first_pass_due_) {
       if (!verdict_pass_) start_verdict_pass();
-      first_pass_due_ = true;
+      first_pass_due_ = false;
       next_verdicts = now + options_.verdict_interval;
     }
   }
