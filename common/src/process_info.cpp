@@ -111,9 +111,9 @@ void read_invoked_name(ProcessInfo* info, const std::string& dir) {
       return;
     }
   }
-  std::string cmdline = read_proc_file(dir + "/cmdline", &ok);
-  if (ok && !cmdline.empty()) {
-    info->invoked_path = cmdline.substr(0, cmdline.find('\0'));
+  const std::vector<std::string> argv = command_line(info->pid);
+  if (!argv.empty()) {
+    info->invoked_path = argv.front();
     info->invoked_source = "argv[0]";
   }
 }

@@ -60,10 +60,8 @@ void reconcile_with_verdict(std::vector<RankedSite>& sites, VerdictState process
     if (r.growth.growing) added += r.growth.bytes_per_hour;
     if (r.growth.shrinking) taken_back -= r.growth.bytes_per_hour;
   }
-  const bool offset = added > 0 && taken_back >= added;
-  for (RankedSite& r : sites) {
-    if (!offset) r.growth.growing = false;
-    if (!offset) r.growth.shrinking = false;
+  if (added <= 0 || taken_back < added) {
+    for (RankedSite& r : sites) r.growth.growing = r.growth.shrinking = false;
   }
   std::stable_partition(sites.begin(), sites.end(), [](const RankedSite& r) { return r.growth.growing; });
 }

@@ -100,8 +100,7 @@ void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
   for (auto& [id, summary] : verdicts) {
     const Watched* watched = registry_.find(id);
     if (watched == nullptr) continue;
-    auto known = verdicts_.find(id);
-    const VerdictState before = known == verdicts_.end() ? VerdictState::not_judged : state_of(known->second);
+    const VerdictState before = verdict_state(id);
     const VerdictState after = state_of(summary);
     if (after != before) {
       spdlog::info("pid {} {}: {} -> {}, {}", id.pid, loggable(watched->process.program), state_words(before), state_words(after),
