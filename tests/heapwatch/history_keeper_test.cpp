@@ -42,6 +42,14 @@ class HistoryKeeperTest : public ::testing::Test {
     o.store.busy_timeout_ms = 300;
     return o;
   }
+  // options() with the verdict 60 times faster than real time (a 30-minute
+  // window becomes 30 s), a pass every `interval`.
+  HistoryKeeperOptions fast_verdicts(std::chrono::milliseconds interval) {
+    HistoryKeeperOptions o = options();
+    o.verdict = time_scaled(VerdictParameters{}, 60);
+    o.verdict_interval = interval;
+    return o;
+  }
   // Starts the keeper and waits until it has opened its store.
   void start(HistoryKeeperOptions o) {
     HistoryKeeper::Callbacks callbacks;
@@ -186,9 +194,7 @@ void record_pair(HistoryKeeper& keeper, const WatchedProcess& leaking, const Wat
 }
 
 TEST_F(HistoryKeeperTest, VerdictsOfRunningProcessesArePostedBackWithEverySummaryField) {
-  HistoryKeeperOptions o = options();
-  o.verdict = time_scaled(VerdictParameters{}, 60);
-  o.verdict_interval = 200ms;
+  HistoryKeeperOptions o = fast_verdicts(200ms);
   start(o);
   const int64_t long_ago = now_ns() - 3'600'000'000'000LL;
   WatchedProcess leaking = process(44, 1000);
@@ -220,9 +226,7 @@ TEST_F(HistoryKeeperTest, VerdictsOfRunningProcessesArePostedBackWithEverySummar
 // interval later (an hour here), in which every view would say not judged
 // and the leak metric would fall to 0.
 TEST_F(HistoryKeeperTest, ARestartedKeeperJudgesAtItsFirstTickNotAnIntervalLater) {
-  HistoryKeeperOptions o = options();
-  o.verdict = time_scaled(VerdictParameters{}, 60);
-  o.verdict_interval = 200ms;
+  HistoryKeeperOptions o = fast_verdicts(200ms);
   start(o);
   WatchedProcess leaking = process(48, 1000);
   WatchedProcess steady = process(49, 1000);
@@ -247,9 +251,7 @@ TEST_F(HistoryKeeperTest, ARestartedKeeperJudgesAtItsFirstTickNotAnIntervalLater
 // Only the first tick makes a pass due at once; after it, passes come once
 // a verdict interval, however many ticks arrive.
 TEST_F(HistoryKeeperTest, AfterTheFirstPassTheNextWaitsForTheInterval) {
-  HistoryKeeperOptions o = options();
-  o.verdict = time_scaled(VerdictParameters{}, 60);
-  o.verdict_interval = std::chrono::hours(1);
+  HistoryKeeperOptions o = fast_verdicts(std::chrono::hours(1));
   start(o);
   WatchedProcess p = process(50, 1000);
   keeper_->record(tick(p, now_ns(), 64u << 20));
@@ -263,9 +265,7 @@ TEST_F(HistoryKeeperTest, AfterTheFirstPassTheNextWaitsForTheInterval) {
 }
 
 TEST_F(HistoryKeeperTest, TheWarmUpCountsFromTheProcessStartNotFromTheFirstSample) {
-  HistoryKeeperOptions o = options();
-  o.verdict = time_scaled(VerdictParameters{}, 60);
-  o.verdict_interval = 200ms;
+  HistoryKeeperOptions o = fast_verdicts(200ms);
   start(o);
   // Two leaks seen for the same 33 s: one whose process started with its
   // first sample (5 s of warm-up leave 28 s, too short), and one started
