@@ -25,6 +25,15 @@ bool takes_value(std::string_view arg) {
 // Options whose value is the program itself: the name says which.
 bool inline_program(std::string_view arg) { return arg == "-c" || arg == "-e" || arg == "-E"; }
 
+// "INTERPRETER PART", or the interpreter alone when `part` is longer than a
+// file name can be (NAME_MAX): the command line is the process's to write,
+// up to 128 KiB an argument, and the name goes into every view, the
+// history and the metrics' labels.
+std::string with_part(const std::string& interpreter, const std::string& part) {
+  constexpr size_t kNameMax = 255;
+  return part.size() > kNameMax ? interpreter : interpreter + " " + part;
+}
+
 }  // namespace
 
 bool is_interpreter(const std::string& base) {
@@ -52,15 +61,15 @@ std::string program_name(const std::string& invoked_base, const std::string& exe
   }
   for (size_t i = 1; i < argv.size(); ++i) {
     const std::string& arg = argv[i];
-    if (arg == "--") return i + 1 < argv.size() ? interpreter + " " + base_name(argv[i + 1]) : interpreter;
-    if (arg == "-m" && i + 1 < argv.size()) return interpreter + " -m " + argv[i + 1];
+    if (arg == "--") return i + 1 < argv.size() ? with_part(interpreter, base_name(argv[i + 1])) : interpreter;
+    if (arg == "-m" && i + 1 < argv.size()) return with_part(interpreter, "-m " + argv[i + 1]);
     if (inline_program(arg)) return interpreter + " " + arg;
     if (takes_value(arg)) {
       ++i;
       continue;
     }
     if (arg.empty() || arg[0] == '-') continue;
-    return interpreter + " " + base_name(arg);
+    return with_part(interpreter, base_name(arg));
   }
   return interpreter;
 }

@@ -41,6 +41,17 @@ TEST(ProgramName, AnInterpreterWithoutAScriptIsItself) {
   EXPECT_EQ(mp::program_name("python3", "python3.11", {}), "python3");
 }
 
+// The command line is the process's own: a script part no file name could
+// be is left out, so a process cannot give itself a 128 KiB name.
+TEST(ProgramName, AScriptPartLongerThanAFileNameIsLeftOut) {
+  const std::string huge(100 * 1024, 'a');
+  EXPECT_EQ(mp::program_name("python3", "python3.11", {"python3", "/srv/" + huge}), "python3");
+  EXPECT_EQ(mp::program_name("python3", "python3.11", {"python3", "-m", huge}), "python3");
+  EXPECT_EQ(mp::program_name("bash", "bash", {"bash", "--", huge}), "bash");
+  const std::string longest(255, 'b');
+  EXPECT_EQ(mp::program_name("python3", "python3.11", {"python3", longest}), "python3 " + longest);
+}
+
 TEST(ProgramName, InterpretersAreKnownByFamilyAndVersion) {
   for (const char* name : {"python3", "python3.11", "python", "pypy3", "perl5.36.0", "ruby3.1", "node", "luajit-2.1", "sh"}) {
     EXPECT_TRUE(mp::is_interpreter(name)) << name;
