@@ -205,8 +205,17 @@ TEST(CliPreload, AVerificationProgramThatHangsIsKilledAndTheEditRefused) {
   auto r = ctl({"preload", "enable", "--file", dir / "preload", "--library", MEMPROXY_LIBRARY, "--verify-program",
                 script, "--verify-timeout", "0.5"});
   const pid_t child = static_cast<pid_t>(std::atol(read_file(dir / "child.pid").c_str()));
-  const bool child_alive = child > 0 && ::kill(child, 0) == 0 &&
-                           read_file("/proc/" + std::to_string(child) + "/stat").find(") Z") == std::string::npos;
+  // SIGKILL is sent to the group before memproxyctl returns; the child dies
+  // when next scheduled, which on busy cores can be after this check starts.
+  const auto alive = [child] {
+    return child > 0 && ::kill(child, 0) == 0 &&
+           read_file("/proc/" + std::to_string(child) + "/stat").find(") Z") == std::string::npos;
+  };
+  bool child_alive = alive();
+  for (int i = 0; i < 500 && child_alive; ++i) {
+    ::usleep(10'000);
+    child_alive = alive();
+  }
   if (child > 0) ::kill(child, SIGKILL);
   EXPECT_FALSE(r.timed_out) << "memproxyctl itself hung";
   EXPECT_EQ(r.exit_status, 5) << r.out << r.err;
