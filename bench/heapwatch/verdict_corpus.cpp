@@ -9,6 +9,7 @@
 //   heapwatch-bench-verdict [--seeds N] [--first-seed N] [--hours H] [--step S] [--timing-rounds R]
 //                           [--trace LABEL [--trace-seed N]]
 //                           [--alpha A] [--min-growth-to-scatter K] [--min-duration S] [--warm-up S]
+//                           [--fast-horizon S] [--fast-levelling-ratio R] [--fast-growth-fraction F]
 #include <time.h>
 
 #include <algorithm>
@@ -50,11 +51,15 @@ Options parse(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--min-growth-to-scatter") == 0) o.parameters.min_growth_to_scatter = std::atof(argv[i + 1]);
     else if (std::strcmp(argv[i], "--min-duration") == 0) o.parameters.min_duration_s = std::atoll(argv[i + 1]);
     else if (std::strcmp(argv[i], "--warm-up") == 0) o.parameters.warm_up_s = std::atoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--fast-horizon") == 0) o.parameters.fast_horizon_s = std::atoll(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--fast-levelling-ratio") == 0) o.parameters.fast_levelling_ratio = std::atof(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--fast-growth-fraction") == 0) o.parameters.fast_growth_fraction = std::atof(argv[i + 1]);
     else if (std::strcmp(argv[i], "--trace-seed") == 0) o.trace_seed = std::strtoull(argv[i + 1], nullptr, 10);
     else {
       std::fprintf(stderr,
                    "usage: %s [--seeds N] [--first-seed N] [--hours H] [--step S] [--timing-rounds R] [--trace LABEL [--trace-seed N]]\n"
-                   "       [--alpha A] [--min-growth-to-scatter K] [--min-duration S] [--warm-up S]   (defaults otherwise)\n",
+                   "       [--alpha A] [--min-growth-to-scatter K] [--min-duration S] [--warm-up S]\n"
+                   "       [--fast-horizon S (0: off)] [--fast-levelling-ratio R] [--fast-growth-fraction F]   (defaults otherwise)\n",
                    argv[0]);
       std::exit(2);
     }
@@ -77,6 +82,8 @@ std::string minutes(int64_t s) {
 void corpus_table(const Options& o) {
   const VerdictParameters& parameters = o.parameters;
   int tp = 0, fp = 0, fn = 0, tn = 0, transient_fp = 0, persistent_fp = 0, early = 0, late_leaks = 0;
+  int64_t longest_fp_run = 0;
+  int rapid = 0, rapid_in_time = 0;
   std::printf("| label | expected | growing / stable / not enough data | time to flag, min (min / median / max) [1] | series ever flagged | evaluations flagged |\n");
   std::printf("|---|---|---|---|---|---|\n");
   for (const corpus::PatternInfo& p : corpus::all_patterns()) {
@@ -92,6 +99,10 @@ void corpus_table(const Options& o) {
       nodata += t == Trend::not_enough_data;
       evaluations += r.evaluations;
       flagged += r.flagged_evaluations;
+      if (p.pattern == corpus::Pattern::rapid_leak) {
+        ++rapid;
+        rapid_in_time += r.first_flag_s && *r.first_flag_s <= 600;
+      }
       if (r.first_flag_s) {
         ++ever;
         flag_times.push_back(*r.first_flag_s - (p.leaking ? series.leak_from_s : 0));
@@ -106,6 +117,7 @@ void corpus_table(const Options& o) {
         (t == Trend::growing ? fp : tn) += 1;
         transient_fp += r.first_flag_s.has_value();
         persistent_fp += r.longest_flagged_run >= 5;
+        longest_fp_run = std::max(longest_fp_run, r.longest_flagged_run);
       }
     }
     std::string times = "-";
@@ -123,7 +135,10 @@ void corpus_table(const Options& o) {
   std::printf("\nFinal verdicts: TP %d, FP %d, FN %d, TN %d: precision %.3f, recall %.3f\n", tp, fp, fn, tn,
               precision, recall);
   std::printf("Non-leaking series flagged at any evaluation along the way: %d of %d\n", transient_fp, fp + tn);
-  std::printf("... of which for 5 evaluations in a row or more: %d\n", persistent_fp);
+  std::printf("... of which for 5 evaluations in a row or more: %d (the longest run: %lld)\n", persistent_fp,
+              static_cast<long long>(longest_fp_run));
+  std::printf("Rapid leaks (10%% of the heap or more per 10 minutes) flagged within 10 minutes: %d of %d\n",
+              rapid_in_time, rapid);
   std::printf("Late leaks flagged before they began: %d of %d\n", early, late_leaks);
   std::printf("[1] since the process start, or for late_leak since the leak began; for a label that should\n"
               "    not be flagged, when it first was\n");

@@ -111,7 +111,9 @@ TEST_F(DaemonViewsTest, AFreshProgramIsNotJudgedUntilItsFirstVerdictAndTheLogSay
   const std::string textfile = dir_ / "memproxy.prom";
   Daemon daemon(dir_, {"--verdict-time-scale", "60", "--prometheus-textfile", textfile});
   ASSERT_TRUE(daemon.ready()) << daemon.log();
-  auto grower = start_grower(daemon.table());
+  // 4 KiB every 20 ms over 64 MiB: 3% of the heap per (scaled) 10 minutes,
+  // too slow for the fast test, so judged when the full verdict is due.
+  auto grower = start_grower(daemon.table(), "4096", std::to_string(64 << 20));
   ASSERT_EQ(grower->read_line(), std::optional<std::string>("growing"));
   const std::string pid = std::to_string(grower->pid());
 
@@ -170,6 +172,36 @@ TEST_F(DaemonViewsTest, AFreshProgramIsNotJudgedUntilItsFirstVerdictAndTheLogSay
   grower->finish();
   const std::regex ended("pid " + pid + R"( mp-grower ended while growing, \+\d+(\.\d)? [KMGTPE]iB/h)");
   EXPECT_TRUE(wait_until([&] { return std::regex_search(daemon.log(), ended); })) << daemon.log();
+}
+
+// A leak many times its heap per 10 minutes is flagged by the fast test,
+// on its short horizon, before the full verdict is due.
+TEST_F(DaemonViewsTest, AFastLeakIsFlaggedBeforeItsFirstVerdictIsDue) {
+  Daemon daemon(dir_, {"--verdict-time-scale", "60"});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto grower = start_grower(daemon.table());
+  ASSERT_EQ(grower->read_line(), std::optional<std::string>("growing"));
+  std::optional<json> view = grower_in_top(daemon.table(), grower->pid(), 1);
+  ASSERT_TRUE(view) << daemon.log();
+  const int64_t first_verdict = (*view)["verdict"]["first_verdict_unix_ns"].get<int64_t>();
+  ASSERT_GT(first_verdict, 0) << view->dump();
+
+  Outcome judged;
+  ASSERT_TRUE(wait_until([&] { return (judged = memproxyctl(daemon.table(), {"leaks"})).code != 6; },
+                         std::chrono::seconds(150)))
+      << judged.describe() << daemon.log();
+  EXPECT_EQ(judged.code, 1) << judged.describe();
+  EXPECT_NE(line_of(judged.out, grower->pid()).find("mp-grower"), std::string::npos) << judged.out;
+  std::optional<json> flagged = grower_in_top(daemon.table(), grower->pid(), 1);
+  ASSERT_TRUE(flagged);
+  const json& verdict = (*flagged)["verdict"];
+  EXPECT_EQ(verdict["trend"], "growing") << flagged->dump();
+  // The fast horizon is 9 s here (9 minutes at 60 times real time); the full
+  // verdict analyses 30 s or more.
+  EXPECT_LE(verdict["analysed_s"].get<int64_t>(), 10) << flagged->dump();
+  EXPECT_GT(verdict["slope_bytes_per_hour"].get<double>(), 0) << flagged->dump();
+  const std::regex change("pid " + std::to_string(grower->pid()) + R"( mp-grower: not judged -> growing)");
+  EXPECT_TRUE(std::regex_search(daemon.log(), change)) << daemon.log();
 }
 
 // Two python3 scripts on one host are two programs: each is named by its

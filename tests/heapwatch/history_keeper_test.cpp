@@ -266,6 +266,8 @@ TEST_F(HistoryKeeperTest, AfterTheFirstPassTheNextWaitsForTheInterval) {
 
 TEST_F(HistoryKeeperTest, TheWarmUpCountsFromTheProcessStartNotFromTheFirstSample) {
   HistoryKeeperOptions o = fast_verdicts(200ms);
+  // The leaks are fast enough for the fast test, which has its own warm-up.
+  o.verdict.fast_horizon_s = 0;
   start(o);
   // Two leaks seen for the same 33 s: one whose process started with its
   // first sample (5 s of warm-up leave 28 s, too short), and one started
@@ -357,6 +359,14 @@ TEST(DaemonDefaults, TheVerdictRunsAtTheRealTimescaleOnceAMinuteOverOneSampleASe
   EXPECT_EQ(scaled.min_duration_s, 1800);
   EXPECT_EQ(scaled.min_recent_horizon_s, 3600);
   EXPECT_EQ(scaled.max_span_s, 7 * 24 * 3600);
+  EXPECT_EQ(scaled.fast_warm_up_s, 30);
+  EXPECT_EQ(scaled.fast_horizon_s, 540);
+  EXPECT_EQ(scaled.fast_history_s, 7200);
+  EXPECT_EQ(scaled.fast_growth_period_s, 600);
+  const VerdictParameters sixty_times = time_scaled(VerdictParameters{}, 60);
+  EXPECT_EQ(sixty_times.fast_horizon_s, 9);
+  EXPECT_EQ(sixty_times.fast_history_s, 120);
+  EXPECT_EQ(sixty_times.fast_growth_period_s, 10);
   EXPECT_EQ(HistoryKeeperOptions{}.verdict_interval, 60'000ms);
   const RetentionPolicy retention;
   EXPECT_EQ(retention.raw_for_s, 3600);

@@ -12,7 +12,7 @@ namespace {
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr double kHour = 3600.0;
 
-constexpr std::array<PatternInfo, 11> kPatterns{{
+constexpr std::array<PatternInfo, 12> kPatterns{{
     {Pattern::steady, "steady", false},
     {Pattern::warmup_plateau, "warmup_plateau", false},
     {Pattern::sawtooth, "sawtooth", false},
@@ -24,6 +24,7 @@ constexpr std::array<PatternInfo, 11> kPatterns{{
     {Pattern::thread_leak, "thread_leak", true},
     {Pattern::sawtooth_leak, "sawtooth_leak", true},
     {Pattern::late_leak, "late_leak", true},
+    {Pattern::rapid_leak, "rapid_leak", true},
 }};
 
 // SplitMix64: tiny, and the same numbers on every platform and library
@@ -181,6 +182,7 @@ SyntheticSeries generate(Pattern pattern, uint64_t seed, int64_t duration_s, int
   const double sawtooth_leak_rate = rng.uniform(5, 20) * kMiB / kHour;
   const double late_at = rng.uniform(0.3, 0.5) * duration;
   const double late_rate = rng.uniform(10, 40) * kMiB / kHour;
+  const double rapid_rate = rng.uniform(0.10, 0.60) * heap / 600.0;
   double next_burst = rng.uniform(0, burst_every);
   if (pattern == Pattern::late_leak) series.leak_from_s = static_cast<int64_t>(late_at);
 
@@ -226,6 +228,9 @@ SyntheticSeries generate(Pattern pattern, uint64_t seed, int64_t duration_s, int
         break;
       case Pattern::late_leak:
         live += late_rate * std::max(0.0, t - late_at);
+        break;
+      case Pattern::rapid_leak:
+        live += rapid_rate * t;
         break;
     }
     Sample s;

@@ -27,6 +27,7 @@ enum class Pattern {
   thread_leak,     // one of eight threads leaks 2 to 8 MiB/h; the others churn
   sawtooth_leak,   // 5 to 20 MiB/h under a cache sawtooth of half to all of the heap
   late_leak,       // steady for hours, then 10 to 40 MiB/h
+  rapid_leak,      // 10% to 60% of the heap every 10 minutes
 };
 
 struct PatternInfo {

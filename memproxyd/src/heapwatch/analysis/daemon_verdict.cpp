@@ -14,6 +14,10 @@ VerdictParameters time_scaled(VerdictParameters p, int scale) {
   p.min_duration_s /= by;
   p.max_span_s /= by;
   p.min_recent_horizon_s /= by;
+  p.fast_warm_up_s /= by;
+  p.fast_horizon_s /= by;
+  p.fast_history_s /= by;
+  p.fast_growth_period_s = std::max<int64_t>(1, p.fast_growth_period_s / by);
   return p;
 }
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "heapwatch/analysis/verdict_windows.hpp"
@@ -14,6 +15,7 @@ namespace {
 constexpr int64_t kNsPerSecond = 1'000'000'000;
 constexpr double kNsPerHour = 3600.0 * 1e9;
 constexpr int kMaxHorizons = 12;
+constexpr int64_t kFastWindows = 36;  // per fast horizon: enough blocks for the trend test
 constexpr int64_t kMaxSeconds = 366LL * 24 * 3600;
 
 // The parameters in nanoseconds, each within a range where the method means
@@ -33,6 +35,12 @@ struct Settings {
   double levelling_ratio;
   double min_growth_to_scatter;
   double usual_overhead_ratio;
+  int64_t fast_warm_up_ns;
+  int64_t fast_horizon_ns;  // 0: no fast test
+  int64_t fast_history_ns;
+  double fast_growth_fraction;
+  int64_t fast_growth_period_ns;
+  double fast_levelling_ratio;
 
   explicit Settings(const VerdictParameters& p) {
     int64_t window_s = std::clamp<int64_t>(p.window_s, 1, 24 * 3600);
@@ -50,6 +58,12 @@ struct Settings {
     levelling_ratio = std::max(0.0, p.levelling_ratio);
     min_growth_to_scatter = std::max(0.0, p.min_growth_to_scatter);
     usual_overhead_ratio = std::max(0.0, p.usual_overhead_ratio);
+    fast_warm_up_ns = std::clamp<int64_t>(p.fast_warm_up_s, 0, kMaxSeconds) * kNsPerSecond;
+    fast_horizon_ns = std::clamp<int64_t>(p.fast_horizon_s, 0, kMaxSeconds) * kNsPerSecond;
+    fast_history_ns = std::clamp<int64_t>(p.fast_history_s, p.fast_horizon_s, kMaxSeconds) * kNsPerSecond;
+    fast_growth_fraction = std::max(0.0, p.fast_growth_fraction);
+    fast_growth_period_ns = std::clamp<int64_t>(p.fast_growth_period_s, 1, kMaxSeconds) * kNsPerSecond;
+    fast_levelling_ratio = std::max(0.0, p.fast_levelling_ratio);
   }
 };
 
@@ -260,6 +274,35 @@ HorizonOutcome evaluate_horizon(Windows history, int64_t analysed_from, int64_t 
   return out;
 }
 
+// The Theil-Sen slope of the block floors of [from, until), in bytes per hour.
+double slope_between(Windows windows, int64_t from, int64_t until, int parts) {
+  return theil_sen_slope(block_floors(windows_between(windows, from, until), from, until, parts));
+}
+
+// The fast test (7) on the most recent horizon, for a process started at
+// `origin`: the horizon's outcome when it says growing, else nothing.
+std::optional<HorizonOutcome> fast_growth(const VerdictInput& input, int64_t origin, const Settings& s, double alpha) {
+  const int64_t window_ns = std::max<int64_t>(1, s.fast_horizon_ns / kFastWindows);
+  const AnalysisSeries series = analysis_windows(input, window_ns, s.fast_history_ns);
+  if (series.windows.empty()) return std::nullopt;
+  const int64_t until = series.windows.back().start_unix_ns + window_ns;
+  const int64_t from = until - kFastWindows * window_ns;
+  const int64_t judged_from = origin + s.fast_warm_up_ns;
+  if (from < judged_from) return std::nullopt;
+  Settings fast = s;
+  fast.min_growth_fraction = s.fast_growth_fraction * static_cast<double>(until - from) /
+                             static_cast<double>(s.fast_growth_period_ns);
+  HorizonOutcome h = evaluate_horizon(series.windows, judged_from, from, until, fast, alpha);
+  if (h.finding != Finding::growing) return std::nullopt;
+  const int64_t span_from = std::max(judged_from, until - 2 * (until - from));
+  const int64_t middle = span_from + (until - span_from) / 2;
+  const int parts = std::max(4, s.blocks / 2);
+  const double early = slope_between(series.windows, span_from, middle, parts);
+  const double late = slope_between(series.windows, middle, until, parts);
+  if (early > 0 && late < s.fast_levelling_ratio * early) return std::nullopt;
+  return h;
+}
+
 // `heap_slope` is the live heap's growth per hour when the verdict is
 // growing, else 0.
 FragmentationEvidence fragmentation_of(Windows horizon, int64_t from, int64_t until, uint64_t floor_at_start,
@@ -324,22 +367,29 @@ Verdict leak_verdict(const VerdictInput& input, const VerdictParameters& paramet
   v.live_now_bytes = series.live_now_bytes;
   if (series.windows.empty()) return v;
 
-  int64_t origin = input.process_started_unix_ns != 0 ? input.process_started_unix_ns : series.first_unix_ns;
-  Windows analysed = windows_from(series.windows, origin + s.warm_up_ns);
-  if (analysed.empty()) return v;
-  const int64_t from = analysed.front().start_unix_ns;
-  const int64_t until = analysed.back().start_unix_ns + s.window_ns;
-  v.analysed_from_unix_ns = from;
-  v.analysed_until_unix_ns = until;
-  v.analysed_s = (until - from) / kNsPerSecond;
-  v.floor_at_start_bytes = analysed.front().floor_bytes;
-  v.floor_now_bytes = analysed.back().floor_bytes;
-  if (until - from < s.min_duration_ns) return v;
+  const int64_t origin = input.process_started_unix_ns != 0 ? input.process_started_unix_ns : series.first_unix_ns;
+  const Windows analysed = windows_from(series.windows, origin + s.warm_up_ns);
+  const int64_t from = analysed.empty() ? 0 : analysed.front().start_unix_ns;
+  const int64_t until = analysed.empty() ? 0 : analysed.back().start_unix_ns + s.window_ns;
+  if (!analysed.empty()) {
+    v.analysed_from_unix_ns = from;
+    v.analysed_until_unix_ns = until;
+    v.analysed_s = (until - from) / kNsPerSecond;
+    v.floor_at_start_bytes = analysed.front().floor_bytes;
+    v.floor_now_bytes = analysed.back().floor_bytes;
+  }
+  const bool long_enough = !analysed.empty() && until - from >= s.min_duration_ns;
 
-  int horizons = 1;
-  while (horizons < kMaxHorizons && ((until - from) >> horizons) >= s.min_recent_ns) ++horizons;
-  // Bonferroni: the chance that any horizon raises a false alarm stays below alpha.
-  const double alpha = s.alpha / horizons;
+  int horizons = 0;
+  if (long_enough) {
+    horizons = 1;
+    while (horizons < kMaxHorizons && ((until - from) >> horizons) >= s.min_recent_ns) ++horizons;
+  }
+  // Bonferroni: the chance that any horizon raises a false alarm stays below
+  // alpha. The fast test asks at its own alpha, so the two together stay
+  // below twice it: sharing it would make the slowest leaks wait longer for
+  // the sake of a test that only judges growth of 10% per 10 minutes.
+  const double alpha = s.alpha / std::max(1, horizons);
 
   HorizonOutcome chosen;
   for (int k = 0; k < horizons; ++k) {
@@ -351,6 +401,13 @@ Verdict leak_verdict(const VerdictInput& input, const VerdictParameters& paramet
       break;
     }
   }
+  if (s.fast_horizon_ns > 0 && chosen.finding != Finding::growing) {
+    if (std::optional<HorizonOutcome> fast = fast_growth(input, origin, s, s.alpha)) {
+      chosen = *fast;
+      v.fast = true;
+    }
+  }
+  if (!long_enough && !v.fast) return v;
 
   v.trend = chosen.finding == Finding::growing ? Trend::growing
             : chosen.finding == Finding::too_short ? Trend::not_enough_data
@@ -366,7 +423,9 @@ Verdict leak_verdict(const VerdictInput& input, const VerdictParameters& paramet
   v.floor_rise_bytes = chosen.floor_rise;
   v.floor_scatter_bytes = chosen.scatter;
   const double heap_slope = v.trend == Trend::growing ? std::max(0.0, v.live.slope_bytes_per_hour) : 0.0;
-  v.fragmentation = fragmentation_of(analysed, from, until, analysed.front().floor_bytes, heap_slope, s);
+  if (!analysed.empty()) {
+    v.fragmentation = fragmentation_of(analysed, from, until, analysed.front().floor_bytes, heap_slope, s);
+  }
   return v;
 }
 

@@ -46,6 +46,18 @@
 //     lowest live bytes of its last third are above every block floor of the
 //     analysed history before it (within_history otherwise: a cache half-way
 //     through growing is not above its own past peaks).
+//  7. A fast leak is not left to wait for `min_duration_s`: the last
+//     `fast_horizon_s` (from `fast_warm_up_s` after the start) is judged on
+//     windows a 36th of its length, by every test above, when the heap grew
+//     by at least `fast_growth_fraction` of itself per
+//     `fast_growth_period_s` (10 minutes) over it,
+//     and the growth does not slow down: over up to twice the horizon, the
+//     later half's slope is at least `fast_levelling_ratio` of the earlier
+//     half's. A warm-up that fills a heap over minutes is as fast as such a
+//     leak but slows all along (1 - e^(-t/tau) halves its rate every 0.7
+//     tau); a leak does not. This test can only say `growing`: until
+//     `min_duration_s` has been analysed, a process it does not flag is not
+//     judged yet.
 // RSS minus live bytes (allocator overhead, fragmentation, and memory the
 // program maps outside the allocator we watch: a runtime's own arenas, mmap,
 // stacks) is trended over the whole span, on block medians, and reported: it
@@ -87,6 +99,12 @@ struct VerdictParameters {
   double plateau_ratio = 0.3;       // each third's rise over the rise the slope predicts, at least
   double levelling_ratio = 0.5;     // the last third's rise over the middle's, and its rate over the rate into it
   double usual_overhead_ratio = 0.25;  // RSS beyond the heap per byte of heap growth that is no finding
+  int64_t fast_warm_up_s = 30;        // from the process start, before a fast leak is judged
+  int64_t fast_horizon_s = 540;       // 0 turns the fast test off
+  int64_t fast_history_s = 7200;      // the history a fast horizon is compared with
+  double fast_growth_fraction = 0.08;  // of the horizon's lowest live bytes per fast_growth_period_s, at least
+  int64_t fast_growth_period_s = 600;
+  double fast_levelling_ratio = 0.75;  // the later half's slope over the earlier's, at least
 };
 
 struct VerdictInput {
@@ -146,6 +164,7 @@ struct Verdict {
   double floor_scatter_bytes = 0;         // of the block floors about the trend line
   uint64_t live_now_bytes = 0;            // the last sample
   int horizons_tested = 0;
+  bool fast = false;                      // growing by the fast test (7), on its short horizon
   FragmentationEvidence fragmentation;
 };
 
