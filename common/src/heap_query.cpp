@@ -100,7 +100,11 @@ void to_json(json& j, const Verdict& v) {
            {"fragmentation_growing", v.fragmentation_growing},
            {"fragmentation_slope_bytes_per_hour", finite(v.fragmentation_slope_bytes_per_hour)},
            {"first_verdict_unix_ns", v.first_verdict_unix_ns},
-           {"first_verdict_in_s", v.first_verdict_in_s}};
+           {"first_verdict_in_s", v.first_verdict_in_s},
+           {"exhaustion_unix_ns", v.exhaustion_unix_ns},
+           {"exhaustion_in_s", v.exhaustion_in_s},
+           {"memory_limit_bytes", v.memory_limit_bytes},
+           {"memory_limit_source", v.memory_limit_source}};
 }
 
 void to_json(json& j, const View& v) {
@@ -151,6 +155,10 @@ void from_json(const json& j, Verdict& v) {
   // Later additions: a daemon before them does not send them.
   v.first_verdict_unix_ns = j.value("first_verdict_unix_ns", int64_t{0});
   v.first_verdict_in_s = j.value("first_verdict_in_s", int64_t{0});
+  v.exhaustion_unix_ns = j.value("exhaustion_unix_ns", int64_t{0});
+  v.exhaustion_in_s = j.value("exhaustion_in_s", int64_t{0});
+  v.memory_limit_bytes = j.value("memory_limit_bytes", uint64_t{0});
+  v.memory_limit_source = j.value("memory_limit_source", std::string());
 }
 
 void from_json(const json& j, View& v) {

@@ -101,6 +101,31 @@ std::string time_to(int64_t seconds) {
 
 }  // namespace
 
+namespace {
+
+// The EXHAUSTS column is shown only when some process has a forecast: most
+// screens have none, and 80 columns are full without it.
+bool any_forecast(const std::vector<hq::View>& views) {
+  return std::any_of(views.begin(), views.end(), [](const hq::View& v) { return v.verdict.exhaustion_unix_ns != 0; });
+}
+
+}  // namespace
+
+std::string exhaustion_text(const hq::Verdict& v) {
+  if (v.exhaustion_unix_ns == 0) return "-";
+  return time_to(v.exhaustion_in_s);
+}
+
+std::string exhaustion_words(const hq::Verdict& v) {
+  if (v.exhaustion_unix_ns == 0) return "";
+  const std::string limit = human_bytes(v.memory_limit_bytes) + " (" +
+                            (v.memory_limit_source == "host" ? std::string("what the host has available")
+                                                             : terminal_safe(v.memory_limit_source)) +
+                            ")";
+  if (v.exhaustion_in_s == 0) return "its memory has reached what it may use, " + limit;
+  return "at its present growth its memory reaches what it may use, " + limit + ", in " + time_to(v.exhaustion_in_s);
+}
+
 std::string verdict_text(const hq::Verdict& v) {
   if (v.trend == hq::trend::kNotEnoughData && v.first_verdict_in_s > 0) return "judged in " + time_to(v.first_verdict_in_s);
   return v.trend;
@@ -108,13 +133,16 @@ std::string verdict_text(const hq::Verdict& v) {
 
 std::vector<std::string> top_lines(const std::vector<hq::View>& views, int width, TopOrder order) {
   const bool rss = order == TopOrder::rss;
+  const bool forecast = any_forecast(views);
   Table t{{{"LIVE", 8}, {"PEAK", 8}, {"ALLOC/S", 7}, {"GROWTH/H", 9}, {"VERDICT", 15}}};
   if (rss) t.columns.insert(t.columns.begin() + 2, {"RSS", 8});
+  if (forecast) t.columns.push_back({"EXHAUSTS", 8});
   std::vector<std::string> out{t.header(width)};
   for (const hq::View& v : views) {
     std::vector<std::string> values{human_bytes(v.latest.live_bytes), human_bytes(v.latest.peak_bytes),
                                     human_rate(v.allocations_per_second), growth_text(v.verdict), verdict_text(v.verdict)};
     if (rss) values.insert(values.begin() + 2, human_bytes(v.latest.rss_bytes));
+    if (forecast) values.push_back(exhaustion_text(v.verdict));
     out.push_back(t.line(std::to_string(v.process.pid), v.process.user, values, v.process.program, width));
   }
   return out;
@@ -139,7 +167,9 @@ std::string verdict_line(const std::optional<hq::Verdict>& v) {
   if (v->trend == hq::trend::kNotEnoughData) {
     line += " (watched " + human_duration(v->observed_s);
     if (v->first_verdict_in_s > 0) line += "; first verdict in " + human_duration(v->first_verdict_in_s);
-    return line + ")";
+    line += ")";
+    if (v->exhaustion_unix_ns != 0) line += "; " + exhaustion_words(*v);
+    return line;
   }
   line += ", " + human_signed_bytes(v->slope_bytes_per_hour) + "/h (confidence " + percent(v->confidence) +
           ", over " + human_duration(v->analysed_s) + "; live " + human_bytes(v->live_at_start_bytes) + " -> " +
@@ -147,19 +177,22 @@ std::string verdict_line(const std::optional<hq::Verdict>& v) {
   if (!v->finding.empty() && v->finding != v->trend) line += "; " + terminal_safe(v->finding);
   line += ")";
   if (v->fragmentation_growing) line += "; " + rss_beyond_heap_words(*v);
+  if (v->exhaustion_unix_ns != 0) line += "; " + exhaustion_words(*v);
   return line;
 }
 
 std::vector<std::string> leak_lines(const std::vector<hq::View>& leaks, int width) {
   if (leaks.empty()) return {"no process is growing"};
+  const bool forecast = any_forecast(leaks);
   Table t{{{"GROWTH/H", 9}, {"CONFIDENCE", 10}, {"OVER", 7}, {"LIVE START", 10}, {"LIVE NOW", 8}}};
+  if (forecast) t.columns.push_back({"EXHAUSTS", 8});
   std::vector<std::string> out{t.header(width)};
   for (const hq::View& v : leaks) {
-    out.push_back(t.line(std::to_string(v.process.pid), v.process.user,
-                         {human_signed_bytes(v.verdict.slope_bytes_per_hour), percent(v.verdict.confidence),
-                          human_duration(v.verdict.analysed_s), human_bytes(v.verdict.live_at_start_bytes),
-                          human_bytes(v.verdict.live_now_bytes)},
-                         v.process.program, width));
+    std::vector<std::string> values{human_signed_bytes(v.verdict.slope_bytes_per_hour), percent(v.verdict.confidence),
+                                    human_duration(v.verdict.analysed_s), human_bytes(v.verdict.live_at_start_bytes),
+                                    human_bytes(v.verdict.live_now_bytes)};
+    if (forecast) values.push_back(exhaustion_text(v.verdict));
+    out.push_back(t.line(std::to_string(v.process.pid), v.process.user, values, v.process.program, width));
   }
   return out;
 }
@@ -177,7 +210,9 @@ std::vector<std::string> leaks_report(const std::vector<hq::View>& leaks,
     out = leak_lines(leaks, width);
     out.push_back(count + ":");
   }
+  const bool forecast = any_forecast(*not_judged);
   Table t{{{"WATCHED", 8}, {"FIRST VERDICT", 19}}};
+  if (forecast) t.columns.push_back({"EXHAUSTS", 8});
   out.push_back(t.header(width));
   for (const hq::View& v : *not_judged) {
     std::string when = "none (no history)";
@@ -185,8 +220,9 @@ std::vector<std::string> leaks_report(const std::vector<hq::View>& leaks,
       when = v.verdict.first_verdict_in_s > 0 ? "in " + time_to(v.verdict.first_verdict_in_s) + ", " : "due, ";
       when += clock_time(v.verdict.first_verdict_unix_ns, utc_offset_s, v.verdict.first_verdict_in_s >= 86400);
     }
-    out.push_back(t.line(std::to_string(v.process.pid), v.process.user, {human_duration(v.verdict.observed_s), when},
-                         v.process.program, width));
+    std::vector<std::string> values{human_duration(v.verdict.observed_s), when};
+    if (forecast) values.push_back(exhaustion_text(v.verdict));
+    out.push_back(t.line(std::to_string(v.process.pid), v.process.user, values, v.process.program, width));
   }
   return out;
 }

@@ -1,5 +1,6 @@
 #include "report_html.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -258,12 +259,24 @@ std::string sites_section(const ReportInput& input) {
 
 }  // namespace
 
+namespace {
+
+// " At its present growth ... in 5m." or "".
+std::string exhaustion_sentence(const hq::Verdict& v) {
+  std::string words = exhaustion_words(v);
+  if (words.empty()) return "";
+  words[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(words[0])));
+  return " " + words + ".";
+}
+
+}  // namespace
+
 std::string verdict_sentence(const std::optional<hq::Verdict>& v) {
   if (!v) return "The process has ended: no verdict is kept for it; the history above is what was recorded.";
   if (v->trend == hq::trend::kNotEnoughData) {
     std::string s = "Not enough data for a verdict yet: watched for " + human_duration(v->observed_s);
     if (!v->finding.empty() && v->finding != v->trend) s += " (" + v->finding + ")";
-    return s + ".";
+    return s + "." + exhaustion_sentence(*v);
   }
   std::string s;
   if (v->trend == hq::trend::kGrowing) {
@@ -278,7 +291,7 @@ std::string verdict_sentence(const std::optional<hq::Verdict>& v) {
        " now.";
   if (!v->finding.empty() && v->finding != v->trend) s += " Finding: " + v->finding + ".";
   if (v->fragmentation_growing) s += " " + rss_beyond_heap_words(*v) + ".";
-  return s;
+  return s + exhaustion_sentence(*v);
 }
 
 std::string report_summary(const std::string& file, const ReportInput& input) {

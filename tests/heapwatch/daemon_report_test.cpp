@@ -59,7 +59,8 @@ class DaemonReportTest : public ::testing::Test {
   void SetUp() override { MEMPROXY_REQUIRE(memproxy::testing::missing_browser()); }
 
   std::optional<Image> shoot(const std::string& page) {
-    auto shot = memproxy::testing::screenshot(page, 1100, 1200, dir_.path());
+    // Tall enough for the first call site's chart below the verdict's words.
+    auto shot = memproxy::testing::screenshot(page, 1100, 1600, dir_.path());
     if (auto* why = std::get_if<std::string>(&shot)) {
       ADD_FAILURE() << *why;
       return std::nullopt;
@@ -126,6 +127,7 @@ TEST_F(DaemonReportTest, AGrowingProgramsReportShowsItsHeapRisingAndTheCallSiteT
   // busy machine, where the growth between snapshots is steeper): any
   // pixel near it says the line is drawn; an empty plot has none.
   const size_t site_line = pixels_of(*image, site_plots[0], rgb(colors::kSite), 40).size();
+  ASSERT_GT(site_plots[0].bottom - site_plots[0].top, 40) << "the site plot is cut off by the screenshot's bottom";
   EXPECT_GT(site_line, 0u) << "site plot " << site_plots[0].right - site_plots[0].left << "x"
                            << site_plots[0].bottom - site_plots[0].top;
 

@@ -92,15 +92,6 @@ TEST_F(DaemonViewsTest, TopHistoryAndLeaksShowAGrowingProgram) {
   EXPECT_EQ(unparsable.code, 2) << unparsable.describe();
 }
 
-// The mp-grower's line in `leaks`'s output, or "".
-std::string line_of(const std::string& text, pid_t pid) {
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find(" " + std::to_string(pid) + " root") != std::string::npos) return line;
-  }
-  return "";
-}
-
 // From its start to its first verdict, a watched program is "not judged"
 // in every view, never all clear: top gives the time to its first verdict
 // (start + warm-up + analysed span, 5 s + 30 s at this scale), leaks exits

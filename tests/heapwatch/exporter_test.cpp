@@ -132,6 +132,24 @@ TEST(HeapMetrics, TheVerdictStateSaysNotJudgedStableOrGrowingOncePerProcess) {
   EXPECT_EQ(series, 3u) << text;
 }
 
+// The forecast only for a process that has one: 0 would read as "now".
+TEST(HeapMetrics, TheTimeToExhaustionIsExportedOnlyWhereThereIsAForecast) {
+  ProcessView leaky = view(300, "leaky", "root", 1, "growing");
+  leaky.verdict.exhaustion_unix_ns = 1;
+  leaky.verdict.exhaustion_in_s = 1500;
+  leaky.verdict.memory_limit_bytes = 1 << 30;
+  ProcessView calm = view(200, "calm", "root", 1, "stable");
+  calm.verdict.memory_limit_bytes = 1 << 30;
+  std::string text = text_of({calm, leaky, view(100, "young", "root", 1)});
+  EXPECT_TRUE(has_line(text, "# TYPE memproxy_heap_exhaustion_seconds gauge")) << text;
+  EXPECT_TRUE(has_line(text, R"(memproxy_heap_exhaustion_seconds{pid="300",program="leaky",user="root"} 1500)")) << text;
+  EXPECT_EQ(text.find(R"(memproxy_heap_exhaustion_seconds{pid="200")"), std::string::npos) << text;
+  EXPECT_EQ(text.find(R"(memproxy_heap_exhaustion_seconds{pid="100")"), std::string::npos) << text;
+  EXPECT_TRUE(has_line(text, R"(memproxy_heap_memory_limit_bytes{pid="200",program="calm",user="root"} 1073741824)"))
+      << text;
+  EXPECT_EQ(text.find(R"(memproxy_heap_memory_limit_bytes{pid="100")"), std::string::npos) << text;
+}
+
 TEST(HeapMetrics, NoProcessesStillCountsThem) {
   std::string text = text_of({});
   EXPECT_TRUE(has_line(text, "memproxy_watched_processes 0")) << text;

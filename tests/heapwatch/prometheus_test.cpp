@@ -26,7 +26,8 @@ constexpr const char* kPromtool = "/usr/bin/promtool";
 const std::set<std::string> kDocumented{
     "memproxy_heap_live_bytes",      "memproxy_heap_peak_bytes",           "memproxy_heap_rss_bytes",
     "memproxy_heap_allocations_total", "memproxy_heap_frees_total",        "memproxy_heap_growth_bytes_per_hour",
-    "memproxy_heap_leak_suspected",  "memproxy_heap_verdict",              "memproxy_watched_processes"};
+    "memproxy_heap_leak_suspected",  "memproxy_heap_verdict",              "memproxy_watched_processes",
+    "memproxy_heap_exhaustion_seconds", "memproxy_heap_memory_limit_bytes"};
 
 // Every family of an exposition text, by its TYPE line.
 std::set<std::string> families_of(const std::string& text) {

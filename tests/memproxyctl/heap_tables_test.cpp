@@ -171,6 +171,33 @@ TEST(TopTable, ANotJudgedProcessShowsWhenItWillBe) {
   EXPECT_EQ(verdict_text(v.verdict), "stable");
 }
 
+// The time until a process's memory reaches what it may use: a column in
+// top and leaks once some process has a forecast, and words in history.
+TEST(TopTable, TheTimeToExhaustionIsAColumnOnlyWhenSomeProcessHasOne) {
+  hq::View doomed = view(42, "server", 1536);
+  doomed.verdict.trend = "growing";
+  doomed.verdict.exhaustion_unix_ns = 1;
+  doomed.verdict.exhaustion_in_s = 2820;
+  doomed.verdict.memory_limit_bytes = 256u << 20;
+  doomed.verdict.memory_limit_source = "cgroup memory.max";
+  hq::View calm = view(43, "calm", 1);
+  std::vector<std::string> lines = top_lines({doomed, calm}, 100);
+  EXPECT_EQ(lines[0], "    PID USER         LIVE     PEAK ALLOC/S  GROWTH/H         VERDICT EXHAUSTS PROGRAM");
+  EXPECT_EQ(lines[1], "     42 alice     1.5 KiB  3.0 KiB      12       0 B         growing      47m server");
+  EXPECT_EQ(lines[2], "     43 alice         1 B      2 B      12         - not enough data        - calm");
+  EXPECT_EQ(top_lines({calm}, 100)[0].find("EXHAUSTS"), std::string::npos);
+  const std::vector<std::string> leaks = leak_lines({doomed}, 100);
+  EXPECT_NE(leaks[0].find(" EXHAUSTS "), std::string::npos) << leaks[0];
+  EXPECT_NE(leaks[1].find(" 47m "), std::string::npos) << leaks[1];
+  EXPECT_EQ(exhaustion_words(doomed.verdict),
+            "at its present growth its memory reaches what it may use, 256 MiB (cgroup memory.max), in 47m");
+  doomed.verdict.memory_limit_source = "host";
+  doomed.verdict.exhaustion_in_s = 0;
+  EXPECT_EQ(exhaustion_words(doomed.verdict), "its memory has reached what it may use, 256 MiB (what the host has available)");
+  EXPECT_EQ(exhaustion_words(calm.verdict), "");
+  EXPECT_NE(verdict_line(doomed.verdict).find("; its memory has reached"), std::string::npos) << verdict_line(doomed.verdict);
+}
+
 TEST(History, Csv) {
   hq::Sample s{1'700'000'000'123'000'000, 1, 2, 3, 4, 5};
   EXPECT_EQ(history_csv({s}),

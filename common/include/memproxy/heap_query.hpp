@@ -28,8 +28,10 @@
 //             "mann_kendall_z","observed_s","analysed_s","live_at_start_bytes",
 //             "live_now_bytes","fragmentation_growing",
 //             "fragmentation_slope_bytes_per_hour",
-//             "first_verdict_unix_ns","first_verdict_in_s"}   (these two may
-//             be absent, from daemons before them: read as 0)
+//             "first_verdict_unix_ns","first_verdict_in_s",
+//             "exhaustion_unix_ns","exhaustion_in_s","memory_limit_bytes",
+//             "memory_limit_source"}   (the last six may be absent, from
+//             daemons before them: read as 0 and "")
 //   HISTORY  {"process":PROCESS,"samples":[SAMPLE...],"truncated":BOOL,
 //             "verdict":VERDICT or null}   (null: the process has ended)
 //
@@ -143,6 +145,14 @@ struct Verdict {
   // the daemon makes no verdicts (it keeps no history).
   int64_t first_verdict_unix_ns = 0;
   int64_t first_verdict_in_s = 0;
+  // When its memory reaches what it may use at its present growth, and the
+  // seconds from the answer until then: both 0 when nothing is forecast (a
+  // steady process). The limit (0 unknown) and its source ("cgroup
+  // memory.max", ..., "host": what is available plus what it holds).
+  int64_t exhaustion_unix_ns = 0;
+  int64_t exhaustion_in_s = 0;
+  uint64_t memory_limit_bytes = 0;
+  std::string memory_limit_source;
 };
 
 struct View {

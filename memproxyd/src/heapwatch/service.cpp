@@ -133,6 +133,7 @@ void Service::start_history() {
   keeping.path = options_.history_path;
   keeping.verdict = time_scaled(VerdictParameters{}, scale);
   keeping.verdict_interval = time_scaled(kVerdictInterval, scale);
+  keeping.exhaustion = time_scaled(ExhaustionParameters{}, scale);
   keeping.store.retention.max_processes = options_.history_max_processes;
   keeping.store.retention.max_processes_per_user = options_.history_user_quota;
   keeping.maintenance_interval = options_.history_maintenance_interval;

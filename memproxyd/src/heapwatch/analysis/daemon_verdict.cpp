@@ -21,6 +21,13 @@ VerdictParameters time_scaled(VerdictParameters p, int scale) {
   return p;
 }
 
+ExhaustionParameters time_scaled(ExhaustionParameters p, int scale) {
+  const int64_t by = std::max(1, scale);
+  p.window_s = std::max<int64_t>(1, p.window_s / by);
+  p.min_span_s = std::max<int64_t>(1, p.min_span_s / by);
+  return p;
+}
+
 std::chrono::milliseconds time_scaled(std::chrono::milliseconds interval, int scale) {
   return std::max(std::chrono::milliseconds(1), interval / std::max(1, scale));
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 
+#include "heapwatch/analysis/exhaustion.hpp"
 #include "heapwatch/analysis/process_view.hpp"
 #include "heapwatch/analysis/verdict.hpp"
 
@@ -19,6 +20,7 @@ inline constexpr std::chrono::milliseconds kVerdictInterval{60'000};
 // tests can watch a leak being found in a minute.
 VerdictParameters time_scaled(VerdictParameters parameters, int scale);
 std::chrono::milliseconds time_scaled(std::chrono::milliseconds interval, int scale);
+ExhaustionParameters time_scaled(ExhaustionParameters parameters, int scale);
 
 VerdictSummary summarize(const Verdict& verdict);
 

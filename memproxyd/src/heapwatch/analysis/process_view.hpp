@@ -33,6 +33,13 @@ struct VerdictSummary {
   // once it is due); both 0 when no verdict will be made (no history kept).
   int64_t first_verdict_unix_ns = 0;
   int64_t first_verdict_in_s = 0;
+  // When the process runs out of what it may use at its present growth
+  // (forecast_exhaustion), and the seconds from the view until then; both 0
+  // when nothing is forecast. The limit and where it comes from (memory_limit).
+  int64_t exhaustion_unix_ns = 0;
+  int64_t exhaustion_in_s = 0;
+  uint64_t memory_limit_bytes = 0;
+  std::string memory_limit_source;
 };
 
 struct ProcessView {

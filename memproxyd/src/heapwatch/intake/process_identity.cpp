@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "heapwatch/intake/memory_limit.hpp"
 #include "memproxy/process_info.hpp"
 #include "memproxy/program_name.hpp"
 
@@ -49,6 +50,7 @@ std::optional<WatchedProcess> identify(pid_t pid, uid_t uid) {
       process::base_name(names.invoked_path.empty() ? names.resolved_path : names.invoked_path),
       process::base_name(names.resolved_path), process::command_line(pid));
   p.exe = names.resolved_path;
+  p.memory_cgroup = memory_cgroup_of(pid);
   const long hz = sysconf(_SC_CLK_TCK);
   if (hz > 0 && boot_unix_s() > 0) {
     p.started_unix_ns = (boot_unix_s() * 1'000'000'000) + static_cast<int64_t>(*ticks) * (1'000'000'000 / hz);

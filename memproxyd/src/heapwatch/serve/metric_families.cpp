@@ -114,6 +114,24 @@ std::vector<prometheus::MetricFamily> heap_metric_families(const std::vector<Pro
     verdict.metric.push_back(std::move(m));
   }
   out.push_back(std::move(verdict));
+  // Only the processes with a forecast: a steady process has no time to
+  // exhaustion, and 0 would read as "now".
+  std::vector<Labelled> forecast;
+  std::vector<Labelled> limited;
+  for (const Labelled& p : processes) {
+    if (p.view->verdict.exhaustion_unix_ns != 0) forecast.push_back(p);
+    if (p.view->verdict.memory_limit_bytes != 0) limited.push_back(p);
+  }
+  out.push_back(family(metric::kExhaustionSeconds,
+                       "Seconds until the process's memory reaches what it may use, at its present growth (only "
+                       "for processes whose memory certainly grows)",
+                       MetricType::Gauge, forecast,
+                       [](const ProcessView& v) { return static_cast<double>(v.verdict.exhaustion_in_s); }));
+  out.push_back(family(metric::kMemoryLimitBytes,
+                       "What the process may use: its cgroup's lowest memory limit, else the host's available "
+                       "memory plus its resident set",
+                       MetricType::Gauge, limited,
+                       [](const ProcessView& v) { return static_cast<double>(v.verdict.memory_limit_bytes); }));
   prometheus::MetricFamily watched;
   watched.name = metric::kWatchedProcesses;
   watched.help = "Monitored processes memproxyd watches now";

@@ -25,6 +25,8 @@ inline constexpr const char* kAllocationsTotal = "memproxy_heap_allocations_tota
 inline constexpr const char* kFreesTotal = "memproxy_heap_frees_total";
 inline constexpr const char* kGrowthBytesPerHour = "memproxy_heap_growth_bytes_per_hour";
 inline constexpr const char* kLeakSuspected = "memproxy_heap_leak_suspected";
+inline constexpr const char* kExhaustionSeconds = "memproxy_heap_exhaustion_seconds";
+inline constexpr const char* kMemoryLimitBytes = "memproxy_heap_memory_limit_bytes";
 // 1, labelled state="not_judged|stable|growing" besides the process's
 // labels: one series per process, in its current state.
 inline constexpr const char* kVerdict = "memproxy_heap_verdict";

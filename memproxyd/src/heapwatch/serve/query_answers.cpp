@@ -42,6 +42,10 @@ hq::Verdict to_wire(const VerdictSummary& v) {
   w.fragmentation_slope_bytes_per_hour = v.fragmentation_slope_bytes_per_hour;
   w.first_verdict_unix_ns = v.first_verdict_unix_ns;
   w.first_verdict_in_s = v.first_verdict_in_s;
+  w.exhaustion_unix_ns = v.exhaustion_unix_ns;
+  w.exhaustion_in_s = v.exhaustion_in_s;
+  w.memory_limit_bytes = v.memory_limit_bytes;
+  w.memory_limit_source = v.memory_limit_source;
   return w;
 }
 

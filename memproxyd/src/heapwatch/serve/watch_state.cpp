@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "heapwatch/analysis/daemon_verdict.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxy::heapwatch {
 namespace {
@@ -65,8 +66,7 @@ std::vector<ProcessView> DaemonWatchState::views() const {
   out.reserve(registry_.size());
   // Without a store no verdict is ever made: no process has a first verdict to wait for.
   const VerdictParameters* judging = store_usable() ? &keeper_->verdict_parameters() : nullptr;
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t now = unix_now_ns();
   registry_.for_each([&](const Watched& w) {
     ProcessView v;
     v.process = w.process;
@@ -91,12 +91,27 @@ std::vector<ProcessView> DaemonWatchState::views() const {
         v.verdict.first_verdict_in_s = std::max<int64_t>(0, (v.verdict.first_verdict_unix_ns - now + 999'999'999) / 1'000'000'000);
       }
     }
+    if (v.verdict.exhaustion_unix_ns != 0) {
+      v.verdict.exhaustion_in_s = std::max<int64_t>(0, (v.verdict.exhaustion_unix_ns - now) / 1'000'000'000);
+    }
     out.push_back(std::move(v));
   });
   return out;
 }
 
+namespace {
+
+// The alert rule's threshold (memproxy_heap_exhaustion_seconds < 3600).
+constexpr int64_t kExhaustionWarning = 3600LL * 1'000'000'000;
+
+bool exhausts_within(const VerdictSummary& v, int64_t within_ns, int64_t now) {
+  return v.exhaustion_unix_ns != 0 && v.exhaustion_unix_ns - now < within_ns;
+}
+
+}  // namespace
+
 void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
+  const int64_t now = unix_now_ns();
   for (auto& [id, summary] : verdicts) {
     const Watched* watched = registry_.find(id);
     if (watched == nullptr) continue;
@@ -105,6 +120,14 @@ void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
     if (after != before) {
       spdlog::info("pid {} {}: {} -> {}, {}", id.pid, loggable(watched->process.program), state_words(before), state_words(after),
                    growth_rate_text(summary.slope_bytes_per_hour));
+    }
+    // Once as a forecast comes under the alert rule's hour, not at every pass.
+    auto previous = verdicts_.find(id);
+    const bool was_near = previous != verdicts_.end() && exhausts_within(previous->second, kExhaustionWarning, now);
+    if (!was_near && exhausts_within(summary, kExhaustionWarning, now)) {
+      spdlog::warn("pid {} {}: at its present growth its memory reaches what it may use, {} bytes ({}), in {} s",
+                   id.pid, loggable(watched->process.program), summary.memory_limit_bytes,
+                   summary.memory_limit_source, std::max<int64_t>(0, (summary.exhaustion_unix_ns - now) / 1'000'000'000));
     }
     verdicts_[id] = std::move(summary);
   }

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "heapwatch/analysis/daemon_verdict.hpp"
+#include "heapwatch/intake/memory_limit.hpp"
 #include "heapwatch/store/history_dir.hpp"
 #include "memproxy/clock.hpp"
 
@@ -371,7 +372,15 @@ void HistoryKeeper::verdict_step() {
     return;
   }
   VerdictInput input{history->summaries, history->samples, p.started_unix_ns};
-  verdict_results_.emplace_back(p.id, summarize(leak_verdict(input, parameters)));
+  VerdictSummary summary = summarize(leak_verdict(input, parameters));
+  const MemoryLimit limit =
+      memory_limit(p.memory_cgroup, history->samples.empty() ? 0 : history->samples.back().rss_bytes);
+  summary.memory_limit_bytes = limit.bytes;
+  summary.memory_limit_source = limit.source;
+  if (std::optional<Exhaustion> e = forecast_exhaustion(history->samples, limit.bytes, options_.exhaustion)) {
+    summary.exhaustion_unix_ns = e->at_unix_ns;
+  }
+  verdict_results_.emplace_back(p.id, std::move(summary));
 }
 
 void HistoryKeeper::drain_at_stop() {

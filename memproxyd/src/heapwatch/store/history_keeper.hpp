@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "heapwatch/analysis/process_view.hpp"
+#include "heapwatch/analysis/exhaustion.hpp"
 #include "heapwatch/analysis/verdict.hpp"
 #include "heapwatch/store/history_store.hpp"
 
@@ -49,6 +50,7 @@ struct HistoryKeeperOptions {
   std::string path;
   HistoryOptions store;
   VerdictParameters verdict;  // at the daemon's timescale (time_scaled)
+  ExhaustionParameters exhaustion;  // likewise
   std::chrono::milliseconds verdict_interval{60'000};
   std::chrono::milliseconds maintenance_interval{60'000};
   // Tens of seconds of a stalled disk at 400 processes, minutes at 100.

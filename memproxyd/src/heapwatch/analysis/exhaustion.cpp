@@ -1,0 +1,74 @@
+#include "heapwatch/analysis/exhaustion.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "heapwatch/analysis/trend_statistics.hpp"
+
+namespace memproxy::heapwatch {
+namespace {
+
+constexpr int64_t kNsPerSecond = 1'000'000'000;
+constexpr double kNsPerHour = 3600.0 * 1e9;
+
+// Each block's median of `value`, at the block's middle, in hours from `from`.
+template <typename Value>
+std::vector<TimedValue> block_medians(std::span<const Sample> samples, int64_t from, int64_t until, int blocks,
+                                      Value value) {
+  std::vector<std::vector<double>> values(static_cast<std::size_t>(blocks));
+  for (const Sample& s : samples) {
+    auto index = static_cast<std::size_t>(
+        std::clamp<__int128>(static_cast<__int128>(s.unix_ns - from) * blocks / (until - from), 0, blocks - 1));
+    values[index].push_back(static_cast<double>(value(s)));
+  }
+  std::vector<TimedValue> out;
+  const double block_hours = static_cast<double>(until - from) / kNsPerHour / blocks;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    std::vector<double>& v = values[i];
+    if (v.empty()) continue;
+    auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+    std::nth_element(v.begin(), mid, v.end());
+    out.push_back({(static_cast<double>(i) + 0.5) * block_hours, *mid});
+  }
+  return out;
+}
+
+// The slope in bytes per hour when an upward trend is certain, else 0.
+double certain_upward_slope(const std::vector<TimedValue>& points, double alpha) {
+  if (points.size() < 6) return 0;
+  const double slope = theil_sen_slope(points);
+  const MannKendall mk = mann_kendall_autocorrelated(points, slope);
+  return slope > 0 && mk.z > 0 && mk.p_upward() < alpha ? slope : 0;
+}
+
+}  // namespace
+
+std::optional<Exhaustion> forecast_exhaustion(std::span<const Sample> samples, uint64_t limit_bytes,
+                                              const ExhaustionParameters& p) {
+  if (samples.empty() || limit_bytes == 0) return std::nullopt;
+  const int64_t until = samples.back().unix_ns + 1;
+  const int64_t from = std::max(samples.front().unix_ns, until - std::max<int64_t>(1, p.window_s) * kNsPerSecond);
+  if (until - from < std::max<int64_t>(1, p.min_span_s) * kNsPerSecond) return std::nullopt;
+  auto recent_begin = std::lower_bound(samples.begin(), samples.end(), from,
+                                       [](const Sample& s, int64_t t) { return s.unix_ns < t; });
+  const std::span<const Sample> recent(recent_begin, samples.end());
+  const int blocks = std::clamp(p.blocks, 6, 64);
+  const std::vector<TimedValue> resident =
+      block_medians(recent, from, until, blocks, [](const Sample& s) { return s.rss_bytes; });
+  const std::vector<TimedValue> live =
+      block_medians(recent, from, until, blocks, [](const Sample& s) { return s.live_bytes; });
+  const double slope = std::max(certain_upward_slope(resident, p.alpha), certain_upward_slope(live, p.alpha));
+  if (slope <= 0) return std::nullopt;
+
+  Exhaustion e;
+  e.slope_bytes_per_hour = slope;
+  e.resident_now_bytes = static_cast<uint64_t>(std::max(0.0, resident.back().value));
+  e.limit_bytes = limit_bytes;
+  const double left = static_cast<double>(limit_bytes) - static_cast<double>(e.resident_now_bytes);
+  const double seconds = std::max(0.0, left / slope * 3600.0);
+  if (seconds > static_cast<double>(p.max_forecast_s)) return std::nullopt;
+  e.at_unix_ns = samples.back().unix_ns + static_cast<int64_t>(seconds * 1e9);
+  return e;
+}
+
+}  // namespace memproxy::heapwatch

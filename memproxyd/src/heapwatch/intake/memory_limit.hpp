@@ -1,0 +1,41 @@
+// What a watched process may use before it runs out of memory: the lowest
+// limit of its memory cgroup and the cgroups above it (v2 memory.max and
+// memory.high, v1 memory.limit_in_bytes), else what the host has available
+// (MemAvailable) on top of what the process already holds.
+//
+// The cgroup is read once, when the process is identified (its pid is
+// then bound to it); the limits are read at each forecast, since an admin
+// may change them while the process runs. Linux only: elsewhere a process
+// has no cgroup and the host's available memory is the limit.
+#ifndef MEMPROXYD_HEAPWATCH_MEMORY_LIMIT_HPP
+#define MEMPROXYD_HEAPWATCH_MEMORY_LIMIT_HPP
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace memproxy::heapwatch {
+
+// "v2:/system.slice/x.service", "v1:/user/1000", or "" (none known): the
+// process's memory cgroup, from /proc/PID/cgroup.
+std::string memory_cgroup_of(pid_t pid);
+// The same from the text of a /proc/PID/cgroup file.
+std::string memory_cgroup_in(const std::string& proc_cgroup_text);
+
+struct MemoryLimit {
+  uint64_t bytes = 0;   // 0: unknown
+  std::string source;   // "cgroup memory.max", "cgroup memory.high", "cgroup memory.limit_in_bytes", "host"
+};
+
+struct MemoryLimitPaths {
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string meminfo = "/proc/meminfo";
+};
+
+// The limit of a process in `cgroup` (memory_cgroup_of) holding `rss_bytes`.
+MemoryLimit memory_limit(const std::string& cgroup, uint64_t rss_bytes, const MemoryLimitPaths& paths = {});
+
+}  // namespace memproxy::heapwatch
+
+#endif
