@@ -21,16 +21,7 @@ std::vector<TimedValue> block_medians(std::span<const Sample> samples, int64_t f
         std::clamp<__int128>(static_cast<__int128>(s.unix_ns - from) * blocks / (until - from), 0, blocks - 1));
     values[index].push_back(static_cast<double>(value(s)));
   }
-  std::vector<TimedValue> out;
-  const double block_hours = static_cast<double>(until - from) / kNsPerHour / blocks;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    std::vector<double>& v = values[i];
-    if (v.empty()) continue;
-    auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-    std::nth_element(v.begin(), mid, v.end());
-    out.push_back({(static_cast<double>(i) + 0.5) * block_hours, *mid});
-  }
-  return out;
+  return part_medians(values, static_cast<double>(until - from) / kNsPerHour / blocks);
 }
 
 // The slope in bytes per hour when an upward trend is certain, else 0.

@@ -102,6 +102,18 @@ MannKendall mann_kendall_autocorrelated(std::span<const TimedValue> points, doub
   return mk;
 }
 
+std::vector<TimedValue> part_medians(std::vector<std::vector<double>>& parts, double part_length) {
+  std::vector<TimedValue> out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    std::vector<double>& v = parts[i];
+    if (v.empty()) continue;
+    auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+    std::nth_element(v.begin(), mid, v.end());
+    out.push_back({(static_cast<double>(i) + 0.5) * part_length, *mid});
+  }
+  return out;
+}
+
 double theil_sen_slope(std::span<const TimedValue> points) {
   std::vector<double> slopes;
   slopes.reserve(points.size() * (points.size() - (points.empty() ? 0 : 1)) / 2);

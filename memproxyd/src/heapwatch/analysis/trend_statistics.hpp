@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace memproxy::heapwatch {
 
@@ -39,6 +40,11 @@ struct TimedValue {
 // by n/n* from the significant lags (never deflated). Neighbouring values
 // that drift together otherwise look like a trend.
 MannKendall mann_kendall_autocorrelated(std::span<const TimedValue> points, double slope);
+
+// Values grouped into equal parts of a span, each part's median at its
+// middle (`part_length` per part, in the caller's unit of time); empty parts
+// are left out. Reorders the values within each part.
+std::vector<TimedValue> part_medians(std::vector<std::vector<double>>& parts, double part_length);
 
 // The median of the slopes between every pair of points (value per unit of
 // time); 0 for fewer than two points.

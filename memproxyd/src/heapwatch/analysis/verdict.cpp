@@ -127,16 +127,7 @@ std::vector<TimedValue> block_overheads(Windows windows, int64_t from, int64_t u
   for (const AnalysisWindow& w : windows) {
     values[static_cast<std::size_t>(part_of(w.start_unix_ns, from, until, parts))].push_back(w.overhead_bytes);
   }
-  std::vector<TimedValue> out;
-  double part_hours = hours_between(from, until) / parts;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    std::vector<double>& v = values[i];
-    if (v.empty()) continue;
-    auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-    std::nth_element(v.begin(), mid, v.end());
-    out.push_back({(static_cast<double>(i) + 0.5) * part_hours, *mid});
-  }
-  return out;
+  return part_medians(values, hours_between(from, until) / parts);
 }
 
 // The scatter of the points about the line through them: the median
