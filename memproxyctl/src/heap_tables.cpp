@@ -99,10 +99,6 @@ std::string time_to(int64_t seconds) {
   return human_duration(seconds);
 }
 
-}  // namespace
-
-namespace {
-
 // The EXHAUSTS column is shown only when some process has a forecast: most
 // screens have none, and 80 columns are full without it.
 bool any_forecast(const std::vector<hq::View>& views) {

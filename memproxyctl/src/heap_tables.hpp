@@ -39,12 +39,13 @@ std::string verdict_text(const memproxy::heap_query::Verdict& v);
 // wording of every view (top's verdict line, leaks, the report).
 std::string rss_beyond_heap_words(const memproxy::heap_query::Verdict& v);
 
-// "verdict: growing, +1.0 MiB/h (...)" and the like; "the process has
-// ended" when there is no verdict.
 // The time until the process's memory reaches what it may use ("23m"),
 // "-" without a forecast; and the same in words with the limit ("" without).
 std::string exhaustion_text(const memproxy::heap_query::Verdict& v);
 std::string exhaustion_words(const memproxy::heap_query::Verdict& v);
+
+// "verdict: growing, +1.0 MiB/h (...)" and the like; "the process has
+// ended" when there is no verdict.
 std::string verdict_line(const std::optional<memproxy::heap_query::Verdict>& v);
 
 // The leaks table (header and one line per process), or the one line

@@ -257,10 +257,6 @@ std::string sites_section(const ReportInput& input) {
   return out;
 }
 
-}  // namespace
-
-namespace {
-
 // " At its present growth ... in 5m." or "".
 std::string exhaustion_sentence(const hq::Verdict& v) {
   std::string words = exhaustion_words(v);

@@ -17,9 +17,7 @@ std::vector<TimedValue> block_medians(std::span<const Sample> samples, int64_t f
                                       Value value) {
   std::vector<std::vector<double>> values(static_cast<std::size_t>(blocks));
   for (const Sample& s : samples) {
-    auto index = static_cast<std::size_t>(
-        std::clamp<__int128>(static_cast<__int128>(s.unix_ns - from) * blocks / (until - from), 0, blocks - 1));
-    values[index].push_back(static_cast<double>(value(s)));
+    values[static_cast<std::size_t>(part_of(s.unix_ns, from, until, blocks))].push_back(static_cast<double>(value(s)));
   }
   return part_medians(values, static_cast<double>(until - from) / kNsPerHour / blocks);
 }

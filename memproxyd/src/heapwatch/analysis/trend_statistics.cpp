@@ -102,6 +102,11 @@ MannKendall mann_kendall_autocorrelated(std::span<const TimedValue> points, doub
   return mk;
 }
 
+int part_of(int64_t t, int64_t from, int64_t until, int parts) {
+  __int128 index = static_cast<__int128>(t - from) * parts / (until - from);
+  return static_cast<int>(std::clamp<__int128>(index, 0, parts - 1));
+}
+
 std::vector<TimedValue> part_medians(std::vector<std::vector<double>>& parts, double part_length) {
   std::vector<TimedValue> out;
   for (std::size_t i = 0; i < parts.size(); ++i) {

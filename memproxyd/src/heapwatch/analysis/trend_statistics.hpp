@@ -41,6 +41,10 @@ struct TimedValue {
 // that drift together otherwise look like a trend.
 MannKendall mann_kendall_autocorrelated(std::span<const TimedValue> points, double slope);
 
+// Which of `parts` equal parts of [from, until) holds `t` (clamped to the
+// first and the last).
+int part_of(int64_t t, int64_t from, int64_t until, int parts);
+
 // Values grouped into equal parts of a span, each part's median at its
 // middle (`part_length` per part, in the caller's unit of time); empty parts
 // are left out. Reorders the values within each part.

@@ -82,12 +82,6 @@ Windows windows_between(Windows windows, int64_t from, int64_t until) {
   return after.first(after.size() - windows_from(after, until).size());
 }
 
-// Which of `parts` equal parts of [from, until) holds `t` (clamped).
-int part_of(int64_t t, int64_t from, int64_t until, int parts) {
-  __int128 index = static_cast<__int128>(t - from) * parts / (until - from);
-  return static_cast<int>(std::clamp<__int128>(index, 0, parts - 1));
-}
-
 double hours_between(int64_t from, int64_t to) { return static_cast<double>(to - from) / kNsPerHour; }
 
 uint64_t lowest_floor(Windows windows) {
