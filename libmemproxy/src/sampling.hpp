@@ -15,7 +15,8 @@
 //   only for a sampled block, or a free whose filter byte says "maybe".
 // - Sampling costs a bounded share of the process's time whatever its
 //   allocation rate: past a budget of samples per second the mean rises
-//   (sampling.cpp).
+//   (sampling.cpp). A burst of up to one second's budget (a cache filled
+//   at start) is sampled at the mean asked for.
 // - Taking a sample never allocates, and never recurses: the stack comes
 //   from libgcc's unwinder (_Unwind_Backtrace, loaded when sampling starts,
 //   not on a first call inside malloc as glibc's backtrace() would), which
@@ -47,6 +48,8 @@ struct Sampling {
   uint32_t rate_level;      // doublings while samples come faster than the budget
   int64_t window_start_ns;  // the budget's current window
   uint32_t window_samples;  // samples taken in it
+  int64_t credit_ns;        // unspent budget, in nanoseconds of its rate, at most a second's
+  int64_t credit_at_ns;     // when credit_ns was last brought up to date; 0: never (full)
 };
 extern Sampling g_sampling MP_ACCOUNT_STATE;
 

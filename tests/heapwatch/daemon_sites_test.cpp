@@ -135,8 +135,12 @@ TEST_F(DaemonSitesTest, TheLeakingFunctionAndItsLineComeFirstAndEveryOutputAgree
     cache_seen = true;
     EXPECT_EQ(naming(s).line, cache_line);
     EXPECT_FALSE(s.growing);
-    // 1,536 blocks of 16 KiB against a 64 KiB mean: about 340 samples, and
-    // the estimate's relative standard error is under 5%, so 20% is four of them.
+    // 1,536 blocks of 16 KiB against a 64 KiB mean: about 340 samples
+    // (standard deviation 16), all at that mean though they come in a few
+    // milliseconds, far past the sampling budget's 100 a window: the
+    // budget's credit lets a burst through. The estimate's relative
+    // standard error is under 5%, so 20% is four of them.
+    EXPECT_GE(s.samples, 260u);
     EXPECT_NEAR(static_cast<double>(s.estimated_bytes), 24.0 * (1 << 20), 0.20 * 24.0 * (1 << 20));
   }
   EXPECT_TRUE(cache_seen) << out.out;
