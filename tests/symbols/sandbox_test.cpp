@@ -1,5 +1,6 @@
 // The worker really is sandboxed: it runs as the monitored process's user
-// (nobody for root's processes), with no groups, no capabilities,
+// (nobody for root's processes; from wherever the daemon can reach it),
+// with no groups, no capabilities,
 // no_new_privs and its rlimits; it reads only what that user can read;
 // and it dies with the process that started it, or is killed when it does
 // not reach the worker.
@@ -21,6 +22,7 @@
 #include "symbols/symbolizer.hpp"
 #include "symbols_test_support.hpp"
 #include "staged.hpp"
+#include "temp_dir.hpp"
 
 namespace memproxy::testing {
 namespace {
@@ -118,6 +120,28 @@ TEST_F(SandboxTest, RootsProcessesAreSymbolizedAsNobody) {
   ASSERT_TRUE(result.ok()) << result.error;
   ASSERT_EQ(client.worker_pids().size(), 1u);
   EXPECT_EQ(squeeze(proc_line(client.worker_pids()[0], "status", "Uid:")).substr(0, 10), "Uid: " + std::to_string(nobody().uid));
+}
+
+// A worker in a directory its user cannot enter, as in a build tree under
+// a 0700 home: it still starts and names the function, since the daemon
+// opens it and its user needs only the right to execute the file.
+TEST_F(SandboxTest, AWorkerInADirectoryItsUserCannotEnterStillRuns) {
+  TempDir hidden;  // 0700, root's
+  const std::string worker = hidden.path() + "/" + std::filesystem::path(MEMPROXY_SYMBOLIZE_WORKER_BIN).filename().string();
+  std::filesystem::copy_file(MEMPROXY_SYMBOLIZE_WORKER_BIN, worker);
+  ASSERT_EQ(::chmod(worker.c_str(), 0755), 0);
+  Target target({SYM_TARGET});
+  ASSERT_TRUE(target.stopped()) << target.output();
+  symbols::ClientOptions options = worker_options(staged_);
+  options.worker_command = {worker};
+  SymbolizerClient client(options);
+  const std::vector<uint64_t> addresses = {target.call("plain").address};
+  auto result = client.symbolize(target.pid(), 0, 0, addresses, std::chrono::seconds(30));
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.locations.at(0).frames.at(0).function, "plain_function()") << describe_all(result.locations);
+  ASSERT_EQ(client.worker_pids().size(), 1u);
+  EXPECT_EQ(squeeze(proc_line(client.worker_pids()[0], "status", "Uid:")).substr(0, 10),
+            "Uid: " + std::to_string(nobody().uid));
 }
 
 // An execute-only binary: nobody can run it but not read it, so the worker

@@ -45,8 +45,9 @@ bool set_limit(int resource, uint64_t value) {
 }
 
 // Runs in the child between fork and exec: async-signal-safe calls only.
-[[noreturn]] void child(char* const* argv, char* const* environment, int socket, int devnull, int status_fd,
-                        const SandboxIdentity& identity, const SandboxLimits& limits, bool privileged, pid_t parent) {
+[[noreturn]] void child(int program, char* const* argv, char* const* environment, int socket, int devnull,
+                        int status_fd, const SandboxIdentity& identity, const SandboxLimits& limits, bool privileged,
+                        pid_t parent) {
   sigset_t all;
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -56,14 +57,16 @@ bool set_limit(int resource, uint64_t value) {
   int high_socket = ::fcntl(socket, F_DUPFD, 10);
   int high_devnull = ::fcntl(devnull, F_DUPFD, 10);
   int high_status = ::fcntl(status_fd, F_DUPFD_CLOEXEC, 10);
-  if (high_socket < 0 || high_devnull < 0 || high_status < 0) fail(status_fd, 1);
+  int high_program = ::fcntl(program, F_DUPFD_CLOEXEC, 10);
+  if (high_socket < 0 || high_devnull < 0 || high_status < 0 || high_program < 0) fail(status_fd, 1);
   status_fd = high_status;
   if (::dup2(high_socket, 0) < 0 || ::dup2(high_socket, 1) < 0 || ::dup2(high_devnull, 2) < 0 ||
-      ::dup2(high_status, 3) < 0 || ::fcntl(3, F_SETFD, FD_CLOEXEC) < 0) {
+      ::dup2(high_status, 3) < 0 || ::fcntl(3, F_SETFD, FD_CLOEXEC) < 0 || ::dup2(high_program, 4) < 0 ||
+      ::fcntl(4, F_SETFD, FD_CLOEXEC) < 0) {
     fail(status_fd, 2);
   }
   status_fd = 3;
-  if (::syscall(SYS_close_range, 4U, ~0U, 0U) != 0) fail(status_fd, 3);
+  if (::syscall(SYS_close_range, 5U, ~0U, 0U) != 0) fail(status_fd, 3);
   if (::chdir("/") != 0) fail(status_fd, 4);
 
   if ((limits.address_space_bytes != 0 && !set_limit(RLIMIT_AS, limits.address_space_bytes)) ||
@@ -91,7 +94,9 @@ bool set_limit(int resource, uint64_t value) {
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail(status_fd, 12);
   if (::getppid() != parent) fail(status_fd, 13);
 
-  ::execve(argv[0], argv, environment);
+  // The worker's user needs the right to execute the file, not to reach
+  // it: the descriptor was opened with the daemon's credentials.
+  ::syscall(SYS_execveat, 4, "", argv, environment, AT_EMPTY_PATH);
   fail(status_fd, 14);
 }
 
@@ -120,6 +125,14 @@ pid_t spawn_sandboxed(const std::vector<std::string>& argv, int socket, const Sa
   for (const std::string& v : environment) variables.push_back(const_cast<char*>(v.c_str()));
   variables.push_back(nullptr);
 
+  // Opened with the daemon's credentials and executed by descriptor: a
+  // worker in a tree its user cannot enter (a build under a 0700 home or
+  // CI directory) still runs, as long as its file lets that user execute it.
+  UniqueFd program(::open(argv[0].c_str(), O_PATH | O_CLOEXEC));
+  if (!program) {
+    *why = std::string("starting the worker: opening it: ") + std::strerror(errno);
+    return -1;
+  }
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   int status_pipe[2];
   if (!devnull || ::pipe2(status_pipe, O_CLOEXEC) != 0) {
@@ -135,8 +148,8 @@ pid_t spawn_sandboxed(const std::vector<std::string>& argv, int socket, const Sa
     return -1;
   }
   if (pid == 0) {
-    child(arguments.data(), variables.data(), socket, devnull.get(), status_write.get(), identity, limits, privileged,
-          parent);
+    child(program.get(), arguments.data(), variables.data(), socket, devnull.get(), status_write.get(), identity, limits,
+          privileged, parent);
   }
 
   status_write.reset();

@@ -14,7 +14,10 @@
 //     the child of a threaded parent has one thread, and glibc's wrappers
 //     would signal threads that are not there), no capabilities left;
 //   - no_new_privs (nothing it executes can gain privileges), and SIGKILL
-//     when the thread that started it dies (PR_SET_PDEATHSIG).
+//     when the thread that started it dies (PR_SET_PDEATHSIG);
+//   - executes the worker through a descriptor the daemon opened, so its
+//     user needs the right to execute the file, not to reach it (a build
+//     tree under a 0700 home).
 // The worker itself then makes itself non-dumpable, so other processes of
 // the same user cannot ptrace it or read its memory, and sets RLIMIT_NPROC
 // to 0 (it never forks) unless debuginfod is on (libcurl resolves names on
