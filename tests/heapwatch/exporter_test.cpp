@@ -132,6 +132,22 @@ TEST(HeapMetrics, TheVerdictStateSaysNotJudgedStableOrGrowingOncePerProcess) {
   EXPECT_EQ(series, 3u) << text;
 }
 
+// A process whose verdict is pending (a restarted daemon's first pass has
+// not reached it) has its heap exported but no verdict at all: neither
+// not_judged nor leak_suspected 0 is known to be true of it.
+TEST(HeapMetrics, APendingVerdictIsLeftOutNotShownAsNotJudged) {
+  ProcessView pending = view(300, "leaky", "root", 77);
+  pending.verdict_pending = true;
+  std::string text = text_of({pending, view(200, "calm", "root", 1, "stable")});
+  EXPECT_TRUE(has_line(text, R"(memproxy_heap_live_bytes{pid="300",program="leaky",user="root"} 77)")) << text;
+  for (const char* family : {"memproxy_heap_verdict{", "memproxy_heap_leak_suspected{",
+                             "memproxy_heap_growth_bytes_per_hour{", "memproxy_heap_memory_limit_bytes{"}) {
+    EXPECT_EQ(text.find(std::string(family) + R"(pid="300")"), std::string::npos) << family << "\n" << text;
+  }
+  EXPECT_TRUE(has_line(text, R"(memproxy_heap_verdict{pid="200",program="calm",user="root",state="stable"} 1)"));
+  EXPECT_TRUE(has_line(text, "memproxy_watched_processes 2"));
+}
+
 // The forecast only for a process that has one: 0 would read as "now".
 TEST(HeapMetrics, TheTimeToExhaustionIsExportedOnlyWhereThereIsAForecast) {
   ProcessView leaky = view(300, "leaky", "root", 1, "growing");

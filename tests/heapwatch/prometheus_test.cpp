@@ -2,12 +2,18 @@
 // `prometheus`) on loopback, every second: the server's HTTP API then has
 // the growing program's live-bytes series, with its pid, and sees it grow.
 // What the pull exporter serves and the textfile holds is only memproxy's
-// documented families, without a NaN, and promtool accepts both.
+// documented families, without a NaN, and promtool accepts both. A daemon
+// restarted on its history never shows the server a judged leak as not
+// judged, or its leak_suspected as 0.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <limits>
+#include <optional>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -82,6 +88,26 @@ json query(int port, const std::string& promql) {
   return answer["data"]["result"];
 }
 
+// The server's configuration: scrape 127.0.0.1:exporter_port every second.
+std::unique_ptr<memproxy::testing::Process> start_server(memproxy::testing::TempDir& dir, int exporter_port,
+                                                         int server_port) {
+  dir.write("prometheus.yml",
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            "scrape_configs:\n  - job_name: memproxy\n    static_configs:\n      - targets: ['127.0.0.1:" +
+                std::to_string(exporter_port) + "']\n");
+  return std::make_unique<memproxy::testing::Process>(
+      std::vector<std::string>{kPrometheus, "--config.file=" + dir / "prometheus.yml",
+                               "--storage.tsdb.path=" + dir / "tsdb",
+                               "--web.listen-address=127.0.0.1:" + std::to_string(server_port), "--log.level=warn"},
+      std::vector<std::string>{"HOME=" + dir.path()});
+}
+
+// The one value of an instant query's answer, NaN when there is none.
+double only_value(const json& result) {
+  if (result.size() != 1) return std::numeric_limits<double>::quiet_NaN();
+  return std::stod(result[0]["value"][1].get<std::string>());
+}
+
 TEST(PrometheusScrape, TheServerSeesTheGrowersSeriesGrow) {
   MEMPROXY_REQUIRE(memproxy::testing::missing_program(kPrometheus, "prometheus"));
   memproxy::testing::TempDir dir{0755};
@@ -92,14 +118,8 @@ TEST(PrometheusScrape, TheServerSeesTheGrowersSeriesGrow) {
   auto grower = start_grower(daemon.table());
   const std::string pid = std::to_string(grower->pid());
 
-  dir.write("prometheus.yml",
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            "scrape_configs:\n  - job_name: memproxy\n    static_configs:\n      - targets: ['127.0.0.1:" +
-                std::to_string(exporter_port) + "']\n");
   const int server_port = free_port();
-  Process server({kPrometheus, "--config.file=" + dir / "prometheus.yml", "--storage.tsdb.path=" + dir / "tsdb",
-                  "--web.listen-address=127.0.0.1:" + std::to_string(server_port), "--log.level=warn"},
-                 {"HOME=" + dir.path()});
+  auto server = start_server(dir, exporter_port, server_port);
 
   const std::string live = "memproxy_heap_live_bytes{program=\"mp-grower\",pid=\"" + pid + "\"}";
   json series;
@@ -129,6 +149,80 @@ TEST(PrometheusScrape, TheServerSeesTheGrowersSeriesGrow) {
   ASSERT_EQ(state.size(), 1u) << state.dump();
   EXPECT_EQ(state[0]["metric"]["state"], "not_judged") << state.dump();
   EXPECT_EQ(state[0]["value"][1], "1");
+}
+
+// The leak judged growing, then the daemon restarted on the same history
+// and port: every sample the server scraped across the restart reads
+// growing 1, not_judged 0 and leak_suspected 1. A restarted daemon that
+// served its processes before judging them (not judged, leak_suspected 0)
+// would reset every alert's "for" on a leak.
+TEST(PrometheusScrape, ARestartNeverShowsTheServerAJudgedLeakAsNotJudged) {
+  MEMPROXY_REQUIRE(memproxy::testing::missing_program(kPrometheus, "prometheus"));
+  memproxy::testing::TempDir dir{0755};
+  const std::vector<std::string> options{"--prometheus-listen", "127.0.0.1:" + std::to_string(free_port()),
+                                         "--verdict-time-scale", "60"};
+  std::optional<Daemon> daemon;
+  daemon.emplace(dir, options);
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  const int exporter_port = daemon->prometheus_port();
+  ASSERT_GT(exporter_port, 0) << daemon->log();
+  auto grower = start_grower(daemon->table());
+  const std::string pid = std::to_string(grower->pid());
+  const int server_port = free_port();
+  auto server = start_server(dir, exporter_port, server_port);
+
+  const std::string suspected = "memproxy_heap_leak_suspected{pid=\"" + pid + "\"}";
+  const std::string growing = "memproxy_heap_verdict{pid=\"" + pid + "\",state=\"growing\"}";
+  const std::string not_judged = "memproxy_heap_verdict{pid=\"" + pid + "\",state=\"not_judged\"}";
+  ASSERT_TRUE(wait_until([&] { return only_value(query(server_port, suspected)) == 1; }, std::chrono::seconds(150)))
+      << daemon->log();
+  // From here on every scrape must read the leak judged growing.
+  const auto judged = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // a few scrapes of the judged leak
+
+  EXPECT_EQ(daemon->stop(), 0) << daemon->log();
+  daemon.emplace(dir, options);
+  // The new daemon's /metrics read as often as it answers, from its first
+  // answer until it says the leak is suspected: the gap before its first
+  // verdict pass, a tenth of a second, is seldom scraped by the server.
+  std::vector<std::string> wrong;
+  int bodies = 0;
+  auto answer_is_suspected = [&] {
+        const std::string body = http_get(exporter_port, "/metrics");
+        if (body.empty()) return false;
+        ++bodies;
+        bool seen = false;
+        std::istringstream lines(body);
+        for (std::string line; std::getline(lines, line);) {
+          if (line.find("pid=\"" + pid + "\"") == std::string::npos) continue;
+          const bool is_suspected = line.rfind("memproxy_heap_leak_suspected{", 0) == 0;
+          if (is_suspected && line.ends_with(" 1")) seen = true;
+          if ((is_suspected && line.ends_with(" 0")) || line.find("state=\"not_judged\"") != std::string::npos) {
+            wrong.push_back(line);
+          }
+        }
+        return seen;
+      };
+  bool suspected_again = false;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!suspected_again && std::chrono::steady_clock::now() < give_up) {
+    suspected_again = answer_is_suspected();
+    if (!suspected_again) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(suspected_again) << daemon->log();
+  EXPECT_TRUE(wrong.empty()) << wrong.size() << " wrong lines in " << bodies << " answers, the first: "
+                             << (wrong.empty() ? "" : wrong.front());
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  ASSERT_EQ(daemon->prometheus_port(), exporter_port) << daemon->log();
+  std::this_thread::sleep_for(std::chrono::seconds(8));  // scrapes of the new daemon
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - judged);
+  const std::string window = "[" + std::to_string(seconds.count()) + "s]";
+  EXPECT_EQ(only_value(query(server_port, "count_over_time(" + suspected + window + ")")) > seconds.count() / 2,
+            true) << "too few scrapes across the restart; daemon log:\n" << daemon->log();
+  EXPECT_EQ(only_value(query(server_port, "min_over_time(" + suspected + window + ")")), 1) << daemon->log();
+  EXPECT_EQ(only_value(query(server_port, "min_over_time(" + growing + window + ")")), 1) << daemon->log();
+  const json unjudged = query(server_port, "max_over_time(" + not_judged + window + ")");
+  EXPECT_TRUE(unjudged.empty() || only_value(unjudged) == 0) << unjudged.dump() << daemon->log();
 }
 
 }  // namespace

@@ -48,6 +48,10 @@ struct ProcessView {
   double allocations_per_second = 0;   // over the last minute
   double frees_per_second = 0;
   VerdictSummary verdict;
+  // A daemon just started (or restarted) has not yet made its first verdict
+  // pass over this process: its verdict is unknown here, though the history
+  // may hold one. Not "not judged": the exporters leave its verdict out.
+  bool verdict_pending = false;
 };
 
 // What the query server and the exporters read; the daemon implements it

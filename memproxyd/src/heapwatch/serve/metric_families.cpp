@@ -92,12 +92,19 @@ std::vector<prometheus::MetricFamily> heap_metric_families(const std::vector<Pro
                        processes, [](const ProcessView& v) { return static_cast<double>(v.latest.allocations); }));
   out.push_back(family(metric::kFreesTotal, "Free calls since the process started", MetricType::Counter, processes,
                        [](const ProcessView& v) { return static_cast<double>(v.latest.frees); }));
+  // The verdict's families leave out a process whose verdict is pending (a
+  // daemon's first pass after its start): neither "not judged" nor
+  // leak_suspected 0 would be true of a leak the history already judged.
+  std::vector<Labelled> judged;
+  for (const Labelled& p : processes) {
+    if (!p.view->verdict_pending) judged.push_back(p);
+  }
   out.push_back(family(metric::kGrowthBytesPerHour,
                        "Robust growth rate of live heap bytes judged by the leak verdict (0 without a verdict)",
-                       MetricType::Gauge, processes,
+                       MetricType::Gauge, judged,
                        [](const ProcessView& v) { return v.verdict.slope_bytes_per_hour; }));
   out.push_back(family(metric::kLeakSuspected, "1 when the leak verdict is growing, else 0 (also when not judged yet: see memproxy_heap_verdict)", MetricType::Gauge,
-                       processes, [](const ProcessView& v) { return v.verdict.trend == "growing" ? 1.0 : 0.0; }));
+                       judged, [](const ProcessView& v) { return v.verdict.trend == "growing" ? 1.0 : 0.0; }));
   // A state label rather than a series per state: a process has one state,
   // and an alert selects it (state="growing") without mistaking a process
   // not judged yet for a stable one, as leak_suspected 0 would.
@@ -105,8 +112,8 @@ std::vector<prometheus::MetricFamily> heap_metric_families(const std::vector<Pro
   verdict.name = metric::kVerdict;
   verdict.help = "1 for the leak verdict's state of the process: not_judged (not yet, or no history kept), stable or growing";
   verdict.type = MetricType::Gauge;
-  verdict.metric.reserve(processes.size());
-  for (const Labelled& p : processes) {
+  verdict.metric.reserve(judged.size());
+  for (const Labelled& p : judged) {
     prometheus::ClientMetric m;
     m.label = p.labels;
     m.label.push_back({"state", state_label(state_of(p.view->verdict))});
@@ -118,7 +125,7 @@ std::vector<prometheus::MetricFamily> heap_metric_families(const std::vector<Pro
   // exhaustion, and 0 would read as "now".
   std::vector<Labelled> forecast;
   std::vector<Labelled> limited;
-  for (const Labelled& p : processes) {
+  for (const Labelled& p : judged) {
     if (p.view->verdict.exhaustion_unix_ns != 0) forecast.push_back(p);
     if (p.view->verdict.memory_limit_bytes != 0) limited.push_back(p);
   }

@@ -77,8 +77,9 @@ std::vector<ProcessView> DaemonWatchState::views() const {
     auto verdict = verdicts_.find(w.process.id);
     if (verdict != verdicts_.end()) {
       v.verdict = verdict->second;
-    } else if (!w.recent.empty()) {
-      v.verdict.observed_s = (w.recent.back().unix_ns - w.recent.front().unix_ns) / 1'000'000'000;
+    } else {
+      if (!w.recent.empty()) v.verdict.observed_s = (w.recent.back().unix_ns - w.recent.front().unix_ns) / 1'000'000'000;
+      v.verdict_pending = judging != nullptr && !first_pass_done_ && now - started_unix_ns_ < kFirstPassPatience;
     }
     // The warm-up counts from the start as the verdict pass counts it (the
     // first sample when the start is unknown).
@@ -111,6 +112,7 @@ bool exhausts_within(const VerdictSummary& v, int64_t within_ns, int64_t now) {
 }  // namespace
 
 void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
+  first_pass_done_ = true;
   const int64_t now = unix_now_ns();
   for (auto& [id, summary] : verdicts) {
     const Watched* watched = registry_.find(id);

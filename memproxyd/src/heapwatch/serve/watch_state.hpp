@@ -21,6 +21,7 @@
 #include "heapwatch/analysis/process_view.hpp"
 #include "heapwatch/intake/registry.hpp"
 #include "heapwatch/store/history_keeper.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -62,7 +63,15 @@ class DaemonWatchState : public WatchState {
   HistoryKeeper* keeper_;
   std::chrono::milliseconds store_patience_;
   std::map<ProcessId, VerdictSummary> verdicts_;
+  // Until the first verdict pass, the processes found running have their
+  // verdict pending (ProcessView): a restarted daemon must not show a leak
+  // it judges from the history a second later as not judged. A store that
+  // gives no pass within kFirstPassPatience of the start ends the wait.
+  bool first_pass_done_ = false;
+  int64_t started_unix_ns_ = unix_now_ns();
 };
+
+inline constexpr int64_t kFirstPassPatience = 60'000'000'000;
 
 // The call rates of the newest sample against the oldest one within
 // kRateWindowNs before it, per second; 0 with fewer than two samples.
