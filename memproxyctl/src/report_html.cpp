@@ -7,6 +7,7 @@
 #include "heap_tables.hpp"
 #include "html_text.hpp"
 #include "human_units.hpp"
+#include "memproxy/hex.hpp"
 #include "output.hpp"
 #include "report_svg.hpp"
 #include "site_name.hpp"
@@ -59,11 +60,7 @@ std::string fixed(double v, int digits) {
   return text;
 }
 
-std::string hex(uint64_t v) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(v));
-  return text;
-}
+using memproxy::hex;
 
 std::string plural(uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);

@@ -6,6 +6,7 @@
 #include <map>
 #include <string_view>
 
+#include "memproxy/hex.hpp"
 #include "memproxy/process_info.hpp"
 
 namespace memproxyctl {
@@ -17,11 +18,7 @@ namespace {
 
 bool starts_with(const std::string& text, std::string_view prefix) { return text.rfind(prefix, 0) == 0; }
 
-std::string hex(uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
+using memproxy::hex;
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "human_units.hpp"
+#include "memproxy/hex.hpp"
 #include "memproxy/process_info.hpp"
 #include "terminal_text.hpp"
 
@@ -14,11 +15,7 @@ using memproxy::process::base_name;
 
 namespace {
 
-std::string hex(uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
+using memproxy::hex;
 
 std::string right(const std::string& text, size_t width) {
   return text.size() >= width ? text : std::string(width - text.size(), ' ') + text;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "human_units.hpp"
+#include "memproxy/hex.hpp"
 #include "terminal_text.hpp"
 
 namespace memproxyctl {
@@ -13,11 +14,7 @@ namespace tq = memproxy::trace_query;
 
 namespace {
 
-std::string hex(uint64_t v) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%" PRIx64, v);
-  return text;
-}
+using memproxy::hex;
 
 std::string pad(std::string text, size_t width) {
   if (text.size() < width) text.append(width - text.size(), ' ');

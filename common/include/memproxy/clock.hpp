@@ -10,6 +10,10 @@
 
 namespace memproxy {
 
+inline constexpr int64_t kNsPerSecond = 1'000'000'000;
+// For rates: bytes per nanosecond times this is bytes per hour.
+inline constexpr double kNsPerHour = 3600.0 * 1e9;
+
 inline int64_t unix_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();

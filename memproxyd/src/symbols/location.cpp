@@ -1,18 +1,8 @@
 #include "symbols/location.hpp"
 
-#include <cinttypes>
-#include <cstdio>
+#include "memproxy/hex.hpp"
 
 namespace memproxy::symbols {
-namespace {
-
-std::string hex(uint64_t value) {
-  char buffer[24];
-  std::snprintf(buffer, sizeof buffer, "0x%" PRIx64, value);
-  return buffer;
-}
-
-}  // namespace
 
 std::string describe(const Location& location) {
   const std::string address = hex(location.address);

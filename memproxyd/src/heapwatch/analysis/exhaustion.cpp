@@ -4,12 +4,10 @@
 #include <vector>
 
 #include "heapwatch/analysis/trend_statistics.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxy::heapwatch {
 namespace {
-
-constexpr int64_t kNsPerSecond = 1'000'000'000;
-constexpr double kNsPerHour = 3600.0 * 1e9;
 
 // Each block's median of `value`, at the block's middle, in hours from `from`.
 template <typename Value>

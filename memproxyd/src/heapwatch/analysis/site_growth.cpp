@@ -5,11 +5,11 @@
 #include <vector>
 
 #include "heapwatch/analysis/trend_statistics.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxy::heapwatch {
 
 namespace {
-constexpr double kNsPerHour = 3600e9;
 
 // The median of values [from, to).
 double median_of(std::span<const SitePoint> points, size_t from, size_t to) {

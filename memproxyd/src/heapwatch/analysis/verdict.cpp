@@ -8,12 +8,11 @@
 #include <vector>
 
 #include "heapwatch/analysis/verdict_windows.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxy::heapwatch {
 namespace {
 
-constexpr int64_t kNsPerSecond = 1'000'000'000;
-constexpr double kNsPerHour = 3600.0 * 1e9;
 constexpr int kMaxHorizons = 12;
 constexpr int64_t kFastWindows = 36;  // per fast horizon: enough blocks for the trend test
 constexpr int64_t kMaxSeconds = 366LL * 24 * 3600;

@@ -12,7 +12,7 @@ uint64_t rounded_mean(Sum sum, uint64_t count) {
   return static_cast<uint64_t>((sum + count / 2) / count);
 }
 
-struct WindowBuilder {
+struct AggregateBuilder {
   WindowAggregate window;
   Sum live_sum = 0;
   Sum rss_sum = 0;
@@ -58,7 +58,7 @@ int64_t window_start(int64_t unix_ns, int64_t width_ns) {
 
 std::vector<WindowAggregate> aggregate_windows(std::span<const Sample> samples, int64_t width_ns) {
   std::vector<WindowAggregate> out;
-  WindowBuilder builder;
+  AggregateBuilder builder;
   bool open = false;
   for (const Sample& s : samples) {
     int64_t start = window_start(s.unix_ns, width_ns);

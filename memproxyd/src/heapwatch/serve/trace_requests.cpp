@@ -9,7 +9,7 @@ namespace memproxy::heapwatch {
 
 namespace tq = memproxy::trace_query;
 
-TraceRequests::TraceRequests(boost::asio::io_context& io, FindTarget find, Symbolize symbolize,
+TraceRequests::TraceRequests(boost::asio::io_context& io, FindTarget find, SymbolizeAsync symbolize,
                              TraceRequestLimits limits)
     : io_(io),
       find_(std::move(find)),

@@ -45,7 +45,8 @@ class TraceRequests {
   // The watched process with this pid and its ring, if any.
   using FindTarget = std::function<std::optional<TraceTarget>(pid_t pid)>;
 
-  TraceRequests(boost::asio::io_context& io, FindTarget find, Symbolize symbolize, TraceRequestLimits limits = {});
+  TraceRequests(boost::asio::io_context& io, FindTarget find, SymbolizeAsync symbolize,
+                TraceRequestLimits limits = {});
   // Every trace ends: "the daemon stopped", its ring off.
   ~TraceRequests();
   TraceRequests(const TraceRequests&) = delete;
@@ -66,7 +67,7 @@ class TraceRequests {
 
   boost::asio::io_context& io_;
   FindTarget find_;
-  Symbolize symbolize_;
+  SymbolizeAsync symbolize_;
   TraceRequestLimits limits_;
   struct Running {
     std::shared_ptr<TraceStream> stream;

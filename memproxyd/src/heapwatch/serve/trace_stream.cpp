@@ -13,7 +13,7 @@ namespace memproxy::heapwatch {
 namespace tq = memproxy::trace_query;
 
 TraceStream::TraceStream(boost::asio::io_context& io, Socket socket, TraceTarget target, tq::TraceRequest request,
-                         Symbolize symbolize, TraceStreamLimits limits, std::function<void()> on_finished)
+                         SymbolizeAsync symbolize, TraceStreamLimits limits, std::function<void()> on_finished)
     : io_(io), target_(std::move(target)), request_(request), symbolize_(std::move(symbolize)), limits_(limits),
       on_finished_(std::move(on_finished)), patience_(io), socket_(std::move(socket)) {}
 

@@ -47,8 +47,8 @@ struct TraceTarget {
 // The symbol service's call (SymbolService::symbolize): one location per
 // address asked, in order, or why none; `done` runs on the loop, at once
 // or later.
-using Symbolize = std::function<void(const WatchedProcess& process, std::vector<uint64_t> addresses,
-                                     std::function<void(std::vector<symbols::Location>, std::string)> done)>;
+using SymbolizeAsync = std::function<void(const WatchedProcess& process, std::vector<uint64_t> addresses,
+                                          std::function<void(std::vector<symbols::Location>, std::string)> done)>;
 
 struct TraceStreamLimits {
   size_t max_waiting_records = 4 * heap::kTraceCapacity;
@@ -63,7 +63,7 @@ class TraceStream : public std::enable_shared_from_this<TraceStream> {
   using Socket = boost::asio::local::stream_protocol::socket;
 
   TraceStream(boost::asio::io_context& io, Socket socket, TraceTarget target, trace_query::TraceRequest request,
-              Symbolize symbolize, TraceStreamLimits limits, std::function<void()> on_finished);
+              SymbolizeAsync symbolize, TraceStreamLimits limits, std::function<void()> on_finished);
   ~TraceStream();
   TraceStream(const TraceStream&) = delete;
   TraceStream& operator=(const TraceStream&) = delete;
@@ -96,7 +96,7 @@ class TraceStream : public std::enable_shared_from_this<TraceStream> {
   boost::asio::io_context& io_;
   TraceTarget target_;
   trace_query::TraceRequest request_;
-  Symbolize symbolize_;
+  SymbolizeAsync symbolize_;
   TraceStreamLimits limits_;
   std::function<void()> on_finished_;
   std::shared_ptr<TraceSession> session_;

@@ -15,7 +15,6 @@
 namespace memproxy::heapwatch {
 namespace {
 
-constexpr int64_t kNsPerSecond = 1'000'000'000;
 // Ticks recorded in one transaction when the worker is behind.
 constexpr size_t kMaxTicksPerTransaction = 32;
 // How often a worker that keeps failing, or a loop that keeps dropping, says so again.

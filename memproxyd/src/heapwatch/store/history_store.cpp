@@ -16,6 +16,7 @@
 
 #include "heapwatch/store/history_schema.hpp"
 #include "heapwatch/store/sqlite_statement.hpp"
+#include "memproxy/clock.hpp"
 #include "memproxy/program_name.hpp"
 
 namespace memproxy::heapwatch {
@@ -24,7 +25,6 @@ namespace {
 using sqlite::SqliteError;
 using sqlite::Statement;
 
-constexpr int64_t kNsPerSecond = 1'000'000'000;
 
 int64_t stored(uint64_t v) {
   return v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
@@ -159,13 +159,6 @@ Sample sample_from(const Statement& row) {
   return s;
 }
 
-// What the process row was last written with, so an unchanged process costs
-// no statement per sample.
-struct KnownProcess {
-  int64_t row = 0;
-  WatchedProcess written;
-};
-
 bool same_metadata(const WatchedProcess& a, const WatchedProcess& b) {
   return a.uid == b.uid && a.user == b.user && a.program == b.program && a.exe == b.exe &&
          a.started_unix_ns == b.started_unix_ns && a.ended_unix_ns == b.ended_unix_ns;
@@ -180,6 +173,12 @@ struct HistoryStore::State {
   HistoryOptions options;
   sqlite3* db = nullptr;
   std::array<Statement, kSqlCount> statements;
+  // What the process row was last written with, so an unchanged process
+  // costs no statement per sample.
+  struct KnownProcess {
+    int64_t row = 0;
+    WatchedProcess written;
+  };
   std::map<ProcessId, KnownProcess> known;
   // Newest sample per process row since the last maintenance, written to the
   // process rows then rather than with every sample.
