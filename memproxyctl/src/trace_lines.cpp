@@ -35,7 +35,10 @@ std::string short_op(const std::string& op) {
   if (open == std::string::npos) return name;
   std::string params = op.substr(open);
   std::string variant;
-  auto add = [&variant](const char* word) { variant += (variant.empty() ? "" : ",") + std::string(word); };
+  auto add = [&variant](const char* word) {
+    if (!variant.empty()) variant += ',';
+    variant += word;
+  };
   const bool is_delete = name.compare(0, 6, "delete") == 0;
   if (is_delete && params.find("size_t") != std::string::npos) add("sized");
   if (params.find("align_val_t") != std::string::npos) add("aligned");
