@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace memproxy::heapwatch {
-namespace {
+namespace exhaustion_test {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr int64_t kSecond = 1'000'000'000LL;
@@ -86,5 +86,5 @@ TEST(Exhaustion, AProcessAtItsLimitIsForecastNow) {
   EXPECT_EQ(e->at_unix_ns, s.back().unix_ns);
 }
 
-}  // namespace
+}  // namespace exhaustion_test
 }  // namespace memproxy::heapwatch

@@ -10,7 +10,7 @@
 #include <vector>
 
 namespace memproxy::heapwatch {
-namespace {
+namespace site_history_test {
 
 constexpr int64_t kSecond = 1000000000;
 constexpr int64_t kMinute = 60 * kSecond;
@@ -223,5 +223,5 @@ TEST(SiteHistory, AHostileSectionIsBounded) {
   EXPECT_DOUBLE_EQ(ranked[1].site.estimated_bytes, 64);
 }
 
-}  // namespace
+}  // namespace site_history_test
 }  // namespace memproxy::heapwatch

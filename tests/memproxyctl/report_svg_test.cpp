@@ -6,7 +6,7 @@
 #include "report_svg.hpp"
 #include "svg_parse.hpp"
 
-namespace {
+namespace report_svg_test {
 
 using memproxyctl::svg_chart;
 using memproxyctl::SvgChartLayout;
@@ -114,4 +114,4 @@ TEST(ReportSvg, HugeValuesStayInsideThePlot) {
   }
 }
 
-}  // namespace
+}  // namespace report_svg_test
