@@ -193,12 +193,6 @@ TEST_F(WatchStateTest, AnAnswerWaitsForTheFirstVerdictPassOnlyWhileAProcessHasNo
   io_.poll();
   EXPECT_FALSE(answered);
   ASSERT_TRUE(state.views()[0].verdict_pending);
-  // An empty pass, made before the process was adopted, is not its pass.
-  state.set_verdicts({});
-  io_.restart();
-  io_.poll();
-  EXPECT_FALSE(answered);
-  EXPECT_TRUE(state.views()[0].verdict_pending);
   VerdictSummary growing;
   growing.trend = "growing";
   state.set_verdicts({{p.id, growing}});

@@ -113,7 +113,7 @@ bool exhausts_within(const VerdictSummary& v, int64_t within_ns, int64_t now) {
 }  // namespace
 
 void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
-  const bool judged_some = !verdicts.empty();
+  first_pass_done_ = true;
   const int64_t now = unix_now_ns();
   for (auto& [id, summary] : verdicts) {
     const Watched* watched = registry_.find(id);
@@ -134,17 +134,14 @@ void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
     }
     verdicts_[id] = std::move(summary);
   }
-  // An empty pass made before the processes found running were adopted
-  // (the keeper's first tick came first) is not the pass they wait for.
-  if (judged_some || !any_unjudged()) {
-    first_pass_done_ = true;
-    run_waiting();
-  }
+  run_waiting();
 }
 
 void DaemonWatchState::when_verdicts_known(std::function<void()> then) const {
   const int64_t now = unix_now_ns();
-  if (!any_unjudged() || !first_pass_pending(now) || gave_up_waiting_) {
+  bool unjudged = false;
+  registry_.for_each([&](const Watched& w) { unjudged = unjudged || verdicts_.count(w.process.id) == 0; });
+  if (!unjudged || !first_pass_pending(now) || gave_up_waiting_) {
     then();
     return;
   }
@@ -170,12 +167,6 @@ void DaemonWatchState::run_waiting() const {
   // delivery, and a waiter that asks again queues behind the rest.
   for (auto& then : waiting_) boost::asio::post(loop_, std::move(then));
   waiting_.clear();
-}
-
-bool DaemonWatchState::any_unjudged() const {
-  bool unjudged = false;
-  registry_.for_each([&](const Watched& w) { unjudged = unjudged || verdicts_.count(w.process.id) == 0; });
-  return unjudged;
 }
 
 VerdictState DaemonWatchState::verdict_state(const ProcessId& id) const {

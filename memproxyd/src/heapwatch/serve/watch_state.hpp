@@ -75,7 +75,6 @@ class DaemonWatchState : public WatchState {
     return store_usable() && !first_pass_done_ && now - started_unix_ns_ < kFirstPassPatience;
   }
   void run_waiting() const;
-  bool any_unjudged() const;
   template <class T, class Read>
   void ask_store(Read read, std::function<void(Result<T>)> done) const;
 
