@@ -248,16 +248,6 @@ TEST_F(HistoryKeeperTest, ARestartedKeeperJudgesAtItsFirstTickNotAnIntervalLater
   EXPECT_EQ(verdicts_[49].trend, "stable");
 }
 
-// A daemon started with nothing to judge still makes its first pass, and
-// says so: its answers must not wait for a pass that would come only a
-// verdict interval after the first process.
-TEST_F(HistoryKeeperTest, APassOverNoProcessesIsStillPosted) {
-  start(fast_verdicts(std::chrono::hours(1)));
-  keeper_->record({});
-  ASSERT_TRUE(run_loop_until(io_, [&] { return passes_ == 1; }));
-  EXPECT_TRUE(verdicts_.empty());
-}
-
 // Only the first tick makes a pass due at once; after it, passes come once
 // a verdict interval, however many ticks arrive.
 TEST_F(HistoryKeeperTest, AfterTheFirstPassTheNextWaitsForTheInterval) {

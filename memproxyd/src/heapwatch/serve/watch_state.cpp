@@ -141,7 +141,7 @@ void DaemonWatchState::when_verdicts_known(std::function<void()> then) const {
   const int64_t now = unix_now_ns();
   bool unjudged = false;
   registry_.for_each([&](const Watched& w) { unjudged = unjudged || verdicts_.count(w.process.id) == 0; });
-  if (!unjudged || !first_pass_pending(now) || gave_up_waiting_) {
+  if (!unjudged || !first_pass_pending(now)) {
     then();
     return;
   }
@@ -152,11 +152,7 @@ void DaemonWatchState::when_verdicts_known(std::function<void()> then) const {
   wait_timer_->expires_after(std::min<std::chrono::nanoseconds>(
       kAnswerWaitForVerdicts, std::chrono::nanoseconds(started_unix_ns_ + kFirstPassPatience - now)));
   wait_timer_->async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
-    // A first pass this late (a store that records nothing) would hold
-    // every answer as long: the later ones do not wait for it.
-    gave_up_waiting_ = true;
-    run_waiting();
+    if (!ec) run_waiting();
   });
 }
 

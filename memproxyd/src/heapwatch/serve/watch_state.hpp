@@ -54,7 +54,7 @@ class DaemonWatchState : public WatchState {
   void known_processes(ProcessesDone done) const override;
   // Waits, while a watched process has no verdict, for the first verdict
   // pass: at most kAnswerWaitForVerdicts, and never past kFirstPassPatience
-  // from the start; once that wait has run out, answers wait no more.
+  // from the start.
   void when_verdicts_known(std::function<void()> then) const override;
 
   // A verdict pass's results; those of processes no longer watched are
@@ -94,7 +94,6 @@ class DaemonWatchState : public WatchState {
   mutable std::vector<std::function<void()>> waiting_;
   mutable std::unique_ptr<boost::asio::steady_timer> wait_timer_;
   mutable bool wait_timer_armed_ = false;
-  mutable bool gave_up_waiting_ = false;
 };
 
 // The call rates of the newest sample against the oldest one within

@@ -342,7 +342,7 @@ void HistoryKeeper::mark_silent_processes_ended(int64_t now) {
 }
 
 void HistoryKeeper::start_verdict_pass() {
-  if (!store_) return;
+  if (!store_ || running_.empty()) return;
   verdict_queue_ = running_;
   verdict_results_.clear();
   verdict_pass_ = true;
@@ -353,9 +353,7 @@ void HistoryKeeper::start_verdict_pass() {
 void HistoryKeeper::verdict_step() {
   if (verdict_queue_.empty() || !store_) {
     verdict_pass_ = false;
-    // Posted even when empty: the loop learns that a pass was made (a
-    // daemon started with nothing to judge has made its first).
-    if (callbacks_.on_verdicts) {
+    if (callbacks_.on_verdicts && !verdict_results_.empty()) {
       to_loop([this, results = std::move(verdict_results_)]() mutable { callbacks_.on_verdicts(std::move(results)); });
     }
     verdict_results_.clear();
