@@ -176,46 +176,4 @@ TEST_F(WatchStateTest, ViewsCarryTheVerdictsOfWatchedProcessesOnly) {
   EXPECT_EQ(state.views()[0].verdict.trend, "not enough data");
 }
 
-// A question asked before the first verdict pass is answered after it, so
-// that it shows the verdicts the history holds; with nothing to judge it is
-// answered at once, and a pass that does not come holds it a bounded time.
-TEST_F(WatchStateTest, AnAnswerWaitsForTheFirstVerdictPassOnlyWhileAProcessHasNone) {
-  DaemonWatchState state(io_, registry_, keeper_.get());
-  bool answered = false;
-  state.when_verdicts_known([&] { answered = true; });
-  EXPECT_TRUE(answered) << "no process is watched: nothing to wait for";
-
-  const WatchedProcess p = process(21, 1);
-  run(p, 1, 5);
-  answered = false;
-  state.when_verdicts_known([&] { answered = true; });
-  io_.restart();
-  io_.poll();
-  EXPECT_FALSE(answered);
-  ASSERT_TRUE(state.views()[0].verdict_pending);
-  VerdictSummary growing;
-  growing.trend = "growing";
-  state.set_verdicts({{p.id, growing}});
-  ASSERT_TRUE(run_loop_until(io_, [&] { return answered; }));
-  EXPECT_EQ(state.views()[0].verdict.trend, "growing");
-
-  // After the first pass, a process that has no verdict yet waits for none.
-  run(process(22, 1), 1, 5);
-  answered = false;
-  state.when_verdicts_known([&] { answered = true; });
-  EXPECT_TRUE(answered);
-}
-
-TEST_F(WatchStateTest, AFirstVerdictPassThatDoesNotComeHoldsAnAnswerAtMostTheWait) {
-  DaemonWatchState state(io_, registry_, keeper_.get());
-  run(process(23, 1), 1, 5);
-  int answered = 0;
-  const auto asked = std::chrono::steady_clock::now();
-  state.when_verdicts_known([&] { ++answered; });
-  state.when_verdicts_known([&] { ++answered; });
-  ASSERT_TRUE(run_loop_until(io_, [&] { return answered == 2; }));
-  EXPECT_GE(std::chrono::steady_clock::now() - asked, kAnswerWaitForVerdicts);
-  EXPECT_TRUE(state.views()[0].verdict_pending) << "the metrics keep waiting for the pass; the answers do not";
-}
-
 }  // namespace

@@ -73,11 +73,6 @@ class WatchState {
   virtual void history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns, SamplesDone done) const = 0;
   // Processes whose history is kept, running or not, newest first.
   virtual void known_processes(ProcessesDone done) const = 0;
-  // Runs `then` on the loop once the views carry no pending verdict
-  // (ProcessView::verdict_pending), so that a question asked right after a
-  // (re)start is answered with the verdicts the history holds, not with
-  // "not judged"; at once when nothing is pending.
-  virtual void when_verdicts_known(std::function<void()> then) const { then(); }
 };
 
 }  // namespace memproxy::heapwatch

@@ -146,20 +146,18 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
     return;
   }
   // The client waits for this answer without a deadline of its own: it
-  // reads no request meanwhile, and waiting for the verdicts, collecting
-  // and encoding always finish (each has its own deadline).
+  // reads no request meanwhile, and collecting and encoding always finish
+  // (a store question has its own deadline).
   c->idle.cancel();
-  state_.when_verdicts_known([this, c, request = std::get<hq::Request>(parsed), alive = std::weak_ptr<char>(alive_)] {
-    if (alive.expired()) return;
-    try {
-      collect(request, c->uid, state_, [this, c, alive](Answer collected) {
-        if (!alive.expired()) on_collected(c, std::move(collected));
-      });
-    } catch (const std::exception& e) {
-      spdlog::warn("query socket: answering pid {} (uid {}): {}", c->pid, c->uid, e.what());
-      send(c, hq::error_line(std::string("internal error: ") + e.what()), false);
-    }
-  });
+  try {
+    collect(std::get<hq::Request>(parsed), c->uid, state_,
+            [this, c, alive = std::weak_ptr<char>(alive_)](Answer collected) {
+              if (!alive.expired()) on_collected(c, std::move(collected));
+            });
+  } catch (const std::exception& e) {
+    spdlog::warn("query socket: answering pid {} (uid {}): {}", c->pid, c->uid, e.what());
+    send(c, hq::error_line(std::string("internal error: ") + e.what()), false);
+  }
 }
 
 bool QueryServer::answer_sites(const std::shared_ptr<Client>& c, const std::string& line) {
@@ -170,17 +168,15 @@ bool QueryServer::answer_sites(const std::shared_ptr<Client>& c, const std::stri
     return true;
   }
   c->idle.cancel();
-  state_.when_verdicts_known([this, c, request = std::get<hq::SitesRequest>(*parsed), alive = std::weak_ptr<char>(alive_)] {
-    if (alive.expired()) return;
-    try {
-      sites_->collect(request, c->uid, [this, c, alive](Answer collected) {
-        if (!alive.expired()) on_collected(c, std::move(collected));
-      });
-    } catch (const std::exception& e) {
-      spdlog::warn("query socket: answering pid {} (uid {}): {}", c->pid, c->uid, e.what());
-      send(c, hq::error_line(std::string("internal error: ") + e.what()), false);
-    }
-  });
+  try {
+    sites_->collect(std::get<hq::SitesRequest>(*parsed), c->uid,
+                    [this, c, alive = std::weak_ptr<char>(alive_)](Answer collected) {
+                      if (!alive.expired()) on_collected(c, std::move(collected));
+                    });
+  } catch (const std::exception& e) {
+    spdlog::warn("query socket: answering pid {} (uid {}): {}", c->pid, c->uid, e.what());
+    send(c, hq::error_line(std::string("internal error: ") + e.what()), false);
+  }
   return true;
 }
 

@@ -1,7 +1,6 @@
 #include "heapwatch/serve/watch_state.hpp"
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <set>
@@ -80,7 +79,7 @@ std::vector<ProcessView> DaemonWatchState::views() const {
       v.verdict = verdict->second;
     } else {
       if (!w.recent.empty()) v.verdict.observed_s = (w.recent.back().unix_ns - w.recent.front().unix_ns) / 1'000'000'000;
-      v.verdict_pending = first_pass_pending(now);
+      v.verdict_pending = judging != nullptr && !first_pass_done_ && now - started_unix_ns_ < kFirstPassPatience;
     }
     // The warm-up counts from the start as the verdict pass counts it (the
     // first sample when the start is unknown).
@@ -134,35 +133,6 @@ void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
     }
     verdicts_[id] = std::move(summary);
   }
-  run_waiting();
-}
-
-void DaemonWatchState::when_verdicts_known(std::function<void()> then) const {
-  const int64_t now = unix_now_ns();
-  bool unjudged = false;
-  registry_.for_each([&](const Watched& w) { unjudged = unjudged || verdicts_.count(w.process.id) == 0; });
-  if (!unjudged || !first_pass_pending(now)) {
-    then();
-    return;
-  }
-  waiting_.push_back(std::move(then));
-  if (wait_timer_armed_) return;
-  if (!wait_timer_) wait_timer_ = std::make_unique<boost::asio::steady_timer>(loop_);
-  wait_timer_armed_ = true;
-  wait_timer_->expires_after(std::min<std::chrono::nanoseconds>(
-      kAnswerWaitForVerdicts, std::chrono::nanoseconds(started_unix_ns_ + kFirstPassPatience - now)));
-  wait_timer_->async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) run_waiting();
-  });
-}
-
-void DaemonWatchState::run_waiting() const {
-  if (wait_timer_armed_) wait_timer_->cancel();
-  wait_timer_armed_ = false;
-  // Posted, not called: an answer's work never runs inside a verdict pass's
-  // delivery, and a waiter that asks again queues behind the rest.
-  for (auto& then : waiting_) boost::asio::post(loop_, std::move(then));
-  waiting_.clear();
 }
 
 VerdictState DaemonWatchState::verdict_state(const ProcessId& id) const {

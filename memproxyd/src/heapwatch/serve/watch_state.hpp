@@ -14,12 +14,8 @@
 #define MEMPROXYD_HEAPWATCH_WATCH_STATE_HPP
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
-#include <functional>
 #include <map>
-#include <memory>
-#include <vector>
 
 #include "heapwatch/analysis/daemon_verdict.hpp"
 #include "heapwatch/analysis/process_view.hpp"
@@ -33,14 +29,6 @@ namespace memproxy::heapwatch {
 inline constexpr int64_t kRateWindowNs = 60'000'000'000;
 // Within the client's own patience (memproxyctl waits 10 s).
 inline constexpr std::chrono::milliseconds kStorePatience{5000};
-// How long after its start the daemon waits for its first verdict pass
-// before it shows the processes it found running as not judged.
-inline constexpr int64_t kFirstPassPatience = 60'000'000'000;
-// How long an answer waits for that pass (when_verdicts_known): the first
-// pass comes with the first tick, a second after the start, and a client
-// waits 10 s for its answer. A pass over thousands of processes may take
-// longer; its answer then shows those not yet judged as such.
-inline constexpr std::chrono::milliseconds kAnswerWaitForVerdicts{3000};
 
 class DaemonWatchState : public WatchState {
  public:
@@ -52,10 +40,6 @@ class DaemonWatchState : public WatchState {
   std::vector<ProcessView> views() const override;
   void history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns, SamplesDone done) const override;
   void known_processes(ProcessesDone done) const override;
-  // Waits, while a watched process has no verdict, for the first verdict
-  // pass: at most kAnswerWaitForVerdicts, and never past kFirstPassPatience
-  // from the start.
-  void when_verdicts_known(std::function<void()> then) const override;
 
   // A verdict pass's results; those of processes no longer watched are
   // ignored. Each change of a process's state (not judged, stable,
@@ -71,10 +55,6 @@ class DaemonWatchState : public WatchState {
 
  private:
   bool store_usable() const { return keeper_ != nullptr && keeper_->accepting(); }
-  bool first_pass_pending(int64_t now) const {
-    return store_usable() && !first_pass_done_ && now - started_unix_ns_ < kFirstPassPatience;
-  }
-  void run_waiting() const;
   template <class T, class Read>
   void ask_store(Read read, std::function<void(Result<T>)> done) const;
 
@@ -89,12 +69,9 @@ class DaemonWatchState : public WatchState {
   // gives no pass within kFirstPassPatience of the start ends the wait.
   bool first_pass_done_ = false;
   int64_t started_unix_ns_ = unix_now_ns();
-  // The answers waiting for that pass (when_verdicts_known), and the timer
-  // that ends their wait at the patience's end.
-  mutable std::vector<std::function<void()>> waiting_;
-  mutable std::unique_ptr<boost::asio::steady_timer> wait_timer_;
-  mutable bool wait_timer_armed_ = false;
 };
+
+inline constexpr int64_t kFirstPassPatience = 60'000'000'000;
 
 // The call rates of the newest sample against the oldest one within
 // kRateWindowNs before it, per second; 0 with fewer than two samples.
