@@ -1,6 +1,5 @@
 #include "site_text.hpp"
 
-#include <cstdio>
 #include <string_view>
 
 #include "human_units.hpp"

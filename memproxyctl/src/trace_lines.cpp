@@ -1,6 +1,5 @@
 #include "trace_lines.hpp"
 
-#include <cinttypes>
 #include <cstdio>
 #include <limits>
 

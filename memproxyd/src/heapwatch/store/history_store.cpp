@@ -25,7 +25,6 @@ namespace {
 using sqlite::SqliteError;
 using sqlite::Statement;
 
-
 int64_t stored(uint64_t v) {
   return v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
                                                                          : static_cast<int64_t>(v);
