@@ -113,6 +113,30 @@ TEST(VerdictTest, AFastLeakIsFlaggedWithinTenMinutesOfItsStart) {
   EXPECT_FALSE(without.fast);
 }
 
+// The daemon was down for four minutes while a fast leak was young: until
+// the full verdict is due, every pass that cannot flag the leak says why
+// (a gap in the history, which the daemon takes as no news), and none
+// calls it stable. Without the gap, no pass blames one.
+TEST(VerdictTest, AGapInAFastLeaksHistoryIsNotJudgedForTheGapAndNeverStable) {
+  auto leak = [](double t) { return 64 * kMiB + t * 0.15 * 64 * kMiB / 600 + wobble(t, kMiB); };
+  int for_the_gap = 0;
+  for (int gap : {0, 240}) {
+    for (int end = 660; end <= 1500; end += 20) {
+      std::vector<Sample> kept;
+      for (const Sample& s : series(end, 1, leak)) {
+        const int64_t t = (s.unix_ns - kStart) / kSecond;
+        if (t <= 640 || t > 640 + gap) kept.push_back(s);
+      }
+      const Verdict v = judge(kept);
+      if (v.trend == Trend::growing) continue;
+      EXPECT_EQ(v.trend, Trend::not_enough_data) << "gap " << gap << " at " << end << ": " << to_string(v.finding);
+      EXPECT_EQ(v.finding, gap == 0 ? Finding::too_short : Finding::history_gap) << "gap " << gap << " at " << end;
+      if (v.finding == Finding::history_gap) ++for_the_gap;
+    }
+  }
+  EXPECT_GT(for_the_gap, 0) << "the gap never kept the fast test from flagging: the test shows nothing";
+}
+
 // 8% per 10 minutes is below the fast test's 10%: it waits for the full
 // verdict, which then finds it.
 TEST(VerdictTest, ALeakBelowTheFastRateWaitsForTheFullVerdict) {

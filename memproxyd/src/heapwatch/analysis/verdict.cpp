@@ -264,8 +264,11 @@ double slope_between(Windows windows, int64_t from, int64_t until, int parts) {
 }
 
 // The fast test (7) on the most recent horizon, for a process started at
-// `origin`: the horizon's outcome when it says growing, else nothing.
-std::optional<HorizonOutcome> fast_growth(const VerdictInput& input, int64_t origin, const Settings& s, double alpha) {
+// `origin`: the horizon's outcome when it says growing, else nothing, with
+// `gapped` set when the horizon lacks more than a tenth of its windows.
+std::optional<HorizonOutcome> fast_growth(const VerdictInput& input, int64_t origin, const Settings& s, double alpha,
+                                          bool& gapped) {
+  gapped = false;
   const int64_t window_ns = std::max<int64_t>(1, s.fast_horizon_ns / kFastWindows);
   const AnalysisSeries series = analysis_windows(input, window_ns, s.fast_history_ns);
   if (series.windows.empty()) return std::nullopt;
@@ -273,6 +276,7 @@ std::optional<HorizonOutcome> fast_growth(const VerdictInput& input, int64_t ori
   const int64_t from = until - kFastWindows * window_ns;
   const int64_t judged_from = origin + s.fast_warm_up_ns;
   if (from < judged_from) return std::nullopt;
+  gapped = static_cast<int64_t>(windows_from(series.windows, from).size()) * 10 < kFastWindows * 9;
   Settings fast = s;
   fast.min_growth_fraction = s.fast_growth_fraction * static_cast<double>(until - from) /
                              static_cast<double>(s.fast_growth_period_ns);
@@ -328,6 +332,7 @@ const char* to_string(Finding finding) {
     case Finding::not_sustained: return "growth came at once or only lately";
     case Finding::within_history: return "within levels seen before";
     case Finding::growing: return "growing";
+    case Finding::history_gap: return "a gap in the history";
   }
   return "?";
 }
@@ -385,13 +390,17 @@ Verdict leak_verdict(const VerdictInput& input, const VerdictParameters& paramet
       break;
     }
   }
+  bool gapped = false;
   if (s.fast_horizon_ns > 0 && chosen.finding != Finding::growing) {
-    if (std::optional<HorizonOutcome> fast = fast_growth(input, origin, s, s.alpha)) {
+    if (std::optional<HorizonOutcome> fast = fast_growth(input, origin, s, s.alpha, gapped)) {
       chosen = *fast;
       v.fast = true;
     }
   }
-  if (!long_enough && !v.fast) return v;
+  if (!long_enough && !v.fast) {
+    if (gapped) v.finding = Finding::history_gap;
+    return v;
+  }
 
   v.trend = chosen.finding == Finding::growing ? Trend::growing
             : chosen.finding == Finding::too_short ? Trend::not_enough_data

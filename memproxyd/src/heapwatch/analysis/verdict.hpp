@@ -57,7 +57,12 @@
 //     leak but slows all along (1 - e^(-t/tau) halves its rate every 0.7
 //     tau); a leak does not. This test can only say `growing`: until
 //     `min_duration_s` has been analysed, a process it does not flag is not
-//     judged yet.
+//     judged yet. When more than a tenth of the fast horizon's windows hold
+//     no sample (the daemon was down, or stalled), the tests above do not
+//     hold (a missing third reads as a plateau, a missing half as no
+//     trend): a process it does not flag then is not judged for a gap in
+//     its history (`history_gap`), which a caller that judged it before
+//     takes as no news rather than as a reason to drop that verdict.
 // RSS minus live bytes (allocator overhead, fragmentation, and memory the
 // program maps outside the allocator we watch: a runtime's own arenas, mmap,
 // stacks) is trended over the whole span, on block medians, and reported: it
@@ -130,6 +135,7 @@ enum class Finding {
   not_sustained,
   within_history,
   growing,
+  history_gap,  // not judged: the fast horizon has gaps and the full verdict is not due (7)
 };
 
 const char* to_string(Trend trend);

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "heapwatch/analysis/daemon_verdict.hpp"
+#include "heapwatch/analysis/verdict.hpp"
 #include "memproxy/clock.hpp"
 
 namespace memproxy::heapwatch {
@@ -119,6 +120,13 @@ void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
     if (watched == nullptr) continue;
     const VerdictState before = verdict_state(id);
     const VerdictState after = state_of(summary);
+    // A gap in the history (this daemon was down) leaves too little to
+    // judge on, which is no news about the process: the verdict it had
+    // stands, and an alert on it is not reset.
+    if (after == VerdictState::not_judged && before != VerdictState::not_judged &&
+        summary.finding == to_string(Finding::history_gap)) {
+      continue;
+    }
     if (after != before) {
       spdlog::info("pid {} {}: {} -> {}, {}", id.pid, loggable(watched->process.program), state_words(before), state_words(after),
                    growth_rate_text(summary.slope_bytes_per_hour));

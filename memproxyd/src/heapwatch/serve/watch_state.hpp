@@ -42,8 +42,10 @@ class DaemonWatchState : public WatchState {
   void known_processes(ProcessesDone done) const override;
 
   // A verdict pass's results; those of processes no longer watched are
-  // ignored. Each change of a process's state (not judged, stable,
-  // growing) is logged: "pid 4242 leaker: stable -> growing, +210 MiB/h".
+  // ignored, and so is a process's "not judged" for a gap in its history
+  // (Finding::history_gap) once it was judged. Each change of a process's
+  // state (not judged, stable, growing) is logged: "pid 4242 leaker:
+  // stable -> growing, +210 MiB/h".
   void set_verdicts(HistoryKeeper::Verdicts verdicts);
   // The process ended: its verdict goes with it; "pid 4242 leaker ended
   // while growing, +210 MiB/h" is logged when it was growing. Called
