@@ -71,6 +71,11 @@ fi
 echo "=== $parent is now mode $(stat -c %a "$parent"): nobody cannot reach $build"
 
 failed=""
+# The output of each program is kept, so that the lines of a failure can be
+# repeated at the end, where a log cut to its last lines still shows them.
+output=$(mktemp /tmp/memproxy-private-tree-output-XXXXXX)
+failures=$(mktemp /tmp/memproxy-private-tree-failures-XXXXXX)
+trap "rm -f $output $failures" EXIT
 while [ "$#" -ge 2 ]; do
   program=$1 filter=$2
   shift 2
@@ -78,11 +83,17 @@ while [ "$#" -ge 2 ]; do
   if [ ! -x "$program" ]; then
     echo "FAILED: $program is not built"
     failed="$failed ${program##*/}"
-  elif ! "$program" --gtest_filter="$filter" --gtest_color=no; then
+  elif ! "$program" --gtest_filter="$filter" --gtest_color=no >"$output" 2>&1; then
+    cat "$output"
     failed="$failed ${program##*/}"
+    { echo "--- ${program##*/}:"; grep -B3 -A12 -E "Failure$|^\[  FAILED  \]" "$output" | head -n 120; } >>"$failures"
+  else
+    cat "$output"
   fi
 done
 if [ -n "$failed" ]; then
+  echo "=== what failed with the build tree under a 0700 directory:"
+  cat "$failures"
   echo "=== FAILED with the build tree under a 0700 directory:$failed"
   exit 1
 fi
