@@ -51,7 +51,7 @@ int cmd_history(const GlobalOptions& options, const HistoryArgs& args) {
     ChartSize size{terminal.columns, std::max(terminal.rows - 3 - (note.empty() ? 0 : 1), 6),
                    local_utc_offset_s(history.samples.empty() ? now : history.samples.back().unix_ns)};
     for (const std::string& line : render_chart(panels, size)) std::cout << line << '\n';
-    std::cout << verdict_line(history.verdict) << '\n';
+    std::cout << verdict_line(history.verdict, history.process.ended_unix_ns != 0) << '\n';
     return kExitOk;
   }, request.pid);
 }

@@ -157,9 +157,9 @@ std::string rss_beyond_heap_words(const hq::Verdict& v) {
          "thread stacks) or fragmentation, not a leak of the heap";
 }
 
-std::string verdict_line(const std::optional<hq::Verdict>& v) {
-  if (!v) return "verdict: none, the process has ended";
-  std::string line = "verdict: " + terminal_safe(v->trend);
+std::string verdict_line(const std::optional<hq::Verdict>& v, bool ended) {
+  if (!v) return ended ? "verdict: none, the process ended before it was judged" : "verdict: none";
+  std::string line = (ended ? "last verdict before it ended: " : "verdict: ") + terminal_safe(v->trend);
   if (v->trend == hq::trend::kNotEnoughData) {
     line += " (watched " + human_duration(v->observed_s);
     if (v->first_verdict_in_s > 0) line += "; first verdict in " + human_duration(v->first_verdict_in_s);

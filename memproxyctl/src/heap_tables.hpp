@@ -44,9 +44,10 @@ std::string rss_beyond_heap_words(const memproxy::heap_query::Verdict& v);
 std::string exhaustion_text(const memproxy::heap_query::Verdict& v);
 std::string exhaustion_words(const memproxy::heap_query::Verdict& v);
 
-// "verdict: growing, +1.0 MiB/h (...)" and the like; "the process has
-// ended" when there is no verdict.
-std::string verdict_line(const std::optional<memproxy::heap_query::Verdict>& v);
+// "verdict: growing, +1.0 MiB/h (...)" and the like. Of a process that
+// `ended`, the verdict is its last, made while it ran ("last verdict before
+// it ended: ..."), and none when it ended before it was judged.
+std::string verdict_line(const std::optional<memproxy::heap_query::Verdict>& v, bool ended = false);
 
 // The leaks table (header and one line per process), or the one line
 // saying that none grows.

@@ -134,16 +134,16 @@ std::string evidence_row(const std::string& name, const std::string& value) {
   return "<tr><th>" + e(name) + "</th><td class=\"number\">" + e(value) + "</td></tr>";
 }
 
-std::string verdict_section(const std::optional<hq::Verdict>& v) {
+std::string verdict_section(const std::optional<hq::Verdict>& v, bool ended) {
   std::string out = "<section id=\"verdict\"><h2>Verdict</h2><p>";
   if (!v) {
-    out += "<span class=\"trend none\">none</span> " + e(verdict_sentence(v)) + "</p></section>";
+    out += "<span class=\"trend none\">none</span> " + e(verdict_sentence(v, ended)) + "</p></section>";
     return out;
   }
   const std::string kind = v->trend == hq::trend::kGrowing  ? "growing"
                            : v->trend == hq::trend::kStable ? "stable"
                                                             : "none";
-  out += "<span class=\"trend " + kind + "\">" + e(v->trend) + "</span> " + e(verdict_sentence(v)) + "</p>";
+  out += "<span class=\"trend " + kind + "\">" + e(v->trend) + "</span> " + e(verdict_sentence(v, ended)) + "</p>";
   // Without a verdict, the numbers below are not evidence of anything.
   if (v->trend == hq::trend::kNotEnoughData) return out + "</section>";
   out += "<table class=\"evidence\">";
@@ -264,24 +264,27 @@ std::string exhaustion_sentence(const hq::Verdict& v) {
 
 }  // namespace
 
-std::string verdict_sentence(const std::optional<hq::Verdict>& v) {
-  if (!v) return "The process has ended: no verdict is kept for it; the history above is what was recorded.";
+std::string verdict_sentence(const std::optional<hq::Verdict>& v, bool ended) {
+  if (!v) {
+    return ended ? "The process ended before it was judged: the history above is what was recorded."
+                 : "No verdict was made.";
+  }
   if (v->trend == hq::trend::kNotEnoughData) {
     std::string s = "Not enough data for a verdict yet: watched for " + human_duration(v->observed_s);
     if (!v->finding.empty() && v->finding != v->trend) s += " (" + v->finding + ")";
     return s + "." + exhaustion_sentence(*v);
   }
-  std::string s;
+  std::string s = ended ? "Its last verdict, made while it ran: " : "";
   if (v->trend == hq::trend::kGrowing) {
-    s = "The live heap is growing by " + human_signed_bytes(v->slope_bytes_per_hour) + " per hour";
+    s += "The live heap is growing by " + human_signed_bytes(v->slope_bytes_per_hour) + " per hour";
   } else {
-    s = "The live heap is " + v->trend + ": its trend of " + human_signed_bytes(v->slope_bytes_per_hour) +
+    s += "The live heap is " + v->trend + ": its trend of " + human_signed_bytes(v->slope_bytes_per_hour) +
         " per hour is not a significant growth";
   }
   s += " (confidence " + percent(v->confidence) + ", Mann\u2013Kendall z = " + fixed(v->mann_kendall_z, 2) + "), over " +
        human_duration(v->analysed_s) + " analysed of " + human_duration(v->observed_s) + " watched; live heap " +
        human_bytes(v->live_at_start_bytes) + " at the start of the analysis, " + human_bytes(v->live_now_bytes) +
-       " now.";
+       (ended ? " at its end." : " now.");
   if (!v->finding.empty() && v->finding != v->trend) s += " Finding: " + v->finding + ".";
   if (v->fragmentation_growing) s += " " + rss_beyond_heap_words(*v) + ".";
   return s + exhaustion_sentence(*v);
@@ -306,7 +309,7 @@ std::string report_html(const ReportInput& input) {
   out += "<style>" + std::string(kStyle) + "</style></head><body>\n";
   out += header_section(input) + "\n";
   out += history_section(input) + "\n";
-  out += verdict_section(input.history.verdict) + "\n";
+  out += verdict_section(input.history.verdict, input.history.process.ended_unix_ns != 0) + "\n";
   out += sites_section(input) + "\n";
   out += "</body></html>\n";
   return out;

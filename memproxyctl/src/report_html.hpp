@@ -46,8 +46,9 @@ std::string report_html(const ReportInput& input);
 std::string report_summary(const std::string& file, const ReportInput& input);
 
 // "evidence" in words: what the verdict found and on what it rests, one
-// sentence or a few, plain text (not escaped).
-std::string verdict_sentence(const std::optional<memproxy::heap_query::Verdict>& verdict);
+// sentence or a few, plain text (not escaped). Of a process that `ended`,
+// the verdict is the last one made while it ran.
+std::string verdict_sentence(const std::optional<memproxy::heap_query::Verdict>& verdict, bool ended = false);
 
 }  // namespace memproxyctl
 

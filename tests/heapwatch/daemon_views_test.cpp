@@ -163,6 +163,20 @@ TEST_F(DaemonViewsTest, AFreshProgramIsNotJudgedUntilItsFirstVerdictAndTheLogSay
   grower->finish();
   const std::regex ended("pid " + pid + R"( mp-grower ended while growing, \+\d+(\.\d)? [KMGTPE]iB/h)");
   EXPECT_TRUE(wait_until([&] { return std::regex_search(daemon.log(), ended); })) << daemon.log();
+
+  // Its last verdict outlives it, said to be the last one.
+  Outcome last;
+  EXPECT_TRUE(wait_until([&] {
+    last = memproxyctl(daemon.table(), {"history", pid});
+    return last.out.find("last verdict before it ended: growing, +") != std::string::npos;
+  })) << last.describe() << daemon.log();
+  const Outcome as_json = memproxyctl(daemon.table(), {"history", pid, "--json"});
+  ASSERT_TRUE(as_json.ok()) << as_json.describe();
+  const json kept = json::parse(as_json.out);
+  EXPECT_NE(kept["process"]["ended_unix_ns"], 0) << as_json.out;
+  EXPECT_EQ(kept["verdict"]["trend"], "growing") << as_json.out;
+  EXPECT_EQ(kept["verdict"]["exhaustion_in_s"], 0) << as_json.out;
+  EXPECT_EQ(kept["verdict"]["first_verdict_in_s"], 0) << as_json.out;
 }
 
 // A leak many times its heap per 10 minutes is flagged by the fast test,

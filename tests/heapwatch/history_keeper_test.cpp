@@ -14,6 +14,7 @@
 #include <functional>
 #include <future>
 #include <optional>
+#include <span>
 
 #include <gtest/gtest.h>
 
@@ -246,6 +247,67 @@ TEST_F(HistoryKeeperTest, ARestartedKeeperJudgesAtItsFirstTickNotAnIntervalLater
       << "no verdict within the loop's deadline: the first pass waited for the interval";
   EXPECT_EQ(verdicts_[48].trend, "growing");
   EXPECT_EQ(verdicts_[49].trend, "stable");
+}
+
+// A young fast leak judged growing, then a restart after which the
+// daemon was down so long that the fast test cannot judge what is left of
+// its horizon (a gap in the history), while the full verdict is not due:
+// the new keeper answers with the verdict the store kept, not "not judged"
+// (which would reset an alert on the leak). What it measured itself (how
+// long the process was watched) is its own.
+TEST_F(HistoryKeeperTest, AVerdictKeptInTheStoreStandsAcrossARestartAndAGapInTheHistory) {
+  constexpr int64_t kStep = 50'000'000;  // 50 ms: five samples a window at 60 times real time
+  const int64_t started = now_ns() - 18'400'000'000LL;
+  WatchedProcess leaking = process(51, 1000);
+  leaking.started_unix_ns = started;
+  // 15% of 64 MiB per 10 s (10 minutes at 60 times real time): a fast leak.
+  auto sample_at = [&](int64_t t) {
+    Sample s;
+    s.unix_ns = t;
+    s.live_bytes = (64u << 20) + static_cast<uint64_t>(0.015 * (64u << 20) * static_cast<double>(t - started) / 1e9);
+    s.rss_bytes = s.live_bytes + (8u << 20);
+    return s;
+  };
+  std::vector<Sample> before_gap;
+  std::vector<Sample> after_gap;
+  for (int64_t t = started; t <= started + 10'667'000'000LL; t += kStep) before_gap.push_back(sample_at(t));
+  for (int64_t t = started + 14'667'000'000LL; t <= started + 18'333'000'000LL; t += kStep) after_gap.push_back(sample_at(t));
+  // What the history says alone, after the gap: too little to judge on.
+  std::vector<Sample> both = before_gap;
+  both.insert(both.end(), after_gap.begin(), after_gap.end());
+  const HistoryKeeperOptions o = fast_verdicts(1h);
+  VerdictInput alone;
+  alone.samples = both;
+  alone.process_started_unix_ns = started;
+  const Verdict gap = leak_verdict(alone, o.verdict);
+  ASSERT_EQ(gap.trend, Trend::not_enough_data);
+  ASSERT_EQ(gap.finding, Finding::history_gap);
+
+  auto record_directly = [&](std::span<const Sample> samples) {
+    Result<HistoryStore> store = HistoryStore::open(o.path);
+    ASSERT_TRUE(store) << store.error();
+    std::vector<Observation> observations;
+    for (const Sample& s : samples) observations.push_back({leaking, s});
+    ASSERT_TRUE(store.value().record_batch(observations));
+  };
+  record_directly(std::span(before_gap).first(before_gap.size() - 1));
+  start(o);
+  keeper_->record({Observation{leaking, before_gap.back()}});
+  ASSERT_TRUE(run_loop_until(io_, [&] { return passes_ == 1; }));
+  ASSERT_EQ(verdicts_[51].trend, "growing") << verdicts_[51].finding;
+  const double judged_slope = verdicts_[51].slope_bytes_per_hour;
+  keeper_.reset();
+  verdicts_.clear();
+  passes_ = 0;
+
+  record_directly(std::span(after_gap).first(after_gap.size() - 1));
+  start(o);
+  keeper_->record({Observation{leaking, after_gap.back()}});
+  ASSERT_TRUE(run_loop_until(io_, [&] { return passes_ == 1; }));
+  EXPECT_EQ(verdicts_[51].trend, "growing") << verdicts_[51].finding;
+  EXPECT_EQ(verdicts_[51].finding, "growing");
+  EXPECT_EQ(verdicts_[51].slope_bytes_per_hour, judged_slope);
+  EXPECT_EQ(verdicts_[51].observed_s, gap.observed_s);
 }
 
 // Only the first tick makes a pass due at once; after it, passes come once

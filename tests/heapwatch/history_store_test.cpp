@@ -4,6 +4,7 @@
 #include "heapwatch/store/history_store.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 #include "capability.hpp"
 #include "heapwatch/analysis/window_aggregate.hpp"
+#include "heapwatch/store/history_schema.hpp"
 #include "process.hpp"
 #include "staged.hpp"
 #include "temp_dir.hpp"
@@ -690,9 +692,69 @@ TEST(HistoryStoreTest, SchemaVersionIsRecorded) {
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &stmt, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int64(stmt, 0), 1);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 0), history_schema::kCurrentVersion);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
+}
+
+// A process's last judged verdict is kept whole, replaced by the next,
+// and outlives the process's end; a process never judged has none.
+TEST(HistoryStoreTest, TheLastVerdictIsKeptWholeAndOutlivesTheProcess) {
+  TempDir dir;
+  HistoryStore store = open_store(dir / "history.db");
+  const WatchedProcess judged = process(1);
+  const WatchedProcess never = process(2);
+  ASSERT_TRUE(store.record_batch(std::vector<Observation>{{judged, sample_at(kT0, 1)}, {never, sample_at(kT0, 1)}}));
+  VerdictSummary first;
+  first.trend = "stable";
+  VerdictSummary second;
+  second.trend = "growing";
+  second.finding = "growing";
+  second.slope_bytes_per_hour = 1.5e9;
+  second.confidence = 0.9999;
+  second.analysed_s = 1800;
+  second.live_at_start_bytes = uint64_t{1} << 40;
+  second.fragmentation_growing = true;
+  second.memory_limit_source = "cgroup memory.max";
+  ASSERT_TRUE(store.keep_verdicts(std::vector<KeptVerdict>{{judged.id, first, kT0}}));
+  ASSERT_TRUE(store.keep_verdicts(std::vector<KeptVerdict>{{judged.id, second, kT0 + kMinute}, {process(3).id, second, kT0}}));
+  ASSERT_TRUE(store.mark_ended(judged.id, kT0 + 2 * kMinute));
+
+  Result<std::optional<KeptVerdict>> kept = store.kept_verdict(judged.id);
+  ASSERT_TRUE(kept) << kept.error();
+  ASSERT_TRUE(kept->has_value());
+  const KeptVerdict& k = **kept;
+  EXPECT_EQ(k.judged_unix_ns, kT0 + kMinute);
+  EXPECT_EQ(nlohmann::json(k.verdict), nlohmann::json(second));
+  Result<std::optional<KeptVerdict>> none = store.kept_verdict(never.id);
+  ASSERT_TRUE(none) << none.error();
+  EXPECT_FALSE(none->has_value());
+  Result<std::optional<KeptVerdict>> unknown = store.kept_verdict(process(3).id);
+  ASSERT_TRUE(unknown) << unknown.error();
+  EXPECT_FALSE(unknown->has_value());
+}
+
+// A database of the first version (no verdicts) is upgraded in place: its
+// history stays, and verdicts are kept from then on.
+TEST(HistoryStoreTest, AVersionOneDatabaseIsUpgradedKeepingItsHistory) {
+  TempDir dir;
+  const std::string path = dir / "history.db";
+  {
+    HistoryStore store = open_store(path);
+    record_seconds(store, {process(1)}, kT0, 5);
+  }
+  sql(path, "ALTER TABLE process DROP COLUMN verdict; ALTER TABLE process DROP COLUMN verdict_ns;"
+            " UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+  HistoryStore store = open_store(path);
+  Result<std::vector<Sample>> series = store.series(process(1).id);
+  ASSERT_TRUE(series) << series.error();
+  EXPECT_EQ(series->size(), 5u);
+  VerdictSummary stable;
+  stable.trend = "stable";
+  ASSERT_TRUE(store.keep_verdicts(std::vector<KeptVerdict>{{process(1).id, stable, kT0}}));
+  Result<std::optional<KeptVerdict>> kept = store.kept_verdict(process(1).id);
+  ASSERT_TRUE(kept && kept->has_value());
+  EXPECT_EQ((*kept)->verdict.trend, "stable");
 }
 
 TEST(HistoryStoreTest, MovedFromStoreReportsClosed) {

@@ -8,7 +8,6 @@
 #include <boost/asio/io_context.hpp>
 #include <optional>
 
-#include "heapwatch/analysis/verdict.hpp"
 #include "heapwatch/serve/watch_state.hpp"
 #include "heapwatch_fixtures.hpp"
 #include "temp_dir.hpp"
@@ -175,37 +174,6 @@ TEST_F(WatchStateTest, ViewsCarryTheVerdictsOfWatchedProcessesOnly) {
   EXPECT_EQ(state.views()[0].verdict.slope_bytes_per_hour, 42);
   state.forget(p.id);
   EXPECT_EQ(state.views()[0].verdict.trend, "not enough data");
-}
-
-// A pass that cannot judge for a gap in the history (the daemon was down)
-// leaves a judged verdict as it was; one that cannot judge for another
-// reason, or judges otherwise, replaces it.
-TEST_F(WatchStateTest, AGapInTheHistoryLeavesAJudgedVerdictStanding) {
-  DaemonWatchState state(io_, registry_, keeper_.get());
-  const WatchedProcess p = process(21, 1);
-  run(p, 1, 31);
-  VerdictSummary growing;
-  growing.trend = "growing";
-  growing.slope_bytes_per_hour = 42;
-  VerdictSummary gap;
-  gap.finding = to_string(Finding::history_gap);
-  VerdictSummary too_short;
-  too_short.finding = to_string(Finding::too_short);
-  VerdictSummary stable;
-  stable.trend = "stable";
-
-  state.set_verdicts({{p.id, gap}});
-  EXPECT_EQ(state.verdict_state(p.id), VerdictState::not_judged);
-  state.set_verdicts({{p.id, growing}});
-  state.set_verdicts({{p.id, gap}});
-  EXPECT_EQ(state.verdict_state(p.id), VerdictState::growing);
-  EXPECT_EQ(state.views()[0].verdict.slope_bytes_per_hour, 42);
-  state.set_verdicts({{p.id, too_short}});
-  EXPECT_EQ(state.verdict_state(p.id), VerdictState::not_judged);
-  state.set_verdicts({{p.id, growing}});
-  state.set_verdicts({{p.id, stable}});
-  state.set_verdicts({{p.id, gap}});
-  EXPECT_EQ(state.verdict_state(p.id), VerdictState::stable);
 }
 
 }  // namespace

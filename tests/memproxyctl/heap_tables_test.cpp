@@ -121,7 +121,11 @@ TEST(Verdict, OneLineForEachTrend) {
             "memory outside the allocator we watch");
   v.fragmentation_growing = false;
   EXPECT_EQ(rss_beyond_heap_words(v), "");
-  EXPECT_EQ(verdict_line(std::nullopt), "verdict: none, the process has ended");
+  // Of a process that ended: the last verdict made while it ran, or none.
+  EXPECT_EQ(verdict_line(v, true), "last verdict before it ended: growing, +1.0 MiB/h (confidence 99.9%, over 2h; "
+                                   "live 10.0 MiB -> 12.0 MiB)");
+  EXPECT_EQ(verdict_line(std::nullopt, true), "verdict: none, the process ended before it was judged");
+  EXPECT_EQ(verdict_line(std::nullopt), "verdict: none");
 }
 
 TEST(Leaks, NoneIsOnePlainLine) { EXPECT_EQ(leak_lines({}, 80), std::vector<std::string>{"no process is growing"}); }

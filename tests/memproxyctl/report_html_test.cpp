@@ -191,8 +191,23 @@ TEST(ReportHtml, AnEndedProcessSaysWhenAndHasNoVerdict) {
   const std::string html = report_html(input_with(h));
   EXPECT_NE(html.find("<dt>ended</dt><dd>2026-09-21T14:14:25.000Z (ran 1m 10s)</dd>"), std::string::npos) << html;
   EXPECT_EQ(html.find("running when"), std::string::npos);
-  EXPECT_NE(html.find("<span class=\"trend none\">none</span> The process has ended"), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"trend none\">none</span> The process ended before it was judged"), std::string::npos);
   EXPECT_EQ(shapes(html, "series-live").size(), 1u);
+}
+
+// An ended process judged while it ran: its last verdict, said to be that.
+TEST(ReportHtml, AnEndedProcessShowsTheLastVerdictMadeWhileItRan) {
+  hq::History h = data::history(5);
+  h.process.ended_unix_ns = data::kStart + 65 * data::kSecond;
+  ASSERT_TRUE(h.verdict.has_value());
+  h.verdict->trend = hq::trend::kGrowing;
+  const std::string html = report_html(input_with(h));
+  EXPECT_NE(html.find("<span class=\"trend growing\">growing</span> Its last verdict, made while it ran: The live "
+                      "heap is growing"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find(" at its end."), std::string::npos) << html;
+  EXPECT_EQ(html.find(" now."), std::string::npos) << html;
 }
 
 TEST(ReportHtml, WithoutCallSitesTheReportSaysWhyAndShowsTheRest) {

@@ -7,40 +7,20 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "heapwatch/intake/result.hpp"
 #include "heapwatch/intake/sample.hpp"
+#include "memproxy/heap_query.hpp"
 
 namespace memproxy::heapwatch {
 
-// The leak verdict in words and numbers.
-struct VerdictSummary {
-  std::string trend = "not enough data";  // "growing", "stable" or "not enough data"
-  std::string finding;                    // what decided it ("growing", "plateau", "no trend", ...)
-  double slope_bytes_per_hour = 0;        // robust growth rate of live bytes (Theil-Sen)
-  double confidence = 0;                  // 1 - p of the trend test (Mann-Kendall), 0..1
-  double mann_kendall_z = 0;
-  int64_t observed_s = 0;                 // how long the process has been watched
-  int64_t analysed_s = 0;                 // the span the verdict judged
-  uint64_t live_at_start_bytes = 0;       // low-water mark at the start of that span
-  uint64_t live_now_bytes = 0;            // low-water mark at its end
-  bool fragmentation_growing = false;     // RSS minus live bytes grows (reported, never a leak)
-  double fragmentation_slope_bytes_per_hour = 0;
-  // When the process has history enough for its first verdict
-  // (first_verdict_unix_ns()), and the seconds from the view until then (0
-  // once it is due); both 0 when no verdict will be made (no history kept).
-  int64_t first_verdict_unix_ns = 0;
-  int64_t first_verdict_in_s = 0;
-  // When the process runs out of what it may use at its present growth
-  // (forecast_exhaustion), and the seconds from the view until then; both 0
-  // when nothing is forecast. The limit and where it comes from (memory_limit).
-  int64_t exhaustion_unix_ns = 0;
-  int64_t exhaustion_in_s = 0;
-  uint64_t memory_limit_bytes = 0;
-  std::string memory_limit_source;
-};
+// The leak verdict in words and numbers, as the verdict pass makes it:
+// the very form the query socket sends and memproxyctl reads, and the one
+// the history keeps of each process's last judged verdict.
+using VerdictSummary = heap_query::Verdict;
 
 struct ProcessView {
   WatchedProcess process;
@@ -64,6 +44,7 @@ class WatchState {
  public:
   using SamplesDone = std::function<void(Result<std::vector<Sample>>)>;
   using ProcessesDone = std::function<void(Result<std::vector<WatchedProcess>>)>;
+  using VerdictDone = std::function<void(Result<std::optional<VerdictSummary>>)>;
 
   virtual ~WatchState() = default;
   virtual std::vector<ProcessView> views() const = 0;
@@ -73,6 +54,13 @@ class WatchState {
   virtual void history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns, SamplesDone done) const = 0;
   // Processes whose history is kept, running or not, newest first.
   virtual void known_processes(ProcessesDone done) const = 0;
+  // The last verdict kept of a process: what it was judged before it ended,
+  // or before the daemon restarted. None when it was never judged, and from
+  // a state that keeps no history.
+  virtual void kept_verdict(const ProcessId& id, VerdictDone done) const {
+    (void)id;
+    done(std::optional<VerdictSummary>{});
+  }
 };
 
 }  // namespace memproxy::heapwatch

@@ -27,35 +27,13 @@ hq::Sample to_wire(const Sample& s) {
   return hq::Sample{s.unix_ns, s.live_bytes, s.peak_bytes, s.rss_bytes, s.allocations, s.frees};
 }
 
-hq::Verdict to_wire(const VerdictSummary& v) {
-  hq::Verdict w;
-  w.trend = v.trend;
-  w.finding = v.finding;
-  w.slope_bytes_per_hour = v.slope_bytes_per_hour;
-  w.confidence = v.confidence;
-  w.mann_kendall_z = v.mann_kendall_z;
-  w.observed_s = v.observed_s;
-  w.analysed_s = v.analysed_s;
-  w.live_at_start_bytes = v.live_at_start_bytes;
-  w.live_now_bytes = v.live_now_bytes;
-  w.fragmentation_growing = v.fragmentation_growing;
-  w.fragmentation_slope_bytes_per_hour = v.fragmentation_slope_bytes_per_hour;
-  w.first_verdict_unix_ns = v.first_verdict_unix_ns;
-  w.first_verdict_in_s = v.first_verdict_in_s;
-  w.exhaustion_unix_ns = v.exhaustion_unix_ns;
-  w.exhaustion_in_s = v.exhaustion_in_s;
-  w.memory_limit_bytes = v.memory_limit_bytes;
-  w.memory_limit_source = v.memory_limit_source;
-  return w;
-}
-
 hq::View to_wire(const ProcessView& v) {
   hq::View w;
   w.process = to_wire(v.process);
   w.latest = to_wire(v.latest);
   w.allocations_per_second = v.allocations_per_second;
   w.frees_per_second = v.frees_per_second;
-  w.verdict = to_wire(v.verdict);
+  w.verdict = v.verdict;
   return w;
 }
 
@@ -123,10 +101,21 @@ void history_of(const WatchedProcess& process, const hq::Request& request, const
                   for (size_t i = skip; i < all.size(); ++i) h.samples.push_back(to_wire(all[i]));
                   if (process.ended_unix_ns == 0) {
                     for (const ProcessView& v : state.views()) {
-                      if (v.process.id == process.id) h.verdict = to_wire(v.verdict);
+                      if (v.process.id == process.id) h.verdict = v.verdict;
                     }
+                    done({std::move(h)});
+                    return;
                   }
-                  done({std::move(h)});
+                  state.kept_verdict(process.id, [h = std::move(h), done](Result<std::optional<VerdictSummary>> kept) mutable {
+                    // Without it the history is still worth answering.
+                    if (kept && *kept) {
+                      h.verdict = std::move(**kept);
+                      // Nothing is forecast, or due, for a process that has ended.
+                      h.verdict->exhaustion_unix_ns = h.verdict->exhaustion_in_s = 0;
+                      h.verdict->first_verdict_unix_ns = h.verdict->first_verdict_in_s = 0;
+                    }
+                    done({std::move(h)});
+                  });
                 });
 }
 

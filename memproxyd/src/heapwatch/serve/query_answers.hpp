@@ -23,7 +23,6 @@ inline bool visible_to(uid_t peer, uid_t owner) { return peer == 0 || peer == ow
 
 heap_query::Process to_wire(const WatchedProcess& p);
 heap_query::Sample to_wire(const Sample& s);
-heap_query::Verdict to_wire(const VerdictSummary& v);
 heap_query::View to_wire(const ProcessView& v);
 
 // An answer before it is JSON: what the request asks, copied out of the

@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include "heapwatch/analysis/daemon_verdict.hpp"
-#include "heapwatch/analysis/verdict.hpp"
 #include "memproxy/clock.hpp"
 
 namespace memproxy::heapwatch {
@@ -120,13 +119,6 @@ void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
     if (watched == nullptr) continue;
     const VerdictState before = verdict_state(id);
     const VerdictState after = state_of(summary);
-    // A gap in the history (this daemon was down) leaves too little to
-    // judge on, which is no news about the process: the verdict it had
-    // stands, and an alert on it is not reset.
-    if (after == VerdictState::not_judged && before != VerdictState::not_judged &&
-        summary.finding == to_string(Finding::history_gap)) {
-      continue;
-    }
     if (after != before) {
       spdlog::info("pid {} {}: {} -> {}, {}", id.pid, loggable(watched->process.program), state_words(before), state_words(after),
                    growth_rate_text(summary.slope_bytes_per_hour));
@@ -220,6 +212,21 @@ void DaemonWatchState::history(const ProcessId& id, int64_t since, int64_t until
         all.insert(all.end(), recent.begin(), recent.end());
         done(std::move(all));
       });
+}
+
+void DaemonWatchState::kept_verdict(const ProcessId& id, VerdictDone done) const {
+  if (!store_usable()) {
+    done(std::optional<VerdictSummary>{});
+    return;
+  }
+  ask_store<std::optional<VerdictSummary>>(
+      [id](HistoryStore& store) -> Result<std::optional<VerdictSummary>> {
+        Result<std::optional<KeptVerdict>> kept = store.kept_verdict(id);
+        if (!kept) return Status::failure(kept.error());
+        if (!*kept) return std::optional<VerdictSummary>{};
+        return std::optional<VerdictSummary>{std::move((*kept)->verdict)};
+      },
+      std::move(done));
 }
 
 void DaemonWatchState::known_processes(ProcessesDone done) const {

@@ -40,12 +40,11 @@ class DaemonWatchState : public WatchState {
   std::vector<ProcessView> views() const override;
   void history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns, SamplesDone done) const override;
   void known_processes(ProcessesDone done) const override;
+  void kept_verdict(const ProcessId& id, VerdictDone done) const override;
 
   // A verdict pass's results; those of processes no longer watched are
-  // ignored, and so is a process's "not judged" for a gap in its history
-  // (Finding::history_gap) once it was judged. Each change of a process's
-  // state (not judged, stable, growing) is logged: "pid 4242 leaker:
-  // stable -> growing, +210 MiB/h".
+  // ignored. Each change of a process's state (not judged, stable,
+  // growing) is logged: "pid 4242 leaker: stable -> growing, +210 MiB/h".
   void set_verdicts(HistoryKeeper::Verdicts verdicts);
   // The process ended: its verdict goes with it; "pid 4242 leaker ended
   // while growing, +210 MiB/h" is logged when it was growing. Called

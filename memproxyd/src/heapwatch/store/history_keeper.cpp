@@ -353,6 +353,11 @@ void HistoryKeeper::start_verdict_pass() {
 void HistoryKeeper::verdict_step() {
   if (verdict_queue_.empty() || !store_) {
     verdict_pass_ = false;
+    if (store_ && !verdicts_to_keep_.empty()) {
+      Status kept = store_->keep_verdicts(verdicts_to_keep_);
+      if (!kept) note_failure(kept.error());
+    }
+    verdicts_to_keep_.clear();
     if (callbacks_.on_verdicts && !verdict_results_.empty()) {
       to_loop([this, results = std::move(verdict_results_)]() mutable { callbacks_.on_verdicts(std::move(results)); });
     }
@@ -379,7 +384,32 @@ void HistoryKeeper::verdict_step() {
   if (std::optional<Exhaustion> e = forecast_exhaustion(history->samples, limit.bytes, options_.exhaustion)) {
     summary.exhaustion_unix_ns = e->at_unix_ns;
   }
+  if (state_of(summary) != VerdictState::not_judged) {
+    verdicts_to_keep_.push_back({p.id, summary, unix_now_ns()});
+  } else if (summary.finding == to_string(Finding::history_gap)) {
+    adopt_kept_verdict(p.id, summary);
+  }
   verdict_results_.emplace_back(p.id, std::move(summary));
+}
+
+// Too little left to judge on for a gap in the history (the daemon was
+// down, or this one stalled) is no news about the process: the verdict kept
+// of it stands, across a restart too, so an alert on it is not reset. What
+// this pass measured (how long it was watched, the forecast) replaces what
+// was kept.
+void HistoryKeeper::adopt_kept_verdict(const ProcessId& id, VerdictSummary& summary) {
+  Result<std::optional<KeptVerdict>> kept = store_->kept_verdict(id);
+  if (!kept) {
+    note_failure(kept.error());
+    return;
+  }
+  if (!*kept) return;
+  VerdictSummary adopted = (*kept)->verdict;
+  adopted.observed_s = summary.observed_s;
+  adopted.exhaustion_unix_ns = summary.exhaustion_unix_ns;
+  adopted.memory_limit_bytes = summary.memory_limit_bytes;
+  adopted.memory_limit_source = summary.memory_limit_source;
+  summary = std::move(adopted);
 }
 
 void HistoryKeeper::drain_at_stop() {

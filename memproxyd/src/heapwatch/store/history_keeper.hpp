@@ -133,6 +133,7 @@ class HistoryKeeper {
   void mark_silent_processes_ended(int64_t now);
   void start_verdict_pass();
   void verdict_step();
+  void adopt_kept_verdict(const ProcessId& id, VerdictSummary& summary);
   void note_failure(const std::string& what);
   void report_failures();
   void drain_at_stop();
@@ -171,6 +172,7 @@ class HistoryKeeper {
   std::set<ProcessId> recorded_;  // running processes the store has a row for
   std::vector<WatchedProcess> verdict_queue_;  // of the pass under way
   Verdicts verdict_results_;
+  std::vector<KeptVerdict> verdicts_to_keep_;  // the judged ones of the pass under way
   bool verdict_pass_ = false;
   HistoryHealth health_;
   HistoryHealth posted_health_;

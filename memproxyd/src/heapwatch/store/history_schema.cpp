@@ -68,8 +68,16 @@ CREATE TABLE summary (
 INSERT INTO meta (key, value) VALUES ('schema_version', 1);
 )sql";
 
+// Version 2: each process's last judged verdict (its JSON as the query
+// socket sends it; '' while none was made) and when it was made, so a
+// restarted daemon answers with it and a process that ended keeps it.
+constexpr const char* kVersion2 = R"sql(
+ALTER TABLE process ADD COLUMN verdict TEXT NOT NULL DEFAULT '';
+ALTER TABLE process ADD COLUMN verdict_ns INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 // migrations[v] brings a database from version v to v + 1; [0] creates it.
-constexpr std::array<const char*, kCurrentVersion> kMigrations{kVersion1};
+constexpr std::array<const char*, kCurrentVersion> kMigrations{kVersion1, kVersion2};
 
 int64_t stored_version(sqlite3* db) {
   sqlite::Statement tables(db, "SELECT count(*), sum(name = 'meta') FROM sqlite_master WHERE type = 'table'");

@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "heapwatch/store/history_schema.hpp"
@@ -58,6 +59,8 @@ enum Sql : std::size_t {
   kCountProcesses,
   kDeleteOverCap,
   kDeleteOverUserQuota,
+  kKeepVerdict,
+  kKeptVerdict,
   kSqlCount,
 };
 
@@ -115,6 +118,10 @@ constexpr std::array<const char*, kSqlCount> kSqlText{
     "DELETE FROM process WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY uid"
     " ORDER BY ended_ns = 0 DESC, CASE WHEN ended_ns != 0 THEN ended_ns ELSE max(last_sample_ns, started_ns) END"
     " DESC, id DESC) AS newness FROM process WHERE uid != 0) WHERE newness > ?1)",
+    // kKeepVerdict
+    "UPDATE process SET verdict = ?3, verdict_ns = ?4 WHERE pid = ?1 AND start_ticks = ?2",
+    // kKeptVerdict
+    "SELECT verdict, verdict_ns FROM process WHERE pid = ?1 AND start_ticks = ?2",
 };
 
 WatchedProcess process_from(const Statement& row) {
@@ -506,6 +513,46 @@ Status HistoryStore::mark_ended(const ProcessId& id, int64_t ended_unix_ns) {
     }
     st.known.erase(id);
     return Status::success();
+  });
+}
+
+Status HistoryStore::keep_verdicts(std::span<const KeptVerdict> verdicts) {
+  if (!state_) return Status::failure("history store is closed");
+  State& st = *state_;
+  return st.guarded("keep verdicts", [&] {
+    Transaction tx(st.db);
+    for (const KeptVerdict& k : verdicts) {
+      st.sql(kKeepVerdict)
+          .bind(1, k.id.pid)
+          .bind(2, stored(k.id.start_ticks))
+          .bind(3, nlohmann::json(k.verdict).dump())
+          .bind(4, k.judged_unix_ns)
+          .run();
+    }
+    tx.commit();
+    return Status::success();
+  });
+}
+
+Result<std::optional<KeptVerdict>> HistoryStore::kept_verdict(const ProcessId& id) {
+  if (!state_) return Status::failure("history store is closed");
+  State& st = *state_;
+  return st.guarded("kept verdict", [&] {
+    Statement& s = st.sql(kKeptVerdict).bind(1, id.pid).bind(2, stored(id.start_ticks));
+    std::optional<KeptVerdict> kept;
+    if (s.step() && !s.text(0).empty()) {
+      // What this daemon wrote; one that cannot be read is as if none were kept.
+      nlohmann::json j = nlohmann::json::parse(s.text(0), nullptr, false);
+      if (!j.is_discarded()) {
+        try {
+          kept = KeptVerdict{id, j.get<VerdictSummary>(), s.integer(1)};
+        } catch (const nlohmann::json::exception&) {
+          kept.reset();
+        }
+      }
+    }
+    s.run();
+    return Result<std::optional<KeptVerdict>>(std::move(kept));
   });
 }
 

@@ -37,10 +37,12 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "heapwatch/analysis/process_view.hpp"
 #include "heapwatch/analysis/window_aggregate.hpp"
 #include "heapwatch/intake/result.hpp"
 #include "heapwatch/intake/sample.hpp"
@@ -88,6 +90,14 @@ struct MaintenanceReport {
   int64_t pages_freed = 0;        // returned to the file system
 };
 
+// A process's last judged verdict (stable or growing), and when the verdict
+// pass made it.
+struct KeptVerdict {
+  ProcessId id;
+  VerdictSummary verdict;
+  int64_t judged_unix_ns = 0;
+};
+
 inline constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 
 class HistoryStore {
@@ -113,6 +123,13 @@ class HistoryStore {
   Status record(const WatchedProcess& process, const Sample& sample);
 
   Status mark_ended(const ProcessId& id, int64_t ended_unix_ns);
+
+  // Keeps each process's verdict in place of the one kept before, in one
+  // transaction; a process no longer kept is skipped. Kept until the
+  // process's history is deleted, so it outlives the process and the daemon.
+  Status keep_verdicts(std::span<const KeptVerdict> verdicts);
+  // The verdict kept of a process; none while no verdict was kept.
+  Result<std::optional<KeptVerdict>> kept_verdict(const ProcessId& id);
 
   // Every process kept, running first, then by start time.
   Result<std::vector<WatchedProcess>> processes();
