@@ -79,7 +79,8 @@ void to_json(json& j, const Process& p) {
            {"program", p.program},
            {"exe", p.exe},
            {"started_unix_ns", p.started_unix_ns},
-           {"ended_unix_ns", p.ended_unix_ns}};
+           {"ended_unix_ns", p.ended_unix_ns},
+           {"ended_how", p.ended_how}};
 }
 
 void to_json(json& j, const Sample& s) {
@@ -129,6 +130,8 @@ void from_json(const json& j, Process& p) {
   j.at("exe").get_to(p.exe);
   j.at("started_unix_ns").get_to(p.started_unix_ns);
   j.at("ended_unix_ns").get_to(p.ended_unix_ns);
+  // Absent from an older daemon's answers.
+  p.ended_how = j.value("ended_how", std::string());
 }
 
 void from_json(const json& j, Sample& s) {

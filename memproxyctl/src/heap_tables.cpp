@@ -224,10 +224,13 @@ std::vector<std::string> leaks_report(const std::vector<hq::View>& leaks,
 }
 
 std::string history_heading(const hq::History& h) {
+  std::string ended;
+  if (h.process.ended_unix_ns != 0) {
+    ended = h.process.ended_how.empty() ? ", ended" : ", ended: " + terminal_safe(h.process.ended_how);
+  }
   std::string text = "pid " + std::to_string(h.process.pid) + " (" + terminal_safe(h.process.program) + ", user " +
-                     terminal_safe(h.process.user) +
-                     (h.process.ended_unix_ns != 0 ? ", ended" : "") + "): " + std::to_string(h.samples.size()) +
-                     " sample" + (h.samples.size() == 1 ? "" : "s");
+                     terminal_safe(h.process.user) + ended + "): " + std::to_string(h.samples.size()) + " sample" +
+                     (h.samples.size() == 1 ? "" : "s");
   if (!h.samples.empty()) {
     text += " from " + format_unix_ns(h.samples.front().unix_ns) + " to " + format_unix_ns(h.samples.back().unix_ns);
   }

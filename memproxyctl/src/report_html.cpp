@@ -82,7 +82,8 @@ std::string header_section(const ReportInput& input) {
   out += row("started", e(format_unix_ns(p.started_unix_ns)));
   if (p.ended_unix_ns != 0) {
     out += row("ended", e(format_unix_ns(p.ended_unix_ns)) + " (ran " +
-                            e(human_duration((p.ended_unix_ns - p.started_unix_ns) / 1'000'000'000)) + ")");
+                            e(human_duration((p.ended_unix_ns - p.started_unix_ns) / 1'000'000'000)) +
+                            (p.ended_how.empty() ? "" : "; " + e(p.ended_how)) + ")");
   } else {
     out += row("ended", "running when the report was made");
   }

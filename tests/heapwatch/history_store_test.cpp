@@ -698,8 +698,9 @@ TEST(HistoryStoreTest, SchemaVersionIsRecorded) {
 }
 
 // A process's last judged verdict is kept whole, replaced by the next,
-// and outlives the process's end; a process never judged has none.
-TEST(HistoryStoreTest, TheLastVerdictIsKeptWholeAndOutlivesTheProcess) {
+// and outlives the process's end, as how it ended does; a process never
+// judged has none.
+TEST(HistoryStoreTest, TheLastVerdictAndHowItEndedAreKeptAndOutliveTheProcess) {
   TempDir dir;
   HistoryStore store = open_store(dir / "history.db");
   const WatchedProcess judged = process(1);
@@ -719,6 +720,13 @@ TEST(HistoryStoreTest, TheLastVerdictIsKeptWholeAndOutlivesTheProcess) {
   ASSERT_TRUE(store.keep_verdicts(std::vector<KeptVerdict>{{judged.id, first, kT0}}));
   ASSERT_TRUE(store.keep_verdicts(std::vector<KeptVerdict>{{judged.id, second, kT0 + kMinute}, {process(3).id, second, kT0}}));
   ASSERT_TRUE(store.mark_ended(judged.id, kT0 + 2 * kMinute));
+  ASSERT_TRUE(store.set_ended_how(judged.id, "killed by the OOM killer (SIGKILL)"));
+  ASSERT_TRUE(store.set_ended_how(process(3).id, "exited with status 0"));
+  Result<std::vector<WatchedProcess>> listed = store.processes();
+  ASSERT_TRUE(listed) << listed.error();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].ended_how, "");  // running first
+  EXPECT_EQ((*listed)[1].ended_how, "killed by the OOM killer (SIGKILL)");
 
   Result<std::optional<KeptVerdict>> kept = store.kept_verdict(judged.id);
   ASSERT_TRUE(kept) << kept.error();
@@ -744,7 +752,7 @@ TEST(HistoryStoreTest, AVersionOneDatabaseIsUpgradedKeepingItsHistory) {
     record_seconds(store, {process(1)}, kT0, 5);
   }
   sql(path, "ALTER TABLE process DROP COLUMN verdict; ALTER TABLE process DROP COLUMN verdict_ns;"
-            " UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+            " ALTER TABLE process DROP COLUMN ended_how; UPDATE meta SET value = 1 WHERE key = 'schema_version'");
   HistoryStore store = open_store(path);
   Result<std::vector<Sample>> series = store.series(process(1).id);
   ASSERT_TRUE(series) << series.error();

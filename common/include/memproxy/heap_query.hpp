@@ -117,6 +117,10 @@ struct Process {
   std::string exe;
   int64_t started_unix_ns = 0;
   int64_t ended_unix_ns = 0;
+  // How it ended, as the kernel told the daemon ("exited with status 0",
+  // "killed by SIGSEGV (core dumped)", "killed by the OOM killer
+  // (SIGKILL)"); "" while it runs, or when the kernel did not say.
+  std::string ended_how;
 };
 
 struct Sample {

@@ -57,6 +57,10 @@ std::string Service::start() {
   error = exporters_->start({options_.prometheus_listen, options_.prometheus_textfile,
                              options_.prometheus_textfile_mode, options_.prometheus_textfile_group});
   if (!error.empty()) return error;
+  heap_watch_->on_end_known = [this](const ProcessId& id, const std::string& how) {
+    spdlog::info("pid {} ended: {}", id.pid, how);
+    if (keeper_) keeper_->ended_how(id, how);
+  };
   heap_watch_->on_tick = [this](const std::vector<Reading>& readings, int64_t unix_ns) {
     site_watch_->on_tick(heap_watch_->registry(), unix_ns);
     if (keeper_ && keeper_->accepting()) {

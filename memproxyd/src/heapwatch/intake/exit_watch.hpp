@@ -2,35 +2,56 @@
 // readable. Nothing the process holds or passes on (a descriptor, a child)
 // keeps its watch alive, and the process need hold nothing of ours.
 //
+// Once it ended, how (process_exit.hpp): the kernel tells once the parent
+// has reaped it, so the daemon asks again every kExitPoll for at most
+// kExitPatience, then leaves the end unknown.
+//
 // Invariants: one wait per watched process, on the loop; a wait whose
 // process left the registry for another reason is cancelled (forget), so
-// the daemon holds no descriptor of a process it no longer watches.
+// the daemon holds no descriptor of a process it no longer watches, but
+// for the pidfds of ended processes whose end it is still asking about
+// (each for at most kExitPatience).
 #ifndef MEMPROXYD_HEAPWATCH_EXIT_WATCH_HPP
 #define MEMPROXYD_HEAPWATCH_EXIT_WATCH_HPP
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 
 #include "heapwatch/intake/process_handle.hpp"
 
 namespace memproxy::heapwatch {
 
+inline constexpr std::chrono::milliseconds kExitPoll{100};
+inline constexpr std::chrono::milliseconds kExitPatience{10'000};
+
 class ExitWatch {
  public:
   using Ended = std::function<void(const ProcessId&)>;
-  ExitWatch(boost::asio::io_context& io, Ended ended) : io_(io), ended_(std::move(ended)) {}
+  // How it ended in words (end_words), once the kernel said.
+  using EndKnown = std::function<void(const ProcessId&, const std::string&)>;
+  ExitWatch(boost::asio::io_context& io, Ended ended, EndKnown end_known = nullptr)
+      : io_(io), ended_(std::move(ended)), end_known_(std::move(end_known)) {}
 
   void watch(const ProcessHandle& process);
   void forget(const ProcessId& id);
   size_t watching() const { return waits_.size(); }
+  size_t asking() const { return asks_.size(); }
 
  private:
+  struct Ask;
+  void ask(const std::shared_ptr<Ask>& a);
+
   boost::asio::io_context& io_;
   Ended ended_;
+  EndKnown end_known_;
   std::map<ProcessId, std::shared_ptr<boost::asio::posix::stream_descriptor>> waits_;
+  std::map<ProcessId, std::shared_ptr<Ask>> asks_;
 };
 
 }  // namespace memproxy::heapwatch

@@ -13,7 +13,11 @@ using memproxy::unix_now_ns;
 HeapWatch::HeapWatch(boost::asio::io_context& io, HeapWatchOptions options)
     : options_(std::move(options)),
       registry_(options_.limits),
-      exits_(io, [this](const ProcessId& id) { registry_.end(id, unix_now_ns()); }),
+      exits_(
+          io, [this](const ProcessId& id) { registry_.end(id, unix_now_ns()); },
+          [this](const ProcessId& id, const std::string& how) {
+            if (on_end_known) on_end_known(id, how);
+          }),
       intake_(io, registry_, options_.intake),
       finder_(registry_, options_.socket_path),
       timer_(io),

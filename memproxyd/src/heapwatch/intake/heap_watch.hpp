@@ -39,6 +39,9 @@ class HeapWatch {
   Registry& registry() { return registry_; }
   // Called after every tick with its readings (history, exporters).
   std::function<void(const std::vector<Reading>&, int64_t unix_ns)> on_tick;
+  // How a process that ended did, in words, once the kernel says (after its
+  // end, which the registry's on_end announced; ExitWatch).
+  std::function<void(const ProcessId&, const std::string& how)> on_end_known;
 
  private:
   void schedule();

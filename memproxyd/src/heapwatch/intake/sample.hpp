@@ -30,6 +30,7 @@ struct WatchedProcess {
   std::string exe;          // resolved binary path
   int64_t started_unix_ns = 0;
   int64_t ended_unix_ns = 0;  // 0 while running
+  std::string ended_how;      // end_words, once the kernel said ("" while running, or unknown)
   std::string memory_cgroup;  // memory_cgroup_of, read when identified; not kept in the history
 };
 

@@ -20,6 +20,7 @@ hq::Process to_wire(const WatchedProcess& p) {
   w.exe = p.exe;
   w.started_unix_ns = p.started_unix_ns;
   w.ended_unix_ns = p.ended_unix_ns;
+  w.ended_how = p.ended_how;
   return w;
 }
 

@@ -101,15 +101,21 @@ void HistoryKeeper::count_dropped(size_t observations) {
   dropped_at_last_log_ = dropped;
 }
 
-void HistoryKeeper::ended(const ProcessId& id, int64_t ended_unix_ns) {
+void HistoryKeeper::ended(const ProcessId& id, int64_t ended_unix_ns) { post_end(End{id, ended_unix_ns, {}}); }
+
+void HistoryKeeper::ended_how(const ProcessId& id, std::string how) {
+  if (!how.empty()) post_end(End{id, 0, std::move(how)});
+}
+
+void HistoryKeeper::post_end(End end) {
   if (!accepting()) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     // Dropped silently when full: maintenance marks a process that no tick
-    // shows any more as ended at its last sample.
+    // shows any more as ended at its last sample (how it ended stays unknown).
     if (pending_ends_ >= options_.max_pending_ends) return;
     ++pending_ends_;
-    queue_.push_back(Task{End{id, ended_unix_ns}});
+    queue_.push_back(Task{std::move(end)});
   }
   wake_.notify_one();
 }
@@ -243,6 +249,12 @@ void HistoryKeeper::work(Task& task) {
   if (auto* tick = std::get_if<Tick>(&task.what)) {
     record_ticks(*tick);
   } else if (auto* end = std::get_if<End>(&task.what)) {
+    if (!end->how.empty()) {
+      if (!store_) return;
+      Status told = store_->set_ended_how(end->id, end->how);
+      if (!told) note_failure(told.error());
+      return;
+    }
     // A process never recorded (it ended before its first tick) has no row.
     if (!store_ || recorded_.erase(end->id) == 0) return;
     Status marked = store_->mark_ended(end->id, end->unix_ns);

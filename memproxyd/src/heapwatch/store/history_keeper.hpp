@@ -96,6 +96,8 @@ class HistoryKeeper {
   // that none runs). Dropped and counted when the queue is full.
   void record(std::vector<Observation> tick);
   void ended(const ProcessId& id, int64_t ended_unix_ns);
+  // How a process that ended did, once the kernel said (after ended()).
+  void ended_how(const ProcessId& id, std::string how);
   // Runs `read` on the worker, with the store or nullptr when there is none,
   // then what it returns on the loop. False (and nothing runs) when too
   // many queries wait.
@@ -115,6 +117,7 @@ class HistoryKeeper {
   struct End {
     ProcessId id;
     int64_t unix_ns = 0;
+    std::string how;  // when set, how it ended: the end itself came before
   };
   struct Query {
     std::function<LoopContinuation(HistoryStore*)> read;
@@ -134,6 +137,7 @@ class HistoryKeeper {
   void start_verdict_pass();
   void verdict_step();
   void adopt_kept_verdict(const ProcessId& id, VerdictSummary& summary);
+  void post_end(End end);
   void note_failure(const std::string& what);
   void report_failures();
   void drain_at_stop();

@@ -70,10 +70,12 @@ INSERT INTO meta (key, value) VALUES ('schema_version', 1);
 
 // Version 2: each process's last judged verdict (its JSON as the query
 // socket sends it; '' while none was made) and when it was made, so a
-// restarted daemon answers with it and a process that ended keeps it.
+// restarted daemon answers with it and a process that ended keeps it; and
+// how the process ended, in words ('' while running, or unknown).
 constexpr const char* kVersion2 = R"sql(
 ALTER TABLE process ADD COLUMN verdict TEXT NOT NULL DEFAULT '';
 ALTER TABLE process ADD COLUMN verdict_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE process ADD COLUMN ended_how TEXT NOT NULL DEFAULT '';
 )sql";
 
 // migrations[v] brings a database from version v to v + 1; [0] creates it.

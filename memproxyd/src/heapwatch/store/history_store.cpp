@@ -61,6 +61,7 @@ enum Sql : std::size_t {
   kDeleteOverUserQuota,
   kKeepVerdict,
   kKeptVerdict,
+  kSetEndedHow,
   kSqlCount,
 };
 
@@ -78,10 +79,10 @@ constexpr std::array<const char*, kSqlCount> kSqlText{
     // kProcessRow
     "SELECT id FROM process WHERE pid = ?1 AND start_ticks = ?2",
     // kListProcesses
-    "SELECT pid, start_ticks, uid, user, program, exe, started_ns, ended_ns FROM process"
+    "SELECT pid, start_ticks, uid, user, program, exe, started_ns, ended_ns, ended_how FROM process"
     " ORDER BY ended_ns != 0, started_ns, pid",
     // kFindByProgram
-    "SELECT pid, start_ticks, uid, user, program, exe, started_ns, ended_ns FROM process"
+    "SELECT pid, start_ticks, uid, user, program, exe, started_ns, ended_ns, ended_how FROM process"
     // A two-part name ("python3 app.py") is matched in process::program_matches.
     " WHERE program = ?1 OR exe = ?1 OR instr(program, ' ') > 0 ORDER BY ended_ns != 0, started_ns, pid",
     // kRawRange
@@ -122,6 +123,8 @@ constexpr std::array<const char*, kSqlCount> kSqlText{
     "UPDATE process SET verdict = ?3, verdict_ns = ?4 WHERE pid = ?1 AND start_ticks = ?2",
     // kKeptVerdict
     "SELECT verdict, verdict_ns FROM process WHERE pid = ?1 AND start_ticks = ?2",
+    // kSetEndedHow
+    "UPDATE process SET ended_how = ?3 WHERE pid = ?1 AND start_ticks = ?2",
 };
 
 WatchedProcess process_from(const Statement& row) {
@@ -134,6 +137,7 @@ WatchedProcess process_from(const Statement& row) {
   p.exe = row.text(5);
   p.started_unix_ns = row.integer(6);
   p.ended_unix_ns = row.integer(7);
+  p.ended_how = row.text(8);
   return p;
 }
 
@@ -512,6 +516,15 @@ Status HistoryStore::mark_ended(const ProcessId& id, int64_t ended_unix_ns) {
                              std::to_string(id.start_ticks) + ")");
     }
     st.known.erase(id);
+    return Status::success();
+  });
+}
+
+Status HistoryStore::set_ended_how(const ProcessId& id, const std::string& how) {
+  if (!state_) return Status::failure("history store is closed");
+  State& st = *state_;
+  return st.guarded("set how it ended", [&] {
+    st.sql(kSetEndedHow).bind(1, id.pid).bind(2, stored(id.start_ticks)).bind(3, how).run();
     return Status::success();
   });
 }

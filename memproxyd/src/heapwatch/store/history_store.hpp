@@ -123,6 +123,9 @@ class HistoryStore {
   Status record(const WatchedProcess& process, const Sample& sample);
 
   Status mark_ended(const ProcessId& id, int64_t ended_unix_ns);
+  // How it ended in words (WatchedProcess::ended_how); a process not kept
+  // is no failure.
+  Status set_ended_how(const ProcessId& id, const std::string& how);
 
   // Keeps each process's verdict in place of the one kept before, in one
   // transaction; a process no longer kept is skipped. Kept until the

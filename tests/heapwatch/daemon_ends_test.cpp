@@ -1,0 +1,162 @@
+// How a watched process ended, end to end: the real daemon learns it from
+// the kernel, keeps it in the history, and history, report and the log say
+// it: a signal, and the OOM killer taking a leak in a memory cgroup.
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "capability.hpp"
+#include "e2e_support.hpp"
+#include "heapwatch/intake/process_exit.hpp"
+#include "memproxy/unique_fd.hpp"
+
+namespace daemon_ends_test {
+namespace {
+
+using namespace heapwatch_e2e;
+using nlohmann::json;
+
+// "" when this kernel tells the holder of a pidfd how its process ended,
+// once reaped; else why not.
+std::string kernel_cannot_tell() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  memproxy::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
+  ::waitpid(child, nullptr, 0);
+  int status = 0;
+  if (pidfd && memproxy::heapwatch::exit_status_of(pidfd.get(), &status) == memproxy::heapwatch::ExitQuery::known) {
+    return "";
+  }
+  return "this kernel does not tell how a process it did not fork ended (PIDFD_INFO_EXIT, Linux 6.15)";
+}
+
+// How `pid` ended as `history --json` says, "" until it is known.
+std::string ended_how(const std::string& table, pid_t pid) {
+  const Outcome history = memproxyctl(table, {"history", std::to_string(pid), "--json"});
+  if (!history.ok()) return "";
+  const json answer = json::parse(history.out, nullptr, false);
+  if (answer.is_discarded()) return "";
+  return answer["process"].value("ended_how", std::string());
+}
+
+// A memory cgroup of this machine's (v2, else v1) holding at most `bytes`,
+// removed at the end; why_not() says why none could be made.
+class MemoryCgroup {
+ public:
+  explicit MemoryCgroup(uint64_t bytes) {
+    const std::string name = "memproxy-test-" + std::to_string(::getpid());
+    std::ifstream controllers("/sys/fs/cgroup/cgroup.controllers");
+    std::string available((std::istreambuf_iterator<char>(controllers)), std::istreambuf_iterator<char>());
+    if (available.find("memory") != std::string::npos) {
+      path_ = "/sys/fs/cgroup/" + name;
+      limit_ = "memory.max";
+    } else if (std::filesystem::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")) {
+      path_ = "/sys/fs/cgroup/memory/" + name;
+      limit_ = "memory.limit_in_bytes";
+    } else {
+      why_not_ = "this machine has no memory cgroup controller (v2 or v1) mounted";
+      return;
+    }
+    if (::mkdir(path_.c_str(), 0755) != 0) {
+      why_not_ = "cannot make " + path_ + ": " + std::strerror(errno);
+      path_.clear();
+      return;
+    }
+    if (!write(limit_, std::to_string(bytes))) why_not_ = "cannot write " + path_ + "/" + limit_;
+    // No swap to escape to: the limit is what the process may use.
+    if (std::filesystem::exists(path_ + "/memory.swap.max")) write("memory.swap.max", "0");
+    if (std::filesystem::exists(path_ + "/memory.swappiness")) write("memory.swappiness", "0");
+  }
+  ~MemoryCgroup() {
+    for (int i = 0; !path_.empty() && ::rmdir(path_.c_str()) != 0 && errno == EBUSY && i < 50; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  const std::string& why_not() const { return why_not_; }
+  std::string procs() const { return path_ + "/cgroup.procs"; }
+
+ private:
+  bool write(const std::string& file, const std::string& value) {
+    std::ofstream out(path_ + "/" + file);
+    out << value;
+    out.flush();
+    return static_cast<bool>(out);
+  }
+  std::string path_;
+  std::string limit_;
+  std::string why_not_;
+};
+
+class DaemonEndsTest : public ::testing::Test {
+ protected:
+  memproxy::testing::TempDir dir_{0755};
+};
+
+// Killed by a signal: history (both forms), the report and the log say so
+// once its parent reaped it.
+TEST_F(DaemonEndsTest, HowAProcessEndedIsKeptAndShownOnceItsParentReapedIt) {
+  MEMPROXY_REQUIRE(kernel_cannot_tell());
+  Daemon daemon(dir_, {});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto grower = start_grower(daemon.table());
+  ASSERT_EQ(grower->read_line(), std::optional<std::string>("growing"));
+  const pid_t pid = grower->pid();
+  // Kept in the history: a few ticks, each handed to the history before
+  // the end is (a process that ends before its first tick has none).
+  ASSERT_TRUE(wait_until([&] {
+    const Outcome history = memproxyctl(daemon.table(), {"history", std::to_string(pid), "--json"});
+    if (!history.ok()) return false;
+    const json answer = json::parse(history.out, nullptr, false);
+    return !answer.is_discarded() && answer["samples"].size() >= 3;
+  })) << daemon.log();
+  grower->signal(SIGTERM);
+  const Outcome outcome = grower->finish();
+  ASSERT_EQ(outcome.signal, SIGTERM) << outcome.describe();
+
+  std::string how;
+  EXPECT_TRUE(wait_until([&] { return !(how = ended_how(daemon.table(), pid)).empty(); })) << daemon.log();
+  EXPECT_EQ(how, "killed by SIGTERM");
+  const Outcome history = memproxyctl(daemon.table(), {"history", std::to_string(pid)});
+  EXPECT_NE(history.out.find(", ended: killed by SIGTERM): "), std::string::npos) << history.describe();
+  const std::string page = dir_ / "report.html";
+  const Outcome report = memproxyctl(daemon.table(), {"report", std::to_string(pid), "-o", page});
+  ASSERT_TRUE(report.ok()) << report.describe();
+  EXPECT_NE(read_file(page).find("; killed by SIGTERM)"), std::string::npos);
+  EXPECT_NE(daemon.log().find("pid " + std::to_string(pid) + " ended: killed by SIGTERM"), std::string::npos)
+      << daemon.log();
+}
+
+// A leak in a memory cgroup grows until the OOM killer takes it: the
+// history says that, not a bare SIGKILL, as the kernel log does.
+TEST_F(DaemonEndsTest, ALeakTheOomKillerTookIsSaidToHaveBeenTakenByIt) {
+  MEMPROXY_REQUIRE(kernel_cannot_tell());
+  MEMPROXY_REQUIRE(memproxy::testing::missing_root("a memory cgroup, and the daemon reading the kernel log, need root"));
+  MemoryCgroup cgroup(uint64_t{64} << 20);
+  MEMPROXY_REQUIRE(cgroup.why_not());
+  Daemon daemon(dir_, {});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  // The shell moves itself into the cgroup, then becomes the leak: 1 MiB
+  // every 100 ms, taken within seconds, sampled by the daemon many times
+  // before (one that ends before its first sample is kept has no history).
+  Process leak({"/bin/sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.procs(), MP_GROWER, "1048576", "100"},
+               {std::string("LD_PRELOAD=") + MEMPROXY_LIB, "MEMPROXY_TABLE=" + daemon.table()});
+  const pid_t pid = leak.pid();
+  const Outcome outcome = leak.finish(std::chrono::seconds(60));
+  ASSERT_EQ(outcome.signal, SIGKILL) << outcome.describe();
+
+  std::string how;
+  EXPECT_TRUE(wait_until([&] { return !(how = ended_how(daemon.table(), pid)).empty(); })) << daemon.log();
+  EXPECT_EQ(how, "killed by the OOM killer (SIGKILL)") << daemon.log();
+}
+
+}  // namespace
+}  // namespace daemon_ends_test
