@@ -10,10 +10,16 @@
 #include <iterator>
 
 #include "decision.hpp"
+#include "memproxy/clock.hpp"
+#include "memproxy/heap_query.hpp"
+#include "output.hpp"
 #include "process_info.hpp"
+#include "query_client.hpp"
 #include "table_file.hpp"
 
 namespace memproxyctl {
+
+namespace hq = memproxy::heap_query;
 
 namespace {
 
@@ -62,12 +68,38 @@ bool privileged_or_private(pid_t pid) {
   return uid && ::stat(("/proc/" + std::to_string(pid)).c_str(), &st) == 0 && st.st_uid != *uid;
 }
 
+// What the daemon's history keeps of `pid` once it ended: "pid 4242
+// (leaker) ended at ..., killed by ...: ..."; nullopt when the history
+// holds no process of that pid that ended (or cannot be asked).
+std::optional<std::string> ended_in_history(const GlobalOptions& options, pid_t pid) {
+  hq::Request request;
+  request.name = hq::request::kHistory;
+  request.pid = pid;
+  // No samples: only the process is wanted.
+  request.since_unix_ns = request.until_unix_ns = memproxy::unix_now_ns();
+  try {
+    const hq::History history = ask(query_socket_path(options), request).get<hq::History>();
+    const hq::Process& p = history.process;
+    if (p.pid != pid || p.ended_unix_ns == 0) return std::nullopt;
+    const std::string number = std::to_string(pid);
+    return "pid " + number + " (" + p.program + ") ended at " + format_unix_ns(p.ended_unix_ns) +
+           (p.ended_how.empty() ? "" : ", " + p.ended_how) +
+           ": its call sites and its trace end with it; memproxyctl history " + number + " and report " + number +
+           " show its samples and its last verdict";
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 std::string why_unwatched(const GlobalOptions& options, pid_t pid) {
   const std::string p = "pid " + std::to_string(pid);
   const ProcessInfo process = inspect_process(pid);
-  if (!process.exists) return "no process has " + p + " (it has ended, or never ran)";
+  if (!process.exists) {
+    if (std::optional<std::string> ended = ended_in_history(options, pid)) return *ended;
+    return "no process has " + p + " (it has ended, or never ran)";
+  }
   const auto uid = memproxy::process::real_uid(pid);
   if (uid && *uid != ::getuid() && ::geteuid() != 0) {
     return p + " is another user's (uid " + std::to_string(*uid) +

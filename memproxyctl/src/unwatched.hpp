@@ -12,7 +12,9 @@
 
 namespace memproxyctl {
 
-// One sentence, the first reason that holds: no such process; another
+// One sentence, the first reason that holds: no such process (what the
+// daemon's history keeps of it when it was watched and ended: when, how,
+// and where its samples and last verdict are still shown); another
 // user's; its maps unreadable; libmemproxy not in its /proc/PID/maps; its
 // program not under [monitor] (nor MEMPROXY_MONITOR=1 in its environment);
 // no heap account in its maps; set-id or not dumpable; else that the

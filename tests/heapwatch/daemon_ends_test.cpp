@@ -102,7 +102,7 @@ class DaemonEndsTest : public ::testing::Test {
 };
 
 // Killed by a signal: history (both forms), the report and the log say so
-// once its parent reaped it.
+// once its parent reaped it, and leaks PID says when and how it ended.
 TEST_F(DaemonEndsTest, HowAProcessEndedIsKeptAndShownOnceItsParentReapedIt) {
   MEMPROXY_REQUIRE(kernel_cannot_tell());
   Daemon daemon(dir_, {});
@@ -133,6 +133,15 @@ TEST_F(DaemonEndsTest, HowAProcessEndedIsKeptAndShownOnceItsParentReapedIt) {
   EXPECT_NE(read_file(page).find("; killed by SIGTERM)"), std::string::npos);
   EXPECT_NE(daemon.log().find("pid " + std::to_string(pid) + " ended: killed by SIGTERM"), std::string::npos)
       << daemon.log();
+  // Its call sites went with it: leaks PID says so, and where the rest is.
+  const std::string number = std::to_string(pid);
+  const Outcome leaks = memproxyctl(daemon.table(), {"leaks", number});
+  EXPECT_FALSE(leaks.ok()) << leaks.describe();
+  EXPECT_NE(leaks.err.find("pid " + number + " (mp-grower) ended at "), std::string::npos) << leaks.describe();
+  EXPECT_NE(leaks.err.find(", killed by SIGTERM: its call sites and its trace end with it; memproxyctl history " +
+                           number + " and report " + number + " show its samples and its last verdict"),
+            std::string::npos)
+      << leaks.describe();
 }
 
 // A leak in a memory cgroup grows until the OOM killer takes it: the

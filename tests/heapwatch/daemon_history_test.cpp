@@ -265,6 +265,9 @@ TEST_F(DaemonHistoryTest, AProcessThatEndedBeforeARestartIsStillAnsweredByPidAnd
 
   daemon.emplace(dir_, std::vector<std::string>{}, std::vector<std::string>{"heapwatch-steady"});
   ASSERT_TRUE(daemon->ready()) << daemon->log();
+  // How it ended, when the daemon learnt it before it stopped (its parent
+  // reaped it at once), is kept across the restart too.
+  std::string how;
   for (const std::string& target : {std::to_string(pid), std::string("heapwatch-steady")}) {
     Outcome history = memproxyctl(daemon->table(), {"history", target, "--json"});
     ASSERT_TRUE(history.ok()) << target << ": " << history.describe() << daemon->log();
@@ -274,10 +277,12 @@ TEST_F(DaemonHistoryTest, AProcessThatEndedBeforeARestartIsStillAnsweredByPidAnd
     EXPECT_EQ(h["samples"].size(), kept) << target;
     EXPECT_TRUE(h["verdict"].is_null()) << target;
     EXPECT_GT(h["samples"].back()["live_bytes"].get<uint64_t>(), 60u << 20) << target;
+    how = h["process"].value("ended_how", std::string());
+    EXPECT_TRUE(how.empty() || how == "exited with status 0") << target << ": " << how;
   }
   Outcome chart = memproxyctl(daemon->table(), {"history", std::to_string(pid)});
   ASSERT_TRUE(chart.ok()) << chart.describe();
-  EXPECT_NE(chart.out.find(", ended)"), std::string::npos) << chart.out;
+  EXPECT_NE(chart.out.find(how.empty() ? ", ended)" : ", ended: " + how + ")"), std::string::npos) << chart.out;
 }
 
 TEST_F(DaemonHistoryTest, ADamagedDatabaseIsMovedAsideAndRecordingStartsAnew) {
