@@ -7,6 +7,7 @@
 #include "heap_tables.hpp"
 #include "html_text.hpp"
 #include "human_units.hpp"
+#include "memproxy/clock.hpp"
 #include "memproxy/hex.hpp"
 #include "output.hpp"
 #include "report_svg.hpp"
@@ -14,6 +15,8 @@
 #include "terminal_text.hpp"
 
 namespace memproxyctl {
+
+using memproxy::kNsPerSecond;
 
 namespace hq = memproxy::heap_query;
 
@@ -82,7 +85,7 @@ std::string header_section(const ReportInput& input) {
   out += row("started", e(format_unix_ns(p.started_unix_ns)));
   if (p.ended_unix_ns != 0) {
     out += row("ended", e(format_unix_ns(p.ended_unix_ns)) + " (ran " +
-                            e(human_duration((p.ended_unix_ns - p.started_unix_ns) / 1'000'000'000)) +
+                            e(human_duration((p.ended_unix_ns - p.started_unix_ns) / kNsPerSecond)) +
                             (p.ended_how.empty() ? "" : "; " + e(p.ended_how)) + ")");
   } else {
     out += row("ended", "running when the report was made");

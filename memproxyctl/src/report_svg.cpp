@@ -7,12 +7,14 @@
 
 #include "html_text.hpp"
 #include "human_units.hpp"
+#include "memproxy/clock.hpp"
 
 namespace memproxyctl {
 
+using memproxy::kNsPerSecond;
+
 namespace {
 
-constexpr int64_t kSecondNs = 1'000'000'000;
 
 // Tick steps in bytes, ascending: 1, 2, 5, 10, 20, 50, 100, 200, 500 times
 // each power of 1024, so that labels read "512 KiB", "2.0 MiB".
@@ -138,8 +140,8 @@ SvgScale svg_scale(const std::vector<SvgSeries>& series, const SvgChartLayout& l
     }
   }
   if (t0 == t1) {
-    t0 = t0 > std::numeric_limits<int64_t>::min() + 30 * kSecondNs ? t0 - 30 * kSecondNs : t0;
-    t1 = t1 < std::numeric_limits<int64_t>::max() - 30 * kSecondNs ? t1 + 30 * kSecondNs : t1;
+    t0 = t0 > std::numeric_limits<int64_t>::min() + 30 * kNsPerSecond ? t0 - 30 * kNsPerSecond : t0;
+    t1 = t1 < std::numeric_limits<int64_t>::max() - 30 * kNsPerSecond ? t1 + 30 * kNsPerSecond : t1;
   }
   scale.time_from = t0;
   scale.time_to = t1;
@@ -202,7 +204,7 @@ std::string svg_chart(const std::vector<SvgSeries>& series, const SvgChartLayout
   }
 
   // The time axis: ticks at whole steps of the local clock.
-  const int64_t span_s = std::max<int64_t>(1, (scale.time_to - scale.time_from) / kSecondNs);
+  const int64_t span_s = std::max<int64_t>(1, (scale.time_to - scale.time_from) / kNsPerSecond);
   int64_t step_s = kTimeSteps[std::size(kTimeSteps) - 1];
   for (int64_t candidate : kTimeSteps) {
     if (span_s / candidate <= std::max(1, layout.time_ticks - 1)) {
@@ -211,18 +213,18 @@ std::string svg_chart(const std::vector<SvgSeries>& series, const SvgChartLayout
     }
   }
   const int64_t offset = layout.utc_offset_s;
-  const bool with_date = floor_div(floor_div(scale.time_from, kSecondNs) + offset, 86400) !=
-                         floor_div(floor_div(scale.time_to, kSecondNs) + offset, 86400);
+  const bool with_date = floor_div(floor_div(scale.time_from, kNsPerSecond) + offset, 86400) !=
+                         floor_div(floor_div(scale.time_to, kNsPerSecond) + offset, 86400);
   out += "<g class=\"times\" fill=\"#333\">";
-  const int64_t first = (floor_div(floor_div(scale.time_from, kSecondNs) + offset + step_s - 1, step_s)) * step_s - offset;
-  for (int64_t t = first; t < std::numeric_limits<int64_t>::max() / kSecondNs - step_s && t * kSecondNs <= scale.time_to;
+  const int64_t first = (floor_div(floor_div(scale.time_from, kNsPerSecond) + offset + step_s - 1, step_s)) * step_s - offset;
+  for (int64_t t = first; t < std::numeric_limits<int64_t>::max() / kNsPerSecond - step_s && t * kNsPerSecond <= scale.time_to;
        t += step_s) {
-    if (t * kSecondNs < scale.time_from) continue;
-    const double x = scale.x(t * kSecondNs);
+    if (t * kNsPerSecond < scale.time_from) continue;
+    const double x = scale.x(t * kNsPerSecond);
     out += "<line" + attribute("x1", x) + attribute("y1", plot.bottom) + attribute("x2", x) +
            attribute("y2", plot.bottom + 4) + " stroke=\"#9aa4b1\"/>";
     out += "<text" + attribute("x", x) + attribute("y", plot.bottom + 16) + " text-anchor=\"middle\">" +
-           html_escape(clock_time(t * kSecondNs, offset, with_date)) + "</text>";
+           html_escape(clock_time(t * kNsPerSecond, offset, with_date)) + "</text>";
   }
   out += "</g>";
   if (layout.time_axis_title) {

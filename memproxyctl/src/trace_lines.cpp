@@ -4,10 +4,13 @@
 #include <limits>
 
 #include "human_units.hpp"
+#include "memproxy/clock.hpp"
 #include "memproxy/hex.hpp"
 #include "terminal_text.hpp"
 
 namespace memproxyctl {
+
+using memproxy::kNsPerSecond;
 
 namespace tq = memproxy::trace_query;
 
@@ -103,8 +106,8 @@ std::string column_heads() {
 
 std::string record_text(const tq::Record& r, const tq::Caller* caller, int64_t utc_offset_s) {
   char micros[8];
-  std::snprintf(micros, sizeof micros, ".%06d", static_cast<int>((r.unix_ns % 1'000'000'000 + 1'000'000'000) %
-                                                                 1'000'000'000 / 1000));
+  std::snprintf(micros, sizeof micros, ".%06d", static_cast<int>((r.unix_ns % kNsPerSecond + kNsPerSecond) %
+                                                                 kNsPerSecond / 1000));
   const std::string result = r.result != 0 ? hex(r.result) : "-";
   return pad(clock_time(r.unix_ns, utc_offset_s, false) + micros, 16) + " " + pad_left(std::to_string(r.tid), 7) +
          " " + pad(terminal_safe(short_op(r.op)), 22) + " " + pad_left(std::to_string(r.size), 10) + " " +

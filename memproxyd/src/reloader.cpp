@@ -17,7 +17,7 @@ using memproxy::unix_now_ns;
 int64_t mtime_ns(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return 0;
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * kNsPerSecond + st.st_mtim.tv_nsec;
 }
 
 std::string keeps_message(uint64_t generation) {

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <tuple>
 
+#include "memproxy/clock.hpp"
 #include "watcher.hpp"
 
 namespace memproxy::daemon {
@@ -29,8 +30,8 @@ Identity identity_of(const struct stat& st) {
   id.dev = st.st_dev;
   id.ino = st.st_ino;
   id.size = st.st_size;
-  id.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  id.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  id.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * kNsPerSecond + st.st_mtim.tv_nsec;
+  id.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * kNsPerSecond + st.st_ctim.tv_nsec;
   return id;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "heapwatch/intake/memory_limit.hpp"
+#include "memproxy/clock.hpp"
 #include "memproxy/process_info.hpp"
 #include "memproxy/program_name.hpp"
 
@@ -53,7 +54,7 @@ std::optional<WatchedProcess> identify(pid_t pid, uid_t uid) {
   p.memory_cgroup = memory_cgroup_of(pid);
   const long hz = sysconf(_SC_CLK_TCK);
   if (hz > 0 && boot_unix_s() > 0) {
-    p.started_unix_ns = (boot_unix_s() * 1'000'000'000) + static_cast<int64_t>(*ticks) * (1'000'000'000 / hz);
+    p.started_unix_ns = (boot_unix_s() * kNsPerSecond) + static_cast<int64_t>(*ticks) * (kNsPerSecond / hz);
   }
   return p;
 }

@@ -78,7 +78,7 @@ std::vector<ProcessView> DaemonWatchState::views() const {
     if (verdict != verdicts_.end()) {
       v.verdict = verdict->second;
     } else {
-      if (!w.recent.empty()) v.verdict.observed_s = (w.recent.back().unix_ns - w.recent.front().unix_ns) / 1'000'000'000;
+      if (!w.recent.empty()) v.verdict.observed_s = (w.recent.back().unix_ns - w.recent.front().unix_ns) / kNsPerSecond;
       v.verdict_pending = judging != nullptr && !first_pass_done_ && now - started_unix_ns_ < kFirstPassPatience;
     }
     // The warm-up counts from the start as the verdict pass counts it (the
@@ -89,11 +89,11 @@ std::vector<ProcessView> DaemonWatchState::views() const {
     if (judging != nullptr && origin != 0) {
       v.verdict.first_verdict_unix_ns = first_verdict_unix_ns(origin, *judging);
       if (state_of(v.verdict) == VerdictState::not_judged) {
-        v.verdict.first_verdict_in_s = std::max<int64_t>(0, (v.verdict.first_verdict_unix_ns - now + 999'999'999) / 1'000'000'000);
+        v.verdict.first_verdict_in_s = std::max<int64_t>(0, (v.verdict.first_verdict_unix_ns - now + kNsPerSecond - 1) / kNsPerSecond);
       }
     }
     if (v.verdict.exhaustion_unix_ns != 0) {
-      v.verdict.exhaustion_in_s = std::max<int64_t>(0, (v.verdict.exhaustion_unix_ns - now) / 1'000'000'000);
+      v.verdict.exhaustion_in_s = std::max<int64_t>(0, (v.verdict.exhaustion_unix_ns - now) / kNsPerSecond);
     }
     out.push_back(std::move(v));
   });
@@ -103,7 +103,7 @@ std::vector<ProcessView> DaemonWatchState::views() const {
 namespace {
 
 // The alert rule's threshold (memproxy_heap_exhaustion_seconds < 3600).
-constexpr int64_t kExhaustionWarning = 3600LL * 1'000'000'000;
+constexpr int64_t kExhaustionWarning = 3600 * kNsPerSecond;
 
 bool exhausts_within(const VerdictSummary& v, int64_t within_ns, int64_t now) {
   return v.exhaustion_unix_ns != 0 && v.exhaustion_unix_ns - now < within_ns;
@@ -129,7 +129,7 @@ void DaemonWatchState::set_verdicts(HistoryKeeper::Verdicts verdicts) {
     if (!was_near && exhausts_within(summary, kExhaustionWarning, now)) {
       spdlog::warn("pid {} {}: at its present growth its memory reaches what it may use, {} bytes ({}), in {} s",
                    id.pid, loggable(watched->process.program), summary.memory_limit_bytes,
-                   summary.memory_limit_source, std::max<int64_t>(0, (summary.exhaustion_unix_ns - now) / 1'000'000'000));
+                   summary.memory_limit_source, std::max<int64_t>(0, (summary.exhaustion_unix_ns - now) / kNsPerSecond));
     }
     verdicts_[id] = std::move(summary);
   }
