@@ -84,7 +84,9 @@ TEST_F(DaemonForecastTest, ALeakInALimitedCgroupIsForecastToReachItsLimit) {
   Daemon daemon(dir_, {"--verdict-time-scale", "60", "--prometheus-textfile", textfile});
   ASSERT_TRUE(daemon.ready()) << daemon.log();
   // Into the cgroup before it execs, so it is identified there: 800 KiB a
-  // second, so the limit is at most 330 s away.
+  // second at most, so the limit is 330 s away at that pace. A loaded
+  // machine slows the grower and the forecast rightly moves out with it;
+  // twice that still tells a forecast from its absence or a wrong limit.
   Process grower({"/bin/sh", "-c", "echo $$ > " + cgroup.procs() + " && exec " MP_GROWER " 16384 20"},
                  {std::string("LD_PRELOAD=") + MEMPROXY_LIB, "MEMPROXY_TABLE=" + daemon.table()});
   ASSERT_EQ(grower.read_line(), std::optional<std::string>("growing"));
@@ -110,7 +112,7 @@ TEST_F(DaemonForecastTest, ALeakInALimitedCgroupIsForecastToReachItsLimit) {
   EXPECT_EQ(verdict["memory_limit_source"], cgroup.source()) << verdict.dump();
   const int64_t in_s = verdict["exhaustion_in_s"].get<int64_t>();
   EXPECT_GT(in_s, 0) << verdict.dump();
-  EXPECT_LE(in_s, 330) << verdict.dump();
+  EXPECT_LE(in_s, 2 * 330) << verdict.dump();
 
   Outcome table = memproxyctl(daemon.table(), {"top", "--once"});
   EXPECT_NE(table.out.find("EXHAUSTS"), std::string::npos) << table.out;
