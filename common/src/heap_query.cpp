@@ -190,8 +190,15 @@ std::vector<View> views_from_answer(const json& answer) {
   return answer.at(field::kProcesses).get<std::vector<View>>();
 }
 
-json leaks_answer(const std::vector<View>& growing, const std::vector<View>& not_judged) {
-  return json{{field::kProcesses, growing}, {field::kNotJudged, not_judged}};
+json leaks_answer(const std::vector<View>& growing, const std::vector<View>& not_judged,
+                 const std::vector<View>& ended_growing) {
+  return json{{field::kProcesses, growing}, {field::kNotJudged, not_judged}, {field::kEndedGrowing, ended_growing}};
+}
+
+std::vector<View> ended_growing_from_answer(const json& answer) {
+  auto it = answer.find(field::kEndedGrowing);
+  if (it == answer.end()) return {};
+  return it->get<std::vector<View>>();
 }
 
 std::optional<std::vector<View>> not_judged_from_answer(const json& answer) {

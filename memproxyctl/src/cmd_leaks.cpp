@@ -1,6 +1,8 @@
 // `memproxyctl leaks`: the watched processes whose verdict is growing, with
 // the evidence, and those not judged yet: nothing growing is all clear only
-// when every watched process was judged.
+// when every watched process was judged. Then those that ended while
+// growing in the last day, which do not change the exit status: it says
+// what runs now.
 #include <chrono>
 #include <iostream>
 
@@ -30,6 +32,9 @@ int cmd_leaks(const GlobalOptions& options) {
       const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                               std::chrono::system_clock::now().time_since_epoch()).count();
       for (const std::string& line : leaks_report(leaks, not_judged, terminal_size().columns, local_utc_offset_s(now))) {
+        std::cout << line << '\n';
+      }
+      for (const std::string& line : ended_growing_lines(hq::ended_growing_from_answer(answer), local_utc_offset_s(now))) {
         std::cout << line << '\n';
       }
     }

@@ -223,6 +223,24 @@ std::vector<std::string> leaks_report(const std::vector<hq::View>& leaks,
   return out;
 }
 
+std::vector<std::string> ended_growing_lines(const std::vector<hq::View>& ended, int64_t utc_offset_s) {
+  if (ended.empty()) return {};
+  const size_t n = ended.size();
+  std::vector<std::string> out{std::to_string(n) + (n == 1 ? " process" : " processes") +
+                               " ended while growing in the last day (memproxyctl leaks PID, history PID and report "
+                               "PID examine them):"};
+  for (const hq::View& v : ended) {
+    std::string line = "  pid " + std::to_string(v.process.pid) + " (" + terminal_safe(v.process.program) + ", user " +
+                       terminal_safe(v.process.user) + ") ended at " +
+                       clock_time(v.process.ended_unix_ns, utc_offset_s, true);
+    if (!v.process.ended_how.empty()) line += ", " + terminal_safe(v.process.ended_how);
+    line += ", growing " + human_signed_bytes(v.verdict.slope_bytes_per_hour) + "/h";
+    if (v.latest.unix_ns != 0) line += " with " + human_bytes(v.latest.live_bytes) + " live";
+    out.push_back(line);
+  }
+  return out;
+}
+
 std::string history_heading(const hq::History& h) {
   std::string ended;
   if (h.process.ended_unix_ns != 0) {

@@ -61,6 +61,12 @@ std::vector<std::string> leaks_report(const std::vector<memproxy::heap_query::Vi
                                       const std::optional<std::vector<memproxy::heap_query::View>>& not_judged,
                                       int width, int64_t utc_offset_s);
 
+// Then, of the processes that ended recently while growing (latest end
+// first): a count, and a line each: "pid N (PROGRAM, user U) ended at
+// TIME, HOW, growing +R/h with L live". Nothing when there are none.
+std::vector<std::string> ended_growing_lines(const std::vector<memproxy::heap_query::View>& ended,
+                                             int64_t utc_offset_s);
+
 // "pid N (PROGRAM, user U): S samples from T to T", and whether the
 // oldest were left out: the line above history's chart.
 std::string history_heading(const memproxy::heap_query::History& h);

@@ -1,4 +1,5 @@
 #include "report_html.hpp"
+#include "site_text.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -246,6 +247,7 @@ std::string sites_section(const ReportInput& input) {
     summary += " Showing the first " + std::to_string(a.sites.size()) + ", the growing ones first, then by size.";
   }
   out += "<p>" + e(summary) + "</p>";
+  if (const std::string ended = ended_sites_note(a); !ended.empty()) out += "<p class=\"note\">" + e(ended) + ".</p>";
   if (a.sites.empty()) {
     out += "<p class=\"note\">No call site holds sampled live memory.</p></section>";
     return out;

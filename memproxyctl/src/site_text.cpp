@@ -3,6 +3,8 @@
 #include <string_view>
 
 #include "human_units.hpp"
+#include "memproxy/clock.hpp"
+#include "output.hpp"
 #include "memproxy/hex.hpp"
 #include "memproxy/process_info.hpp"
 #include "terminal_text.hpp"
@@ -43,6 +45,16 @@ std::string frame_name(const hq::FrameView& frame, bool full_path) {
   return where.empty() ? name : name + " (" + terminal_safe(where) + ")";
 }
 
+std::string ended_sites_note(const hq::SitesAnswer& a) {
+  const hq::Process& p = a.process;
+  if (p.ended_unix_ns == 0) return "";
+  std::string note = "pid " + std::to_string(p.pid) + " ended at " + format_unix_ns(p.ended_unix_ns);
+  if (!p.ended_how.empty()) note += ", " + terminal_safe(p.ended_how);
+  note += "; these are its call sites as the daemon kept them at " + format_unix_ns(a.unix_ns);
+  if (p.ended_unix_ns > a.unix_ns) note += ", " + human_duration((p.ended_unix_ns - a.unix_ns) / memproxy::kNsPerSecond) + " before its end";
+  return note;
+}
+
 std::vector<std::string> site_lines(const hq::SitesAnswer& a, bool stacks, int width) {
   std::vector<std::string> out;
   std::string summary = "pid " + std::to_string(a.process.pid) + " (" + terminal_safe(a.process.program) +
@@ -56,6 +68,7 @@ std::vector<std::string> site_lines(const hq::SitesAnswer& a, bool stacks, int w
   summary += "; " + std::to_string(a.sites_total) + (a.sites_total == 1 ? " site" : " sites");
   if (a.truncated) summary += ", the first " + std::to_string(a.sites.size()) + " shown";
   out.push_back(summary);
+  if (const std::string ended = ended_sites_note(a); !ended.empty()) out.push_back(ended);
   if (!a.symbols_error.empty()) out.push_back("no symbols: " + terminal_safe(a.symbols_error));
   if (a.sites.empty()) return out;
   out.push_back(cut(right("RANK", 4) + " " + right("LIVE", 9) + " " + right("BLOCKS", 9) + " " + right("GROWTH", 12) +

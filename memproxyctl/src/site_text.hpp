@@ -18,6 +18,11 @@ namespace memproxyctl {
 // last component unless `full_path`, safe for a terminal.
 std::string frame_name(const memproxy::heap_query::FrameView& frame, bool full_path = false);
 
+// Of the call sites of a process that ended (the history kept them while it
+// ran): "pid N ended at T, killed by ...; these are its call sites as kept
+// at T2, D before its end". "" for a running process.
+std::string ended_sites_note(const memproxy::heap_query::SitesAnswer& answer);
+
 // A summary line (and why there are no symbols, if so), the header and a
 // line per site (and its frames, indented, when `stacks`); the header and
 // the sites' lines are cut to `width` columns, the others are whole.

@@ -68,6 +68,16 @@ bool privileged_or_private(pid_t pid) {
   return uid && ::stat(("/proc/" + std::to_string(pid)).c_str(), &st) == 0 && st.st_uid != *uid;
 }
 
+// Whether the daemon kept call sites of `process`, which ended.
+bool sites_kept(const GlobalOptions& options, const hq::Process& process) {
+  try {
+    const hq::SitesAnswer sites = hq::sites_from_answer(ask(query_socket_path(options), hq::SitesRequest{process.pid, 1}));
+    return sites.process.start_ticks == process.start_ticks && sites.process.ended_unix_ns != 0;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 // What the daemon's history keeps of `pid` once it ended: "pid 4242
 // (leaker) ended at ..., killed by ...: ..."; nullopt when the history
 // holds no process of that pid that ended (or cannot be asked).
@@ -82,9 +92,15 @@ std::optional<std::string> ended_in_history(const GlobalOptions& options, pid_t 
     const hq::Process& p = history.process;
     if (p.pid != pid || p.ended_unix_ns == 0) return std::nullopt;
     const std::string number = std::to_string(pid);
-    return "pid " + number + " (" + p.program + ") ended at " + format_unix_ns(p.ended_unix_ns) +
-           (p.ended_how.empty() ? "" : ", " + p.ended_how) +
-           ": its call sites and its trace end with it; memproxyctl history " + number + " and report " + number +
+    const std::string ended = "pid " + number + " (" + p.program + ") ended at " + format_unix_ns(p.ended_unix_ns) +
+                              (p.ended_how.empty() ? "" : ", " + p.ended_how);
+    if (sites_kept(options, p)) {
+      return ended + ": its trace ended with it; memproxyctl leaks " + number +
+             " shows its call sites as the daemon kept them while it ran, history " + number + " and report " +
+             number + " its samples and its last verdict";
+    }
+    return ended + ": its trace ended with it, and no call sites of it were kept (the daemon keeps them every few "
+                   "minutes while a process runs); memproxyctl history " + number + " and report " + number +
            " show its samples and its last verdict";
   } catch (const std::exception&) {
     return std::nullopt;

@@ -13,9 +13,12 @@
 
 #include <fstream>
 #include <regex>
+#include <thread>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "capability.hpp"
+#include "memproxy/clock.hpp"
 #include "e2e_support.hpp"
 #include "site_collapsed.hpp"
 #include "site_pprof.hpp"
@@ -251,6 +254,87 @@ TEST_F(DaemonSitesTest, WithoutASymbolizerTheSitesComeByAddressAndSayWhy) {
   EXPECT_NE(text.out.find("no symbols: "), std::string::npos) << text.describe();
   program->signal(SIGKILL);
   program->finish();
+}
+
+// The sites outlive the daemon and the process: the daemon keeps them
+// every five seconds at this time scale. A restarted daemon goes on from
+// them (the leak's series reaches back before the restart, and it is
+// growing again without ten new snapshots), and once the process is
+// killed leaks PID answers from the last ones kept, symbolized while it
+// ran, saying when and how it ended; to root only, as while it ran.
+TEST_F(DaemonSitesTest, TheSitesGoOnAcrossARestartAndOutliveTheProcess) {
+  const uint32_t leak_line = marked_line("SITE: leak");
+  auto daemon = start_daemon(staged_.program(MEMPROXY_SYMBOLIZE_WORKER_BIN));
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  auto program = start_program(daemon->table());
+  const std::string pid = std::to_string(program->pid());
+  auto leak_site = [&](const Outcome& o) -> std::optional<hq::SiteView> {
+    if (!has_sites(o)) return std::nullopt;
+    for (const hq::SiteView& s : hq::sites_from_answer(json::parse(o.out)).sites) {
+      if (!s.frames.empty() && naming(s).function == "leak_block") return s;
+    }
+    return std::nullopt;
+  };
+  Outcome out;
+  // Twelve snapshots: at least two keepings of it, one with ten of them.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        out = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
+        const std::optional<hq::SiteView> leak = leak_site(out);
+        return leak && leak->growing && leak->series.size() >= 16;
+      },
+      std::chrono::seconds(120)))
+      << out.describe() << daemon->log();
+  const int64_t restart_ns = memproxy::unix_now_ns();
+  ASSERT_EQ(daemon->stop(), 0) << daemon->log();
+  daemon = start_daemon(staged_.program(MEMPROXY_SYMBOLIZE_WORKER_BIN));
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  std::optional<hq::SiteView> resumed;
+  EXPECT_TRUE(wait_until([&] {
+    out = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
+    resumed = leak_site(out);
+    return resumed && resumed->series.front().unix_ns < restart_ns;
+  })) << out.describe() << daemon->log();
+  ASSERT_TRUE(resumed) << out.describe();
+  EXPECT_LT(resumed->first_seen_unix_ns, restart_ns);
+  // Without what was kept, growth would wait for ten snapshots of the new daemon.
+  const size_t after_restart = static_cast<size_t>(std::count_if(
+      resumed->series.begin(), resumed->series.end(), [&](const hq::SitePointView& p) { return p.unix_ns > restart_ns; }));
+  EXPECT_LT(after_restart, 10u) << out.out;
+  EXPECT_TRUE(resumed->growing) << out.out;
+  // A keeping by the new daemon, with the leak growing in it.
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+
+  program->signal(SIGKILL);
+  program->finish();
+  Outcome ended;
+  ASSERT_TRUE(wait_until([&] {
+    ended = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
+    return has_sites(ended) && hq::sites_from_answer(json::parse(ended.out)).process.ended_unix_ns != 0;
+  })) << ended.describe() << daemon->log();
+  const std::optional<hq::SiteView> kept = leak_site(ended);
+  ASSERT_TRUE(kept) << ended.out;
+  EXPECT_EQ(naming(*kept).line, leak_line);
+  EXPECT_TRUE(kept->growing) << ended.out;
+  EXPECT_EQ(ended.code, 1) << ended.describe();
+  Outcome text = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid});
+  EXPECT_EQ(text.code, 1) << text.describe();
+  EXPECT_NE(text.out.find("pid " + pid + " ended at "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("killed by SIGKILL; these are its call sites as the daemon kept them at "), std::string::npos)
+      << text.out;
+  EXPECT_TRUE(std::regex_search(text.out, std::regex("leak_block \\(site_leak\\.c:" + std::to_string(leak_line) +
+                                                     "\\).*\\[growing\\]")))
+      << text.out;
+  const std::string page = dir_ / "report.html";
+  Outcome report = heapwatch_e2e::memproxyctl(daemon->table(), {"report", pid, "-o", page});
+  EXPECT_TRUE(report.ok()) << report.describe();
+  EXPECT_NE(read_file(page).find("leak_block"), std::string::npos);
+  EXPECT_NE(read_file(page).find("these are its call sites as the daemon kept them at"), std::string::npos);
+  if (memproxy::testing::missing_unprivileged_runner().empty()) {
+    Outcome nobody = heapwatch_e2e::memproxyctl_as_nobody(staged_, daemon->table(), {"leaks", pid, "--json"});
+    EXPECT_EQ(nobody.code, 4) << nobody.describe();
+    EXPECT_EQ(nobody.out, "");
+  }
 }
 
 }  // namespace

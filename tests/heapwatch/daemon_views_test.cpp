@@ -177,6 +177,31 @@ TEST_F(DaemonViewsTest, AFreshProgramIsNotJudgedUntilItsFirstVerdictAndTheLogSay
   EXPECT_EQ(kept["verdict"]["trend"], "growing") << as_json.out;
   EXPECT_EQ(kept["verdict"]["exhaustion_in_s"], 0) << as_json.out;
   EXPECT_EQ(kept["verdict"]["first_verdict_in_s"], 0) << as_json.out;
+
+  // leaks lists it as ended while growing, for a day, across a restart
+  // too; what runs now decides the exit status: nothing runs, so 0.
+  auto listed = [&](const Daemon& d) {
+    const Outcome text = memproxyctl(d.table(), {"leaks"});
+    EXPECT_EQ(text.code, 0) << text.describe();
+    EXPECT_NE(text.out.find("1 process ended while growing in the last day"), std::string::npos) << text.out;
+    EXPECT_TRUE(std::regex_search(text.out, std::regex("  pid " + pid + R"( \(mp-grower, user root\) ended at [^\n]*, growing \+\d)")))
+        << text.out;
+    const Outcome listed_json = memproxyctl(d.table(), {"leaks", "--json"});
+    const json answer = json::parse(listed_json.out);
+    EXPECT_EQ(answer["processes"], json::array()) << listed_json.out;
+    ASSERT_EQ(answer["ended_growing"].size(), 1u) << listed_json.out;
+    EXPECT_EQ(answer["ended_growing"][0]["process"]["pid"].get<int>(), grower->pid());
+    EXPECT_NE(answer["ended_growing"][0]["process"]["ended_unix_ns"], 0);
+    EXPECT_EQ(answer["ended_growing"][0]["verdict"]["trend"], "growing");
+  };
+  listed(daemon);
+  ASSERT_EQ(daemon.stop(), 0) << daemon.log();
+  Daemon restarted(dir_, {"--verdict-time-scale", "60"});
+  ASSERT_TRUE(restarted.ready()) << restarted.log();
+  EXPECT_TRUE(wait_until([&] {
+    return json::parse(memproxyctl(restarted.table(), {"leaks", "--json"}).out)["ended_growing"].size() == 1;
+  })) << restarted.log();
+  listed(restarted);
 }
 
 // A leak many times its heap per 10 minutes is flagged by the fast test,

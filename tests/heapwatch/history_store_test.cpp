@@ -752,7 +752,8 @@ TEST(HistoryStoreTest, AVersionOneDatabaseIsUpgradedKeepingItsHistory) {
     record_seconds(store, {process(1)}, kT0, 5);
   }
   sql(path, "ALTER TABLE process DROP COLUMN verdict; ALTER TABLE process DROP COLUMN verdict_ns;"
-            " ALTER TABLE process DROP COLUMN ended_how; UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+            " ALTER TABLE process DROP COLUMN ended_how; ALTER TABLE process DROP COLUMN sites;"
+            " ALTER TABLE process DROP COLUMN sites_ns; UPDATE meta SET value = 1 WHERE key = 'schema_version'");
   HistoryStore store = open_store(path);
   Result<std::vector<Sample>> series = store.series(process(1).id);
   ASSERT_TRUE(series) << series.error();
@@ -763,6 +764,69 @@ TEST(HistoryStoreTest, AVersionOneDatabaseIsUpgradedKeepingItsHistory) {
   Result<std::optional<KeptVerdict>> kept = store.kept_verdict(process(1).id);
   ASSERT_TRUE(kept && kept->has_value());
   EXPECT_EQ((*kept)->verdict.trend, "stable");
+  ASSERT_TRUE(store.keep_sites(process(1).id, heap_query::SitesAnswer{}, kT0));
+  Result<std::optional<KeptSites>> sites = store.kept_sites(process(1).id);
+  ASSERT_TRUE(sites && sites->has_value());
+}
+
+// A process's call sites are kept whole (frames, series), replaced by the
+// next keeping, and outlive the process; a process none were kept of has
+// none, and what cannot be read back counts as none.
+TEST(HistoryStoreTest, TheLastCallSitesAreKeptAndOutliveTheProcess) {
+  TempDir dir;
+  const std::string path = dir / "history.db";
+  HistoryStore store = open_store(path);
+  const WatchedProcess kept = process(1);
+  const WatchedProcess never = process(2);
+  ASSERT_TRUE(store.record_batch(std::vector<Observation>{{kept, sample_at(kT0, 1)}, {never, sample_at(kT0, 1)}}));
+  heap_query::SitesAnswer first;
+  first.unix_ns = kT0;
+  first.sites.resize(1);
+  heap_query::SitesAnswer second;
+  second.unix_ns = kT0 + kMinute;
+  second.sample_mean_bytes = 65536;
+  second.samples = 12;
+  second.estimated_bytes = 3 << 20;
+  second.sites_total = 2;
+  heap_query::SiteView site;
+  heap_query::FrameView inlined;
+  inlined.address = 0x401234;
+  inlined.function = "remember";
+  inlined.file = "leak.c";
+  inlined.line = 12;
+  inlined.inlined = true;
+  heap_query::FrameView caller = inlined;
+  caller.function = "handle";
+  caller.line = 30;
+  caller.inlined = false;
+  site.frames = {inlined, caller};
+  site.estimated_bytes = 3 << 20;
+  site.growing = true;
+  site.growth_bytes_per_hour = 2.5e8;
+  site.series = {{kT0, 1 << 20}, {kT0 + kMinute, 3 << 20}};
+  second.sites = {site};
+  ASSERT_TRUE(store.keep_sites(kept.id, first, kT0));
+  ASSERT_TRUE(store.keep_sites(kept.id, second, kT0 + kMinute));
+  ASSERT_TRUE(store.keep_sites(process(3).id, second, kT0));  // not kept: no failure
+  ASSERT_TRUE(store.mark_ended(kept.id, kT0 + 2 * kMinute));
+  ASSERT_TRUE(store.maintain(kT0 + 3 * kMinute));
+
+  Result<std::optional<KeptSites>> sites = store.kept_sites(kept.id);
+  ASSERT_TRUE(sites) << sites.error();
+  ASSERT_TRUE(sites->has_value());
+  EXPECT_EQ((*sites)->kept_unix_ns, kT0 + kMinute);
+  EXPECT_EQ(nlohmann::json((*sites)->answer), nlohmann::json(second));
+  Result<std::optional<KeptSites>> none = store.kept_sites(never.id);
+  ASSERT_TRUE(none) << none.error();
+  EXPECT_FALSE(none->has_value());
+  Result<std::optional<KeptSites>> unknown = store.kept_sites(process(3).id);
+  ASSERT_TRUE(unknown) << unknown.error();
+  EXPECT_FALSE(unknown->has_value());
+
+  sql(path, "UPDATE process SET sites = '{\"sites\": 7' WHERE pid = 1");
+  Result<std::optional<KeptSites>> garbled = store.kept_sites(kept.id);
+  ASSERT_TRUE(garbled) << garbled.error();
+  EXPECT_FALSE(garbled->has_value());
 }
 
 TEST(HistoryStoreTest, MovedFromStoreReportsClosed) {

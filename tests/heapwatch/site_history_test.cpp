@@ -88,6 +88,99 @@ TEST(SiteHistory, AClockSteppedBackRestarts) {
   for (const RankedSite& r : history.ranked(100)) EXPECT_EQ(r.series.size(), 1u);
 }
 
+// What an earlier daemon kept of a process's sites, as a restarted one
+// gets it: the ranking of its history, through the wire.
+std::vector<KeptSite> kept_of(const SiteHistory& earlier) {
+  std::vector<KeptSite> kept;
+  for (const RankedSite& r : earlier.ranked(100)) kept.push_back({r.site.stack, r.first_seen_unix_ns, r.series});
+  return kept;
+}
+
+// A restarted daemon's history goes on from the kept one: the leak is
+// growing again at its first reading after the restart, its series runs
+// from before the restart, and the gap the restart left stays a gap in
+// time, not missing snapshots moved together.
+TEST(SiteHistory, AResumedHistoryGoesOnFromTheKeptOne) {
+  std::mt19937_64 random(7);
+  SiteHistory earlier;
+  for (int m = 0; m < 40; ++m) earlier.update(world(m, random), m * kMinute);
+  const std::vector<KeptSite> kept = kept_of(earlier);
+
+  // The daemon was down from minute 40 to 45; it read the process once
+  // before what was kept came back from the history.
+  SiteHistory resumed;
+  resumed.update(world(45, random), 45 * kMinute);
+  ASSERT_FALSE(resumed.ranked(100).empty());
+  EXPECT_FALSE(resumed.ranked(100)[0].growth.growing);
+  resumed.resume(kept);
+  EXPECT_EQ(resumed.snapshots(), 41u);
+  std::vector<RankedSite> ranked = resumed.ranked(100);
+  ASSERT_FALSE(ranked.empty());
+  EXPECT_EQ(ranked[0].site.stack, kLeak);
+  EXPECT_TRUE(ranked[0].growth.growing);
+  EXPECT_EQ(ranked[0].first_seen_unix_ns, 2 * kMinute);
+  ASSERT_EQ(ranked[0].series.size(), 39u);  // minutes 2..39, then 45
+  EXPECT_EQ(ranked[0].series.front().unix_ns, 2 * kMinute);
+  EXPECT_EQ(ranked[0].series[37].unix_ns, 39 * kMinute);
+  EXPECT_EQ(ranked[0].series.back().unix_ns, 45 * kMinute);
+  // The resumed sites carry the reading of minute 45, not the kept values.
+  EXPECT_EQ(ranked[0].site.samples, 22u);
+  // And it goes on as any history does.
+  for (int m = 46; m < 70; ++m) resumed.update(world(m, random), m * kMinute);
+  EXPECT_EQ(resumed.snapshots(), 60u);
+  EXPECT_EQ(resumed.ranked(1)[0].series.size(), 60u);
+  EXPECT_TRUE(resumed.ranked(1)[0].growth.growing);
+}
+
+// Resumed before its first reading, a history ranks the kept sites at
+// their last kept values; a second resume, or kept snapshots newer than
+// its own, add nothing.
+TEST(SiteHistory, AFreshHistoryTakesTheKeptSitesAndNothingTwice) {
+  std::mt19937_64 random(3);
+  SiteHistory earlier;
+  for (int m = 0; m < 30; ++m) earlier.update(world(m, random), m * kMinute);
+  const std::vector<KeptSite> kept = kept_of(earlier);
+  SiteHistory resumed;
+  resumed.resume(kept);
+  EXPECT_EQ(resumed.snapshots(), 30u);
+  std::vector<RankedSite> ranked = resumed.ranked(100);
+  ASSERT_EQ(ranked.size(), earlier.ranked(100).size());
+  EXPECT_EQ(ranked[0].site.stack, kLeak);
+  EXPECT_TRUE(ranked[0].growth.growing);
+  EXPECT_EQ(ranked[0].series, earlier.ranked(100)[0].series);
+  resumed.resume(kept);
+  EXPECT_EQ(resumed.snapshots(), 30u);
+  EXPECT_EQ(resumed.ranked(100)[0].series.size(), ranked[0].series.size());
+}
+
+// What was kept may be wrong in every way (an older daemon's, a damaged
+// row): times out of order or repeated, a series that is not the last of
+// the kept times, negative or absurd values, empty or over-long stacks.
+// Each such site is left out; the history's invariants hold.
+TEST(SiteHistory, KeptSitesThatBreakTheInvariantsAreLeftOut) {
+  SiteHistoryLimits limits;
+  limits.snapshots = 5;
+  SiteHistory history(limits);
+  const Stack good{1}, hole{2}, negative{3}, huge{4}, empty{}, deep(heap::kMaxFrames + 1, 5);
+  std::vector<KeptSite> kept{
+      {good, 0, {{1, 10}, {2, 20}, {3, 30}, {4, 40}, {5, 50}, {6, 60}, {7, 70}}},
+      {hole, 0, {{1, 10}, {3, 30}}},  // not the last of the kept times
+      {negative, 0, {{6, -1}, {7, 5}}},
+      {huge, 0, {{7, 1e30}}},
+      {empty, 0, {{7, 5}}},
+      {deep, 0, {{7, 5}}},
+  };
+  history.resume(kept);
+  EXPECT_EQ(history.snapshots(), 5u);
+  std::vector<RankedSite> ranked = history.ranked(100);
+  ASSERT_EQ(ranked.size(), 1u);
+  EXPECT_EQ(ranked[0].site.stack, good);
+  ASSERT_EQ(ranked[0].series.size(), 5u);
+  EXPECT_EQ(ranked[0].series.front().unix_ns, 3);
+  EXPECT_EQ(ranked[0].series.back().estimated_bytes, 70);
+  EXPECT_LE(history.memory_bytes(), SiteHistory::memory_bound(limits));
+}
+
 TEST(SiteHistory, ABiggerSiteDisplacesTheSmallest) {
   SiteHistoryLimits limits;
   limits.tracked_sites = 2;

@@ -9,8 +9,10 @@
 //
 //   {"request":"top"}                      -> {"processes":[VIEW...]}
 //   {"request":"leaks"}                    -> {"processes":[VIEW...],  (trend "growing" only)
-//                                              "not_judged":[VIEW...]} (trend "not enough data";
+//                                              "not_judged":[VIEW...], (trend "not enough data";
 //                                              absent from daemons before it)
+//                                              "ended_growing":[VIEW...]} (ended within a day
+//                                              while growing, latest first; absent likewise)
 //   {"request":"history","pid":N}          -> HISTORY
 //   {"request":"history","program":"NAME"}    (the newest such process)
 //     optional "since_unix_ns", "until_unix_ns" (default: everything kept)
@@ -106,6 +108,7 @@ inline constexpr const char* kSamples = "samples";
 inline constexpr const char* kTruncated = "truncated";
 inline constexpr const char* kVerdict = "verdict";
 inline constexpr const char* kNotJudged = "not_judged";
+inline constexpr const char* kEndedGrowing = "ended_growing";
 }  // namespace field
 
 struct Process {
@@ -211,11 +214,16 @@ void from_json(const nlohmann::json& j, History& h);
 // The answers to top and leaks, and their reading by a client.
 nlohmann::json views_answer(const std::vector<View>& views);
 std::vector<View> views_from_answer(const nlohmann::json& answer);
-// The answer to leaks: the growing processes, and those not judged yet.
-nlohmann::json leaks_answer(const std::vector<View>& growing, const std::vector<View>& not_judged);
+// The answer to leaks: the growing processes, those not judged yet, and
+// those that ended recently while growing.
+nlohmann::json leaks_answer(const std::vector<View>& growing, const std::vector<View>& not_judged,
+                            const std::vector<View>& ended_growing = {});
 // The processes a leaks answer says are not judged yet; nullopt from a
 // daemon that does not say.
 std::optional<std::vector<View>> not_judged_from_answer(const nlohmann::json& answer);
+// The processes a leaks answer says ended recently while growing; none
+// from a daemon that does not say.
+std::vector<View> ended_growing_from_answer(const nlohmann::json& answer);
 
 // --- Call sites -------------------------------------------------------
 //

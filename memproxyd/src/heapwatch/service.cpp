@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <utility>
@@ -12,11 +13,14 @@
 #include "heapwatch/intake/heap_watch.hpp"
 #include "heapwatch/serve/exporters.hpp"
 #include "heapwatch/serve/query_server.hpp"
+#include "heapwatch/serve/query_answers.hpp"
+#include "heapwatch/serve/site_keeping.hpp"
 #include "heapwatch/serve/sites_query.hpp"
 #include "heapwatch/serve/symbol_service.hpp"
 #include "heapwatch/serve/trace_requests.hpp"
 #include "heapwatch/serve/watch_state.hpp"
 #include "heapwatch/store/history_keeper.hpp"
+#include "memproxy/clock.hpp"
 #include "symbols/worker_path.hpp"
 
 namespace memproxy::heapwatch {
@@ -35,6 +39,7 @@ std::string Service::start() {
   heap_watch_ = std::make_unique<HeapWatch>(io_, watch);
   start_history();
   watch_state_ = std::make_unique<DaemonWatchState>(io_, heap_watch_->registry(), keeper_.get());
+  recall_ended_growing();
   start_symbols();
   start_sites();
   heap_watch_->registry().on_end = [this](const Watched& w) {
@@ -42,9 +47,11 @@ std::string Service::start() {
     watch_state_->forget(w.process.id);
     traces_->process_ended(w.process.id);  // before its account is unmapped
     site_watch_->forget(w.process.id);
+    if (site_keeping_) site_keeping_->forget(w.process.id);
     symbols_->forget(w.process.id);
   };
   start_traces();
+  start_site_keeping();
 
   query_server_ = std::make_unique<QueryServer>(io_, *watch_state_);
   query_server_->serve_traces(traces_.get());
@@ -59,6 +66,7 @@ std::string Service::start() {
   if (!error.empty()) return error;
   heap_watch_->on_end_known = [this](const ProcessId& id, const std::string& how) {
     spdlog::info("pid {} ended: {}", id.pid, how);
+    watch_state_->ended_how(id, how);
     if (keeper_) keeper_->ended_how(id, how);
   };
   heap_watch_->on_tick = [this](const std::vector<Reading>& readings, int64_t unix_ns) {
@@ -120,6 +128,86 @@ void Service::start_sites() {
   site_watch_ = std::make_unique<SiteWatch>(limits);
   sites_query_ = std::make_unique<SitesQuery>(io_, heap_watch_->registry(), *site_watch_, symbols_.get(),
                                               [this](const ProcessId& id) { return watch_state_->verdict_state(id); });
+}
+
+// What an earlier daemon saw end while growing, from the verdicts the
+// history kept: leaks lists them for a day whatever restarts between.
+void Service::recall_ended_growing() {
+  if (!keeper_) return;
+  DaemonWatchState* state = watch_state_.get();
+  keeper_->query([state](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
+    if (store == nullptr) return nullptr;
+    Result<std::vector<WatchedProcess>> processes = store->processes();
+    if (!processes) return nullptr;
+    const int64_t since = unix_now_ns() - kEndedGrowingForNs;
+    std::vector<ProcessView> views;
+    for (const WatchedProcess& p : *processes) {
+      if (p.ended_unix_ns == 0 || p.ended_unix_ns < since) continue;
+      Result<std::optional<KeptVerdict>> kept = store->kept_verdict(p.id);
+      if (!kept || !*kept || state_of((*kept)->verdict) != VerdictState::growing) continue;
+      ProcessView v;
+      v.process = p;
+      v.verdict = (*kept)->verdict;
+      if (Result<std::vector<Sample>> last = store->series(p.id, p.ended_unix_ns - kNsPerSecond * 60); last && !last->empty()) {
+        v.latest = last->back();
+      }
+      views.push_back(std::move(v));
+    }
+    // The keeper runs no continuation once it is gone, and the watch state goes before it.
+    return [state, views = std::move(views)]() mutable { state->remember_ended_growing(std::move(views)); };
+  });
+}
+
+// Without a history nothing is kept: call sites end with their process.
+void Service::start_site_keeping() {
+  if (!keeper_) return;
+  namespace hq = memproxy::heap_query;
+  using Found = std::function<void(std::optional<hq::SitesAnswer>)>;
+  HistoryKeeper& keeper = *keeper_;
+  SiteKeepingOptions keeping;
+  keeping.interval = std::max<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(keeping.interval / options_.verdict_time_scale),
+      std::chrono::milliseconds(1000));
+  site_keeping_ = std::make_unique<SiteKeeping>(
+      io_, heap_watch_->registry(), *site_watch_, *sites_query_,
+      [&keeper](const ProcessId& id, hq::SitesAnswer answer, int64_t unix_ns) {
+        keeper.keep_sites(id, std::move(answer), unix_ns);
+      },
+      [&keeper](const ProcessId& id, Found found) {
+        return keeper.query([id, found = std::move(found)](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
+          std::optional<hq::SitesAnswer> answer;
+          if (store != nullptr) {
+            Result<std::optional<KeptSites>> kept = store->kept_sites(id);
+            if (kept && *kept) answer = std::move((*kept)->answer);
+          }
+          return [found, answer = std::move(answer)]() mutable { found(std::move(answer)); };
+        });
+      },
+      keeping);
+  heap_watch_->on_added = [this](const Watched& w) { site_keeping_->on_added(w); };
+  sites_query_->answer_ended_with([&keeper](pid_t pid, uid_t peer, Found found) {
+    return keeper.query([pid, peer, found = std::move(found)](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
+      std::optional<hq::SitesAnswer> answer;
+      if (store != nullptr) {
+        if (Result<std::vector<WatchedProcess>> processes = store->processes()) {
+          const WatchedProcess* newest = nullptr;
+          for (const WatchedProcess& p : *processes) {
+            if (p.id.pid != pid || p.ended_unix_ns == 0 || !visible_to(peer, p.uid)) continue;
+            if (newest == nullptr || p.started_unix_ns > newest->started_unix_ns) newest = &p;
+          }
+          if (newest != nullptr) {
+            Result<std::optional<KeptSites>> kept = store->kept_sites(newest->id);
+            if (kept && *kept) {
+              answer = std::move((*kept)->answer);
+              answer->process = to_wire(*newest);
+            }
+          }
+        }
+      }
+      return [found, answer = std::move(answer)]() mutable { found(std::move(answer)); };
+    });
+  });
+  site_keeping_->start();
 }
 
 // The keeper opens the store on its own thread: a large database's

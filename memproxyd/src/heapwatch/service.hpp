@@ -12,6 +12,8 @@
 //   readers of a part go before it.
 // - A process's end reaches the history, the views, its traces (before its
 //   account is unmapped), its call sites and its symbols, in that order.
+// - Call sites outlive a process only as the history kept them while it
+//   ran (site_keeping.hpp): its objects are gone with it.
 // - Everything runs on the daemon's event loop thread but the history
 //   keeper's store worker and the symbolizer's pool (their own headers).
 #ifndef MEMPROXYD_HEAPWATCH_SERVICE_HPP
@@ -34,6 +36,7 @@ class SiteWatch;
 class SymbolService;
 class TraceRequests;
 class SitesQuery;
+class SiteKeeping;
 class QueryServer;
 class Exporters;
 struct HistoryHealth;
@@ -56,6 +59,8 @@ class Service {
   void start_history();
   void start_symbols();
   void start_sites();
+  void start_site_keeping();
+  void recall_ended_growing();
   void start_traces();
   void record_history_health(const HistoryHealth& health);
 
@@ -77,6 +82,7 @@ class Service {
   std::unique_ptr<SymbolService> symbols_;
   std::unique_ptr<TraceRequests> traces_;
   std::unique_ptr<SitesQuery> sites_query_;
+  std::unique_ptr<SiteKeeping> site_keeping_;  // asks the sites query and hands to the keeper
   std::unique_ptr<QueryServer> query_server_;
   std::unique_ptr<Exporters> exporters_;
 };

@@ -61,7 +61,14 @@ class WatchState {
     (void)id;
     done(std::optional<VerdictSummary>{});
   }
+  // Processes that ended while their verdict was growing, recently (within
+  // kEndedGrowingForNs), the latest end first; their views carry the end
+  // and the last verdict.
+  virtual std::vector<ProcessView> ended_growing() const { return {}; }
 };
+
+// How long `leaks` lists a process that ended while growing.
+inline constexpr int64_t kEndedGrowingForNs = int64_t{24} * 3600 * 1'000'000'000;
 
 }  // namespace memproxy::heapwatch
 

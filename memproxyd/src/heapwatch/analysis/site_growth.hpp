@@ -24,6 +24,7 @@ namespace memproxy::heapwatch {
 struct SitePoint {
   int64_t unix_ns = 0;
   double estimated_bytes = 0;
+  friend bool operator==(const SitePoint&, const SitePoint&) = default;
 };
 
 struct SiteGrowthParameters {

@@ -1,6 +1,8 @@
 #include "heapwatch/analysis/site_history.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 #include <unordered_map>
 
 namespace memproxy::heapwatch {
@@ -60,6 +62,82 @@ void SiteHistory::update(std::span<const heap::Sample> samples, int64_t unix_ns)
   refresh(reading, unix_ns);
   admit(reading, unix_ns);
   if (snapshot_due(unix_ns)) snapshot(unix_ns);
+}
+
+void SiteHistory::resume(std::span<const KeptSite> kept) {
+  const int64_t before = times_.empty() ? std::numeric_limits<int64_t>::max() : times_.front();
+  std::vector<int64_t> kept_times;
+  for (const KeptSite& k : kept) {
+    for (const SitePoint& p : k.series) {
+      if (p.unix_ns < before) kept_times.push_back(p.unix_ns);
+    }
+  }
+  std::sort(kept_times.begin(), kept_times.end());
+  kept_times.erase(std::unique(kept_times.begin(), kept_times.end()), kept_times.end());
+  if (kept_times.empty()) return;
+
+  // A kept site's values over the last of kept_times; nullopt when its
+  // series is not such a suffix (then it cannot go on).
+  auto values_of = [&](const KeptSite& k) -> std::optional<std::vector<double>> {
+    std::vector<SitePoint> points;
+    for (const SitePoint& p : k.series) {
+      if (p.unix_ns < before) points.push_back(p);
+    }
+    if (points.empty() || points.size() > kept_times.size()) return std::nullopt;
+    const size_t offset = kept_times.size() - points.size();
+    std::vector<double> values;
+    values.reserve(points.size());
+    for (size_t i = 0; i < points.size(); ++i) {
+      const double v = points[i].estimated_bytes;
+      if (points[i].unix_ns != kept_times[offset + i] || !(v >= 0) || v > static_cast<double>(kMaxPlausibleBytes)) {
+        return std::nullopt;
+      }
+      values.push_back(v);
+    }
+    return values;
+  };
+  std::unordered_map<std::span<const uint64_t>, const KeptSite*, StackHash, StackEqual> by_stack;
+  for (const KeptSite& k : kept) {
+    if (!k.stack.empty() && k.stack.size() <= heap::kMaxFrames) by_stack.emplace(k.stack, &k);
+  }
+
+  const bool fresh = times_.empty();
+  for (Tracked& t : tracked_) {
+    // A site that joined after this history's first snapshot has a gap before it.
+    if (t.values.size() != times_.size()) continue;
+    auto it = by_stack.find(t.now.stack);
+    if (it == by_stack.end()) continue;
+    const std::optional<std::vector<double>> values = values_of(*it->second);
+    if (!values) continue;
+    t.values.insert(t.values.begin(), values->begin(), values->end());
+    t.first_seen_unix_ns = std::min(t.first_seen_unix_ns, it->second->first_seen_unix_ns);
+    by_stack.erase(it);
+  }
+  if (fresh) {
+    // In the order kept (the growing first, then the largest), each stack once.
+    for (const KeptSite& k : kept) {
+      if (tracked_.size() >= limits_.tracked_sites) break;
+      auto it = by_stack.find(k.stack);
+      if (it == by_stack.end() || it->second != &k) continue;
+      by_stack.erase(it);
+      std::optional<std::vector<double>> values = values_of(k);
+      if (!values) continue;
+      Tracked t;
+      t.now.stack = k.stack;
+      t.first_seen_unix_ns = k.first_seen_unix_ns;
+      t.values = std::move(*values);
+      tracked_.push_back(std::move(t));
+    }
+    // Until the next reading a kept site stands at its last snapshot.
+    for (Tracked& t : tracked_) t.now.estimated_bytes = t.values.back();
+  }
+  times_.insert(times_.begin(), kept_times.begin(), kept_times.end());
+  // Within `snapshots`, dropping the oldest.
+  if (times_.size() > limits_.snapshots) times_.erase(times_.begin(), times_.end() - static_cast<ptrdiff_t>(limits_.snapshots));
+  for (Tracked& t : tracked_) {
+    if (t.values.size() > times_.size()) t.values.erase(t.values.begin(), t.values.end() - static_cast<ptrdiff_t>(times_.size()));
+  }
+  drop_gone();
 }
 
 void SiteHistory::restart() {

@@ -47,6 +47,14 @@ struct RankedSite {
   std::vector<SitePoint> series;   // its snapshots, oldest first
 };
 
+// A site as an earlier history of the same process had it (kept in the
+// store): its stack, since when it was tracked, its snapshots oldest first.
+struct KeptSite {
+  Stack stack;
+  int64_t first_seen_unix_ns = 0;
+  std::vector<SitePoint> series;
+};
+
 class SiteHistory {
  public:
   explicit SiteHistory(SiteHistoryLimits limits = {}, SiteGrowthParameters growth = {});
@@ -62,6 +70,16 @@ class SiteHistory {
   void update(std::span<const heap::Sample> samples, int64_t unix_ns);
 
   bool snapshot_due(int64_t unix_ns) const;
+
+  // Goes on from an earlier history of the same process (a restarted
+  // daemon's): the kept snapshots older than this history's first one come
+  // before it, for the sites tracked since this history's first snapshot
+  // (or, while it has none, for every kept site, within tracked_sites).
+  // What does not fit the invariants (times strictly increasing, each
+  // site's values the last of them, at most `snapshots`) is left out, so
+  // whatever was kept cannot break this history. O(K log K + T) for K kept
+  // points.
+  void resume(std::span<const KeptSite> kept);
 
   // The sites with live bytes now: the growing ones first,
   // fastest first, then the others by estimated bytes, largest first; equal

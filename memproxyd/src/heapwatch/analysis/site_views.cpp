@@ -50,6 +50,22 @@ hq::SiteView to_site_view(const RankedSite& r, std::vector<hq::FrameView> frames
   return v;
 }
 
+std::vector<KeptSite> kept_sites_of(const hq::SitesAnswer& answer) {
+  std::vector<KeptSite> kept;
+  kept.reserve(answer.sites.size());
+  for (const hq::SiteView& v : answer.sites) {
+    KeptSite k;
+    for (const hq::FrameView& f : v.frames) {
+      if (!f.inlined) k.stack.push_back(f.address);
+    }
+    k.first_seen_unix_ns = v.first_seen_unix_ns;
+    k.series.reserve(v.series.size());
+    for (const hq::SitePointView& p : v.series) k.series.push_back({p.unix_ns, static_cast<double>(p.estimated_bytes)});
+    kept.push_back(std::move(k));
+  }
+  return kept;
+}
+
 void reconcile_with_verdict(std::vector<RankedSite>& sites, VerdictState process) {
   if (process != VerdictState::stable) {
     for (RankedSite& r : sites) r.growth.shrinking = false;

@@ -27,6 +27,11 @@ std::vector<heap_query::FrameView> address_frames(const Stack& stack);
 // are 0), frames from `frames`, cut to the protocol's limits.
 heap_query::SiteView to_site_view(const RankedSite& site, std::vector<heap_query::FrameView> frames);
 
+// The sites of an answer as a SiteHistory can go on from them: each
+// site's stack is the addresses of its frames that are not inlined into
+// the next one (a chain of inlined frames shares its address).
+std::vector<KeptSite> kept_sites_of(const heap_query::SitesAnswer& answer);
+
 // One truth per process: in a process whose verdict is `stable`, a site
 // stays `growing` only while sites that shrink (confidently, materially)
 // take back at least as much per hour as the growing ones add, and those

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <span>
 
 #include "heapwatch/analysis/site_history.hpp"
 #include "heapwatch/intake/registry.hpp"
@@ -31,6 +32,9 @@ class SiteWatch {
   // `watched`'s sites as its records are now (read when they changed).
   const SiteHistory& read_now(const Watched& watched, int64_t unix_ns);
   void forget(const ProcessId& id) { histories_.erase(id); }
+  // A watched process's sites go on from those an earlier daemon kept
+  // (SiteHistory::resume).
+  void resume(const ProcessId& id, std::span<const KeptSite> kept) { history_of(id).resume(kept); }
 
   size_t processes() const { return histories_.size(); }
 

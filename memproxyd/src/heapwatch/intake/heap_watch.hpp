@@ -37,6 +37,8 @@ class HeapWatch {
   std::string start();
 
   Registry& registry() { return registry_; }
+  // Called for each process the registry takes (not for a new image of one).
+  std::function<void(const Watched&)> on_added;
   // Called after every tick with its readings (history, exporters).
   std::function<void(const std::vector<Reading>&, int64_t unix_ns)> on_tick;
   // How a process that ended did, in words, once the kernel says (after its

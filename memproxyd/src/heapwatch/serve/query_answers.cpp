@@ -64,6 +64,9 @@ LeaksViews visible_leaks(uid_t peer, const WatchState& state) {
     };
     return key(a) < key(b);
   });
+  for (const ProcessView& v : state.ended_growing()) {
+    if (visible_to(peer, v.process.uid)) out.ended_growing.push_back(to_wire(v));
+  }
   return out;
 }
 
@@ -163,7 +166,7 @@ nlohmann::json to_json(const Answer& a) {
   if (const auto* views = std::get_if<std::vector<hq::View>>(&a.content)) return hq::views_answer(*views);
   if (const auto* h = std::get_if<hq::History>(&a.content)) return *h;
   if (const auto* s = std::get_if<hq::SitesAnswer>(&a.content)) return hq::sites_answer(*s);
-  if (const auto* l = std::get_if<LeaksViews>(&a.content)) return hq::leaks_answer(l->growing, l->not_judged);
+  if (const auto* l = std::get_if<LeaksViews>(&a.content)) return hq::leaks_answer(l->growing, l->not_judged, l->ended_growing);
   return nlohmann::json{{hq::field::kError, std::get<std::string>(a.content)}};
 }
 
@@ -171,11 +174,13 @@ size_t line_bytes_bound(const Answer& a) {
   constexpr size_t kFixed = 1024, kPerView = 650, kPerSample = 110;
   auto views_bytes = [](const std::vector<hq::View>& views) {
     size_t names = 0;
-    for (const hq::View& v : views) names += 6 * (v.process.user.size() + v.process.program.size() + v.process.exe.size());
+    for (const hq::View& v : views) {
+      names += 6 * (v.process.user.size() + v.process.program.size() + v.process.exe.size() + v.process.ended_how.size());
+    }
     return views.size() * kPerView + names;
   };
   if (const auto* views = std::get_if<std::vector<hq::View>>(&a.content)) return kFixed + views_bytes(*views);
-  if (const auto* l = std::get_if<LeaksViews>(&a.content)) return kFixed + views_bytes(l->growing) + views_bytes(l->not_judged);
+  if (const auto* l = std::get_if<LeaksViews>(&a.content)) return kFixed + views_bytes(l->growing) + views_bytes(l->not_judged) + views_bytes(l->ended_growing);
   if (const auto* h = std::get_if<hq::History>(&a.content)) return kFixed + h->samples.size() * kPerSample;
   if (const auto* s = std::get_if<hq::SitesAnswer>(&a.content)) {
     size_t sites = 0;

@@ -34,6 +34,7 @@ heap_query::View to_wire(const ProcessView& v);
 struct LeaksViews {
   std::vector<heap_query::View> growing;
   std::vector<heap_query::View> not_judged;  // soonest first verdict first
+  std::vector<heap_query::View> ended_growing;  // WatchState::ended_growing
 };
 
 struct Answer {

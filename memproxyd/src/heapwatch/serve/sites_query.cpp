@@ -52,7 +52,20 @@ void SitesQuery::collect(const hq::SitesRequest& request, uid_t peer, std::funct
     if (w.process.id.pid == request.pid && visible_to(peer, w.process.uid)) watched = &w;
   });
   if (watched == nullptr) {
-    done({"no watched process has pid " + std::to_string(request.pid)});
+    std::string unwatched = "no watched process has pid " + std::to_string(request.pid);
+    auto answered = std::make_shared<std::function<void(Answer)>>(std::move(done));
+    const bool asked = ended_of_ && ended_of_(request.pid, peer,
+                                              [answered, unwatched, limit = request.limit,
+                                               alive = std::weak_ptr<char>(alive_)](std::optional<hq::SitesAnswer> kept) {
+                                                if (alive.expired()) return;
+                                                if (!kept) return (*answered)({unwatched});
+                                                if (kept->sites.size() > limit) {
+                                                  kept->sites.resize(limit);
+                                                  kept->truncated = true;
+                                                }
+                                                (*answered)({std::move(*kept)});
+                                              });
+    if (!asked) (*answered)({std::move(unwatched)});
     return;
   }
   const SiteHistory& history = sites_.read_now(*watched, unix_now_ns());

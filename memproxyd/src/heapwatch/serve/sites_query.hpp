@@ -4,7 +4,10 @@
 //
 // Visibility as for every request (query_answers.hpp visible_to): a
 // process the asking user may not see, or one not watched, is answered
-// "no watched process has pid N" alike.
+// "no watched process has pid N" alike. A process that ended is answered
+// from the sites the history kept of it (site_keeping.hpp), where it kept
+// some: the newest process of that pid the user may see, its `process`
+// saying when and how it ended.
 //
 // Symbolizing never keeps the answer: when the symbolizer fails, or has not
 // answered within `patience`, the sites go out with frames that name only
@@ -44,6 +47,12 @@ std::optional<std::variant<heap_query::SitesRequest, std::string>> sites_request
 // reconciled with (site_views.hpp).
 using VerdictStateOf = std::function<VerdictState(const ProcessId&)>;
 
+// Asks the history for the sites kept of the newest ended process of `pid`
+// that `peer` may see; `found` runs on the loop (none: nothing kept). False
+// when it cannot ask now.
+using EndedSitesOf =
+    std::function<bool(pid_t pid, uid_t peer, std::function<void(std::optional<heap_query::SitesAnswer>)> found)>;
+
 class SitesQuery {
  public:
   // `symbols` may be nullptr: frames are addresses only, and say so.
@@ -57,6 +66,7 @@ class SitesQuery {
   SitesQuery& operator=(const SitesQuery&) = delete;
 
   void collect(const heap_query::SitesRequest& request, uid_t peer, std::function<void(Answer)> done);
+  void answer_ended_with(EndedSitesOf ended_of) { ended_of_ = std::move(ended_of); }
 
  private:
   boost::asio::io_context& loop_;
@@ -64,6 +74,7 @@ class SitesQuery {
   SiteWatch& sites_;
   SymbolService* symbols_;
   VerdictStateOf verdict_of_;
+  EndedSitesOf ended_of_;
   std::chrono::milliseconds patience_;
   // Timers and symbolizer answers that outlive the query see this expired.
   std::shared_ptr<char> alive_ = std::make_shared<char>();

@@ -147,8 +147,43 @@ void DaemonWatchState::forget(const ProcessId& id) {
     const Watched* watched = registry_.find(id);
     spdlog::warn("pid {} {} ended while growing, {}", id.pid, watched != nullptr ? loggable(watched->process.program) : "?",
                  growth_rate_text(known->second.slope_bytes_per_hour));
+    if (watched != nullptr) {
+      ProcessView v;
+      v.process = watched->process;
+      if (v.process.ended_unix_ns == 0) v.process.ended_unix_ns = unix_now_ns();
+      if (!watched->recent.empty()) v.latest = watched->recent.back();
+      v.verdict = known->second;
+      remember_ended_growing({std::move(v)});
+    }
   }
   verdicts_.erase(known);
+}
+
+void DaemonWatchState::ended_how(const ProcessId& id, const std::string& how) {
+  for (ProcessView& v : ended_growing_) {
+    if (v.process.id == id) v.process.ended_how = how;
+  }
+}
+
+void DaemonWatchState::remember_ended_growing(std::vector<ProcessView> views) {
+  for (ProcessView& v : views) {
+    const bool known = std::any_of(ended_growing_.begin(), ended_growing_.end(),
+                                   [&](const ProcessView& e) { return e.process.id == v.process.id; });
+    if (!known) ended_growing_.push_back(std::move(v));
+  }
+  std::stable_sort(ended_growing_.begin(), ended_growing_.end(), [](const ProcessView& a, const ProcessView& b) {
+    return a.process.ended_unix_ns > b.process.ended_unix_ns;
+  });
+  while (ended_growing_.size() > kMaxEndedGrowing) ended_growing_.pop_back();
+}
+
+std::vector<ProcessView> DaemonWatchState::ended_growing() const {
+  const int64_t since = unix_now_ns() - kEndedGrowingForNs;
+  std::vector<ProcessView> out;
+  for (const ProcessView& v : ended_growing_) {
+    if (v.process.ended_unix_ns >= since) out.push_back(v);
+  }
+  return out;
 }
 
 template <class T, class Read>

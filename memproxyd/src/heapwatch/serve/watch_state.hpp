@@ -15,7 +15,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <deque>
 #include <map>
+#include <string>
 
 #include "heapwatch/analysis/daemon_verdict.hpp"
 #include "heapwatch/analysis/process_view.hpp"
@@ -50,6 +52,11 @@ class DaemonWatchState : public WatchState {
   // while growing, +210 MiB/h" is logged when it was growing. Called
   // while the registry still holds the process.
   void forget(const ProcessId& id);
+  // How a process that ended did (it may have ended while growing).
+  void ended_how(const ProcessId& id, const std::string& how);
+  // Processes an earlier daemon saw end while growing (from the history).
+  void remember_ended_growing(std::vector<ProcessView> views);
+  std::vector<ProcessView> ended_growing() const override;
   // The state of the latest verdict of a watched process (not_judged
   // without one).
   VerdictState verdict_state(const ProcessId& id) const;
@@ -64,6 +71,8 @@ class DaemonWatchState : public WatchState {
   HistoryKeeper* keeper_;
   std::chrono::milliseconds store_patience_;
   std::map<ProcessId, VerdictSummary> verdicts_;
+  // Latest end first, at most kMaxEndedGrowing, none older than kEndedGrowingForNs.
+  std::deque<ProcessView> ended_growing_;
   // Until the first verdict pass, the processes found running have their
   // verdict pending (ProcessView): a restarted daemon must not show a leak
   // it judges from the history a second later as not judged. A store that
@@ -71,6 +80,9 @@ class DaemonWatchState : public WatchState {
   bool first_pass_done_ = false;
   int64_t started_unix_ns_ = unix_now_ns();
 };
+
+// A host whose leaking processes end faster than that keeps the latest.
+inline constexpr size_t kMaxEndedGrowing = 100;
 
 inline constexpr int64_t kFirstPassPatience = 60'000'000'000;
 

@@ -39,7 +39,7 @@ const char* to_string(HistoryHealth::State state) {
 }
 
 struct HistoryKeeper::Task {
-  std::variant<Tick, End, Query> what;
+  std::variant<Tick, End, Query, KeepSites> what;
 };
 
 HistoryKeeper::HistoryKeeper(boost::asio::io_context& loop, HistoryKeeperOptions options, Callbacks callbacks)
@@ -116,6 +116,17 @@ void HistoryKeeper::post_end(End end) {
     if (pending_ends_ >= options_.max_pending_ends) return;
     ++pending_ends_;
     queue_.push_back(Task{std::move(end)});
+  }
+  wake_.notify_one();
+}
+
+void HistoryKeeper::keep_sites(const ProcessId& id, heap_query::SitesAnswer answer, int64_t unix_ns) {
+  if (!accepting()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (pending_site_keeps_ >= options_.max_pending_site_keeps) return;
+    ++pending_site_keeps_;
+    queue_.push_back(Task{KeepSites{id, std::move(answer), unix_ns}});
   }
   wake_.notify_one();
 }
@@ -223,6 +234,8 @@ void HistoryKeeper::run() {
           }
         } else if (std::holds_alternative<End>(task->what)) {
           --pending_ends_;
+        } else if (std::holds_alternative<KeepSites>(task->what)) {
+          --pending_site_keeps_;
         } else {
           --pending_queries_;
         }
@@ -262,6 +275,10 @@ void HistoryKeeper::work(Task& task) {
   } else if (auto* query = std::get_if<Query>(&task.what)) {
     LoopContinuation continuation = query->read(store_ ? &*store_ : nullptr);
     if (continuation) to_loop(std::move(continuation));
+  } else if (auto* sites = std::get_if<KeepSites>(&task.what)) {
+    if (!store_) return;
+    Status kept = store_->keep_sites(sites->id, sites->answer, sites->unix_ns);
+    if (!kept) note_failure(kept.error());
   }
 }
 

@@ -58,6 +58,7 @@ struct HistoryKeeperOptions {
   size_t max_pending_observations = 16384;
   size_t max_pending_ends = 4096;
   size_t max_pending_queries = 256;
+  size_t max_pending_site_keeps = 64;
   std::chrono::milliseconds stop_deadline{3000};
 };
 
@@ -98,6 +99,9 @@ class HistoryKeeper {
   void ended(const ProcessId& id, int64_t ended_unix_ns);
   // How a process that ended did, once the kernel said (after ended()).
   void ended_how(const ProcessId& id, std::string how);
+  // Keeps `answer` as the process's call sites (HistoryStore::keep_sites);
+  // dropped when max_pending_site_keeps wait: the next keeping replaces it.
+  void keep_sites(const ProcessId& id, heap_query::SitesAnswer answer, int64_t unix_ns);
   // Runs `read` on the worker, with the store or nullptr when there is none,
   // then what it returns on the loop. False (and nothing runs) when too
   // many queries wait.
@@ -121,6 +125,11 @@ class HistoryKeeper {
   };
   struct Query {
     std::function<LoopContinuation(HistoryStore*)> read;
+  };
+  struct KeepSites {
+    ProcessId id;
+    heap_query::SitesAnswer answer;
+    int64_t unix_ns = 0;
   };
   struct Task;
   enum class LogLevel { info, warn, error };
@@ -159,6 +168,7 @@ class HistoryKeeper {
   size_t pending_observations_ = 0;
   size_t pending_ends_ = 0;
   size_t pending_queries_ = 0;
+  size_t pending_site_keeps_ = 0;
   bool stopping_ = false;
 
   // The loop's side: when a drop was last logged.

@@ -78,8 +78,18 @@ ALTER TABLE process ADD COLUMN verdict_ns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE process ADD COLUMN ended_how TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 3: each process's call sites as the daemon last kept them (their
+// JSON as the query socket sends a sites answer, frames symbolized while
+// the process ran; '' while none were kept) and when, so a process that
+// ended can still be examined and a restarted daemon goes on with their
+// growth.
+constexpr const char* kVersion3 = R"sql(
+ALTER TABLE process ADD COLUMN sites TEXT NOT NULL DEFAULT '';
+ALTER TABLE process ADD COLUMN sites_ns INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 // migrations[v] brings a database from version v to v + 1; [0] creates it.
-constexpr std::array<const char*, kCurrentVersion> kMigrations{kVersion1, kVersion2};
+constexpr std::array<const char*, kCurrentVersion> kMigrations{kVersion1, kVersion2, kVersion3};
 
 int64_t stored_version(sqlite3* db) {
   sqlite::Statement tables(db, "SELECT count(*), sum(name = 'meta') FROM sqlite_master WHERE type = 'table'");

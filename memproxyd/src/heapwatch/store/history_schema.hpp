@@ -11,7 +11,7 @@
 
 namespace memproxy::heapwatch::history_schema {
 
-inline constexpr int64_t kCurrentVersion = 2;
+inline constexpr int64_t kCurrentVersion = 3;
 
 // Creates the schema in an empty database, or upgrades an older one. Throws
 // SqliteError, or std::runtime_error for a database this daemon must not

@@ -62,6 +62,8 @@ enum Sql : std::size_t {
   kKeepVerdict,
   kKeptVerdict,
   kSetEndedHow,
+  kKeepSites,
+  kKeptSites,
   kSqlCount,
 };
 
@@ -125,6 +127,10 @@ constexpr std::array<const char*, kSqlCount> kSqlText{
     "SELECT verdict, verdict_ns FROM process WHERE pid = ?1 AND start_ticks = ?2",
     // kSetEndedHow
     "UPDATE process SET ended_how = ?3 WHERE pid = ?1 AND start_ticks = ?2",
+    // kKeepSites
+    "UPDATE process SET sites = ?3, sites_ns = ?4 WHERE pid = ?1 AND start_ticks = ?2",
+    // kKeptSites
+    "SELECT sites, sites_ns FROM process WHERE pid = ?1 AND start_ticks = ?2",
 };
 
 WatchedProcess process_from(const Statement& row) {
@@ -566,6 +572,42 @@ Result<std::optional<KeptVerdict>> HistoryStore::kept_verdict(const ProcessId& i
     }
     s.run();
     return Result<std::optional<KeptVerdict>>(std::move(kept));
+  });
+}
+
+Status HistoryStore::keep_sites(const ProcessId& id, const heap_query::SitesAnswer& answer, int64_t kept_unix_ns) {
+  if (!state_) return Status::failure("history store is closed");
+  State& st = *state_;
+  return st.guarded("keep call sites", [&] {
+    st.sql(kKeepSites)
+        .bind(1, id.pid)
+        .bind(2, stored(id.start_ticks))
+        .bind(3, nlohmann::json(answer).dump())
+        .bind(4, kept_unix_ns)
+        .run();
+    return Status::success();
+  });
+}
+
+Result<std::optional<KeptSites>> HistoryStore::kept_sites(const ProcessId& id) {
+  if (!state_) return Status::failure("history store is closed");
+  State& st = *state_;
+  return st.guarded("kept call sites", [&] {
+    Statement& s = st.sql(kKeptSites).bind(1, id.pid).bind(2, stored(id.start_ticks));
+    std::optional<KeptSites> kept;
+    if (s.step() && !s.text(0).empty()) {
+      // What this daemon wrote; one that cannot be read is as if none were kept.
+      nlohmann::json j = nlohmann::json::parse(s.text(0), nullptr, false);
+      if (!j.is_discarded()) {
+        try {
+          kept = KeptSites{j.get<heap_query::SitesAnswer>(), s.integer(1)};
+        } catch (const nlohmann::json::exception&) {
+          kept.reset();
+        }
+      }
+    }
+    s.run();
+    return Result<std::optional<KeptSites>>(std::move(kept));
   });
 }
 

@@ -98,6 +98,12 @@ struct KeptVerdict {
   int64_t judged_unix_ns = 0;
 };
 
+// A process's call sites as they were last kept, and when.
+struct KeptSites {
+  heap_query::SitesAnswer answer;
+  int64_t kept_unix_ns = 0;
+};
+
 inline constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 
 class HistoryStore {
@@ -133,6 +139,13 @@ class HistoryStore {
   Status keep_verdicts(std::span<const KeptVerdict> verdicts);
   // The verdict kept of a process; none while no verdict was kept.
   Result<std::optional<KeptVerdict>> kept_verdict(const ProcessId& id);
+
+  // Keeps a process's call sites in place of those kept before (a process
+  // not kept is no failure); kept until its history is deleted.
+  Status keep_sites(const ProcessId& id, const heap_query::SitesAnswer& answer, int64_t kept_unix_ns);
+  // The call sites kept of a process; none while none were kept (or what
+  // was kept cannot be read).
+  Result<std::optional<KeptSites>> kept_sites(const ProcessId& id);
 
   // Every process kept, running first, then by start time.
   Result<std::vector<WatchedProcess>> processes();
