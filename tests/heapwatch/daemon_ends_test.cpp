@@ -184,5 +184,29 @@ TEST_F(DaemonEndsTest, ALeakTheOomKillerTookIsSaidToHaveBeenTakenByIt) {
       << text.describe();
 }
 
+// Where the daemon cannot read the kernel log (no CAP_SYSLOG, with
+// kernel.dmesg_restrict on), the OOM kill its memory cgroup counted while
+// the process ran is said as what it is.
+TEST_F(DaemonEndsTest, WithoutTheKernelLogTheCgroupsOomKillCountSpeaks) {
+  MEMPROXY_REQUIRE(kernel_cannot_tell());
+  MEMPROXY_REQUIRE(memproxy::testing::missing_root("a memory cgroup needs root"));
+  MEMPROXY_REQUIRE(read_file("/proc/sys/kernel/dmesg_restrict") == "1\n"
+                       ? std::string()
+                       : std::string("kernel.dmesg_restrict is off: any process may read the kernel log"));
+  MEMPROXY_REQUIRE(std::filesystem::exists("/usr/bin/setpriv") ? std::string() : std::string("no /usr/bin/setpriv"));
+  MemoryCgroup cgroup(uint64_t{64} << 20);
+  MEMPROXY_REQUIRE(cgroup.why_not());
+  Daemon daemon(dir_, {}, {"mp-grower"}, {"/usr/bin/setpriv", "--bounding-set=-syslog", "--inh-caps=-syslog"});
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  Process leak({"/bin/sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.procs(), MP_GROWER, "1048576", "100"},
+               {std::string("LD_PRELOAD=") + MEMPROXY_LIB, "MEMPROXY_TABLE=" + daemon.table()});
+  const pid_t pid = leak.pid();
+  const Outcome outcome = leak.finish(std::chrono::seconds(60));
+  ASSERT_EQ(outcome.signal, SIGKILL) << outcome.describe();
+  std::string how;
+  EXPECT_TRUE(wait_until([&] { return !(how = ended_how(daemon.table(), pid)).empty(); })) << daemon.log();
+  EXPECT_EQ(how, "killed by SIGKILL as its memory cgroup's OOM killer struck") << daemon.log();
+}
+
 }  // namespace
 }  // namespace daemon_ends_test

@@ -69,17 +69,18 @@ inline bool daemon_ready(const std::string& table, pid_t pid) {
 // history in DIR/history.sqlite unless `extra` says otherwise.
 class Daemon {
  public:
+  // `runner`, when given, runs the daemon (e.g. setpriv dropping a capability).
   Daemon(const memproxy::testing::TempDir& dir, const std::vector<std::string>& extra,
-         const std::vector<std::string>& monitored = {"mp-grower"})
+         const std::vector<std::string>& monitored = {"mp-grower"}, const std::vector<std::string>& runner = {})
       : table_(dir / "run/table"), log_(dir / "memproxyd.log") {
     std::string config = "[monitor]\n";
     for (const std::string& program : monitored) config += program + "\n";
     dir.write("memproxy.conf", config);
     // A daemon restarted in the same directory starts a log of its own.
     std::filesystem::remove(log_);
-    std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>>'" + log_ + "'", MEMPROXYD_BIN,
-                                  "-f",      "-c", dir / "memproxy.conf",                   "-t",
-                                  table_,    "--sample-interval", "100"};
+    std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>>'" + log_ + "'"};
+    argv.insert(argv.end(), runner.begin(), runner.end());
+    argv.insert(argv.end(), {MEMPROXYD_BIN, "-f", "-c", dir / "memproxy.conf", "-t", table_, "--sample-interval", "100"});
     if (std::find(extra.begin(), extra.end(), "--history") == extra.end() &&
         std::find(extra.begin(), extra.end(), "--no-history") == extra.end()) {
       argv.insert(argv.end(), {"--history", dir / "history.sqlite"});

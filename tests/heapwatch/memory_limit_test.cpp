@@ -53,6 +53,26 @@ TEST(MemoryLimit, TheLowestLimitOfTheCgroupAndItsParentsCounts) {
   EXPECT_EQ(v1.source, "cgroup memory.limit_in_bytes");
 }
 
+// The OOM kill count a SIGKILL is judged against: v2's memory.events, v1's
+// memory.oom_control, none where the file or the key is missing or junk.
+TEST(MemoryCgroup, TheOomKillCountOfEitherHierarchy) {
+  memproxy::testing::TempDir dir;
+  const std::filesystem::path root = dir.path();
+  memproxy::heapwatch::MemoryLimitPaths paths{root.string(), (root / "meminfo").string()};
+  write(root / "a/b/memory.events", "low 0\nhigh 0\nmax 12\noom 3\noom_kill 2\noom_group_kill 0\n");
+  write(root / "memory/u/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 5\n");
+  write(root / "old/memory.events", "low 0\nhigh 0\nmax 0\noom 0\n");
+  write(root / "junk/memory.events", "oom_kill lots\n");
+  write(root / "memory.events", "oom_kill 9\n");
+  EXPECT_EQ(memproxy::heapwatch::cgroup_oom_kills("v2:/a/b", paths), std::optional<uint64_t>(2));
+  EXPECT_EQ(memproxy::heapwatch::cgroup_oom_kills("v1:/u", paths), std::optional<uint64_t>(5));
+  EXPECT_EQ(memproxy::heapwatch::cgroup_oom_kills("v2:/", paths), std::optional<uint64_t>(9));
+  EXPECT_EQ(memproxy::heapwatch::cgroup_oom_kills("v2:/old", paths), std::nullopt);
+  EXPECT_EQ(memproxy::heapwatch::cgroup_oom_kills("v2:/junk", paths), std::nullopt);
+  EXPECT_EQ(memproxy::heapwatch::cgroup_oom_kills("v2:/missing", paths), std::nullopt);
+  EXPECT_EQ(memproxy::heapwatch::cgroup_oom_kills("", paths), std::nullopt);
+}
+
 TEST(MemoryLimit, WithoutACgroupLimitTheHostsAvailableMemoryPlusWhatItHolds) {
   memproxy::testing::TempDir dir;
   const std::filesystem::path root(dir.path());

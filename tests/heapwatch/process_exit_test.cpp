@@ -19,13 +19,16 @@ namespace {
 using namespace memproxy::heapwatch;
 
 TEST(ProcessExit, TheEndInWords) {
-  EXPECT_EQ(end_words(3 << 8, false), "exited with status 3");
-  EXPECT_EQ(end_words(0, true), "exited with status 0");
-  EXPECT_EQ(end_words(SIGSEGV, false), "killed by SIGSEGV");
-  EXPECT_EQ(end_words(SIGSEGV | 0x80, false), "killed by SIGSEGV (core dumped)");
-  EXPECT_EQ(end_words(SIGKILL, false), "killed by SIGKILL");
-  EXPECT_EQ(end_words(SIGKILL, true), "killed by the OOM killer (SIGKILL)");
-  EXPECT_EQ(end_words(SIGTERM, true), "killed by SIGTERM");
+  EXPECT_EQ(end_words(3 << 8, OomEvidence::none), "exited with status 3");
+  EXPECT_EQ(end_words(0, OomEvidence::kernel_log), "exited with status 0");
+  EXPECT_EQ(end_words(SIGSEGV, OomEvidence::none), "killed by SIGSEGV");
+  EXPECT_EQ(end_words(SIGSEGV | 0x80, OomEvidence::none), "killed by SIGSEGV (core dumped)");
+  EXPECT_EQ(end_words(SIGKILL, OomEvidence::none), "killed by SIGKILL");
+  EXPECT_EQ(end_words(SIGKILL, OomEvidence::kernel_log), "killed by the OOM killer (SIGKILL)");
+  // The cgroup's count may be another of its processes': said as what it is.
+  EXPECT_EQ(end_words(SIGKILL, OomEvidence::cgroup_count), "killed by SIGKILL as its memory cgroup's OOM killer struck");
+  EXPECT_EQ(end_words(SIGTERM, OomEvidence::kernel_log), "killed by SIGTERM");
+  EXPECT_EQ(end_words(SIGTERM, OomEvidence::cgroup_count), "killed by SIGTERM");
 }
 
 TEST(ProcessExit, TheKernelLogsOomRecordNamesThePidSinceItsStart) {
@@ -89,7 +92,7 @@ TEST(ProcessExit, APidfdTellsTheStatusOnceTheParentReaped) {
     GTEST_SKIP() << "this kernel does not keep the status of a reaped process (PIDFD_INFO_EXIT, Linux 6.15)";
   }
   ASSERT_EQ(reaped, ExitQuery::known);
-  EXPECT_EQ(end_words(status, false), "exited with status 7");
+  EXPECT_EQ(end_words(status, OomEvidence::none), "exited with status 7");
 }
 
 }  // namespace

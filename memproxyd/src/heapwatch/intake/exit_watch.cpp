@@ -10,11 +10,25 @@
 #include <csignal>
 #include <cstring>
 
+#include "heapwatch/intake/memory_limit.hpp"
 #include "heapwatch/intake/process_exit.hpp"
 
 namespace memproxy::heapwatch {
 
-void ExitWatch::watch(const ProcessHandle& process) {
+struct ExitWatch::Ask {
+  Ask(boost::asio::io_context& io, ProcessId process, UniqueFd fd)
+      : id(process), pidfd(std::move(fd)), retry(io), give_up(std::chrono::steady_clock::now() + kExitPatience) {}
+  ProcessId id;
+  UniqueFd pidfd;
+  boost::asio::steady_timer retry;
+  std::chrono::steady_clock::time_point give_up;
+  std::optional<OomBaseline> oom_baseline;
+};
+
+void ExitWatch::watch(const ProcessHandle& process, const std::string& memory_cgroup) {
+  if (std::optional<uint64_t> kills = cgroup_oom_kills(memory_cgroup)) {
+    oom_baselines_[process.id()] = {memory_cgroup, *kills};
+  }
   // A descriptor of its own: the wait closes it, the handle keeps its pidfd.
   int fd = ::fcntl(process.pidfd(), F_DUPFD_CLOEXEC, 0);
   if (fd < 0) {
@@ -30,22 +44,21 @@ void ExitWatch::watch(const ProcessHandle& process) {
                      auto ended = weak.lock();
                      if (!ended) return;
                      waits_.erase(id);
+                     // Taken before the end is told: the registry forgets the process then.
+                     std::optional<OomBaseline> baseline;
+                     if (auto it = oom_baselines_.find(id); it != oom_baselines_.end()) {
+                       baseline = std::move(it->second);
+                       oom_baselines_.erase(it);
+                     }
                      ended_(id);
                      if (!end_known_) return;
                      auto a = std::make_shared<Ask>(io_, id, UniqueFd(ended->release()));
+                     a->oom_baseline = std::move(baseline);
                      asks_[id] = a;
                      ask(a);
                    });
 }
 
-struct ExitWatch::Ask {
-  Ask(boost::asio::io_context& io, ProcessId process, UniqueFd fd)
-      : id(process), pidfd(std::move(fd)), retry(io), give_up(std::chrono::steady_clock::now() + kExitPatience) {}
-  ProcessId id;
-  UniqueFd pidfd;
-  boost::asio::steady_timer retry;
-  std::chrono::steady_clock::time_point give_up;
-};
 
 void ExitWatch::ask(const std::shared_ptr<Ask>& a) {
   int status = 0;
@@ -58,16 +71,24 @@ void ExitWatch::ask(const std::shared_ptr<Ask>& a) {
     return;
   }
   asks_.erase(a->id);
+  const std::optional<OomBaseline>& baseline = a->oom_baseline;
   if (answer != ExitQuery::known) return;
-  // The log's clock counts from boot, as the process's start time does.
-  static const int64_t ticks_per_second = ::sysconf(_SC_CLK_TCK);
-  const int64_t started_us = static_cast<int64_t>(a->id.start_ticks) * 1'000'000 / std::max<int64_t>(1, ticks_per_second);
-  const bool oom = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && oom_killed(a->id.pid, started_us - 1'000'000);
+  OomEvidence oom = OomEvidence::none;
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+    // The log's clock counts from boot, as the process's start time does.
+    if (oom_killed(a->id.pid, ticks_to_boot_us(a->id.start_ticks) - 1'000'000)) {
+      oom = OomEvidence::kernel_log;
+    } else if (baseline) {
+      const std::optional<uint64_t> kills = cgroup_oom_kills(baseline->cgroup);
+      if (kills && *kills > baseline->kills) oom = OomEvidence::cgroup_count;
+    }
+  }
   end_known_(a->id, end_words(status, oom));
 }
 
 void ExitWatch::forget(const ProcessId& id) {
   asks_.erase(id);
+  oom_baselines_.erase(id);
   auto it = waits_.find(id);
   if (it == waits_.end()) return;
   boost::system::error_code ignored;

@@ -4,7 +4,10 @@
 //
 // Once it ended, how (process_exit.hpp): the kernel tells once the parent
 // has reaped it, so the daemon asks again every kExitPoll for at most
-// kExitPatience, then leaves the end unknown.
+// kExitPatience, then leaves the end unknown. A SIGKILL is the OOM
+// killer's when the kernel log says so, else (a daemon that cannot read
+// the log, a log ring that moved on) when the process's memory cgroup
+// counted more OOM kills at its end than when it was first watched.
 //
 // Invariants: one wait per watched process, on the loop; a wait whose
 // process left the registry for another reason is cancelled (forget), so
@@ -21,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "heapwatch/intake/process_handle.hpp"
@@ -38,12 +42,18 @@ class ExitWatch {
   ExitWatch(boost::asio::io_context& io, Ended ended, EndKnown end_known = nullptr)
       : io_(io), ended_(std::move(ended)), end_known_(std::move(end_known)) {}
 
-  void watch(const ProcessHandle& process);
+  // `memory_cgroup` (memory_cgroup_of): its OOM kill count now is the
+  // baseline a SIGKILL is judged against when the kernel log is silent.
+  void watch(const ProcessHandle& process, const std::string& memory_cgroup = "");
   void forget(const ProcessId& id);
   size_t watching() const { return waits_.size(); }
   size_t asking() const { return asks_.size(); }
 
  private:
+  struct OomBaseline {
+    std::string cgroup;
+    uint64_t kills = 0;
+  };
   struct Ask;
   void ask(const std::shared_ptr<Ask>& a);
 
@@ -52,6 +62,9 @@ class ExitWatch {
   EndKnown end_known_;
   std::map<ProcessId, std::shared_ptr<boost::asio::posix::stream_descriptor>> waits_;
   std::map<ProcessId, std::shared_ptr<Ask>> asks_;
+  // Of the processes watched (not yet ended) whose cgroup counts OOM kills;
+  // an ended one's goes with its Ask.
+  std::map<ProcessId, OomBaseline> oom_baselines_;
 };
 
 }  // namespace memproxy::heapwatch

@@ -23,7 +23,7 @@ HeapWatch::HeapWatch(boost::asio::io_context& io, HeapWatchOptions options)
       timer_(io),
       rescan_timer_(io) {
   registry_.on_added = [this](const Watched& w) {
-    if (w.handle) exits_.watch(*w.handle);
+    if (w.handle) exits_.watch(*w.handle, w.process.memory_cgroup);
     if (on_added) on_added(w);
   };
   registry_.on_removed = [this](const ProcessId& id) { exits_.forget(id); };

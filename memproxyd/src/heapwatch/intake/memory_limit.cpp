@@ -107,4 +107,25 @@ MemoryLimit memory_limit(const std::string& cgroup, uint64_t rss_bytes, const Me
   return limit;
 }
 
+std::optional<uint64_t> cgroup_oom_kills(const std::string& cgroup, const MemoryLimitPaths& paths) {
+  std::string file;
+  if (cgroup.starts_with("v2:")) {
+    const std::string dir = cgroup.substr(3);
+    file = paths.cgroup_root + (dir == "/" ? "" : dir) + "/memory.events";
+  } else if (cgroup.starts_with("v1:")) {
+    const std::string dir = cgroup.substr(3);
+    file = paths.cgroup_root + "/memory" + (dir == "/" ? "" : dir) + "/memory.oom_control";
+  } else {
+    return std::nullopt;
+  }
+  std::ifstream in(file);
+  std::string key;
+  uint64_t count = 0;
+  while (in >> key) {
+    if (key == "oom_kill") return in >> count ? std::optional<uint64_t>(count) : std::nullopt;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return std::nullopt;
+}
+
 }  // namespace memproxy::heapwatch

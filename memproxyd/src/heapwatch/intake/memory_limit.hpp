@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace memproxy::heapwatch {
@@ -35,6 +36,12 @@ struct MemoryLimitPaths {
 
 // The limit of a process in `cgroup` (memory_cgroup_of) holding `rss_bytes`.
 MemoryLimit memory_limit(const std::string& cgroup, uint64_t rss_bytes, const MemoryLimitPaths& paths = {});
+
+// How many of `cgroup`'s processes an OOM killer has killed (the kernel
+// counts each victim in its own cgroup: v2 memory.events, v1
+// memory.oom_control, "oom_kill N"); none where the cgroup or the count
+// cannot be read (a kernel before 4.13, no memory controller).
+std::optional<uint64_t> cgroup_oom_kills(const std::string& cgroup, const MemoryLimitPaths& paths = {});
 
 }  // namespace memproxy::heapwatch
 

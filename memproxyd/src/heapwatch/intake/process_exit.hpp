@@ -2,7 +2,8 @@
 // its parent and so cannot wait for it: the wait status its pidfd carries
 // once the process was reaped (PIDFD_GET_INFO with PIDFD_INFO_EXIT, Linux
 // 6.15), and, for one killed by SIGKILL, whether the kernel log says the
-// OOM killer took it.
+// OOM killer took it, or else whether its memory cgroup counted an OOM kill
+// (memory_limit.hpp cgroup_oom_kills) while it ran.
 //
 // Invariants: nothing here blocks; a kernel that cannot say leaves the end
 // unknown (""), never guessed.
@@ -36,9 +37,22 @@ bool oom_killed(pid_t pid, int64_t since_boot_us);
 // killed `pid` no earlier than `since_boot_us`.
 bool record_says_oom_killed(std::string_view record, pid_t pid, int64_t since_boot_us);
 
+// What says the OOM killer took a process killed by SIGKILL.
+enum class OomEvidence {
+  none,
+  kernel_log,    // the kernel log names the process (oom_killed)
+  cgroup_count,  // its memory cgroup's OOM kill count rose while it ran (cgroup_oom_kills)
+};
+
 // The end in words: "exited with status 3", "killed by SIGSEGV (core
-// dumped)", "killed by the OOM killer (SIGKILL)".
-std::string end_words(int wait_status, bool oom_killed);
+// dumped)", "killed by the OOM killer (SIGKILL)", or, on the cgroup's word
+// alone (which another of its processes may have earned), "killed by
+// SIGKILL as its memory cgroup's OOM killer struck".
+std::string end_words(int wait_status, OomEvidence oom);
+
+// Microseconds since boot (the kernel log's clock) of a start time in
+// clock ticks since boot (/proc/PID/stat's).
+int64_t ticks_to_boot_us(uint64_t start_ticks);
 
 }  // namespace memproxy::heapwatch
 
