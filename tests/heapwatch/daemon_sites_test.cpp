@@ -337,4 +337,63 @@ TEST_F(DaemonSitesTest, TheSitesGoOnAcrossARestartAndOutliveTheProcess) {
   }
 }
 
+// One truth per process: a flat heap moving from one call site to another
+// is judged stable, and its sites say why: the new home [growing] beside
+// the old one [shrinking], as much, in leaks PID and in the report; never a
+// growing site alone under a stable verdict.
+TEST_F(DaemonSitesTest, AStableHeapMovingBetweenSitesShowsBothTheGrowingAndTheShrinking) {
+  auto daemon = std::make_unique<Daemon>(
+      dir_, std::vector<std::string>{"--verdict-time-scale", "60", "--symbolizer",
+                                     staged_.program(MEMPROXY_SYMBOLIZE_WORKER_BIN)},
+      std::vector<std::string>{"", "[monitor sample=64K]", "heapwatch-site_migrate"});
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  auto program = std::make_unique<Process>(std::vector<std::string>{HEAPWATCH_SITE_MIGRATE},
+                                           std::vector<std::string>{std::string("LD_PRELOAD=") + MEMPROXY_LIB,
+                                                                    "MEMPROXY_TABLE=" + daemon->table()});
+  ASSERT_EQ(program->read_line().value_or(""), "ready");
+  const std::string pid = std::to_string(program->pid());
+  std::string trend;
+  Outcome top;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        top = heapwatch_e2e::memproxyctl(daemon->table(), {"top", "--json"});
+        if (!top.ok()) return false;
+        const json answer = json::parse(top.out);
+        for (const json& v : answer["processes"]) {
+          if (std::to_string(v["process"]["pid"].get<int>()) == pid) trend = v["verdict"]["trend"].get<std::string>();
+        }
+        return trend == "stable" || trend == "growing";
+      },
+      std::chrono::seconds(70)))
+      << top.describe() << daemon->log();
+  ASSERT_EQ(trend, "stable") << top.out;
+
+  Outcome out = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid, "--json"});
+  ASSERT_TRUE(has_sites(out)) << out.describe();
+  const hq::SitesAnswer answer = hq::sites_from_answer(json::parse(out.out));
+  std::optional<hq::SiteView> old_home, new_home;
+  for (const hq::SiteView& s : answer.sites) {
+    EXPECT_FALSE(s.growing && s.frames.empty()) << out.out;
+    if (s.frames.empty()) continue;
+    if (naming(s).function == "old_home") old_home = s;
+    if (naming(s).function == "new_home") new_home = s;
+  }
+  ASSERT_TRUE(old_home && new_home) << out.out;
+  EXPECT_TRUE(new_home->growing) << out.out;
+  EXPECT_TRUE(old_home->shrinking) << out.out;
+  EXPECT_GT(new_home->growth_bytes_per_hour, 0.75 * -old_home->growth_bytes_per_hour) << out.out;
+  EXPECT_EQ(out.code, 1) << out.describe();
+  const Outcome text = heapwatch_e2e::memproxyctl(daemon->table(), {"leaks", pid});
+  EXPECT_TRUE(std::regex_search(text.out, std::regex(R"(new_home \(site_migrate\.c:\d+\).*\[growing\])"))) << text.out;
+  EXPECT_TRUE(std::regex_search(text.out, std::regex(R"(old_home \(site_migrate\.c:\d+\).*\[shrinking\])"))) << text.out;
+  const std::string page = dir_ / "report.html";
+  const Outcome report = heapwatch_e2e::memproxyctl(daemon->table(), {"report", pid, "-o", page});
+  EXPECT_TRUE(report.ok()) << report.describe();
+  const std::string html = read_file(page);
+  EXPECT_NE(html.find("new_home"), std::string::npos);
+  EXPECT_NE(html.find("shrinking"), std::string::npos);
+  program->signal(SIGKILL);
+  program->finish();
+}
+
 }  // namespace

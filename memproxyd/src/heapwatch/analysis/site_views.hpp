@@ -32,11 +32,17 @@ heap_query::SiteView to_site_view(const RankedSite& site, std::vector<heap_query
 // the next one (a chain of inlined frames shares its address).
 std::vector<KeptSite> kept_sites_of(const heap_query::SitesAnswer& answer);
 
+// What shrinking sites must take back of what growing ones add, in a
+// process judged stable, for both to be shown: the rest is within the
+// sampled estimates' error (a site of a few hundred samples has a slope a
+// few percent off), while a growth nothing visible offsets is not shown.
+inline constexpr double kOffsetShare = 0.75;
+
 // One truth per process: in a process whose verdict is `stable`, a site
 // stays `growing` only while sites that shrink (confidently, materially)
-// take back at least as much per hour as the growing ones add, and those
-// are then marked `shrinking`, so that both are shown; otherwise no site
-// of it is growing. In a growing process, or one not judged yet (where a
+// take back at least kOffsetShare of what the growing ones add per hour,
+// and those are then marked `shrinking`, so that both are shown; otherwise
+// no site of it is growing. In a growing process, or one not judged yet (where a
 // site's growth is the early hint), the sites keep their own growth. The
 // growing sites stay first.
 void reconcile_with_verdict(std::vector<RankedSite>& sites, VerdictState process);
