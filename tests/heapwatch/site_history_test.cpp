@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <random>
 #include <vector>
@@ -86,6 +87,45 @@ TEST(SiteHistory, AClockSteppedBackRestarts) {
   history.update(world(20, random), 5 * kMinute);
   EXPECT_EQ(history.snapshots(), 1u);
   for (const RankedSite& r : history.ranked(100)) EXPECT_EQ(r.series.size(), 1u);
+}
+
+// The verdict's warm-up holds for sites too: a cache filled in the first
+// minutes after the start, then flat, has no growth at all, though its
+// series (all of it shown) rises; the same history of a process whose start
+// is unknown reads the fill.
+TEST(SiteHistory, SnapshotsInTheWarmUpDoNotCountTowardGrowth) {
+  auto reading = [](int minute) {
+    std::vector<heap::Sample> samples;
+    add(samples, kLeak, static_cast<size_t>(std::min(minute, 12) * 4), 256 * 1024);  // fills for 12 minutes
+    add(samples, kBig, 50, 1 << 20);
+    return samples;
+  };
+  SiteHistoryLimits limits;
+  limits.warm_up_ns = 13 * kMinute;
+  SiteHistory warmed(limits);
+  warmed.set_started(0);  // unknown: nothing is warm-up
+  SiteHistory started(limits);
+  started.set_started(1);  // started a nanosecond after the epoch: the first 13 minutes are warm-up
+  for (int m = 0; m < 24; ++m) {
+    warmed.update(reading(m), m * kMinute);
+    started.update(reading(m), m * kMinute);
+  }
+  auto leak_of = [](const std::vector<RankedSite>& sites) {
+    return std::find_if(sites.begin(), sites.end(), [](const RankedSite& r) { return r.site.stack == kLeak; });
+  };
+  const std::vector<RankedSite> all = warmed.ranked(10);
+  ASSERT_NE(leak_of(all), all.end());
+  const RankedSite unknown = *leak_of(all);
+  EXPECT_EQ(unknown.growth.points, 23u) << "the fill is read";
+  EXPECT_GT(unknown.growth.bytes_per_hour, 0);
+  const std::vector<RankedSite> ranked = started.ranked(10);
+  auto leak = leak_of(ranked);
+  ASSERT_NE(leak, ranked.end());
+  EXPECT_FALSE(leak->growth.growing);
+  EXPECT_FALSE(leak->growth.levelled);
+  EXPECT_EQ(leak->growth.bytes_per_hour, 0);
+  EXPECT_EQ(leak->growth.points, 10u);  // minutes 14..23: the warm-up ends a nanosecond past minute 13
+  EXPECT_EQ(leak->series.size(), 23u);  // all shown, from its first sample at minute 1
 }
 
 // What an earlier daemon kept of a process's sites, as a restarted one

@@ -125,6 +125,7 @@ void Service::start_traces() {
 void Service::start_sites() {
   SiteHistoryLimits limits;
   limits.snapshot_interval_ns /= options_.verdict_time_scale;
+  limits.warm_up_ns = VerdictParameters{}.fast_warm_up_s * kNsPerSecond / options_.verdict_time_scale;
   site_watch_ = std::make_unique<SiteWatch>(limits);
   sites_query_ = std::make_unique<SitesQuery>(io_, heap_watch_->registry(), *site_watch_, symbols_.get(),
                                               [this](const ProcessId& id) { return watch_state_->verdict_state(id); });

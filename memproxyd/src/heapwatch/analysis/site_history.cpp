@@ -15,6 +15,7 @@ SiteHistoryLimits clamped(SiteHistoryLimits l) {
   l.snapshots = std::clamp<size_t>(l.snapshots, 2, kMaxSnapshots);
   l.tracked_sites = std::clamp<size_t>(l.tracked_sites, 1, heap::kSampleCapacity);
   l.snapshot_interval_ns = std::max<int64_t>(l.snapshot_interval_ns, 1);
+  l.warm_up_ns = std::max<int64_t>(l.warm_up_ns, 0);
   return l;
 }
 
@@ -231,7 +232,12 @@ std::vector<RankedSite> SiteHistory::ranked(size_t limit) const {
     const size_t offset = times_.size() - t.values.size();
     r.series.reserve(t.values.size());
     for (size_t i = 0; i < t.values.size(); ++i) r.series.push_back({times_[offset + i], t.values[i]});
-    r.growth = estimate_growth(r.series, growth_);
+    auto judged = r.series.begin();
+    if (started_unix_ns_ != 0) {
+      const int64_t warm = started_unix_ns_ + limits_.warm_up_ns;
+      judged = std::find_if(r.series.begin(), r.series.end(), [warm](const SitePoint& p) { return p.unix_ns >= warm; });
+    }
+    r.growth = estimate_growth(std::span<const SitePoint>(&*judged, static_cast<size_t>(r.series.end() - judged)), growth_);
     if (r.site.estimated_bytes > 0) out.push_back(std::move(r));
   }
   std::sort(out.begin(), out.end(), [](const RankedSite& a, const RankedSite& b) {

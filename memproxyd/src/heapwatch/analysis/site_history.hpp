@@ -38,6 +38,9 @@ struct SiteHistoryLimits {
   int64_t snapshot_interval_ns = int64_t{60} * 1000000000;
   size_t snapshots = 60;       // per site, clamped to [2, 1440]: the growth is judged over the last hour
   size_t tracked_sites = 256;  // clamped to [1, heap::kSampleCapacity]
+  // Snapshots this soon after the process started do not count toward a
+  // site's growth (they are still shown): the verdict's fast warm-up.
+  int64_t warm_up_ns = 0;
 };
 
 struct RankedSite {
@@ -71,6 +74,9 @@ class SiteHistory {
 
   bool snapshot_due(int64_t unix_ns) const;
 
+  // When the process started (0: unknown, no warm-up).
+  void set_started(int64_t unix_ns) { started_unix_ns_ = unix_ns; }
+
   // Goes on from an earlier history of the same process (a restarted
   // daemon's): the kept snapshots older than this history's first one come
   // before it, for the sites tracked since this history's first snapshot
@@ -81,7 +87,8 @@ class SiteHistory {
   // points.
   void resume(std::span<const KeptSite> kept);
 
-  // The sites with live bytes now: the growing ones first,
+  // The sites with live bytes now, each's growth estimated from its
+  // snapshots after the warm-up: the growing ones first,
   // fastest first, then the others by estimated bytes, largest first; equal
   // keys by stack. At most `limit`. O(T * n^2) for T tracked sites of n snapshots.
   std::vector<RankedSite> ranked(size_t limit) const;
@@ -123,6 +130,7 @@ class SiteHistory {
   double estimated_bytes_ = 0;
   size_t sites_ = 0;
   int64_t read_unix_ns_ = 0;
+  int64_t started_unix_ns_ = 0;
 };
 
 }  // namespace memproxy::heapwatch

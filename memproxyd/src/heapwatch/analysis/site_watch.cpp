@@ -2,21 +2,24 @@
 
 namespace memproxy::heapwatch {
 
-SiteHistory& SiteWatch::history_of(const ProcessId& id) {
-  auto it = histories_.find(id);
-  if (it == histories_.end()) it = histories_.emplace(id, SiteHistory(limits_, growth_)).first;
+SiteHistory& SiteWatch::history_of(const WatchedProcess& process) {
+  auto it = histories_.find(process.id);
+  if (it == histories_.end()) {
+    it = histories_.emplace(process.id, SiteHistory(limits_, growth_)).first;
+    it->second.set_started(process.started_unix_ns);
+  }
   return it->second;
 }
 
 void SiteWatch::on_tick(const Registry& registry, int64_t unix_ns) {
   registry.for_each([&](const Watched& w) {
     if (!w.account) return;
-    history_of(w.process.id).observe(w.account.samples(), unix_ns);
+    history_of(w.process).observe(w.account.samples(), unix_ns);
   });
 }
 
 const SiteHistory& SiteWatch::read_now(const Watched& watched, int64_t unix_ns) {
-  SiteHistory& h = history_of(watched.process.id);
+  SiteHistory& h = history_of(watched.process);
   if (watched.account) h.observe(watched.account.samples(), unix_ns, /*fresh=*/true);
   return h;
 }

@@ -34,12 +34,12 @@ class SiteWatch {
   void forget(const ProcessId& id) { histories_.erase(id); }
   // A watched process's sites go on from those an earlier daemon kept
   // (SiteHistory::resume).
-  void resume(const ProcessId& id, std::span<const KeptSite> kept) { history_of(id).resume(kept); }
+  void resume(const WatchedProcess& process, std::span<const KeptSite> kept) { history_of(process).resume(kept); }
 
   size_t processes() const { return histories_.size(); }
 
  private:
-  SiteHistory& history_of(const ProcessId& id);
+  SiteHistory& history_of(const WatchedProcess& process);
 
   SiteHistoryLimits limits_;
   SiteGrowthParameters growth_;

@@ -37,9 +37,10 @@ void SiteKeeping::on_added(const Watched& watched) {
   if (!fetch_ || watched.process.started_unix_ns >= started_unix_ns_) return;
   const ProcessId id = watched.process.id;
   fetch_(id, [this, id, alive = std::weak_ptr<char>(alive_)](std::optional<hq::SitesAnswer> kept) {
-    if (alive.expired() || !kept || !registry_.contains(id)) return;
+    const Watched* watched = alive.expired() || !kept ? nullptr : registry_.find(id);
+    if (watched == nullptr) return;
     const std::vector<KeptSite> sites = kept_sites_of(*kept);
-    sites_.resume(id, sites);
+    sites_.resume(watched->process, sites);
   });
 }
 
