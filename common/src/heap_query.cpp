@@ -19,8 +19,17 @@ double finite(double x) { return std::isfinite(x) ? x : 0.0; }
 
 }  // namespace
 
+std::string request_name(const json& j) {
+  if (!j.is_object()) return "";
+  auto name = j.find(field::kRequest);
+  return name != j.end() && name->is_string() ? name->get<std::string>() : "";
+}
+
 std::variant<Request, std::string> parse_request(const std::string& line) {
-  json j = json::parse(line, nullptr, false);
+  return request_from(json::parse(line, nullptr, false));
+}
+
+std::variant<Request, std::string> request_from(const json& j) {
   if (j.is_discarded()) return std::string("the request is not JSON");
   if (!j.is_object()) return std::string("the request is not a JSON object");
   auto name = j.find(field::kRequest);
@@ -224,7 +233,10 @@ void cut_text(std::string& text, size_t max) {
 }  // namespace
 
 std::variant<SitesRequest, std::string> parse_sites_request(const std::string& line) {
-  json j = json::parse(line, nullptr, false);
+  return sites_request_from(json::parse(line, nullptr, false));
+}
+
+std::variant<SitesRequest, std::string> sites_request_from(const json& j) {
   if (j.is_discarded()) return std::string("the request is not JSON");
   if (!j.is_object()) return std::string("the request is not a JSON object");
   auto name = j.find(field::kRequest);

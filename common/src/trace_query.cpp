@@ -76,15 +76,11 @@ Caller caller_from(const json& j) {
 
 }  // namespace
 
-bool is_trace_request(const std::string& line) {
-  json j = json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return false;
-  auto name = j.find(hq::field::kRequest);
-  return name != j.end() && name->is_string() && name->get<std::string>() == request::kTrace;
+std::variant<TraceRequest, std::string> parse_trace_request(const std::string& line) {
+  return trace_request_from(json::parse(line, nullptr, false));
 }
 
-std::variant<TraceRequest, std::string> parse_trace_request(const std::string& line) {
-  json j = json::parse(line, nullptr, false);
+std::variant<TraceRequest, std::string> trace_request_from(const json& j) {
   if (j.is_discarded()) return std::string("the request is not JSON");
   if (!j.is_object()) return std::string("the request is not a JSON object");
   auto name = j.find(hq::field::kRequest);

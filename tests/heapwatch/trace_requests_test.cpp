@@ -161,7 +161,12 @@ class TraceRequestsTest : public ::testing::Test {
     TraceRequests::Socket daemon_end(io), client_end(io);
     boost::asio::local::connect_pair(daemon_end, client_end);
     auto client = std::make_unique<ClientEnd>(client_end.release());
-    traces->start(std::move(daemon_end), peer, request);
+    auto parsed = tq::parse_trace_request(request);
+    if (auto* why = std::get_if<std::string>(&parsed)) {
+      traces->refuse(std::move(daemon_end), *why);
+    } else {
+      traces->start(std::move(daemon_end), peer, std::get<tq::TraceRequest>(parsed));
+    }
     return client;
   }
   std::unique_ptr<ClientEnd> ask(uid_t peer, uint32_t seconds = 1, uint64_t min_size = 0) {

@@ -189,6 +189,12 @@ struct Request {
 // A request line (without its newline) as the daemon reads it: the request,
 // or why it is refused (the text of the {"error":...} answer).
 std::variant<Request, std::string> parse_request(const std::string& line);
+// The same of a line already parsed, which the daemon does once per line
+// to dispatch it (request_name) before reading it whole.
+std::variant<Request, std::string> request_from(const nlohmann::json& request);
+// The "request" string of a parsed line; "" when it has none (or the line
+// is not an object).
+std::string request_name(const nlohmann::json& request);
 // The line a client sends, without the newline.
 std::string request_line(const Request& request);
 
@@ -322,6 +328,7 @@ struct SitesAnswer {
 // {"request":"sites",...} (without its newline): the request, or why it is
 // refused. Any other request is refused here (parse_request reads those).
 std::variant<SitesRequest, std::string> parse_sites_request(const std::string& line);
+std::variant<SitesRequest, std::string> sites_request_from(const nlohmann::json& request);
 std::string sites_request_line(const SitesRequest& request);
 
 // Cuts `site` to the limits above.

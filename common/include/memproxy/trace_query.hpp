@@ -142,10 +142,10 @@ using Line = std::variant<Started, Batch, Summary, Refused>;
 // {"request":"trace",...} (without its newline): the request, or why it is
 // refused. Any other request is refused here.
 std::variant<TraceRequest, std::string> parse_trace_request(const std::string& line);
+// The same of a line already parsed (the query server dispatches on
+// heap_query::request_name first).
+std::variant<TraceRequest, std::string> trace_request_from(const nlohmann::json& request);
 std::string trace_request_line(const TraceRequest& request);
-// Whether `line` asks for a trace (the query server's dispatch; nothing
-// else of the line is checked).
-bool is_trace_request(const std::string& line);
 
 // The daemon's lines, without the newline. Texts are cut to
 // heap_query::kMaxFrameTextBytes at a UTF-8 boundary, a caller to

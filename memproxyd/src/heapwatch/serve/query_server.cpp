@@ -131,16 +131,27 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
   std::istream in(&c->input);
   in.read(line.data(), static_cast<std::streamsize>(line.size()));
   c->input.consume(1);  // the newline
-  if (traces_ != nullptr && memproxy::trace_query::is_trace_request(line)) {
+  // Parsed once; each kind of request reads it whole from here.
+  const nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
+  const std::string name = hq::request_name(request);
+  if (traces_ != nullptr && name == memproxy::trace_query::request::kTrace) {
     // The connection is the trace's from now on: it leaves the clients.
     c->idle.cancel();
     Protocol::socket socket = std::move(c->socket);
     forget(c);
-    traces_->start(std::move(socket), c->uid, line);
+    auto parsed = memproxy::trace_query::trace_request_from(request);
+    if (auto* why = std::get_if<std::string>(&parsed)) {
+      traces_->refuse(std::move(socket), *why);
+    } else {
+      traces_->start(std::move(socket), c->uid, std::get<memproxy::trace_query::TraceRequest>(parsed));
+    }
     return;
   }
-  if (sites_ != nullptr && answer_sites(c, line)) return;
-  auto parsed = hq::parse_request(line);
+  if (sites_ != nullptr && name == hq::request::kSites) {
+    answer_sites(c, hq::sites_request_from(request));
+    return;
+  }
+  auto parsed = hq::request_from(request);
   if (auto* why = std::get_if<std::string>(&parsed)) {
     send(c, hq::error_line(*why), false);
     return;
@@ -160,16 +171,14 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
   }
 }
 
-bool QueryServer::answer_sites(const std::shared_ptr<Client>& c, const std::string& line) {
-  auto parsed = sites_request_in(line);
-  if (!parsed) return false;
-  if (auto* why = std::get_if<std::string>(&*parsed)) {
+void QueryServer::answer_sites(const std::shared_ptr<Client>& c, std::variant<hq::SitesRequest, std::string> parsed) {
+  if (auto* why = std::get_if<std::string>(&parsed)) {
     send(c, hq::error_line(*why), false);
-    return true;
+    return;
   }
   c->idle.cancel();
   try {
-    sites_->collect(std::get<hq::SitesRequest>(*parsed), c->uid,
+    sites_->collect(std::get<hq::SitesRequest>(parsed), c->uid,
                     [this, c, alive = std::weak_ptr<char>(alive_)](Answer collected) {
                       if (!alive.expired()) on_collected(c, std::move(collected));
                     });
@@ -177,7 +186,6 @@ bool QueryServer::answer_sites(const std::shared_ptr<Client>& c, const std::stri
     spdlog::warn("query socket: answering pid {} (uid {}): {}", c->pid, c->uid, e.what());
     send(c, hq::error_line(std::string("internal error: ") + e.what()), false);
   }
-  return true;
 }
 
 void QueryServer::on_collected(const std::shared_ptr<Client>& c, Answer collected) {

@@ -2,7 +2,6 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "heapwatch/analysis/site_views.hpp"
@@ -37,14 +36,6 @@ struct Waiting {
 };
 
 }  // namespace
-
-std::optional<std::variant<hq::SitesRequest, std::string>> sites_request_in(const std::string& line) {
-  const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
-  auto name = j.find(hq::field::kRequest);
-  if (name == j.end() || !name->is_string() || name->get<std::string>() != hq::request::kSites) return std::nullopt;
-  return hq::parse_sites_request(line);
-}
 
 void SitesQuery::collect(const hq::SitesRequest& request, uid_t peer, std::function<void(Answer)> done) {
   const Watched* watched = nullptr;

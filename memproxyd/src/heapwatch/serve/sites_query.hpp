@@ -39,9 +39,6 @@ namespace memproxy::heapwatch {
 // Below memproxyctl's own patience (10 s), so that it hears why.
 inline constexpr std::chrono::milliseconds kSymbolsPatience{5000};
 
-// The sites request in `line`, or why it is refused; nullopt when `line`
-// is not a sites request at all (some other request, or no request).
-std::optional<std::variant<heap_query::SitesRequest, std::string>> sites_request_in(const std::string& line);
 
 // The state of a watched process's latest verdict, which its sites are
 // reconciled with (site_views.hpp).

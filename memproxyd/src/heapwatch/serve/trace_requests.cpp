@@ -22,13 +22,7 @@ TraceRequests::~TraceRequests() {
   for (auto& [id, running] : traces_) running.stream->shutdown();
 }
 
-void TraceRequests::start(Socket socket, uid_t peer, const std::string& request_line) {
-  auto parsed = tq::parse_trace_request(request_line);
-  if (auto* why = std::get_if<std::string>(&parsed)) {
-    refuse(std::move(socket), *why);
-    return;
-  }
-  const tq::TraceRequest& request = std::get<tq::TraceRequest>(parsed);
+void TraceRequests::start(Socket socket, uid_t peer, const tq::TraceRequest& request) {
   std::optional<TraceTarget> target = find_(request.pid);
   if (!target || target->ring == nullptr || !visible_to(peer, target->process.uid)) {
     refuse(std::move(socket), "no watched process has pid " + std::to_string(request.pid));

@@ -29,6 +29,7 @@
 
 #include "heapwatch/intake/user_limits.hpp"
 #include "heapwatch/serve/trace_stream.hpp"
+#include "memproxy/trace_query.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -52,10 +53,12 @@ class TraceRequests {
   TraceRequests(const TraceRequests&) = delete;
   TraceRequests& operator=(const TraceRequests&) = delete;
 
-  // `request_line` (without its newline) from user `peer` on `socket`:
-  // the trace starts, or the client is told why not and the connection
-  // closed.
-  void start(Socket socket, uid_t peer, const std::string& request_line);
+  // `request` from user `peer` on `socket`: the trace starts, or the
+  // client is told why not and the connection closed.
+  void start(Socket socket, uid_t peer, const trace_query::TraceRequest& request);
+  // A trace request that could not be read: the client is told why, in the
+  // trace protocol, and the connection closed.
+  void refuse(Socket socket, const std::string& why);
   // The process ended; its account is still mapped.
   void process_ended(const ProcessId& id);
 
@@ -63,7 +66,6 @@ class TraceRequests {
   bool tracing(const ProcessId& id) const { return traces_.count(id) != 0; }
 
  private:
-  void refuse(Socket socket, const std::string& why);
 
   boost::asio::io_context& io_;
   FindTarget find_;
