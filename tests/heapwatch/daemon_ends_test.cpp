@@ -98,6 +98,18 @@ class MemoryCgroup {
 
 class DaemonEndsTest : public ::testing::Test {
  protected:
+  // The shell moves itself into `cgroup`, then becomes the leak: 1 MiB
+  // every `interval_ms`, taken within seconds, sampled by the daemon many
+  // times before (one that ends before its first sample is kept has no
+  // history). Its pid once killed by SIGKILL; 0 (and a failure) otherwise.
+  pid_t leak_until_killed(const Daemon& daemon, const MemoryCgroup& cgroup, const std::string& interval_ms) {
+    Process leak({"/bin/sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.procs(), MP_GROWER, "1048576", interval_ms},
+                 {std::string("LD_PRELOAD=") + MEMPROXY_LIB, "MEMPROXY_TABLE=" + daemon.table()});
+    const Outcome outcome = leak.finish(std::chrono::seconds(60));
+    EXPECT_EQ(outcome.signal, SIGKILL) << outcome.describe();
+    return outcome.signal == SIGKILL ? leak.pid() : 0;
+  }
+
   memproxy::testing::TempDir dir_{0755};
 };
 
@@ -156,16 +168,9 @@ TEST_F(DaemonEndsTest, ALeakTheOomKillerTookIsSaidToHaveBeenTakenByIt) {
   // Call sites are kept every five seconds at this time scale.
   Daemon daemon(dir_, {"--verdict-time-scale", "60"});
   ASSERT_TRUE(daemon.ready()) << daemon.log();
-  // The shell moves itself into the cgroup, then becomes the leak: 1 MiB
-  // every 200 ms, taken within seconds, sampled by the daemon many times
-  // before (one that ends before its first sample is kept has no history),
-  // its call sites kept at least once.
-  Process leak({"/bin/sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.procs(), MP_GROWER, "1048576", "200"},
-               {std::string("LD_PRELOAD=") + MEMPROXY_LIB, "MEMPROXY_TABLE=" + daemon.table()});
-  const pid_t pid = leak.pid();
-  const Outcome outcome = leak.finish(std::chrono::seconds(60));
-  ASSERT_EQ(outcome.signal, SIGKILL) << outcome.describe();
-
+  // 1 MiB every 200 ms: its call sites are kept at least once.
+  const pid_t pid = leak_until_killed(daemon, cgroup, "200");
+  ASSERT_NE(pid, 0);
   std::string how;
   EXPECT_TRUE(wait_until([&] { return !(how = ended_how(daemon.table(), pid)).empty(); })) << daemon.log();
   EXPECT_EQ(how, "killed by the OOM killer (SIGKILL)") << daemon.log();
@@ -198,11 +203,8 @@ TEST_F(DaemonEndsTest, WithoutTheKernelLogTheCgroupsOomKillCountSpeaks) {
   MEMPROXY_REQUIRE(cgroup.why_not());
   Daemon daemon(dir_, {}, {"mp-grower"}, {"/usr/bin/setpriv", "--bounding-set=-syslog", "--inh-caps=-syslog"});
   ASSERT_TRUE(daemon.ready()) << daemon.log();
-  Process leak({"/bin/sh", "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.procs(), MP_GROWER, "1048576", "100"},
-               {std::string("LD_PRELOAD=") + MEMPROXY_LIB, "MEMPROXY_TABLE=" + daemon.table()});
-  const pid_t pid = leak.pid();
-  const Outcome outcome = leak.finish(std::chrono::seconds(60));
-  ASSERT_EQ(outcome.signal, SIGKILL) << outcome.describe();
+  const pid_t pid = leak_until_killed(daemon, cgroup, "100");
+  ASSERT_NE(pid, 0);
   std::string how;
   EXPECT_TRUE(wait_until([&] { return !(how = ended_how(daemon.table(), pid)).empty(); })) << daemon.log();
   EXPECT_EQ(how, "killed by SIGKILL as its memory cgroup's OOM killer struck") << daemon.log();
