@@ -17,7 +17,9 @@
 // sampled for a whole week takes about 155 KiB for its hour of samples (43
 // bytes each) and 790 KiB for its week of summaries (81 bytes each), so
 // 0.95 MiB: 92 MiB for 100 such processes, 9 GiB at the default cap of
-// 10,000. Short-lived processes take what they lived. Lower `max_processes`
+// 10,000. Short-lived processes take what they lived. The call sites kept
+// of a process (keep_sites) add about 140 KiB for 16 sites of 14 frames,
+// at most about 400 KiB, replaced at each keeping. Lower `max_processes`
 // (or set `max_database_bytes`) where that is too much.
 //
 // Every operation returns its outcome: nothing throws past this API into the
