@@ -126,6 +126,17 @@ TEST(SiteHistory, SnapshotsInTheWarmUpDoNotCountTowardGrowth) {
   EXPECT_EQ(leak->growth.bytes_per_hour, 0);
   EXPECT_EQ(leak->growth.points, 10u);  // minutes 14..23: the warm-up ends a nanosecond past minute 13
   EXPECT_EQ(leak->series.size(), 23u);  // all shown, from its first sample at minute 1
+
+  // Still within the warm-up: no snapshot counts, none is estimated.
+  SiteHistoryLimits young_limits;
+  young_limits.warm_up_ns = 60 * kMinute;
+  SiteHistory young(young_limits);
+  young.set_started(1);
+  for (int m = 0; m < 24; ++m) young.update(reading(m), m * kMinute);
+  for (const RankedSite& r : young.ranked(10)) {
+    EXPECT_EQ(r.growth.points, 0u);
+    EXPECT_FALSE(r.series.empty());
+  }
 }
 
 // What an earlier daemon kept of a process's sites, as a restarted one

@@ -232,12 +232,13 @@ std::vector<RankedSite> SiteHistory::ranked(size_t limit) const {
     const size_t offset = times_.size() - t.values.size();
     r.series.reserve(t.values.size());
     for (size_t i = 0; i < t.values.size(); ++i) r.series.push_back({times_[offset + i], t.values[i]});
-    auto judged = r.series.begin();
+    // Past the warm-up; possibly none of them.
+    size_t judged_from = 0;
     if (started_unix_ns_ != 0) {
       const int64_t warm = started_unix_ns_ + limits_.warm_up_ns;
-      judged = std::find_if(r.series.begin(), r.series.end(), [warm](const SitePoint& p) { return p.unix_ns >= warm; });
+      while (judged_from < r.series.size() && r.series[judged_from].unix_ns < warm) ++judged_from;
     }
-    r.growth = estimate_growth(std::span<const SitePoint>(&*judged, static_cast<size_t>(r.series.end() - judged)), growth_);
+    r.growth = estimate_growth(std::span<const SitePoint>(r.series).subspan(judged_from), growth_);
     if (r.site.estimated_bytes > 0) out.push_back(std::move(r));
   }
   std::sort(out.begin(), out.end(), [](const RankedSite& a, const RankedSite& b) {
