@@ -11,8 +11,7 @@ namespace hq = memproxy::heap_query;
 
 SiteKeeping::SiteKeeping(boost::asio::io_context& loop, const Registry& registry, SiteWatch& sites, SitesQuery& query,
                          Keep keep, Fetch fetch, SiteKeepingOptions options)
-    : loop_(loop),
-      registry_(registry),
+    : registry_(registry),
       sites_(sites),
       query_(query),
       keep_(std::move(keep)),

@@ -65,7 +65,6 @@ class SiteKeeping {
   void round();
   void next();
 
-  boost::asio::io_context& loop_;
   const Registry& registry_;
   SiteWatch& sites_;
   SitesQuery& query_;
