@@ -26,9 +26,6 @@ struct ExitWatch::Ask {
 };
 
 void ExitWatch::watch(const ProcessHandle& process, const std::string& memory_cgroup) {
-  if (std::optional<uint64_t> kills = cgroup_oom_kills(memory_cgroup)) {
-    oom_baselines_[process.id()] = {memory_cgroup, *kills};
-  }
   // A descriptor of its own: the wait closes it, the handle keeps its pidfd.
   int fd = ::fcntl(process.pidfd(), F_DUPFD_CLOEXEC, 0);
   if (fd < 0) {
@@ -38,22 +35,18 @@ void ExitWatch::watch(const ProcessHandle& process, const std::string& memory_cg
   auto wait = std::make_shared<boost::asio::posix::stream_descriptor>(io_, fd);
   const ProcessId id = process.id();
   waits_[id] = wait;
+  std::optional<OomBaseline> baseline;
+  if (std::optional<uint64_t> kills = cgroup_oom_kills(memory_cgroup)) baseline = OomBaseline{memory_cgroup, *kills};
   wait->async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                   [this, id, weak = std::weak_ptr(wait)](const boost::system::error_code& ec) {
+                   [this, id, baseline = std::move(baseline), weak = std::weak_ptr(wait)](const boost::system::error_code& ec) {
                      if (ec == boost::asio::error::operation_aborted) return;
                      auto ended = weak.lock();
                      if (!ended) return;
                      waits_.erase(id);
-                     // Taken before the end is told: the registry forgets the process then.
-                     std::optional<OomBaseline> baseline;
-                     if (auto it = oom_baselines_.find(id); it != oom_baselines_.end()) {
-                       baseline = std::move(it->second);
-                       oom_baselines_.erase(it);
-                     }
                      ended_(id);
                      if (!end_known_) return;
                      auto a = std::make_shared<Ask>(io_, id, UniqueFd(ended->release()));
-                     a->oom_baseline = std::move(baseline);
+                     a->oom_baseline = baseline;
                      asks_[id] = a;
                      ask(a);
                    });
@@ -88,7 +81,6 @@ void ExitWatch::ask(const std::shared_ptr<Ask>& a) {
 
 void ExitWatch::forget(const ProcessId& id) {
   asks_.erase(id);
-  oom_baselines_.erase(id);
   auto it = waits_.find(id);
   if (it == waits_.end()) return;
   boost::system::error_code ignored;

@@ -50,6 +50,8 @@ class ExitWatch {
   size_t asking() const { return asks_.size(); }
 
  private:
+  // A watched process's memory cgroup and its OOM kill count when the
+  // watch began; it travels with the wait, then with the Ask.
   struct OomBaseline {
     std::string cgroup;
     uint64_t kills = 0;
@@ -62,9 +64,6 @@ class ExitWatch {
   EndKnown end_known_;
   std::map<ProcessId, std::shared_ptr<boost::asio::posix::stream_descriptor>> waits_;
   std::map<ProcessId, std::shared_ptr<Ask>> asks_;
-  // Of the processes watched (not yet ended) whose cgroup counts OOM kills;
-  // an ended one's goes with its Ask.
-  std::map<ProcessId, OomBaseline> oom_baselines_;
 };
 
 }  // namespace memproxy::heapwatch
