@@ -30,10 +30,6 @@ static_assert(sizeof(PidfdInfo) == 64);
 constexpr uint64_t kPidfdInfoExit = 1u << 3;
 constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
 
-}  // namespace
-
-namespace {
-
 // "Killed process 4242 (": the global OOM killer and a memory cgroup's
 // both say it so.
 std::string killed_needle(pid_t pid) { return "Killed process " + std::to_string(pid) + " ("; }
