@@ -42,12 +42,6 @@ uint64_t resident_bytes(pid_t pid) {
   return std::regex_search(status, m, std::regex(R"(\nVmRSS:\s+(\d+) kB)")) ? std::stoull(m[1]) << 10 : 0;
 }
 
-pid_t daemon_pid(const Daemon& daemon) {
-  std::smatch m;
-  const std::string log = daemon.log();
-  return std::regex_search(log, m, std::regex(R"(running \(pid (\d+)\))")) ? std::stoi(m[1]) : 0;
-}
-
 // In a sender: a sealed memfd of the library's size whose only written
 // page holds a well-formed header, handed over as the library would.
 bool hand_over_untouched_account(const std::string& socket_path) {
@@ -113,7 +107,7 @@ TEST_F(AccountMemoryTest, HundredsOfUntouchedAccountsCostTheDaemonLittle) {
 #endif
   Daemon daemon(dir_, {"--no-history"});
   ASSERT_TRUE(daemon.ready()) << daemon.log();
-  const pid_t daemon_id = daemon_pid(daemon);
+  const pid_t daemon_id = daemon.pid();
   ASSERT_NE(daemon_id, 0) << daemon.log();
   auto grower = start_grower(daemon.table());
   ASSERT_TRUE(wait_until([&] { return live_bytes_of(daemon.table(), grower->pid()) > 0; })) << daemon.log();

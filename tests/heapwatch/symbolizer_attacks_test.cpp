@@ -39,13 +39,6 @@ struct Worker {
   char state = '?';
 };
 
-// The pid in the daemon's "running (pid N)", 0 before it said so.
-pid_t daemon_pid(const Daemon& daemon) {
-  std::smatch m;
-  const std::string log = daemon.log();
-  return std::regex_search(log, m, std::regex(R"(running \(pid (\d+)\))")) ? std::stoi(m[1]) : 0;
-}
-
 // The symbolizer workers the daemon `parent` runs now.
 std::vector<Worker> workers_of(pid_t parent) {
   std::vector<Worker> found;
@@ -200,7 +193,7 @@ TEST_F(SymbolizerAttacksTest, NobodyCannotStopTheWorkerThatNamesRootsFrames) {
   ASSERT_NE(symbols_uid, kNobody);
   auto daemon = start_daemon();
   ASSERT_TRUE(daemon->ready()) << daemon->log();
-  const pid_t daemon_id = daemon_pid(*daemon);
+  const pid_t daemon_id = daemon->pid();
   ASSERT_NE(daemon_id, 0) << daemon->log();
   auto program = start_program(daemon->table(), false);
 
@@ -233,7 +226,7 @@ TEST_F(SymbolizerAttacksTest, WithoutItsUserRootsWorkerIsNobodysAndTheDaemonSays
   ASSERT_NE(memproxy::testing::missing_user(user), "");
   auto daemon = start_daemon({"--symbolizer-user", user});
   ASSERT_TRUE(daemon->ready()) << daemon->log();
-  const pid_t daemon_id = daemon_pid(*daemon);
+  const pid_t daemon_id = daemon->pid();
   auto program = start_program(daemon->table(), false);
   Named named;
   ASSERT_TRUE(wait_until([&] {
@@ -263,7 +256,7 @@ TEST_F(SymbolizerAttacksTest, NobodysStoppedWorkersAndFullQueueLeaveRootsLeaksNa
   MEMPROXY_REQUIRE(memproxy::testing::missing_user(kSymbolsUser));
   auto daemon = start_daemon({"--symbolizer-timeout", "600"});
   ASSERT_TRUE(daemon->ready()) << daemon->log();
-  const pid_t daemon_id = daemon_pid(*daemon);
+  const pid_t daemon_id = daemon->pid();
   ASSERT_NE(daemon_id, 0) << daemon->log();
   auto root_program = start_program(daemon->table(), false);
 
