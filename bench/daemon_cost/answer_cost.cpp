@@ -40,7 +40,8 @@ double median(std::vector<double> v) {
 
 ProcessView view(pid_t pid, const std::string& program, size_t samples_so_far) {
   ProcessView v;
-  v.process.id = {pid, static_cast<uint64_t>(pid) * 100};
+  v.process.pid = pid;
+  v.process.start_ticks = static_cast<uint64_t>(pid) * 100;
   v.process.uid = 0;
   v.process.user = "root";
   v.process.program = program;
@@ -61,21 +62,21 @@ class BenchState : public WatchState {
  public:
   void add(pid_t pid, const std::string& program, size_t samples) {
     views_.push_back(view(pid, program, samples));
-    std::vector<Sample>& series = samples_[views_.back().process.id];
+    std::vector<Reading>& series = samples_[id_of(views_.back().process)];
     for (size_t i = 1; i <= samples; ++i) {
-      Sample s;
+      Reading s;
       s.unix_ns = static_cast<int64_t>(i) * 1'000'000'000;
       s.live_bytes = 1000 * i;
       series.push_back(s);
     }
-    known_.push_back(views_.back().process);
+    known_.push_back(WatchedProcess{views_.back().process, {}});
   }
   std::vector<ProcessView> views() const override { return views_; }
-  void history(const ProcessId& id, int64_t since, int64_t until, SamplesDone done) const override {
-    std::vector<Sample> out;
+  void history(const ProcessId& id, int64_t since, int64_t until, ReadingsDone done) const override {
+    std::vector<Reading> out;
     auto it = samples_.find(id);
     if (it != samples_.end()) {
-      for (const Sample& s : it->second) {
+      for (const Reading& s : it->second) {
         if (s.unix_ns >= since && s.unix_ns <= until) out.push_back(s);
       }
     }
@@ -85,7 +86,7 @@ class BenchState : public WatchState {
 
  private:
   std::vector<ProcessView> views_;
-  std::map<ProcessId, std::vector<Sample>> samples_;
+  std::map<ProcessId, std::vector<Reading>> samples_;
   std::vector<WatchedProcess> known_;
 };
 

@@ -66,7 +66,7 @@ TableSizes measure(const std::string& path) {
 
 WatchedProcess process(int i) {
   WatchedProcess p;
-  p.id = {10000 + i, 123456u + static_cast<uint64_t>(i)};
+  p.set_id({10000 + i, 123456u + static_cast<uint64_t>(i)});
   p.uid = 1000;
   p.user = "user";
   p.program = "program-" + std::to_string(i % 10);
@@ -76,8 +76,8 @@ WatchedProcess process(int i) {
 }
 
 // Plausible values: a heap of tens of MiB that moves every second.
-Sample sample(int i, int64_t t, int64_t tick) {
-  Sample s;
+Reading sample(int i, int64_t t, int64_t tick) {
+  Reading s;
   s.unix_ns = t;
   s.live_bytes = 50'000'000ULL + static_cast<uint64_t>(i) * 1000 + static_cast<uint64_t>((tick * 7919 + i * 104729) % 3'000'000);
   s.peak_bytes = 60'000'000ULL + static_cast<uint64_t>(i);

@@ -164,7 +164,7 @@ void trace(const Options& o) {
     int64_t t = (series.samples[i].unix_ns - series.started_unix_ns) / 1'000'000'000LL;
     if (t < next) continue;
     next += o.step_s;
-    Verdict v = leak_verdict(history.at(i, series.started_unix_ns), o.parameters);
+    LeakAnalysis v = analyse_leak(history.at(i, series.started_unix_ns), o.parameters);
     std::printf("%4lld %-16s %-36s %8lld %12.3f %7.2f %7.2f %7.2f %5lld %6.2f %9.2e %9.2f %10.2f\n",
                 static_cast<long long>(t / 60), to_string(v.trend), to_string(v.finding),
                 static_cast<long long>(v.analysed_s / 60), v.live.slope_bytes_per_hour / mib,
@@ -183,7 +183,7 @@ void timing(const Options& o) {
   struct History {
     corpus::SyntheticSeries series;
     std::vector<WindowAggregate> summaries;
-    std::vector<Sample> last_hour;
+    std::vector<Reading> last_hour;
   };
   std::vector<History> histories;
   for (int i = 0; i < 10; ++i) {
@@ -191,8 +191,8 @@ void timing(const Options& o) {
     History h{corpus::generate(pattern, static_cast<uint64_t>(100 + i), kWeek + 3600), {}, {}};
     int64_t cutoff = window_start(h.series.samples.back().unix_ns - 3600'000'000'000LL, 60'000'000'000LL);
     auto split = std::lower_bound(h.series.samples.begin(), h.series.samples.end(), cutoff,
-                                  [](const Sample& s, int64_t t) { return s.unix_ns < t; });
-    h.summaries = aggregate_windows(std::span<const Sample>(h.series.samples.begin(), split), 60'000'000'000LL);
+                                  [](const Reading& s, int64_t t) { return s.unix_ns < t; });
+    h.summaries = aggregate_windows(std::span<const Reading>(h.series.samples.begin(), split), 60'000'000'000LL);
     h.last_hour.assign(split, h.series.samples.end());
     h.series.samples.clear();
     h.series.samples.shrink_to_fit();
@@ -208,7 +208,7 @@ void timing(const Options& o) {
     for (int p = 0; p < kProcesses; ++p) {
       const History& h = histories[static_cast<std::size_t>(p) % histories.size()];
       VerdictInput input{h.summaries, h.last_hour, 0};
-      growing += leak_verdict(input, o.parameters).trend == Trend::growing;
+      growing += analyse_leak(input, o.parameters).trend == Trend::growing;
     }
     double dt = cpu_seconds() - t0;
     per_round.push_back(dt);

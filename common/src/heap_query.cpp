@@ -92,7 +92,7 @@ void to_json(json& j, const Process& p) {
            {"ended_how", p.ended_how}};
 }
 
-void to_json(json& j, const Sample& s) {
+void to_json(json& j, const Reading& s) {
   j = json{{"unix_ns", s.unix_ns},       {"live_bytes", s.live_bytes},   {"peak_bytes", s.peak_bytes},
            {"rss_bytes", s.rss_bytes},   {"allocations", s.allocations}, {"frees", s.frees}};
 }
@@ -143,7 +143,7 @@ void from_json(const json& j, Process& p) {
   p.ended_how = j.value("ended_how", std::string());
 }
 
-void from_json(const json& j, Sample& s) {
+void from_json(const json& j, Reading& s) {
   j.at("unix_ns").get_to(s.unix_ns);
   j.at("live_bytes").get_to(s.live_bytes);
   j.at("peak_bytes").get_to(s.peak_bytes);

@@ -41,7 +41,7 @@ int cmd_history(const GlobalOptions& options, const HistoryArgs& args) {
     }
     TerminalSize terminal = terminal_size();
     std::vector<ChartPanel> panels{{"live heap bytes", {}}, {"resident set (RSS)", {}}};
-    for (const hq::Sample& s : history.samples) {
+    for (const hq::Reading& s : history.samples) {
       panels[0].points.push_back({s.unix_ns, s.live_bytes});
       panels[1].points.push_back({s.unix_ns, s.rss_bytes});
     }

@@ -256,10 +256,10 @@ std::string history_heading(const hq::History& h) {
   return text;
 }
 
-std::string history_csv(const std::vector<hq::Sample>& samples) {
+std::string history_csv(const std::vector<hq::Reading>& samples) {
   std::ostringstream out;
   out << "unix_ns,time,live_bytes,peak_bytes,rss_bytes,allocations,frees\n";
-  for (const hq::Sample& s : samples) {
+  for (const hq::Reading& s : samples) {
     out << s.unix_ns << ',' << format_unix_ns(s.unix_ns) << ',' << s.live_bytes << ',' << s.peak_bytes << ','
         << s.rss_bytes << ',' << s.allocations << ',' << s.frees << '\n';
   }

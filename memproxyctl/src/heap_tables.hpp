@@ -72,7 +72,7 @@ std::vector<std::string> ended_growing_lines(const std::vector<memproxy::heap_qu
 std::string history_heading(const memproxy::heap_query::History& h);
 
 // unix_ns,time,live_bytes,peak_bytes,rss_bytes,allocations,frees with a header line.
-std::string history_csv(const std::vector<memproxy::heap_query::Sample>& samples);
+std::string history_csv(const std::vector<memproxy::heap_query::Reading>& samples);
 
 }  // namespace memproxyctl
 

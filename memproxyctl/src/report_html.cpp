@@ -108,7 +108,7 @@ std::string history_section(const ReportInput& input) {
   const hq::History& h = input.history;
   std::vector<SvgSeries> series{{"series-live", report_colors::kLive, 2.5, {}},
                                 {"series-rss", report_colors::kRss, 2.5, {}}};
-  for (const hq::Sample& s : h.samples) {
+  for (const hq::Reading& s : h.samples) {
     series[0].points.push_back({s.unix_ns, s.live_bytes});
     series[1].points.push_back({s.unix_ns, s.rss_bytes});
   }
@@ -125,8 +125,8 @@ std::string history_section(const ReportInput& input) {
          "style=\"background:" + std::string(report_colors::kRss) + "\"></i>resident set (RSS)</span></p>";
   out += svg_chart(series, layout);
   if (!h.samples.empty()) {
-    const hq::Sample& first = h.samples.front();
-    const hq::Sample& last = h.samples.back();
+    const hq::Reading& first = h.samples.front();
+    const hq::Reading& last = h.samples.back();
     out += "<p class=\"note\">Live heap " + e(human_bytes(first.live_bytes)) + " &rarr; " +
            e(human_bytes(last.live_bytes)) + ", RSS " + e(human_bytes(first.rss_bytes)) + " &rarr; " +
            e(human_bytes(last.rss_bytes)) + ", peak " + e(human_bytes(last.peak_bytes)) + ".</p>";

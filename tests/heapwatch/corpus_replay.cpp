@@ -5,7 +5,7 @@
 
 namespace memproxy::heapwatch::corpus {
 
-TieredHistory::TieredHistory(const std::vector<Sample>& samples, int64_t raw_for_s, int64_t summary_width_s)
+TieredHistory::TieredHistory(const std::vector<Reading>& samples, int64_t raw_for_s, int64_t summary_width_s)
     : samples_(samples),
       summaries_(aggregate_windows(samples, summary_width_s * 1'000'000'000LL)),
       raw_for_ns_(raw_for_s * 1'000'000'000LL),
@@ -19,10 +19,10 @@ VerdictInput TieredHistory::at(std::size_t last, int64_t process_started_unix_ns
   auto summaries_end = std::lower_bound(summaries_.begin(), summaries_.end(), cutoff,
                                         [](const WindowAggregate& w, int64_t t) { return w.start_unix_ns < t; });
   auto raw_begin = std::lower_bound(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(last) + 1, cutoff,
-                                    [](const Sample& s, int64_t t) { return s.unix_ns < t; });
+                                    [](const Reading& s, int64_t t) { return s.unix_ns < t; });
   VerdictInput input;
   input.aggregates = std::span<const WindowAggregate>(summaries_.begin(), summaries_end);
-  input.samples = std::span<const Sample>(raw_begin, samples_.begin() + static_cast<std::ptrdiff_t>(last) + 1);
+  input.samples = std::span<const Reading>(raw_begin, samples_.begin() + static_cast<std::ptrdiff_t>(last) + 1);
   input.process_started_unix_ns = process_started_unix_ns;
   return input;
 }
@@ -39,7 +39,7 @@ ReplayOutcome replay(const SyntheticSeries& series, const VerdictParameters& par
     bool last = i + 1 == series.samples.size();
     if (series.samples[i].unix_ns < next_ns && !last) continue;
     next_ns += step_s * 1'000'000'000LL;
-    Verdict v = leak_verdict(history.at(i, series.started_unix_ns), parameters);
+    LeakAnalysis v = analyse_leak(history.at(i, series.started_unix_ns), parameters);
     ++out.evaluations;
     run = v.trend == Trend::growing ? run + 1 : 0;
     out.longest_flagged_run = std::max(out.longest_flagged_run, run);

@@ -18,20 +18,20 @@ namespace memproxy::heapwatch::corpus {
 // The two tiers of a series as the store keeps them.
 class TieredHistory {
  public:
-  TieredHistory(const std::vector<Sample>& samples, int64_t raw_for_s, int64_t summary_width_s = 60);
+  TieredHistory(const std::vector<Reading>& samples, int64_t raw_for_s, int64_t summary_width_s = 60);
 
   // The verdict's input at the time of samples[last] (inclusive).
   VerdictInput at(std::size_t last, int64_t process_started_unix_ns) const;
 
  private:
-  const std::vector<Sample>& samples_;
+  const std::vector<Reading>& samples_;
   std::vector<WindowAggregate> summaries_;
   int64_t raw_for_ns_;
   int64_t width_ns_;
 };
 
 struct ReplayOutcome {
-  Verdict final_verdict;                  // on the whole series
+  LeakAnalysis final_verdict;                  // on the whole series
   std::optional<int64_t> first_flag_s;    // earliest time (since the process start) judged growing
   int64_t flagged_evaluations = 0;        // of `evaluations`
   int64_t longest_flagged_run = 0;        // consecutive evaluations judged growing

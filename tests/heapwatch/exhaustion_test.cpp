@@ -16,11 +16,11 @@ constexpr int64_t kSecond = 1'000'000'000LL;
 constexpr int64_t kStart = 1'750'000'003LL * kSecond;
 
 // One sample a second for `seconds`; live and RSS as functions of the time.
-std::vector<Sample> samples(int64_t seconds, const std::function<double(double)>& live,
+std::vector<Reading> samples(int64_t seconds, const std::function<double(double)>& live,
                             const std::function<double(double)>& rss) {
-  std::vector<Sample> out;
+  std::vector<Reading> out;
   for (int64_t t = 0; t <= seconds; ++t) {
-    Sample s;
+    Reading s;
     s.unix_ns = kStart + t * kSecond;
     s.live_bytes = static_cast<uint64_t>(live(static_cast<double>(t)));
     s.rss_bytes = static_cast<uint64_t>(rss(static_cast<double>(t)));
@@ -37,7 +37,7 @@ TEST(Exhaustion, AGrowingProcessReachesItsLimitWhenItsSlopeSays) {
   const double rate = 600 * kMiB / 3600;
   auto rss = [&](double t) { return 200 * kMiB + rate * t + churn(t); };
   auto live = [&](double t) { return 150 * kMiB + rate * t + churn(t); };
-  const std::vector<Sample> s = samples(600, live, rss);
+  const std::vector<Reading> s = samples(600, live, rss);
   const uint64_t limit = 1024 * (1 << 20) + 200 * (1 << 20) + static_cast<uint64_t>(rate * 600);
   std::optional<Exhaustion> e = forecast_exhaustion(s, limit);
   ASSERT_TRUE(e);
@@ -80,7 +80,7 @@ TEST(Exhaustion, TooLittleHistoryNoLimitOrTooFarAwayIsNoForecast) {
 TEST(Exhaustion, AProcessAtItsLimitIsForecastNow) {
   const double rate = 600 * kMiB / 3600;
   auto grow = [&](double t) { return 200 * kMiB + rate * t; };
-  const std::vector<Sample> s = samples(600, grow, grow);
+  const std::vector<Reading> s = samples(600, grow, grow);
   std::optional<Exhaustion> e = forecast_exhaustion(s, 100 * (1 << 20));
   ASSERT_TRUE(e);
   EXPECT_EQ(e->at_unix_ns, s.back().unix_ns);

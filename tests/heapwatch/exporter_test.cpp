@@ -30,7 +30,8 @@ using namespace std::chrono_literals;
 ProcessView view(pid_t pid, const std::string& program, const std::string& user, uint64_t live,
                  const std::string& trend = "not enough data") {
   ProcessView v;
-  v.process.id = {pid, 7};
+  v.process.pid = pid;
+  v.process.start_ticks = 7;
   v.process.program = program;
   v.process.user = user;
   v.latest.live_bytes = live;
@@ -286,7 +287,7 @@ class CountingState : public WatchState {
     ++calls;
     return {view(1, "p", "u", 1)};
   }
-  void history(const ProcessId&, int64_t, int64_t, SamplesDone done) const override { done(std::vector<Sample>{}); }
+  void history(const ProcessId&, int64_t, int64_t, ReadingsDone done) const override { done(std::vector<Reading>{}); }
   void known_processes(ProcessesDone done) const override { done(std::vector<WatchedProcess>{}); }
   mutable int calls = 0;
 };

@@ -13,7 +13,7 @@
 #include <functional>
 #include <string>
 
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 
 namespace heapwatch_fixtures {
 
@@ -25,7 +25,7 @@ inline int64_t now_ns() {
 // A process of the test's own user, started at `started`.
 inline memproxy::heapwatch::WatchedProcess process(pid_t pid, int64_t started) {
   memproxy::heapwatch::WatchedProcess p;
-  p.id = {pid, static_cast<uint64_t>(pid) * 100};
+  p.set_id({pid, static_cast<uint64_t>(pid) * 100});
   p.uid = ::getuid();
   p.user = "tester";
   p.program = "prog-" + std::to_string(pid);

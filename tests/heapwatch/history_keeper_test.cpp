@@ -63,14 +63,14 @@ class HistoryKeeperTest : public ::testing::Test {
     ASSERT_TRUE(run_loop_until(io_, [&] { return health_ && health_->state != HistoryHealth::State::opening; }));
   }
   // The store's series of `id`, asked through the keeper and answered on the loop.
-  Result<std::vector<Sample>> series(const ProcessId& id) {
-    std::optional<Result<std::vector<Sample>>> got;
+  Result<std::vector<Reading>> series(const ProcessId& id) {
+    std::optional<Result<std::vector<Reading>>> got;
     EXPECT_TRUE(keeper_->query([id, &got](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
-      Result<std::vector<Sample>> r = store ? store->series(id) : Result<std::vector<Sample>>(Status::failure("none"));
+      Result<std::vector<Reading>> r = store ? store->series(id) : Result<std::vector<Reading>>(Status::failure("none"));
       return [r, &got] { got = r; };
     }));
     EXPECT_TRUE(run_loop_until(io_, [&] { return got.has_value(); }));
-    return got ? *got : Result<std::vector<Sample>>(Status::failure("no answer"));
+    return got ? *got : Result<std::vector<Reading>>(Status::failure("no answer"));
   }
   Result<std::vector<WatchedProcess>> processes() {
     std::optional<Result<std::vector<WatchedProcess>>> got;
@@ -85,13 +85,13 @@ class HistoryKeeperTest : public ::testing::Test {
   memproxy::testing::TempDir dir_;
   boost::asio::io_context io_;
   std::optional<HistoryHealth> health_;
-  std::map<pid_t, VerdictSummary> verdicts_;
+  std::map<pid_t, memproxy::heap_query::Verdict> verdicts_;
   int passes_ = 0;  // verdict passes posted back
   std::unique_ptr<HistoryKeeper> keeper_;
 };
 
 std::vector<Observation> tick(const WatchedProcess& p, int64_t t, uint64_t live) {
-  Sample s;
+  Reading s;
   s.unix_ns = t;
   s.live_bytes = live;
   s.rss_bytes = live + (8u << 20);
@@ -105,12 +105,12 @@ TEST_F(HistoryKeeperTest, RecordsTicksAndAnswersQueriesOnTheLoop) {
   const WatchedProcess p = process(41, 1000);
   const int64_t t0 = now_ns();
   for (int i = 0; i < 5; ++i) keeper_->record(tick(p, t0 + i * 100'000'000LL, 1000 + i));
-  Result<std::vector<Sample>> got = series(p.id);
+  Result<std::vector<Reading>> got = series(id_of(p));
   ASSERT_TRUE(got) << got.error();
   ASSERT_EQ(got->size(), 5u);
   EXPECT_EQ(got->back().live_bytes, 1004u);
 
-  keeper_->ended(p.id, t0 + 1'000'000'000);
+  keeper_->ended(id_of(p), t0 + 1'000'000'000);
   auto kept = processes();
   ASSERT_TRUE(kept) << kept.error();
   ASSERT_EQ(kept->size(), 1u);
@@ -152,7 +152,7 @@ TEST_F(HistoryKeeperTest, AStalledWriterDropsAndCountsWhatOverflowsAndPostingNev
   // the oldest ticks, the queries accepted.
   gate.open();
   ASSERT_TRUE(run_loop_until(io_, [&] { return answered == 2; }));
-  auto kept = series(p.id);
+  auto kept = series(id_of(p));
   ASSERT_TRUE(kept) << kept.error();
   ASSERT_EQ(kept->size(), 8u);
   EXPECT_EQ(kept->back().unix_ns, t0 + 7 * 1'000'000LL);
@@ -207,7 +207,7 @@ TEST_F(HistoryKeeperTest, VerdictsOfRunningProcessesArePostedBackWithEverySummar
   ASSERT_TRUE(run_loop_until(io_, [&] {
     return verdicts_[44].trend == "growing" && verdicts_[44].observed_s >= 35 && verdicts_[45].observed_s >= 35;
   })) << verdicts_[44].trend << ", observed " << verdicts_[44].observed_s << " s and " << verdicts_[45].observed_s << " s";
-  const VerdictSummary& grows = verdicts_[44];
+  const memproxy::heap_query::Verdict& grows = verdicts_[44];
   EXPECT_EQ(grows.trend, "growing");
   EXPECT_EQ(grows.finding, "growing");
   EXPECT_NEAR(grows.slope_bytes_per_hour, 3600.0 * (1 << 20), 0.1 * 3600.0 * (1 << 20));
@@ -217,7 +217,7 @@ TEST_F(HistoryKeeperTest, VerdictsOfRunningProcessesArePostedBackWithEverySummar
   EXPECT_GE(grows.analysed_s, 30);
   EXPECT_GT(grows.live_now_bytes, grows.live_at_start_bytes + (20u << 20));
   EXPECT_FALSE(grows.fragmentation_growing);
-  const VerdictSummary& flat = verdicts_[45];
+  const memproxy::heap_query::Verdict& flat = verdicts_[45];
   EXPECT_EQ(flat.trend, "stable");
   EXPECT_LT(flat.confidence, 0.999);
 }
@@ -262,32 +262,32 @@ TEST_F(HistoryKeeperTest, AVerdictKeptInTheStoreStandsAcrossARestartAndAGapInThe
   leaking.started_unix_ns = started;
   // 15% of 64 MiB per 10 s (10 minutes at 60 times real time): a fast leak.
   auto sample_at = [&](int64_t t) {
-    Sample s;
+    Reading s;
     s.unix_ns = t;
     s.live_bytes = (64u << 20) + static_cast<uint64_t>(0.015 * (64u << 20) * static_cast<double>(t - started) / 1e9);
     s.rss_bytes = s.live_bytes + (8u << 20);
     return s;
   };
-  std::vector<Sample> before_gap;
-  std::vector<Sample> after_gap;
+  std::vector<Reading> before_gap;
+  std::vector<Reading> after_gap;
   for (int64_t t = started; t <= started + 10'667'000'000LL; t += kStep) before_gap.push_back(sample_at(t));
   for (int64_t t = started + 14'667'000'000LL; t <= started + 18'333'000'000LL; t += kStep) after_gap.push_back(sample_at(t));
   // What the history says alone, after the gap: too little to judge on.
-  std::vector<Sample> both = before_gap;
+  std::vector<Reading> both = before_gap;
   both.insert(both.end(), after_gap.begin(), after_gap.end());
   const HistoryKeeperOptions o = fast_verdicts(1h);
   VerdictInput alone;
   alone.samples = both;
   alone.process_started_unix_ns = started;
-  const Verdict gap = leak_verdict(alone, o.verdict);
+  const LeakAnalysis gap = analyse_leak(alone, o.verdict);
   ASSERT_EQ(gap.trend, Trend::not_enough_data);
   ASSERT_EQ(gap.finding, Finding::history_gap);
 
-  auto record_directly = [&](std::span<const Sample> samples) {
+  auto record_directly = [&](std::span<const Reading> samples) {
     Result<HistoryStore> store = HistoryStore::open(o.path);
     ASSERT_TRUE(store) << store.error();
     std::vector<Observation> observations;
-    for (const Sample& s : samples) observations.push_back({leaking, s});
+    for (const Reading& s : samples) observations.push_back({leaking, s});
     ASSERT_TRUE(store.value().record_batch(observations));
   };
   record_directly(std::span(before_gap).first(before_gap.size() - 1));
@@ -375,7 +375,7 @@ TEST_F(HistoryKeeperTest, AtTheRealTimescaleTheVerdictJudgesHoursOfSummariesAndS
     Result<MaintenanceReport> report = store.value().maintain(now);
     ASSERT_TRUE(report) << report.error();
     EXPECT_GT(report->summaries_written, 2 * (kHours - 1) * 60 - 4);
-    Result<ProcessHistory> kept = store.value().history(leaking.id);
+    Result<ProcessHistory> kept = store.value().history(id_of(leaking));
     ASSERT_TRUE(kept) << kept.error();
     // Both tiers: minutes older than the hour of samples, then the samples.
     EXPECT_GE(kept->summaries.size(), static_cast<size_t>((kHours - 1) * 60 - 2));
@@ -392,7 +392,7 @@ TEST_F(HistoryKeeperTest, AtTheRealTimescaleTheVerdictJudgesHoursOfSummariesAndS
   latest.push_back(tick(steady, now, 64u << 20)[0]);
   keeper_->record(std::move(latest));
   ASSERT_TRUE(run_loop_until(io_, [&] { return verdicts_.count(60) != 0 && verdicts_.count(61) != 0; }));
-  const VerdictSummary& grows = verdicts_[60];
+  const memproxy::heap_query::Verdict& grows = verdicts_[60];
   EXPECT_EQ(grows.trend, "growing") << grows.finding;
   EXPECT_EQ(grows.finding, "growing");
   // The whole span, not the last hour of samples.
@@ -400,7 +400,7 @@ TEST_F(HistoryKeeperTest, AtTheRealTimescaleTheVerdictJudgesHoursOfSummariesAndS
   EXPECT_GE(grows.analysed_s, (kHours * 3600) * 9 / 10);
   EXPECT_GE(grows.observed_s, kHours * 3600 - 120);
   EXPECT_NEAR(grows.slope_bytes_per_hour, 16.0 * (1 << 20), 0.15 * 16.0 * (1 << 20));
-  const VerdictSummary& flat = verdicts_[61];
+  const memproxy::heap_query::Verdict& flat = verdicts_[61];
   EXPECT_EQ(flat.trend, "stable") << flat.finding;
   EXPECT_GT(flat.analysed_s, 3600);
 }
@@ -450,7 +450,7 @@ TEST_F(HistoryKeeperTest, ProcessesTheStoreBelievesRunningThatNoTickShowsAreMark
   ASSERT_TRUE(kept) << kept.error();
   ASSERT_EQ(kept->size(), 2u);
   for (const WatchedProcess& p : *kept) {
-    EXPECT_EQ(p.ended_unix_ns, p.id == gone.id ? last : 0) << p.id.pid;
+    EXPECT_EQ(p.ended_unix_ns, id_of(p) == id_of(gone) ? last : 0) << p.pid;
   }
 }
 
@@ -464,7 +464,7 @@ TEST_F(HistoryKeeperTest, AnUnusablePathLeavesItUnavailableAndQueriesWithoutASto
   EXPECT_FALSE(keeper_->accepting());
   keeper_->record(tick(process(50, 1), now_ns(), 1));
   EXPECT_EQ(keeper_->dropped_observations(), 0u);
-  EXPECT_FALSE(series(process(50, 1).id));
+  EXPECT_FALSE(series(id_of(process(50, 1))));
 }
 
 TEST_F(HistoryKeeperTest, AGroupWritableDirectoryIsRefused) {
@@ -492,7 +492,7 @@ TEST_F(HistoryKeeperTest, ADamagedDatabaseIsMovedAsideAndRecordingGoesOn) {
   EXPECT_TRUE(std::ifstream(dir_ / "history.sqlite.corrupt").good());
   const WatchedProcess p = process(51, 1000);
   keeper_->record(tick(p, now_ns(), 3));
-  auto got = series(p.id);
+  auto got = series(id_of(p));
   ASSERT_TRUE(got) << got.error();
   EXPECT_EQ(got->size(), 1u);
 }

@@ -40,7 +40,7 @@ constexpr int64_t kT0 = 1'750'000'020LL * kSecond + 17'250'000'000LL;
 
 WatchedProcess process(pid_t pid, const std::string& program = "server") {
   WatchedProcess p;
-  p.id = {pid, 1000u + static_cast<uint64_t>(pid)};
+  p.set_id({pid, 1000u + static_cast<uint64_t>(pid)});
   p.uid = 1000;
   p.user = "alice";
   p.program = program;
@@ -49,8 +49,8 @@ WatchedProcess process(pid_t pid, const std::string& program = "server") {
   return p;
 }
 
-Sample sample_at(int64_t t, uint64_t live) {
-  Sample s;
+Reading sample_at(int64_t t, uint64_t live) {
+  Reading s;
   s.unix_ns = t;
   s.live_bytes = live;
   s.peak_bytes = live + 100;
@@ -61,13 +61,13 @@ Sample sample_at(int64_t t, uint64_t live) {
 }
 
 // `seconds` one-second samples of each process, one batch per tick.
-std::vector<Sample> record_seconds(HistoryStore& store, const std::vector<WatchedProcess>& procs, int64_t from,
+std::vector<Reading> record_seconds(HistoryStore& store, const std::vector<WatchedProcess>& procs, int64_t from,
                                    int64_t seconds) {
-  std::vector<Sample> first_process;
+  std::vector<Reading> first_process;
   for (int64_t i = 0; i < seconds; ++i) {
     std::vector<Observation> tick;
     for (std::size_t p = 0; p < procs.size(); ++p) {
-      Sample s = sample_at(from + i * kSecond, 1'000'000 + static_cast<uint64_t>(i * 37 % 5000) + p);
+      Reading s = sample_at(from + i * kSecond, 1'000'000 + static_cast<uint64_t>(i * 37 % 5000) + p);
       tick.push_back({procs[p], s});
       if (p == 0) first_process.push_back(s);
     }
@@ -83,7 +83,7 @@ HistoryStore open_store(const std::string& path, HistoryOptions options = {}) {
   return std::move(r).value();
 }
 
-bool same(const Sample& a, const Sample& b) {
+bool same(const Reading& a, const Reading& b) {
   return a.unix_ns == b.unix_ns && a.live_bytes == b.live_bytes && a.peak_bytes == b.peak_bytes &&
          a.rss_bytes == b.rss_bytes && a.allocations == b.allocations && a.frees == b.frees;
 }
@@ -107,14 +107,14 @@ TEST(HistoryStoreTest, RoundTrip) {
   HistoryStore store = open_store(dir / "history.db");
   EXPECT_EQ(store.recovered_from(), "");
   std::vector<WatchedProcess> procs{process(10), process(11, "worker"), process(12, "worker")};
-  std::vector<Sample> written = record_seconds(store, procs, kT0, 30);
+  std::vector<Reading> written = record_seconds(store, procs, kT0, 30);
 
-  Result<std::vector<Sample>> read = store.series(procs[0].id);
+  Result<std::vector<Reading>> read = store.series(id_of(procs[0]));
   ASSERT_TRUE(read.ok()) << read.error();
   ASSERT_EQ(read->size(), written.size());
   for (std::size_t i = 0; i < written.size(); ++i) EXPECT_TRUE(same((*read)[i], written[i])) << i;
 
-  Result<std::vector<Sample>> window = store.series(procs[0].id, kT0 + 5 * kSecond, kT0 + 9 * kSecond);
+  Result<std::vector<Reading>> window = store.series(id_of(procs[0]), kT0 + 5 * kSecond, kT0 + 9 * kSecond);
   ASSERT_TRUE(window.ok());
   EXPECT_EQ(window->size(), 5u);
 
@@ -131,16 +131,16 @@ TEST(HistoryStoreTest, RoundTrip) {
   EXPECT_EQ(store.find_by_program("/usr/bin/server")->size(), 1u);
   EXPECT_TRUE(store.find_by_program("nothing")->empty());
 
-  ASSERT_TRUE(store.mark_ended(procs[1].id, kT0 + 31 * kSecond).ok());
+  ASSERT_TRUE(store.mark_ended(id_of(procs[1]), kT0 + 31 * kSecond).ok());
   all = store.processes();
-  EXPECT_EQ(all->back().id, procs[1].id);  // running ones first
+  EXPECT_EQ(id_of(all->back()), id_of(procs[1]));  // running ones first
   EXPECT_EQ(all->back().ended_unix_ns, kT0 + 31 * kSecond);
   // A late sample does not bring it back to life.
   ASSERT_TRUE(store.record(procs[1], sample_at(kT0 + 32 * kSecond, 5)).ok());
   EXPECT_EQ(store.find_by_program("worker")->back().ended_unix_ns, kT0 + 31 * kSecond);
 
   EXPECT_FALSE(store.mark_ended({99, 1}, kT0).ok());
-  Result<std::vector<Sample>> unknown = store.series({99, 1});
+  Result<std::vector<Reading>> unknown = store.series({99, 1});
   EXPECT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().find("no history of process 99"), std::string::npos) << unknown.error();
 }
@@ -156,23 +156,23 @@ TEST(HistoryStoreTest, ExecChangesTheProgramOfTheSameProcess) {
   Result<std::vector<WatchedProcess>> all = store.processes();
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].program, "server");
-  EXPECT_EQ(store.series(p.id)->size(), 2u);
+  EXPECT_EQ(store.series(id_of(p))->size(), 2u);
 }
 
 TEST(HistoryStoreTest, ValuesAboveTheSignedRangeAreClamped) {
   TempDir dir;
   HistoryStore store = open_store(dir / "history.db");
-  Sample s = sample_at(kT0, ~0ULL);
+  Reading s = sample_at(kT0, ~0ULL);
   s.allocations = ~0ULL;
   ASSERT_TRUE(store.record(process(1), s).ok());
-  Sample back = store.series(process(1).id)->front();
+  Reading back = store.series(id_of(process(1)))->front();
   EXPECT_EQ(back.live_bytes, static_cast<uint64_t>(INT64_MAX));
   EXPECT_EQ(back.allocations, static_cast<uint64_t>(INT64_MAX));
 }
 
 TEST(HistoryStoreTest, HistorySurvivesReopening) {
   TempDir dir;
-  std::vector<Sample> written;
+  std::vector<Reading> written;
   std::vector<WatchedProcess> procs{process(30), process(31)};
   {
     HistoryStore store = open_store(dir / "history.db");
@@ -183,7 +183,7 @@ TEST(HistoryStoreTest, HistorySurvivesReopening) {
   HistoryStore store = open_store(dir / "history.db");
   EXPECT_EQ(store.recovered_from(), "");
   EXPECT_EQ(store.processes()->size(), 2u);
-  Result<ProcessHistory> h = store.history(procs[0].id);
+  Result<ProcessHistory> h = store.history(id_of(procs[0]));
   ASSERT_TRUE(h.ok()) << h.error();
   EXPECT_EQ(h->summaries.size(), 2u);  // 90 s from 17.25 s past a minute: two windows
   EXPECT_EQ(h->samples.size(), 10u);
@@ -195,20 +195,20 @@ TEST(HistoryStoreTest, DownsamplingAtTheBoundary) {
   HistoryStore store = open_store(dir / "history.db");
   std::vector<WatchedProcess> procs{process(40), process(41)};
   const int64_t seconds = 2 * 3600 + 30;
-  std::vector<Sample> written = record_seconds(store, procs, kT0, seconds);
+  std::vector<Reading> written = record_seconds(store, procs, kT0, seconds);
   const int64_t now = written.back().unix_ns;
 
   Result<MaintenanceReport> m = store.maintain(now);
   ASSERT_TRUE(m.ok()) << m.error();
   const int64_t cutoff = window_start(now - kHour, kMinute);
   auto split = std::lower_bound(written.begin(), written.end(), cutoff,
-                                [](const Sample& s, int64_t t) { return s.unix_ns < t; });
-  std::vector<Sample> old(written.begin(), split);
+                                [](const Reading& s, int64_t t) { return s.unix_ns < t; });
+  std::vector<Reading> old(written.begin(), split);
   std::vector<WindowAggregate> expected = aggregate_windows(old, kMinute);
   EXPECT_EQ(m->samples_summarised, static_cast<int64_t>(2 * old.size()));
   EXPECT_EQ(m->summaries_written, static_cast<int64_t>(2 * expected.size()));
 
-  Result<ProcessHistory> h = store.history(procs[0].id);
+  Result<ProcessHistory> h = store.history(id_of(procs[0]));
   ASSERT_TRUE(h.ok()) << h.error();
   EXPECT_EQ(h->summaries, expected);
   ASSERT_FALSE(h->samples.empty());
@@ -218,16 +218,16 @@ TEST(HistoryStoreTest, DownsamplingAtTheBoundary) {
   EXPECT_LE(h->samples.size(), 3600u + 60u);  // an hour, and the window the cutoff falls in
 
   // The merged series: one point per summary, then every second.
-  Result<std::vector<Sample>> merged = store.series(procs[0].id);
+  Result<std::vector<Reading>> merged = store.series(id_of(procs[0]));
   ASSERT_TRUE(merged.ok());
   ASSERT_EQ(merged->size(), expected.size() + h->samples.size());
   for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_TRUE(same((*merged)[i], representative_sample(expected[i])));
   EXPECT_TRUE(std::is_sorted(merged->begin(), merged->end(),
-                             [](const Sample& a, const Sample& b) { return a.unix_ns < b.unix_ns; }));
+                             [](const Reading& a, const Reading& b) { return a.unix_ns < b.unix_ns; }));
   // A range inside the summarised part holds only summary points.
-  Result<std::vector<Sample>> early = store.series(procs[0].id, kT0 + 10 * kMinute, kT0 + 20 * kMinute);
+  Result<std::vector<Reading>> early = store.series(id_of(procs[0]), kT0 + 10 * kMinute, kT0 + 20 * kMinute);
   EXPECT_EQ(early->size(), 10u);
-  Result<std::vector<WindowAggregate>> some = store.summaries(procs[0].id, kT0 + 10 * kMinute, kT0 + 20 * kMinute);
+  Result<std::vector<WindowAggregate>> some = store.summaries(id_of(procs[0]), kT0 + 10 * kMinute, kT0 + 20 * kMinute);
   EXPECT_EQ(some->size(), 11u);  // overlapping, so both ends' windows
 
   // Idempotent: nothing left to summarise until time moves on.
@@ -240,12 +240,12 @@ TEST(HistoryStoreTest, DownsamplingAtTheBoundary) {
 TEST(HistoryStoreTest, LateSampleJoinsItsSummarisedWindow) {
   TempDir dir;
   HistoryStore store = open_store(dir / "history.db");
-  std::vector<Sample> written = record_seconds(store, {process(50)}, kT0, 300);
+  std::vector<Reading> written = record_seconds(store, {process(50)}, kT0, 300);
   ASSERT_TRUE(store.maintain(kT0 + 2 * kHour).ok());
-  const WindowAggregate before = store.summaries(process(50).id)->at(1);
+  const WindowAggregate before = store.summaries(id_of(process(50)))->at(1);
   ASSERT_TRUE(store.record(process(50), sample_at(before.start_unix_ns + 30 * kSecond + 1, 7)).ok());
   ASSERT_TRUE(store.maintain(kT0 + 2 * kHour).ok());
-  std::vector<WindowAggregate> after = *store.summaries(process(50).id);
+  std::vector<WindowAggregate> after = *store.summaries(id_of(process(50)));
   ASSERT_EQ(after.size(), aggregate_windows(written, kMinute).size());
   EXPECT_EQ(after[1].count, before.count + 1);
   EXPECT_EQ(after[1].live_bytes_min, 7u);
@@ -256,7 +256,7 @@ TEST(HistoryStoreTest, Retention) {
   HistoryStore store = open_store(dir / "history.db");
   WatchedProcess running = process(60), ended = process(61), silent = process(62);
   record_seconds(store, {running, ended, silent}, kT0, 120);
-  ASSERT_TRUE(store.mark_ended(ended.id, kT0 + 200 * kSecond).ok());
+  ASSERT_TRUE(store.mark_ended(id_of(ended), kT0 + 200 * kSecond).ok());
   ASSERT_TRUE(store.maintain(kT0 + 2 * kHour).ok());
   // Six days on, the running one is still sampled.
   record_seconds(store, {running}, kT0 + 6 * kDay, 5);
@@ -271,9 +271,9 @@ TEST(HistoryStoreTest, Retention) {
   EXPECT_GT(m->summaries_expired, 0);
   Result<std::vector<WatchedProcess>> left = store.processes();
   ASSERT_EQ(left->size(), 1u);
-  EXPECT_EQ((*left)[0].id, running.id);
-  EXPECT_FALSE(store.series(ended.id).ok());
-  Result<ProcessHistory> h = store.history(running.id);
+  EXPECT_EQ(id_of((*left)[0]), id_of(running));
+  EXPECT_FALSE(store.series(id_of(ended)).ok());
+  Result<ProcessHistory> h = store.history(id_of(running));
   ASSERT_EQ(h->summaries.size(), 1u);
   EXPECT_EQ(h->summaries[0].start_unix_ns, window_start(kT0 + 6 * kDay, kMinute));
   EXPECT_TRUE(h->samples.empty());
@@ -299,14 +299,14 @@ TEST(HistoryStoreTest, ProcessCapDropsThoseThatEndedLongestAgoFirst) {
   for (pid_t pid = 100; pid < 107; ++pid) procs.push_back(process(pid));
   record_seconds(store, procs, kT0, 3);
   // 101 ended first, then 103, then 105; the others keep running.
-  ASSERT_TRUE(store.mark_ended(procs[1].id, kT0 + 10 * kSecond).ok());
-  ASSERT_TRUE(store.mark_ended(procs[3].id, kT0 + 20 * kSecond).ok());
-  ASSERT_TRUE(store.mark_ended(procs[5].id, kT0 + 30 * kSecond).ok());
+  ASSERT_TRUE(store.mark_ended(id_of(procs[1]), kT0 + 10 * kSecond).ok());
+  ASSERT_TRUE(store.mark_ended(id_of(procs[3]), kT0 + 20 * kSecond).ok());
+  ASSERT_TRUE(store.mark_ended(id_of(procs[5]), kT0 + 30 * kSecond).ok());
   Result<MaintenanceReport> m = store.maintain(kT0 + kMinute);
   ASSERT_TRUE(m.ok()) << m.error();
   EXPECT_EQ(m->processes_deleted, 3);
   std::vector<pid_t> left;
-  for (const WatchedProcess& p : *store.processes()) left.push_back(p.id.pid);
+  for (const WatchedProcess& p : *store.processes()) left.push_back(p.pid);
   std::sort(left.begin(), left.end());
   EXPECT_EQ(left, (std::vector<pid_t>{100, 102, 104, 106}));
 
@@ -316,7 +316,7 @@ TEST(HistoryStoreTest, ProcessCapDropsThoseThatEndedLongestAgoFirst) {
   m = store.maintain(kT0 + 4 * kMinute);
   ASSERT_TRUE(m.ok());
   left.clear();
-  for (const WatchedProcess& p : *store.processes()) left.push_back(p.id.pid);
+  for (const WatchedProcess& p : *store.processes()) left.push_back(p.pid);
   std::sort(left.begin(), left.end());
   EXPECT_EQ(left, (std::vector<pid_t>{100, 102, 106, 200}));
 }
@@ -346,18 +346,18 @@ TEST(HistoryStoreTest, OneUsersChurnErasesOnlyThatUsersOldestHistory) {
   all.insert(all.end(), churner.begin(), churner.end());
   record_seconds(store, all, kT0, 2);
   for (std::size_t i = 0; i < others.size(); ++i) {
-    ASSERT_TRUE(store.mark_ended(others[i].id, kT0 + 10 * kSecond + static_cast<int64_t>(i)).ok());
+    ASSERT_TRUE(store.mark_ended(id_of(others[i]), kT0 + 10 * kSecond + static_cast<int64_t>(i)).ok());
   }
   for (std::size_t i = 0; i < churner.size(); ++i) {
-    ASSERT_TRUE(store.mark_ended(churner[i].id, kT0 + 20 * kSecond + static_cast<int64_t>(i)).ok());
+    ASSERT_TRUE(store.mark_ended(id_of(churner[i]), kT0 + 20 * kSecond + static_cast<int64_t>(i)).ok());
   }
   Result<MaintenanceReport> m = store.maintain(kT0 + kMinute);
   ASSERT_TRUE(m.ok()) << m.error();
   EXPECT_EQ(m->processes_deleted, 30);
   std::vector<pid_t> left, expected;
-  for (const WatchedProcess& p : *store.processes()) left.push_back(p.id.pid);
+  for (const WatchedProcess& p : *store.processes()) left.push_back(p.pid);
   std::sort(left.begin(), left.end());
-  for (const WatchedProcess& p : others) expected.push_back(p.id.pid);
+  for (const WatchedProcess& p : others) expected.push_back(p.pid);
   for (pid_t i = 30; i < 40; ++i) expected.push_back(1000 + i);  // the churner's newest
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(left, expected);
@@ -376,12 +376,12 @@ TEST(HistoryStoreTest, OverTheCapUsersGoBeforeRootAndSystemUsers) {
   record_seconds(store, procs, kT0, 2);
   // Root's and the system user's ended first, yet the users' go.
   for (std::size_t i = 0; i < procs.size(); ++i) {
-    ASSERT_TRUE(store.mark_ended(procs[i].id, kT0 + 10 * kSecond + static_cast<int64_t>(i)).ok());
+    ASSERT_TRUE(store.mark_ended(id_of(procs[i]), kT0 + 10 * kSecond + static_cast<int64_t>(i)).ok());
   }
   Result<MaintenanceReport> m = store.maintain(kT0 + kMinute);
   ASSERT_TRUE(m.ok()) << m.error();
   std::vector<pid_t> left;
-  for (const WatchedProcess& p : *store.processes()) left.push_back(p.id.pid);
+  for (const WatchedProcess& p : *store.processes()) left.push_back(p.pid);
   std::sort(left.begin(), left.end());
   EXPECT_EQ(left, (std::vector<pid_t>{100, 133, 2100, 2101}));
 }
@@ -397,15 +397,15 @@ TEST(HistoryStoreTest, ManyProcesses) {
   record_seconds(store, procs, kT0, 20);
   EXPECT_EQ(store.processes()->size(), 2000u);
   EXPECT_EQ(store.find_by_program("p7")->size(), 40u);
-  for (pid_t pid : {1, 999, 2000}) EXPECT_EQ(store.series(procs[static_cast<std::size_t>(pid - 1)].id)->size(), 20u);
-  for (std::size_t i = 0; i < 500; ++i) ASSERT_TRUE(store.mark_ended(procs[i].id, kT0 + 30 * kSecond).ok());
+  for (pid_t pid : {1, 999, 2000}) EXPECT_EQ(store.series(id_of(procs[static_cast<std::size_t>(pid - 1)]))->size(), 20u);
+  for (std::size_t i = 0; i < 500; ++i) ASSERT_TRUE(store.mark_ended(id_of(procs[i]), kT0 + 30 * kSecond).ok());
   Result<MaintenanceReport> m = store.maintain(kT0 + 2 * kHour);
   ASSERT_TRUE(m.ok()) << m.error();
   EXPECT_EQ(m->processes_deleted, 500);
   EXPECT_EQ(m->samples_summarised, 1500 * 20);
   EXPECT_EQ(store.processes()->size(), 1500u);
-  EXPECT_FALSE(store.series(procs[0].id).ok());
-  EXPECT_EQ(store.summaries(procs[1999].id)->size(), 1u);  // 20 s from 17.25 s past a minute
+  EXPECT_FALSE(store.series(id_of(procs[0])).ok());
+  EXPECT_EQ(store.summaries(id_of(procs[1999]))->size(), 1u);  // 20 s from 17.25 s past a minute
 }
 
 TEST(HistoryStoreTest, FilesArePrivateAndInWalMode) {
@@ -430,7 +430,7 @@ TEST(HistoryStoreTest, AReaderDoesNotBlockTheWriter) {
   EXPECT_TRUE(store.maintain(kT0 + 2 * kHour).ok());
   sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
   sqlite3_close(reader);
-  EXPECT_EQ(store.summaries(process(1).id)->size(), 1u);
+  EXPECT_EQ(store.summaries(id_of(process(1)))->size(), 1u);
 }
 
 // SQLite's default VFS, its sleeps counted while this is alive (it is the
@@ -482,8 +482,8 @@ TEST(HistoryStoreTest, AWriteWaitsForAnotherWritersLockAfterReads) {
   options.busy_timeout_ms = 30000;  // the release comes at the write's first wait
   HistoryStore store = open_store(dir / "history.db", options);
   record_seconds(store, {process(1)}, kT0, 5);
-  ASSERT_TRUE(store.series(process(1).id).ok());
-  ASSERT_TRUE(store.history(process(1).id).ok());
+  ASSERT_TRUE(store.series(id_of(process(1))).ok());
+  ASSERT_TRUE(store.history(id_of(process(1))).ok());
   ASSERT_EQ(CountedSleeps::count(), 0) << "nothing held a lock yet";
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open((dir / "history.db").c_str(), &other), SQLITE_OK);
@@ -499,7 +499,7 @@ TEST(HistoryStoreTest, AWriteWaitsForAnotherWritersLockAfterReads) {
   sqlite3_close(other);
   EXPECT_TRUE(recorded.ok()) << recorded.error();
   EXPECT_GT(CountedSleeps::count(), 0) << "the write waited for the lock";
-  EXPECT_EQ(store.series(process(1).id)->size(), 6u);
+  EXPECT_EQ(store.series(id_of(process(1)))->size(), 6u);
 }
 
 TEST(HistoryStoreTest, GarbageFileIsMovedAsideAndReplaced) {
@@ -513,7 +513,7 @@ TEST(HistoryStoreTest, GarbageFileIsMovedAsideAndReplaced) {
   EXPECT_NE(store.recovered_from().find("not a database"), std::string::npos) << store.recovered_from();
   EXPECT_EQ(slurp(path + ".corrupt"), garbage);
   EXPECT_TRUE(store.record(process(1), sample_at(kT0, 1)).ok());
-  EXPECT_EQ(store.series(process(1).id)->size(), 1u);
+  EXPECT_EQ(store.series(id_of(process(1)))->size(), 1u);
 }
 
 // Overwrites the middle of a closed database with garbage.
@@ -560,7 +560,7 @@ TEST(HistoryStoreTest, DamageFoundLaterIsReportedAndRecovered) {
   // Reading every process's history runs into the damage.
   std::string error;
   for (pid_t pid = 1; pid <= 20 && error.empty(); ++pid) {
-    Result<std::vector<WindowAggregate>> r = store.summaries(process(pid).id);
+    Result<std::vector<WindowAggregate>> r = store.summaries(id_of(process(pid)));
     if (!r.ok()) error = r.error();
   }
   if (error.empty()) {
@@ -593,9 +593,9 @@ TEST(HistoryStoreTest, FullDatabaseFailsTheWriteOnlyAndRecovers) {
   EXPECT_NE(error.find("full"), std::string::npos) << error;
   EXPECT_FALSE(std::filesystem::exists(dir / "history.db.corrupt"));
   // Reads still work, the failed tick left nothing half-written...
-  Result<std::vector<Sample>> s = store.series(procs[0].id);
+  Result<std::vector<Reading>> s = store.series(id_of(procs[0]));
   ASSERT_TRUE(s.ok()) << s.error();
-  EXPECT_EQ(s->size(), store.series(procs[49].id)->size());
+  EXPECT_EQ(s->size(), store.series(id_of(procs[49]))->size());
   // ...and once maintenance has made room, recording resumes.
   Result<MaintenanceReport> m = store.maintain(t + 8 * kDay);
   ASSERT_TRUE(m.ok()) << m.error();
@@ -706,9 +706,9 @@ TEST(HistoryStoreTest, TheLastVerdictAndHowItEndedAreKeptAndOutliveTheProcess) {
   const WatchedProcess judged = process(1);
   const WatchedProcess never = process(2);
   ASSERT_TRUE(store.record_batch(std::vector<Observation>{{judged, sample_at(kT0, 1)}, {never, sample_at(kT0, 1)}}));
-  VerdictSummary first;
+  memproxy::heap_query::Verdict first;
   first.trend = "stable";
-  VerdictSummary second;
+  memproxy::heap_query::Verdict second;
   second.trend = "growing";
   second.finding = "growing";
   second.slope_bytes_per_hour = 1.5e9;
@@ -717,27 +717,27 @@ TEST(HistoryStoreTest, TheLastVerdictAndHowItEndedAreKeptAndOutliveTheProcess) {
   second.live_at_start_bytes = uint64_t{1} << 40;
   second.fragmentation_growing = true;
   second.memory_limit_source = "cgroup memory.max";
-  ASSERT_TRUE(store.keep_verdicts(std::vector<KeptVerdict>{{judged.id, first, kT0}}));
-  ASSERT_TRUE(store.keep_verdicts(std::vector<KeptVerdict>{{judged.id, second, kT0 + kMinute}, {process(3).id, second, kT0}}));
-  ASSERT_TRUE(store.mark_ended(judged.id, kT0 + 2 * kMinute));
-  ASSERT_TRUE(store.set_ended_how(judged.id, "killed by the OOM killer (SIGKILL)"));
-  ASSERT_TRUE(store.set_ended_how(process(3).id, "exited with status 0"));
+  ASSERT_TRUE(store.keep_verdicts(std::vector<KeptVerdict>{{id_of(judged), first, kT0}}));
+  ASSERT_TRUE(store.keep_verdicts(std::vector<KeptVerdict>{{id_of(judged), second, kT0 + kMinute}, {id_of(process(3)), second, kT0}}));
+  ASSERT_TRUE(store.mark_ended(id_of(judged), kT0 + 2 * kMinute));
+  ASSERT_TRUE(store.set_ended_how(id_of(judged), "killed by the OOM killer (SIGKILL)"));
+  ASSERT_TRUE(store.set_ended_how(id_of(process(3)), "exited with status 0"));
   Result<std::vector<WatchedProcess>> listed = store.processes();
   ASSERT_TRUE(listed) << listed.error();
   ASSERT_EQ(listed->size(), 2u);
   EXPECT_EQ((*listed)[0].ended_how, "");  // running first
   EXPECT_EQ((*listed)[1].ended_how, "killed by the OOM killer (SIGKILL)");
 
-  Result<std::optional<KeptVerdict>> kept = store.kept_verdict(judged.id);
+  Result<std::optional<KeptVerdict>> kept = store.kept_verdict(id_of(judged));
   ASSERT_TRUE(kept) << kept.error();
   ASSERT_TRUE(kept->has_value());
   const KeptVerdict& k = **kept;
   EXPECT_EQ(k.judged_unix_ns, kT0 + kMinute);
   EXPECT_EQ(nlohmann::json(k.verdict), nlohmann::json(second));
-  Result<std::optional<KeptVerdict>> none = store.kept_verdict(never.id);
+  Result<std::optional<KeptVerdict>> none = store.kept_verdict(id_of(never));
   ASSERT_TRUE(none) << none.error();
   EXPECT_FALSE(none->has_value());
-  Result<std::optional<KeptVerdict>> unknown = store.kept_verdict(process(3).id);
+  Result<std::optional<KeptVerdict>> unknown = store.kept_verdict(id_of(process(3)));
   ASSERT_TRUE(unknown) << unknown.error();
   EXPECT_FALSE(unknown->has_value());
 }
@@ -755,17 +755,17 @@ TEST(HistoryStoreTest, AVersionOneDatabaseIsUpgradedKeepingItsHistory) {
             " ALTER TABLE process DROP COLUMN ended_how; ALTER TABLE process DROP COLUMN sites;"
             " ALTER TABLE process DROP COLUMN sites_ns; UPDATE meta SET value = 1 WHERE key = 'schema_version'");
   HistoryStore store = open_store(path);
-  Result<std::vector<Sample>> series = store.series(process(1).id);
+  Result<std::vector<Reading>> series = store.series(id_of(process(1)));
   ASSERT_TRUE(series) << series.error();
   EXPECT_EQ(series->size(), 5u);
-  VerdictSummary stable;
+  memproxy::heap_query::Verdict stable;
   stable.trend = "stable";
-  ASSERT_TRUE(store.keep_verdicts(std::vector<KeptVerdict>{{process(1).id, stable, kT0}}));
-  Result<std::optional<KeptVerdict>> kept = store.kept_verdict(process(1).id);
+  ASSERT_TRUE(store.keep_verdicts(std::vector<KeptVerdict>{{id_of(process(1)), stable, kT0}}));
+  Result<std::optional<KeptVerdict>> kept = store.kept_verdict(id_of(process(1)));
   ASSERT_TRUE(kept && kept->has_value());
   EXPECT_EQ((*kept)->verdict.trend, "stable");
-  ASSERT_TRUE(store.keep_sites(process(1).id, heap_query::SitesAnswer{}, kT0));
-  Result<std::optional<KeptSites>> sites = store.kept_sites(process(1).id);
+  ASSERT_TRUE(store.keep_sites(id_of(process(1)), heap_query::SitesAnswer{}, kT0));
+  Result<std::optional<KeptSites>> sites = store.kept_sites(id_of(process(1)));
   ASSERT_TRUE(sites && sites->has_value());
 }
 
@@ -805,26 +805,26 @@ TEST(HistoryStoreTest, TheLastCallSitesAreKeptAndOutliveTheProcess) {
   site.growth_bytes_per_hour = 2.5e8;
   site.series = {{kT0, 1 << 20}, {kT0 + kMinute, 3 << 20}};
   second.sites = {site};
-  ASSERT_TRUE(store.keep_sites(kept.id, first, kT0));
-  ASSERT_TRUE(store.keep_sites(kept.id, second, kT0 + kMinute));
-  ASSERT_TRUE(store.keep_sites(process(3).id, second, kT0));  // not kept: no failure
-  ASSERT_TRUE(store.mark_ended(kept.id, kT0 + 2 * kMinute));
+  ASSERT_TRUE(store.keep_sites(id_of(kept), first, kT0));
+  ASSERT_TRUE(store.keep_sites(id_of(kept), second, kT0 + kMinute));
+  ASSERT_TRUE(store.keep_sites(id_of(process(3)), second, kT0));  // not kept: no failure
+  ASSERT_TRUE(store.mark_ended(id_of(kept), kT0 + 2 * kMinute));
   ASSERT_TRUE(store.maintain(kT0 + 3 * kMinute));
 
-  Result<std::optional<KeptSites>> sites = store.kept_sites(kept.id);
+  Result<std::optional<KeptSites>> sites = store.kept_sites(id_of(kept));
   ASSERT_TRUE(sites) << sites.error();
   ASSERT_TRUE(sites->has_value());
   EXPECT_EQ((*sites)->kept_unix_ns, kT0 + kMinute);
   EXPECT_EQ(nlohmann::json((*sites)->answer), nlohmann::json(second));
-  Result<std::optional<KeptSites>> none = store.kept_sites(never.id);
+  Result<std::optional<KeptSites>> none = store.kept_sites(id_of(never));
   ASSERT_TRUE(none) << none.error();
   EXPECT_FALSE(none->has_value());
-  Result<std::optional<KeptSites>> unknown = store.kept_sites(process(3).id);
+  Result<std::optional<KeptSites>> unknown = store.kept_sites(id_of(process(3)));
   ASSERT_TRUE(unknown) << unknown.error();
   EXPECT_FALSE(unknown->has_value());
 
   sql(path, "UPDATE process SET sites = '{\"sites\": 7' WHERE pid = 1");
-  Result<std::optional<KeptSites>> garbled = store.kept_sites(kept.id);
+  Result<std::optional<KeptSites>> garbled = store.kept_sites(id_of(kept));
   ASSERT_TRUE(garbled) << garbled.error();
   EXPECT_FALSE(garbled->has_value());
 }

@@ -35,7 +35,7 @@ namespace {
 using memproxy::heapwatch::ProcessView;
 using memproxy::heapwatch::QueryLimits;
 using memproxy::heapwatch::QueryServer;
-using memproxy::heapwatch::Sample;
+using memproxy::heapwatch::Reading;
 using memproxy::heapwatch::WatchedProcess;
 using nlohmann::json;
 namespace hq = memproxy::heap_query;
@@ -57,7 +57,7 @@ uid_t nobody_uid() {
 
 WatchedProcess process(pid_t pid, uid_t uid, const std::string& program, int64_t started) {
   WatchedProcess p;
-  p.id = {pid, static_cast<uint64_t>(pid) * 100};
+  p.set_id({pid, static_cast<uint64_t>(pid) * 100});
   p.uid = uid;
   p.user = uid == 0 ? "root" : std::to_string(uid);
   p.program = program;
@@ -82,9 +82,9 @@ class FakeState : public memproxy::heapwatch::WatchState {
     v.process = p;
     v.verdict.trend = trend;
     v.verdict.slope_bytes_per_hour = trend == "growing" ? 3600.0 * 1024 : 0;
-    std::vector<Sample>& series = samples_[p.id];
+    std::vector<Reading>& series = samples_[id_of(p)];
     for (size_t i = 1; i <= samples; ++i) {
-      Sample s;
+      Reading s;
       s.unix_ns = static_cast<int64_t>(i) * 1'000'000'000;
       s.live_bytes = 1000 * i;
       series.push_back(s);
@@ -96,17 +96,17 @@ class FakeState : public memproxy::heapwatch::WatchState {
 
   void set_first_verdict(pid_t pid, int64_t unix_ns) {
     for (ProcessView& v : views_) {
-      if (v.process.id.pid == pid) v.verdict.first_verdict_unix_ns = unix_ns;
+      if (v.process.pid == pid) v.verdict.first_verdict_unix_ns = unix_ns;
     }
   }
 
   std::vector<ProcessView> views() const override { return views_; }
   void history(const memproxy::heapwatch::ProcessId& id, int64_t since, int64_t until,
-               SamplesDone done) const override {
-    std::vector<Sample> out;
+               ReadingsDone done) const override {
+    std::vector<Reading> out;
     auto it = samples_.find(id);
     if (it != samples_.end()) {
-      for (const Sample& s : it->second) {
+      for (const Reading& s : it->second) {
         if (s.unix_ns >= since && s.unix_ns <= until) out.push_back(s);
       }
     }
@@ -151,7 +151,7 @@ class FakeState : public memproxy::heapwatch::WatchState {
   }
 
   std::vector<ProcessView> views_;
-  std::map<memproxy::heapwatch::ProcessId, std::vector<Sample>> samples_;
+  std::map<memproxy::heapwatch::ProcessId, std::vector<Reading>> samples_;
   std::vector<WatchedProcess> known_;
   mutable std::mutex mutex_;
   bool held_ = false;

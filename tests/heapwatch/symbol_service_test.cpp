@@ -77,7 +77,7 @@ void start(std::vector<std::string> argv, Target* t) {
   std::string why;
   t->handle = ProcessHandle::of_pid(t->process->pid(), &why);
   ASSERT_TRUE(t->handle) << why;
-  t->watched.id = t->handle->id();
+  t->watched.set_id(t->handle->id());
   t->watched.uid = t->handle->uid();
 }
 
@@ -107,7 +107,7 @@ TEST_F(SymbolServiceTest, AddressesOfARunningProcessOnceEach) {
   ASSERT_TRUE(again) << "a cached answer must not wait for the worker";
   EXPECT_EQ(again->locations[1], answer->locations[0]);
 
-  service.forget(p.id);
+  service.forget(id_of(p));
   EXPECT_EQ(service.cached(), 0u);
 }
 
@@ -119,7 +119,7 @@ TEST_F(SymbolServiceTest, AFullQueueAnswersAtOnce) {
   Handle handle = ProcessHandle::of_pid(::getpid(), &why);
   ASSERT_TRUE(handle) << why;
   WatchedProcess p;
-  p.id = handle->id();
+  p.set_id(handle->id());
   auto answer = ask(service, handle, p, {0x1234}, /*run_loop=*/false);
   ASSERT_TRUE(answer);
   EXPECT_NE(answer->error, "");
@@ -143,7 +143,7 @@ TEST_F(SymbolServiceTest, AProcessThatEndedIsNotRead) {
 TEST_F(SymbolServiceTest, AProcessNotWatchedIsNotRead) {
   SymbolService service(io, options());
   WatchedProcess p;
-  p.id = {::getpid(), process::start_ticks(::getpid()).value_or(0)};
+  p.set_id({::getpid(), process::start_ticks(::getpid()).value_or(0)});
   auto answer = ask(service, nullptr, p, {0x1234}, /*run_loop=*/false);
   ASSERT_TRUE(answer);
   EXPECT_NE(answer->error.find("is no longer watched"), std::string::npos) << answer->error;

@@ -233,7 +233,7 @@ SyntheticSeries generate(Pattern pattern, uint64_t seed, int64_t duration_s, int
         live += rapid_rate * t;
         break;
     }
-    Sample s;
+    Reading s;
     s.unix_ns = series.started_unix_ns + static_cast<int64_t>(t * 1e9);
     s.live_bytes = bytes(live);
     s.rss_bytes = bytes(resident.next(live, extra_overhead, step));

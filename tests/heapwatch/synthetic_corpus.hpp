@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 
 namespace memproxy::heapwatch::corpus {
 
@@ -44,7 +44,7 @@ struct SyntheticSeries {
   uint64_t seed;
   int64_t started_unix_ns;  // the process start: the first sample's time
   int64_t leak_from_s;      // when the leak begins, since the start (0 for none or from the start)
-  std::vector<Sample> samples;
+  std::vector<Reading> samples;
 };
 
 // `duration_s` of samples every `interval_s`, from a start that is not on a

@@ -121,7 +121,7 @@ class TraceRequestsTest : public ::testing::Test {
   std::unique_ptr<TraceRequests> traces;
 
   void SetUp() override {
-    process.id = {4242, 99};
+    process.set_id({4242, 99});
     process.uid = kOwner;
     process.program = "traced";
     limits.stream.drain_interval = 5ms;
@@ -132,7 +132,7 @@ class TraceRequestsTest : public ::testing::Test {
     traces = std::make_unique<TraceRequests>(
         io,
         [this](pid_t pid) -> std::optional<TraceTarget> {
-          if (process_gone || pid != process.id.pid) return std::nullopt;
+          if (process_gone || pid != process.pid) return std::nullopt;
           return TraceTarget{process, ring.get()};
         },
         [this](const WatchedProcess&, std::vector<uint64_t> addresses,
@@ -170,7 +170,7 @@ class TraceRequestsTest : public ::testing::Test {
     return client;
   }
   std::unique_ptr<ClientEnd> ask(uid_t peer, uint32_t seconds = 1, uint64_t min_size = 0) {
-    return ask(tq::trace_request_line({process.id.pid, seconds, min_size}), peer);
+    return ask(tq::trace_request_line({process.pid, seconds, min_size}), peer);
   }
 
   // Runs the loop, reading as the client does, until `done` (bounded).
@@ -192,7 +192,7 @@ TEST_F(TraceRequestsTest, TheRecordsInOrderWithTheirCallersThenTheSummary) {
   ASSERT_FALSE(client->lines.empty());
   auto* started = std::get_if<tq::Started>(&client->lines[0]);
   ASSERT_NE(started, nullptr) << "the first line says what is traced";
-  EXPECT_EQ(started->process.pid, process.id.pid);
+  EXPECT_EQ(started->process.pid, process.pid);
   EXPECT_EQ(started->seconds, 1u);
   EXPECT_EQ(ring->on, 1u);
   EXPECT_EQ(ring->min_size, 100u) << "the filter reaches the process";
@@ -311,7 +311,7 @@ TEST_F(TraceRequestsTest, TheProcessEndingEndsTheTraceAndItsRingIsNotTouchedAfte
   auto client = ask(kOwner, 3600);
   run_until(*client, [&] { return ring->on == 1; });
   for (int i = 0; i < 10; ++i) produce(*ring, 1);
-  traces->process_ended(process.id);
+  traces->process_ended(id_of(process));
   EXPECT_EQ(ring->on, 0u);
   ring.reset();  // unmapped: a later touch is a use after free (the sanitizer build sees it)
   process_gone = true;

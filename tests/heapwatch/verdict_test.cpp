@@ -25,11 +25,11 @@ constexpr int64_t kStart = 1'750'000'007LL * kSecond;
 
 // Samples every `interval_s` for `duration_s`; live bytes (and RSS) as
 // functions of the seconds since the start.
-std::vector<Sample> series(int64_t duration_s, int64_t interval_s, const std::function<double(double)>& live,
+std::vector<Reading> series(int64_t duration_s, int64_t interval_s, const std::function<double(double)>& live,
                            const std::function<double(double)>& rss = nullptr) {
-  std::vector<Sample> out;
+  std::vector<Reading> out;
   for (int64_t t = 0; t <= duration_s; t += interval_s) {
-    Sample s;
+    Reading s;
     s.unix_ns = kStart + t * kSecond;
     double l = live(static_cast<double>(t));
     s.live_bytes = static_cast<uint64_t>(std::max(0.0, l));
@@ -40,11 +40,11 @@ std::vector<Sample> series(int64_t duration_s, int64_t interval_s, const std::fu
   return out;
 }
 
-Verdict judge(const std::vector<Sample>& samples, const VerdictParameters& p = {}) {
+LeakAnalysis judge(const std::vector<Reading>& samples, const VerdictParameters& p = {}) {
   VerdictInput input;
   input.samples = samples;
   input.process_started_unix_ns = kStart;
-  return leak_verdict(input, p);
+  return analyse_leak(input, p);
 }
 
 // Deterministic noise of about `amplitude`, varying from second to second
@@ -54,7 +54,7 @@ double wobble(double t, double amplitude) {
 }
 
 TEST(VerdictTest, NoInputIsNotEnoughData) {
-  Verdict v = leak_verdict(VerdictInput{});
+  LeakAnalysis v = analyse_leak(VerdictInput{});
   EXPECT_EQ(v.trend, Trend::not_enough_data);
   EXPECT_EQ(v.finding, Finding::too_short);
   EXPECT_EQ(v.observed_s, 0);
@@ -64,12 +64,12 @@ TEST(VerdictTest, NoVerdictBeforeWarmUpAndMinimumDuration) {
   auto leak = [](double t) { return 100 * kMiB + t * 50 * kMiB / 3600; };
   const VerdictParameters p;
   const int64_t needed = p.warm_up_s + p.min_duration_s;
-  Verdict early = judge(series(needed - 120, 1, leak), p);
+  LeakAnalysis early = judge(series(needed - 120, 1, leak), p);
   EXPECT_EQ(early.trend, Trend::not_enough_data);
   EXPECT_EQ(early.observed_s, needed - 120);
   EXPECT_GT(early.live_now_bytes, 100 * kMiB);
 
-  Verdict later = judge(series(needed + 60, 1, leak), p);
+  LeakAnalysis later = judge(series(needed + 60, 1, leak), p);
   EXPECT_EQ(later.trend, Trend::growing) << to_string(later.finding);
 }
 
@@ -98,7 +98,7 @@ TEST(VerdictTest, TheFirstVerdictComesWhenFirstVerdictTimeSaysAtTwoTimescales) {
 // by the fast test, long before the 35 minutes the full verdict needs.
 TEST(VerdictTest, AFastLeakIsFlaggedWithinTenMinutesOfItsStart) {
   auto leak = [](double t) { return 64 * kMiB + t * 0.15 * 64 * kMiB / 600 + wobble(t, kMiB); };
-  Verdict at_ten = judge(series(600, 1, leak));
+  LeakAnalysis at_ten = judge(series(600, 1, leak));
   ASSERT_EQ(at_ten.trend, Trend::growing) << to_string(at_ten.finding);
   EXPECT_TRUE(at_ten.fast);
   EXPECT_EQ(at_ten.finding, Finding::growing);
@@ -108,7 +108,7 @@ TEST(VerdictTest, AFastLeakIsFlaggedWithinTenMinutesOfItsStart) {
   EXPECT_EQ(judge(series(540, 1, leak)).trend, Trend::not_enough_data);
   VerdictParameters no_fast;
   no_fast.fast_horizon_s = 0;
-  Verdict without = judge(series(600, 1, leak), no_fast);
+  LeakAnalysis without = judge(series(600, 1, leak), no_fast);
   EXPECT_EQ(without.trend, Trend::not_enough_data);
   EXPECT_FALSE(without.fast);
 }
@@ -122,12 +122,12 @@ TEST(VerdictTest, AGapInAFastLeaksHistoryIsNotJudgedForTheGapAndNeverStable) {
   int for_the_gap = 0;
   for (int gap : {0, 240}) {
     for (int end = 660; end <= 1500; end += 20) {
-      std::vector<Sample> kept;
-      for (const Sample& s : series(end, 1, leak)) {
+      std::vector<Reading> kept;
+      for (const Reading& s : series(end, 1, leak)) {
         const int64_t t = (s.unix_ns - kStart) / kSecond;
         if (t <= 640 || t > 640 + gap) kept.push_back(s);
       }
-      const Verdict v = judge(kept);
+      const LeakAnalysis v = judge(kept);
       if (v.trend == Trend::growing) continue;
       EXPECT_EQ(v.trend, Trend::not_enough_data) << "gap " << gap << " at " << end << ": " << to_string(v.finding);
       EXPECT_EQ(v.finding, gap == 0 ? Finding::too_short : Finding::history_gap) << "gap " << gap << " at " << end;
@@ -144,7 +144,7 @@ TEST(VerdictTest, ALeakBelowTheFastRateWaitsForTheFullVerdict) {
   for (int64_t minutes : {10, 20, 30}) {
     EXPECT_EQ(judge(series(minutes * 60, 1, leak)).trend, Trend::not_enough_data) << minutes << " min";
   }
-  Verdict full = judge(series(36 * 60, 1, leak));
+  LeakAnalysis full = judge(series(36 * 60, 1, leak));
   EXPECT_EQ(full.trend, Trend::growing) << to_string(full.finding);
   EXPECT_FALSE(full.fast);
 }
@@ -154,13 +154,13 @@ TEST(VerdictTest, ALeakBelowTheFastRateWaitsForTheFullVerdict) {
 // the halves' slopes, it is.
 TEST(VerdictTest, AWarmUpAsFastAsAFastLeakIsNotFlagged) {
   auto warmup = [](double t) { return 16 * kMiB + 128 * kMiB * (1 - std::exp(-t / 480.0)) + wobble(t, kMiB); };
-  const std::vector<Sample> samples = series(40 * 60, 1, warmup);
+  const std::vector<Reading> samples = series(40 * 60, 1, warmup);
   VerdictParameters no_levelling;
   no_levelling.fast_levelling_ratio = 0;
   int flagged_without = 0;
   for (int64_t minute = 10; minute <= 40; ++minute) {
-    const std::vector<Sample> until(samples.begin(), samples.begin() + minute * 60 + 1);
-    Verdict v = judge(until);
+    const std::vector<Reading> until(samples.begin(), samples.begin() + minute * 60 + 1);
+    LeakAnalysis v = judge(until);
     EXPECT_NE(v.trend, Trend::growing) << "minute " << minute << ": " << to_string(v.finding);
     flagged_without += judge(until, no_levelling).trend == Trend::growing;
   }
@@ -169,7 +169,7 @@ TEST(VerdictTest, AWarmUpAsFastAsAFastLeakIsNotFlagged) {
 
 TEST(VerdictTest, LinearLeakIsGrowingWithItsRate) {
   const double rate = 20 * kMiB / 3600;  // bytes per second
-  Verdict v = judge(series(3 * 3600, 1, [&](double t) { return 64 * kMiB + rate * t + wobble(t, kMiB); }));
+  LeakAnalysis v = judge(series(3 * 3600, 1, [&](double t) { return 64 * kMiB + rate * t + wobble(t, kMiB); }));
   ASSERT_EQ(v.trend, Trend::growing) << to_string(v.finding);
   EXPECT_EQ(v.finding, Finding::growing);
   EXPECT_NEAR(v.live.slope_bytes_per_hour, 20 * kMiB, 0.03 * 20 * kMiB);
@@ -186,14 +186,14 @@ TEST(VerdictTest, LinearLeakIsGrowingWithItsRate) {
 }
 
 TEST(VerdictTest, ConstantHeapIsStable) {
-  Verdict v = judge(series(4 * 3600, 1, [](double t) { return 80 * kMiB + wobble(t, 2 * kMiB); }));
+  LeakAnalysis v = judge(series(4 * 3600, 1, [](double t) { return 80 * kMiB + wobble(t, 2 * kMiB); }));
   EXPECT_EQ(v.trend, Trend::stable);
   EXPECT_NEAR(v.live.slope_bytes_per_hour, 0, 0.2 * kMiB);
   EXPECT_FALSE(v.fragmentation.growing);
 }
 
 TEST(VerdictTest, PerfectlyFlatHeapIsStable) {
-  Verdict v = judge(series(2 * 3600, 1, [](double) { return 10 * kMiB; }));
+  LeakAnalysis v = judge(series(2 * 3600, 1, [](double) { return 10 * kMiB; }));
   EXPECT_EQ(v.trend, Trend::stable);
   EXPECT_EQ(v.finding, Finding::no_trend);
   EXPECT_EQ(v.live.mann_kendall.s, 0);
@@ -203,7 +203,7 @@ TEST(VerdictTest, TrimmedCacheIsStable) {
   // Grows 200 MiB over 10 minutes, then is emptied: a high, constant floor.
   auto sawtooth = [](double t) { return 50 * kMiB + 200 * kMiB * std::fmod(t, 600.0) / 600.0; };
   for (int64_t hours : {1, 2, 6}) {
-    Verdict v = judge(series(hours * 3600, 1, sawtooth));
+    LeakAnalysis v = judge(series(hours * 3600, 1, sawtooth));
     EXPECT_EQ(v.trend, Trend::stable) << hours << " h: " << to_string(v.finding);
   }
 }
@@ -212,21 +212,21 @@ TEST(VerdictTest, LongWarmUpThenPlateauIsStable) {
   // Still filling well after the 5-minute warm-up the verdict allows.
   auto warmup = [](double t) { return 300 * kMiB * (1 - std::exp(-t / 600.0)) + wobble(t, kMiB); };
   for (int64_t minutes : {40, 60, 120, 240}) {
-    Verdict v = judge(series(minutes * 60, 1, warmup));
+    LeakAnalysis v = judge(series(minutes * 60, 1, warmup));
     EXPECT_EQ(v.trend, Trend::stable) << minutes << " min: " << to_string(v.finding);
   }
 }
 
 TEST(VerdictTest, StepThenFlatIsStable) {
   auto step = [](double t) { return 100 * kMiB + (t > 3600 ? 60 * kMiB : 0) + wobble(t, kMiB); };
-  Verdict v = judge(series(4 * 3600, 1, step));
+  LeakAnalysis v = judge(series(4 * 3600, 1, step));
   EXPECT_EQ(v.trend, Trend::stable) << to_string(v.finding);
 }
 
 TEST(VerdictTest, FragmentationIsReportedButNeverALeak) {
   auto live = [](double t) { return 120 * kMiB + wobble(t, kMiB); };
   auto rss = [](double t) { return 130 * kMiB + t * 30 * kMiB / 3600 + wobble(t, kMiB); };
-  Verdict v = judge(series(3 * 3600, 1, live, rss));
+  LeakAnalysis v = judge(series(3 * 3600, 1, live, rss));
   EXPECT_EQ(v.trend, Trend::stable);
   EXPECT_TRUE(v.fragmentation.growing);
   EXPECT_NEAR(v.fragmentation.trend.slope_bytes_per_hour, 30 * kMiB, 2 * kMiB);
@@ -239,13 +239,13 @@ TEST(VerdictTest, RssBeyondAGrowingHeapIsAFindingOnlyBeyondTheUsualOverhead) {
   const double rate = 20 * kMiB / 3600;
   auto live = [&](double t) { return 64 * kMiB + rate * t + wobble(t, kMiB); };
   auto usual = [&](double t) { return live(t) + 8 * kMiB + 0.05 * rate * t; };
-  Verdict with_usual = judge(series(3 * 3600, 1, live, usual));
+  LeakAnalysis with_usual = judge(series(3 * 3600, 1, live, usual));
   ASSERT_EQ(with_usual.trend, Trend::growing) << to_string(with_usual.finding);
   EXPECT_GT(with_usual.fragmentation.trend.slope_bytes_per_hour, 0.5 * kMiB);
   EXPECT_FALSE(with_usual.fragmentation.growing);
 
   auto beyond = [&](double t) { return live(t) + 8 * kMiB + 0.6 * rate * t; };
-  Verdict with_more = judge(series(3 * 3600, 1, live, beyond));
+  LeakAnalysis with_more = judge(series(3 * 3600, 1, live, beyond));
   ASSERT_EQ(with_more.trend, Trend::growing) << to_string(with_more.finding);
   EXPECT_TRUE(with_more.fragmentation.growing);
   EXPECT_NEAR(with_more.fragmentation.trend.slope_bytes_per_hour, 12 * kMiB, 2 * kMiB);
@@ -253,13 +253,13 @@ TEST(VerdictTest, RssBeyondAGrowingHeapIsAFindingOnlyBeyondTheUsualOverhead) {
 
 TEST(VerdictTest, SummariesAndSamplesGiveTheSameVerdictAsSamplesAlone) {
   const double rate = 8 * kMiB / 3600;
-  std::vector<Sample> all = series(6 * 3600, 1, [&](double t) { return 200 * kMiB + rate * t + wobble(t, 2 * kMiB); });
+  std::vector<Reading> all = series(6 * 3600, 1, [&](double t) { return 200 * kMiB + rate * t + wobble(t, 2 * kMiB); });
   corpus::TieredHistory tiers(all, 3600);
   VerdictInput tiered = tiers.at(all.size() - 1, kStart);
   ASSERT_FALSE(tiered.aggregates.empty());
   ASSERT_LE(tiered.samples.size(), 3600u + 60u);
-  Verdict from_tiers = leak_verdict(tiered);
-  Verdict from_samples = judge(all);
+  LeakAnalysis from_tiers = analyse_leak(tiered);
+  LeakAnalysis from_samples = judge(all);
   EXPECT_EQ(from_tiers.trend, Trend::growing);
   EXPECT_EQ(from_samples.trend, Trend::growing);
   EXPECT_EQ(from_tiers.floor_by_third_bytes, from_samples.floor_by_third_bytes);
@@ -270,7 +270,7 @@ TEST(VerdictTest, SummariesAndSamplesGiveTheSameVerdictAsSamplesAlone) {
   VerdictInput summaries_only;
   summaries_only.aggregates = minutes;
   summaries_only.process_started_unix_ns = kStart;
-  EXPECT_EQ(leak_verdict(summaries_only).trend, Trend::growing);
+  EXPECT_EQ(analyse_leak(summaries_only).trend, Trend::growing);
 }
 
 TEST(VerdictTest, OtherTimescales) {
@@ -293,22 +293,22 @@ TEST(VerdictTest, WarmUpCountsFromTheProcessStart) {
   // (The leak is fast enough for the fast test, which is not what this is about.)
   VerdictParameters p;
   p.fast_horizon_s = 0;
-  std::vector<Sample> s = series(p.min_duration_s + p.warm_up_s / 2, 1, [](double t) { return 50 * kMiB + t * 100 * kMiB / 3600; });
+  std::vector<Reading> s = series(p.min_duration_s + p.warm_up_s / 2, 1, [](double t) { return 50 * kMiB + t * 100 * kMiB / 3600; });
   VerdictInput input;
   input.samples = s;
   input.process_started_unix_ns = kStart - 3600 * kSecond;
-  Verdict v = leak_verdict(input, p);
+  LeakAnalysis v = analyse_leak(input, p);
   EXPECT_EQ(v.trend, Trend::growing);
   EXPECT_LE(v.analysed_from_unix_ns, kStart + 60 * kSecond);
   input.process_started_unix_ns = 0;  // unknown: from the first sample
-  EXPECT_EQ(leak_verdict(input, p).trend, Trend::not_enough_data);
+  EXPECT_EQ(analyse_leak(input, p).trend, Trend::not_enough_data);
 }
 
 TEST(VerdictTest, OnlyTheMostRecentSpanIsAnalysed) {
   // A leak long ago, then a week of flat heap.
   auto old_leak = [](double t) { return 100 * kMiB + std::min(t, 86400.0) * 10 * kMiB / 3600; };
-  std::vector<Sample> s = series(9 * 86400, 60, old_leak);
-  Verdict v = judge(s);
+  std::vector<Reading> s = series(9 * 86400, 60, old_leak);
+  LeakAnalysis v = judge(s);
   EXPECT_EQ(v.trend, Trend::stable);
   EXPECT_GE(v.analysed_from_unix_ns, kStart + 2 * 86400 * kSecond - 120 * kSecond);
 }
@@ -316,7 +316,7 @@ TEST(VerdictTest, OnlyTheMostRecentSpanIsAnalysed) {
 TEST(VerdictTest, LateLeakInALongRunningProcessIsFound) {
   // Flat for three days, then 5 MiB/h for the last day.
   auto late = [](double t) { return 300 * kMiB + std::max(0.0, t - 3 * 86400) * 5 * kMiB / 3600 + wobble(t, 2 * kMiB); };
-  Verdict v = judge(series(4 * 86400, 10, late));
+  LeakAnalysis v = judge(series(4 * 86400, 10, late));
   EXPECT_EQ(v.trend, Trend::growing) << to_string(v.finding);
   EXPECT_LT(v.analysed_s, 2 * 86400);
   EXPECT_NEAR(v.live.slope_bytes_per_hour, 5 * kMiB, 1.5 * kMiB);
@@ -324,37 +324,37 @@ TEST(VerdictTest, LateLeakInALongRunningProcessIsFound) {
 
 TEST(VerdictTest, PartialNewestWindowDoesNotReadAsGrowth) {
   // A flat heap whose newest window holds one sample above the floor.
-  std::vector<Sample> s = series(2 * 3600, 1, [](double t) { return 100 * kMiB + wobble(t, 4 * kMiB); });
-  Sample spike = s.back();
+  std::vector<Reading> s = series(2 * 3600, 1, [](double t) { return 100 * kMiB + wobble(t, 4 * kMiB); });
+  Reading spike = s.back();
   spike.unix_ns = window_start(s.back().unix_ns, 60 * kSecond) + 60 * kSecond;
   spike.live_bytes = 180 * 1024 * 1024;
   s.push_back(spike);
-  Verdict v = judge(s);
+  LeakAnalysis v = judge(s);
   EXPECT_EQ(v.trend, Trend::stable);
   EXPECT_LE(v.analysed_until_unix_ns, spike.unix_ns);  // the spike's window starts at the spike
   EXPECT_EQ(v.live_now_bytes, spike.live_bytes);
 }
 
 TEST(VerdictTest, SamplesGoingBackInTimeAreSkipped) {
-  std::vector<Sample> s = series(3 * 3600, 1, [](double t) { return 64 * kMiB + t * 30 * kMiB / 3600; });
-  Verdict before = judge(s);
-  Sample stale = s[100];
+  std::vector<Reading> s = series(3 * 3600, 1, [](double t) { return 64 * kMiB + t * 30 * kMiB / 3600; });
+  LeakAnalysis before = judge(s);
+  Reading stale = s[100];
   stale.live_bytes = 0;
   s.insert(s.begin() + 5000, stale);
-  Verdict after = judge(s);
+  LeakAnalysis after = judge(s);
   EXPECT_EQ(after.trend, before.trend);
   EXPECT_EQ(after.floor_by_third_bytes, before.floor_by_third_bytes);
 }
 
 TEST(VerdictTest, ExtremeValuesAndParametersDoNotBreakIt) {
-  std::vector<Sample> s = series(2 * 3600, 1, [](double t) { return t; });
+  std::vector<Reading> s = series(2 * 3600, 1, [](double t) { return t; });
   for (std::size_t i = 0; i < s.size(); i += 7) {
     s[i].live_bytes = std::numeric_limits<uint64_t>::max();
     s[i].rss_bytes = 0;
   }
   // The floors are the lows, which the saturated samples never are: the
   // heap grows 2 KiB an hour, far below the growth that counts.
-  Verdict extreme = judge(s);
+  LeakAnalysis extreme = judge(s);
   EXPECT_EQ(extreme.trend, Trend::stable) << to_string(extreme.finding);
   EXPECT_EQ(extreme.finding, Finding::too_slow) << to_string(extreme.finding);
   EXPECT_EQ(extreme.observed_s, 2 * 3600);
@@ -371,7 +371,7 @@ TEST(VerdictTest, ExtremeValuesAndParametersDoNotBreakIt) {
   odd.min_growth_fraction = -1;
   // Clamped to a one-second window, no warm-up and no shortest span: the
   // hour is judged, and its 0.34 MiB of growth is below 1 MiB.
-  Verdict v = judge(series(3600, 1, [](double t) { return 1e6 + t * 100; }), odd);
+  LeakAnalysis v = judge(series(3600, 1, [](double t) { return 1e6 + t * 100; }), odd);
   EXPECT_EQ(v.trend, Trend::stable) << to_string(v.finding);
   EXPECT_EQ(v.finding, Finding::too_slow) << to_string(v.finding);
   EXPECT_EQ(v.observed_s, 3600);
@@ -417,7 +417,7 @@ TEST_F(CorpusTest, EveryLabelPrecisionRecallAndTimeToFlag) {
     for (int seed = kFirstSeed; seed < kFirstSeed + kSeeds; ++seed) {
       corpus::SyntheticSeries s = corpus::generate(p.pattern, static_cast<uint64_t>(seed), kHours * 3600);
       corpus::ReplayOutcome r = corpus::replay(s, parameters);
-      const Verdict& v = r.final_verdict;
+      const LeakAnalysis& v = r.final_verdict;
       const Trend expected = p.leaking ? Trend::growing : Trend::stable;
       EXPECT_EQ(v.trend, expected) << p.label << " seed " << seed << ": " << to_string(v.finding);
       if (p.leaking) {

@@ -203,7 +203,7 @@ TEST(TopTable, TheTimeToExhaustionIsAColumnOnlyWhenSomeProcessHasOne) {
 }
 
 TEST(History, Csv) {
-  hq::Sample s{1'700'000'000'123'000'000, 1, 2, 3, 4, 5};
+  hq::Reading s{1'700'000'000'123'000'000, 1, 2, 3, 4, 5};
   EXPECT_EQ(history_csv({s}),
             "unix_ns,time,live_bytes,peak_bytes,rss_bytes,allocations,frees\n"
             "1700000000123000000,2023-11-14T22:13:20.123Z,1,2,3,4,5\n");

@@ -28,7 +28,7 @@ inline hq::History history(size_t count, uint64_t step = 64 * 1024) {
   h.process.exe = "/usr/local/bin/leaky";
   h.process.started_unix_ns = kStart - 5 * kSecond;
   for (size_t i = 0; i < count; ++i) {
-    hq::Sample s;
+    hq::Reading s;
     s.unix_ns = kStart + static_cast<int64_t>(i) * kSecond;
     s.live_bytes = (1u << 20) + i * step;
     s.peak_bytes = s.live_bytes;

@@ -126,13 +126,17 @@ struct Process {
   std::string ended_how;
 };
 
-struct Sample {
+// One reading of a process's account, taken periodically (not a sampled
+// allocation). Live bytes are the usable sizes of the blocks allocated and
+// not yet freed, so they are exact; peak is the highest live value the
+// process itself observed.
+struct Reading {
   int64_t unix_ns = 0;
   uint64_t live_bytes = 0;
   uint64_t peak_bytes = 0;
-  uint64_t rss_bytes = 0;
-  uint64_t allocations = 0;
-  uint64_t frees = 0;
+  uint64_t rss_bytes = 0;     // resident set size, /proc/PID/statm
+  uint64_t allocations = 0;   // allocation calls since the process started (malloc, calloc, aligned, new, ...)
+  uint64_t frees = 0;         // free calls since the process started (free, delete, ...)
 };
 
 struct Verdict {
@@ -164,7 +168,7 @@ struct Verdict {
 
 struct View {
   Process process;
-  Sample latest;
+  Reading latest;
   double allocations_per_second = 0;
   double frees_per_second = 0;
   Verdict verdict;
@@ -172,7 +176,7 @@ struct View {
 
 struct History {
   Process process;
-  std::vector<Sample> samples;  // oldest first
+  std::vector<Reading> samples;  // oldest first
   bool truncated = false;       // older samples were left out (kMaxHistorySamples)
   std::optional<Verdict> verdict;
 };
@@ -205,14 +209,14 @@ std::string answer_line(const nlohmann::json& answer);
 std::string error_line(const std::string& why);
 
 void to_json(nlohmann::json& j, const Process& p);
-void to_json(nlohmann::json& j, const Sample& s);
+void to_json(nlohmann::json& j, const Reading& s);
 void to_json(nlohmann::json& j, const Verdict& v);
 void to_json(nlohmann::json& j, const View& v);
 void to_json(nlohmann::json& j, const History& h);
 // Each throws nlohmann::json::exception when a field is missing or of the
 // wrong type.
 void from_json(const nlohmann::json& j, Process& p);
-void from_json(const nlohmann::json& j, Sample& s);
+void from_json(const nlohmann::json& j, Reading& s);
 void from_json(const nlohmann::json& j, Verdict& v);
 void from_json(const nlohmann::json& j, View& v);
 void from_json(const nlohmann::json& j, History& h);

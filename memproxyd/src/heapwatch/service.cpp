@@ -43,12 +43,12 @@ std::string Service::start() {
   start_symbols();
   start_sites();
   heap_watch_->registry().on_end = [this](const Watched& w) {
-    if (keeper_) keeper_->ended(w.process.id, w.process.ended_unix_ns);
-    watch_state_->forget(w.process.id);
-    traces_->process_ended(w.process.id);  // before its account is unmapped
-    site_watch_->forget(w.process.id);
-    if (site_keeping_) site_keeping_->forget(w.process.id);
-    symbols_->forget(w.process.id);
+    if (keeper_) keeper_->ended(id_of(w.process), w.process.ended_unix_ns);
+    watch_state_->forget(id_of(w.process));
+    traces_->process_ended(id_of(w.process));  // before its account is unmapped
+    site_watch_->forget(id_of(w.process));
+    if (site_keeping_) site_keeping_->forget(id_of(w.process));
+    symbols_->forget(id_of(w.process));
   };
   start_traces();
   start_site_keeping();
@@ -69,12 +69,12 @@ std::string Service::start() {
     watch_state_->ended_how(id, how);
     if (keeper_) keeper_->ended_how(id, how);
   };
-  heap_watch_->on_tick = [this](const std::vector<Reading>& readings, int64_t unix_ns) {
+  heap_watch_->on_tick = [this](const std::vector<ProcessReading>& readings, int64_t unix_ns) {
     site_watch_->on_tick(heap_watch_->registry(), unix_ns);
     if (keeper_ && keeper_->accepting()) {
       std::vector<Observation> tick;
       tick.reserve(readings.size());
-      for (const Reading& r : readings) tick.push_back({*r.process, r.sample});
+      for (const ProcessReading& r : readings) tick.push_back({*r.process, r.reading});
       keeper_->record(std::move(tick));
     }
     exporters_->on_tick(std::chrono::steady_clock::now());
@@ -109,12 +109,12 @@ void Service::start_traces() {
       [&registry](pid_t pid) -> std::optional<TraceTarget> {
         std::optional<TraceTarget> found;
         registry.for_each([&](const Watched& w) {
-          if (w.process.id.pid == pid && w.account) found = TraceTarget{w.process, &w.account.trace()};
+          if (w.process.pid == pid && w.account) found = TraceTarget{w.process, &w.account.trace()};
         });
         return found;
       },
       [this, &registry](const WatchedProcess& process, std::vector<uint64_t> addresses, SymbolService::Done done) {
-        const Watched* watched = registry.find(process.id);
+        const Watched* watched = registry.find(id_of(process));
         symbols_->symbolize(watched ? watched->handle : nullptr, process, std::move(addresses), std::move(done));
       },
       limits);
@@ -144,12 +144,12 @@ void Service::recall_ended_growing() {
     std::vector<ProcessView> views;
     for (const WatchedProcess& p : *processes) {
       if (p.ended_unix_ns == 0 || p.ended_unix_ns < since) continue;
-      Result<std::optional<KeptVerdict>> kept = store->kept_verdict(p.id);
+      Result<std::optional<KeptVerdict>> kept = store->kept_verdict(id_of(p));
       if (!kept || !*kept || state_of((*kept)->verdict) != VerdictState::growing) continue;
       ProcessView v;
       v.process = p;
       v.verdict = (*kept)->verdict;
-      if (Result<std::vector<Sample>> last = store->series(p.id, p.ended_unix_ns - kNsPerSecond * 60); last && !last->empty()) {
+      if (Result<std::vector<Reading>> last = store->series(id_of(p), p.ended_unix_ns - kNsPerSecond * 60); last && !last->empty()) {
         v.latest = last->back();
       }
       views.push_back(std::move(v));
@@ -193,14 +193,14 @@ void Service::start_site_keeping() {
         if (Result<std::vector<WatchedProcess>> processes = store->processes()) {
           const WatchedProcess* newest = nullptr;
           for (const WatchedProcess& p : *processes) {
-            if (p.id.pid != pid || p.ended_unix_ns == 0 || !visible_to(peer, p.uid)) continue;
+            if (p.pid != pid || p.ended_unix_ns == 0 || !visible_to(peer, p.uid)) continue;
             if (newest == nullptr || p.started_unix_ns > newest->started_unix_ns) newest = &p;
           }
           if (newest != nullptr) {
-            Result<std::optional<KeptSites>> kept = store->kept_sites(newest->id);
+            Result<std::optional<KeptSites>> kept = store->kept_sites(id_of(*newest));
             if (kept && *kept) {
               answer = std::move((*kept)->answer);
-              answer->process = to_wire(*newest);
+              answer->process = *newest;
             }
           }
         }

@@ -32,8 +32,8 @@ std::chrono::milliseconds time_scaled(std::chrono::milliseconds interval, int sc
   return std::max(std::chrono::milliseconds(1), interval / std::max(1, scale));
 }
 
-VerdictSummary summarize(const Verdict& v) {
-  VerdictSummary s;
+heap_query::Verdict summarize(const LeakAnalysis& v) {
+  heap_query::Verdict s;
   s.trend = to_string(v.trend);
   s.finding = to_string(v.finding);
   s.slope_bytes_per_hour = v.live.slope_bytes_per_hour;
@@ -49,7 +49,7 @@ VerdictSummary summarize(const Verdict& v) {
   return s;
 }
 
-VerdictState state_of(const VerdictSummary& summary) {
+VerdictState state_of(const heap_query::Verdict& summary) {
   if (summary.trend == to_string(Trend::growing)) return VerdictState::growing;
   if (summary.trend == to_string(Trend::stable)) return VerdictState::stable;
   return VerdictState::not_judged;

@@ -22,13 +22,13 @@ VerdictParameters time_scaled(VerdictParameters parameters, int scale);
 std::chrono::milliseconds time_scaled(std::chrono::milliseconds interval, int scale);
 ExhaustionParameters time_scaled(ExhaustionParameters parameters, int scale);
 
-VerdictSummary summarize(const Verdict& verdict);
+heap_query::Verdict summarize(const LeakAnalysis& verdict);
 
 // What a view says of a process: judged growing, judged stable, or not
 // judged yet (too little history, or none kept). "stable" is never said of
 // a process that was not judged.
 enum class VerdictState { not_judged, stable, growing };
-VerdictState state_of(const VerdictSummary& summary);
+VerdictState state_of(const heap_query::Verdict& summary);
 // "not_judged", "stable", "growing": the state label of the verdict metric.
 const char* state_label(VerdictState state);
 // "not judged", "stable", "growing": the words of the daemon's log.

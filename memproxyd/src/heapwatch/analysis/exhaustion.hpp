@@ -16,7 +16,7 @@
 #include <optional>
 #include <span>
 
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -37,7 +37,7 @@ struct Exhaustion {
 
 // `samples` oldest first; `limit_bytes` what the process may use (0: none
 // known, no forecast).
-std::optional<Exhaustion> forecast_exhaustion(std::span<const Sample> samples, uint64_t limit_bytes,
+std::optional<Exhaustion> forecast_exhaustion(std::span<const Reading> samples, uint64_t limit_bytes,
                                               const ExhaustionParameters& parameters = {});
 
 }  // namespace memproxy::heapwatch

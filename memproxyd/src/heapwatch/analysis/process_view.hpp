@@ -1,7 +1,6 @@
 // What the daemon shows of one watched process: to memproxyctl (top, leaks,
-// history) through the query socket, and to Prometheus. A plain copy,
-// independent of how the sampler, the history store and the verdict keep
-// their own data.
+// history) through the query socket, and to Prometheus. Built in the wire
+// types memproxyctl reads, so the query server sends it as it is.
 #ifndef MEMPROXYD_HEAPWATCH_PROCESS_VIEW_HPP
 #define MEMPROXYD_HEAPWATCH_PROCESS_VIEW_HPP
 
@@ -12,22 +11,13 @@
 #include <vector>
 
 #include "heapwatch/intake/result.hpp"
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 #include "memproxy/heap_query.hpp"
 
 namespace memproxy::heapwatch {
 
-// The leak verdict in words and numbers, as the verdict pass makes it:
-// the very form the query socket sends and memproxyctl reads, and the one
-// the history keeps of each process's last judged verdict.
-using VerdictSummary = heap_query::Verdict;
-
-struct ProcessView {
-  WatchedProcess process;
-  Sample latest;                       // the newest sample
-  double allocations_per_second = 0;   // over the last minute
-  double frees_per_second = 0;
-  VerdictSummary verdict;
+// The view as memproxyctl reads it, and what only the daemon needs of it.
+struct ProcessView : heap_query::View {
   // A daemon just started (or restarted) has not yet made its first verdict
   // pass over this process: its verdict is unknown here, though the history
   // may hold one. Not "not judged": the exporters leave its verdict out.
@@ -42,16 +32,16 @@ struct ProcessView {
 // else later, so the loop never waits on the disk.
 class WatchState {
  public:
-  using SamplesDone = std::function<void(Result<std::vector<Sample>>)>;
+  using ReadingsDone = std::function<void(Result<std::vector<Reading>>)>;
   using ProcessesDone = std::function<void(Result<std::vector<WatchedProcess>>)>;
-  using VerdictDone = std::function<void(Result<std::optional<VerdictSummary>>)>;
+  using VerdictDone = std::function<void(Result<std::optional<heap_query::Verdict>>)>;
 
   virtual ~WatchState() = default;
   virtual std::vector<ProcessView> views() const = 0;
   // Samples of one process (running or ended, while its history is kept)
   // between two times, oldest first: one-second samples where they are
   // kept, one representative per one-minute summary before (its mean).
-  virtual void history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns, SamplesDone done) const = 0;
+  virtual void history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns, ReadingsDone done) const = 0;
   // Processes whose history is kept, running or not, newest first.
   virtual void known_processes(ProcessesDone done) const = 0;
   // The last verdict kept of a process: what it was judged before it ended,
@@ -59,7 +49,7 @@ class WatchState {
   // a state that keeps no history.
   virtual void kept_verdict(const ProcessId& id, VerdictDone done) const {
     (void)id;
-    done(std::optional<VerdictSummary>{});
+    done(std::optional<heap_query::Verdict>{});
   }
   // Processes that ended while their verdict was growing, recently (within
   // kEndedGrowingForNs), the latest end first; their views carry the end

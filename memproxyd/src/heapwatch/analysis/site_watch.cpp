@@ -3,9 +3,9 @@
 namespace memproxy::heapwatch {
 
 SiteHistory& SiteWatch::history_of(const WatchedProcess& process) {
-  auto it = histories_.find(process.id);
+  auto it = histories_.find(id_of(process));
   if (it == histories_.end()) {
-    it = histories_.emplace(process.id, SiteHistory(limits_, growth_)).first;
+    it = histories_.emplace(id_of(process), SiteHistory(limits_, growth_)).first;
     it->second.set_started(process.started_unix_ns);
   }
   return it->second;

@@ -340,16 +340,16 @@ const char* to_string(Finding finding) {
 int64_t first_verdict_unix_ns(int64_t origin_unix_ns, const VerdictParameters& parameters) {
   const Settings s(parameters);
   // The first analysed window is the first whose start is not before the
-  // end of the warm-up (windows_from in leak_verdict).
+  // end of the warm-up (windows_from in analyse_leak).
   const int64_t warm = origin_unix_ns + s.warm_up_ns;
   int64_t first_window = window_start(warm, s.window_ns);
   if (first_window < warm) first_window += s.window_ns;
   return first_window + s.min_duration_ns;
 }
 
-Verdict leak_verdict(const VerdictInput& input, const VerdictParameters& parameters) {
+LeakAnalysis analyse_leak(const VerdictInput& input, const VerdictParameters& parameters) {
   const Settings s(parameters);
-  Verdict v;
+  LeakAnalysis v;
   AnalysisSeries series = analysis_windows(input, s.window_ns, s.max_span_ns);
   if (series.empty) return v;
   v.observed_s = (series.last_unix_ns - series.first_unix_ns) / kNsPerSecond;

@@ -85,7 +85,7 @@
 
 #include "heapwatch/analysis/trend_statistics.hpp"
 #include "heapwatch/analysis/window_aggregate.hpp"
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -116,7 +116,7 @@ struct VerdictInput {
   // Older history as the store keeps it, oldest first, then the recent
   // samples, oldest first and newer than every aggregate. Either may be empty.
   std::span<const WindowAggregate> aggregates;
-  std::span<const Sample> samples;
+  std::span<const Reading> samples;
   // When known (not 0), the warm-up counts from here rather than from the
   // first sample: a daemon that restarts does not re-wait a warm-up.
   int64_t process_started_unix_ns = 0;
@@ -154,7 +154,7 @@ struct FragmentationEvidence {
   int64_t overhead_bytes_now = 0;       // and of the last
 };
 
-struct Verdict {
+struct LeakAnalysis {
   Trend trend = Trend::not_enough_data;
   Finding finding = Finding::too_short;
   // Over the horizon that flagged the growth, else over the whole analysed span.
@@ -174,7 +174,7 @@ struct Verdict {
   FragmentationEvidence fragmentation;
 };
 
-Verdict leak_verdict(const VerdictInput& input, const VerdictParameters& parameters = {});
+LeakAnalysis analyse_leak(const VerdictInput& input, const VerdictParameters& parameters = {});
 
 // When a process whose warm-up counts from `origin_unix_ns` (its start)
 // has history enough for a verdict other than not_enough_data: the first

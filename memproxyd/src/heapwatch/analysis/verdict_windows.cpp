@@ -18,7 +18,7 @@ class WindowBuilder {
         static_cast<double>(a.live_bytes_mean) * a.count, static_cast<double>(a.rss_bytes_mean) * a.count, a.count);
   }
 
-  void add_sample(const Sample& s) {
+  void add_sample(const Reading& s) {
     add(window_start(s.unix_ns, window_ns_), s.live_bytes, s.unix_ns, static_cast<double>(s.live_bytes),
         static_cast<double>(s.rss_bytes), 1);
   }
@@ -101,7 +101,7 @@ AnalysisSeries analysis_windows(const VerdictInput& input, int64_t window_ns, in
   }
   WindowBuilder builder(window_ns, keep_from, series.windows);
   for (const WindowAggregate& a : aggregates) builder.add_summary(a);
-  for (const Sample& s : samples) {
+  for (const Reading& s : samples) {
     if (s.unix_ns > newest_summary_ns) builder.add_sample(s);
   }
   builder.finish();

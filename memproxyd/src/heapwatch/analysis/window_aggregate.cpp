@@ -17,7 +17,7 @@ struct AggregateBuilder {
   Sum live_sum = 0;
   Sum rss_sum = 0;
 
-  void start(const Sample& s, int64_t start_ns) {
+  void start(const Reading& s, int64_t start_ns) {
     window = WindowAggregate{};
     window.start_unix_ns = start_ns;
     window.first_unix_ns = s.unix_ns;
@@ -27,7 +27,7 @@ struct AggregateBuilder {
     add(s);
   }
 
-  void add(const Sample& s) {
+  void add(const Reading& s) {
     WindowAggregate& w = window;
     w.last_unix_ns = s.unix_ns;
     ++w.count;
@@ -56,11 +56,11 @@ int64_t window_start(int64_t unix_ns, int64_t width_ns) {
   return q * width_ns;
 }
 
-std::vector<WindowAggregate> aggregate_windows(std::span<const Sample> samples, int64_t width_ns) {
+std::vector<WindowAggregate> aggregate_windows(std::span<const Reading> samples, int64_t width_ns) {
   std::vector<WindowAggregate> out;
   AggregateBuilder builder;
   bool open = false;
-  for (const Sample& s : samples) {
+  for (const Reading& s : samples) {
     int64_t start = window_start(s.unix_ns, width_ns);
     if (open && start == builder.window.start_unix_ns) {
       builder.add(s);
@@ -94,8 +94,8 @@ WindowAggregate merge_windows(const WindowAggregate& a, const WindowAggregate& b
   return m;
 }
 
-Sample representative_sample(const WindowAggregate& window) {
-  Sample s;
+Reading representative_sample(const WindowAggregate& window) {
+  Reading s;
   s.unix_ns = window.last_unix_ns;
   s.live_bytes = window.live_bytes_mean;
   s.peak_bytes = window.peak_bytes;

@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -38,7 +38,7 @@ int64_t window_start(int64_t unix_ns, int64_t width_ns);
 
 // Summarises `samples` (in time order) into windows of `width_ns`, oldest
 // first, one per window that holds a sample. O(n).
-std::vector<WindowAggregate> aggregate_windows(std::span<const Sample> samples, int64_t width_ns);
+std::vector<WindowAggregate> aggregate_windows(std::span<const Reading> samples, int64_t width_ns);
 
 // One summary of the samples summarised by `a` and by `b` (windows of the same
 // start, or `a` widened to hold `b`): the means weighted by their counts.
@@ -47,7 +47,7 @@ WindowAggregate merge_windows(const WindowAggregate& a, const WindowAggregate& b
 // A sample that stands for the whole window where only its summary is left:
 // at its last sample's time, with the mean live and resident bytes, the peak
 // and the counters at its end.
-Sample representative_sample(const WindowAggregate& window);
+Reading representative_sample(const WindowAggregate& window);
 
 }  // namespace memproxy::heapwatch
 

@@ -51,7 +51,7 @@ size_t Finder::scan(bool settle) {
     heap::MappedAccount account = heap::MappedAccount::of_process(pid, &why, heap_socket_.c_str());
     if (!account) continue;
     auto identity = identify(pid, handle->uid());
-    if (!identity || identity->id != handle->id() || !handle->check().empty()) continue;
+    if (!identity || id_of(*identity) != handle->id() || !handle->check().empty()) continue;
     const uid_t uid = identity->uid;
     why = registry_.add(std::move(*identity), std::move(account), std::move(handle));
     if (why.empty()) {

@@ -69,7 +69,7 @@ void HeapWatch::schedule() {
 
 void HeapWatch::tick() {
   const int64_t now = unix_now_ns();
-  std::vector<Reading> readings = sample_all(registry_, now);
+  std::vector<ProcessReading> readings = poll_all(registry_, now);
   if (on_tick) on_tick(readings, now);
 }
 

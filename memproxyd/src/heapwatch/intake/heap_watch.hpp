@@ -17,7 +17,7 @@
 #include "heapwatch/intake/finder.hpp"
 #include "heapwatch/intake/intake.hpp"
 #include "heapwatch/intake/registry.hpp"
-#include "heapwatch/intake/sampler.hpp"
+#include "heapwatch/intake/poller.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -40,7 +40,7 @@ class HeapWatch {
   // Called for each process the registry takes (not for a new image of one).
   std::function<void(const Watched&)> on_added;
   // Called after every tick with its readings (history, exporters).
-  std::function<void(const std::vector<Reading>&, int64_t unix_ns)> on_tick;
+  std::function<void(const std::vector<ProcessReading>&, int64_t unix_ns)> on_tick;
   // How a process that ended did, in words, once the kernel says (after its
   // end, which the registry's on_end announced; ExitWatch).
   std::function<void(const ProcessId&, const std::string& how)> on_end_known;

@@ -155,13 +155,13 @@ void Intake::receive_hello(std::shared_ptr<Connection> c) {
     }
     Handle handle = ProcessHandle::of_peer(c->socket.native_handle(), &why);
     std::optional<WatchedProcess> process = handle ? identify(peer.pid, handle->uid()) : std::nullopt;
-    if (handle && process && process->id != handle->id()) process.reset();
+    if (handle && process && id_of(*process) != handle->id()) process.reset();
     if (!handle || !process) {
       refusals_.refused(peer.uid, peer.pid, !handle ? why : "it is gone");
       drop(c);
       return;
     }
-    const bool exec_of_watched = registry_.contains(process->id);  // the registry logs what it runs now
+    const bool exec_of_watched = registry_.contains(id_of(*process));  // the registry logs what it runs now
     why = registry_.add(std::move(*process), std::move(account), std::move(handle));
     if (!why.empty()) {
       spdlog::warn("heap socket: not watching pid {} (uid {}): {}", peer.pid, peer.uid, why);

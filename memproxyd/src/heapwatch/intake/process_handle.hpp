@@ -22,7 +22,7 @@
 #include <memory>
 #include <string>
 
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 #include "memproxy/unique_fd.hpp"
 
 namespace memproxy::heapwatch {

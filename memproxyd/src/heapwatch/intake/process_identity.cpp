@@ -43,7 +43,7 @@ std::optional<WatchedProcess> identify(pid_t pid, uid_t uid) {
   auto ticks = process::start_ticks(pid);
   if (!ticks) return std::nullopt;
   WatchedProcess p;
-  p.id = {pid, *ticks};
+  p.set_id({pid, *ticks});
   p.uid = uid;
   p.user = user_name(uid);
   process::Names names = process::names_of(pid);

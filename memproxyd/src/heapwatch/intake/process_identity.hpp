@@ -6,7 +6,7 @@
 
 #include <optional>
 
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 
 namespace memproxy::heapwatch {
 

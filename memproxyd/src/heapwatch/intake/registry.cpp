@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "heapwatch/intake/sampler.hpp"
+#include "heapwatch/intake/poller.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -23,14 +23,14 @@ void take_first_reading(Registry& registry, const Watched& w) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
   heap::Totals totals;
-  Sample s = read_sample(w, now, &totals);
-  registry.record(w.process.id, s, totals);
+  Reading s = take_reading(w, now, &totals);
+  registry.record(id_of(w.process), s, totals);
 }
 
 }  // namespace
 
 std::string Registry::add(WatchedProcess process, heap::MappedAccount account, Handle handle) {
-  if (auto it = entries_.find(process.id); it != entries_.end()) {
+  if (auto it = entries_.find(id_of(process)); it != entries_.end()) {
     return replace_image(it->second, std::move(process), std::move(account));
   }
   if (entries_.size() >= limits_.max_processes) {
@@ -42,7 +42,7 @@ std::string Registry::add(WatchedProcess process, heap::MappedAccount account, H
            " watched processes, the per-user limit";
   }
   ++mine;
-  Watched& w = entries_[process.id];
+  Watched& w = entries_[id_of(process)];
   w.process = std::move(process);
   w.account = std::move(account);
   if (w.account) switch_off_left_trace(w.account.trace());
@@ -68,7 +68,7 @@ std::string Registry::replace_image(Watched& w, WatchedProcess process, heap::Ma
   w.recent.clear();
   w.last_totals = {};
   take_first_reading(*this, w);
-  spdlog::info("pid {} now runs {}", w.process.id.pid, w.process.program);
+  spdlog::info("pid {} now runs {}", w.process.pid, w.process.program);
   return "";
 }
 
@@ -89,7 +89,7 @@ const Watched* Registry::find(const ProcessId& id) const {
   return it == entries_.end() ? nullptr : &it->second;
 }
 
-void Registry::record(const ProcessId& id, const Sample& sample, const heap::Totals& totals) {
+void Registry::record(const ProcessId& id, const Reading& sample, const heap::Totals& totals) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
   Watched& w = it->second;

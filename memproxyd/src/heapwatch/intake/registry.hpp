@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "heapwatch/intake/process_handle.hpp"
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 #include "memproxy/heap_reader.hpp"
 
 namespace memproxy::heapwatch {
@@ -35,7 +35,7 @@ struct Watched {
   WatchedProcess process;
   heap::MappedAccount account;
   Handle handle;               // the process itself; null only for a test's made-up process
-  std::deque<Sample> recent;   // oldest first
+  std::deque<Reading> recent;   // oldest first
   heap::Totals last_totals;    // of the newest sample
   std::vector<heap::MappedAccount> replaced;  // of the images it ran before an exec, < kMaxImages
 };
@@ -58,7 +58,7 @@ class Registry {
   // The process ended (or was found gone): its entry is removed and handed
   // to `on_end` first.
   void end(const ProcessId& id, int64_t unix_ns);
-  void record(const ProcessId& id, const Sample& sample, const heap::Totals& totals);
+  void record(const ProcessId& id, const Reading& sample, const heap::Totals& totals);
 
   size_t size() const { return entries_.size(); }
   void for_each(const std::function<void(Watched&)>& visit);

@@ -75,7 +75,7 @@ std::vector<prometheus::MetricFamily> heap_metric_families(const std::vector<Pro
   std::vector<Labelled> processes;
   processes.reserve(views.size());
   for (const ProcessView& v : views) {
-    processes.push_back({{{"pid", std::to_string(v.process.id.pid)},
+    processes.push_back({{{"pid", std::to_string(v.process.pid)},
                           {"program", label_value(v.process.program)},
                           {"user", label_value(v.process.user)}},
                          &v});

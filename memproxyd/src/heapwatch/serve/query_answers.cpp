@@ -10,40 +10,12 @@ namespace memproxy::heapwatch {
 
 namespace hq = memproxy::heap_query;
 
-hq::Process to_wire(const WatchedProcess& p) {
-  hq::Process w;
-  w.pid = p.id.pid;
-  w.start_ticks = p.id.start_ticks;
-  w.uid = p.uid;
-  w.user = p.user;
-  w.program = p.program;
-  w.exe = p.exe;
-  w.started_unix_ns = p.started_unix_ns;
-  w.ended_unix_ns = p.ended_unix_ns;
-  w.ended_how = p.ended_how;
-  return w;
-}
-
-hq::Sample to_wire(const Sample& s) {
-  return hq::Sample{s.unix_ns, s.live_bytes, s.peak_bytes, s.rss_bytes, s.allocations, s.frees};
-}
-
-hq::View to_wire(const ProcessView& v) {
-  hq::View w;
-  w.process = to_wire(v.process);
-  w.latest = to_wire(v.latest);
-  w.allocations_per_second = v.allocations_per_second;
-  w.frees_per_second = v.frees_per_second;
-  w.verdict = v.verdict;
-  return w;
-}
-
 namespace {
 
 std::vector<hq::View> visible_views(uid_t peer, const WatchState& state) {
   std::vector<hq::View> out;
   for (const ProcessView& v : state.views()) {
-    if (visible_to(peer, v.process.uid)) out.push_back(to_wire(v));
+    if (visible_to(peer, v.process.uid)) out.push_back(v);
   }
   return out;
 }
@@ -65,7 +37,7 @@ LeaksViews visible_leaks(uid_t peer, const WatchState& state) {
     return key(a) < key(b);
   });
   for (const ProcessView& v : state.ended_growing()) {
-    if (visible_to(peer, v.process.uid)) out.ended_growing.push_back(to_wire(v));
+    if (visible_to(peer, v.process.uid)) out.ended_growing.push_back(v);
   }
   return out;
 }
@@ -75,7 +47,7 @@ std::optional<WatchedProcess> named_process(const hq::Request& request, uid_t pe
                                             const std::vector<WatchedProcess>& known) {
   for (const WatchedProcess& p : known) {
     if (!visible_to(peer, p.uid)) continue;
-    if (request.pid ? p.id.pid == *request.pid : process::program_matches(p.program, p.exe, *request.program)) return p;
+    if (request.pid ? p.pid == *request.pid : process::program_matches(p.program, p.exe, *request.program)) return p;
   }
   return std::nullopt;
 }
@@ -85,32 +57,32 @@ std::string not_found(const hq::Request& request) {
                      : "no watched process is called " + *request.program;
 }
 
-void history_of(const WatchedProcess& process, const hq::Request& request, const WatchState& state,
+void history_of(const hq::Process& process, const hq::Request& request, const WatchState& state,
                 std::function<void(Answer)> done) {
-  state.history(process.id, request.since_unix_ns, request.until_unix_ns,
-                [process, &state, done = std::move(done)](Result<std::vector<Sample>> samples) {
+  state.history(id_of(process), request.since_unix_ns, request.until_unix_ns,
+                [process, &state, done = std::move(done)](Result<std::vector<Reading>> samples) {
                   if (!samples) {
-                    done({"cannot read the history of pid " + std::to_string(process.id.pid) + ": " + samples.error()});
+                    done({"cannot read the history of pid " + std::to_string(process.pid) + ": " + samples.error()});
                     return;
                   }
                   hq::History h;
-                  h.process = to_wire(process);
-                  const std::vector<Sample>& all = *samples;
+                  h.process = process;
+                  const std::vector<Reading>& all = *samples;
                   size_t skip = 0;
                   if (all.size() > hq::kMaxHistorySamples) {
                     skip = all.size() - hq::kMaxHistorySamples;
                     h.truncated = true;
                   }
                   h.samples.reserve(all.size() - skip);
-                  for (size_t i = skip; i < all.size(); ++i) h.samples.push_back(to_wire(all[i]));
+                  for (size_t i = skip; i < all.size(); ++i) h.samples.push_back(all[i]);
                   if (process.ended_unix_ns == 0) {
                     for (const ProcessView& v : state.views()) {
-                      if (v.process.id == process.id) h.verdict = v.verdict;
+                      if (id_of(v.process) == id_of(process)) h.verdict = v.verdict;
                     }
                     done({std::move(h)});
                     return;
                   }
-                  state.kept_verdict(process.id, [h = std::move(h), done](Result<std::optional<VerdictSummary>> kept) mutable {
+                  state.kept_verdict(id_of(process), [h = std::move(h), done](Result<std::optional<heap_query::Verdict>> kept) mutable {
                     // Without it the history is still worth answering.
                     if (kept && *kept) {
                       h.verdict = std::move(**kept);
@@ -128,7 +100,7 @@ void history(const hq::Request& request, uid_t peer, const WatchState& state, st
   // it runs): no need for the list of every process kept.
   if (request.pid) {
     for (const ProcessView& v : state.views()) {
-      if (v.process.id.pid == *request.pid && visible_to(peer, v.process.uid)) {
+      if (v.process.pid == *request.pid && visible_to(peer, v.process.uid)) {
         history_of(v.process, request, state, std::move(done));
         return;
       }

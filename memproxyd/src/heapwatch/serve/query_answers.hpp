@@ -21,9 +21,6 @@ namespace memproxy::heapwatch {
 // Root sees every process; any other user only the processes of their uid.
 inline bool visible_to(uid_t peer, uid_t owner) { return peer == 0 || peer == owner; }
 
-heap_query::Process to_wire(const WatchedProcess& p);
-heap_query::Sample to_wire(const Sample& s);
-heap_query::View to_wire(const ProcessView& v);
 
 // An answer before it is JSON: what the request asks, copied out of the
 // watch state. Collecting it is cheap and must happen where the state is

@@ -34,7 +34,7 @@ void SiteKeeping::schedule() {
 void SiteKeeping::on_added(const Watched& watched) {
   // Started after this daemon: no earlier daemon kept anything of it.
   if (!fetch_ || watched.process.started_unix_ns >= started_unix_ns_) return;
-  const ProcessId id = watched.process.id;
+  const ProcessId id = id_of(watched.process);
   fetch_(id, [this, id, alive = std::weak_ptr<char>(alive_)](std::optional<hq::SitesAnswer> kept) {
     const Watched* watched = alive.expired() || !kept ? nullptr : registry_.find(id);
     if (watched == nullptr) return;
@@ -48,7 +48,7 @@ void SiteKeeping::round() {
   // finds the processes it did not reach.
   if (!due_.empty()) return;
   registry_.for_each([&](const Watched& w) {
-    if (w.account) due_.push_back(w.process.id);
+    if (w.account) due_.push_back(id_of(w.process));
   });
   while (in_flight_ < options_.in_flight && !due_.empty()) next();
 }

@@ -40,7 +40,7 @@ struct Waiting {
 void SitesQuery::collect(const hq::SitesRequest& request, uid_t peer, std::function<void(Answer)> done) {
   const Watched* watched = nullptr;
   registry_.for_each([&](const Watched& w) {
-    if (w.process.id.pid == request.pid && visible_to(peer, w.process.uid)) watched = &w;
+    if (w.process.pid == request.pid && visible_to(peer, w.process.uid)) watched = &w;
   });
   if (watched == nullptr) {
     std::string unwatched = "no watched process has pid " + std::to_string(request.pid);
@@ -63,8 +63,8 @@ void SitesQuery::collect(const hq::SitesRequest& request, uid_t peer, std::funct
   auto waiting = std::make_shared<Waiting>(loop_);
   waiting->done = std::move(done);
   waiting->answer =
-      sites_answer(to_wire(watched->process), history, sample_mean_bytes(*watched), request.limit, nullptr,
-                   verdict_of_ ? verdict_of_(watched->process.id) : VerdictState::not_judged);
+      sites_answer(watched->process, history, sample_mean_bytes(*watched), request.limit, nullptr,
+                   verdict_of_ ? verdict_of_(id_of(watched->process)) : VerdictState::not_judged);
   std::set<uint64_t> unique;
   for (const hq::SiteView& site : waiting->answer.sites) {
     Stack stack;

@@ -75,12 +75,12 @@ SymbolService::~SymbolService() {
 
 void SymbolService::symbolize(Handle handle, const WatchedProcess& process, std::vector<uint64_t> return_addresses,
                               Done done) {
-  if (!handle || handle->id() != process.id) {
-    done({}, "pid " + std::to_string(process.id.pid) + " is no longer watched");
+  if (!handle || handle->id() != id_of(process)) {
+    done({}, "pid " + std::to_string(process.pid) + " is no longer watched");
     return;
   }
   if (std::string refused = handle->check(); !refused.empty()) {
-    done({}, "pid " + std::to_string(process.id.pid) + " may not be shown: " + refused);
+    done({}, "pid " + std::to_string(process.pid) + " may not be shown: " + refused);
     return;
   }
   auto pending = std::make_shared<Pending>();
@@ -88,7 +88,7 @@ void SymbolService::symbolize(Handle handle, const WatchedProcess& process, std:
   pending->process = process;
   pending->asked = std::move(return_addresses);
   pending->done = std::move(done);
-  const auto& known = cache_[process.id];
+  const auto& known = cache_[id_of(process)];
   std::map<uint64_t, bool> seen;
   for (uint64_t a : pending->asked) {
     if (known.count(a) == 0 && !seen[a]) {
@@ -194,7 +194,7 @@ void SymbolService::finish(const std::shared_ptr<Pending>& pending, symbols::Sym
     cache_.clear();
     cached_ = 0;
   }
-  auto& known = cache_[pending->process.id];
+  auto& known = cache_[id_of(pending->process)];
   std::map<uint64_t, symbols::Location> fresh;
   for (size_t i = 0; i < result.locations.size() && i < pending->missing.size(); ++i) {
     fresh[pending->missing[i]] = result.locations[i];

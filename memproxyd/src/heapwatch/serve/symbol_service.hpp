@@ -46,7 +46,7 @@
 #include <vector>
 
 #include "heapwatch/intake/process_handle.hpp"
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 #include "symbols/location.hpp"
 #include "symbols/symbolizer_client.hpp"
 

@@ -28,7 +28,7 @@ void TraceRequests::start(Socket socket, uid_t peer, const tq::TraceRequest& req
     refuse(std::move(socket), "no watched process has pid " + std::to_string(request.pid));
     return;
   }
-  const ProcessId id = target->process.id;
+  const ProcessId id = id_of(target->process);
   if (traces_.count(id) != 0) {
     refuse(std::move(socket), "pid " + std::to_string(request.pid) +
                                   " is being traced already; one trace per process at a time");

@@ -35,7 +35,7 @@ void TraceStream::start() {
       });
   session_->start();
   // After the ring is on: a client that read this line misses no call.
-  queue(tq::started_line({to_wire(target_.process), request_.seconds, request_.min_size}), 0);
+  queue(tq::started_line({target_.process, request_.seconds, request_.min_size}), 0);
   watch_client();
 }
 

@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 #include "heapwatch/serve/trace_session.hpp"
 #include "memproxy/trace_query.hpp"
 #include "symbols/location.hpp"
@@ -75,7 +75,7 @@ class TraceStream : public std::enable_shared_from_this<TraceStream> {
   // client without waiting, and the connection is closed.
   void shutdown();
 
-  const ProcessId& process() const { return target_.process.id; }
+  ProcessId process() const { return id_of(target_.process); }
 
  private:
   struct Waiting {

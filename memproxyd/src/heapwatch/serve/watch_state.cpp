@@ -47,11 +47,11 @@ void newest_first(std::vector<WatchedProcess>& processes) {
 
 }  // namespace
 
-CallRates call_rates(const std::deque<Sample>& recent) {
+CallRates call_rates(const std::deque<Reading>& recent) {
   if (recent.size() < 2) return {};
-  const Sample& newest = recent.back();
+  const Reading& newest = recent.back();
   auto oldest = std::lower_bound(recent.begin(), recent.end(), newest.unix_ns - kRateWindowNs,
-                                 [](const Sample& s, int64_t t) { return s.unix_ns < t; });
+                                 [](const Reading& s, int64_t t) { return s.unix_ns < t; });
   if (oldest->unix_ns >= newest.unix_ns) return {};
   const double seconds = static_cast<double>(newest.unix_ns - oldest->unix_ns) / 1e9;
   // Counters never go back in a healthy account; a lying process gets 0, not a negative rate.
@@ -74,7 +74,7 @@ std::vector<ProcessView> DaemonWatchState::views() const {
     CallRates rates = call_rates(w.recent);
     v.allocations_per_second = rates.allocations_per_second;
     v.frees_per_second = rates.frees_per_second;
-    auto verdict = verdicts_.find(w.process.id);
+    auto verdict = verdicts_.find(id_of(w.process));
     if (verdict != verdicts_.end()) {
       v.verdict = verdict->second;
     } else {
@@ -105,7 +105,7 @@ namespace {
 // The alert rule's threshold (memproxy_heap_exhaustion_seconds < 3600).
 constexpr int64_t kExhaustionWarning = 3600 * kNsPerSecond;
 
-bool exhausts_within(const VerdictSummary& v, int64_t within_ns, int64_t now) {
+bool exhausts_within(const heap_query::Verdict& v, int64_t within_ns, int64_t now) {
   return v.exhaustion_unix_ns != 0 && v.exhaustion_unix_ns - now < within_ns;
 }
 
@@ -161,14 +161,14 @@ void DaemonWatchState::forget(const ProcessId& id) {
 
 void DaemonWatchState::ended_how(const ProcessId& id, const std::string& how) {
   for (ProcessView& v : ended_growing_) {
-    if (v.process.id == id) v.process.ended_how = how;
+    if (id_of(v.process) == id) v.process.ended_how = how;
   }
 }
 
 void DaemonWatchState::remember_ended_growing(std::vector<ProcessView> views) {
   for (ProcessView& v : views) {
     const bool known = std::any_of(ended_growing_.begin(), ended_growing_.end(),
-                                   [&](const ProcessView& e) { return e.process.id == v.process.id; });
+                                   [&](const ProcessView& e) { return id_of(e.process) == id_of(v.process); });
     if (!known) ended_growing_.push_back(std::move(v));
   }
   std::stable_sort(ended_growing_.begin(), ended_growing_.end(), [](const ProcessView& a, const ProcessView& b) {
@@ -208,12 +208,12 @@ void DaemonWatchState::ask_store(Read read, std::function<void(Result<T>)> done)
   });
 }
 
-void DaemonWatchState::history(const ProcessId& id, int64_t since, int64_t until, SamplesDone done) const {
+void DaemonWatchState::history(const ProcessId& id, int64_t since, int64_t until, ReadingsDone done) const {
   const Watched* running = registry_.find(id);
-  std::vector<Sample> recent;
+  std::vector<Reading> recent;
   int64_t store_until = until;
   if (running != nullptr) {
-    for (const Sample& s : running->recent) {
+    for (const Reading& s : running->recent) {
       if (s.unix_ns >= since && s.unix_ns <= until) recent.push_back(s);
     }
     const bool covered = !running->recent.empty() && since >= running->recent.front().unix_ns;
@@ -223,17 +223,17 @@ void DaemonWatchState::history(const ProcessId& id, int64_t since, int64_t until
     }
     if (!running->recent.empty()) store_until = std::min(until, running->recent.front().unix_ns - 1);
   } else if (!store_usable()) {
-    done(std::vector<Sample>{});
+    done(std::vector<Reading>{});
     return;
   }
   if (store_until < since) {
     done(std::move(recent));
     return;
   }
-  ask_store<std::vector<Sample>>(
+  ask_store<std::vector<Reading>>(
       [id, since, store_until](HistoryStore& store) { return store.series(id, since, store_until); },
       [done = std::move(done), recent = std::move(recent), is_running = running != nullptr](
-          Result<std::vector<Sample>> older) mutable {
+          Result<std::vector<Reading>> older) mutable {
         if (!older) {
           // A running process still has its recent samples to show.
           if (is_running) {
@@ -243,7 +243,7 @@ void DaemonWatchState::history(const ProcessId& id, int64_t since, int64_t until
           }
           return;
         }
-        std::vector<Sample> all = std::move(older).value();
+        std::vector<Reading> all = std::move(older).value();
         all.insert(all.end(), recent.begin(), recent.end());
         done(std::move(all));
       });
@@ -251,15 +251,15 @@ void DaemonWatchState::history(const ProcessId& id, int64_t since, int64_t until
 
 void DaemonWatchState::kept_verdict(const ProcessId& id, VerdictDone done) const {
   if (!store_usable()) {
-    done(std::optional<VerdictSummary>{});
+    done(std::optional<heap_query::Verdict>{});
     return;
   }
-  ask_store<std::optional<VerdictSummary>>(
-      [id](HistoryStore& store) -> Result<std::optional<VerdictSummary>> {
+  ask_store<std::optional<heap_query::Verdict>>(
+      [id](HistoryStore& store) -> Result<std::optional<heap_query::Verdict>> {
         Result<std::optional<KeptVerdict>> kept = store.kept_verdict(id);
         if (!kept) return Status::failure(kept.error());
-        if (!*kept) return std::optional<VerdictSummary>{};
-        return std::optional<VerdictSummary>{std::move((*kept)->verdict)};
+        if (!*kept) return std::optional<heap_query::Verdict>{};
+        return std::optional<heap_query::Verdict>{std::move((*kept)->verdict)};
       },
       std::move(done));
 }
@@ -277,12 +277,12 @@ void DaemonWatchState::known_processes(ProcessesDone done) const {
       [](HistoryStore& store) { return store.processes(); },
       [done = std::move(done), running = std::move(running)](Result<std::vector<WatchedProcess>> kept) mutable {
         std::set<ProcessId> watched;
-        for (const WatchedProcess& p : running) watched.insert(p.id);
+        for (const WatchedProcess& p : running) watched.insert(id_of(p));
         // The registry knows best what runs now; the store adds the rest.
         std::vector<WatchedProcess> all = std::move(running);
         if (kept) {
           for (const WatchedProcess& p : *kept) {
-            if (watched.count(p.id) == 0) all.push_back(p);
+            if (watched.count(id_of(p)) == 0) all.push_back(p);
           }
         }
         newest_first(all);

@@ -40,7 +40,7 @@ class DaemonWatchState : public WatchState {
       : loop_(loop), registry_(registry), keeper_(keeper), store_patience_(store_patience) {}
 
   std::vector<ProcessView> views() const override;
-  void history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns, SamplesDone done) const override;
+  void history(const ProcessId& id, int64_t since_unix_ns, int64_t until_unix_ns, ReadingsDone done) const override;
   void known_processes(ProcessesDone done) const override;
   void kept_verdict(const ProcessId& id, VerdictDone done) const override;
 
@@ -70,7 +70,7 @@ class DaemonWatchState : public WatchState {
   const Registry& registry_;
   HistoryKeeper* keeper_;
   std::chrono::milliseconds store_patience_;
-  std::map<ProcessId, VerdictSummary> verdicts_;
+  std::map<ProcessId, heap_query::Verdict> verdicts_;
   // Latest end first, at most kMaxEndedGrowing, none older than kEndedGrowingForNs.
   std::deque<ProcessView> ended_growing_;
   // Until the first verdict pass, the processes found running have their
@@ -92,7 +92,7 @@ struct CallRates {
   double allocations_per_second = 0;
   double frees_per_second = 0;
 };
-CallRates call_rates(const std::deque<Sample>& recent);
+CallRates call_rates(const std::deque<Reading>& recent);
 
 }  // namespace memproxy::heapwatch
 

@@ -290,7 +290,7 @@ void HistoryKeeper::record_ticks(Tick& tick) {
     if (!recorded) {
       note_failure(recorded.error());
     } else {
-      for (const Observation& o : observations) recorded_.insert(o.process.id);
+      for (const Observation& o : observations) recorded_.insert(id_of(o.process));
       if (failing_) {
         failing_ = false;
         log(LogLevel::info, "history: recording again");
@@ -354,7 +354,7 @@ void HistoryKeeper::mark_silent_processes_ended(int64_t now) {
     return;
   }
   std::set<ProcessId> running;
-  for (const WatchedProcess& p : running_) running.insert(p.id);
+  for (const WatchedProcess& p : running_) running.insert(id_of(p));
   // Every recorded process that no longer runs is marked below, or was when it ended.
   std::set<ProcessId> still_recorded;
   for (const ProcessId& id : recorded_) {
@@ -362,10 +362,10 @@ void HistoryKeeper::mark_silent_processes_ended(int64_t now) {
   }
   recorded_ = std::move(still_recorded);
   for (const WatchedProcess& p : *kept) {
-    if (p.ended_unix_ns != 0 || running.count(p.id) != 0) continue;
-    Result<std::vector<Sample>> last = store_->series(p.id, 0, now);
+    if (p.ended_unix_ns != 0 || running.count(id_of(p)) != 0) continue;
+    Result<std::vector<Reading>> last = store_->series(id_of(p), 0, now);
     int64_t ended = last && !last->empty() ? last->back().unix_ns : p.started_unix_ns;
-    Status marked = store_->mark_ended(p.id, std::max<int64_t>(ended, 1));
+    Status marked = store_->mark_ended(id_of(p), std::max<int64_t>(ended, 1));
     if (!marked) note_failure(marked.error());
   }
 }
@@ -396,16 +396,16 @@ void HistoryKeeper::verdict_step() {
   const WatchedProcess p = std::move(verdict_queue_.back());
   verdict_queue_.pop_back();
   // One whose ticks all failed to record has no history yet.
-  if (recorded_.count(p.id) == 0) return;
+  if (recorded_.count(id_of(p)) == 0) return;
   const VerdictParameters& parameters = options_.verdict;
   const int64_t span_ns = (parameters.max_span_s + parameters.window_s) * kNsPerSecond;
-  Result<ProcessHistory> history = store_->history(p.id, unix_now_ns() - span_ns);
+  Result<ProcessHistory> history = store_->history(id_of(p), unix_now_ns() - span_ns);
   if (!history) {
     note_failure(history.error());
     return;
   }
   VerdictInput input{history->summaries, history->samples, p.started_unix_ns};
-  VerdictSummary summary = summarize(leak_verdict(input, parameters));
+  heap_query::Verdict summary = summarize(analyse_leak(input, parameters));
   const MemoryLimit limit =
       memory_limit(p.memory_cgroup, history->samples.empty() ? 0 : history->samples.back().rss_bytes);
   summary.memory_limit_bytes = limit.bytes;
@@ -414,11 +414,11 @@ void HistoryKeeper::verdict_step() {
     summary.exhaustion_unix_ns = e->at_unix_ns;
   }
   if (state_of(summary) != VerdictState::not_judged) {
-    verdicts_to_keep_.push_back({p.id, summary, unix_now_ns()});
+    verdicts_to_keep_.push_back({id_of(p), summary, unix_now_ns()});
   } else if (summary.finding == to_string(Finding::history_gap)) {
-    adopt_kept_verdict(p.id, summary);
+    adopt_kept_verdict(id_of(p), summary);
   }
-  verdict_results_.emplace_back(p.id, std::move(summary));
+  verdict_results_.emplace_back(id_of(p), std::move(summary));
 }
 
 // Too little left to judge on for a gap in the history (the daemon was
@@ -426,14 +426,14 @@ void HistoryKeeper::verdict_step() {
 // of it stands, across a restart too, so an alert on it is not reset. What
 // this pass measured (how long it was watched, the forecast) replaces what
 // was kept.
-void HistoryKeeper::adopt_kept_verdict(const ProcessId& id, VerdictSummary& summary) {
+void HistoryKeeper::adopt_kept_verdict(const ProcessId& id, heap_query::Verdict& summary) {
   Result<std::optional<KeptVerdict>> kept = store_->kept_verdict(id);
   if (!kept) {
     note_failure(kept.error());
     return;
   }
   if (!*kept) return;
-  VerdictSummary adopted = (*kept)->verdict;
+  heap_query::Verdict adopted = (*kept)->verdict;
   adopted.observed_s = summary.observed_s;
   adopted.exhaustion_unix_ns = summary.exhaustion_unix_ns;
   adopted.memory_limit_bytes = summary.memory_limit_bytes;

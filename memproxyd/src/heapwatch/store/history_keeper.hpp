@@ -76,7 +76,7 @@ const char* to_string(HistoryHealth::State state);
 
 class HistoryKeeper {
  public:
-  using Verdicts = std::vector<std::pair<ProcessId, VerdictSummary>>;
+  using Verdicts = std::vector<std::pair<ProcessId, heap_query::Verdict>>;
   using LoopContinuation = std::function<void()>;
   struct Callbacks {
     std::function<void(Verdicts)> on_verdicts;              // each verdict pass, running processes only
@@ -145,7 +145,7 @@ class HistoryKeeper {
   void mark_silent_processes_ended(int64_t now);
   void start_verdict_pass();
   void verdict_step();
-  void adopt_kept_verdict(const ProcessId& id, VerdictSummary& summary);
+  void adopt_kept_verdict(const ProcessId& id, heap_query::Verdict& summary);
   void post_end(End end);
   void note_failure(const std::string& what);
   void report_failures();

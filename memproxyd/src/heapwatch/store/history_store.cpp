@@ -135,8 +135,8 @@ constexpr std::array<const char*, kSqlCount> kSqlText{
 
 WatchedProcess process_from(const Statement& row) {
   WatchedProcess p;
-  p.id.pid = static_cast<pid_t>(row.integer(0));
-  p.id.start_ticks = static_cast<uint64_t>(row.integer(1));
+  p.pid = static_cast<pid_t>(row.integer(0));
+  p.start_ticks = static_cast<uint64_t>(row.integer(1));
   p.uid = static_cast<uid_t>(row.integer(2));
   p.user = row.text(3);
   p.program = row.text(4);
@@ -164,8 +164,8 @@ WindowAggregate summary_from(const Statement& row) {
   return w;
 }
 
-Sample sample_from(const Statement& row) {
-  Sample s;
+Reading sample_from(const Statement& row) {
+  Reading s;
   s.unix_ns = row.integer(0);
   s.live_bytes = loaded(row.integer(1));
   s.peak_bytes = loaded(row.integer(2));
@@ -334,15 +334,15 @@ struct HistoryStore::State {
   }
 
   int64_t process_row(const WatchedProcess& p) {
-    auto it = known.find(p.id);
+    auto it = known.find(id_of(p));
     if (it != known.end() && same_metadata(it->second.written, p)) return it->second.row;
     Statement& s = sql(kUpsertProcess);
-    s.bind(1, p.id.pid).bind(2, stored(p.id.start_ticks)).bind(3, static_cast<int64_t>(p.uid)).bind(4, p.user);
+    s.bind(1, p.pid).bind(2, stored(p.start_ticks)).bind(3, static_cast<int64_t>(p.uid)).bind(4, p.user);
     s.bind(5, p.program).bind(6, p.exe).bind(7, p.started_unix_ns).bind(8, p.ended_unix_ns);
-    if (!s.step()) throw std::runtime_error("no row for process " + std::to_string(p.id.pid));
+    if (!s.step()) throw std::runtime_error("no row for process " + std::to_string(p.pid));
     int64_t row = s.integer(0);
     s.run();
-    known[p.id] = KnownProcess{row, p};
+    known[id_of(p)] = KnownProcess{row, p};
     return row;
   }
 
@@ -372,8 +372,8 @@ struct HistoryStore::State {
     return out;
   }
 
-  std::vector<Sample> raw(int64_t row, int64_t since, int64_t until) {
-    std::vector<Sample> out;
+  std::vector<Reading> raw(int64_t row, int64_t since, int64_t until) {
+    std::vector<Reading> out;
     Statement& s = sql(kRawRange).bind(1, row).bind(2, since).bind(3, until);
     while (s.step()) out.push_back(sample_from(s));
     return out;
@@ -404,7 +404,7 @@ struct HistoryStore::State {
 
   // One process's samples older than `cutoff`, folded into its summaries.
   void summarise(int64_t row, int64_t cutoff, int64_t width, MaintenanceReport& report) {
-    std::vector<Sample> old = raw(row, std::numeric_limits<int64_t>::min(), cutoff - 1);
+    std::vector<Reading> old = raw(row, std::numeric_limits<int64_t>::min(), cutoff - 1);
     if (old.empty()) return;
     for (WindowAggregate w : aggregate_windows(old, width)) {
       // A sample that arrives after its window was summarised (the clock
@@ -488,7 +488,7 @@ Status HistoryStore::record_batch(std::span<const Observation> observations) {
     Transaction tx(st.db);
     for (const Observation& o : observations) {
       int64_t row = st.process_row(o.process);
-      const Sample& s = o.sample;
+      const Reading& s = o.sample;
       st.sql(kInsertSample)
           .bind(1, row)
           .bind(2, s.unix_ns)
@@ -507,7 +507,7 @@ Status HistoryStore::record_batch(std::span<const Observation> observations) {
   });
 }
 
-Status HistoryStore::record(const WatchedProcess& process, const Sample& sample) {
+Status HistoryStore::record(const WatchedProcess& process, const Reading& sample) {
   Observation o{process, sample};
   return record_batch(std::span<const Observation>(&o, 1));
 }
@@ -564,7 +564,7 @@ Result<std::optional<KeptVerdict>> HistoryStore::kept_verdict(const ProcessId& i
       nlohmann::json j = nlohmann::json::parse(s.text(0), nullptr, false);
       if (!j.is_discarded()) {
         try {
-          kept = KeptVerdict{id, j.get<VerdictSummary>(), s.integer(1)};
+          kept = KeptVerdict{id, j.get<heap_query::Verdict>(), s.integer(1)};
         } catch (const nlohmann::json::exception&) {
           kept.reset();
         }
@@ -627,19 +627,19 @@ Result<std::vector<WatchedProcess>> HistoryStore::find_by_program(const std::str
   });
 }
 
-Result<std::vector<Sample>> HistoryStore::series(const ProcessId& id, int64_t since, int64_t until) {
+Result<std::vector<Reading>> HistoryStore::series(const ProcessId& id, int64_t since, int64_t until) {
   if (!state_) return Status::failure("history store is closed");
   State& st = *state_;
   return st.guarded("series", [&] {
     int64_t row = st.require_row(id);
-    std::vector<Sample> recent = st.raw(row, since, until);
+    std::vector<Reading> recent = st.raw(row, since, until);
     int64_t raw_from = recent.empty() ? until : recent.front().unix_ns - 1;
-    std::vector<Sample> out;
+    std::vector<Reading> out;
     for (const WindowAggregate& w : st.summarised(row, since, raw_from)) {
       if (w.last_unix_ns >= since && w.last_unix_ns <= raw_from) out.push_back(representative_sample(w));
     }
     out.insert(out.end(), recent.begin(), recent.end());
-    return Result<std::vector<Sample>>(std::move(out));
+    return Result<std::vector<Reading>>(std::move(out));
   });
 }
 

@@ -47,7 +47,7 @@
 #include "heapwatch/analysis/process_view.hpp"
 #include "heapwatch/analysis/window_aggregate.hpp"
 #include "heapwatch/intake/result.hpp"
-#include "heapwatch/intake/sample.hpp"
+#include "heapwatch/intake/watched_process.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -74,14 +74,14 @@ struct HistoryOptions {
 // One process's sample, as the sampler takes it once per tick.
 struct Observation {
   WatchedProcess process;
-  Sample sample;
+  Reading sample;
 };
 
 // A process's history in the two forms the leak verdict takes: the
 // summaries of older windows, then the one-second samples after them.
 struct ProcessHistory {
   std::vector<WindowAggregate> summaries;
-  std::vector<Sample> samples;
+  std::vector<Reading> samples;
 };
 
 struct MaintenanceReport {
@@ -96,7 +96,7 @@ struct MaintenanceReport {
 // pass made it.
 struct KeptVerdict {
   ProcessId id;
-  VerdictSummary verdict;
+  heap_query::Verdict verdict;
   int64_t judged_unix_ns = 0;
 };
 
@@ -128,7 +128,7 @@ class HistoryStore {
   // updated (a process that execs keeps its id, not its program), and each
   // sample stored. Values above INT64_MAX are stored as INT64_MAX.
   Status record_batch(std::span<const Observation> observations);
-  Status record(const WatchedProcess& process, const Sample& sample);
+  Status record(const WatchedProcess& process, const Reading& sample);
 
   Status mark_ended(const ProcessId& id, int64_t ended_unix_ns);
   // How it ended in words (WatchedProcess::ended_how); a process not kept
@@ -156,7 +156,7 @@ class HistoryStore {
 
   // Samples in [since, until], oldest first: one-second samples where they
   // are kept, and before them one per summary (its representative_sample).
-  Result<std::vector<Sample>> series(const ProcessId& id, int64_t since_unix_ns = 0,
+  Result<std::vector<Reading>> series(const ProcessId& id, int64_t since_unix_ns = 0,
                                      int64_t until_unix_ns = kForever);
   // The summaries overlapping [since, until], oldest first.
   Result<std::vector<WindowAggregate>> summaries(const ProcessId& id, int64_t since_unix_ns = 0,

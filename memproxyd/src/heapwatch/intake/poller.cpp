@@ -1,4 +1,4 @@
-#include "heapwatch/intake/sampler.hpp"
+#include "heapwatch/intake/poller.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -7,42 +7,42 @@
 
 namespace memproxy::heapwatch {
 
-Sample read_sample(const Watched& w, int64_t unix_ns, heap::Totals* totals) {
+Reading take_reading(const Watched& w, int64_t unix_ns, heap::Totals* totals) {
   *totals = w.account ? w.account.totals() : heap::Totals{};
-  Sample s;
+  Reading s;
   s.unix_ns = unix_ns;
   s.live_bytes = totals->live_bytes;
   s.peak_bytes = totals->peak_bytes;
-  s.rss_bytes = process::resident_bytes(w.process.id.pid).value_or(0);
+  s.rss_bytes = process::resident_bytes(w.process.pid).value_or(0);
   s.allocations = totals->allocations();
   s.frees = totals->frees();
   return s;
 }
 
-std::vector<Reading> sample_all(Registry& registry, int64_t unix_ns) {
+std::vector<ProcessReading> poll_all(Registry& registry, int64_t unix_ns) {
   std::vector<ProcessId> gone;
-  std::vector<std::pair<ProcessId, std::pair<Sample, heap::Totals>>> taken;
+  std::vector<std::pair<ProcessId, std::pair<Reading, heap::Totals>>> taken;
   registry.for_each([&](Watched& w) {
     // Its end is the exit watch's to see at once; a process that may no
     // longer be shown (set-id, credentials changed, not dumpable) ends here.
     std::string why = w.handle ? w.handle->check() : "";
     if (!why.empty()) {
       if (!w.handle->ended()) {
-        spdlog::warn("pid {} ({}, uid {}) is no longer watched: {}", w.process.id.pid, w.process.program,
+        spdlog::warn("pid {} ({}, uid {}) is no longer watched: {}", w.process.pid, w.process.program,
                      w.process.uid, why);
       }
-      gone.push_back(w.process.id);
+      gone.push_back(id_of(w.process));
       return;
     }
     heap::Totals t;
-    Sample s = read_sample(w, unix_ns, &t);
+    Reading s = take_reading(w, unix_ns, &t);
     // Kept only while the pidfd says the process runs: a reused pid's RSS
     // is never recorded.
     if (w.handle && w.handle->ended()) return;
-    taken.push_back({w.process.id, {s, t}});
+    taken.push_back({id_of(w.process), {s, t}});
   });
   for (const ProcessId& id : gone) registry.end(id, unix_ns);
-  std::vector<Reading> readings;
+  std::vector<ProcessReading> readings;
   readings.reserve(taken.size());
   for (auto& [id, st] : taken) registry.record(id, st.first, st.second);
   registry.for_each([&](const Watched& w) {
