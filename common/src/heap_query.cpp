@@ -25,6 +25,10 @@ std::string request_name(const json& j) {
   return name != j.end() && name->is_string() ? name->get<std::string>() : "";
 }
 
+std::string unknown_request(const std::string& name) {
+  return "unknown request \"" + name + "\" (top, leaks or history)";
+}
+
 std::variant<Request, std::string> parse_request(const std::string& line) {
   return request_from(json::parse(line, nullptr, false));
 }
@@ -39,7 +43,7 @@ std::variant<Request, std::string> request_from(const json& j) {
   Request r;
   r.name = name->get<std::string>();
   if (r.name == request::kTop || r.name == request::kLeaks) return r;
-  if (r.name != request::kHistory) return "unknown request \"" + r.name + "\" (top, leaks or history)";
+  if (r.name != request::kHistory) return unknown_request(r.name);
 
   auto pid = j.find(field::kPid);
   auto program = j.find(field::kProgram);

@@ -34,11 +34,6 @@ TEST(TraceQuery, ARequestReadsBackAsSent) {
   auto parsed = parse_trace_request(trace_request_line(r));
   ASSERT_TRUE(std::holds_alternative<TraceRequest>(parsed)) << std::get<std::string>(parsed);
   EXPECT_EQ(std::get<TraceRequest>(parsed), r);
-  namespace hq = memproxy::heap_query;
-  EXPECT_EQ(hq::request_name(nlohmann::json::parse(trace_request_line(r))), request::kTrace);
-  EXPECT_EQ(hq::request_name(nlohmann::json::parse(R"({"request":"top"})")), "top");
-  EXPECT_EQ(hq::request_name(nlohmann::json::parse("not json", nullptr, false)), "");
-  EXPECT_EQ(hq::request_name(nlohmann::json::parse(R"({"request":7})")), "");
 }
 
 TEST(TraceQuery, DefaultsWhenOnlyThePidIsGiven) {

@@ -193,12 +193,15 @@ struct Request {
 // A request line (without its newline) as the daemon reads it: the request,
 // or why it is refused (the text of the {"error":...} answer).
 std::variant<Request, std::string> parse_request(const std::string& line);
-// The same of a line already parsed, which the daemon does once per line
-// to dispatch it (request_name) before reading it whole.
+// The same of a line already parsed (query::parse_query dispatches on
+// request_name first).
 std::variant<Request, std::string> request_from(const nlohmann::json& request);
 // The "request" string of a parsed line; "" when it has none (or the line
 // is not an object).
 std::string request_name(const nlohmann::json& request);
+// Why a request of kind `name` is refused by a daemon that answers only
+// top, leaks and history.
+std::string unknown_request(const std::string& name);
 // The line a client sends, without the newline.
 std::string request_line(const Request& request);
 

@@ -142,7 +142,7 @@ using Line = std::variant<Started, Batch, Summary, Refused>;
 // {"request":"trace",...} (without its newline): the request, or why it is
 // refused. Any other request is refused here.
 std::variant<TraceRequest, std::string> parse_trace_request(const std::string& line);
-// The same of a line already parsed (the query server dispatches on
+// The same of a line already parsed (query::parse_query dispatches on
 // heap_query::request_name first).
 std::variant<TraceRequest, std::string> trace_request_from(const nlohmann::json& request);
 std::string trace_request_line(const TraceRequest& request);

@@ -15,6 +15,7 @@
 
 #include "heapwatch/serve/query_answers.hpp"
 #include "heapwatch/serve/sites_query.hpp"
+#include "memproxy/query.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -131,29 +132,29 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
   std::istream in(&c->input);
   in.read(line.data(), static_cast<std::streamsize>(line.size()));
   c->input.consume(1);  // the newline
-  // Parsed once; each kind of request reads it whole from here.
-  const nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
-  const std::string name = hq::request_name(request);
-  if (traces_ != nullptr && name == memproxy::trace_query::request::kTrace) {
+  memproxy::query::Query query = memproxy::query::parse_query(line);
+  if (auto* trace = std::get_if<memproxy::trace_query::TraceRequest>(&query); trace != nullptr && traces_ != nullptr) {
     // The connection is the trace's from now on: it leaves the clients.
     c->idle.cancel();
     Protocol::socket socket = std::move(c->socket);
     forget(c);
-    auto parsed = memproxy::trace_query::trace_request_from(request);
-    if (auto* why = std::get_if<std::string>(&parsed)) {
-      traces_->refuse(std::move(socket), *why);
-    } else {
-      traces_->start(std::move(socket), c->uid, std::get<memproxy::trace_query::TraceRequest>(parsed));
-    }
+    traces_->start(std::move(socket), c->uid, *trace);
     return;
   }
-  if (sites_ != nullptr && name == hq::request::kSites) {
-    answer_sites(c, hq::sites_request_from(request));
+  if (auto* sites = std::get_if<hq::SitesRequest>(&query); sites != nullptr && sites_ != nullptr) {
+    answer_sites(c, *sites);
     return;
   }
-  auto parsed = hq::request_from(request);
-  if (auto* why = std::get_if<std::string>(&parsed)) {
-    send(c, hq::error_line(*why), false);
+  if (auto* refused = std::get_if<memproxy::query::Refusal>(&query)) {
+    send(c, hq::error_line(refused->why), false);
+    return;
+  }
+  if (!std::holds_alternative<hq::Request>(query)) {
+    // A sites or trace request to a server built without them.
+    send(c, hq::error_line(hq::unknown_request(std::holds_alternative<hq::SitesRequest>(query)
+                                                   ? hq::request::kSites
+                                                   : memproxy::trace_query::request::kTrace)),
+         false);
     return;
   }
   // The client waits for this answer without a deadline of its own: it
@@ -161,7 +162,7 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
   // (a store question has its own deadline).
   c->idle.cancel();
   try {
-    collect(std::get<hq::Request>(parsed), c->uid, state_,
+    collect(std::get<hq::Request>(query), c->uid, state_,
             [this, c, alive = std::weak_ptr<char>(alive_)](Answer collected) {
               if (!alive.expired()) on_collected(c, std::move(collected));
             });
@@ -171,14 +172,10 @@ void QueryServer::on_request(const std::shared_ptr<Client>& c, size_t line_bytes
   }
 }
 
-void QueryServer::answer_sites(const std::shared_ptr<Client>& c, std::variant<hq::SitesRequest, std::string> parsed) {
-  if (auto* why = std::get_if<std::string>(&parsed)) {
-    send(c, hq::error_line(*why), false);
-    return;
-  }
+void QueryServer::answer_sites(const std::shared_ptr<Client>& c, const hq::SitesRequest& request) {
   c->idle.cancel();
   try {
-    sites_->collect(std::get<hq::SitesRequest>(parsed), c->uid,
+    sites_->collect(request, c->uid,
                     [this, c, alive = std::weak_ptr<char>(alive_)](Answer collected) {
                       if (!alive.expired()) on_collected(c, std::move(collected));
                     });

@@ -78,7 +78,7 @@ class QueryServer {
   void read_request(const std::shared_ptr<Client>& c);
   void on_request(const std::shared_ptr<Client>& c, size_t line_bytes);
   // True when `line` was a sites request, now being answered.
-  void answer_sites(const std::shared_ptr<Client>& c, std::variant<heap_query::SitesRequest, std::string> parsed);
+  void answer_sites(const std::shared_ptr<Client>& c, const heap_query::SitesRequest& request);
   void on_collected(const std::shared_ptr<Client>& c, Answer collected);
   void on_answer(const std::shared_ptr<Client>& c, std::string answer);
   void send(const std::shared_ptr<Client>& c, std::string line, bool then_close);

@@ -2,6 +2,7 @@
 
 #include <unordered_set>
 
+#include "heapwatch/serve/site_frames.hpp"
 #include "memproxy/allocator_family.hpp"
 
 namespace memproxy::heapwatch {
@@ -24,25 +25,10 @@ tq::Caller wire_caller(uint64_t address, const symbols::Location& location) {
     c.error = location.note.empty() ? "the address lies in no file the process maps" : location.note;
     return c;
   }
-  heap_query::FrameView base;
-  base.address = address;
-  base.object = location.object;
-  base.build_id = location.build_id;
-  base.object_offset = location.offset;
+  c.frames = frames_of(location);
   if (location.frames.empty()) {
     // The object and offset are all there is: addr2line can take them.
-    c.frames.push_back(base);
     c.error = location.note.empty() ? "the object has no symbols for the address" : location.note;
-    return c;
-  }
-  for (const symbols::Frame& f : location.frames) {
-    heap_query::FrameView v = base;
-    v.function = f.function;
-    v.file = f.file;
-    v.line = f.line;
-    v.column = f.column;
-    v.inlined = f.inlined;
-    c.frames.push_back(std::move(v));
   }
   return c;
 }
