@@ -145,9 +145,8 @@ std::string verdict_section(const std::optional<hq::Verdict>& v, bool ended) {
     out += "<span class=\"trend none\">none</span> " + e(verdict_sentence(v, ended)) + "</p></section>";
     return out;
   }
-  const std::string kind = v->trend == hq::trend::kGrowing  ? "growing"
-                           : v->trend == hq::trend::kStable ? "stable"
-                                                            : "none";
+  // The trend's CSS class: its word, or "none" while not judged.
+  const std::string kind = v->trend == hq::trend::kGrowing || v->trend == hq::trend::kStable ? v->trend : "none";
   out += "<span class=\"trend " + kind + "\">" + e(v->trend) + "</span> " + e(verdict_sentence(v, ended)) + "</p>";
   // Without a verdict, the numbers below are not evidence of anything.
   if (v->trend == hq::trend::kNotEnoughData) return out + "</section>";

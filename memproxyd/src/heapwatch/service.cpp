@@ -39,7 +39,7 @@ std::string Service::start() {
   heap_watch_ = std::make_unique<HeapWatch>(io_, watch);
   start_history();
   watch_state_ = std::make_unique<DaemonWatchState>(io_, heap_watch_->registry(), keeper_.get());
-  recall_ended_growing();
+  if (keeper_) watch_state_->recall_ended_growing(*keeper_);
   start_symbols();
   start_sites();
   heap_watch_->registry().on_end = [this](const Watched& w) {
@@ -131,34 +131,6 @@ void Service::start_sites() {
                                               [this](const ProcessId& id) { return watch_state_->verdict_state(id); });
 }
 
-// What an earlier daemon saw end while growing, from the verdicts the
-// history kept: leaks lists them for a day whatever restarts between.
-void Service::recall_ended_growing() {
-  if (!keeper_) return;
-  DaemonWatchState* state = watch_state_.get();
-  keeper_->query([state](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
-    if (store == nullptr) return nullptr;
-    Result<std::vector<WatchedProcess>> processes = store->processes();
-    if (!processes) return nullptr;
-    const int64_t since = unix_now_ns() - kEndedGrowingForNs;
-    std::vector<ProcessView> views;
-    for (const WatchedProcess& p : *processes) {
-      if (p.ended_unix_ns == 0 || p.ended_unix_ns < since) continue;
-      Result<std::optional<KeptVerdict>> kept = store->kept_verdict(id_of(p));
-      if (!kept || !*kept || state_of((*kept)->verdict) != VerdictState::growing) continue;
-      ProcessView v;
-      v.process = p;
-      v.verdict = (*kept)->verdict;
-      if (Result<std::vector<Reading>> last = store->series(id_of(p), p.ended_unix_ns - kNsPerSecond * 60); last && !last->empty()) {
-        v.latest = last->back();
-      }
-      views.push_back(std::move(v));
-    }
-    // The keeper runs no continuation once it is gone, and the watch state goes before it.
-    return [state, views = std::move(views)]() mutable { state->remember_ended_growing(std::move(views)); };
-  });
-}
-
 // Without a history nothing is kept: call sites end with their process.
 void Service::start_site_keeping() {
   if (!keeper_) return;
@@ -188,23 +160,7 @@ void Service::start_site_keeping() {
   heap_watch_->on_added = [this](const Watched& w) { site_keeping_->on_added(w); };
   sites_query_->answer_ended_with([&keeper](pid_t pid, uid_t peer, Found found) {
     return keeper.query([pid, peer, found = std::move(found)](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
-      std::optional<hq::SitesAnswer> answer;
-      if (store != nullptr) {
-        if (Result<std::vector<WatchedProcess>> processes = store->processes()) {
-          const WatchedProcess* newest = nullptr;
-          for (const WatchedProcess& p : *processes) {
-            if (p.pid != pid || p.ended_unix_ns == 0 || !visible_to(peer, p.uid)) continue;
-            if (newest == nullptr || p.started_unix_ns > newest->started_unix_ns) newest = &p;
-          }
-          if (newest != nullptr) {
-            Result<std::optional<KeptSites>> kept = store->kept_sites(id_of(*newest));
-            if (kept && *kept) {
-              answer = std::move((*kept)->answer);
-              answer->process = *newest;
-            }
-          }
-        }
-      }
+      std::optional<hq::SitesAnswer> answer = store ? ended_sites_in(*store, pid, peer) : std::nullopt;
       return [found, answer = std::move(answer)]() mutable { found(std::move(answer)); };
     });
   });

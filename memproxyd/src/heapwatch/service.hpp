@@ -60,7 +60,6 @@ class Service {
   void start_symbols();
   void start_sites();
   void start_site_keeping();
-  void recall_ended_growing();
   void start_traces();
   void record_history_health(const HistoryHealth& health);
 

@@ -58,8 +58,8 @@ VerdictState state_of(const heap_query::Verdict& summary) {
 const char* state_label(VerdictState state) {
   switch (state) {
     case VerdictState::not_judged: return "not_judged";
-    case VerdictState::stable: return "stable";
-    case VerdictState::growing: return "growing";
+    case VerdictState::stable: return heap_query::trend::kStable;
+    case VerdictState::growing: return heap_query::trend::kGrowing;
   }
   return "not_judged";
 }

@@ -12,6 +12,7 @@
 
 #include "heapwatch/intake/result.hpp"
 #include "heapwatch/intake/watched_process.hpp"
+#include "memproxy/clock.hpp"
 #include "memproxy/heap_query.hpp"
 
 namespace memproxy::heapwatch {
@@ -58,7 +59,7 @@ class WatchState {
 };
 
 // How long `leaks` lists a process that ended while growing.
-inline constexpr int64_t kEndedGrowingForNs = int64_t{24} * 3600 * 1'000'000'000;
+inline constexpr int64_t kEndedGrowingForNs = int64_t{24} * 3600 * kNsPerSecond;
 
 }  // namespace memproxy::heapwatch
 

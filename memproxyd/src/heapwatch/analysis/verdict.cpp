@@ -314,9 +314,9 @@ FragmentationEvidence fragmentation_of(Windows horizon, int64_t from, int64_t un
 
 const char* to_string(Trend trend) {
   switch (trend) {
-    case Trend::not_enough_data: return "not enough data";
-    case Trend::stable: return "stable";
-    case Trend::growing: return "growing";
+    case Trend::not_enough_data: return heap_query::trend::kNotEnoughData;
+    case Trend::stable: return heap_query::trend::kStable;
+    case Trend::growing: return heap_query::trend::kGrowing;
   }
   return "?";
 }

@@ -104,7 +104,7 @@ std::vector<prometheus::MetricFamily> heap_metric_families(const std::vector<Pro
                        MetricType::Gauge, judged,
                        [](const ProcessView& v) { return v.verdict.slope_bytes_per_hour; }));
   out.push_back(family(metric::kLeakSuspected, "1 when the leak verdict is growing, else 0 (also when not judged yet: see memproxy_heap_verdict)", MetricType::Gauge,
-                       judged, [](const ProcessView& v) { return v.verdict.trend == "growing" ? 1.0 : 0.0; }));
+                       judged, [](const ProcessView& v) { return v.verdict.trend == heap_query::trend::kGrowing ? 1.0 : 0.0; }));
   // A state label rather than a series per state: a process has one state,
   // and an alert selects it (state="growing") without mistaking a process
   // not judged yet for a stable one, as leak_suspected 0 would.

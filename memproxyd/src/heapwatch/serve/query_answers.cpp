@@ -45,11 +45,9 @@ LeaksViews visible_leaks(uid_t peer, const WatchState& state) {
 // The newest process the request names that `peer` may see.
 std::optional<WatchedProcess> named_process(const hq::Request& request, uid_t peer,
                                             const std::vector<WatchedProcess>& known) {
-  for (const WatchedProcess& p : known) {
-    if (!visible_to(peer, p.uid)) continue;
-    if (request.pid ? p.pid == *request.pid : process::program_matches(p.program, p.exe, *request.program)) return p;
-  }
-  return std::nullopt;
+  return newest_visible(known, peer, [&](const WatchedProcess& p) {
+    return request.pid ? p.pid == *request.pid : process::program_matches(p.program, p.exe, *request.program);
+  });
 }
 
 std::string not_found(const hq::Request& request) {
@@ -121,6 +119,16 @@ void history(const hq::Request& request, uid_t peer, const WatchState& state, st
 }
 
 }  // namespace
+
+std::optional<WatchedProcess> newest_visible(const std::vector<WatchedProcess>& processes, uid_t peer,
+                                             const std::function<bool(const WatchedProcess&)>& named) {
+  const WatchedProcess* newest = nullptr;
+  for (const WatchedProcess& p : processes) {
+    if (!visible_to(peer, p.uid) || !named(p)) continue;
+    if (newest == nullptr || p.started_unix_ns > newest->started_unix_ns) newest = &p;
+  }
+  return newest ? std::optional<WatchedProcess>(*newest) : std::nullopt;
+}
 
 void collect(const hq::Request& request, uid_t peer, const WatchState& state, std::function<void(Answer)> done) {
   if (request.name == hq::request::kTop) {

@@ -21,6 +21,12 @@ namespace memproxy::heapwatch {
 // Root sees every process; any other user only the processes of their uid.
 inline bool visible_to(uid_t peer, uid_t owner) { return peer == 0 || peer == owner; }
 
+// Of the processes `peer` may see that `named` accepts, the one started
+// last (a pid is reused: the newest is the one a user means); none when
+// there is none. Whatever order `processes` is in.
+std::optional<WatchedProcess> newest_visible(const std::vector<WatchedProcess>& processes, uid_t peer,
+                                             const std::function<bool(const WatchedProcess&)>& named);
+
 
 // An answer before it is JSON: what the request asks, copied out of the
 // watch state. Collecting it is cheap and must happen where the state is

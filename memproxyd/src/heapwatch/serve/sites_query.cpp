@@ -105,4 +105,17 @@ void SitesQuery::collect(const hq::SitesRequest& request, uid_t peer, std::funct
                       });
 }
 
+std::optional<hq::SitesAnswer> ended_sites_in(HistoryStore& store, pid_t pid, uid_t peer) {
+  Result<std::vector<WatchedProcess>> processes = store.processes();
+  if (!processes) return std::nullopt;
+  std::optional<WatchedProcess> newest =
+      newest_visible(*processes, peer, [pid](const WatchedProcess& p) { return p.pid == pid && p.ended_unix_ns != 0; });
+  if (!newest) return std::nullopt;
+  Result<std::optional<KeptSites>> kept = store.kept_sites(id_of(*newest));
+  if (!kept || !*kept) return std::nullopt;
+  hq::SitesAnswer answer = std::move((*kept)->answer);
+  answer.process = *newest;
+  return answer;
+}
+
 }  // namespace memproxy::heapwatch

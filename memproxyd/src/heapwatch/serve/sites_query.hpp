@@ -32,6 +32,7 @@
 #include "heapwatch/intake/registry.hpp"
 #include "heapwatch/serve/query_answers.hpp"
 #include "heapwatch/serve/symbol_service.hpp"
+#include "heapwatch/store/history_store.hpp"
 #include "memproxy/heap_query.hpp"
 
 namespace memproxy::heapwatch {
@@ -49,6 +50,11 @@ using VerdictStateOf = std::function<VerdictState(const ProcessId&)>;
 // when it cannot ask now.
 using EndedSitesOf =
     std::function<bool(pid_t pid, uid_t peer, std::function<void(std::optional<heap_query::SitesAnswer>)> found)>;
+
+// What EndedSitesOf finds, read from `store` on the keeper's thread: the
+// sites kept of the newest ended process of `pid` that `peer` may see,
+// answered in its name; none when nothing was kept.
+std::optional<heap_query::SitesAnswer> ended_sites_in(HistoryStore& store, pid_t pid, uid_t peer);
 
 class SitesQuery {
  public:

@@ -290,4 +290,26 @@ void DaemonWatchState::known_processes(ProcessesDone done) const {
       });
 }
 
+void DaemonWatchState::recall_ended_growing(HistoryKeeper& keeper) {
+  keeper.query([this](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
+    if (store == nullptr) return nullptr;
+    Result<std::vector<WatchedProcess>> processes = store->processes();
+    if (!processes) return nullptr;
+    const int64_t since = unix_now_ns() - kEndedGrowingForNs;
+    std::vector<ProcessView> views;
+    for (const WatchedProcess& p : *processes) {
+      if (p.ended_unix_ns == 0 || p.ended_unix_ns < since) continue;
+      Result<std::optional<KeptVerdict>> kept = store->kept_verdict(id_of(p));
+      if (!kept || !*kept || state_of((*kept)->verdict) != VerdictState::growing) continue;
+      ProcessView v;
+      v.process = p;
+      v.verdict = (*kept)->verdict;
+      Result<std::vector<Reading>> last = store->series(id_of(p), p.ended_unix_ns - 60 * kNsPerSecond);
+      if (last && !last->empty()) v.latest = last->back();
+      views.push_back(std::move(v));
+    }
+    return [this, views = std::move(views)]() mutable { remember_ended_growing(std::move(views)); };
+  });
+}
+
 }  // namespace memproxy::heapwatch

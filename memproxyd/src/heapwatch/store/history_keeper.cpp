@@ -107,39 +107,31 @@ void HistoryKeeper::ended_how(const ProcessId& id, std::string how) {
   if (!how.empty()) post_end(End{id, 0, std::move(how)});
 }
 
-void HistoryKeeper::post_end(End end) {
-  if (!accepting()) return;
+bool HistoryKeeper::enqueue(Task task, size_t& pending, size_t limit) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    // Dropped silently when full: maintenance marks a process that no tick
-    // shows any more as ended at its last sample (how it ended stays unknown).
-    if (pending_ends_ >= options_.max_pending_ends) return;
-    ++pending_ends_;
-    queue_.push_back(Task{std::move(end)});
-  }
-  wake_.notify_one();
-}
-
-void HistoryKeeper::keep_sites(const ProcessId& id, heap_query::SitesAnswer answer, int64_t unix_ns) {
-  if (!accepting()) return;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (pending_site_keeps_ >= options_.max_pending_site_keeps) return;
-    ++pending_site_keeps_;
-    queue_.push_back(Task{KeepSites{id, std::move(answer), unix_ns}});
-  }
-  wake_.notify_one();
-}
-
-bool HistoryKeeper::query(std::function<LoopContinuation(HistoryStore*)> read) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (pending_queries_ >= options_.max_pending_queries) return false;
-    ++pending_queries_;
-    queue_.push_back(Task{Query{std::move(read)}});
+    if (pending >= limit) return false;
+    ++pending;
+    queue_.push_back(std::move(task));
   }
   wake_.notify_one();
   return true;
+}
+
+void HistoryKeeper::post_end(End end) {
+  // Dropped silently when full: maintenance marks a process that no tick
+  // shows any more as ended at its last sample (how it ended stays unknown).
+  if (accepting()) enqueue(Task{std::move(end)}, pending_ends_, options_.max_pending_ends);
+}
+
+void HistoryKeeper::keep_sites(const ProcessId& id, heap_query::SitesAnswer answer, int64_t unix_ns) {
+  if (accepting()) {
+    enqueue(Task{KeepSites{id, std::move(answer), unix_ns}}, pending_site_keeps_, options_.max_pending_site_keeps);
+  }
+}
+
+bool HistoryKeeper::query(std::function<LoopContinuation(HistoryStore*)> read) {
+  return enqueue(Task{Query{std::move(read)}}, pending_queries_, options_.max_pending_queries);
 }
 
 // ---- the worker's side ----------------------------------------------------

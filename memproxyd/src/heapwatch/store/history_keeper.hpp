@@ -147,6 +147,9 @@ class HistoryKeeper {
   void verdict_step();
   void adopt_kept_verdict(const ProcessId& id, heap_query::Verdict& summary);
   void post_end(End end);
+  // Queues `task` unless `pending` (guarded by mutex_) has reached `limit`,
+  // and wakes the worker; false when refused.
+  bool enqueue(Task task, size_t& pending, size_t limit);
   void note_failure(const std::string& what);
   void report_failures();
   void drain_at_stop();
