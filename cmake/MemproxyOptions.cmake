@@ -77,7 +77,19 @@ function(memproxy_heap_watch_missing result)
   set(${result} "${text}" PARENT_SCOPE)
 endfunction()
 
-memproxy_heap_watch_missing(MEMPROXY_HEAP_WATCH_MISSING)
+# The heap watch reaches processes through memproxyd/src/platform/, which
+# has a Linux implementation only: elsewhere it is off whatever was asked,
+# and the router (library, table daemon, routing CLI) is built alone.
+if(NOT CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  if(MEMPROXY_HEAP_WATCH)
+    message(WARNING "memproxy: the heap watch is supported on Linux only; building the router alone")
+  endif()
+  set(MEMPROXY_HEAP_WATCH OFF CACHE BOOL "Build memproxyd's heap watch, the symbolizer and memproxyctl's heap views"
+      FORCE)
+  set(MEMPROXY_HEAP_WATCH_MISSING "")
+else()
+  memproxy_heap_watch_missing(MEMPROXY_HEAP_WATCH_MISSING)
+endif()
 # The default is decided once, at the first configuration; whoever sets
 # the option (on the command line or in the cache) decides from then on.
 if(MEMPROXY_HEAP_WATCH_MISSING)
@@ -92,7 +104,9 @@ if(MEMPROXY_HEAP_WATCH AND MEMPROXY_HEAP_WATCH_MISSING)
                       "Install them, or configure with -DMEMPROXY_HEAP_WATCH=OFF for the router alone")
 endif()
 if(NOT MEMPROXY_HEAP_WATCH)
-  if(MEMPROXY_HEAP_WATCH_MISSING)
+  if(NOT CMAKE_SYSTEM_NAME STREQUAL "Linux")
+    set(_heap_watch_why "the heap watch is supported on Linux only; building the router alone")
+  elseif(MEMPROXY_HEAP_WATCH_MISSING)
     set(_heap_watch_why "missing ${MEMPROXY_HEAP_WATCH_MISSING}")
   else()
     set(_heap_watch_why "MEMPROXY_HEAP_WATCH=OFF")

@@ -78,10 +78,18 @@ constexpr const char* kHeapWatchOptions[] = {
 // Refused before its value matters.
 std::string prometheus_listen_problem(const std::string&) { return ""; }
 
-std::string installed_worker_text() { return "nowhere: this memproxyd is built without the heap watch"; }
+std::string installed_worker_text() { return "nowhere: " + without_heap_watch(); }
 #endif
 
 }  // namespace
+
+std::string without_heap_watch() {
+#if defined(__linux__)
+  return "this memproxyd is built without the heap watch (MEMPROXY_HEAP_WATCH=OFF)";
+#else
+  return "this memproxyd is built without the heap watch: the heap watch is unsupported on this platform (Linux only)";
+#endif
+}
 
 ParsedOptions parse_options(int argc, const char* const* argv) {
   Options options;
@@ -219,10 +227,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
 #if !MEMPROXY_HEAP_WATCH
   for (const char* name : kHeapWatchOptions) {
     if (app.count(name) == 0) continue;
-    std::fprintf(stderr,
-                 "memproxyd: %s: this memproxyd is built without the heap watch (MEMPROXY_HEAP_WATCH=OFF); "
-                 "it publishes the table only\n",
-                 name);
+    std::fprintf(stderr, "memproxyd: %s: %s; it publishes the table only\n", name, without_heap_watch().c_str());
     result.exit_code = kExitUsage;
     return result;
   }

@@ -68,6 +68,10 @@ std::string heap_socket_path(const Options& options);
 // The query socket of `options`: the given one, or query.sock beside the table.
 std::string query_socket_path(const Options& options);
 
+// Why this memproxyd has no heap watch, for whoever asks it for one: built
+// without it, or on a system it does not support (Linux only).
+std::string without_heap_watch();
+
 // Either the options to run with, or the exit status to leave with at once
 // (--help, --version, usage errors) after the parser printed its message.
 struct ParsedOptions {

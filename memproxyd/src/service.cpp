@@ -91,7 +91,7 @@ class EventLoop {
                                                        [this] { status_.write(); });
     return heap_watch_->start();
 #else
-    return "this memproxyd is built without the heap watch";
+    return without_heap_watch();
 #endif
   }
 

@@ -16,8 +16,8 @@
 
 #include "capability.hpp"
 #include "e2e_support.hpp"
-#include "heapwatch/intake/process_exit.hpp"
 #include "memproxy/unique_fd.hpp"
+#include "platform/process_exit_status.hpp"
 
 namespace daemon_ends_test {
 namespace {
@@ -33,7 +33,7 @@ std::string kernel_cannot_tell() {
   memproxy::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
   ::waitpid(child, nullptr, 0);
   int status = 0;
-  if (pidfd && memproxy::heapwatch::exit_status_of(pidfd.get(), &status) == memproxy::heapwatch::ExitQuery::known) {
+  if (pidfd && memproxy::platform::exit_status_of(pidfd.get(), &status) == memproxy::platform::ExitQuery::known) {
     return "";
   }
   return "this kernel does not tell how a process it did not fork ended (PIDFD_INFO_EXIT, Linux 6.15)";

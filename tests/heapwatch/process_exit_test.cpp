@@ -12,11 +12,14 @@
 #include <cstring>
 
 #include "memproxy/unique_fd.hpp"
+#include "platform/process_exit_status.hpp"
 
 namespace process_exit_test {
 namespace {
 
 using namespace memproxy::heapwatch;
+using memproxy::platform::exit_status_of;
+using memproxy::platform::ExitQuery;
 
 TEST(ProcessExit, TheEndInWords) {
   EXPECT_EQ(end_words(3 << 8, OomEvidence::none), "exited with status 3");

@@ -12,6 +12,7 @@
 
 #include "heapwatch/intake/memory_limit.hpp"
 #include "heapwatch/intake/process_exit.hpp"
+#include "platform/process_exit_status.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -55,8 +56,8 @@ void ExitWatch::watch(const ProcessHandle& process, const std::string& memory_cg
 
 void ExitWatch::ask(const std::shared_ptr<Ask>& a) {
   int status = 0;
-  const ExitQuery answer = exit_status_of(a->pidfd.get(), &status);
-  if (answer == ExitQuery::not_reaped && std::chrono::steady_clock::now() < a->give_up) {
+  const platform::ExitQuery answer = platform::exit_status_of(a->pidfd.get(), &status);
+  if (answer == platform::ExitQuery::not_reaped && std::chrono::steady_clock::now() < a->give_up) {
     a->retry.expires_after(kExitPoll);
     a->retry.async_wait([this, weak = std::weak_ptr(a)](const boost::system::error_code& ec) {
       if (auto again = weak.lock(); again && !ec) ask(again);
@@ -65,7 +66,7 @@ void ExitWatch::ask(const std::shared_ptr<Ask>& a) {
   }
   asks_.erase(a->id);
   const std::optional<OomBaseline>& baseline = a->oom_baseline;
-  if (answer != ExitQuery::known) return;
+  if (answer != platform::ExitQuery::known) return;
   OomEvidence oom = OomEvidence::none;
   if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
     // The log's clock counts from boot, as the process's start time does.

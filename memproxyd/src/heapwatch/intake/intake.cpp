@@ -8,9 +8,11 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "heapwatch/intake/process_identity.hpp"
 #include "memproxy/heap_account.h"
+#include "platform/peer_credentials.hpp"
 
 namespace memproxy::heapwatch {
 namespace {
@@ -62,7 +64,7 @@ struct Intake::Connection {
   explicit Connection(boost::asio::io_context& io) : socket(io), deadline(io) {}
   Socket socket;
   boost::asio::steady_timer deadline;
-  ucred peer{};  // at connect, as the kernel recorded it
+  std::optional<platform::PeerCredentials> peer;  // at connect, as the kernel recorded it
 };
 
 Intake::Intake(boost::asio::io_context& io, Registry& registry, IntakeLimits limits)
@@ -102,13 +104,13 @@ void Intake::accept() {
   acceptor_.async_accept(c->socket, [this, c](const boost::system::error_code& ec) {
     if (ec == boost::asio::error::operation_aborted) return;
     if (!ec) {
-      socklen_t length = sizeof c->peer;
       std::string why;
-      if (::getsockopt(c->socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &c->peer, &length) != 0) {
+      c->peer = platform::peer_credentials(c->socket.native_handle());
+      if (!c->peer) {
         boost::system::error_code ignored;
         c->socket.close(ignored);
-      } else if (why = pending_.take(c->peer.uid); !why.empty()) {
-        refusals_.refused(c->peer.uid, c->peer.pid, "too many hand-overs waiting for their hello: " + why);
+      } else if (why = pending_.take(c->peer->uid); !why.empty()) {
+        refusals_.refused(c->peer->uid, c->peer->pid, "too many hand-overs waiting for their hello: " + why);
         boost::system::error_code ignored;
         c->socket.close(ignored);
       } else {
@@ -124,7 +126,7 @@ void Intake::receive_hello(std::shared_ptr<Connection> c) {
   c->deadline.expires_after(limits_.hello_timeout);
   c->deadline.async_wait([this, c](const boost::system::error_code& ec) {
     if (ec) return;
-    refusals_.refused(c->peer.uid, c->peer.pid,
+    refusals_.refused(c->peer->uid, c->peer->pid,
                       "no hello within " + std::to_string(limits_.hello_timeout.count()) + " ms of connecting");
     drop(c);
   });
@@ -134,39 +136,38 @@ void Intake::receive_hello(std::shared_ptr<Connection> c) {
       drop(c);
       return;
     }
-    ucred peer{};
-    socklen_t length = sizeof peer;
-    if (::getsockopt(c->socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 || peer.pid <= 0) {
+    std::optional<platform::PeerCredentials> peer = platform::peer_credentials(c->socket.native_handle());
+    if (!peer || peer->pid <= 0) {
       drop(c);
       return;
     }
     std::string why;
     int fd = receive_account(c->socket.native_handle(), &why);
     if (fd < 0) {
-      refusals_.refused(peer.uid, peer.pid, why);
+      refusals_.refused(peer->uid, peer->pid, why);
       drop(c);
       return;
     }
     heap::MappedAccount account = heap::MappedAccount::from_fd(fd, &why);
     if (!account) {
-      refusals_.refused(peer.uid, peer.pid, why);
+      refusals_.refused(peer->uid, peer->pid, why);
       drop(c);
       return;
     }
     Handle handle = ProcessHandle::of_peer(c->socket.native_handle(), &why);
-    std::optional<WatchedProcess> process = handle ? identify(peer.pid, handle->uid()) : std::nullopt;
+    std::optional<WatchedProcess> process = handle ? identify(peer->pid, handle->uid()) : std::nullopt;
     if (handle && process && id_of(*process) != handle->id()) process.reset();
     if (!handle || !process) {
-      refusals_.refused(peer.uid, peer.pid, !handle ? why : "it is gone");
+      refusals_.refused(peer->uid, peer->pid, !handle ? why : "it is gone");
       drop(c);
       return;
     }
     const bool exec_of_watched = registry_.contains(id_of(*process));  // the registry logs what it runs now
     why = registry_.add(std::move(*process), std::move(account), std::move(handle));
     if (!why.empty()) {
-      spdlog::warn("heap socket: not watching pid {} (uid {}): {}", peer.pid, peer.uid, why);
+      spdlog::warn("heap socket: not watching pid {} (uid {}): {}", peer->pid, peer->uid, why);
     } else if (!exec_of_watched) {
-      spdlog::info("watching the heap of pid {} (uid {})", peer.pid, peer.uid);
+      spdlog::info("watching the heap of pid {} (uid {})", peer->pid, peer->uid);
     }
     // The process's end is its pidfd's to say (ExitWatch), not this
     // connection's: the process has closed it already.
@@ -178,7 +179,7 @@ void Intake::drop(const std::shared_ptr<Connection>& c) {
   boost::system::error_code ignored;
   c->deadline.cancel();
   c->socket.close(ignored);
-  if (connections_.erase(c.get()) != 0) pending_.release(c->peer.uid);
+  if (connections_.erase(c.get()) != 0) pending_.release(c->peer->uid);
 }
 
 }  // namespace memproxy::heapwatch

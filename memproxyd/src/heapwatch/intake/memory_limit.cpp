@@ -71,12 +71,7 @@ std::string memory_cgroup_in(const std::string& text) {
   return v2;
 }
 
-std::string memory_cgroup_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
-  std::stringstream text;
-  text << in.rdbuf();
-  return memory_cgroup_in(text.str());
-}
+std::string memory_cgroup_of(pid_t pid) { return memory_cgroup_in(platform::cgroup_membership(pid)); }
 
 MemoryLimit memory_limit(const std::string& cgroup, uint64_t rss_bytes, const MemoryLimitPaths& paths) {
   MemoryLimit limit;

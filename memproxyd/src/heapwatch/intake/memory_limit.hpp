@@ -16,12 +16,14 @@
 #include <optional>
 #include <string>
 
+#include "platform/memory_files.hpp"
+
 namespace memproxy::heapwatch {
 
 // "v2:/system.slice/x.service", "v1:/user/1000", or "" (none known): the
-// process's memory cgroup, from /proc/PID/cgroup.
+// process's memory cgroup, from its membership (platform::cgroup_membership).
 std::string memory_cgroup_of(pid_t pid);
-// The same from the text of a /proc/PID/cgroup file.
+// The same from the text of a cgroup membership file.
 std::string memory_cgroup_in(const std::string& proc_cgroup_text);
 
 struct MemoryLimit {
@@ -30,8 +32,8 @@ struct MemoryLimit {
 };
 
 struct MemoryLimitPaths {
-  std::string cgroup_root = "/sys/fs/cgroup";
-  std::string meminfo = "/proc/meminfo";
+  std::string cgroup_root = platform::cgroup_root();
+  std::string meminfo = platform::meminfo_path();
 };
 
 // The limit of a process in `cgroup` (memory_cgroup_of) holding `rss_bytes`.

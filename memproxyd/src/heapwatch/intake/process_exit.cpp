@@ -1,34 +1,18 @@
 #include "heapwatch/intake/process_exit.hpp"
 
-#include <fcntl.h>
-#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
 #include <charconv>
 #include <csignal>
 #include <cstring>
 #include <string_view>
 
-#include "memproxy/unique_fd.hpp"
+#include "platform/kernel_log.hpp"
 
 namespace memproxy::heapwatch {
 namespace {
-
-// The first version of the kernel's struct pidfd_info (64 bytes); the
-// ioctl is extensible, so a newer kernel takes this size too. Declared
-// here: the C library's headers of an older distribution do not have it.
-struct PidfdInfo {
-  uint64_t mask;
-  uint64_t cgroupid;
-  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-  int32_t exit_code;
-};
-static_assert(sizeof(PidfdInfo) == 64);
-constexpr uint64_t kPidfdInfoExit = 1u << 3;
-constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
 
 // "Killed process 4242 (": the global OOM killer and a memory cgroup's
 // both say it so.
@@ -57,38 +41,10 @@ bool record_says_oom_killed(std::string_view record, pid_t pid, int64_t since_bo
   return record_says_killed(record, killed_needle(pid), since_boot_us);
 }
 
-ExitQuery exit_status_of(int pidfd, int* wait_status) {
-  PidfdInfo info{};
-  info.mask = kPidfdInfoExit;
-  // ENOTTY or EINVAL: a kernel without PIDFD_GET_INFO; ESRCH: one that has
-  // it but keeps nothing of a reaped process.
-  if (::ioctl(pidfd, kPidfdGetInfo, &info) != 0) return ExitQuery::unsupported;
-  if ((info.mask & kPidfdInfoExit) == 0) {
-    // Before 6.15 the kernel never sets it; since, it does once reaped. A
-    // process that has ended but is not reaped answers like an old kernel:
-    // the caller asks again for a while.
-    return ExitQuery::not_reaped;
-  }
-  *wait_status = info.exit_code;
-  return ExitQuery::known;
-}
-
 bool oom_killed(pid_t pid, int64_t since_boot_us) {
-  UniqueFd log(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!log) return false;
-  // One record per read, oldest first; EPIPE says records were overwritten
-  // while reading (the next read goes on), EAGAIN that none are left.
-  char record[8192];
   const std::string needle = killed_needle(pid);
-  for (;;) {
-    const ssize_t n = ::read(log.get(), record, sizeof record);
-    if (n < 0) {
-      if (errno == EPIPE || errno == EINTR) continue;
-      return false;
-    }
-    if (n == 0) return false;
-    if (record_says_killed(std::string_view(record, static_cast<size_t>(n)), needle, since_boot_us)) return true;
-  }
+  return platform::any_kernel_log_record(
+      [&](std::string_view record) { return record_says_killed(record, needle, since_boot_us); });
 }
 
 std::string end_words(int wait_status, OomEvidence oom) {

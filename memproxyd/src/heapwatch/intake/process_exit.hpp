@@ -1,9 +1,9 @@
-// How a watched process ended, as the kernel tells the daemon, which is not
-// its parent and so cannot wait for it: the wait status its pidfd carries
-// once the process was reaped (PIDFD_GET_INFO with PIDFD_INFO_EXIT, Linux
-// 6.15), and, for one killed by SIGKILL, whether the kernel log says the
-// OOM killer took it, or else whether its memory cgroup counted an OOM kill
-// (memory_limit.hpp cgroup_oom_kills) while it ran.
+// How a watched process ended, in words: the wait status its process
+// descriptor carries once the process was reaped
+// (platform/process_exit_status.hpp), and, for one killed by SIGKILL,
+// whether the kernel log says the OOM killer took it, or else whether its
+// memory cgroup counted an OOM kill (memory_limit.hpp cgroup_oom_kills)
+// while it ran.
 //
 // Invariants: nothing here blocks; a kernel that cannot say leaves the end
 // unknown (""), never guessed.
@@ -18,21 +18,12 @@
 
 namespace memproxy::heapwatch {
 
-enum class ExitQuery {
-  known,        // *wait_status holds it
-  not_reaped,   // ended (or running) but not reaped yet: ask again later
-  unsupported,  // this kernel does not tell
-};
-
-// The wait status (as waitpid gives it) of the process `pidfd` refers to.
-ExitQuery exit_status_of(int pidfd, int* wait_status);
-
-// Whether the kernel log (/dev/kmsg, readable by root) says that the OOM
+// Whether the kernel log (platform/kernel_log.hpp) says that the OOM
 // killer killed `pid` no earlier than `since_boot_us` (microseconds since
 // boot, the log's clock). False where the log cannot be read.
 bool oom_killed(pid_t pid, int64_t since_boot_us);
 
-// Whether one record of the kernel log, as /dev/kmsg gives it
+// Whether one record of the kernel log
 // ("PRIORITY,SEQUENCE,MICROSECONDS,FLAGS;MESSAGE"), says the OOM killer
 // killed `pid` no earlier than `since_boot_us`.
 bool record_says_oom_killed(std::string_view record, pid_t pid, int64_t since_boot_us);
@@ -51,7 +42,7 @@ enum class OomEvidence {
 std::string end_words(int wait_status, OomEvidence oom);
 
 // Microseconds since boot (the kernel log's clock) of a start time in
-// clock ticks since boot (/proc/PID/stat's).
+// clock ticks since boot (platform/boot_clock.hpp).
 int64_t ticks_to_boot_us(uint64_t start_ticks);
 
 }  // namespace memproxy::heapwatch

@@ -3,13 +3,13 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <string>
 
 #include "heapwatch/intake/memory_limit.hpp"
 #include "memproxy/clock.hpp"
 #include "memproxy/process_info.hpp"
 #include "memproxy/program_name.hpp"
+#include "platform/boot_clock.hpp"
 
 namespace memproxy::heapwatch {
 namespace {
@@ -20,21 +20,6 @@ std::string user_name(uid_t uid) {
   char buffer[4096];
   if (getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found != nullptr) return found->pw_name;
   return std::to_string(uid);
-}
-
-// The host's boot time (btime in /proc/stat), in Unix seconds.
-int64_t boot_unix_s() {
-  static const int64_t boot = [] {
-    std::ifstream stat("/proc/stat");
-    std::string key;
-    int64_t value = 0;
-    while (stat >> key) {
-      if (key == "btime" && stat >> value) return value;
-      stat.ignore(1 << 20, '\n');
-    }
-    return int64_t{0};
-  }();
-  return boot;
 }
 
 }  // namespace
@@ -53,8 +38,8 @@ std::optional<WatchedProcess> identify(pid_t pid, uid_t uid) {
   p.exe = names.resolved_path;
   p.memory_cgroup = memory_cgroup_of(pid);
   const long hz = sysconf(_SC_CLK_TCK);
-  if (hz > 0 && boot_unix_s() > 0) {
-    p.started_unix_ns = (boot_unix_s() * kNsPerSecond) + static_cast<int64_t>(*ticks) * (kNsPerSecond / hz);
+  if (hz > 0 && platform::boot_unix_s() > 0) {
+    p.started_unix_ns = (platform::boot_unix_s() * kNsPerSecond) + static_cast<int64_t>(*ticks) * (kNsPerSecond / hz);
   }
   return p;
 }

@@ -12,10 +12,12 @@
 #include <cerrno>
 #include <cstring>
 #include <istream>
+#include <optional>
 
 #include "heapwatch/serve/query_answers.hpp"
 #include "heapwatch/serve/sites_query.hpp"
 #include "memproxy/query.hpp"
+#include "platform/peer_credentials.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -75,12 +77,11 @@ void QueryServer::accept() {
   acceptor_.async_accept(c->socket, [this, c, alive = std::weak_ptr<char>(alive_)](const boost::system::error_code& ec) {
     if (alive.expired() || ec == boost::asio::error::operation_aborted) return;
     if (!ec) {
-      ucred peer{};
-      socklen_t length = sizeof peer;
-      if (::getsockopt(c->socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) {
+      std::optional<platform::PeerCredentials> peer = platform::peer_credentials(c->socket.native_handle());
+      if (!peer) {
         boost::system::error_code ignored;
         c->socket.close(ignored);
-      } else if (std::string why = slots_.take(peer.uid); !why.empty()) {
+      } else if (std::string why = slots_.take(peer->uid); !why.empty()) {
         // Told why, without waiting for the client to read: a full socket
         // buffer just loses the message.
         std::string line = hq::error_line("the daemon refuses more query clients: " + why + "; try again") + "\n";
@@ -89,8 +90,8 @@ void QueryServer::accept() {
         boost::system::error_code ignored;
         c->socket.close(ignored);
       } else {
-        c->uid = peer.uid;
-        c->pid = peer.pid;
+        c->uid = peer->uid;
+        c->pid = peer->pid;
         clients_[c.get()] = c;
         read_request(c);
       }
