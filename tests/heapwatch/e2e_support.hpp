@@ -99,18 +99,9 @@ class Daemon {
   bool ready() const {
     return wait_until([this] { return daemon_ready(table_, process_->pid()); });
   }
-  // The pid in the daemon's "running (pid N)" line, 0 when it never says so.
-  // The line follows the readiness ready() sees, so it is waited for.
-  pid_t pid() const {
-    pid_t pid = 0;
-    wait_until([&] {
-      std::smatch m;
-      const std::string text = log();
-      if (std::regex_search(text, m, std::regex(R"(running \(pid (\d+)\))"))) pid = std::stoi(m[1]);
-      return pid != 0;
-    });
-    return pid;
-  }
+  // The daemon's pid: the shell and any runner exec it, and ready() has
+  // seen the status record name it.
+  pid_t pid() const { return process_->pid(); }
   // The port in "prometheus: serving /metrics on ADDR (port N)", or 0.
   int prometheus_port() const {
     int port = 0;
