@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon.hpp"
 #include "process.hpp"
 #include "staged.hpp"
 #include "temp_dir.hpp"
@@ -35,33 +36,11 @@ using memproxy::testing::Process;
 // Generous for a loaded machine; reaching it fails the test, never hangs it.
 inline constexpr auto kPatience = 40s;
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using memproxy::testing::daemon_ready;
+using memproxy::testing::read_file;
 
 inline bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = kPatience) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
-}
-
-// Whether the daemon `pid` says in the status record beside `table` that
-// every part of it has started (its ready_unix_ns), read as the key=value
-// text it is: a handshake, not a line of its log.
-inline bool daemon_ready(const std::string& table, pid_t pid) {
-  std::istringstream record(read_file(table + ".status"));
-  bool ours = false, ready = false;
-  for (std::string line; std::getline(record, line);) {
-    if (line == "pid=" + std::to_string(pid)) ours = true;
-    if (line.rfind("ready_unix_ns=", 0) == 0 && line != "ready_unix_ns=0") ready = true;
-  }
-  return ours && ready;
+  return memproxy::testing::wait_until(condition, limit, 50ms);
 }
 
 // memproxyd in the foreground on DIR/run/table, watching the programs
@@ -78,29 +57,23 @@ class Daemon {
     dir.write("memproxy.conf", config);
     // A daemon restarted in the same directory starts a log of its own.
     std::filesystem::remove(log_);
-    std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>>'" + log_ + "'"};
-    argv.insert(argv.end(), runner.begin(), runner.end());
+    std::vector<std::string> argv = runner;
     argv.insert(argv.end(), {MEMPROXYD_BIN, "-f", "-c", dir / "memproxy.conf", "-t", table_, "--sample-interval", "100"});
     if (std::find(extra.begin(), extra.end(), "--history") == extra.end() &&
         std::find(extra.begin(), extra.end(), "--no-history") == extra.end()) {
       argv.insert(argv.end(), {"--history", dir / "history.sqlite"});
     }
     argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<Process>(argv, std::vector<std::string>{"PATH=/usr/bin:/bin"});
+    process_ = std::make_unique<memproxy::testing::DaemonProcess>(argv, std::vector<std::string>{"PATH=/usr/bin:/bin"},
+                                                                   log_);
   }
   const std::string& table() const { return table_; }
   // SIGTERM, then the exit status (-1 when it did not exit in time).
-  int stop() {
-    process_->signal(SIGTERM);
-    Outcome o = process_->finish(kPatience);
-    return o.exited ? o.code : -1;
-  }
-  std::string log() const { return read_file(log_); }
-  bool ready() const {
-    return wait_until([this] { return daemon_ready(table_, process_->pid()); });
-  }
-  // The daemon's pid: the shell and any runner exec it, and ready() has
-  // seen the status record name it.
+  int stop() { return process_->stop(kPatience); }
+  std::string log() const { return process_->log(); }
+  bool ready() const { return process_->ready(table_, kPatience); }
+  // The daemon's pid: any runner execs it, and ready() has seen the status
+  // record name it.
   pid_t pid() const { return process_->pid(); }
   // The port in "prometheus: serving /metrics on ADDR (port N)", or 0.
   int prometheus_port() const {
@@ -116,7 +89,7 @@ class Daemon {
 
  private:
   std::string table_, log_;
-  std::unique_ptr<Process> process_;
+  std::unique_ptr<memproxy::testing::DaemonProcess> process_;
 };
 
 // mp-grower, monitored through the daemon's table. By default it grows by

@@ -34,21 +34,18 @@ class HourlyDaemon {
       : table_(dir / "run/table"), log_(dir / "memproxyd.log") {
     dir.write("memproxy.conf", "[monitor]\nmp-grower\n");
     std::filesystem::remove(log_);
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>>'" + log_ + "'", MEMPROXYD_BIN, "-f", "-c",
-                                 dir / "memproxy.conf", "-t", table_, "--sample-interval", "3600000",
-                                 "--no-history"},
-        std::vector<std::string>{"PATH=/usr/bin:/bin"});
+    process_ = std::make_unique<memproxy::testing::DaemonProcess>(
+        std::vector<std::string>{MEMPROXYD_BIN, "-f", "-c", dir / "memproxy.conf", "-t", table_, "--sample-interval",
+                                 "3600000", "--no-history"},
+        std::vector<std::string>{"PATH=/usr/bin:/bin"}, log_);
   }
   const std::string& table() const { return table_; }
-  std::string log() const { return read_file(log_); }
-  bool ready() const {
-    return wait_until([this] { return daemon_ready(table_, process_->pid()); });
-  }
+  std::string log() const { return process_->log(); }
+  bool ready() const { return process_->ready(table_, kPatience); }
 
  private:
   std::string table_, log_;
-  std::unique_ptr<Process> process_;  // killed with it
+  std::unique_ptr<memproxy::testing::DaemonProcess> process_;  // killed with it
 };
 
 TEST(FirstReadingTest, ARestartedDaemonsFirstTopShowsTheBytesOfTheProcessesItAdopted) {

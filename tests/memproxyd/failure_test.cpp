@@ -60,7 +60,7 @@ TEST(BadConfigTest, AtStartPublishesNothingAndKeepsRunning) {
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "bad/entry\n");
   Daemon daemon(dir, {"-c", config, "-t", table});
-  ASSERT_TRUE(wait_until([&] { return daemon.log_contains("running"); })) << daemon.log();
+  ASSERT_TRUE(daemon.ready(table)) << daemon.log();
   EXPECT_EQ(probe(table).exit_code, 4) << "no table may exist";
   write_file(config, "good\n");
   ASSERT_TRUE(wait_until([&] { return probe(table, {"good"}).flags["good"] == kExclude; })) << daemon.log();
@@ -72,7 +72,7 @@ TEST(SingleInstanceTest, SecondDaemonNamesTheFirstsPid) {
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
   Daemon first(dir, {"-c", config, "-t", table});
-  ASSERT_TRUE(wait_until([&] { return first.log_contains("running"); })) << first.log();
+  ASSERT_TRUE(first.ready(table)) << first.log();
   const uint64_t generation = probe(table).generation;
 
   RunResult second = run({MEMPROXYD_BIN, "--no-history", "-f", "-c", config, "-t", table});

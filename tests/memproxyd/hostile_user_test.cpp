@@ -99,7 +99,7 @@ TEST(LockFileTest, ALockFileOthersCouldOpenIsReplacedByAPrivateOne) {
   ASSERT_EQ(attacker.result(), 0) << "the attack itself did not work: " << std::strerror(attacker.result());
 
   Daemon daemon(dir, {"-c", config, "-t", table, "--watch", "none"});
-  ASSERT_TRUE(wait_until([&] { return daemon.log_contains("running"); })) << daemon.log();
+  ASSERT_TRUE(daemon.ready(table)) << daemon.log();
   EXPECT_EQ(mode_of(lock), 0600u);
   EXPECT_EQ(read_file(lock), std::to_string(daemon.pid()) + "\n");
   EXPECT_EQ(probe(table, {"alpha"}).flags["alpha"], kExclude);
@@ -141,7 +141,7 @@ TEST(StatusAsAnotherUserTest, KnowsTheDaemonIsAliveWithoutItsLock) {
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
   Daemon daemon(dir, {"-c", config, "-t", table});
-  ASSERT_TRUE(wait_until([&] { return daemon.log_contains("running"); })) << daemon.log();
+  ASSERT_TRUE(daemon.ready(table)) << daemon.log();
 
   RunResult alive = run(as_nobody({ctl, "status", "--json", "-t", table}));
   ASSERT_EQ(alive.exit_code, 0) << alive.out << alive.err;

@@ -156,7 +156,7 @@ TEST(SigtermTest, LeavesTheTableAndSaysStopped) {
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
   Daemon daemon(dir, {"-c", config, "-t", table});
-  ASSERT_TRUE(wait_until([&] { return daemon.log_contains("running"); })) << daemon.log();
+  ASSERT_TRUE(daemon.ready(table)) << daemon.log();
   EXPECT_EQ(daemon.stop(), 0);
   Probe p = probe(table, {"alpha"});
   EXPECT_EQ(p.exit_code, 0);
@@ -169,7 +169,7 @@ TEST(SigintTest, ExitsCleanly) {
   std::string config = dir / "memproxy.conf", table = dir / "run/table";
   write_file(config, "alpha\n");
   Daemon daemon(dir, {"-c", config, "-t", table});
-  ASSERT_TRUE(wait_until([&] { return daemon.log_contains("running"); })) << daemon.log();
+  ASSERT_TRUE(daemon.ready(table)) << daemon.log();
   daemon.signal(SIGINT);
   EXPECT_EQ(daemon.wait(), 0);
   EXPECT_EQ(probe(table, {"alpha"}).flags["alpha"], kExclude);

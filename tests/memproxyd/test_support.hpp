@@ -29,6 +29,7 @@
 extern char** environ;
 
 #include "capability.hpp"
+#include "daemon.hpp"
 #include "process.hpp"
 #include "staged.hpp"
 #include "memproxy/status_record.hpp"
@@ -56,20 +57,10 @@ inline void write_file(const std::string& path, const std::string& content) {
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using memproxy::testing::read_file;
 
 inline bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = kPatience) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return condition();
+  return memproxy::testing::wait_until(condition, limit, 5ms);
 }
 
 // Starts argv[0], inheriting the test's environment, with stdout and stderr
@@ -151,56 +142,37 @@ inline bool running(pid_t pid) {
   return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
 }
 
-// A daemon in the foreground; stopped with SIGKILL if a test forgets to stop it.
-// `wrapper` runs it (e.g. prlimit with its options), exec'ing it in place.
-class Daemon {
+// A daemon in the foreground (DaemonProcess), inheriting the test's
+// environment, logging to a file of its own in `scratch`; --no-history
+// unless the test names a history. `wrapper` runs it (e.g. prlimit with its
+// options), exec'ing it in place.
+class Daemon : public memproxy::testing::DaemonProcess {
  public:
   Daemon(const TempDir& scratch, std::vector<std::string> args, std::vector<std::string> wrapper = {})
-      : log_(scratch / ("daemon-" + std::to_string(next_id()) + ".log")) {
+      : DaemonProcess(argv_of(std::move(args), std::move(wrapper)), memproxy::testing::inherited_environment(),
+                      scratch / ("daemon-" + std::to_string(next_id()) + ".log")) {}
+
+  bool ready(const std::string& table, std::chrono::milliseconds limit = kPatience) const {
+    return DaemonProcess::ready(table, limit);
+  }
+  // Exit status after SIGTERM, or -1 if it did not exit in time.
+  int stop() { return DaemonProcess::stop(kPatience); }
+  std::optional<int> wait(std::chrono::milliseconds limit = kPatience) { return DaemonProcess::wait(limit); }
+
+ private:
+  static std::vector<std::string> argv_of(std::vector<std::string> args, std::vector<std::string> wrapper) {
     std::vector<std::string> argv = std::move(wrapper);
     argv.push_back(MEMPROXYD_BIN);
     argv.push_back("-f");
     // The host's own history (/var/lib/memproxy) is never a test's.
     if (std::find(args.begin(), args.end(), "--history") == args.end()) argv.push_back("--no-history");
     argv.insert(argv.end(), args.begin(), args.end());
-    pid_ = spawn(argv, log_, log_);
+    return argv;
   }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-  ~Daemon() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      wait_exit(pid_);
-    }
-  }
-
-  pid_t pid() const { return pid_; }
-  std::string log() const { return read_file(log_); }
-  bool log_contains(const std::string& text) const { return log().find(text) != std::string::npos; }
-  void signal(int sig) const { ::kill(pid_, sig); }
-
-  // Exit status after SIGTERM, or -1 if it did not exit in time.
-  int stop() {
-    ::kill(pid_, SIGTERM);
-    auto status = wait_exit(pid_);
-    if (!status) return -1;
-    pid_ = -1;
-    return *status;
-  }
-
-  std::optional<int> wait(std::chrono::milliseconds limit = kPatience) {
-    auto status = wait_exit(pid_, limit);
-    if (status) pid_ = -1;
-    return status;
-  }
-
- private:
   static int next_id() {
     static int id = 0;
     return id++;
   }
-  std::string log_;
-  pid_t pid_ = -1;
 };
 
 }  // namespace memproxyd_test
