@@ -34,15 +34,35 @@ void walk_up(std::string path, Visit visit) {
   }
 }
 
-std::optional<uint64_t> mem_available(const std::string& meminfo) {
-  std::ifstream in(meminfo);
-  std::string key;
-  uint64_t kib = 0;
-  while (in >> key) {
-    if (key == "MemAvailable:" && in >> kib) return kib * 1024;
+// The number after `key` in a file of "KEY NUMBER ..." lines (meminfo,
+// memory.events, memory.oom_control); none when the key is absent.
+std::optional<uint64_t> keyed_number(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  std::string word;
+  uint64_t value = 0;
+  while (in >> word) {
+    if (word == key) return in >> value ? std::optional<uint64_t>(value) : std::nullopt;
     in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
   }
   return std::nullopt;
+}
+
+struct CgroupPath {
+  bool v1 = false;
+  std::string path;  // within its hierarchy, "/" its root
+};
+
+// "v1:PATH" or "v2:PATH" (memory_cgroup_in); none for anything else.
+std::optional<CgroupPath> cgroup_path_of(const std::string& cgroup) {
+  if (cgroup.starts_with("v2:")) return CgroupPath{false, cgroup.substr(3)};
+  if (cgroup.starts_with("v1:")) return CgroupPath{true, cgroup.substr(3)};
+  return std::nullopt;
+}
+
+// The directory of the cgroup at `path`: v1's memory controller has a
+// hierarchy of its own, v2's is the unified one.
+std::string cgroup_dir(bool v1, const std::string& path, const MemoryLimitPaths& paths) {
+  return paths.cgroup_root + (v1 ? "/memory" : "") + (path == "/" ? "" : path);
 }
 
 }  // namespace
@@ -81,21 +101,20 @@ MemoryLimit memory_limit(const std::string& cgroup, uint64_t rss_bytes, const Me
       limit.source = source;
     }
   };
-  if (cgroup.starts_with("v2:")) {
-    walk_up(cgroup.substr(3), [&](const std::string& dir) {
-      const std::string base = paths.cgroup_root + (dir == "/" ? "" : dir);
-      consider(read_number(base + "/memory.max"), "cgroup memory.max");
-      consider(read_number(base + "/memory.high"), "cgroup memory.high");
-    });
-  } else if (cgroup.starts_with("v1:")) {
-    walk_up(cgroup.substr(3), [&](const std::string& dir) {
-      consider(read_number(paths.cgroup_root + "/memory" + (dir == "/" ? "" : dir) + "/memory.limit_in_bytes"),
-               "cgroup memory.limit_in_bytes");
+  if (std::optional<CgroupPath> c = cgroup_path_of(cgroup)) {
+    walk_up(c->path, [&](const std::string& path) {
+      const std::string dir = cgroup_dir(c->v1, path, paths);
+      if (c->v1) {
+        consider(read_number(dir + "/memory.limit_in_bytes"), "cgroup memory.limit_in_bytes");
+      } else {
+        consider(read_number(dir + "/memory.max"), "cgroup memory.max");
+        consider(read_number(dir + "/memory.high"), "cgroup memory.high");
+      }
     });
   }
   if (limit.bytes == 0) {
-    if (std::optional<uint64_t> available = mem_available(paths.meminfo)) {
-      limit.bytes = *available + rss_bytes;
+    if (std::optional<uint64_t> available_kib = keyed_number(paths.meminfo, "MemAvailable:")) {
+      limit.bytes = *available_kib * 1024 + rss_bytes;
       limit.source = "host";
     }
   }
@@ -103,24 +122,10 @@ MemoryLimit memory_limit(const std::string& cgroup, uint64_t rss_bytes, const Me
 }
 
 std::optional<uint64_t> cgroup_oom_kills(const std::string& cgroup, const MemoryLimitPaths& paths) {
-  std::string file;
-  if (cgroup.starts_with("v2:")) {
-    const std::string dir = cgroup.substr(3);
-    file = paths.cgroup_root + (dir == "/" ? "" : dir) + "/memory.events";
-  } else if (cgroup.starts_with("v1:")) {
-    const std::string dir = cgroup.substr(3);
-    file = paths.cgroup_root + "/memory" + (dir == "/" ? "" : dir) + "/memory.oom_control";
-  } else {
-    return std::nullopt;
-  }
-  std::ifstream in(file);
-  std::string key;
-  uint64_t count = 0;
-  while (in >> key) {
-    if (key == "oom_kill") return in >> count ? std::optional<uint64_t>(count) : std::nullopt;
-    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-  }
-  return std::nullopt;
+  const std::optional<CgroupPath> c = cgroup_path_of(cgroup);
+  if (!c) return std::nullopt;
+  const std::string dir = cgroup_dir(c->v1, c->path, paths);
+  return keyed_number(dir + (c->v1 ? "/memory.oom_control" : "/memory.events"), "oom_kill");
 }
 
 }  // namespace memproxy::heapwatch
