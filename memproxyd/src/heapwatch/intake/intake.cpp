@@ -136,8 +136,10 @@ void Intake::receive_hello(std::shared_ptr<Connection> c) {
       drop(c);
       return;
     }
-    std::optional<platform::PeerCredentials> peer = platform::peer_credentials(c->socket.native_handle());
-    if (!peer || peer->pid <= 0) {
+    // The credentials the kernel recorded at connect, read then: they do
+    // not change while the connection lives.
+    const platform::PeerCredentials* peer = &*c->peer;
+    if (peer->pid <= 0) {
       drop(c);
       return;
     }
