@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <iterator>
 #include <sstream>
 
@@ -57,6 +58,17 @@ std::string read_proc_file(const std::string& path, bool* ok) {
     *ok = false;
     return {};
   }
+}
+
+std::optional<uint64_t> keyed_number(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  std::string word;
+  uint64_t value = 0;
+  while (in >> word) {
+    if (word == key) return in >> value ? std::optional<uint64_t>(value) : std::nullopt;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return std::nullopt;
 }
 
 namespace {

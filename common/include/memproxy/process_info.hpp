@@ -44,6 +44,11 @@ std::string base_name(const std::string& path);
 // ESRCH here, whatever the stream's exception mask).
 std::string read_proc_file(const std::string& path, bool* ok);
 
+// The number after `key` in a text file of "KEY NUMBER ..." lines
+// (/proc/stat, /proc/meminfo, a cgroup's memory.events); none when the
+// file cannot be read or the key is absent.
+std::optional<uint64_t> keyed_number(const std::string& path, const std::string& key);
+
 // Field 22 of /proc/PID/stat: the start time in clock ticks since boot.
 // With the pid it names one process for as long as the host runs.
 std::optional<uint64_t> start_ticks(pid_t pid);

@@ -2,9 +2,10 @@
 
 #include <charconv>
 #include <fstream>
-#include <limits>
 #include <optional>
 #include <sstream>
+
+#include "memproxy/process_info.hpp"
 
 namespace memproxy::heapwatch {
 namespace {
@@ -32,19 +33,6 @@ void walk_up(std::string path, Visit visit) {
     auto slash = path.rfind('/');
     path = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
   }
-}
-
-// The number after `key` in a file of "KEY NUMBER ..." lines (meminfo,
-// memory.events, memory.oom_control); none when the key is absent.
-std::optional<uint64_t> keyed_number(const std::string& path, const std::string& key) {
-  std::ifstream in(path);
-  std::string word;
-  uint64_t value = 0;
-  while (in >> word) {
-    if (word == key) return in >> value ? std::optional<uint64_t>(value) : std::nullopt;
-    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-  }
-  return std::nullopt;
 }
 
 struct CgroupPath {
@@ -113,7 +101,7 @@ MemoryLimit memory_limit(const std::string& cgroup, uint64_t rss_bytes, const Me
     });
   }
   if (limit.bytes == 0) {
-    if (std::optional<uint64_t> available_kib = keyed_number(paths.meminfo, "MemAvailable:")) {
+    if (std::optional<uint64_t> available_kib = process::keyed_number(paths.meminfo, "MemAvailable:")) {
       limit.bytes = *available_kib * 1024 + rss_bytes;
       limit.source = "host";
     }
@@ -125,7 +113,7 @@ std::optional<uint64_t> cgroup_oom_kills(const std::string& cgroup, const Memory
   const std::optional<CgroupPath> c = cgroup_path_of(cgroup);
   if (!c) return std::nullopt;
   const std::string dir = cgroup_dir(c->v1, c->path, paths);
-  return keyed_number(dir + (c->v1 ? "/memory.oom_control" : "/memory.events"), "oom_kill");
+  return process::keyed_number(dir + (c->v1 ? "/memory.oom_control" : "/memory.events"), "oom_kill");
 }
 
 }  // namespace memproxy::heapwatch

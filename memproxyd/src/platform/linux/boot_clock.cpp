@@ -3,8 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <string>
+#include "memproxy/process_info.hpp"
 
 namespace memproxy::platform {
 
@@ -17,16 +16,7 @@ uint64_t ticks_since_boot() {
 
 // btime in /proc/stat.
 int64_t boot_unix_s() {
-  static const int64_t boot = [] {
-    std::ifstream stat("/proc/stat");
-    std::string key;
-    int64_t value = 0;
-    while (stat >> key) {
-      if (key == "btime" && stat >> value) return value;
-      stat.ignore(1 << 20, '\n');
-    }
-    return int64_t{0};
-  }();
+  static const int64_t boot = static_cast<int64_t>(process::keyed_number("/proc/stat", "btime").value_or(0));
   return boot;
 }
 

@@ -1,7 +1,8 @@
 #include "platform/memory_files.hpp"
 
-#include <fstream>
-#include <sstream>
+#include <string>
+
+#include "memproxy/process_info.hpp"
 
 namespace memproxy::platform {
 
@@ -10,10 +11,8 @@ const char* cgroup_root() { return "/sys/fs/cgroup"; }
 const char* meminfo_path() { return "/proc/meminfo"; }
 
 std::string cgroup_membership(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  bool ok = false;
+  return process::read_proc_file("/proc/" + std::to_string(pid) + "/cgroup", &ok);
 }
 
 }  // namespace memproxy::platform
