@@ -39,16 +39,17 @@ std::string Service::start() {
   heap_watch_ = std::make_unique<HeapWatch>(io_, watch);
   start_history();
   watch_state_ = std::make_unique<DaemonWatchState>(io_, heap_watch_->registry(), keeper_.get());
-  if (keeper_) watch_state_->recall_ended_growing(*keeper_);
+  watch_state_->recall_ended_growing();
   start_symbols();
   start_sites();
   heap_watch_->registry().on_end = [this](const Watched& w) {
-    if (keeper_) keeper_->ended(id_of(w.process), w.process.ended_unix_ns);
-    watch_state_->forget(id_of(w.process));
-    traces_->process_ended(id_of(w.process));  // before its account is unmapped
-    site_watch_->forget(id_of(w.process));
-    if (site_keeping_) site_keeping_->forget(id_of(w.process));
-    symbols_->forget(id_of(w.process));
+    const ProcessId id = id_of(w.process);
+    if (keeper_) keeper_->ended(id, w.process.ended_unix_ns);
+    watch_state_->forget(id);
+    traces_->process_ended(id);  // before its account is unmapped
+    site_watch_->forget(id);
+    if (site_keeping_) site_keeping_->forget(id);
+    symbols_->forget(id);
   };
   start_traces();
   start_site_keeping();

@@ -290,8 +290,9 @@ void DaemonWatchState::known_processes(ProcessesDone done) const {
       });
 }
 
-void DaemonWatchState::recall_ended_growing(HistoryKeeper& keeper) {
-  keeper.query([this](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
+void DaemonWatchState::recall_ended_growing() {
+  if (keeper_ == nullptr) return;
+  keeper_->query([this](HistoryStore* store) -> HistoryKeeper::LoopContinuation {
     if (store == nullptr) return nullptr;
     Result<std::vector<WatchedProcess>> processes = store->processes();
     if (!processes) return nullptr;

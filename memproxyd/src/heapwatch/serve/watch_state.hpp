@@ -56,11 +56,12 @@ class DaemonWatchState : public WatchState {
   void ended_how(const ProcessId& id, const std::string& how);
   // Processes an earlier daemon saw end while growing (from the history).
   void remember_ended_growing(std::vector<ProcessView> views);
-  // Asks `keeper` for them: the processes that ended within
-  // kEndedGrowingForNs whose last kept verdict was growing, so that leaks
-  // lists them for a day whatever restarts between. The keeper outlives
-  // this state, or runs no continuation once it is gone.
-  void recall_ended_growing(HistoryKeeper& keeper);
+  // Asks the keeper for them (nothing without one): the processes that
+  // ended within kEndedGrowingForNs whose last kept verdict was growing, so
+  // that leaks lists them for a day whatever restarts between. Without
+  // ask_store's deadline: at start the store may take seconds to open. The
+  // keeper outlives this state, or runs no continuation once it is gone.
+  void recall_ended_growing();
   std::vector<ProcessView> ended_growing() const override;
   // The state of the latest verdict of a watched process (not_judged
   // without one).
