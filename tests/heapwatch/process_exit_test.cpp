@@ -8,9 +8,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <poll.h>
 
+#include <boost/asio/io_context.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+#include "heapwatch/intake/exit_watch.hpp"
+#include "heapwatch/intake/process_handle.hpp"
 #include "memproxy/unique_fd.hpp"
 #include "platform/process_exit_status.hpp"
 
@@ -96,6 +104,115 @@ TEST(ProcessExit, APidfdTellsTheStatusOnceTheParentReaped) {
   }
   ASSERT_EQ(reaped, ExitQuery::known);
   EXPECT_EQ(end_words(status, OomEvidence::none), "exited with status 7");
+}
+
+// A child of this test that exits with `code` once told to (tell()), and
+// an ExitWatch over it recording what it says.
+class WatchedChild {
+ public:
+  explicit WatchedChild(int code) {
+    if (::pipe(go_) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(go_[1]);
+      char c;
+      (void)!::read(go_[0], &c, 1);
+      ::_exit(code);
+    }
+    ::close(go_[0]);
+    memproxy::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+    if (!pidfd) return;
+    handle_ = std::make_shared<ProcessHandle>(std::move(pidfd), ProcessId{pid_, 1}, ::getuid(), ::getgid());
+    watch_.watch(*handle_);
+  }
+  ~WatchedChild() {
+    if (go_[1] >= 0) ::close(go_[1]);
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool started() const { return handle_ != nullptr; }
+  // Ends it, and waits until it has ended (its pidfd readable), unreaped.
+  bool end() {
+    ::close(go_[1]);
+    go_[1] = -1;
+    pollfd readable{handle_->pidfd(), POLLIN, 0};
+    return ::poll(&readable, 1, 10'000) == 1;
+  }
+  void reap() {
+    ::waitpid(pid_, nullptr, 0);
+    reaped_ = true;
+  }
+  // Runs the loop until the end is known or a few seconds have passed.
+  void run() {
+    for (int i = 0; i < 50 && !how_; ++i) io_.run_for(std::chrono::milliseconds(100));
+  }
+  ExitWatch& watch() { return watch_; }
+  const ProcessId& id() const { return handle_->id(); }
+  const std::optional<std::string>& how() const { return how_; }
+  int ended_seen() const { return ended_seen_; }
+
+ private:
+  boost::asio::io_context io_;
+  int ended_seen_ = 0;
+  std::optional<std::string> how_;
+  ExitWatch watch_{io_, [this](const ProcessId&) { ++ended_seen_; },
+                   [this](const ProcessId&, const std::string& words) { how_ = words; }};
+  int go_[2] = {-1, -1};
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  std::shared_ptr<ProcessHandle> handle_;
+};
+
+std::string kernel_cannot_tell() {
+  WatchedChild probe(0);
+  if (!probe.started() || !probe.end()) return "cannot start and end a child";
+  probe.reap();
+  probe.run();
+  return probe.how() ? "" : "this kernel does not tell how a process it did not fork ended (PIDFD_INFO_EXIT, Linux 6.15)";
+}
+
+TEST(ExitWatch, SaysThatAndHowAWatchedProcessEnded) {
+  if (const std::string why = kernel_cannot_tell(); !why.empty()) GTEST_SKIP() << why;
+  WatchedChild child(5);
+  ASSERT_TRUE(child.started());
+  ASSERT_TRUE(child.end());
+  child.reap();
+  child.run();
+  EXPECT_EQ(child.ended_seen(), 1);
+  EXPECT_EQ(child.how(), std::optional<std::string>("exited with status 5"));
+  EXPECT_EQ(child.watch().asking(), 0u);
+}
+
+// The poller may see a process gone, and the registry drop it, in the loop
+// turn before the wait's handler runs: how it ended is still asked, once.
+TEST(ExitWatch, AProcessForgottenAfterItEndedIsStillAskedHowItEnded) {
+  if (const std::string why = kernel_cannot_tell(); !why.empty()) GTEST_SKIP() << why;
+  WatchedChild child(6);
+  ASSERT_TRUE(child.started());
+  ASSERT_TRUE(child.end());
+  child.watch().forget(child.id());
+  EXPECT_EQ(child.watch().watching(), 0u);
+  child.reap();
+  child.run();
+  EXPECT_EQ(child.how(), std::optional<std::string>("exited with status 6"));
+  EXPECT_EQ(child.ended_seen(), 0) << "the registry had already ended it";
+  EXPECT_EQ(child.watch().asking(), 0u);
+}
+
+// One forgotten while it runs (no longer to be shown) is let go entirely.
+TEST(ExitWatch, AProcessForgottenWhileItRunsIsLetGo) {
+  WatchedChild child(7);
+  ASSERT_TRUE(child.started());
+  child.watch().forget(child.id());
+  EXPECT_EQ(child.watch().watching(), 0u);
+  ASSERT_TRUE(child.end());
+  child.reap();
+  child.run();
+  EXPECT_EQ(child.how(), std::nullopt);
+  EXPECT_EQ(child.ended_seen(), 0);
+  EXPECT_EQ(child.watch().asking(), 0u);
 }
 
 }  // namespace

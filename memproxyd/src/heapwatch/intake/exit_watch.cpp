@@ -12,6 +12,7 @@
 
 #include "heapwatch/intake/memory_limit.hpp"
 #include "heapwatch/intake/process_exit.hpp"
+#include "platform/process_descriptor.hpp"
 #include "platform/process_exit_status.hpp"
 
 namespace memproxy::heapwatch {
@@ -33,26 +34,28 @@ void ExitWatch::watch(const ProcessHandle& process, const std::string& memory_cg
     spdlog::warn("heap watch: cannot wait for the end of pid {}: {}", process.id().pid, std::strerror(errno));
     return;
   }
-  auto wait = std::make_shared<boost::asio::posix::stream_descriptor>(io_, fd);
-  const ProcessId id = process.id();
-  waits_[id] = wait;
-  std::optional<OomBaseline> baseline;
-  if (std::optional<uint64_t> kills = cgroup_oom_kills(memory_cgroup)) baseline = OomBaseline{memory_cgroup, *kills};
-  wait->async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                   [this, id, baseline = std::move(baseline), weak = std::weak_ptr(wait)](const boost::system::error_code& ec) {
-                     if (ec == boost::asio::error::operation_aborted) return;
-                     auto ended = weak.lock();
-                     if (!ended) return;
-                     waits_.erase(id);
-                     ended_(id);
-                     if (!end_known_) return;
-                     auto a = std::make_shared<Ask>(io_, id, UniqueFd(ended->release()));
-                     a->oom_baseline = baseline;
-                     asks_[id] = a;
-                     ask(a);
-                   });
+  Wait& wait = waits_[process.id()];
+  wait.descriptor = std::make_shared<boost::asio::posix::stream_descriptor>(io_, fd);
+  if (std::optional<uint64_t> kills = cgroup_oom_kills(memory_cgroup)) wait.baseline = OomBaseline{memory_cgroup, *kills};
+  wait.descriptor->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                              [this, id = process.id()](const boost::system::error_code& ec) {
+                                if (ec == boost::asio::error::operation_aborted) return;
+                                auto it = waits_.find(id);
+                                if (it == waits_.end()) return;
+                                Wait ended = std::move(it->second);
+                                waits_.erase(it);
+                                ended_(id);
+                                ask_how(id, ended);
+                              });
 }
 
+void ExitWatch::ask_how(const ProcessId& id, Wait& ended) {
+  if (!end_known_) return;
+  auto a = std::make_shared<Ask>(io_, id, UniqueFd(ended.descriptor->release()));
+  a->oom_baseline = std::move(ended.baseline);
+  asks_[id] = a;
+  ask(a);
+}
 
 void ExitWatch::ask(const std::shared_ptr<Ask>& a) {
   int status = 0;
@@ -84,9 +87,16 @@ void ExitWatch::forget(const ProcessId& id) {
   asks_.erase(id);
   auto it = waits_.find(id);
   if (it == waits_.end()) return;
-  boost::system::error_code ignored;
-  it->second->close(ignored);
+  Wait left = std::move(it->second);
   waits_.erase(it);
+  // Ended already, its wait's handler not yet run (the poller saw it
+  // first): how it ended is still asked.
+  if (platform::process_ended(left.descriptor->native_handle())) {
+    ask_how(id, left);
+    return;
+  }
+  boost::system::error_code ignored;
+  left.descriptor->close(ignored);
 }
 
 }  // namespace memproxy::heapwatch

@@ -13,7 +13,9 @@
 // process left the registry for another reason is cancelled (forget), so
 // the daemon holds no descriptor of a process it no longer watches, but
 // for the pidfds of ended processes whose end it is still asking about
-// (each for at most kExitPatience).
+// (each for at most kExitPatience). A process that has ended when it is
+// forgotten (the poller saw it before its wait's handler ran) is asked
+// about all the same: how it ended never depends on which saw it first.
 #ifndef MEMPROXYD_HEAPWATCH_EXIT_WATCH_HPP
 #define MEMPROXYD_HEAPWATCH_EXIT_WATCH_HPP
 
@@ -56,13 +58,20 @@ class ExitWatch {
     std::string cgroup;
     uint64_t kills = 0;
   };
+  struct Wait {
+    std::shared_ptr<boost::asio::posix::stream_descriptor> descriptor;
+    std::optional<OomBaseline> baseline;
+  };
   struct Ask;
+  // Asks how the process of `ended` (whose wait is over) ended, taking its
+  // descriptor.
+  void ask_how(const ProcessId& id, Wait& ended);
   void ask(const std::shared_ptr<Ask>& a);
 
   boost::asio::io_context& io_;
   Ended ended_;
   EndKnown end_known_;
-  std::map<ProcessId, std::shared_ptr<boost::asio::posix::stream_descriptor>> waits_;
+  std::map<ProcessId, Wait> waits_;
   std::map<ProcessId, std::shared_ptr<Ask>> asks_;
 };
 
