@@ -138,23 +138,88 @@ inline uint64_t traced_size(family::Member, void*, std::align_val_t, const std::
 inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
 
 #define MP_EXPAND(...) __VA_ARGS__
+// `ra`: the program's return address, the counting slot's own (a full
+// path is handed it by the slot that fell back to it).
+#define MP_TRACE_FROM(ra, member, pointer, result, args) \
+  trace::note(member, pointer, traced_size(member, MP_EXPAND args), as_word(result), ra)
 #define MP_TRACE(member, pointer, result, args) \
-  trace::note(member, pointer, traced_size(member, MP_EXPAND args), as_word(result), __builtin_return_address(0))
+  MP_TRACE_FROM(__builtin_return_address(0), member, pointer, result, args)
+#define MP_RA __builtin_return_address(0)
 
-#define MP_COUNT_alloc(member, counter, slot, ret, params, args)              \
-  template <Sizing sizing>                                                  \
-  ret count_##slot params {                                                 \
-    void* r = nullptr;                                                      \
-    Counted c = counted<sizing, account::kMovesIn>(                                 \
-        counter, [&]() MP_STEP_LAMBDA { r = g_targets.slot args; },                          \
+// The common path of a counted allocation or free keeps one register (the
+// slot) across the backend's call and ends in a return or a jump to it:
+// everything rarer (a thread's first calls, calls counted in the overflow
+// slot, a batch to add, a sample due, the ring on, a failed allocation) is
+// in the out-of-line functions below, reached by a jump, so the common path
+// saves no other register. Measured with callgrind, docs/benchmarks/monitoring.md.
+#define MP_RARE __attribute__((noinline, cold))
+
+// Whether this thread's calls take the common path: it has a slot of its
+// own, and with backend counters it follows them.
+template <Sizing sizing>
+MP_CALL_STEP bool counts_inline(const heap::Slot* s) {
+  if constexpr (sizing == kByBackendCounters) {
+    return s != nullptr && account::follows_backend(s);
+  } else {
+    return s != nullptr && s != account::g_account.overflow;
+  }
+}
+
+// The usable bytes the backend just handed out as block `r`, in this
+// thread's own slot.
+template <Sizing sizing>
+MP_CALL_STEP uint64_t handed_out(heap::Slot* s, void* r) {
+  if constexpr (sizing == kByBackendCounters) {
+    return account::gained(&s->backend_seen[0], s->backend_counter[0]);
+  } else {
+    return usable<sizing>(r);
+  }
+}
+
+// The rest of an allocation of `bytes` counted in `s` that was not quiet
+// (watch::quiet_batched_allocation): its batch, then sampling and the trace.
+MP_RARE void* finish_allocation(family::Member m, heap::Slot* s, void* r, uint64_t bytes, uint64_t asked, void* ra) {
+  account::batch(s, static_cast<int64_t>(bytes));
+  if (watch::quiet_allocation(s, bytes)) return r;
+  if (r != nullptr && bytes != 0) sampling::allocated(s, r, bytes);
+  trace::note(m, 0, asked, as_word(r), ra);
+  return r;
+}
+
+// A failed allocation counted by block sizes: nothing to count, maybe traced.
+MP_RARE void* failed_allocation(family::Member m, uint64_t asked, void* ra) {
+  trace::note(m, 0, asked, 0, ra);
+  return nullptr;
+}
+
+#define MP_COUNT_alloc(member, counter, slot, ret, params, args)                          \
+  template <Sizing sizing, typename... Args>                                                 \
+  MP_RARE ret full_##slot(void* ra, Args... a) {                                             \
+    void* r = nullptr;                                                                       \
+    Counted c = counted<sizing, account::kMovesIn>(                                          \
+        counter, [&]() MP_STEP_LAMBDA { r = g_targets.slot(a...); },                         \
         [&]() MP_STEP_LAMBDA {                                                               \
-          r = g_targets.slot args;                                          \
-          return allocated<sizing>(counter, r);                                     \
-        });                                                                 \
-    if (__builtin_expect(quiet(c), 1)) return r;                            \
-    offer(c, r);                                                            \
-    MP_TRACE(member, 0, r, args);                                           \
-    return r;                                                               \
+          r = g_targets.slot(a...);                                                          \
+          return allocated<sizing>(counter, r);                                              \
+        });                                                                                  \
+    if (__builtin_expect(quiet(c), 1)) return r;                                             \
+    offer(c, r);                                                                             \
+    trace::note(member, 0, traced_size(member, a...), as_word(r), ra);                       \
+    return r;                                                                                \
+  }                                                                                          \
+  template <Sizing sizing>                                                                   \
+  ret count_##slot params {                                                                  \
+    heap::Slot* s = account::t_slot;                                                         \
+    if (__builtin_expect(!counts_inline<sizing>(s), 0)) return full_##slot<sizing>(MP_RA, MP_EXPAND args); \
+    void* r = g_targets.slot args;                                                           \
+    if constexpr (sizing != kByBackendCounters) {                                            \
+      if (__builtin_expect(r == nullptr, 0)) return failed_allocation(member, traced_size(member, MP_EXPAND args), MP_RA); \
+    }                                                                                        \
+    const uint64_t bytes = handed_out<sizing>(s, r);                                         \
+    account::bump(&s->calls[counter], 1);                                                    \
+    account::bump(&s->bytes_allocated, bytes);                                               \
+    if (__builtin_expect(watch::quiet_batched_allocation(s, bytes), 1)) return r;            \
+    return finish_allocation(member, s, r, bytes, traced_size(member, MP_EXPAND args), MP_RA); \
   }
 #define MP_COUNT_alloc_out(member, counter, slot, ret, params, args)          \
   template <Sizing sizing>                                                  \
@@ -172,27 +237,47 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
     return r;                                                               \
   }
 /* A quiet free (watch.hpp) is counted and made; any other also forgets its
-   sample, if it was one, and is traced. */
-#define MP_COUNT_release(member, counter, slot, ret, params, args)            \
-  template <Sizing sizing>                                                  \
-  ret count_##slot params {                                                 \
-    if (p == nullptr || foreign_block(p)) return g_targets.slot args;       \
+   sample, if it was one, and is traced (the full path, out of line). */
+#define MP_COUNT_release(member, counter, slot, ret, params, args)                           \
+  template <Sizing sizing, typename... Args>                                                 \
+  MP_RARE ret full_##slot(void* ra, void* p, Args... a) {                                    \
     auto made = [&]() MP_STEP_LAMBDA {                                                       \
-      counted<sizing, account::kMovesOut>(                                          \
-          counter, [&]() MP_STEP_LAMBDA { g_targets.slot args; },                            \
+      counted<sizing, account::kMovesOut>(                                                   \
+          counter, [&]() MP_STEP_LAMBDA { g_targets.slot(p, a...); },                        \
           [&]() MP_STEP_LAMBDA {                                                             \
-            heap::Slot* s = account::count(counter, 0, usable<sizing>(p));         \
-            g_targets.slot args;                                            \
-            return Counted{s, 0};                                           \
-          });                                                               \
-    };                                                                      \
-    if (__builtin_expect(watch::quiet_free(p), 1)) {                        \
-      made();                                                               \
-      return;                                                               \
-    }                                                                       \
-    sampling::freed(p);                                                     \
-    made();                                                                 \
-    MP_TRACE(member, as_word(p), nullptr, args);                            \
+            heap::Slot* s = account::count(counter, 0, usable<sizing>(p));                   \
+            g_targets.slot(p, a...);                                                         \
+            return Counted{s, 0};                                                            \
+          });                                                                                \
+    };                                                                                       \
+    if (__builtin_expect(watch::quiet_free(p), 1)) {                                         \
+      made();                                                                                \
+      return;                                                                                \
+    }                                                                                        \
+    sampling::freed(p);                                                                      \
+    made();                                                                                  \
+    trace::note(member, as_word(p), traced_size(member, p, a...), 0, ra);                    \
+  }                                                                                          \
+  template <Sizing sizing>                                                                   \
+  ret count_##slot params {                                                                  \
+    if (p == nullptr || foreign_block(p)) return g_targets.slot args;                        \
+    heap::Slot* s = account::t_slot;                                                         \
+    if (__builtin_expect(!counts_inline<sizing>(s) || !watch::quiet_free(p), 0)) {           \
+      return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
+    }                                                                                        \
+    if constexpr (sizing == kByBackendCounters) {                                            \
+      g_targets.slot args;                                                                   \
+      const uint64_t bytes = account::gained(&s->backend_seen[1], s->backend_counter[1]);    \
+      account::bump(&s->calls[counter], 1);                                                  \
+      account::bump(&s->bytes_freed, bytes);                                                 \
+      account::batch(s, -static_cast<int64_t>(bytes));                                       \
+    } else {                                                                                 \
+      const uint64_t bytes = usable<sizing>(p);                                              \
+      account::bump(&s->calls[counter], 1);                                                  \
+      account::bump(&s->bytes_freed, bytes);                                                 \
+      account::batch(s, -static_cast<int64_t>(bytes));                                       \
+      g_targets.slot args;                                                                   \
+    }                                                                                        \
   }
 #define MP_COUNT_resize(member, counter, slot, ret, params, args)             \
   template <Sizing sizing>                                                  \

@@ -5,10 +5,10 @@
 // that branch leads to.
 //
 // Invariants:
-// - A quiet allocation has stored its slot's new countdown and needs
-//   nothing more; otherwise the countdown is untouched and the caller does
-//   both halves in full (sampling::allocated, trace::note), which test
-//   again what they need.
+// - A quiet allocation has stored its slot's new countdown (and, batched,
+//   its balance) and needs nothing more; otherwise they are untouched and
+//   the caller does both halves in full (sampling::allocated,
+//   trace::note), which test again what they need.
 // - A quiet free touches neither the sample section nor the ring; otherwise
 //   the caller runs sampling::freed and trace::note.
 // - The trace switch is read on every call, as before, so a ring switched
@@ -32,6 +32,21 @@ MP_CALL_STEP bool quiet_allocation(heap::Slot* s, uint64_t bytes) {
   uint32_t loud = static_cast<uint32_t>(left <= 0) | trace_switch();
   if (__builtin_expect(loud != 0, 0)) return false;
   __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
+  return true;
+}
+
+// quiet_allocation, with the slot's batch (account::batch) in the same
+// branch: true when, besides, the thread's unbatched balance stays under
+// kBatchBytes, after storing it and the countdown; otherwise neither is
+// stored and the caller does the batch and quiet_allocation in full. (An
+// allocation only raises the balance, which is above -kBatchBytes.)
+MP_CALL_STEP bool quiet_batched_allocation(heap::Slot* s, uint64_t bytes) {
+  int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
+  int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) + static_cast<int64_t>(bytes);
+  uint32_t loud = static_cast<uint32_t>(left <= 0) | static_cast<uint32_t>(balance >= heap::kBatchBytes) | trace_switch();
+  if (__builtin_expect(loud != 0, 0)) return false;
+  __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->unbatched, balance, __ATOMIC_RELAXED);
   return true;
 }
 
