@@ -65,10 +65,50 @@ uint64_t load(const ResidentPages& pages, const uint64_t* word) {
   return pages.resident(word, sizeof *word) ? load(word) : 0;
 }
 
-void add_slot(const ResidentPages& pages, const Slot& s, Totals* t) {
-  for (uint32_t c = 0; c < kCounters; ++c) t->calls[c] = saturating_add(t->calls[c], load(pages, &s.calls[c]));
-  t->bytes_allocated = saturating_add(t->bytes_allocated, load(pages, &s.bytes_allocated));
-  t->bytes_freed = saturating_add(t->bytes_freed, load(pages, &s.bytes_freed));
+uint32_t load(const ResidentPages& pages, const uint32_t* word) {
+  return pages.resident(word, sizeof *word) ? __atomic_load_n(word, __ATOMIC_ACQUIRE) : 0;
+}
+
+// What one slot counts. Format 3: a slot that follows the backend's
+// counters adds what they gained since it attached (seen - base, 0 when a
+// process says less), read as one with the byte counts: a slot whose
+// thread is folding them in at its exit (detaching odd, or changed while
+// read) is read again, a few times at most (a process that keeps it odd
+// only makes its own numbers wrong).
+struct SlotCounts {
+  uint64_t calls[kCounters] = {};
+  uint64_t bytes_allocated = 0;
+  uint64_t bytes_freed = 0;
+};
+
+SlotCounts read_slot(const ResidentPages& pages, const Slot& s, uint32_t version) {
+  SlotCounts c;
+  for (uint32_t i = 0; i < kCounters; ++i) c.calls[i] = load(pages, &s.calls[i]);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const uint32_t before = version >= 3 ? load(pages, &s.detaching) : 0;
+    c.bytes_allocated = load(pages, &s.bytes_allocated);
+    c.bytes_freed = load(pages, &s.bytes_freed);
+    if (version < 3) break;
+    if (load(pages, &s.backend_counter[0]) != 0) {
+      __atomic_thread_fence(__ATOMIC_ACQUIRE);  // base and seen were set before the counter
+      uint64_t* counts[2] = {&c.bytes_allocated, &c.bytes_freed};
+      for (int i = 0; i < 2; ++i) {
+        const uint64_t seen = load(pages, &s.backend_seen[i]);
+        const uint64_t base = load(pages, &s.backend_base[i]);
+        *counts[i] = saturating_add(*counts[i], seen >= base ? seen - base : 0);
+      }
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (before % 2 == 0 && load(pages, &s.detaching) == before) break;
+  }
+  return c;
+}
+
+void add_slot(const ResidentPages& pages, const Slot& s, uint32_t version, Totals* t) {
+  const SlotCounts c = read_slot(pages, s, version);
+  for (uint32_t i = 0; i < kCounters; ++i) t->calls[i] = saturating_add(t->calls[i], c.calls[i]);
+  t->bytes_allocated = saturating_add(t->bytes_allocated, c.bytes_allocated);
+  t->bytes_freed = saturating_add(t->bytes_freed, c.bytes_freed);
 }
 
 }  // namespace
@@ -77,7 +117,9 @@ std::string check_region(const void* region, size_t size) {
   if (region == nullptr || size < sizeof(Header)) return "the account is smaller than its header";
   const auto* h = static_cast<const Header*>(region);
   if (std::memcmp(h->magic, MP_HEAP_MAGIC, sizeof MP_HEAP_MAGIC) != 0) return "not a memproxy heap account (bad magic)";
-  if (h->format_version != kFormatVersion) return "unsupported heap account version " + std::to_string(h->format_version);
+  if (h->format_version < kOldestFormatVersion || h->format_version > kFormatVersion) {
+    return "unsupported heap account version " + std::to_string(h->format_version);
+  }
   if (h->header_size != sizeof(Header) || h->slot_size != kSlotSize) return "heap account header sizes out of range";
   // The library's count only: a larger one costs the daemon more to walk
   // and only lets a process make the daemon's walks longer.
@@ -98,13 +140,14 @@ Totals read_totals(const void* region) {
   const auto* slots = reinterpret_cast<const Slot*>(static_cast<const unsigned char*>(region) + sizeof(Header));
   Totals t;
   const uint32_t count = h->slot_count;  // checked by check_region, read once
+  const uint32_t version = __atomic_load_n(&h->format_version, __ATOMIC_RELAXED);  // the process may change it: it lies only about itself
   const ResidentPages pages(region, sizeof(Header) + static_cast<size_t>(count) * sizeof(Slot));
   for (uint32_t i = 0; i < count; ++i) {
     if (load(pages, &slots[i].owner) == 0) continue;
     ++t.threads;
-    add_slot(pages, slots[i], &t);
+    add_slot(pages, slots[i], version, &t);
   }
-  add_slot(pages, h->overflow, &t);
+  add_slot(pages, h->overflow, version, &t);
   t.overflow_calls = load(&h->overflow_calls);
   t.live_bytes = t.bytes_allocated >= t.bytes_freed ? t.bytes_allocated - t.bytes_freed : 0;
   t.peak_bytes = load(&h->peak_bytes);

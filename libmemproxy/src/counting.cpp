@@ -166,7 +166,8 @@ MP_CALL_STEP bool counts_inline(const heap::Slot* s) {
 }
 
 // The usable bytes the backend just handed out as block `r`, in this
-// thread's own slot.
+// thread's own slot; with backend counters, storing what they say now is
+// also the count of those bytes (heap_account.h).
 template <Sizing sizing>
 MP_CALL_STEP uint64_t handed_out(heap::Slot* s, void* r) {
   if constexpr (sizing == kByBackendCounters) {
@@ -217,7 +218,7 @@ MP_RARE void* failed_allocation(family::Member m, uint64_t asked, void* ra) {
     }                                                                                        \
     const uint64_t bytes = handed_out<sizing>(s, r);                                         \
     account::bump(&s->calls[counter], 1);                                                    \
-    account::bump(&s->bytes_allocated, bytes);                                               \
+    if constexpr (sizing != kByBackendCounters) account::bump(&s->bytes_allocated, bytes);   \
     if (__builtin_expect(watch::quiet_batched_allocation(s, bytes), 1)) return r;            \
     return finish_allocation(member, s, r, bytes, traced_size(member, MP_EXPAND args), MP_RA); \
   }
@@ -269,7 +270,6 @@ MP_RARE void* failed_allocation(family::Member m, uint64_t asked, void* ra) {
       g_targets.slot args;                                                                   \
       const uint64_t bytes = account::gained(&s->backend_seen[1], s->backend_counter[1]);    \
       account::bump(&s->calls[counter], 1);                                                  \
-      account::bump(&s->bytes_freed, bytes);                                                 \
       account::batch(s, -static_cast<int64_t>(bytes));                                       \
     } else {                                                                                 \
       const uint64_t bytes = usable<sizing>(p);                                              \

@@ -125,15 +125,22 @@ heap::Slot* claim(uintptr_t thread) {
 // forgets them.
 void detach_backend_counters(heap::Slot* s) {
   if (__atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) == 0) return;
+  const uint32_t detaching = __atomic_load_n(&s->detaching, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->detaching, detaching + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
   uint64_t in = gained(&s->backend_seen[0], s->backend_counter[0]);
   uint64_t out = gained(&s->backend_seen[1], s->backend_counter[1]);
-  if (in != 0) bump(&s->bytes_allocated, in);
-  if (out != 0) bump(&s->bytes_freed, out);
   batch(s, static_cast<int64_t>(in) - static_cast<int64_t>(out));
+  uint64_t* counts[2] = {&s->bytes_allocated, &s->bytes_freed};
   for (int i = 0; i < 2; ++i) {
+    const uint64_t seen = __atomic_load_n(&s->backend_seen[i], __ATOMIC_RELAXED);
+    const uint64_t base = __atomic_load_n(&s->backend_base[i], __ATOMIC_RELAXED);
+    bump(counts[i], seen >= base ? seen - base : 0);
     __atomic_store_n(&s->backend_counter[i], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->backend_seen[i], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->backend_base[i], 0, __ATOMIC_RELAXED);
   }
+  __atomic_store_n(&s->detaching, detaching + 2, __ATOMIC_RELEASE);
 }
 
 // The key's destructor, at thread exit. `value` is the slot enter_thread
@@ -349,8 +356,14 @@ __attribute__((noinline)) void attach() {
   const uintptr_t tp = platform::thread_pointer();
   for (int i = 0; i < 2; ++i) {
     const uintptr_t counter = tp + static_cast<uintptr_t>(g_account.backend_offset[i]);
-    __atomic_store_n(&s->backend_seen[i], *reinterpret_cast<const uint64_t*>(counter), __ATOMIC_RELAXED);
-    __atomic_store_n(&s->backend_counter[i], static_cast<uint64_t>(counter), __ATOMIC_RELAXED);
+    const uint64_t now = *reinterpret_cast<const uint64_t*>(counter);
+    __atomic_store_n(&s->backend_base[i], now, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->backend_seen[i], now, __ATOMIC_RELAXED);
+  }
+  // The reader adds seen - base once it sees the counters set.
+  for (int i = 0; i < 2; ++i) {
+    const uintptr_t counter = tp + static_cast<uintptr_t>(g_account.backend_offset[i]);
+    __atomic_store_n(&s->backend_counter[i], static_cast<uint64_t>(counter), __ATOMIC_RELEASE);
   }
 }
 

@@ -25,7 +25,9 @@
 //   t_slot first becomes the overflow slot (so the thread's later
 //   destructors and signal handlers count there, with atomic adds), then its
 //   balance is folded into live_batched, its backend counters (addresses in
-//   the dying thread's TLS) are brought up to date and detached, and the
+//   the dying thread's TLS) are brought up to date, what they gained since
+//   the thread attached is added to its byte counts, and they are detached
+//   (inside an odd `detaching`, so a reader never counts it twice), and the
 //   owner word becomes kHandedBack last (release order; the next owner's
 //   claim acquires). A slot's counts only grow and stay in the slot, which
 //   the daemon keeps summing (its owner is not 0): a later thread that
@@ -172,16 +174,16 @@ MP_CALL_STEP uint64_t gained(uint64_t* seen, uint64_t counter_address) {
 // elsewhere is picked up by the next call that reads it (they only grow).
 enum Moves : int { kMovesIn = 1, kMovesOut = 2, kMovesBoth = 3 };
 
-// Counts one call of `counter` and brings the slot's byte counts up to the
-// backend's; returns the bytes the backend handed out meanwhile (the
-// call's own block, for an allocation).
+// Counts one call of `counter` in a slot that follows the backend's
+// counters: storing what they say now (backend_seen) is the count of the
+// call's bytes (the reader adds seen - base); returns the bytes the backend
+// handed out meanwhile (the call's own block, for an allocation), which
+// only the batch and sampling need.
 template <Moves moves>
 MP_CALL_STEP uint64_t sync(heap::Slot* s, heap::Counter counter) {
   uint64_t in = (moves & kMovesIn) ? gained(&s->backend_seen[0], s->backend_counter[0]) : 0;
   uint64_t out = (moves & kMovesOut) ? gained(&s->backend_seen[1], s->backend_counter[1]) : 0;
   bump(&s->calls[counter], 1);
-  if (moves & kMovesIn) bump(&s->bytes_allocated, in);
-  if (moves & kMovesOut) bump(&s->bytes_freed, out);
   batch(s, static_cast<int64_t>(in) - static_cast<int64_t>(out));
   return in;
 }

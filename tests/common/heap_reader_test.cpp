@@ -23,13 +23,14 @@ namespace heap = memproxy::heap;
 // A sealed memfd holding an account of `slot_count` slots with only its
 // header written (and slot `used`, when given, owned with `bytes`
 // allocated), as a process leaves it before its threads allocate.
-int account_fd(uint32_t slot_count, int used = -1, uint64_t bytes = 0) {
+int account_fd(uint32_t slot_count, int used = -1, uint64_t bytes = 0, const heap::Slot* written = nullptr,
+               uint32_t version = heap::kFormatVersion) {
   const uint64_t size = heap::region_size_for(slot_count);
   int fd = ::memfd_create("memproxy-heap-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) return -1;
   heap::Header h{};
   std::memcpy(h.magic, MP_HEAP_MAGIC, sizeof MP_HEAP_MAGIC);
-  h.format_version = heap::kFormatVersion;
+  h.format_version = version;
   h.header_size = sizeof h;
   h.slot_size = heap::kSlotSize;
   h.slot_count = slot_count;
@@ -40,9 +41,9 @@ int account_fd(uint32_t slot_count, int used = -1, uint64_t bytes = 0) {
   h.trace_size = sizeof(heap::TraceSection);
   if (::pwrite(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) return -1;
   if (used >= 0) {
-    heap::Slot slot{};
+    heap::Slot slot = written != nullptr ? *written : heap::Slot{};
     slot.owner = 0x1234;
-    slot.bytes_allocated = bytes;
+    if (written == nullptr) slot.bytes_allocated = bytes;
     const off_t at = static_cast<off_t>(sizeof h + static_cast<size_t>(used) * sizeof slot);
     if (::pwrite(fd, &slot, sizeof slot, at) != static_cast<ssize_t>(sizeof slot)) return -1;
   }
@@ -88,6 +89,75 @@ TEST(HeapReader, ReadingAnAccountAllocatesNoPageTheProcessLeftUntouched) {
   EXPECT_TRUE(heap::read_samples(account.samples()).empty());
   EXPECT_EQ(blocks(kept), before);
   ::close(kept);
+}
+
+// The totals of an account whose slot 0 is `slot`, in format `version`.
+heap::Totals totals_of(const heap::Slot& slot, uint32_t version = heap::kFormatVersion) {
+  int fd = account_fd(heap::kSlotCount, 0, 0, &slot, version);
+  EXPECT_GE(fd, 0);
+  std::string why;
+  heap::MappedAccount account = heap::MappedAccount::from_fd(fd, &why);
+  EXPECT_TRUE(account) << why;
+  return account ? account.totals() : heap::Totals{};
+}
+
+// A thread that follows jemalloc's counters: 100 bytes counted by sizes
+// before it attached, then the counters gained 5000 and 1000 bytes.
+heap::Slot following_slot() {
+  heap::Slot slot{};
+  slot.bytes_allocated = 100;
+  slot.backend_counter[0] = 0x7f0000001000;
+  slot.backend_counter[1] = 0x7f0000001008;
+  slot.backend_base[0] = 1'000'000;
+  slot.backend_seen[0] = 1'005'000;
+  slot.backend_base[1] = 2'000'000;
+  slot.backend_seen[1] = 2'001'000;
+  return slot;
+}
+
+TEST(HeapReader, AThreadFollowingItsBackendsCountersCountsWhatTheyGainedSinceItAttached) {
+  const heap::Totals t = totals_of(following_slot());
+  EXPECT_EQ(t.bytes_allocated, 5100u);
+  EXPECT_EQ(t.bytes_freed, 1000u);
+  EXPECT_EQ(t.live_bytes, 4100u);
+  // Detached (its thread folded them in at exit): the byte counts alone.
+  heap::Slot folded = following_slot();
+  folded.backend_counter[0] = folded.backend_counter[1] = 0;
+  folded.bytes_allocated = 5100;
+  folded.bytes_freed = 1000;
+  EXPECT_EQ(totals_of(folded).live_bytes, 4100u);
+}
+
+// A process started before the daemon's upgrade wrote format 2, whose
+// byte counts already held its backend's bytes.
+TEST(HeapReader, AFormatTwoAccountIsReadAsItWasWritten) {
+  heap::Slot slot = following_slot();
+  slot.bytes_allocated = 5100;
+  slot.bytes_freed = 1000;
+  const heap::Totals t = totals_of(slot, 2);
+  EXPECT_EQ(t.bytes_allocated, 5100u);
+  EXPECT_EQ(t.live_bytes, 4100u);
+  for (uint32_t version : {1u, heap::kFormatVersion + 1}) {
+    int fd = account_fd(heap::kSlotCount, -1, 0, nullptr, version);
+    ASSERT_GE(fd, 0);
+    std::string why;
+    EXPECT_FALSE(heap::MappedAccount::from_fd(fd, &why)) << version;
+    EXPECT_NE(why.find("unsupported heap account version " + std::to_string(version)), std::string::npos) << why;
+  }
+}
+
+// A process can only make its own numbers wrong: counters below their base
+// count nothing, and a slot left "detaching" forever is read anyway.
+TEST(HeapReader, ALyingSlotIsReadWithoutWrappingOrWaiting) {
+  heap::Slot slot = following_slot();
+  slot.backend_seen[0] = 10;
+  slot.backend_seen[1] = UINT64_MAX;
+  slot.backend_base[1] = 0;
+  slot.detaching = 1;
+  const heap::Totals t = totals_of(slot);
+  EXPECT_EQ(t.bytes_allocated, 100u);
+  EXPECT_EQ(t.bytes_freed, UINT64_MAX);
+  EXPECT_EQ(t.live_bytes, 0u);
 }
 
 }  // namespace

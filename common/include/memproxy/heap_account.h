@@ -13,7 +13,10 @@
 //   writes it, with relaxed 64-bit atomic stores: a reader sees each word
 //   old or new, never torn, and sums the slots without locking.
 // - Counters only grow. live bytes = sum(bytes_allocated) - sum(bytes_freed),
-//   in usable sizes, so they are exact; peak_bytes is kept from batched
+//   in usable sizes, so they are exact; a slot that follows the backend's
+//   own thread counters (backend_counter set) adds what they gained since
+//   it attached (backend_seen - backend_base), which the thread stores on
+//   every call instead of adding to its byte counts; peak_bytes is kept from batched
 //   updates of live_batched (each thread adds its balance once it exceeds
 //   kBatchBytes), so it is exact to within threads x kBatchBytes.
 // - The reader trusts nothing here: a hostile process may write anything,
@@ -30,7 +33,8 @@ namespace memproxy::heap {
 
 #define MP_HEAP_MAGIC "MPXHEAP"
 inline constexpr uint32_t kMagicSize = 8;
-inline constexpr uint32_t kFormatVersion = 2;  // 2: the trace ring's lease
+inline constexpr uint32_t kFormatVersion = 3;  // 3: backend_seen - backend_base counts; 2: the trace ring's lease
+inline constexpr uint32_t kOldestFormatVersion = 2;  // what a daemon still reads (a process started before its upgrade)
 inline constexpr uint32_t kSlotSize = 192;
 inline constexpr uint32_t kSlotCount = 256;  // threads at once; more share the overflow slot
 inline constexpr uint32_t kMaxSlotCount = 4096;
@@ -80,8 +84,10 @@ struct Slot {
   int64_t unbatched;         /* balance not yet added to Header::live_batched */
   uint64_t calls[kCounters]; /* Counter */
   /* Where the backend keeps this thread's own byte counts (jemalloc's
-     thread.allocatedp and thread.deallocatedp), and their values when last
-     added to the bytes above: the process's business, 0 when unused. */
+     thread.allocatedp and thread.deallocatedp), 0 when unused; their
+     values at this thread's last call (seen) and when it attached (base):
+     the bytes allocated and freed are the counts above plus seen - base
+     (format 3). Set in the order base and seen, then the counters. */
   uint64_t backend_counter[2];
   uint64_t backend_seen[2];
   uint64_t reserved[1];
@@ -93,8 +99,12 @@ struct Slot {
   uint64_t drawn_mean;
   uint64_t random;
   uint32_t sampling;
-  uint32_t reserved32;
-  uint64_t reserved2[4];
+  /* Odd while a thread that exits folds seen - base into the byte counts
+     and detaches (format 3): a reader that saw it odd or changed reads
+     the slot again. */
+  uint32_t detaching;
+  uint64_t backend_base[2];
+  uint64_t reserved2[2];
 };
 static_assert(sizeof(Slot) == kSlotSize, "slot size");
 static_assert(offsetof(Slot, bytes_allocated) == 8, "slot.bytes_allocated offset");
