@@ -146,12 +146,13 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
   MP_TRACE_FROM(__builtin_return_address(0), member, pointer, result, args)
 #define MP_RA __builtin_return_address(0)
 
-// The common path of a counted allocation or free keeps one register (the
-// slot) across the backend's call and ends in a return or a jump to it:
-// everything rarer (a thread's first calls, calls counted in the overflow
-// slot, a batch to add, a sample due, the ring on, a failed allocation) is
-// in the out-of-line functions below, reached by a jump, so the common path
-// saves no other register. Measured with callgrind, docs/benchmarks/monitoring.md.
+// The common path of a counted allocation or free keeps only the slot (and,
+// for an allocation, the size asked, which a trace record needs) across the
+// backend's call and ends in a return or a jump to it: everything rarer (a
+// thread's first calls, calls counted in the overflow slot, a batch to add,
+// a sample due, the ring on, a failed allocation) is in the out-of-line
+// functions below, reached by a jump, so the common path saves no other
+// register. Measured with callgrind, docs/benchmarks/monitoring.md.
 #define MP_RARE __attribute__((noinline, cold))
 
 // Whether this thread's calls take the common path: it has a slot of its
