@@ -1,5 +1,7 @@
-// The daemon's reading of a heap account: only the library's slot count is
-// accepted, and reading an account allocates none of the pages the process
+// The daemon's reading of a heap account: only the library's slot count and
+// formats are accepted, a thread following its backend's counters counts what
+// they gained since it attached (format 3; a lying slot only makes its own
+// numbers wrong), and reading an account allocates none of the pages the process
 // never touched (they would be charged to the daemon: hundreds of sparse
 // accounts grew it by gigabytes). Pages are counted as the memfd's
 // allocated blocks (st_blocks), which a read through a shared mapping of a

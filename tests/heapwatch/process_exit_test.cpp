@@ -1,5 +1,6 @@
 // How a watched process ended: the wait status read from a pidfd the
-// reader did not fork, its words, and the kernel log's OOM killer record.
+// reader did not fork, its words, the kernel log's OOM killer record, and
+// the exit watch that asks, whoever saw the end first.
 #include "heapwatch/intake/process_exit.hpp"
 
 #include <gtest/gtest.h>
