@@ -117,9 +117,7 @@ std::string check_region(const void* region, size_t size) {
   if (region == nullptr || size < sizeof(Header)) return "the account is smaller than its header";
   const auto* h = static_cast<const Header*>(region);
   if (std::memcmp(h->magic, MP_HEAP_MAGIC, sizeof MP_HEAP_MAGIC) != 0) return "not a memproxy heap account (bad magic)";
-  if (h->format_version < kOldestFormatVersion || h->format_version > kFormatVersion) {
-    return "unsupported heap account version " + std::to_string(h->format_version);
-  }
+  if (!readable_format(h->format_version)) return "unsupported heap account version " + std::to_string(h->format_version);
   if (h->header_size != sizeof(Header) || h->slot_size != kSlotSize) return "heap account header sizes out of range";
   // The library's count only: a larger one costs the daemon more to walk
   // and only lets a process make the daemon's walks longer.

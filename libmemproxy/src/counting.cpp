@@ -138,13 +138,11 @@ inline uint64_t traced_size(family::Member, void*, std::align_val_t, const std::
 inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
 
 #define MP_EXPAND(...) __VA_ARGS__
-// `ra`: the program's return address, the counting slot's own (a full
-// path is handed it by the slot that fell back to it).
-#define MP_TRACE_FROM(ra, member, pointer, result, args) \
-  trace::note(member, pointer, traced_size(member, MP_EXPAND args), as_word(result), ra)
-#define MP_TRACE(member, pointer, result, args) \
-  MP_TRACE_FROM(__builtin_return_address(0), member, pointer, result, args)
+// The program's return address, in a counting slot (an out-of-line path is
+// handed it by the slot that jumped to it).
 #define MP_RA __builtin_return_address(0)
+#define MP_TRACE(member, pointer, result, args) \
+  trace::note(member, pointer, traced_size(member, MP_EXPAND args), as_word(result), MP_RA)
 
 // The common path of a counted allocation or free keeps only the slot (and,
 // for an allocation, the size asked, which a trace record needs) across the

@@ -35,6 +35,10 @@ namespace memproxy::heap {
 inline constexpr uint32_t kMagicSize = 8;
 inline constexpr uint32_t kFormatVersion = 3;  // 3: backend_seen - backend_base counts; 2: the trace ring's lease
 inline constexpr uint32_t kOldestFormatVersion = 2;  // what a daemon still reads (a process started before its upgrade)
+// Whether a hello or an account of `version` can be read.
+inline constexpr bool readable_format(uint32_t version) {
+  return version >= kOldestFormatVersion && version <= kFormatVersion;
+}
 inline constexpr uint32_t kSlotSize = 192;
 inline constexpr uint32_t kSlotCount = 256;  // threads at once; more share the overflow slot
 inline constexpr uint32_t kMaxSlotCount = 4096;

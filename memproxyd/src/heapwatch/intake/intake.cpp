@@ -49,8 +49,7 @@ int receive_account(int socket, std::string* why) {
     }
   }
   if (n != static_cast<ssize_t>(sizeof hello) || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || extra != 0 ||
-      std::memcmp(hello.magic, "MPXHELLO", sizeof hello.magic) != 0 || hello.format_version < heap::kOldestFormatVersion ||
-      hello.format_version > heap::kFormatVersion) {
+      std::memcmp(hello.magic, "MPXHELLO", sizeof hello.magic) != 0 || !heap::readable_format(hello.format_version)) {
     *why = "not a heap account hello";
     if (fd >= 0) ::close(fd);
     return -1;
