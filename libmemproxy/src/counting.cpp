@@ -1,5 +1,6 @@
 #include "counting.hpp"
 
+#include "block_size.hpp"
 #include "glibc_semantics.hpp"
 #include "heap_account.hpp"
 #include "memproxy/allocator_family.hpp"
@@ -22,29 +23,43 @@ MP_CALL_STEP bool foreign_block(void* p) {
   return __builtin_expect(foreign != nullptr, 0) && foreign(p);
 }
 
+// Whether any block can be foreign (a deepbound library exists); when so, a
+// free takes the full path, which asks.
+MP_CALL_STEP bool foreign_blocks_exist() { return __atomic_load_n(&g_semantics.foreign, __ATOMIC_RELAXED) != nullptr; }
+
 // The usable size of a block the backend handed out: what live bytes are
-// counted in. Measured per backend (memproxy-usable-size under callgrind,
-// docs/benchmarks/monitoring.md): glibc's malloc_usable_size costs about 10
-// instructions more than reading the chunk's size word in place, which
-// is the same arithmetic (glibc_chunk_usable); mimalloc's answer, under
-// either name (mi_usable_size is malloc_usable_size), costs about 25, and
-// its size class of the request (mi_good_size) as much, and is not a
-// block's size; jemalloc's (malloc_usable_size, sallocx) about 37-40, where
+// counted in, read in place where the decision found that exact
+// (block_size.hpp), else asked of the backend. Measured per backend
+// (memproxy-usable-size under callgrind, docs/benchmarks/monitoring.md):
+// glibc's chunk word read in place costs about 10 instructions less than
+// its malloc_usable_size, mimalloc's page read in place about 10 less than
+// its mi_usable_size (which is its malloc_usable_size; its size class of
+// the request, mi_good_size, costs as much and is not a block's size);
+// jemalloc's answer (malloc_usable_size, sallocx) costs about 37-40, where
 // following its thread counters (account::sync) costs about 12, so it is
 // never sized but before a thread attaches.
-MP_CALL_STEP size_t glibc_chunk_usable(const void* p) {
-  // The size word before the block: the chunk's bytes, flags in the low
-  // three bits (2: mmapped, which also spends a word before the size).
-  size_t word = static_cast<const size_t*>(p)[-1];
-  return (word & ~size_t{7}) - sizeof(size_t) - ((word & 2) >> 1) * sizeof(size_t);
-}
-
 template <Sizing sizing>
 MP_CALL_STEP size_t usable(void* p) {
   if constexpr (sizing == kByGlibcChunk) {
-    return glibc_chunk_usable(p);
+    return block_size::glibc_chunk(p);
+  } else if constexpr (sizing == kByMimallocPage) {
+    size_t bytes;
+    if (__builtin_expect(block_size::mimalloc_page(p, &bytes), 1)) return bytes;
+    return g_chosen.malloc_usable_size(p);
   } else {
     return g_chosen.malloc_usable_size(p);
+  }
+}
+
+// usable(), on a counting slot's common path: false when the size is to be
+// asked, which the slot leaves to an out-of-line path.
+template <Sizing sizing>
+MP_CALL_STEP bool usable_inline(void* p, size_t* bytes) {
+  if constexpr (sizing == kByMimallocPage) {
+    return block_size::mimalloc_page(p, bytes);
+  } else {
+    *bytes = usable<sizing>(p);
+    return true;
   }
 }
 
@@ -144,13 +159,15 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
 #define MP_TRACE(member, pointer, result, args) \
   trace::note(member, pointer, traced_size(member, MP_EXPAND args), as_word(result), MP_RA)
 
-// The common path of a counted allocation or free keeps only the slot (and,
-// for an allocation, the size asked, which a trace record needs) across the
-// backend's call and ends in a return or a jump to it: everything rarer (a
-// thread's first calls, calls counted in the overflow slot, a batch to add,
-// a sample due, the ring on, a failed allocation) is in the out-of-line
-// functions below, reached by a jump, so the common path saves no other
-// register. Measured with callgrind, docs/benchmarks/monitoring.md.
+// The common path of a counted allocation keeps only the slot across the
+// backend's call, and that of a free by block sizes nothing (it counts
+// first and ends in a jump to the backend): everything rarer (a thread's
+// first calls, calls counted in the overflow slot, a batch to add, a
+// sample due, the ring on, a deepbound library's blocks) is in the
+// out-of-line functions, reached by a jump. The ring's switch is tested
+// before an allocation, so the size asked, which only a trace record needs,
+// is not kept across the call. Measured with callgrind,
+// docs/benchmarks/monitoring.md.
 #define MP_RARE __attribute__((noinline, cold))
 
 // Whether this thread's calls take the common path: it has a slot of its
@@ -164,32 +181,39 @@ MP_CALL_STEP bool counts_inline(const heap::Slot* s) {
   }
 }
 
-// The usable bytes the backend just handed out as block `r`, in this
-// thread's own slot; with backend counters, storing what they say now is
-// also the count of those bytes (heap_account.h).
-template <Sizing sizing>
-MP_CALL_STEP uint64_t handed_out(heap::Slot* s, void* r) {
-  if constexpr (sizing == kByBackendCounters) {
-    return account::gained(&s->backend_seen[0], s->backend_counter[0]);
-  } else {
-    return usable<sizing>(r);
-  }
-}
-
-// The rest of an allocation of `bytes` counted in `s` that was not quiet
-// (watch::quiet_batched_allocation): its batch, then sampling and the trace.
-MP_RARE void* finish_allocation(family::Member m, heap::Slot* s, void* r, uint64_t bytes, uint64_t asked, void* ra) {
+// The rest of an allocation of `bytes` counted in `s` that began with the
+// ring off and was not quiet (watch::quiet_batched_allocation): its batch,
+// then its countdown and, when due, its sample.
+MP_RARE void* finish_allocation(heap::Slot* s, void* r, uint64_t bytes) {
   account::batch(s, static_cast<int64_t>(bytes));
-  if (watch::quiet_allocation(s, bytes)) return r;
   if (r != nullptr && bytes != 0) sampling::allocated(s, r, bytes);
-  trace::note(m, 0, asked, as_word(r), ra);
   return r;
 }
 
-// A failed allocation counted by block sizes: nothing to count, maybe traced.
-MP_RARE void* failed_allocation(family::Member m, uint64_t asked, void* ra) {
-  trace::note(m, 0, asked, 0, ra);
-  return nullptr;
+// An allocation by block sizes whose block's size is to be asked
+// (usable_inline), with the ring off when it began.
+MP_RARE void* asked_allocation(heap::Slot* s, heap::Counter c, void* r) {
+  const uint64_t bytes = g_chosen.malloc_usable_size(r);
+  account::bump(&s->calls[c], 1);
+  account::bump(&s->bytes_allocated, bytes);
+  if (watch::quiet_batched_allocation(s, bytes)) return r;
+  return finish_allocation(s, r, bytes);
+}
+
+// A free's balance that reached -kBatchBytes (account::batch; a free only
+// lowers it) goes to the batch.
+MP_RARE void add_balance(heap::Slot* s, int64_t balance) {
+  account::add_to_batch(balance);
+  __atomic_store_n(&s->unbatched, 0, __ATOMIC_RELAXED);
+}
+
+// The balance after a free of `bytes`: stored, or false when it is to be
+// added to the batch (add_balance) instead.
+MP_CALL_STEP bool stays_unbatched(heap::Slot* s, uint64_t bytes, int64_t* balance) {
+  *balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
+  if (__builtin_expect(*balance <= -heap::kBatchBytes, 0)) return false;
+  __atomic_store_n(&s->unbatched, *balance, __ATOMIC_RELAXED);
+  return true;
 }
 
 #define MP_COUNT_alloc(member, counter, slot, ret, params, args)                          \
@@ -210,16 +234,24 @@ MP_RARE void* failed_allocation(family::Member m, uint64_t asked, void* ra) {
   template <Sizing sizing>                                                                   \
   ret count_##slot params {                                                                  \
     heap::Slot* s = account::t_slot;                                                         \
-    if (__builtin_expect(!counts_inline<sizing>(s), 0)) return full_##slot<sizing>(MP_RA, MP_EXPAND args); \
-    void* r = g_targets.slot args;                                                           \
-    if constexpr (sizing != kByBackendCounters) {                                            \
-      if (__builtin_expect(r == nullptr, 0)) return failed_allocation(member, traced_size(member, MP_EXPAND args), MP_RA); \
+    if (__builtin_expect(!counts_inline<sizing>(s) || watch::trace_switch() != 0, 0)) {      \
+      return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
     }                                                                                        \
-    const uint64_t bytes = handed_out<sizing>(s, r);                                         \
+    void* r = g_targets.slot args;                                                           \
+    uint64_t bytes;                                                                          \
+    if constexpr (sizing == kByBackendCounters) {                                            \
+      /* storing what the counters say now is the count of the bytes (heap_account.h) */    \
+      bytes = account::gained(&s->backend_seen[0], s->backend_counter[0]);                   \
+    } else {                                                                                 \
+      size_t b;                                                                              \
+      if (__builtin_expect(r == nullptr, 0)) return r;                                       \
+      if (__builtin_expect(!usable_inline<sizing>(r, &b), 0)) return asked_allocation(s, counter, r); \
+      bytes = b;                                                                             \
+      account::bump(&s->bytes_allocated, bytes);                                             \
+    }                                                                                        \
     account::bump(&s->calls[counter], 1);                                                    \
-    if constexpr (sizing != kByBackendCounters) account::bump(&s->bytes_allocated, bytes);   \
     if (__builtin_expect(watch::quiet_batched_allocation(s, bytes), 1)) return r;            \
-    return finish_allocation(member, s, r, bytes, traced_size(member, MP_EXPAND args), MP_RA); \
+    return finish_allocation(s, r, bytes);                                                   \
   }
 #define MP_COUNT_alloc_out(member, counter, slot, ret, params, args)          \
   template <Sizing sizing>                                                  \
@@ -241,6 +273,7 @@ MP_RARE void* failed_allocation(family::Member m, uint64_t asked, void* ra) {
 #define MP_COUNT_release(member, counter, slot, ret, params, args)                           \
   template <Sizing sizing, typename... Args>                                                 \
   MP_RARE ret full_##slot(void* ra, void* p, Args... a) {                                    \
+    if (foreign_block(p)) return g_targets.slot(p, a...);                                    \
     auto made = [&]() MP_STEP_LAMBDA {                                                       \
       counted<sizing, account::kMovesOut>(                                                   \
           counter, [&]() MP_STEP_LAMBDA { g_targets.slot(p, a...); },                        \
@@ -258,24 +291,34 @@ MP_RARE void* failed_allocation(family::Member m, uint64_t asked, void* ra) {
     made();                                                                                  \
     trace::note(member, as_word(p), traced_size(member, p, a...), 0, ra);                    \
   }                                                                                          \
+  template <typename... Args>                                                                \
+  MP_RARE ret add_balance_then_##slot(heap::Slot* s, int64_t balance, Args... a) {           \
+    add_balance(s, balance);                                                                 \
+    return g_targets.slot(a...);                                                             \
+  }                                                                                          \
   template <Sizing sizing>                                                                   \
   ret count_##slot params {                                                                  \
-    if (p == nullptr || foreign_block(p)) return g_targets.slot args;                        \
+    if (p == nullptr) return g_targets.slot args;                                            \
     heap::Slot* s = account::t_slot;                                                         \
-    if (__builtin_expect(!counts_inline<sizing>(s) || !watch::quiet_free(p), 0)) {           \
+    size_t bytes = 0;                                                                        \
+    if (__builtin_expect(!counts_inline<sizing>(s) || foreign_blocks_exist() || !watch::quiet_free(p) || \
+                             (sizing != kByBackendCounters && !usable_inline<sizing>(p, &bytes)), \
+                         0)) {                                                               \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
     }                                                                                        \
+    int64_t balance;                                                                         \
     if constexpr (sizing == kByBackendCounters) {                                            \
       g_targets.slot args;                                                                   \
-      const uint64_t bytes = account::gained(&s->backend_seen[1], s->backend_counter[1]);    \
+      bytes = account::gained(&s->backend_seen[1], s->backend_counter[1]);                   \
       account::bump(&s->calls[counter], 1);                                                  \
-      account::batch(s, -static_cast<int64_t>(bytes));                                       \
+      if (__builtin_expect(!stays_unbatched(s, bytes, &balance), 0)) return add_balance(s, balance); \
     } else {                                                                                 \
-      const uint64_t bytes = usable<sizing>(p);                                              \
       account::bump(&s->calls[counter], 1);                                                  \
       account::bump(&s->bytes_freed, bytes);                                                 \
-      account::batch(s, -static_cast<int64_t>(bytes));                                       \
-      g_targets.slot args;                                                                   \
+      if (__builtin_expect(!stays_unbatched(s, bytes, &balance), 0)) {                       \
+        return add_balance_then_##slot(s, balance, MP_EXPAND args);                          \
+      }                                                                                      \
+      return g_targets.slot args;                                                            \
     }                                                                                        \
   }
 #define MP_COUNT_resize(member, counter, slot, ret, params, args)             \
@@ -333,28 +376,10 @@ Dispatch over_targets(bool count_operators, Sizing sizing) {
   switch (sizing) {
     case kByBackendCounters: return counting_slots<kByBackendCounters>(count_operators);
     case kByGlibcChunk: return counting_slots<kByGlibcChunk>(count_operators);
+    case kByMimallocPage: return counting_slots<kByMimallocPage>(count_operators);
     case kBySizeQuery: break;
   }
   return counting_slots<kBySizeQuery>(count_operators);
-}
-
-bool glibc_chunks_read_in_place() {
-#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__))
-  // Small, medium and (above the mmap threshold) mmapped chunks. x86 only:
-  // elsewhere glibc may tag memory (aarch64 MTE), and the word before a
-  // block is then not the program's to read.
-  static const size_t kBytes[] = {1, 24, 1000, 100000, 300000};
-  for (size_t bytes : kBytes) {
-    void* p = g_libc.malloc(bytes);
-    if (p == nullptr) return false;
-    bool same = glibc_chunk_usable(p) == g_libc.malloc_usable_size(p);
-    g_libc.free(p);
-    if (!same) return false;
-  }
-  return true;
-#else
-  return false;
-#endif
 }
 
 }  // namespace memproxy::counting

@@ -17,6 +17,7 @@ extern Dispatch g_targets MP_STATE;
 enum Sizing {
   kByBackendCounters,  // the backend's own thread counters (account::follow_backend_counters)
   kByGlibcChunk,       // libc's blocks, sized by their glibc chunk header read in place
+  kByMimallocPage,     // mimalloc's blocks, sized by their page read in place (aligned ones asked)
   kBySizeQuery,        // the backend's malloc_usable_size
 };
 
@@ -24,11 +25,6 @@ enum Sizing {
 // (the operator slots of a program that replaces its own operators, which
 // lead into the program's allocator) keep their targets.
 Dispatch over_targets(bool count_operators, Sizing sizing);
-
-// Whether libc is glibc and its chunk headers, read in place, give what its
-// malloc_usable_size gives (checked on a few blocks, mmapped ones too): only
-// then are the system allocator's blocks sized that way.
-bool glibc_chunks_read_in_place();
 
 }  // namespace memproxy::counting
 

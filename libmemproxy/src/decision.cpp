@@ -8,6 +8,7 @@
 #include <limits.h>
 
 #include "backends.hpp"
+#include "block_size.hpp"
 #include "bootstrap_arena.hpp"
 #include "counting.hpp"
 #include "cpython.hpp"
@@ -153,6 +154,20 @@ void heap_socket_path(const char* table_path, char* out, size_t size) {
 // the program allocates.
 constexpr uint64_t kDefaultSampleBudget = 1000;
 
+// How the counting slots learn the bytes of a call: from the backend's
+// thread counters when they are followed, else from block sizes, read in
+// place where the backend's layout is known and checked (block_size.hpp).
+counting::Sizing sizing_of(const backends::Found* custom, bool followed) {
+  if (followed) return counting::kByBackendCounters;
+  if (custom == nullptr) {
+    return block_size::glibc_chunks_readable(g_chosen) ? counting::kByGlibcChunk : counting::kBySizeQuery;
+  }
+  auto version = reinterpret_cast<int (*)()>(backends::optional_symbol(*custom, "mi_version"));
+  if (block_size::mimalloc_pages_readable(g_chosen, version)) return counting::kByMimallocPage;
+  block_size::prepare_size_query(g_chosen);
+  return counting::kBySizeQuery;
+}
+
 // Counting slots over `d` when the process is monitored and can be,
 // sampling at the mean the matching rule gives (match::sample_rate, which
 // memproxyctl explain applies too).
@@ -174,14 +189,14 @@ void monitor(const char* table_path, backends::Interposition interposed, const b
   bool followed = custom != nullptr && account::follow_backend_counters(reinterpret_cast<account::Mallctl>(
                                            backends::optional_symbol(*custom, "mallctl")));
   counting::g_targets = *d;
-  const counting::Sizing sizing = followed                                                  ? counting::kByBackendCounters
-                                  : custom == nullptr && counting::glibc_chunks_read_in_place() ? counting::kByGlibcChunk
-                                                                                            : counting::kBySizeQuery;
+  const counting::Sizing sizing = sizing_of(custom, followed);
   *d = counting::over_targets(!interposed.cxx, sizing);
   const match::SampleRate rate = match::sample_rate(matched, env.sample_bytes);
   sampling::start(rate.mean_bytes,
                   env.sample_budget >= 0 ? static_cast<uint64_t>(env.sample_budget) : kDefaultSampleBudget);
-  reason->add(followed ? ", monitored by the allocator's thread counters" : ", monitored");
+  reason->add(sizing == counting::kByBackendCounters ? ", monitored by the allocator's thread counters"
+              : sizing == counting::kBySizeQuery        ? ", monitored, block sizes asked"
+                                                        : ", monitored, block sizes read in place");
   reason->add(account::handed_over() ? " (account handed to " : " (no daemon listens at ").add(socket_path).add(")");
   if (rate.mean_bytes == 0) {
     reason->add(", no sampled stacks");
@@ -303,11 +318,15 @@ const char* backend_name() {
   return g_backend_name;
 }
 
+// A monitored process keeps its counting free slots, which take the full
+// path once foreign blocks exist and leave those to their targets: the
+// targets recognise them, and the program's frees are still counted.
 void recognise_foreign_blocks(bool (*foreign)(const void*)) {
   __atomic_store_n(&g_semantics.foreign, foreign, __ATOMIC_RELEASE);
-  store_slot(&g_dispatch.free, &glibc_semantics::free_deepbind);
+  Dispatch* slots = g_monitored ? &counting::g_targets : &g_dispatch;
+  store_slot(&slots->free, &glibc_semantics::free_deepbind);
 #if MP_PLATFORM_LIBC_ALIASES
-  store_slot(&g_dispatch.__libc_free, &glibc_semantics::free_deepbind);
+  store_slot(&slots->__libc_free, &glibc_semantics::free_deepbind);
 #endif
 }
 

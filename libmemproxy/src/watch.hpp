@@ -1,8 +1,10 @@
-// The one branch a monitored call pays for sampling and the trace ring
-// together (sampling.hpp, trace.hpp): "this call needs either" is computed
-// without a branch and tested once, predicted false. Everything else
-// (taking a sample, forgetting one, writing a trace record) is on the path
-// that branch leads to.
+// The branches a monitored call pays for sampling and the trace ring
+// (sampling.hpp, trace.hpp), each computed without a branch and tested
+// once, predicted false: a free tests "maybe sampled or ring on" together;
+// an allocation's counting slot tests the ring's switch with its slot,
+// before the backend's call, and "sample due or batch to add" after it.
+// Everything else (taking a sample, forgetting one, writing a trace
+// record) is on the path those branches lead to.
 //
 // Invariants:
 // - A quiet allocation has stored its slot's new countdown (and, batched,
@@ -11,8 +13,8 @@
 //   trace::note), which test again what they need.
 // - A quiet free touches neither the sample section nor the ring; otherwise
 //   the caller runs sampling::freed and trace::note.
-// - The trace switch is read on every call, as before, so a ring switched
-//   on is filled from the next call of every thread.
+// - The trace switch is read on every call, so a ring switched on is
+//   filled from the next call of every thread.
 #ifndef MEMPROXY_WATCH_HPP
 #define MEMPROXY_WATCH_HPP
 
@@ -35,15 +37,18 @@ MP_CALL_STEP bool quiet_allocation(heap::Slot* s, uint64_t bytes) {
   return true;
 }
 
-// quiet_allocation, with the slot's batch (account::batch) in the same
-// branch: true when, besides, the thread's unbatched balance stays under
-// kBatchBytes, after storing it and the countdown; otherwise neither is
-// stored and the caller does the batch and quiet_allocation in full. (An
-// allocation only raises the balance, which is above -kBatchBytes.)
+// For an allocation that began with the ring off (its counting slot tested
+// the switch before the backend's call, so that it need not keep the size
+// asked across it for a trace record): true when no sample is due and,
+// with the slot's batch (account::batch), the thread's unbatched balance
+// stays under kBatchBytes, after storing both; otherwise neither is stored
+// and the caller does the batch and sampling::allocated in full. (An
+// allocation only raises the balance, which is above -kBatchBytes.) A ring
+// switched on during the call is filled from the next call.
 MP_CALL_STEP bool quiet_batched_allocation(heap::Slot* s, uint64_t bytes) {
   int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
   int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) + static_cast<int64_t>(bytes);
-  uint32_t loud = static_cast<uint32_t>(left <= 0) | static_cast<uint32_t>(balance >= heap::kBatchBytes) | trace_switch();
+  uint32_t loud = static_cast<uint32_t>(left <= 0) | static_cast<uint32_t>(balance >= heap::kBatchBytes);
   if (__builtin_expect(loud != 0, 0)) return false;
   __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
   __atomic_store_n(&s->unbatched, balance, __ATOMIC_RELAXED);

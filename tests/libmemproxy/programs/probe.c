@@ -226,6 +226,57 @@ static int heap(size_t total, size_t block) {
   return 0;
 }
 
+/* Blocks of every kind an allocator hands out: small to huge (an mmapped
+   chunk, a huge page), aligned from 16 bytes to 64 KiB by each aligned
+   call, zeroed, and resized up and down. Stops holding them (what
+   malloc_usable_size says they hold), then again after freeing them all:
+   between the stops the program frees exactly that many usable bytes.
+   With `lib`, first loads it with RTLD_DEEPBIND and frees one of its
+   blocks (libc's), as a program does with a deepbound library's strings. */
+static int heap_kinds(const char *lib) {
+  if (lib != NULL) {
+    void *h = dlopen(lib, RTLD_NOW | RTLD_DEEPBIND);
+    char *(*dup)(const char *) = h ? (char *(*)(const char *))dlsym(h, "mp_deep_strdup") : NULL;
+    if (dup == NULL) return 4;
+    free(dup("deepbound"));
+  }
+  static const size_t sizes[] = {1, 8, 24, 100, 1000, 5000, 40000, 200000, 1u << 20, 20u << 20};
+  static const size_t alignments[] = {16, 32, 64, 256, 4096, 65536};
+  static const size_t aligned_sizes[] = {24, 3000, 100000};
+  void *blocks[64];
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) blocks[n++] = malloc(sizes[i]);
+  for (size_t i = 0; i < sizeof alignments / sizeof alignments[0]; ++i) {
+    for (size_t j = 0; j < sizeof aligned_sizes / sizeof aligned_sizes[0]; ++j) {
+      void *p = NULL;
+      switch ((i + j) % 3) {
+        case 0: p = aligned_alloc(alignments[i], aligned_sizes[j]); break;
+        case 1: p = memalign(alignments[i], aligned_sizes[j]); break;
+        default:
+          if (posix_memalign(&p, alignments[i], aligned_sizes[j]) != 0) p = NULL;
+          break;
+      }
+      blocks[n++] = p;
+    }
+  }
+  blocks[n++] = calloc(100, 33);
+  blocks[n++] = calloc(1000, 1000);
+  void *grown = malloc(10);
+  grown = realloc(grown, 3000);
+  grown = realloc(grown, 200000);
+  blocks[n++] = realloc(grown, 50);
+  size_t held = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (blocks[i] == NULL) return 3;
+    memset(blocks[i], 1, 8);
+    held += malloc_usable_size(blocks[i]);
+  }
+  held_and_stop(held);
+  for (size_t i = 0; i < n; ++i) free(blocks[i]);
+  held_and_stop(0);
+  return 0;
+}
+
 enum { kHeapThreads = 8, kPerThread = 2000, kBlockBytes = 700 };
 static void *heap_blocks[kHeapThreads * kPerThread * 2];
 
@@ -442,6 +493,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "heap-threads")) return heap_threads();
   if (!strcmp(mode, "thread-waves")) return thread_waves();
   if (!strcmp(mode, "heap-fork")) return heap_fork();
+  if (!strcmp(mode, "heap-kinds")) return heap_kinds(argc > 2 ? argv[2] : NULL);
   if (!strcmp(mode, "heap") && argc > 3) return heap(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
   if (!strcmp(mode, "fork")) return forked();
   if (!strcmp(mode, "deepbind") && argc > 2) return deepbind(argv[2]);

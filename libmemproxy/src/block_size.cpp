@@ -1,0 +1,78 @@
+#include "block_size.hpp"
+
+namespace memproxy::block_size {
+
+namespace {
+
+// Whether `read` gives a.malloc_usable_size's answer for every block: the
+// blocks are held together, so that they lie in pages of their own kinds.
+template <typename Read>
+bool same_as_asked(const Allocator& a, Read read) {
+  // Small, medium and large classes, one above glibc's mmap threshold and
+  // one above mimalloc's largest class (a huge page).
+  static const size_t kBytes[] = {1, 24, 1000, 9000, 100000, 300000, 40u << 20};
+  void* blocks[sizeof kBytes / sizeof kBytes[0]] = {};
+  bool same = true;
+  for (size_t i = 0; i < sizeof kBytes / sizeof kBytes[0]; ++i) {
+    blocks[i] = a.malloc(kBytes[i]);
+    if (blocks[i] == nullptr || !read(blocks[i], kBytes[i])) same = false;
+  }
+  for (void* p : blocks) {
+    if (p != nullptr) a.free(p);
+  }
+  return same;
+}
+
+}  // namespace
+
+bool glibc_chunks_readable(const Allocator& a) {
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__))
+  return a.malloc_usable_size != nullptr &&
+         same_as_asked(a, [&](void* p, size_t) { return glibc_chunk(p) == a.malloc_usable_size(p); });
+#else
+  (void)a;
+  return false;
+#endif
+}
+
+bool mimalloc_pages_readable(const Allocator& a, int (*version)()) {
+#if defined(__x86_64__)
+  if (version == nullptr || version() != 209 || a.malloc_usable_size == nullptr || a.aligned_alloc == nullptr) {
+    return false;
+  }
+  // An aligned block is read in place only where its page holds no block
+  // whose start it is not (else refused, and asked); a block of any other
+  // kind below a huge page's size must be read in place. (An aligned block
+  // that starts its block reads right either way: several alignments and
+  // sizes make one that does not likely.)
+  static const size_t kAlignments[] = {64, 4096, 65536};
+  static const size_t kAlignedBytes[] = {24, 3000, 100000};
+  bool aligned_same = true;
+  for (size_t alignment : kAlignments) {
+    for (size_t asked : kAlignedBytes) {
+      void* p = a.aligned_alloc(alignment, asked);
+      size_t bytes = 0;
+      if (p == nullptr || (mimalloc_page(p, &bytes) && bytes != a.malloc_usable_size(p))) aligned_same = false;
+      if (p != nullptr) a.free(p);
+    }
+  }
+  return aligned_same && same_as_asked(a, [&](void* p, size_t asked) {
+           size_t bytes = 0;
+           if (!mimalloc_page(p, &bytes)) return asked > (16u << 20);
+           return bytes == a.malloc_usable_size(p);
+         });
+#else
+  (void)a;
+  (void)version;
+  return false;
+#endif
+}
+
+void prepare_size_query(const Allocator& a) {
+  void* p = a.malloc(1);
+  if (p == nullptr) return;
+  (void)a.malloc_usable_size(p);
+  a.free(p);
+}
+
+}  // namespace memproxy::block_size
