@@ -11,6 +11,8 @@
  *   nallocx              jemalloc's size class of a request (no block: what an allocation could count)
  *   mi_good_size         mimalloc's size class of a request
  *   glibc_chunk          glibc's chunk header read in place (its size less the size field): the floor
+ *   mimalloc_page        mimalloc 2.0.9's page read in place, as libmemproxy's block_size.hpp reads it
+ *                        (the page from the segment and slice, its aligned flag, its block size)
  * The function is looked up in the preloaded allocator (LD_PRELOAD); the
  * program prints the sum of the sizes, so nothing is optimised away. */
 #define _GNU_SOURCE
@@ -25,6 +27,14 @@ static const unsigned kSizes[16] = {16, 16, 24, 32, 32, 48, 64, 64, 80, 96, 128,
 
 static size_t none(void* p) { return (uintptr_t)p & 1; }
 static size_t glibc_chunk(void* p) { return (((const size_t*)p)[-1] & ~(size_t)7) - sizeof(size_t); }
+static size_t mimalloc_page(void* p) {
+  uintptr_t a = (uintptr_t)p, segment = (a - 1) & ~(((uintptr_t)1 << 25) - 1);
+  uintptr_t slice = segment + 0x108 + ((a - segment) >> 16) * 80;
+  uintptr_t page = slice - *(const uint32_t*)(slice + 4);
+  uint32_t size = *(const uint32_t*)(page + 28);
+  if ((*(const uint8_t*)(page + 14) & 2) != 0 || size >= 0x80000000u) abort(); /* asked instead: not in this ring */
+  return size;
+}
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -47,6 +57,8 @@ int main(int argc, char** argv) {
     of_block = none;
   } else if (!strcmp(name, "glibc_chunk")) {
     of_block = glibc_chunk;
+  } else if (!strcmp(name, "mimalloc_page")) {
+    of_block = mimalloc_page;
   } else if (!strcmp(name, "sallocx")) {
     of_block_flags = (size_t(*)(void*, int))dlsym(RTLD_DEFAULT, name);
   } else if (!strcmp(name, "nallocx")) {
