@@ -23,9 +23,6 @@ MP_CALL_STEP bool foreign_block(void* p) {
   return __builtin_expect(foreign != nullptr, 0) && foreign(p);
 }
 
-// Whether any block can be foreign (a deepbound library exists); when so, a
-// free takes the full path, which asks.
-MP_CALL_STEP bool foreign_blocks_exist() { return __atomic_load_n(&g_semantics.foreign, __ATOMIC_RELAXED) != nullptr; }
 
 // The usable size of a block the backend handed out: what live bytes are
 // counted in, read in place where the decision found that exact
@@ -273,7 +270,7 @@ MP_CALL_STEP bool stays_unbatched(heap::Slot* s, uint64_t bytes, int64_t* balanc
 #define MP_COUNT_release(member, counter, slot, ret, params, args)                           \
   template <Sizing sizing, typename... Args>                                                 \
   MP_RARE ret full_##slot(void* ra, void* p, Args... a) {                                    \
-    if (foreign_block(p)) return g_targets.slot(p, a...);                                    \
+    if (foreign_block(p)) return g_libc.free(p);                                             \
     auto made = [&]() MP_STEP_LAMBDA {                                                       \
       counted<sizing, account::kMovesOut>(                                                   \
           counter, [&]() MP_STEP_LAMBDA { g_targets.slot(p, a...); },                        \
@@ -301,7 +298,7 @@ MP_CALL_STEP bool stays_unbatched(heap::Slot* s, uint64_t bytes, int64_t* balanc
     if (p == nullptr) return g_targets.slot args;                                            \
     heap::Slot* s = account::t_slot;                                                         \
     size_t bytes = 0;                                                                        \
-    if (__builtin_expect(!counts_inline<sizing>(s) || foreign_blocks_exist() || !watch::quiet_free(p) || \
+    if (__builtin_expect(!counts_inline<sizing>(s) || !watch::quiet_free(p) ||                 \
                              (sizing != kByBackendCounters && !usable_inline<sizing>(p, &bytes)), \
                          0)) {                                                               \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
@@ -357,10 +354,32 @@ MP_CALL_STEP bool stays_unbatched(heap::Slot* s, uint64_t bytes, int64_t* balanc
   MP_COUNT_##kind(family::k_##slot, MP_CXX_COUNTER_##kind, slot, ret, params, args)
 #include "memproxy/allocator_family.def"
 
+// The free slots of a process that has met a deepbound library: libc's
+// blocks go to libc, uncounted (they never were counted); the others to the
+// counting slot, whose common path then need not ask.
+template <Sizing sizing>
+void sorting_free(void* p) {
+  if (p != nullptr && foreign_block(p)) return g_libc.free(p);
+  return count_free<sizing>(p);
+}
+#if MP_PLATFORM_LIBC_ALIASES
+template <Sizing sizing>
+void sorting_libc_free(void* p) {
+  if (p != nullptr && foreign_block(p)) return g_libc.free(p);
+  return count___libc_free<sizing>(p);
+}
+#endif
+
 }  // namespace
+
+FreeSlots g_sorting_free MP_STATE;
 
 template <Sizing sizing>
 Dispatch counting_slots(bool count_operators) {
+  g_sorting_free.free = sorting_free<sizing>;
+#if MP_PLATFORM_LIBC_ALIASES
+  g_sorting_free.libc_free = sorting_libc_free<sizing>;
+#endif
   Dispatch d = g_targets;
 #define MP_C(kind, counter, name, ret, params, args) d.name = count_##name<sizing>;
 #define MP_LIBC(kind, counter, name, of, ret, params, args) d.name = count_##name<sizing>;

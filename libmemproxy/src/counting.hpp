@@ -26,6 +26,15 @@ enum Sizing {
 // lead into the program's allocator) keep their targets.
 Dispatch over_targets(bool count_operators, Sizing sizing);
 
+// The free slots over_targets made for a process that meets a deepbound
+// library (decision::recognise_foreign_blocks), which then frees libc's
+// blocks too: they hand those to libc and count the others.
+struct FreeSlots {
+  void (*free)(void*);
+  void (*libc_free)(void*);  // __libc_free, where libc has it
+};
+extern FreeSlots g_sorting_free MP_STATE;
+
 }  // namespace memproxy::counting
 
 #endif

@@ -318,15 +318,14 @@ const char* backend_name() {
   return g_backend_name;
 }
 
-// A monitored process keeps its counting free slots, which take the full
-// path once foreign blocks exist and leave those to their targets: the
-// targets recognise them, and the program's frees are still counted.
+// A monitored process's free slots stay counting ones, which sort libc's
+// blocks out first, so the program's frees are still counted.
 void recognise_foreign_blocks(bool (*foreign)(const void*)) {
   __atomic_store_n(&g_semantics.foreign, foreign, __ATOMIC_RELEASE);
-  Dispatch* slots = g_monitored ? &counting::g_targets : &g_dispatch;
-  store_slot(&slots->free, &glibc_semantics::free_deepbind);
+  store_slot(&g_dispatch.free, g_monitored ? counting::g_sorting_free.free : &glibc_semantics::free_deepbind);
 #if MP_PLATFORM_LIBC_ALIASES
-  store_slot(&slots->__libc_free, &glibc_semantics::free_deepbind);
+  store_slot(&g_dispatch.__libc_free,
+             g_monitored ? counting::g_sorting_free.libc_free : &glibc_semantics::free_deepbind);
 #endif
 }
 
