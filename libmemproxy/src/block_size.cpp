@@ -4,18 +4,16 @@ namespace memproxy::block_size {
 
 namespace {
 
-// Whether `read` gives a.malloc_usable_size's answer for every block: the
-// blocks are held together, so that they lie in pages of their own kinds.
-template <typename Read>
-bool same_as_asked(const Allocator& a, Read read) {
-  // Small, medium and large classes, one above glibc's mmap threshold and
-  // one above mimalloc's largest class (a huge page).
-  static const size_t kBytes[] = {1, 24, 1000, 9000, 100000, 300000, 40u << 20};
-  void* blocks[sizeof kBytes / sizeof kBytes[0]] = {};
+// Whether `read` gives a.malloc_usable_size's answer for every block of
+// `bytes`: the blocks are held together, so that they lie in pages of their
+// own kinds.
+template <size_t n, typename Read>
+bool same_as_asked(const Allocator& a, const size_t (&bytes)[n], Read read) {
+  void* blocks[n] = {};
   bool same = true;
-  for (size_t i = 0; i < sizeof kBytes / sizeof kBytes[0]; ++i) {
-    blocks[i] = a.malloc(kBytes[i]);
-    if (blocks[i] == nullptr || !read(blocks[i], kBytes[i])) same = false;
+  for (size_t i = 0; i < n; ++i) {
+    blocks[i] = a.malloc(bytes[i]);
+    if (blocks[i] == nullptr || !read(blocks[i], bytes[i])) same = false;
   }
   for (void* p : blocks) {
     if (p != nullptr) a.free(p);
@@ -27,8 +25,13 @@ bool same_as_asked(const Allocator& a, Read read) {
 
 bool glibc_chunks_readable(const Allocator& a) {
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__))
+  // Chunks from the heap, and one mmapped. Below glibc's default mmap
+  // threshold (128 KiB) or above the most its dynamic threshold rises to
+  // (32 MiB; 16 on 32-bit): freeing an mmapped chunk in between would raise
+  // the program's threshold to it.
+  static const size_t kBytes[] = {1, 24, 1000, 9000, 100000, 40u << 20};
   return a.malloc_usable_size != nullptr &&
-         same_as_asked(a, [&](void* p, size_t) { return glibc_chunk(p) == a.malloc_usable_size(p); });
+         same_as_asked(a, kBytes, [&](void* p, size_t) { return glibc_chunk(p) == a.malloc_usable_size(p); });
 #else
   (void)a;
   return false;
@@ -56,7 +59,9 @@ bool mimalloc_pages_readable(const Allocator& a, int (*version)()) {
       if (p != nullptr) a.free(p);
     }
   }
-  return aligned_same && same_as_asked(a, [&](void* p, size_t asked) {
+  // Small, medium and large pages, and a huge one (above 16 MiB).
+  static const size_t kBytes[] = {1, 24, 1000, 9000, 100000, 300000, 2u << 20, 40u << 20};
+  return aligned_same && same_as_asked(a, kBytes, [&](void* p, size_t asked) {
            size_t bytes = 0;
            if (!mimalloc_page(p, &bytes)) return asked > (16u << 20);
            return bytes == a.malloc_usable_size(p);

@@ -132,6 +132,21 @@ TEST_P(HeapAccount, LiveBytesAreWhatTheProgramHoldsOnMimalloc) {
   expect_live_matches(env_with(a.lib + ":" + a.path(backend("mimalloc")), table));
 }
 
+// The decision checks that it reads glibc's chunks right on blocks it
+// allocates and frees: none of them may be an mmapped chunk whose free
+// raises the program's mmap threshold, so a monitored program's 200,000-byte
+// block is mmapped as an unmonitored one's is.
+TEST_P(HeapAccount, MonitoringLeavesTheSystemAllocatorsMmapThresholdAlone) {
+  for (const std::string& config : {std::string("[exclude]\nmp-probe\nmp-probe32\n"),
+                                    std::string("[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n")}) {
+    SCOPED_TRACE(config);
+    Result r = run({a.probe, "mmap-threshold"}, env_with(a.lib + ":" + a.jemalloc(), make_table(dir, config)));
+    ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+    EXPECT_NE(r.out.find("mmapped_200k=1 backend=system"), std::string::npos) << r.out;
+    EXPECT_EQ(r.err.find("monitored=1") != std::string::npos, config.find("[monitor]") != std::string::npos) << r.err;
+  }
+}
+
 // Six waves of 100 threads, 600 in all, more than the account's 256 slots:
 // each thread's slot is handed back when it exits and taken by a later
 // thread, so no call is counted in the overflow slot, and the blocks the

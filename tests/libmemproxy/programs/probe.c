@@ -277,6 +277,18 @@ static int heap_kinds(const char *lib) {
   return 0;
 }
 
+/* Whether glibc still mmaps a block of 200,000 bytes: its default mmap
+   threshold is 128 KiB, and freeing a larger mmapped chunk (below 32 MiB)
+   raises it. glibc marks an mmapped chunk in its size word (bit 1). */
+static int mmap_threshold(void) {
+  void *p = malloc(200000);
+  uintptr_t chunk = (uintptr_t)p - sizeof(size_t);
+  __asm__("" : "+r"(chunk)); /* the word before the block is glibc's, not outside it */
+  printf("mmapped_200k=%d backend=%s\n", p != NULL && (*(const size_t *)chunk & 2) != 0, mp_backend());
+  free(p);
+  return 0;
+}
+
 enum { kHeapThreads = 8, kPerThread = 2000, kBlockBytes = 700 };
 static void *heap_blocks[kHeapThreads * kPerThread * 2];
 
@@ -493,6 +505,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "heap-threads")) return heap_threads();
   if (!strcmp(mode, "thread-waves")) return thread_waves();
   if (!strcmp(mode, "heap-fork")) return heap_fork();
+  if (!strcmp(mode, "mmap-threshold")) return mmap_threshold();
   if (!strcmp(mode, "heap-kinds")) return heap_kinds(argc > 2 ? argv[2] : NULL);
   if (!strcmp(mode, "heap") && argc > 3) return heap(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
   if (!strcmp(mode, "fork")) return forked();
