@@ -178,12 +178,22 @@ MP_CALL_STEP bool counts_inline(const heap::Slot* s) {
   }
 }
 
-// The rest of an allocation of `bytes` counted in `s` that began with the
-// ring off and was not quiet (watch::quiet_batched_allocation): its batch,
-// then its countdown and, when due, its sample.
-MP_RARE void* finish_allocation(heap::Slot* s, void* r, uint64_t bytes) {
-  account::batch(s, static_cast<int64_t>(bytes));
-  if (r != nullptr && bytes != 0) sampling::allocated(s, r, bytes);
+// An allocation of `bytes` counted in `s` that began with the ring off and
+// reached its thread's allocation event (watch::before_event): what the
+// thread allocated since the last event (this block included) goes to the
+// batch and is counted down to its next sample, taken now if due; the next
+// event is set at that sample or kBatchBytes away, whichever is nearer.
+// (Calls on the full path batch and count down to a sample as they always
+// did, without events.)
+MP_RARE void* allocation_event(heap::Slot* s, void* r, uint64_t bytes) {
+  const int64_t since =
+      __atomic_load_n(&s->event_span, __ATOMIC_RELAXED) - __atomic_load_n(&s->until_event, __ATOMIC_RELAXED);
+  account::add_to_batch(since);
+  sampling::allocated(s, r, bytes, static_cast<uint64_t>(since));
+  int64_t span = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED);
+  span = span < 1 ? 1 : span > heap::kBatchBytes ? heap::kBatchBytes : span;
+  __atomic_store_n(&s->event_span, span, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->until_event, span, __ATOMIC_RELAXED);
   return r;
 }
 
@@ -193,24 +203,16 @@ MP_RARE void* asked_allocation(heap::Slot* s, heap::Counter c, void* r) {
   const uint64_t bytes = g_chosen.malloc_usable_size(r);
   account::bump(&s->calls[c], 1);
   account::bump(&s->bytes_allocated, bytes);
-  if (watch::quiet_batched_allocation(s, bytes)) return r;
-  return finish_allocation(s, r, bytes);
+  if (watch::before_event(s, bytes)) return r;
+  return allocation_event(s, r, bytes);
 }
 
-// A free's balance that reached -kBatchBytes (account::batch; a free only
-// lowers it) goes to the batch.
-MP_RARE void add_balance(heap::Slot* s, int64_t balance) {
-  account::add_to_batch(balance);
-  __atomic_store_n(&s->unbatched, 0, __ATOMIC_RELAXED);
-}
-
-// The balance after a free of `bytes`: stored, or false when it is to be
-// added to the batch (add_balance) instead.
-MP_CALL_STEP bool stays_unbatched(heap::Slot* s, uint64_t bytes, int64_t* balance) {
-  *balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
-  if (__builtin_expect(*balance <= -heap::kBatchBytes, 0)) return false;
-  __atomic_store_n(&s->unbatched, *balance, __ATOMIC_RELAXED);
-  return true;
+// A free on the common path that reached its thread's free event
+// (watch::before_free_event): what the thread freed there since the last
+// one goes to the batch.
+MP_RARE void free_event(heap::Slot* s) {
+  account::add_to_batch(__atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED) - heap::kBatchBytes);
+  __atomic_store_n(&s->until_free_event, heap::kBatchBytes, __ATOMIC_RELAXED);
 }
 
 #define MP_COUNT_alloc(member, counter, slot, ret, params, args)                          \
@@ -247,8 +249,8 @@ MP_CALL_STEP bool stays_unbatched(heap::Slot* s, uint64_t bytes, int64_t* balanc
       account::bump(&s->bytes_allocated, bytes);                                             \
     }                                                                                        \
     account::bump(&s->calls[counter], 1);                                                    \
-    if (__builtin_expect(watch::quiet_batched_allocation(s, bytes), 1)) return r;            \
-    return finish_allocation(s, r, bytes);                                                   \
+    if (__builtin_expect(watch::before_event(s, bytes), 1)) return r;                        \
+    return allocation_event(s, r, bytes);                                                    \
   }
 #define MP_COUNT_alloc_out(member, counter, slot, ret, params, args)          \
   template <Sizing sizing>                                                  \
@@ -289,8 +291,8 @@ MP_CALL_STEP bool stays_unbatched(heap::Slot* s, uint64_t bytes, int64_t* balanc
     trace::note(member, as_word(p), traced_size(member, p, a...), 0, ra);                    \
   }                                                                                          \
   template <typename... Args>                                                                \
-  MP_RARE ret add_balance_then_##slot(heap::Slot* s, int64_t balance, Args... a) {           \
-    add_balance(s, balance);                                                                 \
+  MP_RARE ret free_event_then_##slot(heap::Slot* s, Args... a) {                             \
+    free_event(s);                                                                           \
     return g_targets.slot(a...);                                                             \
   }                                                                                          \
   template <Sizing sizing>                                                                   \
@@ -303,17 +305,16 @@ MP_CALL_STEP bool stays_unbatched(heap::Slot* s, uint64_t bytes, int64_t* balanc
                          0)) {                                                               \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
     }                                                                                        \
-    int64_t balance;                                                                         \
     if constexpr (sizing == kByBackendCounters) {                                            \
       g_targets.slot args;                                                                   \
       bytes = account::gained(&s->backend_seen[1], s->backend_counter[1]);                   \
       account::bump(&s->calls[counter], 1);                                                  \
-      if (__builtin_expect(!stays_unbatched(s, bytes, &balance), 0)) return add_balance(s, balance); \
+      if (__builtin_expect(!watch::before_free_event(s, bytes), 0)) return free_event(s);    \
     } else {                                                                                 \
       account::bump(&s->calls[counter], 1);                                                  \
       account::bump(&s->bytes_freed, bytes);                                                 \
-      if (__builtin_expect(!stays_unbatched(s, bytes, &balance), 0)) {                       \
-        return add_balance_then_##slot(s, balance, MP_EXPAND args);                          \
+      if (__builtin_expect(!watch::before_free_event(s, bytes), 0)) {                        \
+        return free_event_then_##slot(s, MP_EXPAND args);                                    \
       }                                                                                      \
       return g_targets.slot args;                                                            \
     }                                                                                        \

@@ -113,6 +113,7 @@ heap::Slot* claim(uintptr_t thread) {
     if ((owner == 0 || owner == kHandedBack) &&
         __atomic_compare_exchange_n(&s->owner, &owner, static_cast<uint64_t>(thread), false, __ATOMIC_ACQUIRE,
                                     __ATOMIC_RELAXED)) {
+      __atomic_store_n(&s->until_free_event, heap::kBatchBytes, __ATOMIC_RELAXED);
       return s;
     }
     if (owner == thread) return s;
@@ -152,7 +153,14 @@ void leave_thread(void* value) {
   if (s != t_slot || s == g_account.overflow) return;
   t_slot = g_account.overflow;
   detach_backend_counters(s);
-  int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED);
+  // The balance not yet batched, what the thread allocated since its last
+  // allocation event and freed since its last free event; the next owner
+  // starts its events afresh (its claim arms the free side).
+  int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) +
+                    (__atomic_load_n(&s->event_span, __ATOMIC_RELAXED) - __atomic_load_n(&s->until_event, __ATOMIC_RELAXED)) -
+                    (heap::kBatchBytes - __atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED));
+  __atomic_store_n(&s->event_span, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->until_event, 0, __ATOMIC_RELAXED);
   if (balance != 0) {
     add_to_batch(balance);
     __atomic_store_n(&s->unbatched, 0, __ATOMIC_RELAXED);

@@ -66,15 +66,19 @@ MP_CALL_STEP uint32_t filter_index(uintptr_t a) {
          (heap::kSampleFilterSize - 1);
 }
 
-// Every counted allocation of `bytes` usable bytes at `block`.
-inline void allocated(heap::Slot* s, void* block, uint64_t bytes) {
-  int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
-  if (__builtin_expect(left > 0, 1)) {
+// Every counted allocation of `bytes` usable bytes at `block`; `counted`
+// bytes are counted down (the bytes since the last allocation event, at an
+// event: counting::allocation_event), `bytes` by default. A sample due
+// without a block is taken at the next allocation.
+inline void allocated(heap::Slot* s, void* block, uint64_t bytes, uint64_t counted) {
+  int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - static_cast<int64_t>(counted);
+  if (__builtin_expect(left > 0 || block == nullptr || bytes == 0, 1)) {
     __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
     return;
   }
   take(s, block, bytes);
 }
+inline void allocated(heap::Slot* s, void* block, uint64_t bytes) { allocated(s, block, bytes, bytes); }
 
 // Every counted free (and the old block of a realloc), before the block goes.
 inline void freed(void* block) {

@@ -2,7 +2,8 @@
 // (sampling.hpp, trace.hpp), each computed without a branch and tested
 // once, predicted false: a free tests "maybe sampled or ring on" together;
 // an allocation's counting slot tests the ring's switch with its slot,
-// before the backend's call, and "sample due or batch to add" after it.
+// before the backend's call, and after it counts down to its thread's next
+// allocation event (a sample due or a batch to add), in one subtraction.
 // Everything else (taking a sample, forgetting one, writing a trace
 // record) is on the path those branches lead to.
 //
@@ -39,20 +40,39 @@ MP_CALL_STEP bool quiet_allocation(heap::Slot* s, uint64_t bytes) {
 
 // For an allocation that began with the ring off (its counting slot tested
 // the switch before the backend's call, so that it need not keep the size
-// asked across it for a trace record): true when no sample is due and,
-// with the slot's batch (account::batch), the thread's unbatched balance
-// stays under kBatchBytes, after storing both; otherwise neither is stored
-// and the caller does the batch and sampling::allocated in full. (An
-// allocation only raises the balance, which is above -kBatchBytes.) A ring
+// asked across it for a trace record): counts its bytes down to the
+// thread's next allocation event (Slot::until_event: its sample due, or
+// kBatchBytes allocated since the last event), one subtraction from memory
+// on x86-64, which a signal handler cannot split. true while no event is
+// due; otherwise the caller runs it (counting::allocation_event). A ring
 // switched on during the call is filled from the next call.
-MP_CALL_STEP bool quiet_batched_allocation(heap::Slot* s, uint64_t bytes) {
-  int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
-  int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) + static_cast<int64_t>(bytes);
-  uint32_t loud = static_cast<uint32_t>(left <= 0) | static_cast<uint32_t>(balance >= heap::kBatchBytes);
-  if (__builtin_expect(loud != 0, 0)) return false;
-  __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->unbatched, balance, __ATOMIC_RELAXED);
-  return true;
+MP_CALL_STEP bool before_event(heap::Slot* s, uint64_t bytes) {
+#if defined(__x86_64__)
+  bool positive;
+  __asm__ volatile("subq %2, %0" : "+m"(s->until_event), "=@ccg"(positive) : "er"(bytes));
+  return positive;
+#else
+  int64_t left = __atomic_load_n(&s->until_event, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
+  __atomic_store_n(&s->until_event, left, __ATOMIC_RELAXED);
+  return left > 0;
+#endif
+}
+
+// A free of `bytes` on a counting slot's common path: counts them down to
+// the thread's next free event, one subtraction from memory on x86-64; true
+// while none is due. Otherwise the caller adds what the thread freed since
+// the last one (kBatchBytes - until_free_event) to the batch
+// (counting::free_event).
+MP_CALL_STEP bool before_free_event(heap::Slot* s, uint64_t bytes) {
+#if defined(__x86_64__)
+  bool positive;
+  __asm__ volatile("subq %2, %0" : "+m"(s->until_free_event), "=@ccg"(positive) : "er"(bytes));
+  return positive;
+#else
+  int64_t left = __atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
+  __atomic_store_n(&s->until_free_event, left, __ATOMIC_RELAXED);
+  return left > 0;
+#endif
 }
 
 // A free of `block`: true when the block is surely not sampled (its filter

@@ -17,8 +17,10 @@
 //   own thread counters (backend_counter set) adds what they gained since
 //   it attached (backend_seen - backend_base), which the thread stores on
 //   every call instead of adding to its byte counts; peak_bytes is kept from batched
-//   updates of live_batched (each thread adds its balance once it exceeds
-//   kBatchBytes), so it is exact to within threads x kBatchBytes.
+//   updates of live_batched (each thread adds what it allocated at its
+//   allocation events, at most kBatchBytes apart, and the balance of its
+//   other calls once it exceeds kBatchBytes), so it is exact to within
+//   threads x 2 x kBatchBytes.
 // - The reader trusts nothing here: a hostile process may write anything,
 //   and can only lie about itself. Every count is read as an untrusted
 //   number, slot_count and the region's size are checked against the
@@ -94,7 +96,11 @@ struct Slot {
      (format 3). Set in the order base and seen, then the counters. */
   uint64_t backend_counter[2];
   uint64_t backend_seen[2];
-  uint64_t reserved[1];
+  /* The process's business: bytes a thread may still allocate before its
+     next allocation event (its sample due, or the bytes since the last
+     event added to Header::live_batched), counted down by the common path
+     of every allocation; what it was set to at that event is event_span. */
+  int64_t until_event;
   /* Sampling (the process's business): bytes left until this thread's
      next sampled allocation, the mean that countdown was drawn with, its
      random state, and whether it is sampling now (a sample's own work
@@ -108,7 +114,11 @@ struct Slot {
      the slot again. */
   uint32_t detaching;
   uint64_t backend_base[2];
-  uint64_t reserved2[2];
+  int64_t event_span;
+  /* The process's business too: bytes a thread may still free on the
+     common path before what it freed there (kBatchBytes - this) goes to
+     Header::live_batched; kBatchBytes when the slot is claimed. */
+  int64_t until_free_event;
 };
 static_assert(sizeof(Slot) == kSlotSize, "slot size");
 static_assert(offsetof(Slot, bytes_allocated) == 8, "slot.bytes_allocated offset");
