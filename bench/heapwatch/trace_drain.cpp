@@ -9,11 +9,22 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "memproxy/heap_reader.hpp"
+
+namespace {
+
+int64_t lease_from_now() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<int64_t>(now.tv_sec + 5) * 1'000'000'000 + now.tv_nsec;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -28,6 +39,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   memproxy::heap::TraceSection& ring = account.trace();
+  // The ring stays on only while its lease holds: written before `on` and
+  // pushed on at every drain, as memproxyd does.
+  __atomic_store_n(&ring.lease_until_ns, lease_from_now(), __ATOMIC_RELEASE);
   __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
   std::printf("on\n");
   std::fflush(stdout);
@@ -35,6 +49,7 @@ int main(int argc, char** argv) {
   batch.reserve(memproxy::heap::kTraceCapacity);
   uint64_t drained = 0;
   for (;;) {
+    __atomic_store_n(&ring.lease_until_ns, lease_from_now(), __ATOMIC_RELEASE);
     batch.clear();
     size_t n = memproxy::heap::drain_trace(ring, &batch, memproxy::heap::kTraceCapacity);
     drained += n;
