@@ -23,13 +23,12 @@ MP_CALL_STEP bool foreign_block(void* p) {
   return __builtin_expect(foreign != nullptr, 0) && foreign(p);
 }
 
-
 // The usable size of a block the backend handed out: what live bytes are
 // counted in, read in place where the decision found that exact
 // (block_size.hpp), else asked of the backend. Measured per backend
 // (memproxy-usable-size under callgrind, docs/benchmarks/monitoring.md):
 // glibc's chunk word read in place costs about 10 instructions less than
-// its malloc_usable_size, mimalloc's page read in place about 10 less than
+// its malloc_usable_size, mimalloc's page read in place about 12 less than
 // its mi_usable_size (which is its malloc_usable_size; its size class of
 // the request, mi_good_size, costs as much and is not a block's size);
 // jemalloc's answer (malloc_usable_size, sallocx) costs about 37-40, where
