@@ -38,42 +38,35 @@ MP_CALL_STEP bool quiet_allocation(heap::Slot* s, uint64_t bytes) {
   return true;
 }
 
-// For an allocation that began with the ring off (its counting slot tested
-// the switch before the backend's call, so that it need not keep the size
-// asked across it for a trace record): counts its bytes down to the
-// thread's next allocation event (Slot::until_event: its sample due, or
-// kBatchBytes allocated since the last event), one subtraction from memory
-// on x86-64, which a signal handler cannot split. true while no event is
-// due; otherwise the caller runs it (counting::allocation_event). A ring
-// switched on during the call is filled from the next call.
-MP_CALL_STEP bool before_event(heap::Slot* s, uint64_t bytes) {
+// Subtracts `bytes` from a word only this thread writes; true while it
+// stays above 0. On x86-64 one subtraction from memory whose flags are the
+// test, which a signal handler cannot split.
+MP_CALL_STEP bool count_down(int64_t* word, uint64_t bytes) {
 #if defined(__x86_64__)
   bool positive;
-  __asm__ volatile("subq %2, %0" : "+m"(s->until_event), "=@ccg"(positive) : "er"(bytes));
+  __asm__ volatile("subq %2, %0" : "+m"(*word), "=@ccg"(positive) : "er"(bytes));
   return positive;
 #else
-  int64_t left = __atomic_load_n(&s->until_event, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
-  __atomic_store_n(&s->until_event, left, __ATOMIC_RELAXED);
+  int64_t left = __atomic_load_n(word, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
+  __atomic_store_n(word, left, __ATOMIC_RELAXED);
   return left > 0;
 #endif
 }
 
+// For an allocation that began with the ring off (its counting slot tested
+// the switch before the backend's call, so that it need not keep the size
+// asked across it for a trace record): counts its bytes down to the
+// thread's next allocation event (Slot::until_event: its sample due, or
+// kBatchBytes allocated since the last event). true while no event is due;
+// otherwise the caller runs it (counting::allocation_event). A ring
+// switched on during the call is filled from the next call.
+MP_CALL_STEP bool before_event(heap::Slot* s, uint64_t bytes) { return count_down(&s->until_event, bytes); }
+
 // A free of `bytes` on a counting slot's common path: counts them down to
-// the thread's next free event, one subtraction from memory on x86-64; true
-// while none is due. Otherwise the caller adds what the thread freed since
-// the last one (kBatchBytes - until_free_event) to the batch
-// (counting::free_event).
-MP_CALL_STEP bool before_free_event(heap::Slot* s, uint64_t bytes) {
-#if defined(__x86_64__)
-  bool positive;
-  __asm__ volatile("subq %2, %0" : "+m"(s->until_free_event), "=@ccg"(positive) : "er"(bytes));
-  return positive;
-#else
-  int64_t left = __atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
-  __atomic_store_n(&s->until_free_event, left, __ATOMIC_RELAXED);
-  return left > 0;
-#endif
-}
+// the thread's next free event; true while none is due. Otherwise the
+// caller adds what the thread freed since the last one (kBatchBytes -
+// until_free_event) to the batch (counting::free_event).
+MP_CALL_STEP bool before_free_event(heap::Slot* s, uint64_t bytes) { return count_down(&s->until_free_event, bytes); }
 
 // A free of `block`: true when the block is surely not sampled (its filter
 // byte is 0) and the ring is off.

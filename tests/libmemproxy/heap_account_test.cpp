@@ -16,6 +16,22 @@ namespace {
 using memproxy::heap::MappedAccount;
 using memproxy::testing::Process;
 
+// Reads the probe's next "held=N ..." line, waits for it to stop there and
+// reads its account as the daemon does: the line and the totals.
+void at_next_stop(Process& p, std::string* line, memproxy::heap::Totals* totals) {
+  auto next = p.read_line();
+  ASSERT_TRUE(next.has_value()) << p.finish().describe();
+  ASSERT_EQ(next->rfind("held=", 0), 0u) << *next;
+  ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
+  std::string why;
+  MappedAccount account = MappedAccount::of_process(p.pid(), &why);
+  ASSERT_TRUE(account) << why;
+  *line = *next;
+  *totals = account.totals();
+}
+
+uint64_t held_of(const std::string& line) { return std::stoull(line.substr(5)); }
+
 class HeapAccount : public RunsArch {
  protected:
   // The usable size the backend gives a request of `bytes` (below 4 KiB):
@@ -59,17 +75,12 @@ class HeapAccount : public RunsArch {
     uint64_t previous_allocations = 0;
     std::optional<memproxy::heap::Totals> previous;
     for (int stop = 0; stop < 3; ++stop) {
-      auto line = p.read_line();
-      ASSERT_TRUE(line.has_value()) << p.finish().describe();
-      ASSERT_EQ(line->rfind("held=", 0), 0u) << *line;
-      const uint64_t held = std::stoull(line->substr(5));
-      const size_t requested_at = line->find(" requested=");
-      ASSERT_EQ(requested_at == std::string::npos, threads) << *line;
-      ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
-      std::string why;
-      MappedAccount account = MappedAccount::of_process(p.pid(), &why);
-      ASSERT_TRUE(account) << why;
-      auto t = account.totals();
+      std::string line;
+      memproxy::heap::Totals t;
+      ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
+      const uint64_t held = held_of(line);
+      const size_t requested_at = line.find(" requested=");
+      ASSERT_EQ(requested_at == std::string::npos, threads) << line;
       EXPECT_GE(t.live_bytes, held) << "stop " << stop;
       EXPECT_LE(t.live_bytes, held + held / 100 + 128 * 1024) << "stop " << stop;
       EXPECT_GE(t.peak_bytes, t.live_bytes);
@@ -82,7 +93,7 @@ class HeapAccount : public RunsArch {
       EXPECT_GE(t.calls[memproxy::heap::kFree], min_frees);
       EXPECT_GE(t.peak_bytes, min_peak);
       if (!threads) {
-        const uint64_t requested = std::stoull(line->substr(requested_at + 11));
+        const uint64_t requested = std::stoull(line.substr(requested_at + 11));
         EXPECT_GE(t.live_bytes, requested) << "stop " << stop;
         if (stop > 0) {
           ASSERT_TRUE(previous.has_value());
@@ -157,15 +168,10 @@ TEST_P(HeapAccount, SlotsOfThreadsThatExitedServeNewThreads) {
         make_table(dir, by_counters ? "[monitor]\nmp-probe\nmp-probe32\n"
                                     : "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
     Process p({a.probe, "thread-waves"}, env_with(a.lib + ":" + a.jemalloc(), table));
-    auto line = p.read_line();
-    ASSERT_TRUE(line.has_value()) << p.finish().describe();
-    ASSERT_EQ(line->rfind("held=", 0), 0u) << *line;
-    const uint64_t held = std::stoull(line->substr(5));
-    ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
-    std::string why;
-    MappedAccount account = MappedAccount::of_process(p.pid(), &why);
-    ASSERT_TRUE(account) << why;
-    auto t = account.totals();
+    std::string line;
+    memproxy::heap::Totals t;
+    ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
+    const uint64_t held = held_of(line);
     EXPECT_EQ(t.overflow_calls, 0u) << (by_counters ? "jemalloc's counters" : "block sizes");
     EXPECT_GE(t.live_bytes, held);
     EXPECT_LE(t.live_bytes, held + held / 100 + 128 * 1024);
@@ -269,15 +275,11 @@ TEST_P(EveryBlockKind, IsCountedExactly) {
   uint64_t live_holding = 0;
   uint64_t held_before = 0;
   for (int stop = 0; stop < 2; ++stop) {
-    auto line = p.read_line();
-    ASSERT_TRUE(line.has_value()) << p.finish().describe();
-    ASSERT_EQ(line->rfind("held=", 0), 0u) << *line;
-    const uint64_t held = std::stoull(line->substr(5));
-    ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
-    std::string why;
-    MappedAccount account = MappedAccount::of_process(p.pid(), &why);
-    ASSERT_TRUE(account) << why;
-    const uint64_t live = account.totals().live_bytes;
+    std::string line;
+    memproxy::heap::Totals t;
+    ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
+    const uint64_t held = held_of(line);
+    const uint64_t live = t.live_bytes;
     if (stop == 0) {
       EXPECT_GE(live, held);
       EXPECT_LE(live, held + held / 100 + 128 * 1024);
