@@ -31,8 +31,9 @@ MP_CALL_STEP size_t glibc_chunk(const void* p) {
 }
 
 // mimalloc 2.0.9's layout on x86-64 (mi_version() 209, a release build):
-// blocks lie in 32 MiB-aligned segments (a pointer one past the end of a
-// block that fills its segment is found from p - 1), cut into 64 KiB
+// blocks lie in 32 MiB-aligned segments (found from p - 1, as mimalloc
+// finds them: an aligned block in a huge segment may start at a 32 MiB
+// boundary past the segment's own start), cut into 64 KiB
 // slices described by 80-byte entries from offset 0x108 of the segment; a
 // slice of a multi-slice page points back to the page's first slice by
 // its slice_offset (a byte count, at +4); the first slice is the page,
