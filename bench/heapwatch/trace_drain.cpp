@@ -9,22 +9,11 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <ctime>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "memproxy/heap_reader.hpp"
-
-namespace {
-
-int64_t lease_from_now() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<int64_t>(now.tv_sec + 5) * 1'000'000'000 + now.tv_nsec;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -39,17 +28,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   memproxy::heap::TraceSection& ring = account.trace();
-  // The ring stays on only while its lease holds: written before `on` and
-  // pushed on at every drain, as memproxyd does.
-  __atomic_store_n(&ring.lease_until_ns, lease_from_now(), __ATOMIC_RELEASE);
-  __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
+  // The ring stays on only while its lease holds: held before the first
+  // drain and pushed on at every drain, as memproxyd does.
+  constexpr int64_t kLeaseNs = 5'000'000'000;
+  memproxy::heap::hold_trace_lease(ring, kLeaseNs);
   std::printf("on\n");
   std::fflush(stdout);
   std::vector<memproxy::heap::TraceRecord> batch;
   batch.reserve(memproxy::heap::kTraceCapacity);
   uint64_t drained = 0;
   for (;;) {
-    __atomic_store_n(&ring.lease_until_ns, lease_from_now(), __ATOMIC_RELEASE);
+    memproxy::heap::hold_trace_lease(ring, kLeaseNs);
     batch.clear();
     size_t n = memproxy::heap::drain_trace(ring, &batch, memproxy::heap::kTraceCapacity);
     drained += n;

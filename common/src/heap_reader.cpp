@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -205,6 +206,14 @@ std::vector<Sample> read_samples(const SampleSection& section) {
     }
   }
   return samples;
+}
+
+void hold_trace_lease(TraceSection& ring, int64_t lease_ns) {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const int64_t now = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  __atomic_store_n(&ring.lease_until_ns, now + lease_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
 }
 
 size_t drain_trace(TraceSection& ring, std::vector<TraceRecord>* out, size_t max) {

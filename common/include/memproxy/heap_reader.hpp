@@ -64,6 +64,13 @@ double estimated_bytes(uint64_t size, uint64_t mean_bytes);
 // process wrote. Records on pages the process never touched are not read.
 std::vector<Sample> read_samples(const SampleSection& section);
 
+// Holds the trace ring's lease for `lease_ns` from now (CLOCK_MONOTONIC) and
+// switches the ring on: the lease first, then `on` with release order, so a
+// writer that sees the ring on sees this lease or a later one. A reader
+// that traces calls it on every drain, which also turns the ring on again
+// if a writer found the lease lapsed.
+void hold_trace_lease(TraceSection& ring, int64_t lease_ns);
+
 // Takes the trace ring's published records, oldest first, up to `max`, and
 // hands their positions back to the process (advances the tail). Stops at
 // the first record not yet published: a thread between reserving a position

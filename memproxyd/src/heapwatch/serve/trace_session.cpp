@@ -1,7 +1,5 @@
 #include "heapwatch/serve/trace_session.hpp"
 
-#include <time.h>
-
 #include "memproxy/heap_reader.hpp"
 
 namespace memproxy::heapwatch {
@@ -41,15 +39,8 @@ void TraceSession::finish_now() {
   drain();  // closing: the last drain, then ended
 }
 
-// The lease first, then `on` with release order: a writer that sees the
-// ring on sees this lease or a later one.
 void TraceSession::renew_lease() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  const int64_t now = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-  const int64_t lease = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lease).count();
-  __atomic_store_n(&ring_.lease_until_ns, now + lease, __ATOMIC_RELAXED);
-  __atomic_store_n(&ring_.on, 1, __ATOMIC_RELEASE);
+  heap::hold_trace_lease(ring_, std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lease).count());
 }
 
 void TraceSession::switch_off() { __atomic_store_n(&ring_.on, 0, __ATOMIC_RELEASE); }
