@@ -4,16 +4,16 @@ namespace memproxy::block_size {
 
 namespace {
 
-// Whether `read` gives a.malloc_usable_size's answer for every block of
-// `bytes`: the blocks are held together, so that they lie in pages of their
-// own kinds.
-template <size_t n, typename Read>
-bool same_as_asked(const Allocator& a, const size_t (&bytes)[n], Read read) {
+// Whether `agrees` holds for a block of each of `kinds`, made by `make`:
+// the blocks are all held before any is read (so that each lies in a page
+// of its kind beside the others), then freed.
+template <typename Kind, size_t n, typename Make, typename Agrees>
+bool held_blocks_agree(const Allocator& a, const Kind (&kinds)[n], Make make, Agrees agrees) {
   void* blocks[n] = {};
+  for (size_t i = 0; i < n; ++i) blocks[i] = make(kinds[i]);
   bool same = true;
-  for (size_t i = 0; i < n; ++i) {
-    blocks[i] = a.malloc(bytes[i]);
-    if (blocks[i] == nullptr || !read(blocks[i], bytes[i])) same = false;
+  for (void* p : blocks) {
+    if (p == nullptr || !agrees(p)) same = false;
   }
   for (void* p : blocks) {
     if (p != nullptr) a.free(p);
@@ -31,7 +31,9 @@ bool glibc_chunks_readable(const Allocator& a) {
   // the program's threshold to it.
   static const size_t kBytes[] = {1, 24, 1000, 9000, 100000, 40u << 20};
   return a.malloc_usable_size != nullptr &&
-         same_as_asked(a, kBytes, [&](void* p, size_t) { return glibc_chunk(p) == a.malloc_usable_size(p); });
+         held_blocks_agree(
+             a, kBytes, [&](size_t bytes) { return a.malloc(bytes); },
+             [&](void* p) { return glibc_chunk(p) == a.malloc_usable_size(p); });
 #else
   (void)a;
   return false;
@@ -45,34 +47,29 @@ bool mimalloc_pages_readable(const Allocator& a, int (*version)()) {
   }
   // An aligned block is read in place only where its page holds no block
   // whose start it is not (else refused, and asked). A page's first block
-  // starts as aligned as the page, so each aligned block is asked twice,
-  // held: the second lies inside its block, and its page says so.
-  static const size_t kAlignments[] = {64, 4096};
-  static const size_t kAlignedBytes[] = {24, 3000};
-  void* aligned[2 * (sizeof kAlignments / sizeof kAlignments[0]) * (sizeof kAlignedBytes / sizeof kAlignedBytes[0])] = {};
-  size_t n = 0;
-  for (size_t alignment : kAlignments) {
-    for (size_t asked : kAlignedBytes) {
-      aligned[n++] = a.aligned_alloc(alignment, asked);
-      aligned[n++] = a.aligned_alloc(alignment, asked);
-    }
-  }
-  bool aligned_same = true;
-  for (void* p : aligned) {
-    size_t bytes = 0;
-    if (p == nullptr || (mimalloc_page(p, &bytes) && bytes != a.malloc_usable_size(p))) aligned_same = false;
-  }
-  for (void* p : aligned) {
-    if (p != nullptr) a.free(p);
-  }
-  // Small, medium and large pages. (Not a huge one: its segment would stay
-  // in the program's memory; a huge block's size word is read as the
-  // others' are, or refused.)
+  // starts as aligned as the page, so each aligned kind is asked twice: the
+  // second lies inside its block, and its page says so.
+  struct Aligned {
+    size_t alignment, bytes;
+  };
+  static const Aligned kAligned[] = {{64, 24}, {64, 24}, {64, 3000}, {64, 3000},
+                                     {4096, 24}, {4096, 24}, {4096, 3000}, {4096, 3000}};
+  const bool aligned_same = held_blocks_agree(
+      a, kAligned, [&](const Aligned& k) { return a.aligned_alloc(k.alignment, k.bytes); },
+      [&](void* p) {
+        size_t bytes = 0;
+        return !mimalloc_page(p, &bytes) || bytes == a.malloc_usable_size(p);
+      });
+  // Small, medium and large pages, each read in place. (Not a huge one: its
+  // segment would stay in the program's memory; a huge block's size word is
+  // read as the others' are, or refused.)
   static const size_t kBytes[] = {1, 24, 1000, 9000, 100000, 300000};
-  return aligned_same && same_as_asked(a, kBytes, [&](void* p, size_t) {
-           size_t bytes = 0;
-           return mimalloc_page(p, &bytes) && bytes == a.malloc_usable_size(p);
-         });
+  return aligned_same && held_blocks_agree(
+                             a, kBytes, [&](size_t bytes) { return a.malloc(bytes); },
+                             [&](void* p) {
+                               size_t bytes = 0;
+                               return mimalloc_page(p, &bytes) && bytes == a.malloc_usable_size(p);
+                             });
 #else
   (void)a;
   (void)version;

@@ -185,8 +185,7 @@ MP_CALL_STEP bool counts_inline(const heap::Slot* s) {
 // (Calls on the full path batch and count down to a sample as they always
 // did, without events.)
 MP_RARE void* allocation_event(heap::Slot* s, void* r, uint64_t bytes) {
-  const int64_t since =
-      __atomic_load_n(&s->event_span, __ATOMIC_RELAXED) - __atomic_load_n(&s->until_event, __ATOMIC_RELAXED);
+  const int64_t since = account::allocated_since_event(s);
   account::add_to_batch(since);
   sampling::allocated(s, r, bytes, static_cast<uint64_t>(since));
   int64_t span = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED);
@@ -210,7 +209,7 @@ MP_RARE void* asked_allocation(heap::Slot* s, heap::Counter c, void* r) {
 // (watch::before_free_event): what the thread freed there since the last
 // one goes to the batch.
 MP_RARE void free_event(heap::Slot* s) {
-  account::add_to_batch(__atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED) - heap::kBatchBytes);
+  account::add_to_batch(-account::freed_since_event(s));
   __atomic_store_n(&s->until_free_event, heap::kBatchBytes, __ATOMIC_RELAXED);
 }
 
@@ -354,21 +353,14 @@ MP_RARE void free_event(heap::Slot* s) {
   MP_COUNT_##kind(family::k_##slot, MP_CXX_COUNTER_##kind, slot, ret, params, args)
 #include "memproxy/allocator_family.def"
 
-// The free slots of a process that has met a deepbound library: libc's
+// A free slot of a process that has met a deepbound library: libc's
 // blocks go to libc, uncounted (they never were counted); the others to the
-// counting slot, whose common path then need not ask.
-template <Sizing sizing>
-void sorting_free(void* p) {
+// counting slot `counted`, whose common path then need not ask.
+template <void (*counted)(void*)>
+void sorting(void* p) {
   if (p != nullptr && foreign_block(p)) return g_libc.free(p);
-  return count_free<sizing>(p);
+  return counted(p);
 }
-#if MP_PLATFORM_LIBC_ALIASES
-template <Sizing sizing>
-void sorting_libc_free(void* p) {
-  if (p != nullptr && foreign_block(p)) return g_libc.free(p);
-  return count___libc_free<sizing>(p);
-}
-#endif
 
 }  // namespace
 
@@ -376,9 +368,9 @@ FreeSlots g_sorting_free MP_STATE;
 
 template <Sizing sizing>
 Dispatch counting_slots(bool count_operators) {
-  g_sorting_free.free = sorting_free<sizing>;
+  g_sorting_free.free = sorting<count_free<sizing>>;
 #if MP_PLATFORM_LIBC_ALIASES
-  g_sorting_free.libc_free = sorting_libc_free<sizing>;
+  g_sorting_free.libc_free = sorting<count___libc_free<sizing>>;
 #endif
   Dispatch d = g_targets;
 #define MP_C(kind, counter, name, ret, params, args) d.name = count_##name<sizing>;

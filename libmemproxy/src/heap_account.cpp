@@ -156,9 +156,8 @@ void leave_thread(void* value) {
   // The balance not yet batched, what the thread allocated since its last
   // allocation event and freed since its last free event; the next owner
   // starts its events afresh (its claim arms the free side).
-  int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) +
-                    (__atomic_load_n(&s->event_span, __ATOMIC_RELAXED) - __atomic_load_n(&s->until_event, __ATOMIC_RELAXED)) -
-                    (heap::kBatchBytes - __atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED));
+  int64_t balance =
+      __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) + allocated_since_event(s) - freed_since_event(s);
   __atomic_store_n(&s->event_span, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&s->until_event, 0, __ATOMIC_RELAXED);
   if (balance != 0) {

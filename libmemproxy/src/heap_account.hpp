@@ -126,6 +126,16 @@ MP_CALL_STEP void bump(uint64_t* word, uint64_t by) {
 #endif
 }
 
+// What this thread allocated on the common path since its last allocation
+// event, and freed there since its last free event, not yet in the batch
+// (heap_account.h: until_event, event_span, until_free_event).
+inline int64_t allocated_since_event(const heap::Slot* s) {
+  return __atomic_load_n(&s->event_span, __ATOMIC_RELAXED) - __atomic_load_n(&s->until_event, __ATOMIC_RELAXED);
+}
+inline int64_t freed_since_event(const heap::Slot* s) {
+  return heap::kBatchBytes - __atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED);
+}
+
 // One call of `counter` that handed out (`allocated`) and took back (`freed`)
 // usable bytes.
 MP_CALL_STEP void batch(heap::Slot* s, int64_t change) {
