@@ -166,17 +166,6 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
 // docs/benchmarks/monitoring.md.
 #define MP_RARE __attribute__((noinline, cold))
 
-// Whether this thread's calls take the common path: it has a slot of its
-// own, and with backend counters it follows them.
-template <Sizing sizing>
-MP_CALL_STEP bool counts_inline(const heap::Slot* s) {
-  if constexpr (sizing == kByBackendCounters) {
-    return s != nullptr && account::follows_backend(s);
-  } else {
-    return s != nullptr && s != account::g_account.overflow;
-  }
-}
-
 // An allocation of `bytes` counted in `s` that began with the ring off and
 // reached its thread's allocation event (watch::before_event): what the
 // thread allocated since the last event (this block included) goes to the
@@ -184,14 +173,31 @@ MP_CALL_STEP bool counts_inline(const heap::Slot* s) {
 // event is set at that sample or kBatchBytes away, whichever is nearer.
 // (Calls on the full path batch and count down to a sample as they always
 // did, without events.)
+inline int64_t next_event_span(const heap::Slot* s) {
+  const int64_t span = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED);
+  return span < 1 ? 1 : span > heap::kBatchBytes ? heap::kBatchBytes : span;
+}
 MP_RARE void* allocation_event(heap::Slot* s, void* r, uint64_t bytes) {
   const int64_t since = account::allocated_since_event(s);
   account::add_to_batch(since);
   sampling::allocated(s, r, bytes, static_cast<uint64_t>(since));
-  int64_t span = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED);
-  span = span < 1 ? 1 : span > heap::kBatchBytes ? heap::kBatchBytes : span;
+  const int64_t span = next_event_span(s);
   __atomic_store_n(&s->event_span, span, __ATOMIC_RELAXED);
   __atomic_store_n(&s->until_event, span, __ATOMIC_RELAXED);
+  return r;
+}
+
+// The same event following backend counters, reached when the allocated
+// counter, `now`, reached the value the event is due at
+// (account::event_due_at): the call's own block is what the counter gained
+// since the thread's last call, and the window opens anew at `now`.
+MP_RARE void* allocation_event_by_counters(heap::Slot* s, void* r, uint64_t now) {
+  const uint64_t bytes = account::counter_gain(__atomic_load_n(&s->backend_seen[0], __ATOMIC_RELAXED), now);
+  __atomic_store_n(&s->backend_seen[0], now, __ATOMIC_RELAXED);
+  const uint64_t since = account::gained_in_window(s, 0, now);
+  account::add_to_batch(static_cast<int64_t>(since));
+  sampling::allocated(s, r, bytes, since);
+  account::open_window(s, 0, now, next_event_span(s));
   return r;
 }
 
@@ -212,6 +218,23 @@ MP_RARE void free_event(heap::Slot* s) {
   account::add_to_batch(-account::freed_since_event(s));
   __atomic_store_n(&s->until_free_event, heap::kBatchBytes, __ATOMIC_RELAXED);
 }
+MP_RARE void free_event_by_counters(heap::Slot* s, uint64_t now) {
+  __atomic_store_n(&s->backend_seen[1], now, __ATOMIC_RELAXED);
+  account::add_to_batch(-static_cast<int64_t>(account::gained_in_window(s, 1, now)));
+  account::open_window(s, 1, now, heap::kBatchBytes);
+}
+
+// On a common path following backend counters: whether counter `which`,
+// now `now`, is short of its next event; if so the call is counted by
+// storing what it says (the reader adds seen - base).
+// (The due word is loaded plainly, so the test is one compare with memory:
+// only this thread, its signal handlers included, writes it, and no reader
+// outside the process reads it.)
+MP_CALL_STEP bool before_counter_event(heap::Slot* s, int which, uint64_t now) {
+  if (__builtin_expect(now >= *account::event_due_at(s, which), 0)) return false;
+  __atomic_store_n(&s->backend_seen[which], now, __ATOMIC_RELAXED);
+  return true;
+}
 
 #define MP_COUNT_alloc(member, counter, slot, ret, params, args)                          \
   template <Sizing sizing, typename... Args>                                                 \
@@ -230,25 +253,25 @@ MP_RARE void free_event(heap::Slot* s) {
   }                                                                                          \
   template <Sizing sizing>                                                                   \
   ret count_##slot params {                                                                  \
-    heap::Slot* s = account::t_slot;                                                         \
-    if (__builtin_expect(!counts_inline<sizing>(s) || watch::trace_switch() != 0, 0)) {      \
+    heap::Slot* s = account::t_inline;                                                       \
+    if (__builtin_expect(s == nullptr || watch::trace_switch() != 0, 0)) {                   \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
     }                                                                                        \
     void* r = g_targets.slot args;                                                           \
-    uint64_t bytes;                                                                          \
     if constexpr (sizing == kByBackendCounters) {                                            \
-      /* storing what the counters say now is the count of the bytes (heap_account.h) */    \
-      bytes = account::gained(&s->backend_seen[0], s->backend_counter[0]);                   \
+      const uint64_t now = account::backend_now(s, 0);                                       \
+      account::bump(&s->calls[counter], 1);                                                  \
+      if (__builtin_expect(before_counter_event(s, 0, now), 1)) return r;                    \
+      return allocation_event_by_counters(s, r, now);                                        \
     } else {                                                                                 \
-      size_t b;                                                                              \
+      size_t bytes;                                                                          \
       if (__builtin_expect(r == nullptr, 0)) return r;                                       \
-      if (__builtin_expect(!usable_inline<sizing>(r, &b), 0)) return asked_allocation(s, counter, r); \
-      bytes = b;                                                                             \
+      if (__builtin_expect(!usable_inline<sizing>(r, &bytes), 0)) return asked_allocation(s, counter, r); \
       account::bump(&s->bytes_allocated, bytes);                                             \
+      account::bump(&s->calls[counter], 1);                                                  \
+      if (__builtin_expect(watch::before_event(s, bytes), 1)) return r;                      \
+      return allocation_event(s, r, bytes);                                                  \
     }                                                                                        \
-    account::bump(&s->calls[counter], 1);                                                    \
-    if (__builtin_expect(watch::before_event(s, bytes), 1)) return r;                        \
-    return allocation_event(s, r, bytes);                                                    \
   }
 #define MP_COUNT_alloc_out(member, counter, slot, ret, params, args)          \
   template <Sizing sizing>                                                  \
@@ -296,18 +319,18 @@ MP_RARE void free_event(heap::Slot* s) {
   template <Sizing sizing>                                                                   \
   ret count_##slot params {                                                                  \
     if (p == nullptr) return g_targets.slot args;                                            \
-    heap::Slot* s = account::t_slot;                                                         \
+    heap::Slot* s = account::t_inline;                                                       \
     size_t bytes = 0;                                                                        \
-    if (__builtin_expect(!counts_inline<sizing>(s) || !watch::quiet_free(p) ||                 \
+    if (__builtin_expect(s == nullptr || !watch::quiet_free(p) ||                            \
                              (sizing != kByBackendCounters && !usable_inline<sizing>(p, &bytes)), \
                          0)) {                                                               \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
     }                                                                                        \
     if constexpr (sizing == kByBackendCounters) {                                            \
       g_targets.slot args;                                                                   \
-      bytes = account::gained(&s->backend_seen[1], s->backend_counter[1]);                   \
+      const uint64_t now = account::backend_now(s, 1);                                       \
       account::bump(&s->calls[counter], 1);                                                  \
-      if (__builtin_expect(!watch::before_free_event(s, bytes), 0)) return free_event(s);    \
+      if (__builtin_expect(!before_counter_event(s, 1, now), 0)) return free_event_by_counters(s, now); \
     } else {                                                                                 \
       account::bump(&s->calls[counter], 1);                                                  \
       account::bump(&s->bytes_freed, bytes);                                                 \

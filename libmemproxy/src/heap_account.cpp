@@ -13,6 +13,7 @@ namespace memproxy::account {
 
 Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, nullptr, 0, {0, 0}, nullptr, nullptr};
 __thread heap::Slot* t_slot MP_THREAD_STATE = nullptr;
+__thread heap::Slot* t_inline MP_THREAD_STATE = nullptr;
 
 namespace {
 
@@ -97,9 +98,11 @@ void reopen_in_child() {
   const char* why = nullptr;
   if (!make_region_and_hand_over(&why)) {
     mmap(parent, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    t_inline = nullptr;
     t_slot = nullptr;
     return;
   }
+  t_inline = nullptr;
   t_slot = nullptr;
   munmap(parent, size);
 }
@@ -122,16 +125,20 @@ heap::Slot* claim(uintptr_t thread) {
 }
 
 // The dying thread's counters are still mapped while its key destructors
-// run: what they gained since they were last read is added before the slot
-// forgets them.
-void detach_backend_counters(heap::Slot* s) {
-  if (__atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) == 0) return;
+// run: what they gained since they were last read is added to the slot's
+// byte counts before the slot forgets them. Returns what they gained in
+// their event windows, which the batch has yet to get.
+int64_t detach_backend_counters(heap::Slot* s) {
   const uint32_t detaching = __atomic_load_n(&s->detaching, __ATOMIC_RELAXED);
   __atomic_store_n(&s->detaching, detaching + 1, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE);
-  uint64_t in = gained(&s->backend_seen[0], s->backend_counter[0]);
-  uint64_t out = gained(&s->backend_seen[1], s->backend_counter[1]);
-  batch(s, static_cast<int64_t>(in) - static_cast<int64_t>(out));
+  int64_t unbatched = 0;
+  for (int i = 0; i < 2; ++i) {
+    const uint64_t now = backend_now(s, i);
+    __atomic_store_n(&s->backend_seen[i], now, __ATOMIC_RELAXED);
+    const auto in_window = static_cast<int64_t>(gained_in_window(s, i, now));
+    unbatched += i == 0 ? in_window : -in_window;
+  }
   uint64_t* counts[2] = {&s->bytes_allocated, &s->bytes_freed};
   for (int i = 0; i < 2; ++i) {
     const uint64_t seen = __atomic_load_n(&s->backend_seen[i], __ATOMIC_RELAXED);
@@ -142,6 +149,7 @@ void detach_backend_counters(heap::Slot* s) {
     __atomic_store_n(&s->backend_base[i], 0, __ATOMIC_RELAXED);
   }
   __atomic_store_n(&s->detaching, detaching + 2, __ATOMIC_RELEASE);
+  return unbatched;
 }
 
 // The key's destructor, at thread exit. `value` is the slot enter_thread
@@ -151,13 +159,18 @@ void detach_backend_counters(heap::Slot* s) {
 void leave_thread(void* value) {
   auto* s = static_cast<heap::Slot*>(value);
   if (s != t_slot || s == g_account.overflow) return;
+  t_inline = nullptr;
   t_slot = g_account.overflow;
-  detach_backend_counters(s);
   // The balance not yet batched, what the thread allocated since its last
   // allocation event and freed since its last free event; the next owner
-  // starts its events afresh (its claim arms the free side).
-  int64_t balance =
-      __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) + allocated_since_event(s) - freed_since_event(s);
+  // starts its events afresh (its claim arms the free side by sizes, its
+  // attach both sides by counters).
+  int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED);
+  if (follows_backend(s)) {
+    balance += detach_backend_counters(s);
+  } else {
+    balance += allocated_since_event(s) - freed_since_event(s);
+  }
   __atomic_store_n(&s->event_span, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&s->until_event, 0, __ATOMIC_RELAXED);
   if (balance != 0) {
@@ -359,24 +372,37 @@ bool follow_backend_counters(Mallctl mallctl) {
 
 __attribute__((noinline)) void attach() {
   heap::Slot* s = slot_of_this_thread();
-  if (s == g_account.overflow || __atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0) return;
+  if (s == g_account.overflow) return;
+  // A slot taken over from a dead thread of the same thread pointer (no
+  // exit key) may still follow that thread's counters: the same static TLS
+  // block, now this thread's.
+  if (__atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0) {
+    t_inline = s;
+    return;
+  }
   const uintptr_t tp = platform::thread_pointer();
   for (int i = 0; i < 2; ++i) {
     const uintptr_t counter = tp + static_cast<uintptr_t>(g_account.backend_offset[i]);
     const uint64_t now = *reinterpret_cast<const uint64_t*>(counter);
     __atomic_store_n(&s->backend_base[i], now, __ATOMIC_RELAXED);
     __atomic_store_n(&s->backend_seen[i], now, __ATOMIC_RELAXED);
+    // The first allocation is an event (it draws the window from the
+    // sample due); frees batch every kBatchBytes from here.
+    open_window(s, i, now, i == 0 ? 0 : heap::kBatchBytes);
   }
   // The reader adds seen - base once it sees the counters set.
   for (int i = 0; i < 2; ++i) {
     const uintptr_t counter = tp + static_cast<uintptr_t>(g_account.backend_offset[i]);
     __atomic_store_n(&s->backend_counter[i], static_cast<uint64_t>(counter), __ATOMIC_RELEASE);
   }
+  t_inline = s;
 }
 
 heap::Slot* enter_thread() {
   heap::Slot* s = claim(platform::thread_pointer());
   t_slot = s;
+  // By backend counters the common path waits for attach.
+  if (s != g_account.overflow && g_account.backend_offset[0] == 0) t_inline = s;
   // After t_slot: pthread_setspecific may allocate (keys past the first
   // 32), and that call must find the slot.
   if (s != g_account.overflow && g_exit_key_made) pthread_setspecific(g_exit_key, s);

@@ -13,7 +13,9 @@
 //   thread pointer, after which that thread alone writes the slot, with
 //   relaxed atomic loads and stores (no read-modify-write, no shared cache
 //   line). A thread that finds no slot within kProbe of its home uses the
-//   overflow slot with atomic adds.
+//   overflow slot with atomic adds. The counting slots' common path finds
+//   the slot through a second word, t_inline, set only while its calls
+//   can take that path.
 // - Claiming is idempotent for one thread: a signal handler that allocates
 //   while its thread claims finds the owner word already its thread
 //   pointer, or claims it itself, and both store the same t_slot.
@@ -24,11 +26,12 @@
 //   (The call and byte counts are one add to memory on x86-64, bump, and
 //   miss nothing.)
 // - At thread exit (a pthread key's destructor) the slot is handed back:
-//   t_slot first becomes the overflow slot (so the thread's later
-//   destructors and signal handlers count there, with atomic adds), then its
-//   balance is folded into live_batched, its backend counters (addresses in
-//   the dying thread's TLS) are brought up to date, what they gained since
-//   the thread attached is added to its byte counts, and they are detached
+//   t_inline is cleared and t_slot becomes the overflow slot first (so the
+//   thread's later destructors and signal handlers count there, with atomic
+//   adds), then its backend counters (addresses in the dying thread's TLS)
+//   are brought up to date, its balance is folded into live_batched, what
+//   the counters gained since the thread attached is added to its byte
+//   counts, and they are detached
 //   (inside an odd `detaching`, so a reader never counts it twice), and the
 //   owner word becomes kHandedBack last (release order; the next owner's
 //   claim acquires). A slot's counts only grow and stay in the slot, which
@@ -36,7 +39,8 @@
 //   takes it over adds to them, so nothing is lost or counted twice.
 // - After fork() the child makes an account of its own (the parent's
 //   region stays the parent's) and hands it over: fork gives the child its
-//   own accounts; exec decides anew. The forking thread's t_slot is reset
+//   own accounts; exec decides anew. The forking thread's t_slot and
+//   t_inline are reset
 //   before the parent's region leaves the child's address space.
 // - The process holds no descriptor of memproxy's once open() or the fork
 //   handler returns: the region's memfd and the connection are taken high
@@ -99,6 +103,13 @@ bool follow_backend_counters(Mallctl mallctl);
 // %fs-relative load.
 extern __thread heap::Slot* t_slot MP_THREAD_STATE;
 
+// This thread's slot while its calls take the counting slots' common path,
+// else null: t_slot once claimed, unless that is the overflow slot, and
+// with backend counters only once the slot follows them (attach). Null
+// from the start of the thread's hand-back. So the common path's one test
+// of where it counts is whether this word is set.
+extern __thread heap::Slot* t_inline MP_THREAD_STATE;
+
 // Claims a slot for this thread and arranges its hand-back at thread exit.
 heap::Slot* enter_thread();
 
@@ -126,14 +137,47 @@ MP_CALL_STEP void bump(uint64_t* word, uint64_t by) {
 #endif
 }
 
-// What this thread allocated on the common path since its last allocation
-// event, and freed there since its last free event, not yet in the batch
-// (heap_account.h: until_event, event_span, until_free_event).
+// By block sizes: what this thread allocated on the common path since its
+// last allocation event, and freed there since its last free event, not
+// yet in the batch (heap_account.h: until_event, event_span,
+// until_free_event).
 inline int64_t allocated_since_event(const heap::Slot* s) {
   return __atomic_load_n(&s->event_span, __ATOMIC_RELAXED) - __atomic_load_n(&s->until_event, __ATOMIC_RELAXED);
 }
 inline int64_t freed_since_event(const heap::Slot* s) {
   return heap::kBatchBytes - __atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED);
+}
+
+// Following backend counters, a slot's events are due at values of the
+// counters instead (heap_account.h): the allocated counter's at
+// until_event, the deallocated counter's at until_free_event. A window
+// began span bytes before where it is due (event_span for allocations,
+// kBatchBytes for frees); what the counters gained since, less what calls
+// on the full path counted themselves (they move the window on), is not
+// yet in the batch. The common path then compares a counter with a word
+// instead of counting down by what it gained.
+MP_CALL_STEP uint64_t* event_due_at(heap::Slot* s, int which) {
+  return reinterpret_cast<uint64_t*>(which == 0 ? &s->until_event : &s->until_free_event);
+}
+inline uint64_t window_start(heap::Slot* s, int which) {
+  const uint64_t span = which == 0 ? static_cast<uint64_t>(__atomic_load_n(&s->event_span, __ATOMIC_RELAXED))
+                                   : static_cast<uint64_t>(heap::kBatchBytes);
+  return __atomic_load_n(event_due_at(s, which), __ATOMIC_RELAXED) - span;
+}
+// What a counter gained from `before` to `now`; a counter below (none
+// should be: they only grow) counts from 0.
+inline uint64_t counter_gain(uint64_t before, uint64_t now) { return now >= before ? now - before : now; }
+inline uint64_t gained_in_window(heap::Slot* s, int which, uint64_t now) {
+  return counter_gain(window_start(s, which), now);
+}
+// Opens a counter's next window at `now`, `span` bytes long.
+inline void open_window(heap::Slot* s, int which, uint64_t now, int64_t span) {
+  if (which == 0) __atomic_store_n(&s->event_span, span, __ATOMIC_RELAXED);
+  __atomic_store_n(event_due_at(s, which), now + static_cast<uint64_t>(span), __ATOMIC_RELAXED);
+}
+// The value of this thread's backend counter `which` now.
+MP_CALL_STEP uint64_t backend_now(const heap::Slot* s, int which) {
+  return *reinterpret_cast<const uint64_t*>(static_cast<uintptr_t>(s->backend_counter[which]));
 }
 
 // One call of `counter` that handed out (`allocated`) and took back (`freed`)
@@ -174,15 +218,14 @@ MP_CALL_STEP bool follows_backend(const heap::Slot* s) {
   return __atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0;
 }
 
-// The bytes a backend counter gained since it was last seen. A slot is
-// detached from a dead thread's counters when it is handed back, so a
-// counter read here is always this thread's; a counter below what was seen
-// (none should be) counts from 0.
-MP_CALL_STEP uint64_t gained(uint64_t* seen, uint64_t counter_address) {
-  uint64_t now = *reinterpret_cast<const uint64_t*>(static_cast<uintptr_t>(counter_address));
-  uint64_t before = __atomic_load_n(seen, __ATOMIC_RELAXED);
-  __atomic_store_n(seen, now, __ATOMIC_RELAXED);
-  return now >= before ? now - before : now;
+// The bytes backend counter `which` gained since it was last seen, now
+// seen. A slot is detached from a dead thread's counters when it is handed
+// back, so a counter read here is always this thread's.
+MP_CALL_STEP uint64_t gained(heap::Slot* s, int which) {
+  const uint64_t now = backend_now(s, which);
+  const uint64_t before = __atomic_load_n(&s->backend_seen[which], __ATOMIC_RELAXED);
+  __atomic_store_n(&s->backend_seen[which], now, __ATOMIC_RELAXED);
+  return counter_gain(before, now);
 }
 
 // Which of the backend's counters a call can move: an allocation only the
@@ -191,15 +234,31 @@ MP_CALL_STEP uint64_t gained(uint64_t* seen, uint64_t counter_address) {
 // elsewhere is picked up by the next call that reads it (they only grow).
 enum Moves : int { kMovesIn = 1, kMovesOut = 2, kMovesBoth = 3 };
 
-// Counts one call of `counter` in a slot that follows the backend's
-// counters: storing what they say now (backend_seen) is the count of the
-// call's bytes (the reader adds seen - base); returns the bytes the backend
-// handed out meanwhile (the call's own block, for an allocation), which
-// only the batch and sampling need.
+// Moves a counter's event window on by `bytes` a call on the full path
+// counted itself, so that no event counts them again.
+inline void move_window(heap::Slot* s, int which, uint64_t bytes) {
+  uint64_t* due = event_due_at(s, which);
+  __atomic_store_n(due, __atomic_load_n(due, __ATOMIC_RELAXED) + bytes, __ATOMIC_RELAXED);
+}
+
+// Counts one call of `counter` on the full path in a slot that follows the
+// backend's counters: storing what they say now (backend_seen) is the
+// count of the call's bytes (the reader adds seen - base); the call's own
+// bytes go to the batch and are moved out of the events' windows. Returns
+// the bytes the backend handed out meanwhile (the call's own block, for an
+// allocation), which only the batch and sampling need.
 template <Moves moves>
 MP_CALL_STEP uint64_t sync(heap::Slot* s, heap::Counter counter) {
-  uint64_t in = (moves & kMovesIn) ? gained(&s->backend_seen[0], s->backend_counter[0]) : 0;
-  uint64_t out = (moves & kMovesOut) ? gained(&s->backend_seen[1], s->backend_counter[1]) : 0;
+  uint64_t in = 0;
+  uint64_t out = 0;
+  if constexpr ((moves & kMovesIn) != 0) {
+    in = gained(s, 0);
+    move_window(s, 0, in);
+  }
+  if constexpr ((moves & kMovesOut) != 0) {
+    out = gained(s, 1);
+    move_window(s, 1, out);
+  }
   bump(&s->calls[counter], 1);
   batch(s, static_cast<int64_t>(in) - static_cast<int64_t>(out));
   return in;

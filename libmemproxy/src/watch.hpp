@@ -70,11 +70,13 @@ MP_CALL_STEP bool before_free_event(heap::Slot* s, uint64_t bytes) { return coun
 
 // A free of `block`: true when the block is surely not sampled (its filter
 // byte is 0) and the ring is off.
+// (The switch is loaded first: GCC 12 then widens the filter byte once.)
 MP_CALL_STEP bool quiet_free(const void* block) {
-  uint32_t maybe_sampled = __atomic_load_n(
+  const uint32_t on = trace_switch();
+  const uint8_t maybe_sampled = __atomic_load_n(
       &account::g_account.samples->filter[sampling::filter_index(reinterpret_cast<uintptr_t>(block))],
       __ATOMIC_RELAXED);
-  return __builtin_expect((maybe_sampled | trace_switch()) == 0, 1);
+  return __builtin_expect((on | maybe_sampled) == 0, 1);
 }
 
 }  // namespace memproxy::watch

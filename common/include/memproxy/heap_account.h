@@ -99,7 +99,9 @@ struct Slot {
   /* The process's business: bytes a thread may still allocate before its
      next allocation event (its sample due, or the bytes since the last
      event added to Header::live_batched), counted down by the common path
-     of every allocation; what it was set to at that event is event_span. */
+     of every allocation; what it was set to at that event is event_span.
+     In a slot that follows backend counters, the value of the allocated
+     counter at which that event is due instead. */
   int64_t until_event;
   /* Sampling (the process's business): bytes left until this thread's
      next sampled allocation, the mean that countdown was drawn with, its
@@ -117,7 +119,9 @@ struct Slot {
   int64_t event_span;
   /* The process's business too: bytes a thread may still free on the
      common path before what it freed there (kBatchBytes - this) goes to
-     Header::live_batched; kBatchBytes when the slot is claimed. */
+     Header::live_batched; kBatchBytes when the slot is claimed. In a slot
+     that follows backend counters, the value of the deallocated counter at
+     which that is due instead. */
   int64_t until_free_event;
 };
 static_assert(sizeof(Slot) == kSlotSize, "slot size");

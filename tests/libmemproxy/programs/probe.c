@@ -327,6 +327,36 @@ static void run_threads(void *(*body)(void *)) {
   for (size_t t = 0; t < kHeapThreads; ++t) pthread_join(threads[t], NULL);
 }
 
+/* 8 MiB through each kind of call that hands out a block (calloc,
+   realloc, posix_memalign, malloc), each block freed at once: the heap
+   never holds more than two of them. */
+static void *churn_every_call(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 8192; ++i) {
+    free(calloc(1, 1000));
+    void *p = malloc(500);
+    void *q = realloc(p, 1000);
+    free(q ? q : p);
+    void *r = NULL;
+    if (posix_memalign(&r, 64, 1000) == 0) free(r);
+    free(malloc(1000));
+  }
+  return NULL;
+}
+
+/* The churn in eight threads one after another (each exits before the
+   next starts), then in the main thread. */
+static int heap_churn(void) {
+  for (int t = 0; t < 8; ++t) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, churn_every_call, NULL) != 0) return 1;
+    pthread_join(thread, NULL);
+  }
+  churn_every_call(NULL);
+  held_and_stop(0);
+  return 0;
+}
+
 static int heap_threads(void) {
   run_threads(heap_maker);
   held_and_stop(heap_held());
@@ -503,6 +533,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "secure")) return secure();
   if (!strcmp(mode, "env")) return env();
   if (!strcmp(mode, "heap-threads")) return heap_threads();
+  if (!strcmp(mode, "heap-churn")) return heap_churn();
   if (!strcmp(mode, "thread-waves")) return thread_waves();
   if (!strcmp(mode, "heap-fork")) return heap_fork();
   if (!strcmp(mode, "mmap-threshold")) return mmap_threshold();
