@@ -236,6 +236,37 @@ MP_CALL_STEP bool before_counter_event(heap::Slot* s, int which, uint64_t now) {
   return true;
 }
 
+// A resize on the common path (MP_COUNT_resize): of no block with the ring
+// off, or of a block a free could take on its common path (watch::quiet_free),
+// while no deepbound library's blocks are about (foreign_block).
+MP_CALL_STEP bool quiet_resize(const void* p) {
+  if (p == nullptr) return watch::trace_switch() == 0;
+  return __atomic_load_n(&g_semantics.foreign, __ATOMIC_RELAXED) == nullptr && watch::quiet_free(p);
+}
+
+// A resize on the common path that reached its events: the free event
+// first (what the thread freed goes to the batch), then the allocation's
+// (which may sample the new block).
+MP_RARE void* resize_events(heap::Slot* s, void* q, uint64_t now, bool quiet_in, bool quiet_out) {
+  if (!quiet_out) free_event(s);
+  if (!quiet_in) allocation_event(s, q, now);
+  return q;
+}
+MP_RARE void* resize_events_by_counters(heap::Slot* s, void* q, uint64_t in, uint64_t out) {
+  if (!before_counter_event(s, 1, out)) free_event_by_counters(s, out);
+  if (!before_counter_event(s, 0, in)) allocation_event_by_counters(s, q, in);
+  return q;
+}
+
+// Whether a resize of a block frees it (glibc's realloc(p, 0)).
+template <typename... Sizes>
+MP_CALL_STEP bool frees_block(void* p, Sizes... sizes) {
+  return p != nullptr && zero_size(sizes...);
+}
+
+// The size of a block the inline reader leaves to the backend.
+MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
+
 #define MP_COUNT_alloc(member, counter, slot, ret, params, args)                          \
   template <Sizing sizing, typename... Args>                                                 \
   MP_RARE ret full_##slot(void* ra, Args... a) {                                             \
@@ -340,23 +371,61 @@ MP_CALL_STEP bool before_counter_event(heap::Slot* s, int which, uint64_t now) {
       return g_targets.slot args;                                                            \
     }                                                                                        \
   }
-#define MP_COUNT_resize(member, counter, slot, ret, params, args)             \
-  template <Sizing sizing>                                                  \
-  ret count_##slot params {                                                 \
-    if (p != nullptr && foreign_block(p)) return g_targets.slot args;       \
-    if (p != nullptr) sampling::freed(p);                                   \
-    void* q = nullptr;                                                      \
-    Counted c = counted<sizing, account::kMovesBoth>(                               \
-        counter, [&]() MP_STEP_LAMBDA { q = g_targets.slot args; },                          \
-        [&]() MP_STEP_LAMBDA {                                                               \
-          size_t old = p != nullptr ? usable<sizing>(p) : 0;                        \
-          q = g_targets.slot args;                                          \
-          return resized<sizing>(counter, old, q, MP_EXPAND args);                  \
-        });                                                                 \
-    if (__builtin_expect(q != nullptr && quiet(c), 1)) return q;            \
-    offer(c, q);                                                            \
-    MP_TRACE(member, as_word(p), q, args);                                  \
-    return q;                                                               \
+/* A resize of a block that is surely not sampled (or of none), the ring
+   off and no deepbound library met, is counted on the common path;
+   anything else on the full path, out of line. By block sizes, a resize
+   that frees its block (glibc's realloc(p, 0)) takes the full path too, so
+   that one that gives no block has failed, and counts nothing (as on the
+   full path). */
+#define MP_COUNT_resize(member, counter, slot, ret, params, args)                          \
+  template <Sizing sizing, typename... Args>                                               \
+  MP_RARE ret full_##slot(void* ra, void* p, Args... a) {                                  \
+    if (p != nullptr && foreign_block(p)) return g_targets.slot(p, a...);                  \
+    if (p != nullptr) sampling::freed(p);                                                  \
+    void* q = nullptr;                                                                     \
+    Counted c = counted<sizing, account::kMovesBoth>(                                      \
+        counter, [&]() MP_STEP_LAMBDA { q = g_targets.slot(p, a...); },                    \
+        [&]() MP_STEP_LAMBDA {                                                             \
+          size_t old = p != nullptr ? usable<sizing>(p) : 0;                               \
+          q = g_targets.slot(p, a...);                                                     \
+          return resized<sizing>(counter, old, q, p, a...);                                \
+        });                                                                                \
+    if (__builtin_expect(q != nullptr && quiet(c), 1)) return q;                           \
+    offer(c, q);                                                                           \
+    trace::note(member, as_word(p), traced_size(member, p, a...), as_word(q), ra);         \
+    return q;                                                                              \
+  }                                                                                        \
+  template <Sizing sizing>                                                                 \
+  ret count_##slot params {                                                                \
+    heap::Slot* s = account::t_inline;                                                     \
+    if (__builtin_expect(s == nullptr || !quiet_resize(p), 0)) {                           \
+      return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                   \
+    }                                                                                      \
+    if constexpr (sizing == kByBackendCounters) {                                          \
+      void* q = g_targets.slot args;                                                       \
+      const uint64_t in = account::backend_now(s, 0);                                      \
+      const uint64_t out = account::backend_now(s, 1);                                     \
+      account::bump(&s->calls[counter], 1);                                                \
+      if (__builtin_expect(before_counter_event(s, 0, in) & before_counter_event(s, 1, out), 1)) return q; \
+      return resize_events_by_counters(s, q, in, out);                                     \
+    } else {                                                                               \
+      size_t old = 0;                                                                      \
+      if (p != nullptr &&                                                                  \
+          __builtin_expect(frees_block(MP_EXPAND args) || !usable_inline<sizing>(p, &old), 0)) { \
+        return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                 \
+      }                                                                                    \
+      void* q = g_targets.slot args;                                                       \
+      if (__builtin_expect(q == nullptr, 0)) return q;                                     \
+      size_t now;                                                                          \
+      if (__builtin_expect(!usable_inline<sizing>(q, &now), 0)) now = asked_size(q);       \
+      account::bump(&s->bytes_allocated, now);                                             \
+      account::bump(&s->bytes_freed, old);                                                 \
+      account::bump(&s->calls[counter], 1);                                                \
+      const bool quiet_in = watch::before_event(s, now);                                   \
+      const bool quiet_out = watch::before_free_event(s, old);                             \
+      if (__builtin_expect(quiet_in & quiet_out, 1)) return q;                             \
+      return resize_events(s, q, now, quiet_in, quiet_out);                                \
+    }                                                                                      \
   }
 #define MP_COUNT_query(member, counter, slot, ret, params, args) \
   template <Sizing sizing>                                                  \

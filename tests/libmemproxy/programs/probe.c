@@ -265,6 +265,7 @@ static int heap_kinds(const char *lib) {
   grown = realloc(grown, 3000);
   grown = realloc(grown, 200000);
   blocks[n++] = realloc(grown, 50);
+  blocks[n++] = realloc(NULL, 700);
   size_t held = 0;
   for (size_t i = 0; i < n; ++i) {
     if (blocks[i] == NULL) return 3;
@@ -272,7 +273,15 @@ static int heap_kinds(const char *lib) {
     held += malloc_usable_size(blocks[i]);
   }
   held_and_stop(held);
-  for (size_t i = 0; i < n; ++i) free(blocks[i]);
+  /* Every third block goes by realloc(p, 0), which frees p (glibc's
+     semantics, which memproxy gives every backend) and returns NULL. */
+  for (size_t i = 0; i < n; ++i) {
+    if (i % 3 != 0) {
+      free(blocks[i]);
+    } else if (realloc(blocks[i], 0) != NULL) {
+      return 5;
+    }
+  }
   held_and_stop(0);
   return 0;
 }
