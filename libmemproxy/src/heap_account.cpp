@@ -373,9 +373,7 @@ bool follow_backend_counters(Mallctl mallctl) {
 __attribute__((noinline)) void attach() {
   heap::Slot* s = slot_of_this_thread();
   if (s == g_account.overflow) return;
-  // A slot taken over from a dead thread of the same thread pointer (no
-  // exit key) may still follow that thread's counters: the same static TLS
-  // block, now this thread's.
+  // A signal handler's call may have attached the slot meanwhile.
   if (__atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0) {
     t_inline = s;
     return;
