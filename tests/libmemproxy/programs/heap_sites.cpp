@@ -2,7 +2,8 @@
 // functions that allocate are never inlined, so their addresses (printed)
 // are where a sample's or trace record's caller must point.
 //
-//   sites N LO HI  site_a keeps N blocks of 4LO..4HI bytes, site_b 8N and
+//   sites N LO HI  site_a keeps N blocks of 4LO..4HI bytes (made by
+//                  realloc(NULL, n)), site_b 8N and
 //                  site_c 16N of LO..HI (so they hold about 1:2:4 of the
 //                  bytes, in blocks of two sizes), churn allocates 16N
 //                  blocks of LO..HI and frees each; prints the
@@ -40,8 +41,11 @@ struct Site {
 
 // The vectors' own storage is reserved before the sites run, so that the
 // only allocations made from a site function are its blocks.
+// site_a makes its blocks with realloc(NULL, n), which a monitored
+// process counts and samples on a path of its own (site_b's and site_c's
+// calls take the allocations' path, and churn's is malloc itself).
 __attribute__((noinline)) void site_a(Site* s, size_t n, size_t lo, size_t hi) {
-  for (size_t i = 0; i < n; ++i) s->blocks.push_back(malloc(size_between(lo, hi)));
+  for (size_t i = 0; i < n; ++i) s->blocks.push_back(realloc(nullptr, size_between(lo, hi)));
 }
 __attribute__((noinline)) void site_b(Site* s, size_t n, size_t lo, size_t hi) {
   for (size_t i = 0; i < n; ++i) s->blocks.push_back(::operator new(size_between(lo, hi)));
