@@ -51,6 +51,14 @@ class HeapAccount : public RunsArch {
   std::string needs() const override { return a.missing(backend("jemalloc")); }
   TempDir dir;
 
+  // A table monitoring the probe, which preloads jemalloc: counted by
+  // jemalloc's thread counters, or (excluded to the system allocator) by
+  // block sizes.
+  std::string table_counting(bool by_counters) {
+    return make_table(dir, by_counters ? "[monitor]\nmp-probe\nmp-probe32\n"
+                                       : "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
+  }
+
   // Runs the probe's heap mode monitored and checks, at each stop, that the
   // account's live bytes are what the program holds, within 1%, plus at most
   // what its runtimes keep: stdio's buffer, and the 73 KiB emergency
@@ -168,9 +176,7 @@ TEST_P(HeapAccount, MonitoringLeavesTheSystemAllocatorsMmapThresholdAlone) {
 TEST_P(HeapAccount, ThePeakStaysTrueThroughChurn) {
   for (const bool by_counters : {true, false}) {
     SCOPED_TRACE(by_counters ? "jemalloc's counters" : "block sizes");
-    const std::string table =
-        make_table(dir, by_counters ? "[monitor]\nmp-probe\nmp-probe32\n"
-                                    : "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
+    const std::string table = table_counting(by_counters);
     Process p({a.probe, "heap-churn"}, env_with(a.lib + ":" + a.jemalloc(), table));
     std::string line;
     memproxy::heap::Totals t;
@@ -192,9 +198,7 @@ TEST_P(HeapAccount, ThePeakStaysTrueThroughChurn) {
 // dead threads left behind are still counted.
 TEST_P(HeapAccount, SlotsOfThreadsThatExitedServeNewThreads) {
   for (const bool by_counters : {true, false}) {
-    const std::string table =
-        make_table(dir, by_counters ? "[monitor]\nmp-probe\nmp-probe32\n"
-                                    : "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
+    const std::string table = table_counting(by_counters);
     Process p({a.probe, "thread-waves"}, env_with(a.lib + ":" + a.jemalloc(), table));
     std::string line;
     memproxy::heap::Totals t;
@@ -215,9 +219,7 @@ TEST_P(HeapAccount, SlotsOfThreadsThatExitedServeNewThreads) {
 // parent's: each account holds what its process allocated.
 TEST_P(HeapAccount, AForkChildCountsInItsOwnAccountOnly) {
   for (const bool by_counters : {true, false}) {
-    const std::string table =
-        make_table(dir, by_counters ? "[monitor]\nmp-probe\nmp-probe32\n"
-                                    : "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
+    const std::string table = table_counting(by_counters);
     Process p({a.probe, "heap-fork"}, env_with(a.lib + ":" + a.jemalloc(), table));
     auto child_line = p.read_line();
     ASSERT_TRUE(child_line.has_value()) << p.finish().describe();
