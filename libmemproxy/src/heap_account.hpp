@@ -33,9 +33,10 @@
 //   the counters gained since the thread attached is added to its byte
 //   counts, and they are detached (inside an odd `detaching`, so a reader
 //   never counts it twice), and the owner word becomes kHandedBack last
-//   (release order; the next owner's claim acquires). A slot's counts only grow and stay in the slot, which
-//   the daemon keeps summing (its owner is not 0): a later thread that
-//   takes it over adds to them, so nothing is lost or counted twice.
+//   (release order; the next owner's claim acquires). A slot's counts only
+//   grow and stay in the slot, which the daemon keeps summing (its owner is
+//   not 0): a later thread that takes it over adds to them, so nothing is
+//   lost or counted twice.
 // - After fork() the child makes an account of its own (the parent's
 //   region stays the parent's) and hands it over: fork gives the child its
 //   own accounts; exec decides anew. The forking thread's t_slot and
