@@ -14,6 +14,9 @@ namespace memproxy::account {
 Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, nullptr, 0, {0, 0}, nullptr, nullptr};
 __thread heap::Slot* t_slot MP_THREAD_STATE = nullptr;
 __thread heap::Slot* t_inline MP_THREAD_STATE = nullptr;
+#if MP_TRACE_SWITCH_ALIAS
+alignas(kTraceSwitchPage) unsigned char g_trace_switch_page[kTraceSwitchPage] MP_TRACE_SWITCH_PAGE;
+#endif
 
 namespace {
 
@@ -51,6 +54,16 @@ bool make_region_and_hand_over(const char** why) {
     *why = "the account cannot be mapped";
     return false;
   }
+#if MP_TRACE_SWITCH_ALIAS
+  static_assert(heap::trace_offset_for(heap::kSlotCount) % kTraceSwitchPage == 0, "the trace section starts a page");
+  if (mmap(g_trace_switch_page, kTraceSwitchPage, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
+           static_cast<off_t>(heap::trace_offset_for(heap::kSlotCount))) == MAP_FAILED) {
+    munmap(at, static_cast<size_t>(size));
+    close(fd);
+    *why = "the trace switch cannot be mapped";
+    return false;
+  }
+#endif
   auto* h = static_cast<heap::Header*>(at);
   memcpy(h->magic, MP_HEAP_MAGIC, sizeof MP_HEAP_MAGIC);
   h->format_version = heap::kFormatVersion;
@@ -98,6 +111,9 @@ void reopen_in_child() {
   const char* why = nullptr;
   if (!make_region_and_hand_over(&why)) {
     mmap(parent, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+#if MP_TRACE_SWITCH_ALIAS
+    mmap(g_trace_switch_page, kTraceSwitchPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+#endif
     t_inline = nullptr;
     t_slot = nullptr;
     return;

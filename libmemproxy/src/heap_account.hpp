@@ -81,6 +81,29 @@ struct Account {
 };
 extern Account g_account MP_ACCOUNT_STATE;
 
+// The trace ring's switch (TraceSection::on) where the counting slots read
+// it on every call. On x86-64 a page of the library's own zeroed memory
+// (state.hpp: a section of its own after .bss, never written) is replaced,
+// once the account is made, by a read-only second mapping of the region's
+// page that begins with the trace section: the switch then lies at an
+// address fixed when the library was linked, read without first loading
+// where the section is. The daemon and the ring's writers write it through
+// the region's mapping, the same shared page. Elsewhere (i386's linker
+// would place such a section before .bss; other machines' pages may be
+// larger than the account's 4 KiB alignment) it is read through
+// g_account.trace.
+#if defined(__x86_64__)
+#define MP_TRACE_SWITCH_ALIAS 1
+inline constexpr size_t kTraceSwitchPage = 4096;
+extern unsigned char g_trace_switch_page[kTraceSwitchPage] MP_TRACE_SWITCH_PAGE;
+MP_CALL_STEP const uint32_t* trace_switch_word() {
+  return reinterpret_cast<const uint32_t*>(g_trace_switch_page + offsetof(heap::TraceSection, on));
+}
+#else
+#define MP_TRACE_SWITCH_ALIAS 0
+MP_CALL_STEP const uint32_t* trace_switch_word() { return &g_account.trace->on; }
+#endif
+
 // Makes the account and hands it to the daemon listening at `socket_path`
 // (if none listens, a daemon started later finds it by its mapping's name).
 // false, with `why` set, when no account can be made: the process runs

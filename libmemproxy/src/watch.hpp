@@ -26,7 +26,7 @@
 
 namespace memproxy::watch {
 
-MP_CALL_STEP uint32_t trace_switch() { return __atomic_load_n(&account::g_account.trace->on, __ATOMIC_RELAXED); }
+MP_CALL_STEP uint32_t trace_switch() { return __atomic_load_n(account::trace_switch_word(), __ATOMIC_RELAXED); }
 
 // An allocation of `bytes` counted in `s`: true when it is neither due for
 // a sample nor traced, after counting its bytes down.

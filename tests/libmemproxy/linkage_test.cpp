@@ -77,6 +77,8 @@ TEST_P(Linkage, ExportsTheWholeAbi) {
 
 // state.hpp: every mutable variable lives in .data, .data fits in one page,
 // and .bss holds only the bootstrap arena, which starts in that same page.
+// On x86-64 one page lies apart after .bss, in .lbss: the trace switch's,
+// page-aligned and alone in its section.
 TEST_P(Linkage, MutableStateAndArenaStartShareOnePage) {
   const std::vector<std::string> env{"PATH=/usr/bin:/bin", "LC_ALL=C"};
   Result sections = run({"/usr/bin/readelf", "-SW", GetParam().lib}, env);
@@ -92,9 +94,18 @@ TEST_P(Linkage, MutableStateAndArenaStartShareOnePage) {
   ASSERT_TRUE(symbols.exited && symbols.code == 0) << symbols.describe();
   std::regex bss_symbol(R"(([0-9a-f]+) [0-9a-f]+ [bB] (\S+))");
   int arenas = 0;
+  int switch_pages = 0;
   for (std::sregex_iterator it(symbols.out.begin(), symbols.out.end(), bss_symbol), end; it != end; ++it) {
     std::string name = (*it)[2];
     if (name == "completed.0") continue;  // crtstuff's, one byte before the arena
+    if (name.find("g_trace_switch_page") != std::string::npos) {
+      ++switch_pages;
+      EXPECT_EQ(std::stoull((*it)[1], nullptr, 16) % page, 0u) << "the trace switch's page is not page-aligned";
+      EXPECT_TRUE(std::regex_search(sections.out, std::regex(R"( \.lbss\s+NOBITS\s+0*)" + std::string((*it)[1]) +
+                                                                 R"( [0-9a-f]+ 0*1000 )")))
+          << "the trace switch's page is not alone in .lbss: " << sections.out;
+      continue;
+    }
     EXPECT_NE(name.find("arena"), std::string::npos) << "mutable variable in .bss, not .data: " << name;
     if (name.find("g_storage") != std::string::npos) {
       ++arenas;
@@ -102,6 +113,7 @@ TEST_P(Linkage, MutableStateAndArenaStartShareOnePage) {
     }
   }
   EXPECT_EQ(arenas, 1) << symbols.out;
+  EXPECT_EQ(switch_pages, GetParam().name == "64" ? 1 : 0) << symbols.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Both, Linkage, testing::ValuesIn(arches()), arch_name);

@@ -5,8 +5,10 @@
 // program goes on; off, nothing is written.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <limits>
 
+#include <signal.h>
 #include <time.h>
 
 #include "harness.hpp"
@@ -189,6 +191,44 @@ TEST_P(Trace, ALapsedLeaseSwitchesTheRingOff) {
   EXPECT_LE(__atomic_load_n(&ring.head, __ATOMIC_ACQUIRE), memproxy::heap::kTraceLeaseCheck);
   EXPECT_EQ(ring.dropped, 0u);
   p.signal(SIGKILL);
+}
+
+// A fork child's calls follow its own ring's switch from its first call,
+// not its parent's: switched on in the child's account while the
+// parent's stays off, the child's ring gets its calls and the parent's
+// none.
+TEST_P(Trace, AForkChildFollowsItsOwnRingsSwitch) {
+  Process p({a.probe, "trace-fork"},
+            env_with(a.lib + ":" + a.jemalloc(), make_table(dir, "[monitor]\nmp-probe\nmp-probe32\n")));
+  auto child_line = p.read_line();
+  ASSERT_TRUE(child_line && p.wait_stopped()) << p.finish().describe();
+  int child = 0;
+  ASSERT_EQ(std::sscanf(child_line->c_str(), "child=%d", &child), 1) << *child_line;
+  std::string why;
+  MappedAccount parent_account = MappedAccount::of_process(p.pid(), &why);
+  ASSERT_TRUE(parent_account) << why;
+  MappedAccount child_account = MappedAccount::of_process(child, &why);
+  ASSERT_TRUE(child_account) << why;
+  auto& ring = child_account.trace();
+  ring.lease_until_ns = std::numeric_limits<int64_t>::max();
+  __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
+  kill(child, SIGCONT);
+  p.resume();
+  auto done = p.read_line();
+  ASSERT_TRUE(done && p.wait_stopped()) << p.finish().describe();
+  std::vector<TraceRecord> records;
+  memproxy::heap::drain_trace(ring, &records, memproxy::heap::kTraceCapacity);
+  int mallocs = 0, frees = 0;
+  for (const TraceRecord& r : records) {
+    mallocs += r.member == family::k_malloc && r.size == 64;
+    frees += r.member == family::k_free;
+  }
+  EXPECT_EQ(mallocs, 100);
+  EXPECT_EQ(frees, 100);
+  EXPECT_EQ(__atomic_load_n(&parent_account.trace().head, __ATOMIC_ACQUIRE), 0u);
+  p.resume();
+  auto outcome = p.finish();
+  EXPECT_TRUE(outcome.ok()) << outcome.describe();
 }
 
 INSTANTIATE_TEST_SUITE_P(Both, Trace, testing::ValuesIn(arches()), arch_name);

@@ -531,6 +531,33 @@ static int heap_fork(void) {
   return 0;
 }
 
+/* A fork child that stops before its first call, then makes 100
+   malloc(64)+free pairs and stops again; the parent prints the child's
+   pid when the child first stops, stops, and once resumed waits for the
+   child's second stop, prints, and stops. */
+static int trace_fork(void) {
+  free(malloc(100));
+  pid_t pid = fork();
+  if (pid == 0) {
+    raise(SIGSTOP);
+    for (int i = 0; i < 100; ++i) free(malloc(64));
+    raise(SIGSTOP);
+    _exit(0);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) return 3;
+  printf("child=%d\n", (int)pid);
+  fflush(stdout);
+  raise(SIGSTOP);
+  if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) return 4;
+  printf("child done\n");
+  fflush(stdout);
+  raise(SIGSTOP);
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) return 2;
@@ -545,6 +572,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "heap-churn")) return heap_churn();
   if (!strcmp(mode, "thread-waves")) return thread_waves();
   if (!strcmp(mode, "heap-fork")) return heap_fork();
+  if (!strcmp(mode, "trace-fork")) return trace_fork();
   if (!strcmp(mode, "mmap-threshold")) return mmap_threshold();
   if (!strcmp(mode, "heap-kinds")) return heap_kinds(argc > 2 ? argv[2] : NULL);
   if (!strcmp(mode, "heap") && argc > 3) return heap(strtoull(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
