@@ -252,9 +252,10 @@ MP_RARE void* resize_events(heap::Slot* s, void* q, uint64_t now, bool quiet_in,
   if (!quiet_in) allocation_event(s, q, now);
   return q;
 }
-MP_RARE void* resize_events_by_counters(heap::Slot* s, void* q, uint64_t in, uint64_t out) {
-  if (!before_counter_event(s, 1, out)) free_event_by_counters(s, out);
-  if (!before_counter_event(s, 0, in)) allocation_event_by_counters(s, q, in);
+MP_RARE void* resize_events_by_counters(heap::Slot* s, void* q, uint64_t in, uint64_t out, bool quiet_in,
+                                        bool quiet_out) {
+  if (!quiet_out) free_event_by_counters(s, out);
+  if (!quiet_in) allocation_event_by_counters(s, q, in);
   return q;
 }
 
@@ -406,8 +407,10 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       const uint64_t in = account::backend_now(s, 0);                                      \
       const uint64_t out = account::backend_now(s, 1);                                     \
       account::bump(&s->calls[counter], 1);                                                \
-      if (__builtin_expect(before_counter_event(s, 0, in) & before_counter_event(s, 1, out), 1)) return q; \
-      return resize_events_by_counters(s, q, in, out);                                     \
+      const bool quiet_in = before_counter_event(s, 0, in);                                \
+      const bool quiet_out = before_counter_event(s, 1, out);                              \
+      if (__builtin_expect(quiet_in && quiet_out, 1)) return q;                            \
+      return resize_events_by_counters(s, q, in, out, quiet_in, quiet_out);                \
     } else {                                                                               \
       size_t old = 0;                                                                      \
       if (p != nullptr &&                                                                  \
@@ -423,7 +426,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       account::bump(&s->calls[counter], 1);                                                \
       const bool quiet_in = watch::before_event(s, now);                                   \
       const bool quiet_out = watch::before_free_event(s, old);                             \
-      if (__builtin_expect(quiet_in & quiet_out, 1)) return q;                             \
+      if (__builtin_expect(quiet_in && quiet_out, 1)) return q;                            \
       return resize_events(s, q, now, quiet_in, quiet_out);                                \
     }                                                                                      \
   }
