@@ -5,10 +5,11 @@
 // at load time anyway (relocated pointers), so all the state, the hot words
 // and the arena's first bytes share that one private page instead of each
 // touching a page of its own. One page lies apart, after .bss (x86-64's
-// .lbss, a NOBITS section of its own, so that its alignment does not move
-// the arena off the state page): the page the trace switch is mapped over
-// in a monitored process (heap_account.hpp), which the library never
-// writes and an unmonitored process never touches.
+// .lbss, a section of its own, so that its alignment does not move the
+// arena off the state page; NOBITS with GCC, 4 KiB of zeros in the file
+// with clang 14): the page the trace switch is mapped over in a monitored
+// process (heap_account.hpp), which the library never writes and an
+// unmonitored process never touches.
 #ifndef MEMPROXY_STATE_HPP
 #define MEMPROXY_STATE_HPP
 
