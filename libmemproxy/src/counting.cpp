@@ -61,6 +61,11 @@ MP_CALL_STEP bool usable_inline(void* p, size_t* bytes) {
 
 inline bool zero_size(size_t n) { return n == 0; }
 inline bool zero_size(size_t n, size_t size) { return n == 0 || size == 0; }
+// Whether a resize of a block frees it (glibc's realloc(p, 0)).
+template <typename... Sizes>
+MP_CALL_STEP bool frees_block(void* p, Sizes... sizes) {
+  return p != nullptr && zero_size(sizes...);
+}
 
 // Two ways to count a call, one per backend kind:
 // - by block sizes: the usable size of each block handed out or taken back,
@@ -124,7 +129,7 @@ inline Counted resized(Counter c, size_t old, void* q, void* p, Sizes... sizes) 
     size_t now = usable<sizing>(q);
     return {account::count(c, now, old), now};
   }
-  if (p != nullptr && zero_size(sizes...)) account::count(c, 0, old);
+  if (frees_block(p, sizes...)) account::count(c, 0, old);
   return {nullptr, 0};
 }
 
@@ -257,12 +262,6 @@ MP_RARE void* resize_events_by_counters(heap::Slot* s, void* q, uint64_t in, uin
   if (!quiet_out) free_event_by_counters(s, out);
   if (!quiet_in) allocation_event_by_counters(s, q, in);
   return q;
-}
-
-// Whether a resize of a block frees it (glibc's realloc(p, 0)).
-template <typename... Sizes>
-MP_CALL_STEP bool frees_block(void* p, Sizes... sizes) {
-  return p != nullptr && zero_size(sizes...);
 }
 
 // The size of a block the inline reader leaves to the backend.

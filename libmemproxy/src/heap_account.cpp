@@ -149,17 +149,13 @@ int64_t detach_backend_counters(heap::Slot* s) {
   __atomic_store_n(&s->detaching, detaching + 1, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE);
   int64_t unbatched = 0;
-  for (int i = 0; i < 2; ++i) {
-    const uint64_t now = backend_now(s, i);
-    __atomic_store_n(&s->backend_seen[i], now, __ATOMIC_RELAXED);
-    const auto in_window = static_cast<int64_t>(gained_in_window(s, i, now));
-    unbatched += i == 0 ? in_window : -in_window;
-  }
   uint64_t* counts[2] = {&s->bytes_allocated, &s->bytes_freed};
   for (int i = 0; i < 2; ++i) {
-    const uint64_t seen = __atomic_load_n(&s->backend_seen[i], __ATOMIC_RELAXED);
+    const uint64_t now = backend_now(s, i);
+    const auto in_window = static_cast<int64_t>(gained_in_window(s, i, now));
+    unbatched += i == 0 ? in_window : -in_window;
     const uint64_t base = __atomic_load_n(&s->backend_base[i], __ATOMIC_RELAXED);
-    bump(counts[i], seen >= base ? seen - base : 0);
+    bump(counts[i], now >= base ? now - base : 0);
     __atomic_store_n(&s->backend_counter[i], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->backend_seen[i], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->backend_base[i], 0, __ATOMIC_RELAXED);
