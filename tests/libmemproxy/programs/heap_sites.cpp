@@ -13,7 +13,10 @@
 //   trace          prints traced_calls' address, stops; makes a known sequence
 //                  of calls from traced_calls, prints their pointers, stops;
 //                  exits.
-//   flood N        stops; makes N malloc(8) and keeps them; stops; exits.
+//   flood N [MS]   stops; makes N malloc(8) and keeps them, in no less than
+//                  MS milliseconds (0, the default: as fast as it can), so
+//                  that their rate does not depend on how fast the host and
+//                  the allocator are; stops; exits.
 #include <malloc.h>
 #include <math.h>
 #include <signal.h>
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <new>
 #include <vector>
@@ -148,11 +152,28 @@ int trace() {
   return 0;
 }
 
-int flood(size_t n) {
+int64_t monotonic_ns() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+int flood(size_t n, int64_t ms) {
   void** kept = static_cast<void**>(calloc(n, sizeof(void*)));
   printf("flooding %zu\n", n);
   stop();
-  for (size_t i = 0; i < n; ++i) kept[i] = malloc(8);
+  // Paced in steps of 1,024 blocks: each step waits for its share of the time.
+  constexpr size_t kStep = 1024;
+  const int64_t started = monotonic_ns();
+  const double ns_per_block = static_cast<double>(ms) * 1e6 / static_cast<double>(n);
+  for (size_t i = 0; i < n; ++i) {
+    kept[i] = malloc(8);
+    if (ms > 0 && (i + 1) % kStep == 0) {
+      const int64_t due = started + static_cast<int64_t>(static_cast<double>(i + 1) * ns_per_block);
+      while (monotonic_ns() < due) {
+      }
+    }
+  }
   printf("flooded\n");
   stop();
   return 0;
@@ -166,6 +187,8 @@ int main(int argc, char** argv) {
     return run_sites(strtoull(argv[2], nullptr, 10), strtoull(argv[3], nullptr, 10), strtoull(argv[4], nullptr, 10));
   }
   if (argc == 2 && strcmp(argv[1], "trace") == 0) return trace();
-  if (argc == 3 && strcmp(argv[1], "flood") == 0) return flood(strtoull(argv[2], nullptr, 10));
+  if ((argc == 3 || argc == 4) && strcmp(argv[1], "flood") == 0) {
+    return flood(strtoull(argv[2], nullptr, 10), argc == 4 ? strtoll(argv[3], nullptr, 10) : 0);
+  }
   return 2;
 }
