@@ -21,10 +21,6 @@ alignas(kTraceSwitchPage) unsigned char g_trace_switch_page[kTraceSwitchPage] MP
 namespace {
 
 constexpr uint32_t kProbe = 16;
-// The owner word of a slot handed back at thread exit: no thread pointer
-// (they are aligned), and not 0, so the daemon, which sums the slots whose
-// owner is not 0, keeps counting what the slot holds.
-constexpr uint64_t kHandedBack = 1;
 
 bool g_handed_over MP_STATE = false;
 // The key whose destructor hands a thread's slot back. Without one (the
@@ -123,45 +119,65 @@ void reopen_in_child() {
   munmap(parent, size);
 }
 
-heap::Slot* claim(uintptr_t thread) {
+// The slot of `thread`: its own already (`*taken_over`: a slot whose
+// owner word holds this thread pointer, which a thread's first call finds
+// only in a process without an exit key, where no slot is handed back and
+// a new thread on a dead one's stack takes that thread's slot as it
+// stands), or a free one claimed, or the overflow slot.
+heap::Slot* claim(uintptr_t thread, bool* taken_over) {
+  *taken_over = false;
   uint32_t home = static_cast<uint32_t>((static_cast<uint64_t>(thread) * 0x9E3779B97F4A7C15ull) >> 32);
   for (uint32_t probe = 0; probe < kProbe; ++probe) {
     heap::Slot* s = g_account.slots + ((home + probe) & g_account.mask);
     uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
-    if (owner == thread) return s;
-    if ((owner == 0 || owner == kHandedBack) &&
+    if ((owner == 0 || owner == heap::kSlotHandedBack) &&
         __atomic_compare_exchange_n(&s->owner, &owner, static_cast<uint64_t>(thread), false, __ATOMIC_ACQUIRE,
                                     __ATOMIC_RELAXED)) {
       __atomic_store_n(&s->until_free_event, heap::kBatchBytes, __ATOMIC_RELAXED);
       return s;
     }
-    if (owner == thread) return s;
+    if (owner == thread) {
+      *taken_over = true;
+      return s;
+    }
   }
   return g_account.overflow;
 }
 
-// The dying thread's counters are still mapped while its key destructors
-// run: what they gained since they were last read is added to the slot's
-// byte counts before the slot forgets them. Returns what they gained in
-// their event windows, which the batch has yet to get.
-int64_t detach_backend_counters(heap::Slot* s) {
+// Folds what the slot's backend counters gained since the thread attached,
+// up to `now` (what they say), into its byte counts and detaches them.
+// Returns what they gained in their event windows, which the batch has yet
+// to get.
+int64_t detach_backend_counters(heap::Slot* s, const uint64_t now[2]) {
   const uint32_t detaching = __atomic_load_n(&s->detaching, __ATOMIC_RELAXED);
   __atomic_store_n(&s->detaching, detaching + 1, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE);
   int64_t unbatched = 0;
   uint64_t* counts[2] = {&s->bytes_allocated, &s->bytes_freed};
   for (int i = 0; i < 2; ++i) {
-    const uint64_t now = backend_now(s, i);
-    const auto in_window = static_cast<int64_t>(gained_in_window(s, i, now));
+    const auto in_window = static_cast<int64_t>(gained_in_window(s, i, now[i]));
     unbatched += i == 0 ? in_window : -in_window;
     const uint64_t base = __atomic_load_n(&s->backend_base[i], __ATOMIC_RELAXED);
-    bump(counts[i], now >= base ? now - base : 0);
+    bump(counts[i], now[i] >= base ? now[i] - base : 0);
     __atomic_store_n(&s->backend_counter[i], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->backend_seen[i], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->backend_base[i], 0, __ATOMIC_RELAXED);
   }
   __atomic_store_n(&s->detaching, detaching + 2, __ATOMIC_RELEASE);
   return unbatched;
+}
+
+// A slot taken over from a dead thread that still follows that thread's
+// counters: they are gone (the new thread's, at the same address on the
+// same stack, started again from 0), and what they said at the dead
+// thread's last call, which every call stores (backend_seen), is what
+// they came to. The new thread attaches afresh.
+void detach_dead_counters(heap::Slot* s) {
+  if (!follows_backend(s)) return;
+  const uint64_t last[2] = {__atomic_load_n(&s->backend_seen[0], __ATOMIC_RELAXED),
+                            __atomic_load_n(&s->backend_seen[1], __ATOMIC_RELAXED)};
+  const int64_t unbatched = detach_backend_counters(s, last);
+  if (unbatched != 0) add_to_batch(unbatched);
 }
 
 // The key's destructor, at thread exit. `value` is the slot enter_thread
@@ -179,7 +195,10 @@ void leave_thread(void* value) {
   // attach both sides by counters).
   int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED);
   if (follows_backend(s)) {
-    balance += detach_backend_counters(s);
+    // The dying thread's counters are still mapped while its key
+    // destructors run.
+    const uint64_t now[2] = {backend_now(s, 0), backend_now(s, 1)};
+    balance += detach_backend_counters(s, now);
   } else {
     balance += allocated_since_event(s) - freed_since_event(s);
   }
@@ -189,7 +208,7 @@ void leave_thread(void* value) {
     add_to_batch(balance);
     __atomic_store_n(&s->unbatched, 0, __ATOMIC_RELAXED);
   }
-  __atomic_store_n(&s->owner, kHandedBack, __ATOMIC_RELEASE);
+  __atomic_store_n(&s->owner, heap::kSlotHandedBack, __ATOMIC_RELEASE);
 }
 
 }  // namespace
@@ -409,7 +428,13 @@ __attribute__((noinline)) void attach() {
 }
 
 heap::Slot* enter_thread() {
-  heap::Slot* s = claim(platform::thread_pointer());
+  // While this thread claims, a signal handler's call counts in the
+  // overflow slot (with atomic adds), so the claim and a takeover's
+  // detach run once, uninterrupted by a second of their own.
+  t_slot = g_account.overflow;
+  bool taken_over = false;
+  heap::Slot* s = claim(platform::thread_pointer(), &taken_over);
+  if (taken_over) detach_dead_counters(s);
   t_slot = s;
   // By backend counters the common path waits for attach.
   if (s != g_account.overflow && g_account.backend_offset[0] == 0) t_inline = s;

@@ -16,9 +16,13 @@
 //   overflow slot with atomic adds. The counting slots' common path finds
 //   the slot through a second word, t_inline, set only while its calls
 //   can take that path.
-// - Claiming is idempotent for one thread: a signal handler that allocates
-//   while its thread claims finds the owner word already its thread
-//   pointer, or claims it itself, and both store the same t_slot.
+// - A thread claims once: while it claims, t_slot is the overflow slot,
+//   where a signal handler's call counts.
+// - In a process without an exit key (it used up its pthread keys before
+//   the decision) no slot is handed back: a new thread on a dead thread's
+//   stack finds its thread pointer in that thread's slot and takes the
+//   slot over as it stands, detached first from the dead thread's backend
+//   counters (what they said at its last call is what they came to).
 // - A signal handler that allocates (malloc is not async-signal-safe, but
 //   programs do) while its thread is between the load and the store of a
 //   slot word may have that one update overwritten by the interrupted
@@ -32,7 +36,7 @@
 //   are brought up to date, its balance is folded into live_batched, what
 //   the counters gained since the thread attached is added to its byte
 //   counts, and they are detached (inside an odd `detaching`, so a reader
-//   never counts it twice), and the owner word becomes kHandedBack last
+//   never counts it twice), and the owner word becomes kSlotHandedBack last
 //   (release order; the next owner's claim acquires). A slot's counts only
 //   grow and stay in the slot, which the daemon keeps summing (its owner is
 //   not 0): a later thread that takes it over adds to them, so nothing is
@@ -243,7 +247,8 @@ MP_CALL_STEP bool follows_backend(const heap::Slot* s) {
 
 // The bytes backend counter `which` gained since it was last seen, now
 // seen. A slot is detached from a dead thread's counters when it is handed
-// back, so a counter read here is always this thread's.
+// back, or taken over without an exit key, so a counter read here is
+// always this thread's.
 MP_CALL_STEP uint64_t gained(heap::Slot* s, int which) {
   const uint64_t now = backend_now(s, which);
   const uint64_t before = __atomic_load_n(&s->backend_seen[which], __ATOMIC_RELAXED);

@@ -44,6 +44,10 @@ inline constexpr bool readable_format(uint32_t version) {
 inline constexpr uint32_t kSlotSize = 192;
 inline constexpr uint32_t kSlotCount = 256;  // threads at once; more share the overflow slot
 inline constexpr uint32_t kMaxSlotCount = 4096;
+// The owner word of a slot its thread handed back at exit: no thread
+// pointer (they are aligned) and not 0, so a reader keeps summing what the
+// slot holds, and a later thread may claim it.
+inline constexpr uint64_t kSlotHandedBack = 1;
 inline constexpr int64_t kBatchBytes = 256 * 1024;
 // The name of the memfd in /proc/PID/fd (memfd:NAME): how a restarted
 // daemon finds running monitored processes again.

@@ -12,6 +12,12 @@
    heap-threads   the same three stops, with the blocks made by 8 threads, half freed by main,
                   then 8 new threads that first free and then allocate (cross-thread frees,
                   threads that start by freeing, slots taken over by new threads)
+   heap-churn     8 MiB through calloc, realloc, posix_memalign and malloc, every block freed
+                  at once, in eight threads one after another (glibc gives each the last
+                  one's stack, so they share a thread pointer), then in main; one stop with
+                  held=0 and whether the threads shared their thread pointer (same_tp=1).
+                  With MP_PROBE_NO_KEYS=1 every pthread key is taken before any
+                  initialiser runs (keys=N says how many), so memproxy's decision finds none
    thread-waves   6 waves of 100 threads alive at once, each wave's stacks larger than the
                   last's (glibc cannot reuse the dead threads' stacks, so the thread
                   pointers are new), each keeping one 1000-byte block and churning others;
@@ -353,16 +359,47 @@ static void *churn_every_call(void *arg) {
   return NULL;
 }
 
+static int keys_taken;
+int mallctl(const char *name, void *old, size_t *old_size, void *new_value, size_t new_size) __attribute__((weak));
+
+/* Before every initialiser (the executable's preinit array), so before
+   the first allocation and so before memproxy's decision: a process that
+   used up its pthread keys early. jemalloc, when preloaded, is started
+   first (asked its version directly), so that it has the key it cannot
+   work without. */
+static void take_every_key(int argc, char **argv, char **envp) {
+  (void)argc;
+  (void)argv;
+  for (char **e = envp; *e; ++e) {
+    if (strcmp(*e, "MP_PROBE_NO_KEYS=1") != 0) continue;
+    if (mallctl) {
+      const char *version = NULL;
+      size_t size = sizeof version;
+      mallctl("version", &version, &size, NULL, 0);
+    }
+    pthread_key_t key;
+    while (pthread_key_create(&key, NULL) == 0) ++keys_taken;
+  }
+}
+__attribute__((section(".preinit_array"), used)) static void (*const take_keys_first)(int, char **, char **) =
+    take_every_key;
+
 /* The churn in eight threads one after another (each exits before the
    next starts), then in the main thread. */
 static int heap_churn(void) {
+  pthread_t first = 0;
+  int same_tp = 1;
   for (int t = 0; t < 8; ++t) {
     pthread_t thread;
     if (pthread_create(&thread, NULL, churn_every_call, NULL) != 0) return 1;
+    if (t == 0) first = thread;
+    same_tp &= pthread_equal(thread, first) != 0;
     pthread_join(thread, NULL);
   }
   churn_every_call(NULL);
-  held_and_stop(0);
+  printf("held=0 same_tp=%d keys=%d\n", same_tp, keys_taken);
+  fflush(stdout);
+  raise(SIGSTOP);
   return 0;
 }
 
