@@ -54,9 +54,10 @@ class HeapAccount : public RunsArch {
   // A table monitoring the probe, which preloads jemalloc: counted by
   // jemalloc's thread counters, or (excluded to the system allocator) by
   // block sizes.
-  // The probe's heap-churn: 221 MB through every call that hands out a
-  // block in nine threads, freed as it goes. The live bytes and the peak
-  // stay within the batching's reach of the few blocks held; with
+  // The probe's heap-churn: 340 MB through every call that hands out a
+  // block in nine threads, freed as it goes. Every byte allocated is
+  // counted, and the live bytes and the peak stay within the batching's
+  // reach of the few blocks held; with
   // `no_keys`, in a process without a pthread key to spare, where (as it
   // must be checked, or the test would prove nothing) no slot is handed
   // back and the threads share one thread pointer.
@@ -215,7 +216,7 @@ TEST_P(HeapAccount, MonitoringLeavesTheSystemAllocatorsMmapThresholdAlone) {
 // alive at once): whichever way a call is counted (the common path, the
 // full path of calloc, realloc and posix_memalign, a thread's exit), the
 // batch gets its bytes once. Counting one twice would raise the peak by
-// up to the 221 MB the churn goes through.
+// up to the 340 MB the churn goes through.
 TEST_P(HeapAccount, ThePeakStaysTrueThroughChurn) {
   for (const bool by_counters : {true, false}) {
     SCOPED_TRACE(by_counters ? "jemalloc's counters" : "block sizes");
@@ -229,9 +230,10 @@ TEST_P(HeapAccount, ThePeakStaysTrueThroughChurn) {
 // thread pointer), takes the dead thread's slot over as it stands. By
 // jemalloc's counters the slot still follows the dead thread's, and the
 // new thread's start again from 0 at the same address: unless the slot is
-// detached from them first, the new thread's bytes are counted from the
-// dead thread's values (the live bytes and the peak go wrong by up to all
-// the churn) and its events fall due only past them.
+// detached from them first, the new thread's calls are counted against
+// the dead thread's values, so its bytes go uncounted (without the
+// detach, 75 MB of the 340 MB the churn allocates were counted) and its
+// events fall due only past them.
 TEST_P(HeapAccount, ANewThreadOnADeadThreadsStackCountsTrueWithoutAnExitKey) {
   for (const bool by_counters : {true, false}) {
     SCOPED_TRACE(by_counters ? "jemalloc's counters" : "block sizes");
