@@ -119,31 +119,6 @@ void reopen_in_child() {
   munmap(parent, size);
 }
 
-// The slot of `thread`: its own already (`*taken_over`: a slot whose
-// owner word holds this thread pointer, which a thread's first call finds
-// only in a process without an exit key, where no slot is handed back and
-// a new thread on a dead one's stack takes that thread's slot as it
-// stands), or a free one claimed, or the overflow slot.
-heap::Slot* claim(uintptr_t thread, bool* taken_over) {
-  *taken_over = false;
-  uint32_t home = static_cast<uint32_t>((static_cast<uint64_t>(thread) * 0x9E3779B97F4A7C15ull) >> 32);
-  for (uint32_t probe = 0; probe < kProbe; ++probe) {
-    heap::Slot* s = g_account.slots + ((home + probe) & g_account.mask);
-    uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
-    if ((owner == 0 || owner == heap::kSlotHandedBack) &&
-        __atomic_compare_exchange_n(&s->owner, &owner, static_cast<uint64_t>(thread), false, __ATOMIC_ACQUIRE,
-                                    __ATOMIC_RELAXED)) {
-      __atomic_store_n(&s->until_free_event, heap::kBatchBytes, __ATOMIC_RELAXED);
-      return s;
-    }
-    if (owner == thread) {
-      *taken_over = true;
-      return s;
-    }
-  }
-  return g_account.overflow;
-}
-
 // Folds what the slot's backend counters gained since the thread attached,
 // up to `now` (what they say), into its byte counts and detaches them.
 // Returns what they gained in their event windows, which the batch has yet
@@ -178,6 +153,30 @@ void detach_dead_counters(heap::Slot* s) {
                             __atomic_load_n(&s->backend_seen[1], __ATOMIC_RELAXED)};
   const int64_t unbatched = detach_backend_counters(s, last);
   if (unbatched != 0) add_to_batch(unbatched);
+}
+
+// The slot of `thread`: a free one claimed, or the overflow slot, or one
+// whose owner word already holds this thread pointer. A thread's first
+// call finds that only in a process without an exit key, where no slot is
+// handed back: a new thread on a dead one's stack takes that thread's slot
+// over as it stands, detached first from the dead thread's counters.
+heap::Slot* claim(uintptr_t thread) {
+  uint32_t home = static_cast<uint32_t>((static_cast<uint64_t>(thread) * 0x9E3779B97F4A7C15ull) >> 32);
+  for (uint32_t probe = 0; probe < kProbe; ++probe) {
+    heap::Slot* s = g_account.slots + ((home + probe) & g_account.mask);
+    uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
+    if ((owner == 0 || owner == heap::kSlotHandedBack) &&
+        __atomic_compare_exchange_n(&s->owner, &owner, static_cast<uint64_t>(thread), false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+      __atomic_store_n(&s->until_free_event, heap::kBatchBytes, __ATOMIC_RELAXED);
+      return s;
+    }
+    if (owner == thread) {
+      detach_dead_counters(s);
+      return s;
+    }
+  }
+  return g_account.overflow;
 }
 
 // The key's destructor, at thread exit. `value` is the slot enter_thread
@@ -432,9 +431,7 @@ heap::Slot* enter_thread() {
   // overflow slot (with atomic adds), so the claim and a takeover's
   // detach run once, uninterrupted by a second of their own.
   t_slot = g_account.overflow;
-  bool taken_over = false;
-  heap::Slot* s = claim(platform::thread_pointer(), &taken_over);
-  if (taken_over) detach_dead_counters(s);
+  heap::Slot* s = claim(platform::thread_pointer());
   t_slot = s;
   // By backend counters the common path waits for attach.
   if (s != g_account.overflow && g_account.backend_offset[0] == 0) t_inline = s;
