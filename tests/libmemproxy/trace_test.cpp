@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <limits>
 
 #include <signal.h>
 #include <time.h>
@@ -21,6 +20,9 @@ namespace {
 using memproxy::heap::MappedAccount;
 using memproxy::heap::TraceRecord;
 using memproxy::testing::Process;
+
+// A lease no test outlives.
+constexpr int64_t kLongLease = int64_t{3600} * 1000000000;
 namespace family = memproxy::family;
 
 int64_t now_ns() {
@@ -64,8 +66,7 @@ class Trace : public RunsArch {
     auto& ring = account.trace();
     EXPECT_EQ(__atomic_load_n(&ring.head, __ATOMIC_ACQUIRE), 0u) << "records written while the ring was off";
     ring.min_size = min_size;
-    ring.lease_until_ns = std::numeric_limits<int64_t>::max();
-    __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
+    memproxy::heap::hold_trace_lease(ring, kLongLease);
     *started = now_ns();
     p.resume();
     auto pointers = p.read_line();
@@ -157,8 +158,7 @@ TEST_P(Trace, AFullRingDropsAndCountsAndNeverBlocks) {
   MappedAccount account = MappedAccount::of_process(p.pid(), &why);
   ASSERT_TRUE(account) << why;
   auto& ring = account.trace();
-  ring.lease_until_ns = std::numeric_limits<int64_t>::max();
-  __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
+  memproxy::heap::hold_trace_lease(ring, kLongLease);
   p.resume();
   ASSERT_TRUE(p.read_line() && p.wait_stopped()) << p.finish().describe();
   std::vector<TraceRecord> records;
@@ -210,8 +210,7 @@ TEST_P(Trace, AForkChildFollowsItsOwnRingsSwitch) {
   MappedAccount child_account = MappedAccount::of_process(child, &why);
   ASSERT_TRUE(child_account) << why;
   auto& ring = child_account.trace();
-  ring.lease_until_ns = std::numeric_limits<int64_t>::max();
-  __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
+  memproxy::heap::hold_trace_lease(ring, kLongLease);
   kill(child, SIGCONT);
   p.resume();
   auto done = p.read_line();
