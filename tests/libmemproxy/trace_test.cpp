@@ -20,10 +20,10 @@ namespace {
 using memproxy::heap::MappedAccount;
 using memproxy::heap::TraceRecord;
 using memproxy::testing::Process;
+namespace family = memproxy::family;
 
 // A lease no test outlives.
 constexpr int64_t kLongLease = int64_t{3600} * 1000000000;
-namespace family = memproxy::family;
 
 int64_t now_ns() {
   timespec t{};
