@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,19 +71,39 @@ uint32_t load(const ResidentPages& pages, const uint32_t* word) {
   return pages.resident(word, sizeof *word) ? __atomic_load_n(word, __ATOMIC_ACQUIRE) : 0;
 }
 
+// A slot's backend counters as they stand in the process `pid` (0: not
+// read there): false, and `now` untouched, where they cannot be read
+// (no such address in the process, no permission, no pid).
+bool read_in_process(int pid, const uint64_t address[2], uint64_t now[2]) {
+  if (pid <= 0) return false;
+  iovec local[2];
+  iovec remote[2];
+  uint64_t values[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    local[i] = {&values[i], sizeof values[i]};
+    remote[i] = {reinterpret_cast<void*>(static_cast<uintptr_t>(address[i])), sizeof values[i]};
+  }
+  if (::process_vm_readv(pid, local, 2, remote, 2, 0) != static_cast<ssize_t>(sizeof values)) return false;
+  now[0] = values[0];
+  now[1] = values[1];
+  return true;
+}
+
 // What one slot counts. Format 3: a slot that follows the backend's
 // counters adds what they gained since it attached (seen - base, 0 when a
 // process says less), read as one with the byte counts: a slot whose
 // thread is folding them in at its exit (detaching odd, or changed while
 // read) is read again, a few times at most (a process that keeps it odd
-// only makes its own numbers wrong).
+// only makes its own numbers wrong). Where the counters can be read in the
+// process they stand for seen, unless they say less (another thread's
+// counter at that address, taking over the slot of a dead one).
 struct SlotCounts {
   uint64_t calls[kCounters] = {};
   uint64_t bytes_allocated = 0;
   uint64_t bytes_freed = 0;
 };
 
-SlotCounts read_slot(const ResidentPages& pages, const Slot& s, uint32_t version) {
+SlotCounts read_slot(const ResidentPages& pages, const Slot& s, uint32_t version, int pid) {
   SlotCounts c;
   for (uint32_t i = 0; i < kCounters; ++i) c.calls[i] = load(pages, &s.calls[i]);
   for (int attempt = 0; attempt < 4; ++attempt) {
@@ -90,13 +111,18 @@ SlotCounts read_slot(const ResidentPages& pages, const Slot& s, uint32_t version
     c.bytes_allocated = load(pages, &s.bytes_allocated);
     c.bytes_freed = load(pages, &s.bytes_freed);
     if (version < 3) break;
-    if (load(pages, &s.backend_counter[0]) != 0) {
+    const uint64_t address[2] = {load(pages, &s.backend_counter[0]), load(pages, &s.backend_counter[1])};
+    if (address[0] != 0) {
       __atomic_thread_fence(__ATOMIC_ACQUIRE);  // base and seen were set before the counter
       uint64_t* counts[2] = {&c.bytes_allocated, &c.bytes_freed};
+      uint64_t seen[2] = {load(pages, &s.backend_seen[0]), load(pages, &s.backend_seen[1])};
+      uint64_t now[2];
+      if (read_in_process(pid, address, now)) {
+        for (int i = 0; i < 2; ++i) seen[i] = std::max(seen[i], now[i]);
+      }
       for (int i = 0; i < 2; ++i) {
-        const uint64_t seen = load(pages, &s.backend_seen[i]);
         const uint64_t base = load(pages, &s.backend_base[i]);
-        *counts[i] = saturating_add(*counts[i], seen >= base ? seen - base : 0);
+        *counts[i] = saturating_add(*counts[i], seen[i] >= base ? seen[i] - base : 0);
       }
     }
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -105,8 +131,8 @@ SlotCounts read_slot(const ResidentPages& pages, const Slot& s, uint32_t version
   return c;
 }
 
-void add_slot(const ResidentPages& pages, const Slot& s, uint32_t version, Totals* t) {
-  const SlotCounts c = read_slot(pages, s, version);
+void add_slot(const ResidentPages& pages, const Slot& s, uint32_t version, int pid, Totals* t) {
+  const SlotCounts c = read_slot(pages, s, version, pid);
   for (uint32_t i = 0; i < kCounters; ++i) t->calls[i] = saturating_add(t->calls[i], c.calls[i]);
   t->bytes_allocated = saturating_add(t->bytes_allocated, c.bytes_allocated);
   t->bytes_freed = saturating_add(t->bytes_freed, c.bytes_freed);
@@ -134,7 +160,7 @@ std::string check_region(const void* region, size_t size) {
   return "";
 }
 
-Totals read_totals(const void* region) {
+Totals read_totals(const void* region, int pid) {
   const auto* h = static_cast<const Header*>(region);
   const auto* slots = reinterpret_cast<const Slot*>(static_cast<const unsigned char*>(region) + sizeof(Header));
   Totals t;
@@ -144,9 +170,9 @@ Totals read_totals(const void* region) {
   for (uint32_t i = 0; i < count; ++i) {
     if (load(pages, &slots[i].owner) == 0) continue;
     ++t.threads;
-    add_slot(pages, slots[i], version, &t);
+    add_slot(pages, slots[i], version, pid, &t);
   }
-  add_slot(pages, h->overflow, version, &t);
+  add_slot(pages, h->overflow, version, pid, &t);
   t.overflow_calls = load(&h->overflow_calls);
   t.live_bytes = t.bytes_allocated >= t.bytes_freed ? t.bytes_allocated - t.bytes_freed : 0;
   t.peak_bytes = load(&h->peak_bytes);

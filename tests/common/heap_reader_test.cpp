@@ -7,8 +7,10 @@
 // allocated blocks (st_blocks), which a read through a shared mapping of a
 // missing page would raise.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -93,14 +95,15 @@ TEST(HeapReader, ReadingAnAccountAllocatesNoPageTheProcessLeftUntouched) {
   ::close(kept);
 }
 
-// The totals of an account whose slot 0 is `slot`, in format `version`.
-heap::Totals totals_of(const heap::Slot& slot, uint32_t version = heap::kFormatVersion) {
+// The totals of an account whose slot 0 is `slot`, in format `version`,
+// read as of process `pid` (read_totals).
+heap::Totals totals_of(const heap::Slot& slot, uint32_t version = heap::kFormatVersion, int pid = 0) {
   int fd = account_fd(heap::kSlotCount, 0, 0, &slot, version);
   EXPECT_GE(fd, 0);
   std::string why;
   heap::MappedAccount account = heap::MappedAccount::from_fd(fd, &why);
   EXPECT_TRUE(account) << why;
-  return account ? account.totals() : heap::Totals{};
+  return account ? account.totals(pid) : heap::Totals{};
 }
 
 // A thread that follows jemalloc's counters: 100 bytes counted by sizes
@@ -128,6 +131,49 @@ TEST(HeapReader, AThreadFollowingItsBackendsCountersCountsWhatTheyGainedSinceItA
   folded.bytes_allocated = 5100;
   folded.bytes_freed = 1000;
   EXPECT_EQ(totals_of(folded).live_bytes, 4100u);
+}
+
+// Named its process, the reader reads the counters in it: what they say
+// now, where what the thread last saw may lack its latest call. Only in
+// the process it names: a slot's addresses lead into that process's
+// memory, never the reader's (here the same address holds other values in
+// each); counters that cannot be read there, or say less than the thread
+// saw, leave what it saw.
+TEST(HeapReader, BackendCountersAreReadInTheProcessTheReaderNames) {
+  static uint64_t counters[2];
+  counters[0] = 1'007'000;
+  counters[1] = 2'003'000;
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  counters[0] = 1'900'000;  // the reader's own copy, from here on
+  counters[1] = 2'900'000;
+  heap::Slot slot = following_slot();
+  slot.backend_counter[0] = reinterpret_cast<uintptr_t>(&counters[0]);
+  slot.backend_counter[1] = reinterpret_cast<uintptr_t>(&counters[1]);
+  const heap::Totals seen = totals_of(slot);
+  EXPECT_EQ(seen.bytes_allocated, 5100u);
+  EXPECT_EQ(seen.bytes_freed, 1000u);
+  const heap::Totals in_child = totals_of(slot, heap::kFormatVersion, child);
+  EXPECT_EQ(in_child.bytes_allocated, 7100u);
+  EXPECT_EQ(in_child.bytes_freed, 3000u);
+  const heap::Totals in_reader = totals_of(slot, heap::kFormatVersion, ::getpid());
+  EXPECT_EQ(in_reader.bytes_allocated, 900'100u);
+  EXPECT_EQ(in_reader.bytes_freed, 900'000u);
+  heap::Slot unmapped = slot;
+  unmapped.backend_counter[0] = 8;
+  unmapped.backend_counter[1] = 16;
+  EXPECT_EQ(totals_of(unmapped, heap::kFormatVersion, child).live_bytes, 4100u);
+  counters[0] = 1'001'000;
+  counters[1] = 2'000'000;
+  const heap::Totals behind = totals_of(slot, heap::kFormatVersion, ::getpid());
+  EXPECT_EQ(behind.bytes_allocated, 5100u);
+  EXPECT_EQ(behind.bytes_freed, 1000u);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
 }
 
 // A process started before the daemon's upgrade wrote format 2, whose

@@ -96,7 +96,7 @@ class CPythonObjects : public testing::Test {
       std::string why;
       MappedAccount account = MappedAccount::of_process(p.pid(), &why);
       if (account) {
-        live[stop] = account.totals().live_bytes;
+        live[stop] = account.totals(p.pid()).live_bytes;
         ++accounts;
       }
       p.resume();

@@ -27,7 +27,7 @@ void at_next_stop(Process& p, std::string* line, memproxy::heap::Totals* totals)
   MappedAccount account = MappedAccount::of_process(p.pid(), &why);
   ASSERT_TRUE(account) << why;
   *line = *next;
-  *totals = account.totals();
+  *totals = account.totals(p.pid());
 }
 
 uint64_t held_of(const std::string& line) { return std::stoull(line.substr(5)); }
@@ -285,7 +285,7 @@ TEST_P(HeapAccount, AForkChildCountsInItsOwnAccountOnly) {
     ASSERT_TRUE(parent_account) << why;
     MappedAccount child_account = MappedAccount::of_process(child, &why);
     ASSERT_TRUE(child_account) << why;
-    const auto parent = parent_account.totals(), forked = child_account.totals();
+    const auto parent = parent_account.totals(p.pid()), forked = child_account.totals(child);
     const char* kind = by_counters ? "jemalloc's counters" : "block sizes";
     EXPECT_GE(parent.live_bytes, parent_held) << kind;
     EXPECT_LE(parent.live_bytes, parent_held + parent_held / 100 + 128 * 1024) << kind;

@@ -40,7 +40,17 @@ std::string check_region(const void* region, size_t size);
 // Sums the account; check_region() must have accepted the region. Pages the
 // process never touched are not read (they would be allocated, charged to
 // the reader): they count as the zeros they hold.
-Totals read_totals(const void* region);
+//
+// `pid`, when not 0, is the process the account is of, by the reader's own
+// knowledge (never Header::pid, which the process writes): the backend
+// counters its slots follow (Slot::backend_counter) are then read in the
+// process itself (process_vm_readv, which needs the reader to be allowed to
+// ptrace it), so they count every call to now; else, or where they cannot
+// be read, as each thread last saw them, which may lack its latest call.
+// A process can only point its slots at its own memory. The caller keeps
+// the totals only if the process still runs after the read (its pidfd):
+// else its pid may already name another.
+Totals read_totals(const void* region, int pid = 0);
 
 // A sampled allocation, copied out of its record while the record was stable.
 struct Sample {
@@ -101,7 +111,7 @@ class MappedAccount {
   explicit operator bool() const { return data_ != nullptr; }
   const void* data() const { return data_; }
   size_t size() const { return size_; }
-  Totals totals() const { return read_totals(data_); }
+  Totals totals(int pid = 0) const { return read_totals(data_, pid); }
   // The sections, at the offsets check_region() verified.
   const Header& header() const { return *static_cast<const Header*>(data_); }
   const SampleSection& samples() const {

@@ -8,7 +8,11 @@
 namespace memproxy::heapwatch {
 
 Reading take_reading(const Watched& w, int64_t unix_ns, heap::Totals* totals) {
-  *totals = w.account ? w.account.totals() : heap::Totals{};
+  // The backend counters are read in the process, by its pid; read in one
+  // that has ended since, they may have been another's (the pid reused),
+  // and are taken as its threads last saw them instead.
+  *totals = w.account ? w.account.totals(w.process.pid) : heap::Totals{};
+  if (w.account && w.handle && w.handle->ended()) *totals = w.account.totals();
   Reading s;
   s.unix_ns = unix_ns;
   s.live_bytes = totals->live_bytes;
