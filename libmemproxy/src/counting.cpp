@@ -67,35 +67,105 @@ MP_CALL_STEP bool frees_block(void* p, Sizes... sizes) {
   return p != nullptr && zero_size(sizes...);
 }
 
+// The common path of a counted allocation keeps only the slot across the
+// backend's call, and that of a free by block sizes nothing (it counts
+// first and ends in a jump to the backend); by backend counters every
+// common path ends in that jump. Everything rarer (a thread's first calls,
+// calls counted in the overflow slot, a batch to add, a sample due, the
+// ring on, a deepbound library's blocks) is in the out-of-line functions,
+// reached by a jump. The ring's switch is tested before an allocation, so
+// the size asked, which only a trace record needs, is not kept across the
+// call. Measured with callgrind, docs/benchmarks/monitoring.md.
+#define MP_RARE __attribute__((noinline, cold))
+
+// The next allocation event's distance (Slot::until_event): the sample due,
+// or kBatchBytes, whichever is nearer.
+inline int64_t next_event_span(const heap::Slot* s) {
+  const int64_t span = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED);
+  return span < 1 ? 1 : span > heap::kBatchBytes ? heap::kBatchBytes : span;
+}
+
+// By backend counters (an attached slot, account::allocations_batched_at):
+// an allocation event, reached when the thread's countdown of bytes asked
+// (until_event) came to 0 at the call that handed out `block` (null: it
+// failed), asked `asked` bytes, now made. What the allocated counter gained
+// since the last event goes to the batch, and the bytes asked since then
+// are counted down to the thread's next sample, taken now if due: the
+// block is sized only then, and weighed by usable / asked
+// (sampling::take). The next event is set as by block sizes.
+MP_RARE void allocation_event_by_counters(heap::Slot* s, void* block, uint64_t asked) {
+  const uint64_t now = account::see(s, 0);
+  account::add_to_batch(static_cast<int64_t>(account::unbatched_gain(s, 0, now)));
+  account::batched_up_to(s, 0, now);
+  const int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - account::allocated_since_event(s);
+  if (left > 0 || block == nullptr || asked == 0) {
+    __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
+  } else {
+    sampling::take(s, block, g_chosen.malloc_usable_size(block), asked);
+  }
+  const int64_t span = next_event_span(s);
+  __atomic_store_n(&s->event_span, span, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->until_event, span, __ATOMIC_RELAXED);
+}
+
+// A free event by backend counters, the deallocated counter now `now`:
+// what it gained since the last one goes to the batch.
+MP_RARE void free_event_by_counters(heap::Slot* s, uint64_t now) {
+  account::add_to_batch(-static_cast<int64_t>(account::unbatched_gain(s, 1, now)));
+  account::batched_up_to(s, 1, now);
+}
+
+// A call in an attached slot, after the backend's call (the full path, or
+// a common path that found its allocation event due, `counted_down`: its
+// bytes asked are already counted down): stores what the counters it can
+// move say now, which is the reader's count of it, and runs the events due.
+template <account::Moves moves>
+MP_CALL_STEP void by_counters(heap::Slot* s, Counter c, void* block, uint64_t asked, bool counted_down) {
+  account::bump(&s->calls[c], 1);
+  if constexpr ((moves & account::kMovesOut) != 0) {
+    const uint64_t now = account::see(s, 1);
+    if (now >= *account::free_event_due_at(s)) free_event_by_counters(s, now);
+  }
+  if constexpr ((moves & account::kMovesIn) != 0) {
+    if (counted_down || !watch::before_event(s, asked)) {
+      allocation_event_by_counters(s, block, asked);
+    } else {
+      account::see(s, 0);
+    }
+  }
+}
+
 // Two ways to count a call, one per backend kind:
 // - by block sizes: the usable size of each block handed out or taken back,
 //   asked of the backend (a free is sized before it happens);
 // - by the backend's own thread counters (account::Account::backend_offset): the
-//   thread's slot follows them and no block is ever sized. A thread's calls
-//   before it attaches, and those of a thread in the overflow slot, are
-//   counted by sizes.
+//   thread's slot follows them and no block is ever sized but a sampled
+//   one. A thread's calls before it attaches, and those of a thread in the
+//   overflow slot, are counted by sizes.
 // `by_sizes` makes the call, counts it by sizes and returns the slot and
-// the bytes handed out; `plain` just makes it. The block handed out (if any)
-// is then offered to sampling.
+// the bytes handed out, for the caller to offer the block (if any) to
+// sampling; `plain` makes it and returns the block handed out (null: none),
+// which by_counters counts and samples: then nothing is left to offer.
 // The lambdas a counting slot passes are steps of it too (MP_CALL_STEP).
 #define MP_STEP_LAMBDA __attribute__((always_inline))
 
 struct Counted {
-  heap::Slot* slot;
-  uint64_t bytes;  // usable bytes handed out
+  heap::Slot* slot;  // null: nothing to offer to sampling
+  uint64_t bytes;    // usable bytes handed out
 };
 
 // Which way is fixed per process when the counting slots are made
-// (over_targets), so a call does not ask.
+// (over_targets), so a call does not ask. `asked`: the bytes the call asks
+// for (0 for a free).
 template <Sizing sizing, account::Moves moves, typename Plain, typename BySizes>
-MP_CALL_STEP Counted counted(Counter c, Plain plain, BySizes by_sizes) {
+MP_CALL_STEP Counted counted(Counter c, [[maybe_unused]] uint64_t asked, Plain plain, BySizes by_sizes) {
   if constexpr (sizing != kByBackendCounters) {
     return by_sizes();
   } else {
     heap::Slot* s = account::slot_of_this_thread();
     if (__builtin_expect(account::follows_backend(s), 1)) {
-      plain();
-      return {s, account::sync<moves>(s, c)};
+      by_counters<moves>(s, c, plain(), asked, false);
+      return {nullptr, 0};
     }
     Counted r = by_sizes();
     account::attach();
@@ -160,28 +230,14 @@ inline uint64_t as_word(void* p) { return reinterpret_cast<uintptr_t>(p); }
 #define MP_TRACE(member, pointer, result, args) \
   trace::note(member, pointer, traced_size(member, MP_EXPAND args), as_word(result), MP_RA)
 
-// The common path of a counted allocation keeps only the slot across the
-// backend's call, and that of a free by block sizes nothing (it counts
-// first and ends in a jump to the backend): everything rarer (a thread's
-// first calls, calls counted in the overflow slot, a batch to add, a
-// sample due, the ring on, a deepbound library's blocks) is in the
-// out-of-line functions, reached by a jump. The ring's switch is tested
-// before an allocation, so the size asked, which only a trace record needs,
-// is not kept across the call. Measured with callgrind,
-// docs/benchmarks/monitoring.md.
-#define MP_RARE __attribute__((noinline, cold))
-
-// An allocation of `bytes` counted in `s` that began with the ring off and
-// reached its thread's allocation event (watch::before_event): what the
-// thread allocated since the last event (this block included) goes to the
-// batch and is counted down to its next sample, taken now if due; the next
-// event is set at that sample or kBatchBytes away, whichever is nearer.
+// By block sizes, an allocation of `bytes` counted in `s` that began with
+// the ring off and reached its thread's allocation event
+// (watch::before_event): what the thread allocated since the last event
+// (this block included) goes to the batch and is counted down to its next
+// sample, taken now if due; the next event is set at that sample or
+// kBatchBytes away, whichever is nearer.
 // (Calls on the full path batch and count down to a sample as they always
 // did, without events.)
-inline int64_t next_event_span(const heap::Slot* s) {
-  const int64_t span = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED);
-  return span < 1 ? 1 : span > heap::kBatchBytes ? heap::kBatchBytes : span;
-}
 MP_RARE void* allocation_event(heap::Slot* s, void* r, uint64_t bytes) {
   const int64_t since = account::allocated_since_event(s);
   account::add_to_batch(since);
@@ -189,20 +245,6 @@ MP_RARE void* allocation_event(heap::Slot* s, void* r, uint64_t bytes) {
   const int64_t span = next_event_span(s);
   __atomic_store_n(&s->event_span, span, __ATOMIC_RELAXED);
   __atomic_store_n(&s->until_event, span, __ATOMIC_RELAXED);
-  return r;
-}
-
-// The same event following backend counters, reached when the allocated
-// counter, `now`, reached the value the event is due at
-// (account::event_due_at): the call's own block is what the counter gained
-// since the thread's last call, and the window opens anew at `now`.
-MP_RARE void* allocation_event_by_counters(heap::Slot* s, void* r, uint64_t now) {
-  const uint64_t bytes = account::counter_gain(__atomic_load_n(&s->backend_seen[0], __ATOMIC_RELAXED), now);
-  __atomic_store_n(&s->backend_seen[0], now, __ATOMIC_RELAXED);
-  const uint64_t since = account::gained_in_window(s, 0, now);
-  account::add_to_batch(static_cast<int64_t>(since));
-  sampling::allocated(s, r, bytes, since);
-  account::open_window(s, 0, now, next_event_span(s));
   return r;
 }
 
@@ -223,23 +265,6 @@ MP_RARE void free_event(heap::Slot* s) {
   account::add_to_batch(-account::freed_since_event(s));
   __atomic_store_n(&s->until_free_event, heap::kBatchBytes, __ATOMIC_RELAXED);
 }
-MP_RARE void free_event_by_counters(heap::Slot* s, uint64_t now) {
-  __atomic_store_n(&s->backend_seen[1], now, __ATOMIC_RELAXED);
-  account::add_to_batch(-static_cast<int64_t>(account::gained_in_window(s, 1, now)));
-  account::open_window(s, 1, now, heap::kBatchBytes);
-}
-
-// On a common path following backend counters: whether counter `which`,
-// now `now`, is short of its next event; if so the call is counted by
-// storing what it says (the reader adds seen - base).
-// (The due word is loaded plainly, so the test is one compare with memory:
-// only this thread, its signal handlers included, writes it, and no reader
-// outside the process reads it.)
-MP_CALL_STEP bool before_counter_event(heap::Slot* s, int which, uint64_t now) {
-  if (__builtin_expect(now >= *account::event_due_at(s, which), 0)) return false;
-  __atomic_store_n(&s->backend_seen[which], now, __ATOMIC_RELAXED);
-  return true;
-}
 
 // A resize on the common path (MP_COUNT_resize): of no block with the ring
 // off, or of a block a free could take on its common path (watch::quiet_free),
@@ -257,12 +282,6 @@ MP_RARE void* resize_events(heap::Slot* s, void* q, uint64_t now, bool quiet_in,
   if (!quiet_in) allocation_event(s, q, now);
   return q;
 }
-MP_RARE void* resize_events_by_counters(heap::Slot* s, void* q, uint64_t in, uint64_t out, bool quiet_in,
-                                        bool quiet_out) {
-  if (!quiet_out) free_event_by_counters(s, out);
-  if (!quiet_in) allocation_event_by_counters(s, q, in);
-  return q;
-}
 
 // The size of a block the inline reader leaves to the backend.
 MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
@@ -272,7 +291,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
   MP_RARE ret full_##slot(void* ra, Args... a) {                                             \
     void* r = nullptr;                                                                       \
     Counted c = counted<sizing, account::kMovesIn>(                                          \
-        counter, [&]() MP_STEP_LAMBDA { r = g_targets.slot(a...); },                         \
+        counter, traced_size(member, a...), [&]() MP_STEP_LAMBDA { return r = g_targets.slot(a...); }, \
         [&]() MP_STEP_LAMBDA {                                                               \
           r = g_targets.slot(a...);                                                          \
           return allocated<sizing>(counter, r);                                              \
@@ -282,19 +301,27 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     trace::note(member, 0, traced_size(member, a...), as_word(r), ra);                       \
     return r;                                                                                \
   }                                                                                          \
+  template <typename... Args>                                                                \
+  MP_RARE ret event_##slot(heap::Slot* s, Args... a) {                                       \
+    void* r = g_targets.slot(a...);                                                          \
+    by_counters<account::kMovesIn>(s, counter, r, traced_size(member, a...), true);          \
+    return r;                                                                                \
+  }                                                                                          \
   template <Sizing sizing>                                                                   \
   ret count_##slot params {                                                                  \
     heap::Slot* s = account::t_inline;                                                       \
     if (__builtin_expect(s == nullptr || watch::trace_switch() != 0, 0)) {                   \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
     }                                                                                        \
-    void* r = g_targets.slot args;                                                           \
     if constexpr (sizing == kByBackendCounters) {                                            \
-      const uint64_t now = account::backend_now(s, 0);                                       \
+      if (__builtin_expect(!watch::before_event(s, traced_size(member, MP_EXPAND args)), 0)) { \
+        return event_##slot(s, MP_EXPAND args);                                              \
+      }                                                                                      \
+      account::see(s, 0);                                                                    \
       account::bump(&s->calls[counter], 1);                                                  \
-      if (__builtin_expect(before_counter_event(s, 0, now), 1)) return r;                    \
-      return allocation_event_by_counters(s, r, now);                                        \
+      return g_targets.slot args;                                                            \
     } else {                                                                                 \
+      void* r = g_targets.slot args;                                                         \
       size_t bytes;                                                                          \
       if (__builtin_expect(r == nullptr, 0)) return r;                                       \
       if (__builtin_expect(!usable_inline<sizing>(r, &bytes), 0)) return asked_allocation(s, counter, r); \
@@ -309,7 +336,11 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
   ret count_##slot params {                                                 \
     int r = 0;                                                              \
     Counted c = counted<sizing, account::kMovesIn>(                                 \
-        counter, [&]() MP_STEP_LAMBDA { r = g_targets.slot args; },                          \
+        counter, traced_size(member, MP_EXPAND args),                              \
+        [&]() MP_STEP_LAMBDA {                                                     \
+          r = g_targets.slot args;                                                 \
+          return r == 0 ? static_cast<void*>(*out) : nullptr;                      \
+        },                                                                         \
         [&]() MP_STEP_LAMBDA {                                                               \
           r = g_targets.slot args;                                          \
           return r == 0 ? allocated<sizing>(counter, *out) : Counted{nullptr, 0};   \
@@ -327,7 +358,11 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     if (foreign_block(p)) return g_libc.free(p);                                             \
     auto made = [&]() MP_STEP_LAMBDA {                                                       \
       counted<sizing, account::kMovesOut>(                                                   \
-          counter, [&]() MP_STEP_LAMBDA { g_targets.slot(p, a...); },                        \
+          counter, 0,                                                                        \
+          [&]() MP_STEP_LAMBDA {                                                             \
+            g_targets.slot(p, a...);                                                         \
+            return static_cast<void*>(nullptr);                                              \
+          },                                                                                 \
           [&]() MP_STEP_LAMBDA {                                                             \
             heap::Slot* s = account::count(counter, 0, usable<sizing>(p));                   \
             g_targets.slot(p, a...);                                                         \
@@ -358,10 +393,13 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
     }                                                                                        \
     if constexpr (sizing == kByBackendCounters) {                                            \
-      g_targets.slot args;                                                                   \
       const uint64_t now = account::backend_now(s, 1);                                       \
+      if (__builtin_expect(now >= *account::free_event_due_at(s), 0)) {                      \
+        return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                   \
+      }                                                                                      \
+      __atomic_store_n(&s->backend_seen[1], now, __ATOMIC_RELAXED);                          \
       account::bump(&s->calls[counter], 1);                                                  \
-      if (__builtin_expect(!before_counter_event(s, 1, now), 0)) return free_event_by_counters(s, now); \
+      return g_targets.slot args;                                                            \
     } else {                                                                                 \
       account::bump(&s->calls[counter], 1);                                                  \
       account::bump(&s->bytes_freed, bytes);                                                 \
@@ -384,7 +422,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     if (p != nullptr) sampling::freed(p);                                                  \
     void* q = nullptr;                                                                     \
     Counted c = counted<sizing, account::kMovesBoth>(                                      \
-        counter, [&]() MP_STEP_LAMBDA { q = g_targets.slot(p, a...); },                    \
+        counter, traced_size(member, p, a...), [&]() MP_STEP_LAMBDA { return q = g_targets.slot(p, a...); }, \
         [&]() MP_STEP_LAMBDA {                                                             \
           size_t old = p != nullptr ? usable<sizing>(p) : 0;                               \
           q = g_targets.slot(p, a...);                                                     \
@@ -395,6 +433,12 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     trace::note(member, as_word(p), traced_size(member, p, a...), as_word(q), ra);         \
     return q;                                                                              \
   }                                                                                        \
+  template <typename... Args>                                                              \
+  MP_RARE ret event_##slot(heap::Slot* s, void* p, Args... a) {                            \
+    void* q = g_targets.slot(p, a...);                                                     \
+    by_counters<account::kMovesBoth>(s, counter, q, traced_size(member, p, a...), true);   \
+    return q;                                                                              \
+  }                                                                                        \
   template <Sizing sizing>                                                                 \
   ret count_##slot params {                                                                \
     heap::Slot* s = account::t_inline;                                                     \
@@ -402,14 +446,17 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                   \
     }                                                                                      \
     if constexpr (sizing == kByBackendCounters) {                                          \
-      void* q = g_targets.slot args;                                                       \
-      const uint64_t in = account::backend_now(s, 0);                                      \
       const uint64_t out = account::backend_now(s, 1);                                     \
+      if (__builtin_expect(out >= *account::free_event_due_at(s), 0)) {                    \
+        return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                 \
+      }                                                                                    \
+      if (__builtin_expect(!watch::before_event(s, traced_size(member, MP_EXPAND args)), 0)) { \
+        return event_##slot(s, MP_EXPAND args);                                            \
+      }                                                                                    \
+      account::see(s, 0);                                                                  \
+      __atomic_store_n(&s->backend_seen[1], out, __ATOMIC_RELAXED);                        \
       account::bump(&s->calls[counter], 1);                                                \
-      const bool quiet_in = before_counter_event(s, 0, in);                                \
-      const bool quiet_out = before_counter_event(s, 1, out);                              \
-      if (__builtin_expect(quiet_in && quiet_out, 1)) return q;                            \
-      return resize_events_by_counters(s, q, in, out, quiet_in, quiet_out);                \
+      return g_targets.slot args;                                                          \
     } else {                                                                               \
       size_t old = 0;                                                                      \
       if (p != nullptr &&                                                                  \

@@ -130,7 +130,7 @@ int64_t detach_backend_counters(heap::Slot* s, const uint64_t now[2]) {
   int64_t unbatched = 0;
   uint64_t* counts[2] = {&s->bytes_allocated, &s->bytes_freed};
   for (int i = 0; i < 2; ++i) {
-    const auto in_window = static_cast<int64_t>(gained_in_window(s, i, now[i]));
+    const auto in_window = static_cast<int64_t>(unbatched_gain(s, i, now[i]));
     unbatched += i == 0 ? in_window : -in_window;
     const uint64_t base = __atomic_load_n(&s->backend_base[i], __ATOMIC_RELAXED);
     bump(counts[i], now[i] >= base ? now[i] - base : 0);
@@ -138,15 +138,18 @@ int64_t detach_backend_counters(heap::Slot* s, const uint64_t now[2]) {
     __atomic_store_n(&s->backend_seen[i], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->backend_base[i], 0, __ATOMIC_RELAXED);
   }
+  // By block sizes again: no balance left unbatched.
+  __atomic_store_n(&s->unbatched, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&s->detaching, detaching + 2, __ATOMIC_RELEASE);
   return unbatched;
 }
 
 // A slot taken over from a dead thread that still follows that thread's
 // counters: they are gone (the new thread's, at the same address on the
-// same stack, started again from 0), and what they said at the dead
-// thread's last call, which every call stores (backend_seen), is what
-// they came to. The new thread attaches afresh.
+// same stack, started again from 0), and what they said as the dead
+// thread last saw them (backend_seen: every call stores them, a call on
+// the common path before the backend's call) is what they came to, short
+// of its last call's block at most. The new thread attaches afresh.
 void detach_dead_counters(heap::Slot* s) {
   if (!follows_backend(s)) return;
   const uint64_t last[2] = {__atomic_load_n(&s->backend_seen[0], __ATOMIC_RELAXED),
@@ -192,14 +195,14 @@ void leave_thread(void* value) {
   // allocation event and freed since its last free event; the next owner
   // starts its events afresh (its claim arms the free side by sizes, its
   // attach both sides by counters).
-  int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED);
+  int64_t balance;
   if (follows_backend(s)) {
     // The dying thread's counters are still mapped while its key
     // destructors run.
     const uint64_t now[2] = {backend_now(s, 0), backend_now(s, 1)};
-    balance += detach_backend_counters(s, now);
+    balance = detach_backend_counters(s, now);
   } else {
-    balance += allocated_since_event(s) - freed_since_event(s);
+    balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED) + allocated_since_event(s) - freed_since_event(s);
   }
   __atomic_store_n(&s->event_span, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&s->until_event, 0, __ATOMIC_RELAXED);
@@ -408,21 +411,28 @@ __attribute__((noinline)) void attach() {
     t_inline = s;
     return;
   }
+  // While the slot's words change meaning, a signal handler's call counts
+  // in the overflow slot (and does not attach).
+  t_slot = g_account.overflow;
+  const int64_t balance = __atomic_load_n(&s->unbatched, __ATOMIC_RELAXED);
+  if (balance != 0) add_to_batch(balance);
   const uintptr_t tp = platform::thread_pointer();
   for (int i = 0; i < 2; ++i) {
     const uintptr_t counter = tp + static_cast<uintptr_t>(g_account.backend_offset[i]);
     const uint64_t now = *reinterpret_cast<const uint64_t*>(counter);
     __atomic_store_n(&s->backend_base[i], now, __ATOMIC_RELAXED);
     __atomic_store_n(&s->backend_seen[i], now, __ATOMIC_RELAXED);
-    // The first allocation is an event (it draws the window from the
-    // sample due); frees batch every kBatchBytes from here.
-    open_window(s, i, now, i == 0 ? 0 : heap::kBatchBytes);
+    batched_up_to(s, i, now);
   }
+  // The first allocation is an event (it draws the span from the sample due).
+  __atomic_store_n(&s->event_span, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->until_event, 0, __ATOMIC_RELAXED);
   // The reader adds seen - base once it sees the counters set.
   for (int i = 0; i < 2; ++i) {
     const uintptr_t counter = tp + static_cast<uintptr_t>(g_account.backend_offset[i]);
     __atomic_store_n(&s->backend_counter[i], static_cast<uint64_t>(counter), __ATOMIC_RELEASE);
   }
+  t_slot = s;
   t_inline = s;
 }
 

@@ -175,32 +175,41 @@ inline int64_t freed_since_event(const heap::Slot* s) {
   return heap::kBatchBytes - __atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED);
 }
 
-// Following backend counters, a slot's events are due at values of the
-// counters instead (heap_account.h): the allocated counter's at
-// until_event, the deallocated counter's at until_free_event. A window
-// began span bytes before where it is due (event_span for allocations,
-// kBatchBytes for frees); what the counters gained since, less what calls
-// on the full path counted themselves (they move the window on), is not
-// yet in the batch. The common path then compares a counter with a word
-// instead of counting down by what it gained.
-MP_CALL_STEP uint64_t* event_due_at(heap::Slot* s, int which) {
-  return reinterpret_cast<uint64_t*>(which == 0 ? &s->until_event : &s->until_free_event);
-}
-inline uint64_t window_start(heap::Slot* s, int which) {
-  const uint64_t span = which == 0 ? static_cast<uint64_t>(__atomic_load_n(&s->event_span, __ATOMIC_RELAXED))
-                                   : static_cast<uint64_t>(heap::kBatchBytes);
-  return __atomic_load_n(event_due_at(s, which), __ATOMIC_RELAXED) - span;
-}
+// Following backend counters (an attached slot), the batch follows the
+// counters through two words (heap_account.h): the allocated counter's
+// value at the thread's last allocation event (unbatched), and the
+// deallocated counter's value at which its next free event is due
+// (until_free_event), kBatchBytes after the last one. What a counter gained
+// since is not yet in the batch. Allocation events are counted down in the
+// bytes asked for (until_event, event_span, as by block sizes), so an
+// allocation's common path tests them before the backend's call; a free's
+// compares the counter as it stood before its call, so its event comes one
+// free late. Neither path has anything to do after the backend's call,
+// which it makes as its last step.
+// (unbatched is the balance by block sizes until the slot attaches and
+// after it detaches: both happen while the thread counts in the overflow
+// slot, so no call of its own can find the word meaning the other thing.
+// The due word is loaded plainly, so the free's test is one compare with
+// memory: only this thread, its signal handlers included, writes it, and
+// no reader outside the process reads it.)
+MP_CALL_STEP uint64_t* allocations_batched_at(heap::Slot* s) { return reinterpret_cast<uint64_t*>(&s->unbatched); }
+MP_CALL_STEP uint64_t* free_event_due_at(heap::Slot* s) { return reinterpret_cast<uint64_t*>(&s->until_free_event); }
 // What a counter gained from `before` to `now`; a counter below (none
 // should be: they only grow) counts from 0.
 inline uint64_t counter_gain(uint64_t before, uint64_t now) { return now >= before ? now - before : now; }
-inline uint64_t gained_in_window(heap::Slot* s, int which, uint64_t now) {
-  return counter_gain(window_start(s, which), now);
+// What counter `which`, now `now`, gained since the batch last took it.
+inline uint64_t unbatched_gain(heap::Slot* s, int which, uint64_t now) {
+  const uint64_t since = which == 0 ? __atomic_load_n(allocations_batched_at(s), __ATOMIC_RELAXED)
+                                    : __atomic_load_n(free_event_due_at(s), __ATOMIC_RELAXED) - heap::kBatchBytes;
+  return counter_gain(since, now);
 }
-// Opens a counter's next window at `now`, `span` bytes long.
-inline void open_window(heap::Slot* s, int which, uint64_t now, int64_t span) {
-  if (which == 0) __atomic_store_n(&s->event_span, span, __ATOMIC_RELAXED);
-  __atomic_store_n(event_due_at(s, which), now + static_cast<uint64_t>(span), __ATOMIC_RELAXED);
+// The batch has counter `which` up to `now`.
+inline void batched_up_to(heap::Slot* s, int which, uint64_t now) {
+  if (which == 0) {
+    __atomic_store_n(allocations_batched_at(s), now, __ATOMIC_RELAXED);
+  } else {
+    __atomic_store_n(free_event_due_at(s), now + static_cast<uint64_t>(heap::kBatchBytes), __ATOMIC_RELAXED);
+  }
 }
 // The value of this thread's backend counter `which` now.
 MP_CALL_STEP uint64_t backend_now(const heap::Slot* s, int which) {
@@ -245,15 +254,14 @@ MP_CALL_STEP bool follows_backend(const heap::Slot* s) {
   return __atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0;
 }
 
-// The bytes backend counter `which` gained since it was last seen, now
-// seen. A slot is detached from a dead thread's counters when it is handed
-// back, or taken over without an exit key, so a counter read here is
-// always this thread's.
-MP_CALL_STEP uint64_t gained(heap::Slot* s, int which) {
+// Counter `which` as this thread sees it now, stored for the reader
+// (backend_seen) and returned. A slot is detached from a dead thread's
+// counters when it is handed back, or taken over without an exit key, so a
+// counter read here is always this thread's.
+MP_CALL_STEP uint64_t see(heap::Slot* s, int which) {
   const uint64_t now = backend_now(s, which);
-  const uint64_t before = __atomic_load_n(&s->backend_seen[which], __ATOMIC_RELAXED);
   __atomic_store_n(&s->backend_seen[which], now, __ATOMIC_RELAXED);
-  return counter_gain(before, now);
+  return now;
 }
 
 // Which of the backend's counters a call can move: an allocation only the
@@ -261,36 +269,6 @@ MP_CALL_STEP uint64_t gained(heap::Slot* s, int which) {
 // both. A counter a call cannot move needs no reading: what it gained
 // elsewhere is picked up by the next call that reads it (they only grow).
 enum Moves : int { kMovesIn = 1, kMovesOut = 2, kMovesBoth = 3 };
-
-// Moves a counter's event window on by `bytes` a call on the full path
-// counted itself, so that no event counts them again.
-inline void move_window(heap::Slot* s, int which, uint64_t bytes) {
-  uint64_t* due = event_due_at(s, which);
-  __atomic_store_n(due, __atomic_load_n(due, __ATOMIC_RELAXED) + bytes, __ATOMIC_RELAXED);
-}
-
-// Counts one call of `counter` on the full path in a slot that follows the
-// backend's counters: storing what they say now (backend_seen) is the
-// count of the call's bytes (the reader adds seen - base); the call's own
-// bytes go to the batch and are moved out of the events' windows. Returns
-// the bytes the backend handed out meanwhile (the call's own block, for an
-// allocation), which only the batch and sampling need.
-template <Moves moves>
-MP_CALL_STEP uint64_t sync(heap::Slot* s, heap::Counter counter) {
-  uint64_t in = 0;
-  uint64_t out = 0;
-  if constexpr ((moves & kMovesIn) != 0) {
-    in = gained(s, 0);
-    move_window(s, 0, in);
-  }
-  if constexpr ((moves & kMovesOut) != 0) {
-    out = gained(s, 1);
-    move_window(s, 1, out);
-  }
-  bump(&s->calls[counter], 1);
-  batch(s, static_cast<int64_t>(in) - static_cast<int64_t>(out));
-  return in;
-}
 
 }  // namespace memproxy::account
 

@@ -361,7 +361,19 @@ void start(uint64_t mean_bytes, uint64_t budget_per_second) {
   update_mean();
 }
 
-void take(heap::Slot* s, void* block, uint64_t bytes) {
+namespace {
+
+// A mean scaled by bytes / asked (bytes >= asked > 0 for a block handed
+// out), saturated.
+uint64_t scaled_mean(uint64_t mean, uint64_t bytes, uint64_t asked) {
+  if (asked == 0 || bytes == asked) return mean;
+  const double scaled = static_cast<double>(mean) * static_cast<double>(bytes) / static_cast<double>(asked);
+  return scaled >= 18446744073709551615.0 ? UINT64_MAX : scaled < 1 ? 1 : static_cast<uint64_t>(scaled);
+}
+
+}  // namespace
+
+void take(heap::Slot* s, void* block, uint64_t bytes, uint64_t asked) {
   if (g_sampling.mean == 0 || s == account::g_account.overflow) {
     // Off, or the slot threads share (no countdown of its own): this slot
     // never counts down to a sample.
@@ -371,7 +383,7 @@ void take(heap::Slot* s, void* block, uint64_t bytes) {
   if (s->drawn_mean == 0) {
     // A thread's first counted allocation: where its first sample falls is drawn now.
     draw(s);
-    int64_t left = s->until_sample - static_cast<int64_t>(bytes);
+    int64_t left = s->until_sample - static_cast<int64_t>(asked);
     __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
     if (left > 0) return;
   }
@@ -387,7 +399,9 @@ void take(heap::Slot* s, void* block, uint64_t bytes) {
     pcs[frames.depth++] = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
     flags |= heap::kNoUnwinder;
   }
-  if (block != nullptr) publish(account::g_account.samples, s, block, bytes, s->drawn_mean, frames, flags);
+  if (block != nullptr) {
+    publish(account::g_account.samples, s, block, bytes, scaled_mean(s->drawn_mean, bytes, asked), frames, flags);
+  }
   draw(s);
   __atomic_store_n(&s->sampling, 0, __ATOMIC_RELAXED);
 }

@@ -58,7 +58,14 @@ extern Sampling g_sampling MP_ACCOUNT_STATE;
 // off), at most about `budget_per_second` samples a second (0: no limit).
 void start(uint64_t mean_bytes, uint64_t budget_per_second);
 
-void take(heap::Slot* s, void* block, uint64_t bytes);
+// Takes `block`, of `bytes` usable bytes, whose thread counted `asked`
+// bytes for it towards its sample (the size asked for, where the
+// countdown is in those: counting.cpp, by backend counters; else `bytes`).
+// Its record's mean is scaled by bytes / asked, so that its weight,
+// bytes / (1 - exp(-bytes / mean)), is its usable bytes over the
+// probability it was taken with.
+void take(heap::Slot* s, void* block, uint64_t bytes, uint64_t asked);
+inline void take(heap::Slot* s, void* block, uint64_t bytes) { take(s, block, bytes, bytes); }
 void forget(void* block);
 
 // The filter byte of a block: the top bits of a Fibonacci hash of its

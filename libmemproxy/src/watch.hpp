@@ -2,8 +2,10 @@
 // (sampling.hpp, trace.hpp), each computed without a branch and tested
 // once, predicted false: a free tests "maybe sampled or ring on" together;
 // an allocation's counting slot tests the ring's switch with its slot,
-// before the backend's call, and after it counts down to its thread's next
-// allocation event (a sample due or a batch to add), in one subtraction.
+// before the backend's call, and counts down to its thread's next
+// allocation event (a sample due or a batch to add), in one subtraction:
+// by block sizes after the call, by the usable bytes; by backend counters
+// before it, by the bytes asked for.
 // Everything else (taking a sample, forgetting one, writing a trace
 // record) is on the path those branches lead to.
 //
@@ -58,8 +60,9 @@ MP_CALL_STEP bool count_down(int64_t* word, uint64_t bytes) {
 // asked across it for a trace record): counts its bytes down to the
 // thread's next allocation event (Slot::until_event: its sample due, or
 // kBatchBytes allocated since the last event). true while no event is due;
-// otherwise the caller runs it (counting::allocation_event). A ring
-// switched on during the call is filled from the next call.
+// otherwise the caller runs it (counting::allocation_event, or
+// allocation_event_by_counters). A ring switched on during the call is
+// filled from the next call.
 MP_CALL_STEP bool before_event(heap::Slot* s, uint64_t bytes) { return count_down(&s->until_event, bytes); }
 
 // A free of `bytes` on a counting slot's common path: counts them down to

@@ -16,7 +16,10 @@
 //   in usable sizes, so they are exact; a slot that follows the backend's
 //   own thread counters (backend_counter set) adds what they gained since
 //   it attached (backend_seen - backend_base), which the thread stores on
-//   every call instead of adding to its byte counts; peak_bytes is kept from batched
+//   every call instead of adding to its byte counts (before the backend's
+//   call on its common path, so a slot's count may lack its thread's
+//   latest call: an allocation asked under kBatchBytes, which larger ones
+//   never take, or one free); peak_bytes is kept from batched
 //   updates of live_batched (each thread adds what it allocated at its
 //   allocation events, at most kBatchBytes apart, and the balance of its
 //   other calls once it exceeds kBatchBytes), so it is exact to within
@@ -91,11 +94,14 @@ struct Slot {
   uint64_t owner;            /* the owning thread's thread pointer; 0 = free */
   uint64_t bytes_allocated;  /* usable bytes of every block handed out */
   uint64_t bytes_freed;      /* usable bytes of every block freed */
-  int64_t unbatched;         /* balance not yet added to Header::live_batched */
+  int64_t unbatched;         /* balance not yet added to Header::live_batched; the
+                                process's business (in a slot that follows backend
+                                counters, the allocated counter at its thread's last
+                                allocation event) */
   uint64_t calls[kCounters]; /* Counter */
   /* Where the backend keeps this thread's own byte counts (jemalloc's
      thread.allocatedp and thread.deallocatedp), 0 when unused; their
-     values at this thread's last call (seen) and when it attached (base):
+     values as this thread last saw them (seen) and when it attached (base):
      the bytes allocated and freed are the counts above plus seen - base
      (format 3). Set in the order base and seen, then the counters. */
   uint64_t backend_counter[2];
@@ -104,8 +110,8 @@ struct Slot {
      next allocation event (its sample due, or the bytes since the last
      event added to Header::live_batched), counted down by the common path
      of every allocation; what it was set to at that event is event_span.
-     In a slot that follows backend counters, the value of the allocated
-     counter at which that event is due instead. */
+     In a slot that follows backend counters, counted down by the bytes
+     each allocation asks for. */
   int64_t until_event;
   /* Sampling (the process's business): bytes left until this thread's
      next sampled allocation, the mean that countdown was drawn with, its

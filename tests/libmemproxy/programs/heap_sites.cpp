@@ -42,6 +42,7 @@ struct Site {
   std::vector<void*> blocks;
   size_t bytes = 0;
 };
+std::vector<size_t> g_asked;  // the bytes each site block asked for, in the sites' order
 
 // The vectors' own storage is reserved before the sites run, so that the
 // only allocations made from a site function are its blocks.
@@ -49,34 +50,54 @@ struct Site {
 // process counts and samples on a path of its own (site_b's and site_c's
 // calls take the allocations' path, and churn's is malloc itself).
 __attribute__((noinline)) void site_a(Site* s, size_t n, size_t lo, size_t hi) {
-  for (size_t i = 0; i < n; ++i) s->blocks.push_back(realloc(nullptr, size_between(lo, hi)));
+  for (size_t i = 0; i < n; ++i) {
+    g_asked.push_back(size_between(lo, hi));
+    s->blocks.push_back(realloc(nullptr, g_asked.back()));
+  }
 }
 __attribute__((noinline)) void site_b(Site* s, size_t n, size_t lo, size_t hi) {
-  for (size_t i = 0; i < n; ++i) s->blocks.push_back(::operator new(size_between(lo, hi)));
+  for (size_t i = 0; i < n; ++i) {
+    g_asked.push_back(size_between(lo, hi));
+    s->blocks.push_back(::operator new(g_asked.back()));
+  }
 }
 __attribute__((noinline)) void site_c(Site* s, size_t n, size_t lo, size_t hi) {
-  for (size_t i = 0; i < n; ++i) s->blocks.push_back(calloc(1, size_between(lo, hi)));
+  for (size_t i = 0; i < n; ++i) {
+    g_asked.push_back(size_between(lo, hi));
+    s->blocks.push_back(calloc(1, g_asked.back()));
+  }
 }
-// How many samples the blocks made here should take: each block of u
-// usable bytes is taken with probability 1 - exp(-u / mean), independently
-// (the sampler's countdown is memoryless), so the count has this mean and
-// variance. MEMPROXY_SAMPLE_BYTES is the mean asked for.
-double g_expected_taken = 0;
-double g_taken_variance = 0;
+// How many samples the blocks made here should take: each block is taken
+// with probability 1 - exp(-n / mean), independently (the sampler's
+// countdown is memoryless), so the count has this mean and variance; n is
+// its usable bytes where the sampler counts those, the bytes asked for
+// where it counts those (by jemalloc's thread counters, which size no
+// block). MEMPROXY_SAMPLE_BYTES is the mean asked for.
+struct Expected {
+  double taken = 0;
+  double variance = 0;
+  void add(double bytes, double mean) {
+    const double p = 1 - exp(-bytes / mean);
+    taken += p;
+    variance += p * (1 - p);
+  }
+};
+Expected g_by_usable;
+Expected g_by_asked;
 
-void expect_taken(const void* p) {
+void expect_taken(const void* p, size_t asked) {
   const char* mean_text = getenv("MEMPROXY_SAMPLE_BYTES");
   const double mean = mean_text != nullptr ? strtod(mean_text, nullptr) : 0;
   if (p == nullptr || mean <= 0) return;
-  const double taken = 1 - exp(-static_cast<double>(malloc_usable_size(const_cast<void*>(p))) / mean);
-  g_expected_taken += taken;
-  g_taken_variance += taken * (1 - taken);
+  g_by_usable.add(static_cast<double>(malloc_usable_size(const_cast<void*>(p))), mean);
+  g_by_asked.add(static_cast<double>(asked), mean);
 }
 
 __attribute__((noinline)) void churn(size_t n, size_t lo, size_t hi) {
   for (size_t i = 0; i < n; ++i) {
-    void* volatile p = malloc(size_between(lo, hi));
-    expect_taken(p);
+    const size_t asked = size_between(lo, hi);
+    void* volatile p = malloc(asked);
+    expect_taken(p, asked);
     free(p);
   }
 }
@@ -94,21 +115,25 @@ void stop() {
 
 __attribute__((noinline)) int run_sites(size_t n, size_t lo, size_t hi) {
   Site a, b, c;
+  g_asked.reserve(25 * n);
   a.blocks.reserve(n);
   b.blocks.reserve(8 * n);
   c.blocks.reserve(16 * n);
   site_a(&a, n, 4 * lo, 4 * hi);
   site_b(&b, 8 * n, lo, hi);
   site_c(&c, 16 * n, lo, hi);
+  size_t block = 0;
   for (const Site* site : {&a, &b, &c}) {
-    for (void* p : site->blocks) expect_taken(p);
+    for (void* p : site->blocks) expect_taken(p, g_asked[block++]);
   }
   churn(16 * n, lo, hi);
   printf("site_a=%p site_b=%p site_c=%p churn=%p run_sites=%p\n", reinterpret_cast<void*>(&site_a),
          reinterpret_cast<void*>(&site_b), reinterpret_cast<void*>(&site_c), reinterpret_cast<void*>(&churn),
          reinterpret_cast<void*>(&run_sites));
-  printf("held_a=%zu held_b=%zu held_c=%zu expected_taken=%.0f taken_sd=%.0f\n", usable_bytes(a), usable_bytes(b),
-         usable_bytes(c), g_expected_taken, ceil(sqrt(g_taken_variance)));
+  printf("held_a=%zu held_b=%zu held_c=%zu expected_taken=%.0f taken_sd=%.0f expected_taken_asked=%.0f "
+         "taken_asked_sd=%.0f\n",
+         usable_bytes(a), usable_bytes(b), usable_bytes(c), g_by_usable.taken, ceil(sqrt(g_by_usable.variance)),
+         g_by_asked.taken, ceil(sqrt(g_by_asked.variance)));
   stop();
   for (void* p : c.blocks) free(p);
   c.blocks.clear();
