@@ -317,7 +317,6 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       if (__builtin_expect(!watch::before_event(s, traced_size(member, MP_EXPAND args)), 0)) { \
         return event_##slot(s, MP_EXPAND args);                                              \
       }                                                                                      \
-      account::see(s, 0);                                                                    \
       account::bump(&s->calls[counter], 1);                                                  \
       return g_targets.slot args;                                                            \
     } else {                                                                                 \
@@ -397,7 +396,6 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       if (__builtin_expect(now >= *account::free_event_due_at(s), 0)) {                      \
         return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                   \
       }                                                                                      \
-      __atomic_store_n(&s->backend_seen[1], now, __ATOMIC_RELAXED);                          \
       account::bump(&s->calls[counter], 1);                                                  \
       return g_targets.slot args;                                                            \
     } else {                                                                                 \
@@ -453,8 +451,6 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       if (__builtin_expect(!watch::before_event(s, traced_size(member, MP_EXPAND args)), 0)) { \
         return event_##slot(s, MP_EXPAND args);                                            \
       }                                                                                    \
-      account::see(s, 0);                                                                  \
-      __atomic_store_n(&s->backend_seen[1], out, __ATOMIC_RELAXED);                        \
       account::bump(&s->calls[counter], 1);                                                \
       return g_targets.slot args;                                                          \
     } else {                                                                               \

@@ -144,25 +144,12 @@ int64_t detach_backend_counters(heap::Slot* s, const uint64_t now[2]) {
   return unbatched;
 }
 
-// A slot taken over from a dead thread that still follows that thread's
-// counters: they are gone (the new thread's, at the same address on the
-// same stack, started again from 0), and what they said as the dead
-// thread last saw them (backend_seen: every call stores them, a call on
-// the common path before the backend's call) is what they came to, short
-// of its last call's block at most. The new thread attaches afresh.
-void detach_dead_counters(heap::Slot* s) {
-  if (!follows_backend(s)) return;
-  const uint64_t last[2] = {__atomic_load_n(&s->backend_seen[0], __ATOMIC_RELAXED),
-                            __atomic_load_n(&s->backend_seen[1], __ATOMIC_RELAXED)};
-  const int64_t unbatched = detach_backend_counters(s, last);
-  if (unbatched != 0) add_to_batch(unbatched);
-}
-
 // The slot of `thread`: a free one claimed, or the overflow slot, or one
 // whose owner word already holds this thread pointer. A thread's first
 // call finds that only in a process without an exit key, where no slot is
 // handed back: a new thread on a dead one's stack takes that thread's slot
-// over as it stands, detached first from the dead thread's counters.
+// over as it stands (such a process counts by block sizes: the dead
+// thread's backend counters could not have been folded in at its exit).
 heap::Slot* claim(uintptr_t thread) {
   uint32_t home = static_cast<uint32_t>((static_cast<uint64_t>(thread) * 0x9E3779B97F4A7C15ull) >> 32);
   for (uint32_t probe = 0; probe < kProbe; ++probe) {
@@ -174,10 +161,7 @@ heap::Slot* claim(uintptr_t thread) {
       __atomic_store_n(&s->until_free_event, heap::kBatchBytes, __ATOMIC_RELAXED);
       return s;
     }
-    if (owner == thread) {
-      detach_dead_counters(s);
-      return s;
-    }
+    if (owner == thread) return s;
   }
   return g_account.overflow;
 }
@@ -374,7 +358,9 @@ bool calibrate(const TlsBlock& b, size_t offsets[2]) {
 }  // namespace
 
 bool follow_backend_counters(Mallctl mallctl) {
-  if (mallctl == nullptr) return false;
+  // A thread's counters are folded into its slot by its exit key's
+  // destructor; without the key they could not be.
+  if (mallctl == nullptr || !g_exit_key_made) return false;
   thread_counters::TlsBlock block;
   block.inside = reinterpret_cast<const void*>(mallctl);
   // Offsets from the thread pointer hold for every thread only in static TLS.

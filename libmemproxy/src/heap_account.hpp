@@ -21,8 +21,8 @@
 // - In a process without an exit key (it used up its pthread keys before
 //   the decision) no slot is handed back: a new thread on a dead thread's
 //   stack finds its thread pointer in that thread's slot and takes the
-//   slot over as it stands, detached first from the dead thread's backend
-//   counters (what they said at its last call is what they came to).
+//   slot over as it stands. Such a process never follows backend counters
+//   (follow_backend_counters): a dead thread's could not be folded in.
 // - A signal handler that allocates (malloc is not async-signal-safe, but
 //   programs do) while its thread is between the load and the store of a
 //   slot word may have that one update overwritten by the interrupted
@@ -121,8 +121,9 @@ bool handed_over();
 using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
 // Has the slots follow the thread.allocated/deallocated counters of the
 // backend that defines `mallctl` (jemalloc) when it keeps them in static
-// TLS; false, and sizes are asked, otherwise. Called by the decision, after
-// g_chosen is the backend's.
+// TLS and the process has its exit key (open()); false, and sizes are
+// asked, otherwise. Called by the decision, after open(), with g_chosen
+// the backend's.
 bool follow_backend_counters(Mallctl mallctl);
 
 // This thread's slot; null until its first monitored call, the overflow
@@ -185,7 +186,9 @@ inline int64_t freed_since_event(const heap::Slot* s) {
 // allocation's common path tests them before the backend's call; a free's
 // compares the counter as it stood before its call, so its event comes one
 // free late. Neither path has anything to do after the backend's call,
-// which it makes as its last step.
+// which it makes as its last step, nor stores what the counters say: the
+// reader reads them in the process (memproxy/heap_reader.hpp), and the
+// events and the full path store them for a reader that cannot.
 // (unbatched is the balance by block sizes until the slot attaches and
 // after it detaches: both happen while the thread counts in the overflow
 // slot, so no call of its own can find the word meaning the other thing.
@@ -256,8 +259,8 @@ MP_CALL_STEP bool follows_backend(const heap::Slot* s) {
 
 // Counter `which` as this thread sees it now, stored for the reader
 // (backend_seen) and returned. A slot is detached from a dead thread's
-// counters when it is handed back, or taken over without an exit key, so a
-// counter read here is always this thread's.
+// counters when it is handed back, so a counter read here is always this
+// thread's.
 MP_CALL_STEP uint64_t see(heap::Slot* s, int which) {
   const uint64_t now = backend_now(s, which);
   __atomic_store_n(&s->backend_seen[which], now, __ATOMIC_RELAXED);

@@ -15,11 +15,12 @@
 // - Counters only grow. live bytes = sum(bytes_allocated) - sum(bytes_freed),
 //   in usable sizes, so they are exact; a slot that follows the backend's
 //   own thread counters (backend_counter set) adds what they gained since
-//   it attached (backend_seen - backend_base), which the thread stores on
-//   every call instead of adding to its byte counts (before the backend's
-//   call on its common path, so a slot's count may lack its thread's
-//   latest call: an allocation asked under kBatchBytes, which larger ones
-//   never take, or one free); peak_bytes is kept from batched
+//   it attached, instead of adding to its byte counts: read in the process
+//   where the reader can (memproxy/heap_reader.hpp), else as the thread
+//   last saw them (backend_seen - backend_base; it stores them at its
+//   events and its calls on the full path, so they may lack what it did
+//   since: under kBatchBytes asked for, and under kBatchBytes freed and
+//   one block); peak_bytes is kept from batched
 //   updates of live_batched (each thread adds what it allocated at its
 //   allocation events, at most kBatchBytes apart, and the balance of its
 //   other calls once it exceeds kBatchBytes), so it is exact to within
@@ -101,7 +102,8 @@ struct Slot {
   uint64_t calls[kCounters]; /* Counter */
   /* Where the backend keeps this thread's own byte counts (jemalloc's
      thread.allocatedp and thread.deallocatedp), 0 when unused; their
-     values as this thread last saw them (seen) and when it attached (base):
+     values as this thread last saw them (seen: at its last event or call on
+     the full path) and when it attached (base):
      the bytes allocated and freed are the counts above plus seen - base
      (format 3). Set in the order base and seen, then the counters. */
   uint64_t backend_counter[2];

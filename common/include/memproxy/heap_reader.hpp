@@ -46,7 +46,8 @@ std::string check_region(const void* region, size_t size);
 // counters its slots follow (Slot::backend_counter) are then read in the
 // process itself (process_vm_readv, which needs the reader to be allowed to
 // ptrace it), so they count every call to now; else, or where they cannot
-// be read, as each thread last saw them, which may lack its latest call.
+// be read, as each thread last saw them, short of what it did since its
+// last event (heap_account.h).
 // A process can only point its slots at its own memory. The caller keeps
 // the totals only if the process still runs after the read (its pidfd):
 // else its pid may already name another.
