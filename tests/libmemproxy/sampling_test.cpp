@@ -41,6 +41,21 @@ BySite group(const std::vector<Sample>& samples, const std::map<std::string, uin
   return g;
 }
 
+// At heap_sites' first stop in its "sites" mode: its two lines (the
+// functions' addresses, what the sites hold) and its account.
+void at_first_stop(Process& p, std::map<std::string, uint64_t>* functions, std::map<std::string, uint64_t>* held,
+                   MappedAccount* account) {
+  auto where = p.read_line();
+  auto held_line = p.read_line();
+  ASSERT_TRUE(where && held_line) << p.finish().describe();
+  *functions = numbers_of_line(*where);
+  *held = numbers_of_line(*held_line);
+  ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
+  std::string why;
+  *account = MappedAccount::of_process(p.pid(), &why);
+  ASSERT_TRUE(*account) << why;
+}
+
 class Sampling : public RunsArch {
  protected:
   std::string needs() const override { return a.missing(backend("jemalloc")); }
@@ -80,15 +95,9 @@ class Sampling : public RunsArch {
     // standard error is under 3%. Blocks of different sizes in different
     // sites: a wrong weight would move the shares.
     Process p({a.heap_sites, "sites", "200", "8192", "40960"}, env(routing, "32768", budget));
-    auto where = p.read_line();
-    auto held_line = p.read_line();
-    ASSERT_TRUE(where && held_line) << p.finish().describe();
-    auto functions = numbers_of_line(*where);
-    auto held = numbers_of_line(*held_line);
-    ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
-    std::string why;
-    MappedAccount account = MappedAccount::of_process(p.pid(), &why);
-    ASSERT_TRUE(account) << why;
+    std::map<std::string, uint64_t> functions, held;
+    MappedAccount account;
+    ASSERT_NO_FATAL_FAILURE(at_first_stop(p, &functions, &held, &account));
     EXPECT_EQ(account.header().sample_mean_bytes, 32768u);
     auto samples = memproxy::heap::read_samples(account.samples());
     EXPECT_EQ(samples.size(), account.samples().live);
@@ -200,20 +209,16 @@ TEST_P(Sampling, AFloodPastTheBudgetRaisesTheMeanAndStaysUnbiased) {
 // mean instead, and the estimate of what each site holds stays unbiased.
 TEST_P(Sampling, AFillingTableRaisesTheMeanAndStaysUnbiased) {
   Process p({a.heap_sites, "sites", "2000", "200", "600"}, env("", "1"));
-  auto where = p.read_line();
-  auto held_line = p.read_line();
-  ASSERT_TRUE(where && held_line) << p.finish().describe();
-  ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
-  std::string why;
-  MappedAccount account = MappedAccount::of_process(p.pid(), &why);
-  ASSERT_TRUE(account) << why;
+  std::map<std::string, uint64_t> functions, held;
+  MappedAccount account;
+  ASSERT_NO_FATAL_FAILURE(at_first_stop(p, &functions, &held, &account));
   const auto& section = account.samples();
   EXPECT_GT(account.header().sample_mean_bytes, 1u);
   EXPECT_LT(section.live, section.capacity * 3 / 4 + 1);
   EXPECT_EQ(section.dropped, 0u);
   // Coarser, and still there: the first window's samples are site_a's
   // (unbiasedness under changing means is the filling test's business).
-  BySite g = group(memproxy::heap::read_samples(section), numbers_of_line(*where));
+  BySite g = group(memproxy::heap::read_samples(section), functions);
   EXPECT_GT(g.samples["site_a"], 0);
   p.signal(SIGKILL);
 }
@@ -227,15 +232,10 @@ TEST_P(Sampling, AFillingTableRaisesTheMeanAndStaysUnbiased) {
 // relative standard error near 2.5%.
 TEST_P(Sampling, SamplesDrawnByTheBytesAskedStandForUsableBytes) {
   Process p({a.heap_sites, "sites", "1000", "4097", "4110"}, env("", "65536"));
-  auto where = p.read_line();
-  auto held_line = p.read_line();
-  ASSERT_TRUE(where && held_line) << p.finish().describe();
-  ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
-  std::string why;
-  MappedAccount account = MappedAccount::of_process(p.pid(), &why);
-  ASSERT_TRUE(account) << why;
-  const BySite g = group(memproxy::heap::read_samples(account.samples()), numbers_of_line(*where));
-  const auto held = numbers_of_line(*held_line);
+  std::map<std::string, uint64_t> functions, held;
+  MappedAccount account;
+  ASSERT_NO_FATAL_FAILURE(at_first_stop(p, &functions, &held, &account));
+  const BySite g = group(memproxy::heap::read_samples(account.samples()), functions);
   double estimated = 0, usable = 0;
   for (const char* site : {"a", "b", "c"}) {
     const std::string name = std::string("site_") + site;
