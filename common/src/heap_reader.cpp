@@ -95,8 +95,8 @@ bool read_in_process(int pid, const uint64_t address[2], uint64_t now[2]) {
 // thread is folding them in at its exit (detaching odd, or changed while
 // read) is read again, a few times at most (a process that keeps it odd
 // only makes its own numbers wrong). Where the counters can be read in the
-// process they stand for seen, unless they say less (another thread's
-// counter at that address, taking over the slot of a dead one).
+// process they stand for seen, unless they say less (counters only grow:
+// only a process that lies about its slot says so).
 struct SlotCounts {
   uint64_t calls[kCounters] = {};
   uint64_t bytes_allocated = 0;

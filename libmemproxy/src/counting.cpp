@@ -118,7 +118,8 @@ MP_RARE void free_event_by_counters(heap::Slot* s, uint64_t now) {
 // A call in an attached slot, after the backend's call (the full path, or
 // a common path that found its allocation event due, `counted_down`: its
 // bytes asked are already counted down): stores what the counters it can
-// move say now, which is the reader's count of it, and runs the events due.
+// move say now (what a reader that cannot read them in the process counts)
+// and runs the events due.
 template <account::Moves moves>
 MP_CALL_STEP void by_counters(heap::Slot* s, Counter c, void* block, uint64_t asked, bool counted_down) {
   account::bump(&s->calls[c], 1);

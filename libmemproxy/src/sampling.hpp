@@ -28,6 +28,9 @@
 //   the doubled mean would have taken, so the estimates stay unbiased and
 //   the table never fills; few live records halve it back towards the
 //   mean asked for. Each record carries the mean it stands for.
+// - Following jemalloc's thread counters, where no block is sized, a thread
+//   counts down the bytes its calls ask for instead, and a record's mean is
+//   scaled by usable / asked (take), so its weight stays in usable bytes.
 #ifndef MEMPROXY_SAMPLING_HPP
 #define MEMPROXY_SAMPLING_HPP
 
