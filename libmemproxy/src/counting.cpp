@@ -78,11 +78,13 @@ MP_CALL_STEP bool frees_block(void* p, Sizes... sizes) {
 // call. Measured with callgrind, docs/benchmarks/monitoring.md.
 #define MP_RARE __attribute__((noinline, cold))
 
-// The next allocation event's distance (Slot::until_event): the sample due,
-// or kBatchBytes, whichever is nearer.
-inline int64_t next_event_span(const heap::Slot* s) {
-  const int64_t span = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED);
-  return span < 1 ? 1 : span > heap::kBatchBytes ? heap::kBatchBytes : span;
+// Sets the thread's next allocation event (Slot::until_event, event_span)
+// at its sample due or kBatchBytes away, whichever is nearer.
+inline void set_next_event(heap::Slot* s) {
+  int64_t span = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED);
+  span = span < 1 ? 1 : span > heap::kBatchBytes ? heap::kBatchBytes : span;
+  __atomic_store_n(&s->event_span, span, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->until_event, span, __ATOMIC_RELAXED);
 }
 
 // By backend counters (an attached slot, account::allocations_batched_at):
@@ -97,15 +99,10 @@ MP_RARE void allocation_event_by_counters(heap::Slot* s, void* block, uint64_t a
   const uint64_t now = account::see(s, 0);
   account::add_to_batch(static_cast<int64_t>(account::unbatched_gain(s, 0, now)));
   account::batched_up_to(s, 0, now);
-  const int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - account::allocated_since_event(s);
-  if (left > 0 || block == nullptr || asked == 0) {
-    __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
-  } else {
+  if (sampling::due(s, block, asked, static_cast<uint64_t>(account::allocated_since_event(s)))) {
     sampling::take(s, block, g_chosen.malloc_usable_size(block), asked);
   }
-  const int64_t span = next_event_span(s);
-  __atomic_store_n(&s->event_span, span, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->until_event, span, __ATOMIC_RELAXED);
+  set_next_event(s);
 }
 
 // A free event by backend counters, the deallocated counter now `now`:
@@ -125,7 +122,7 @@ MP_CALL_STEP void by_counters(heap::Slot* s, Counter c, void* block, uint64_t as
   account::bump(&s->calls[c], 1);
   if constexpr ((moves & account::kMovesOut) != 0) {
     const uint64_t now = account::see(s, 1);
-    if (now >= *account::free_event_due_at(s)) free_event_by_counters(s, now);
+    if (account::free_event_due(s, now)) free_event_by_counters(s, now);
   }
   if constexpr ((moves & account::kMovesIn) != 0) {
     if (counted_down || !watch::before_event(s, asked)) {
@@ -243,9 +240,7 @@ MP_RARE void* allocation_event(heap::Slot* s, void* r, uint64_t bytes) {
   const int64_t since = account::allocated_since_event(s);
   account::add_to_batch(since);
   sampling::allocated(s, r, bytes, static_cast<uint64_t>(since));
-  const int64_t span = next_event_span(s);
-  __atomic_store_n(&s->event_span, span, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->until_event, span, __ATOMIC_RELAXED);
+  set_next_event(s);
   return r;
 }
 
@@ -394,7 +389,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     }                                                                                        \
     if constexpr (sizing == kByBackendCounters) {                                            \
       const uint64_t now = account::backend_now(s, 1);                                       \
-      if (__builtin_expect(now >= *account::free_event_due_at(s), 0)) {                      \
+      if (__builtin_expect(account::free_event_due(s, now), 0)) {                            \
         return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                   \
       }                                                                                      \
       account::bump(&s->calls[counter], 1);                                                  \
@@ -446,7 +441,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     }                                                                                      \
     if constexpr (sizing == kByBackendCounters) {                                          \
       const uint64_t out = account::backend_now(s, 1);                                     \
-      if (__builtin_expect(out >= *account::free_event_due_at(s), 0)) {                    \
+      if (__builtin_expect(account::free_event_due(s, out), 0)) {                          \
         return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                 \
       }                                                                                    \
       if (__builtin_expect(!watch::before_event(s, traced_size(member, MP_EXPAND args)), 0)) { \

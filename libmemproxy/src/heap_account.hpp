@@ -197,6 +197,8 @@ inline int64_t freed_since_event(const heap::Slot* s) {
 // no reader outside the process reads it.)
 MP_CALL_STEP uint64_t* allocations_batched_at(heap::Slot* s) { return reinterpret_cast<uint64_t*>(&s->unbatched); }
 MP_CALL_STEP uint64_t* free_event_due_at(heap::Slot* s) { return reinterpret_cast<uint64_t*>(&s->until_free_event); }
+// Whether the deallocated counter, now `now`, has reached its free event.
+MP_CALL_STEP bool free_event_due(heap::Slot* s, uint64_t now) { return now >= *free_event_due_at(s); }
 // What a counter gained from `before` to `now`; a counter below (none
 // should be: they only grow) counts from 0.
 inline uint64_t counter_gain(uint64_t before, uint64_t now) { return now >= before ? now - before : now; }

@@ -81,17 +81,24 @@ MP_CALL_STEP uint32_t filter_index(uintptr_t a) {
   return static_cast<uint32_t>((static_cast<uint64_t>(a) * 0x9E3779B97F4A7C15ull) >> 50);
 }
 
+// Counts `counted` bytes down to the thread's next sample: true when it is
+// due and `block`, of `size` bytes (0: none to take), is to be taken
+// (take, which draws the next countdown); otherwise the countdown is
+// stored. A sample due without a block is taken at the next allocation.
+inline bool due(heap::Slot* s, const void* block, uint64_t size, uint64_t counted) {
+  int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - static_cast<int64_t>(counted);
+  if (__builtin_expect(left > 0 || block == nullptr || size == 0, 1)) {
+    __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
+    return false;
+  }
+  return true;
+}
+
 // Every counted allocation of `bytes` usable bytes at `block`; `counted`
 // bytes are counted down (the bytes since the last allocation event, at an
-// event: counting::allocation_event), `bytes` by default. A sample due
-// without a block is taken at the next allocation.
+// event: counting::allocation_event), `bytes` by default.
 inline void allocated(heap::Slot* s, void* block, uint64_t bytes, uint64_t counted) {
-  int64_t left = __atomic_load_n(&s->until_sample, __ATOMIC_RELAXED) - static_cast<int64_t>(counted);
-  if (__builtin_expect(left > 0 || block == nullptr || bytes == 0, 1)) {
-    __atomic_store_n(&s->until_sample, left, __ATOMIC_RELAXED);
-    return;
-  }
-  take(s, block, bytes);
+  if (due(s, block, bytes, counted)) take(s, block, bytes);
 }
 inline void allocated(heap::Slot* s, void* block, uint64_t bytes) { allocated(s, block, bytes, bytes); }
 
