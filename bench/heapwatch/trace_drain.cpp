@@ -31,14 +31,14 @@ int main(int argc, char** argv) {
   // The ring stays on only while its lease holds: held before the first
   // drain and pushed on at every drain, as memproxyd does.
   constexpr int64_t kLeaseNs = 5'000'000'000;
-  memproxy::heap::hold_trace_lease(ring, kLeaseNs);
+  memproxy::heap::hold_trace_lease(ring, kLeaseNs, account.event_slots());
   std::printf("on\n");
   std::fflush(stdout);
   std::vector<memproxy::heap::TraceRecord> batch;
   batch.reserve(memproxy::heap::kTraceCapacity);
   uint64_t drained = 0;
   for (;;) {
-    memproxy::heap::hold_trace_lease(ring, kLeaseNs);
+    memproxy::heap::hold_trace_lease(ring, kLeaseNs, account.event_slots());
     batch.clear();
     size_t n = memproxy::heap::drain_trace(ring, &batch, memproxy::heap::kTraceCapacity);
     drained += n;

@@ -234,12 +234,45 @@ std::vector<Sample> read_samples(const SampleSection& section) {
   return samples;
 }
 
-void hold_trace_lease(TraceSection& ring, int64_t lease_ns) {
+namespace {
+
+// Writes 0 to `word` unless it is 0, with compare-and-swap: a value the
+// thread stored meanwhile is never overwritten, only left for the next pass.
+void force_due(int64_t* word) {
+  int64_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+  if (seen != 0) __atomic_compare_exchange_n(word, &seen, 0, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+}  // namespace
+
+void hold_trace_lease(TraceSection& ring, int64_t lease_ns, std::span<Slot> event_slots) {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   const int64_t now = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
   __atomic_store_n(&ring.lease_until_ns, now + lease_ns, __ATOMIC_RELAXED);
   __atomic_store_n(&ring.on, 1, __ATOMIC_RELEASE);
+  // After `on`: a thread that misses this write stores its own due words
+  // after it, and looks at the switch after that (at its event's end).
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (event_slots.empty()) return;
+  // Slots on pages the process never touched are not written (nor read):
+  // no thread has one.
+  const ResidentPages pages(event_slots.data(), event_slots.size_bytes());
+  for (Slot& s : event_slots) {
+    const uint64_t owner = load(pages, &s.owner);
+    if (owner == 0 || owner == kSlotHandedBack || load(pages, &s.backend_counter[0]) == 0) continue;
+    force_due(&s.until_event);
+    force_due(&s.until_free_event);
+  }
+}
+
+std::span<Slot> MappedAccount::event_slots() const {
+  if (data_ == nullptr || __atomic_load_n(&header().format_version, __ATOMIC_RELAXED) < kForcedEventsFormatVersion) {
+    return {};
+  }
+  // kSlotCount, which check_region matched: the header's count may have
+  // changed since.
+  return {reinterpret_cast<Slot*>(static_cast<unsigned char*>(data_) + sizeof(Header)), kSlotCount};
 }
 
 size_t drain_trace(TraceSection& ring, std::vector<TraceRecord>* out, size_t max) {

@@ -73,9 +73,11 @@ MP_CALL_STEP bool frees_block(void* p, Sizes... sizes) {
 // common path ends in that jump. Everything rarer (a thread's first calls,
 // calls counted in the overflow slot, a batch to add, a sample due, the
 // ring on, a deepbound library's blocks) is in the out-of-line functions,
-// reached by a jump. The ring's switch is tested before an allocation, so
-// the size asked, which only a trace record needs, is not kept across the
-// call. Measured with callgrind, docs/benchmarks/monitoring.md.
+// reached by a jump. By block sizes the ring's switch is tested before an
+// allocation, so the size asked, which only a trace record needs, is not
+// kept across the call; by backend counters the ring on is an event due
+// (account::force_events), which the events trace. Measured with
+// callgrind, docs/benchmarks/monitoring.md.
 #define MP_RARE __attribute__((noinline, cold))
 
 // Sets the thread's next allocation event (Slot::until_event, event_span)
@@ -94,12 +96,20 @@ inline void set_next_event(heap::Slot* s) {
 // since the last event goes to the batch, and the bytes asked since then
 // are counted down to the thread's next sample, taken now if due: the
 // block is sized only then, and weighed by usable / asked
-// (sampling::take). The next event is set as by block sizes.
+// (sampling::take). The next event is set as by block sizes. An event a
+// reader forced lost the bytes asked since the last one; the sample's
+// countdown is drawn afresh instead (sampling::redraw).
 MP_RARE void allocation_event_by_counters(heap::Slot* s, void* block, uint64_t asked) {
   const uint64_t now = account::see(s, 0);
   account::add_to_batch(static_cast<int64_t>(account::unbatched_gain(s, 0, now)));
   account::batched_up_to(s, 0, now);
-  if (sampling::due(s, block, asked, static_cast<uint64_t>(account::allocated_since_event(s)))) {
+  uint64_t since = asked;
+  if (account::forced_from_outside(s, asked)) {
+    sampling::redraw(s);
+  } else {
+    since = static_cast<uint64_t>(account::allocated_since_event(s));
+  }
+  if (sampling::due(s, block, asked, since)) {
     sampling::take(s, block, g_chosen.malloc_usable_size(block), asked);
   }
   set_next_event(s);
@@ -114,23 +124,27 @@ MP_RARE void free_event_by_counters(heap::Slot* s, uint64_t now) {
 
 // A call in an attached slot, after the backend's call (the full path, or
 // a common path that found its allocation event due, `counted_down`: its
-// bytes asked are already counted down): stores what the counters it can
-// move say now (what a reader that cannot read them in the process counts)
-// and runs the events due.
+// bytes asked are already counted down): stores what the allocated
+// counter says now, if the call can move it (what a reader that cannot
+// read the counters in the process counts; the deallocated one is stored at
+// free events), and runs the events due; with the ring on, makes the thread's next call
+// an event too (the caller traces this one).
 template <account::Moves moves>
 MP_CALL_STEP void by_counters(heap::Slot* s, Counter c, void* block, uint64_t asked, bool counted_down) {
   account::bump(&s->calls[c], 1);
   if constexpr ((moves & account::kMovesOut) != 0) {
-    const uint64_t now = account::see(s, 1);
+    // Stored (backend_seen) only at its events, where the batch takes it.
+    const uint64_t now = account::backend_now(s, 1);
     if (account::free_event_due(s, now)) free_event_by_counters(s, now);
   }
   if constexpr ((moves & account::kMovesIn) != 0) {
-    if (counted_down || !watch::before_event(s, asked)) {
+    if (counted_down || !watch::before_asked_event(s, asked)) {
       allocation_event_by_counters(s, block, asked);
     } else {
       account::see(s, 0);
     }
   }
+  if (__builtin_expect(watch::trace_switch() != 0, 0)) account::force_events(s);
 }
 
 // Two ways to count a call, one per backend kind:
@@ -201,10 +215,17 @@ inline Counted resized(Counter c, size_t old, void* q, void* p, Sizes... sizes) 
   return {nullptr, 0};
 }
 
-// What a traced call's record says: the pointer it took, the size it asked for.
+// What a traced call's record says: the pointer it took, the size it asked
+// for (by backend counters, what is counted down to the next allocation
+// event too). A product past 64 bits is UINT64_MAX, which asks too much as
+// truly as the product would (and is an event: watch::before_asked_event).
+inline uint64_t product(size_t n, size_t size) {
+  uint64_t bytes;
+  return __builtin_mul_overflow(static_cast<uint64_t>(n), static_cast<uint64_t>(size), &bytes) ? UINT64_MAX : bytes;
+}
 inline uint64_t traced_size(family::Member m, size_t a) { return m == family::k_free ? 0 : a; }
 inline uint64_t traced_size(family::Member m, size_t a, size_t b) {
-  if (m == family::k_calloc || m == family::k___libc_calloc) return static_cast<uint64_t>(a) * b;
+  if (m == family::k_calloc || m == family::k___libc_calloc) return product(a, b);
   return b;  // memalign/aligned_alloc(alignment, size)
 }
 inline uint64_t traced_size(family::Member, size_t n, std::align_val_t) { return n; }
@@ -213,7 +234,7 @@ inline uint64_t traced_size(family::Member, size_t n, std::align_val_t, const st
 inline uint64_t traced_size(family::Member, void** , size_t, size_t n) { return n; }
 inline uint64_t traced_size(family::Member, void*) { return 0; }
 inline uint64_t traced_size(family::Member, void*, size_t n) { return n; }
-inline uint64_t traced_size(family::Member, void*, size_t n, size_t size) { return static_cast<uint64_t>(n) * size; }
+inline uint64_t traced_size(family::Member, void*, size_t n, size_t size) { return product(n, size); }
 inline uint64_t traced_size(family::Member, void*, const std::nothrow_t&) { return 0; }
 inline uint64_t traced_size(family::Member, void*, std::align_val_t) { return 0; }
 inline uint64_t traced_size(family::Member, void*, size_t n, std::align_val_t) { return n; }
@@ -262,12 +283,25 @@ MP_RARE void free_event(heap::Slot* s) {
   __atomic_store_n(&s->until_free_event, heap::kBatchBytes, __ATOMIC_RELAXED);
 }
 
-// A resize on the common path (MP_COUNT_resize): of no block with the ring
-// off, or of a block a free could take on its common path (watch::quiet_free),
-// while no deepbound library's blocks are about (foreign_block).
+// A free on the common path: of a block surely not sampled, and by block
+// sizes with the ring off (by backend counters the ring on is an event due).
+template <Sizing sizing>
+MP_CALL_STEP bool quiet_free(const void* p) {
+  if constexpr (sizing == kByBackendCounters) {
+    return watch::unsampled(p);
+  } else {
+    return watch::quiet_free(p);
+  }
+}
+
+// A resize on the common path (MP_COUNT_resize): of no block (by block
+// sizes, with the ring off), or of a block a free could take on its common
+// path (quiet_free), while no deepbound library's blocks are about
+// (foreign_block).
+template <Sizing sizing>
 MP_CALL_STEP bool quiet_resize(const void* p) {
-  if (p == nullptr) return watch::trace_switch() == 0;
-  return __atomic_load_n(&g_semantics.foreign, __ATOMIC_RELAXED) == nullptr && watch::quiet_free(p);
+  if (p == nullptr) return sizing == kByBackendCounters || watch::trace_switch() == 0;
+  return __atomic_load_n(&g_semantics.foreign, __ATOMIC_RELAXED) == nullptr && quiet_free<sizing>(p);
 }
 
 // A resize on the common path that reached its events: the free event
@@ -298,20 +332,21 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     return r;                                                                                \
   }                                                                                          \
   template <typename... Args>                                                                \
-  MP_RARE ret event_##slot(heap::Slot* s, Args... a) {                                       \
+  MP_RARE ret event_##slot(void* ra, heap::Slot* s, Args... a) {                             \
     void* r = g_targets.slot(a...);                                                          \
     by_counters<account::kMovesIn>(s, counter, r, traced_size(member, a...), true);          \
+    trace::note(member, 0, traced_size(member, a...), as_word(r), ra);                       \
     return r;                                                                                \
   }                                                                                          \
   template <Sizing sizing>                                                                   \
   ret count_##slot params {                                                                  \
     heap::Slot* s = account::t_inline;                                                       \
-    if (__builtin_expect(s == nullptr || watch::trace_switch() != 0, 0)) {                   \
+    if (__builtin_expect(s == nullptr || (sizing != kByBackendCounters && watch::trace_switch() != 0), 0)) { \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
     }                                                                                        \
     if constexpr (sizing == kByBackendCounters) {                                            \
-      if (__builtin_expect(!watch::before_event(s, traced_size(member, MP_EXPAND args)), 0)) { \
-        return event_##slot(s, MP_EXPAND args);                                              \
+      if (__builtin_expect(!watch::before_asked_event(s, traced_size(member, MP_EXPAND args)), 0)) { \
+        return event_##slot(MP_RA, s, MP_EXPAND args);                                       \
       }                                                                                      \
       account::bump(&s->calls[counter], 1);                                                  \
       return g_targets.slot args;                                                            \
@@ -380,9 +415,10 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
   template <Sizing sizing>                                                                   \
   ret count_##slot params {                                                                  \
     if (p == nullptr) return g_targets.slot args;                                            \
-    heap::Slot* s = account::t_inline;                                                       \
+    /* By backend counters never null (account::t_free_slot). */                             \
+    heap::Slot* s = sizing == kByBackendCounters ? account::t_free_slot : account::t_inline; \
     size_t bytes = 0;                                                                        \
-    if (__builtin_expect(s == nullptr || !watch::quiet_free(p) ||                            \
+    if (__builtin_expect((sizing != kByBackendCounters && s == nullptr) || !quiet_free<sizing>(p) || \
                              (sizing != kByBackendCounters && !usable_inline<sizing>(p, &bytes)), \
                          0)) {                                                               \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
@@ -428,15 +464,16 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     return q;                                                                              \
   }                                                                                        \
   template <typename... Args>                                                              \
-  MP_RARE ret event_##slot(heap::Slot* s, void* p, Args... a) {                            \
+  MP_RARE ret event_##slot(void* ra, heap::Slot* s, void* p, Args... a) {                  \
     void* q = g_targets.slot(p, a...);                                                     \
     by_counters<account::kMovesBoth>(s, counter, q, traced_size(member, p, a...), true);   \
+    trace::note(member, as_word(p), traced_size(member, p, a...), as_word(q), ra);         \
     return q;                                                                              \
   }                                                                                        \
   template <Sizing sizing>                                                                 \
   ret count_##slot params {                                                                \
     heap::Slot* s = account::t_inline;                                                     \
-    if (__builtin_expect(s == nullptr || !quiet_resize(p), 0)) {                           \
+    if (__builtin_expect(s == nullptr || !quiet_resize<sizing>(p), 0)) {                   \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                   \
     }                                                                                      \
     if constexpr (sizing == kByBackendCounters) {                                          \
@@ -444,8 +481,8 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       if (__builtin_expect(account::free_event_due(s, out), 0)) {                          \
         return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                 \
       }                                                                                    \
-      if (__builtin_expect(!watch::before_event(s, traced_size(member, MP_EXPAND args)), 0)) { \
-        return event_##slot(s, MP_EXPAND args);                                            \
+      if (__builtin_expect(!watch::before_asked_event(s, traced_size(member, MP_EXPAND args)), 0)) { \
+        return event_##slot(MP_RA, s, MP_EXPAND args);                                     \
       }                                                                                    \
       account::bump(&s->calls[counter], 1);                                                \
       return g_targets.slot args;                                                          \

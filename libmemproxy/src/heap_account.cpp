@@ -14,6 +14,8 @@ namespace memproxy::account {
 Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, nullptr, 0, {0, 0}, nullptr, nullptr};
 __thread heap::Slot* t_slot MP_THREAD_STATE = nullptr;
 __thread heap::Slot* t_inline MP_THREAD_STATE = nullptr;
+heap::Slot g_free_gate MP_STATE;
+__thread heap::Slot* t_free_slot MP_THREAD_STATE = &g_free_gate;
 #if MP_TRACE_SWITCH_ALIAS
 alignas(kTraceSwitchPage) unsigned char g_trace_switch_page[kTraceSwitchPage] MP_TRACE_SWITCH_PAGE;
 #endif
@@ -30,6 +32,13 @@ bool g_handed_over MP_STATE = false;
 pthread_key_t g_exit_key MP_STATE;
 bool g_exit_key_made MP_STATE = false;
 char g_socket_path[108] MP_STATE = "";
+
+// The common paths' words of this thread (t_inline, t_free_slot) say it
+// takes none of them.
+void leave_common_paths() {
+  t_inline = nullptr;
+  t_free_slot = &g_free_gate;
+}
 
 // Makes a region, publishes it in g_account and hands it to the daemon;
 // false when the platform gives none. The region's descriptor is closed
@@ -110,11 +119,11 @@ void reopen_in_child() {
 #if MP_TRACE_SWITCH_ALIAS
     mmap(g_trace_switch_page, kTraceSwitchPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 #endif
-    t_inline = nullptr;
+    leave_common_paths();
     t_slot = nullptr;
     return;
   }
-  t_inline = nullptr;
+  leave_common_paths();
   t_slot = nullptr;
   munmap(parent, size);
 }
@@ -173,7 +182,7 @@ heap::Slot* claim(uintptr_t thread) {
 void leave_thread(void* value) {
   auto* s = static_cast<heap::Slot*>(value);
   if (s != t_slot || s == g_account.overflow) return;
-  t_inline = nullptr;
+  leave_common_paths();
   t_slot = g_account.overflow;
   // The balance not yet batched, what the thread allocated since its last
   // allocation event and freed since its last free event; the next owner
@@ -386,6 +395,9 @@ bool follow_backend_counters(Mallctl mallctl) {
     counters[1] = reinterpret_cast<uintptr_t>(asked[1]);
   }
   for (int i = 0; i < 2; ++i) g_account.backend_offset[i] = static_cast<intptr_t>(counters[i] - tp);
+  // The gate's "deallocated counter" is its owner word, never written: 0,
+  // which has reached its due value (0).
+  g_free_gate.backend_counter[1] = reinterpret_cast<uintptr_t>(&g_free_gate.owner);
   return true;
 }
 
@@ -395,6 +407,7 @@ __attribute__((noinline)) void attach() {
   // A signal handler's call may have attached the slot meanwhile.
   if (__atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0) {
     t_inline = s;
+    t_free_slot = s;
     return;
   }
   // While the slot's words change meaning, a signal handler's call counts
@@ -410,9 +423,11 @@ __attribute__((noinline)) void attach() {
     __atomic_store_n(&s->backend_seen[i], now, __ATOMIC_RELAXED);
     batched_up_to(s, i, now);
   }
-  // The first allocation is an event (it draws the span from the sample due).
+  // The first allocation is an event (it draws the span from the sample due);
+  // with the ring on, the first free too (force_events).
   __atomic_store_n(&s->event_span, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&s->until_event, 0, __ATOMIC_RELAXED);
+  if (__atomic_load_n(trace_switch_word(), __ATOMIC_RELAXED) != 0) force_events(s);
   // The reader adds seen - base once it sees the counters set.
   for (int i = 0; i < 2; ++i) {
     const uintptr_t counter = tp + static_cast<uintptr_t>(g_account.backend_offset[i]);
@@ -420,6 +435,7 @@ __attribute__((noinline)) void attach() {
   }
   t_slot = s;
   t_inline = s;
+  t_free_slot = s;
 }
 
 heap::Slot* enter_thread() {

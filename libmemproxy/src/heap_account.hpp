@@ -138,6 +138,14 @@ extern __thread heap::Slot* t_slot MP_THREAD_STATE;
 // of where it counts is whether this word is set.
 extern __thread heap::Slot* t_inline MP_THREAD_STATE;
 
+// By backend counters, the slot a free's common path finds: t_inline's,
+// or instead of null a gate whose due word (0) its deallocated counter (0)
+// has always reached, so the path's one test of its due event sends it to
+// the full path, without a test of its own. The path only reads the slot
+// it finds before that test, so threads share the gate.
+extern heap::Slot g_free_gate MP_STATE;
+extern __thread heap::Slot* t_free_slot MP_THREAD_STATE;
+
 // Claims a slot for this thread and arranges its hand-back at thread exit.
 heap::Slot* enter_thread();
 
@@ -178,23 +186,26 @@ inline int64_t freed_since_event(const heap::Slot* s) {
 
 // Following backend counters (an attached slot), the batch follows the
 // counters through two words (heap_account.h): the allocated counter's
-// value at the thread's last allocation event (unbatched), and the
-// deallocated counter's value at which its next free event is due
-// (until_free_event), kBatchBytes after the last one. What a counter gained
-// since is not yet in the batch. Allocation events are counted down in the
-// bytes asked for (until_event, event_span, as by block sizes), so an
-// allocation's common path tests them before the backend's call; a free's
-// compares the counter as it stood before its call, so its event comes one
-// free late. Neither path has anything to do after the backend's call,
-// which it makes as its last step, nor stores what the counters say: the
-// reader reads them in the process (memproxy/heap_reader.hpp), and the
-// events and the full path store them for a reader that cannot.
+// value at the thread's last allocation event (unbatched) and the
+// deallocated counter's at its last free event (backend_seen[1], which is
+// stored only then). What a counter gained since is not yet in the batch. Allocation events are
+// counted down in the bytes asked for (until_event, event_span, as by block
+// sizes), so an allocation's common path tests them before the backend's
+// call; a free's compares the deallocated counter as it stood before its
+// call with the value at which its next event is due (until_free_event,
+// kBatchBytes after the last one), so its event comes one free late.
+// Neither path has anything to do after the backend's call, which it makes
+// as its last step, nor stores what the counters say: the reader reads them
+// in the process (memproxy/heap_reader.hpp), and the events and the full
+// path store them for a reader that cannot. Nor does either read the trace
+// ring's switch: while the ring is on, both due words are 0 (force_events),
+// so every call takes its events, which look at the switch.
 // (unbatched is the balance by block sizes until the slot attaches and
 // after it detaches: both happen while the thread counts in the overflow
 // slot, so no call of its own can find the word meaning the other thing.
 // The due word is loaded plainly, so the free's test is one compare with
-// memory: only this thread, its signal handlers included, writes it, and
-// no reader outside the process reads it.)
+// memory: only this thread, its signal handlers included, and a reader
+// writing 0 (force_events) write it.)
 MP_CALL_STEP uint64_t* allocations_batched_at(heap::Slot* s) { return reinterpret_cast<uint64_t*>(&s->unbatched); }
 MP_CALL_STEP uint64_t* free_event_due_at(heap::Slot* s) { return reinterpret_cast<uint64_t*>(&s->until_free_event); }
 // Whether the deallocated counter, now `now`, has reached its free event.
@@ -205,16 +216,37 @@ inline uint64_t counter_gain(uint64_t before, uint64_t now) { return now >= befo
 // What counter `which`, now `now`, gained since the batch last took it.
 inline uint64_t unbatched_gain(heap::Slot* s, int which, uint64_t now) {
   const uint64_t since = which == 0 ? __atomic_load_n(allocations_batched_at(s), __ATOMIC_RELAXED)
-                                    : __atomic_load_n(free_event_due_at(s), __ATOMIC_RELAXED) - heap::kBatchBytes;
+                                    : __atomic_load_n(&s->backend_seen[1], __ATOMIC_RELAXED);
   return counter_gain(since, now);
 }
-// The batch has counter `which` up to `now`.
+// The batch has counter `which` up to `now`; a free's next event is due
+// kBatchBytes later.
 inline void batched_up_to(heap::Slot* s, int which, uint64_t now) {
   if (which == 0) {
     __atomic_store_n(allocations_batched_at(s), now, __ATOMIC_RELAXED);
   } else {
+    __atomic_store_n(&s->backend_seen[1], now, __ATOMIC_RELAXED);
     __atomic_store_n(free_event_due_at(s), now + static_cast<uint64_t>(heap::kBatchBytes), __ATOMIC_RELAXED);
   }
+}
+// Makes this thread's next allocation and next free (by backend counters)
+// events, with nothing counted down since: while the trace ring is on,
+// every call's is, so every call is traced (the common path does not look
+// at the switch). A reader switching the ring on writes the two due words
+// only (heap_account.h), so a thread's first event after that finds
+// event_span not 0 (forced_from_outside).
+inline void force_events(heap::Slot* s) {
+  __atomic_store_n(&s->event_span, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->until_event, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(free_event_due_at(s), 0, __ATOMIC_RELAXED);
+}
+// At an allocation event whose call asked `asked` bytes: whether a reader
+// forced it (until_event was 0 before the call while event_span was not),
+// so that the bytes asked since the last event are unknown. Events and
+// the thread's own forcing set both words; attach and hand-back, both 0.
+inline bool forced_from_outside(const heap::Slot* s, uint64_t asked) {
+  const uint64_t before = static_cast<uint64_t>(__atomic_load_n(&s->until_event, __ATOMIC_RELAXED)) + asked;
+  return before == 0 && __atomic_load_n(&s->event_span, __ATOMIC_RELAXED) != 0;
 }
 // The value of this thread's backend counter `which` now.
 MP_CALL_STEP uint64_t backend_now(const heap::Slot* s, int which) {

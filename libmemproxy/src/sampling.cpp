@@ -406,6 +406,11 @@ void take(heap::Slot* s, void* block, uint64_t bytes, uint64_t asked) {
   __atomic_store_n(&s->sampling, 0, __ATOMIC_RELAXED);
 }
 
+void redraw(heap::Slot* s) {
+  if (g_sampling.mean == 0 || s == account::g_account.overflow || s->drawn_mean == 0) return;
+  draw(s);
+}
+
 void forget(void* block) {
   heap::SampleSection* s = account::g_account.samples;
   lock(s);

@@ -70,6 +70,11 @@ void start(uint64_t mean_bytes, uint64_t budget_per_second);
 void take(heap::Slot* s, void* block, uint64_t bytes, uint64_t asked);
 inline void take(heap::Slot* s, void* block, uint64_t bytes) { take(s, block, bytes, bytes); }
 void forget(void* block);
+// Draws the thread's countdown to its next sample afresh, where the bytes
+// counted since its last event were lost (a reader forced the event,
+// counting.cpp): the countdown is memoryless, so a new draw stands for
+// what was left of it. Nothing before the thread's first draw.
+void redraw(heap::Slot* s);
 
 // The filter byte of a block: the top bits of a Fibonacci hash of its
 // address, which keep blocks apart that lie a large power of two apart

@@ -1,11 +1,13 @@
 // The branches a monitored call pays for sampling and the trace ring
 // (sampling.hpp, trace.hpp), each computed without a branch and tested
-// once, predicted false: a free tests "maybe sampled or ring on" together;
-// an allocation's counting slot tests the ring's switch with its slot,
-// before the backend's call, and counts down to its thread's next
-// allocation event (a sample due or a batch to add), in one subtraction:
-// by block sizes after the call, by the usable bytes; by backend counters
-// before it, by the bytes asked for.
+// once, predicted false. By block sizes: a free tests "maybe sampled or
+// ring on" together; an allocation tests the ring's switch with its slot,
+// before the backend's call, and counts its usable bytes down to its
+// thread's next allocation event (a sample due or a batch to add) after it,
+// in one subtraction. By backend counters the ring on is an event due
+// (account::force_events): a free tests "maybe sampled", an allocation
+// counts the bytes asked for down to its next event before the call, and
+// neither reads the switch.
 // Everything else (taking a sample, forgetting one, writing a trace
 // record) is on the path those branches lead to.
 //
@@ -16,8 +18,12 @@
 //   trace::note), which test again what they need.
 // - A quiet free touches neither the sample section nor the ring; otherwise
 //   the caller runs sampling::freed and trace::note.
-// - The trace switch is read on every call, so a ring switched on is
-//   filled from the next call of every thread.
+// - By block sizes the trace switch is read on every call, so a ring
+//   switched on is filled from the next call of every thread; by backend
+//   counters from the next call of every thread whose slot the reader that
+//   switched it on has forced (memproxy/heap_reader.hpp: it forces every
+//   such slot as it switches the ring on, and again at each renewal, in
+//   case a thread's own store raced its write).
 #ifndef MEMPROXY_WATCH_HPP
 #define MEMPROXY_WATCH_HPP
 
@@ -65,6 +71,23 @@ MP_CALL_STEP bool count_down(int64_t* word, uint64_t bytes) {
 // filled from the next call.
 MP_CALL_STEP bool before_event(heap::Slot* s, uint64_t bytes) { return count_down(&s->until_event, bytes); }
 
+// By backend counters, before an allocation's call: counts the `asked`
+// bytes down to the thread's next allocation event; true while none is
+// due. Compared unsigned, so a due word of 0 (account::force_events) makes
+// every call an event, and a request of 2^63 bytes or more (which fails)
+// is one too, rather than throwing the countdown far ahead.
+MP_CALL_STEP bool before_asked_event(heap::Slot* s, uint64_t asked) {
+#if defined(__x86_64__)
+  bool above;
+  __asm__ volatile("subq %2, %0" : "+m"(s->until_event), "=@cca"(above) : "er"(asked));
+  return above;
+#else
+  const uint64_t left = static_cast<uint64_t>(__atomic_load_n(&s->until_event, __ATOMIC_RELAXED));
+  __atomic_store_n(&s->until_event, static_cast<int64_t>(left - asked), __ATOMIC_RELAXED);
+  return left > asked;
+#endif
+}
+
 // A free of `bytes` on a counting slot's common path: counts them down to
 // the thread's next free event; true while none is due. Otherwise the
 // caller adds what the thread freed since the last one (kBatchBytes -
@@ -72,7 +95,23 @@ MP_CALL_STEP bool before_event(heap::Slot* s, uint64_t bytes) { return count_dow
 MP_CALL_STEP bool before_free_event(heap::Slot* s, uint64_t bytes) { return count_down(&s->until_free_event, bytes); }
 
 // A free of `block`: true when the block is surely not sampled (its filter
-// byte is 0) and the ring is off.
+// byte is 0).
+// On x86-64 one compare with memory, which GCC 12 makes a load and a test
+// of an atomic byte.
+MP_CALL_STEP bool unsampled(const void* block) {
+  const uint8_t* byte =
+      &account::g_account.samples->filter[sampling::filter_index(reinterpret_cast<uintptr_t>(block))];
+#if defined(__x86_64__)
+  bool zero;
+  __asm__("cmpb $0, %1" : "=@ccz"(zero) : "m"(*byte));
+  return __builtin_expect(zero, 1);
+#else
+  return __builtin_expect(__atomic_load_n(byte, __ATOMIC_RELAXED) == 0, 1);
+#endif
+}
+
+// A free of `block`: true when the block is surely not sampled and the
+// ring is off.
 // (The switch is loaded first: GCC 12 then widens the filter byte once.)
 MP_CALL_STEP bool quiet_free(const void* block) {
   const uint32_t on = trace_switch();

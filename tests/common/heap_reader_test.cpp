@@ -194,6 +194,60 @@ TEST(HeapReader, AFormatTwoAccountIsReadAsItWasWritten) {
   }
 }
 
+// A reader that switches the trace ring on makes the next call of every
+// thread that follows backend counters one of its events (whose common path
+// does not read the switch; its events do): 0 replaces the slot's two due
+// words and nothing else. A slot counted by block sizes (whose calls read
+// the switch), one no thread owns, and every slot of an account in a format
+// whose library reads the switch on every call, are left as they were; nor
+// is a page the process never touched written.
+TEST(HeapReader, SwitchingTheRingOnForcesTheEventsOfThreadsFollowingCounters) {
+  heap::Slot following = following_slot();
+  following.until_event = 70'000;
+  following.event_span = 262'144;
+  following.until_sample = 400'000;
+  following.until_free_event = 2'262'144;
+  int fd = account_fd(heap::kSlotCount, 0, 0, &following);
+  ASSERT_GE(fd, 0);
+  const int kept = ::dup(fd);
+  ASSERT_GE(kept, 0);
+  std::string why;
+  heap::MappedAccount account = heap::MappedAccount::from_fd(fd, &why);
+  ASSERT_TRUE(account) << why;
+  std::span<heap::Slot> slots = account.event_slots();
+  ASSERT_EQ(slots.size(), heap::kSlotCount);
+  heap::Slot& by_sizes = slots[1];  // on slot 0's page
+  by_sizes.owner = 0x5678;
+  by_sizes.until_event = 1000;
+  by_sizes.until_free_event = 2000;
+  heap::Slot& unowned = slots[2];
+  unowned = following_slot();
+  unowned.until_event = 3000;
+  unowned.until_free_event = 4000;
+  account.trace().capacity = heap::kTraceCapacity;  // as the process writes it
+  const blkcnt_t before = blocks(kept);
+
+  heap::hold_trace_lease(account.trace(), 1'000'000'000, slots);
+  EXPECT_EQ(account.trace().on, 1u);
+  EXPECT_EQ(slots[0].until_event, 0);
+  EXPECT_EQ(slots[0].until_free_event, 0);
+  EXPECT_EQ(slots[0].event_span, 262'144);
+  EXPECT_EQ(slots[0].until_sample, 400'000);
+  EXPECT_EQ(slots[0].backend_seen[1], 2'001'000u);
+  EXPECT_EQ(by_sizes.until_event, 1000);
+  EXPECT_EQ(by_sizes.until_free_event, 2000);
+  EXPECT_EQ(unowned.until_event, 3000);
+  EXPECT_EQ(unowned.until_free_event, 4000);
+  EXPECT_EQ(blocks(kept), before);
+  ::close(kept);
+
+  int old = account_fd(heap::kSlotCount, 0, 0, &following, heap::kForcedEventsFormatVersion - 1);
+  ASSERT_GE(old, 0);
+  heap::MappedAccount old_account = heap::MappedAccount::from_fd(old, &why);
+  ASSERT_TRUE(old_account) << why;
+  EXPECT_TRUE(old_account.event_slots().empty());
+}
+
 // A process can only make its own numbers wrong: counters below their base
 // count nothing, and a slot left "detaching" forever is read anyway.
 TEST(HeapReader, ALyingSlotIsReadWithoutWrappingOrWaiting) {

@@ -133,7 +133,7 @@ class TraceRequestsTest : public ::testing::Test {
         io,
         [this](pid_t pid) -> std::optional<TraceTarget> {
           if (process_gone || pid != process.pid) return std::nullopt;
-          return TraceTarget{process, ring.get()};
+          return TraceTarget{process, ring.get(), {}};
         },
         [this](const WatchedProcess&, std::vector<uint64_t> addresses,
                std::function<void(std::vector<symbols::Location>, std::string)> done) {

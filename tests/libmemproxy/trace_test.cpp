@@ -36,7 +36,8 @@ struct Expected {
   std::string pointer;  // the key of the printed pointer the call took, "" for none, "malloc" for
                         // malloc(1000)'s block, "?" for one the test cannot know
   uint64_t size;
-  std::string result;   // the key of the printed pointer it returned, "" for none
+  std::string result;   // the key of the printed pointer it returned, "" for none to check,
+                        // "null" for a failed call's
 };
 
 class Trace : public RunsArch {
@@ -66,7 +67,7 @@ class Trace : public RunsArch {
     auto& ring = account.trace();
     EXPECT_EQ(__atomic_load_n(&ring.head, __ATOMIC_ACQUIRE), 0u) << "records written while the ring was off";
     ring.min_size = min_size;
-    memproxy::heap::hold_trace_lease(ring, kLongLease);
+    memproxy::heap::hold_trace_lease(ring, kLongLease, account.event_slots());
     *started = now_ns();
     p.resume();
     auto pointers = p.read_line();
@@ -82,6 +83,9 @@ class Trace : public RunsArch {
     EXPECT_EQ(ring.head, ring.tail) << "records written after the ring was switched off";
     return records;
   }
+
+  // What traced_calls' failed calloc(SIZE_MAX / 2, 3) asks for.
+  uint64_t too_much() const { return a.name == "64" ? UINT64_MAX : uint64_t{UINT32_MAX / 2} * 3; }
 
   void expect_records(const std::vector<TraceRecord>& records, const std::vector<Expected>& expected,
                       const std::map<std::string, uint64_t>& printed, const std::map<std::string, uint64_t>& functions,
@@ -111,7 +115,9 @@ class Trace : public RunsArch {
       } else if (!e.pointer.empty()) {
         EXPECT_EQ(r.pointer, printed.at(e.pointer));
       }
-      if (!e.result.empty()) {
+      if (e.result == "null") {
+        EXPECT_EQ(r.result, 0u);
+      } else if (!e.result.empty()) {
         EXPECT_EQ(r.result, printed.at(e.result));
       }
       if (e.member == family::k_malloc) {
@@ -121,6 +127,11 @@ class Trace : public RunsArch {
   }
 };
 
+// A failed calloc that asks for more bytes than 64 bits hold says so with
+// UINT64_MAX (a 32-bit program's product fits), and is traced like any other:
+// by backend counters its bytes asked are counted down to the thread's next
+// event, where the ring is looked at, which a request of 2^63 bytes or more
+// must reach too.
 TEST_P(Trace, EveryCallInOrderWithTheProgramsReturnAddress) {
   std::map<std::string, uint64_t> printed, functions;
   int64_t started = 0;
@@ -130,6 +141,7 @@ TEST_P(Trace, EveryCallInOrderWithTheProgramsReturnAddress) {
                   {family::k_calloc, "", 1000, "q"},
                   {family::k_realloc, "malloc", 5000, "p"},
                   {family::k_free, "q", 0, ""},
+                  {family::k_calloc, "", too_much(), "null"},
                   {family::k_posix_memalign, "", 3000, "r"},
                   {family::k_free, "r", 0, ""},
                   {family::k_op_new_nothrow, "", 2000, "s"},
@@ -144,7 +156,10 @@ TEST_P(Trace, ASizeFilterLeavesSmallerCallsOut) {
   std::map<std::string, uint64_t> printed, functions;
   int64_t started = 0;
   auto records = traced(2500, &printed, &functions, &started);
-  expect_records(records, {{family::k_realloc, "?", 5000, "p"}, {family::k_posix_memalign, "", 3000, "r"}},
+  expect_records(records,
+                 {{family::k_realloc, "?", 5000, "p"},
+                  {family::k_calloc, "", too_much(), "null"},
+                  {family::k_posix_memalign, "", 3000, "r"}},
                  printed, functions, started);
 }
 
@@ -158,7 +173,7 @@ TEST_P(Trace, AFullRingDropsAndCountsAndNeverBlocks) {
   MappedAccount account = MappedAccount::of_process(p.pid(), &why);
   ASSERT_TRUE(account) << why;
   auto& ring = account.trace();
-  memproxy::heap::hold_trace_lease(ring, kLongLease);
+  memproxy::heap::hold_trace_lease(ring, kLongLease, account.event_slots());
   p.resume();
   ASSERT_TRUE(p.read_line() && p.wait_stopped()) << p.finish().describe();
   std::vector<TraceRecord> records;
@@ -210,7 +225,7 @@ TEST_P(Trace, AForkChildFollowsItsOwnRingsSwitch) {
   MappedAccount child_account = MappedAccount::of_process(child, &why);
   ASSERT_TRUE(child_account) << why;
   auto& ring = child_account.trace();
-  memproxy::heap::hold_trace_lease(ring, kLongLease);
+  memproxy::heap::hold_trace_lease(ring, kLongLease, child_account.event_slots());
   kill(child, SIGCONT);
   p.resume();
   auto done = p.read_line();

@@ -11,16 +11,20 @@
 // - One header, then slot_count slots of kSlotSize bytes. A slot belongs to
 //   one thread at a time (claimed by its owner word) and only that thread
 //   writes it, with relaxed 64-bit atomic stores: a reader sees each word
-//   old or new, never torn, and sums the slots without locking.
+//   old or new, never torn, and sums the slots without locking. One
+//   exception (format 4): a reader that holds the trace ring on writes 0,
+//   with compare-and-swap, to until_event and until_free_event of a slot
+//   that follows backend counters, so that its thread's next call takes its
+//   events, where that thread looks at the ring's switch (see Slot).
 // - Counters only grow. live bytes = sum(bytes_allocated) - sum(bytes_freed),
 //   in usable sizes, so they are exact; a slot that follows the backend's
 //   own thread counters (backend_counter set) adds what they gained since
 //   it attached, instead of adding to its byte counts: read in the process
 //   where the reader can (memproxy/heap_reader.hpp), else as the thread
-//   last saw them (backend_seen - backend_base; it stores them at its
-//   events and its calls on the full path, so they may lack what it did
-//   since: under kBatchBytes asked for, and under kBatchBytes freed and
-//   one block); peak_bytes is kept from batched
+//   last saw them (backend_seen - backend_base; it stores the allocated
+//   one at its events and its calls on the full path, the deallocated one
+//   at its free events, so they may lack what it did since: under
+//   kBatchBytes asked for, and under kBatchBytes freed and one block); peak_bytes is kept from batched
 //   updates of live_batched (each thread adds what it allocated at its
 //   allocation events, at most kBatchBytes apart, and the balance of its
 //   other calls once it exceeds kBatchBytes), so it is exact to within
@@ -39,7 +43,11 @@ namespace memproxy::heap {
 
 #define MP_HEAP_MAGIC "MPXHEAP"
 inline constexpr uint32_t kMagicSize = 8;
-inline constexpr uint32_t kFormatVersion = 3;  // 3: backend_seen - backend_base counts; 2: the trace ring's lease
+// 4: a reader switching the ring on forces slots' events; 3: backend_seen -
+// backend_base counts; 2: the trace ring's lease
+inline constexpr uint32_t kFormatVersion = 4;
+// The first format whose slots a reader forces (Slot::until_event).
+inline constexpr uint32_t kForcedEventsFormatVersion = 4;
 inline constexpr uint32_t kOldestFormatVersion = 2;  // what a daemon still reads (a process started before its upgrade)
 // Whether a hello or an account of `version` can be read.
 inline constexpr bool readable_format(uint32_t version) {
@@ -102,8 +110,9 @@ struct Slot {
   uint64_t calls[kCounters]; /* Counter */
   /* Where the backend keeps this thread's own byte counts (jemalloc's
      thread.allocatedp and thread.deallocatedp), 0 when unused; their
-     values as this thread last saw them (seen: at its last event or call on
-     the full path) and when it attached (base):
+     values as this thread last saw them (seen: the allocated counter at
+     its last event or call on the full path, the deallocated one at its
+     last free event, where the batch took it) and when it attached (base):
      the bytes allocated and freed are the counts above plus seen - base
      (format 3). Set in the order base and seen, then the counters. */
   uint64_t backend_counter[2];
@@ -113,7 +122,12 @@ struct Slot {
      event added to Header::live_batched), counted down by the common path
      of every allocation; what it was set to at that event is event_span.
      In a slot that follows backend counters, counted down by the bytes
-     each allocation asks for. */
+     each allocation asks for, compared unsigned: 0 makes the next
+     allocation an event. Its thread writes 0 there (and to event_span, and
+     to until_free_event) while the trace ring is on, and a reader that
+     switches the ring on writes 0 there (and to until_free_event, not to
+     event_span) with compare-and-swap: the common path of such a slot never
+     reads the ring's switch, its events do. */
   int64_t until_event;
   /* Sampling (the process's business): bytes left until this thread's
      next sampled allocation, the mean that countdown was drawn with, its
@@ -133,7 +147,7 @@ struct Slot {
      common path before what it freed there (kBatchBytes - this) goes to
      Header::live_batched; kBatchBytes when the slot is claimed. In a slot
      that follows backend counters, the value of the deallocated counter at
-     which that is due instead. */
+     which that is due instead (0: at the next free, as above). */
   int64_t until_free_event;
 };
 static_assert(sizeof(Slot) == kSlotSize, "slot size");

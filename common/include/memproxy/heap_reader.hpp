@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -79,8 +80,15 @@ std::vector<Sample> read_samples(const SampleSection& section);
 // switches the ring on: the lease first, then `on` with release order, so a
 // writer that sees the ring on sees this lease or a later one. A reader
 // that traces calls it on every drain, which also turns the ring on again
-// if a writer found the lease lapsed.
-void hold_trace_lease(TraceSection& ring, int64_t lease_ns);
+// if a writer found the lease lapsed. Then it forces the events of
+// `event_slots` (MappedAccount::event_slots): in each slot that follows
+// backend counters, 0 replaces until_event and until_free_event with
+// compare-and-swap, so that thread's next call, whose common path does not
+// read the switch, takes its events and is traced (heap_account.h). A
+// thread's own store that races the write undoes it; the next drain's
+// forcing comes after (a thread keeps its own slot forced while it sees
+// the ring on).
+void hold_trace_lease(TraceSection& ring, int64_t lease_ns, std::span<Slot> event_slots);
 
 // Takes the trace ring's published records, oldest first, up to `max`, and
 // hands their positions back to the process (advances the tail). Stops at
@@ -122,6 +130,10 @@ class MappedAccount {
   TraceSection& trace() const {
     return *reinterpret_cast<TraceSection*>(static_cast<unsigned char*>(data_) + header().trace_offset);
   }
+  // The slots whose events a reader switching the trace ring on forces
+  // (hold_trace_lease): all of them where the account's format has the
+  // process read the switch only at its events, none before.
+  std::span<Slot> event_slots() const;
 
  private:
   void* data_ = nullptr;

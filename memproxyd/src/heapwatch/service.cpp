@@ -110,7 +110,7 @@ void Service::start_traces() {
       [&registry](pid_t pid) -> std::optional<TraceTarget> {
         std::optional<TraceTarget> found;
         registry.for_each([&](const Watched& w) {
-          if (w.process.pid == pid && w.account) found = TraceTarget{w.process, &w.account.trace()};
+          if (w.process.pid == pid && w.account) found = TraceTarget{w.process, &w.account.trace(), w.account.event_slots()};
         });
         return found;
       },

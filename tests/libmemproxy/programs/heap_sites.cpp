@@ -154,6 +154,9 @@ __attribute__((noinline)) void traced_calls() {
   p = realloc(p, 5000);
   g_keep[0] = reinterpret_cast<uintptr_t>(p);
   free(q);
+  // Fails: 3 (SIZE_MAX / 2) bytes are more than there are.
+  volatile size_t half = SIZE_MAX / 2;
+  if (calloc(half, 3) != nullptr) abort();
   void* r = nullptr;
   if (posix_memalign(&r, 64, 3000) != 0) abort();
   g_keep[2] = reinterpret_cast<uintptr_t>(r);

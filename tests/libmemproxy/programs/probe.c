@@ -23,6 +23,9 @@
                   pointers are new), each keeping one 1000-byte block and churning others;
                   then one stop with held=N (more threads than the account has slots,
                   never more than 101 at a time)
+   thread-crowd   300 threads alive at once (more than the account has slots), each
+                  churning blocks and keeping one 1000-byte block as in thread-waves;
+                  then one stop with held=N
    heap-fork      holds 4 MB in 1000-byte blocks, forks; the child holds 8 MB more, prints
                   child=PID held=N (what it allocated since the fork) and stops itself; the
                   parent, once the child stopped, prints parent held=N and stops itself
@@ -451,6 +454,26 @@ static int thread_waves(void) {
   return 0;
 }
 
+enum { kCrowdThreads = 300 };
+
+static int thread_crowd(void) {
+  pthread_t threads[kCrowdThreads];
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);  /* 300 default stacks would crowd a 32-bit address space */
+  pthread_barrier_init(&wave_barrier, NULL, kCrowdThreads);
+  for (size_t t = 0; t < kCrowdThreads; ++t) {
+    if (pthread_create(&threads[t], &attr, wave_thread, (void *)(uintptr_t)t) != 0) return 1;
+  }
+  pthread_attr_destroy(&attr);
+  for (size_t t = 0; t < kCrowdThreads; ++t) pthread_join(threads[t], NULL);
+  pthread_barrier_destroy(&wave_barrier);
+  size_t held = 0;
+  for (size_t i = 0; i < kCrowdThreads; ++i) held += malloc_usable_size(wave_blocks[i]);
+  held_and_stop(held);
+  return 0;
+}
+
 extern char **environ;
 static int env(void) {
   int n = 0;
@@ -608,6 +631,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "heap-threads")) return heap_threads();
   if (!strcmp(mode, "heap-churn")) return heap_churn();
   if (!strcmp(mode, "thread-waves")) return thread_waves();
+  if (!strcmp(mode, "thread-crowd")) return thread_crowd();
   if (!strcmp(mode, "heap-fork")) return heap_fork();
   if (!strcmp(mode, "trace-fork")) return trace_fork();
   if (!strcmp(mode, "mmap-threshold")) return mmap_threshold();

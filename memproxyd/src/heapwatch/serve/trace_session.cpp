@@ -4,9 +4,9 @@
 
 namespace memproxy::heapwatch {
 
-TraceSession::TraceSession(boost::asio::io_context& io, heap::TraceSection& ring, TraceOptions options,
-                           OnRecords on_records, OnEnd on_end)
-    : ring_(ring), options_(options), on_records_(std::move(on_records)), on_end_(std::move(on_end)),
+TraceSession::TraceSession(boost::asio::io_context& io, heap::TraceSection& ring, std::span<heap::Slot> event_slots,
+                           TraceOptions options, OnRecords on_records, OnEnd on_end)
+    : ring_(ring), event_slots_(event_slots), options_(options), on_records_(std::move(on_records)), on_end_(std::move(on_end)),
       timer_(io) {}
 
 TraceSession::~TraceSession() {
@@ -40,7 +40,8 @@ void TraceSession::finish_now() {
 }
 
 void TraceSession::renew_lease() {
-  heap::hold_trace_lease(ring_, std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lease).count());
+  heap::hold_trace_lease(ring_, std::chrono::duration_cast<std::chrono::nanoseconds>(options_.lease).count(),
+                         event_slots_);
 }
 
 void TraceSession::switch_off() { __atomic_store_n(&ring_.on, 0, __ATOMIC_RELEASE); }

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "memproxy/heap_account.h"
@@ -53,9 +54,11 @@ class TraceSession : public std::enable_shared_from_this<TraceSession> {
   using OnRecords = std::function<void(std::vector<heap::TraceRecord>)>;
   using OnEnd = std::function<void(const TraceSummary&)>;
 
-  // `ring` must outlive the session (the caller keeps the account mapped).
-  TraceSession(boost::asio::io_context& io, heap::TraceSection& ring, TraceOptions options, OnRecords on_records,
-               OnEnd on_end);
+  // `ring` and `event_slots` (MappedAccount::event_slots: whose events the
+  // lease forces, heap::hold_trace_lease) must outlive the session (the
+  // caller keeps the account mapped).
+  TraceSession(boost::asio::io_context& io, heap::TraceSection& ring, std::span<heap::Slot> event_slots,
+               TraceOptions options, OnRecords on_records, OnEnd on_end);
   ~TraceSession();
   TraceSession(const TraceSession&) = delete;
   TraceSession& operator=(const TraceSession&) = delete;
@@ -78,6 +81,7 @@ class TraceSession : public std::enable_shared_from_this<TraceSession> {
   void renew_lease();
 
   heap::TraceSection& ring_;
+  std::span<heap::Slot> event_slots_;
   TraceOptions options_;
   OnRecords on_records_;
   OnEnd on_end_;

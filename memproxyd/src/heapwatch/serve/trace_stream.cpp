@@ -26,7 +26,7 @@ void TraceStream::start() {
   options.drain_interval = limits_.drain_interval;
   std::weak_ptr<TraceStream> self = weak_from_this();
   session_ = std::make_shared<TraceSession>(
-      io_, *target_.ring, options,
+      io_, *target_.ring, target_.event_slots, options,
       [self](std::vector<heap::TraceRecord> records) {
         if (auto s = self.lock()) s->on_records(std::move(records));
       },

@@ -28,6 +28,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ namespace memproxy::heapwatch {
 struct TraceTarget {
   WatchedProcess process;
   heap::TraceSection* ring = nullptr;
+  std::span<heap::Slot> event_slots;  // MappedAccount::event_slots
 };
 
 // The symbol service's call (SymbolService::symbolize): one location per
