@@ -89,6 +89,69 @@ bool read_in_process(int pid, const uint64_t address[2], uint64_t now[2]) {
   return true;
 }
 
+// The backend counters of every slot that follows them, read in the
+// process with one process_vm_readv before the slots are summed: one
+// system call a reading, not one a thread. A slot's reading is used only
+// if the slot, when it is summed, still has the detaching count (which a
+// thread's exit changes, and so a new thread's attach to the slot after it)
+// and the addresses it had here; else the slot is read by itself, as are
+// the slots after the first address the process could not read.
+class CounterReadings {
+  static_assert(2 * kSlotCount <= 1024, "every slot's two counters fit one process_vm_readv (Linux's IOV_MAX)");
+
+ public:
+  CounterReadings(const ResidentPages& pages, const Slot* slots, uint32_t count, uint32_t version, int pid)
+      : readings_(pid > 0 && version >= 3 ? count : 0) {
+    std::vector<iovec> local, remote;
+    for (uint32_t i = 0; i < readings_.size(); ++i) {
+      Reading& r = readings_[i];
+      const Slot& s = slots[i];
+      if (load(pages, &s.owner) == 0) continue;
+      r.detaching = load(pages, &s.detaching);
+      __atomic_thread_fence(__ATOMIC_ACQUIRE);
+      r.address[0] = load(pages, &s.backend_counter[0]);
+      r.address[1] = load(pages, &s.backend_counter[1]);
+      if (r.detaching % 2 != 0 || r.address[0] == 0) continue;
+      for (int k = 0; k < 2; ++k) {
+        local.push_back({&r.now[k], sizeof r.now[k]});
+        remote.push_back({reinterpret_cast<void*>(static_cast<uintptr_t>(r.address[k])), sizeof r.now[k]});
+      }
+      r.wanted = true;
+    }
+    if (local.empty()) return;
+    const ssize_t got = ::process_vm_readv(pid, local.data(), local.size(), remote.data(), remote.size(), 0);
+    // Whole words, in order, up to the first the process could not give.
+    size_t words = got > 0 ? static_cast<size_t>(got) / sizeof(uint64_t) : 0;
+    for (Reading& r : readings_) {
+      if (!r.wanted) continue;
+      if (words < 2) break;
+      r.read = true;
+      words -= 2;
+    }
+  }
+
+  // Slot i's counters as read above, if it still has `detaching` and
+  // `address`.
+  bool of(uint32_t i, uint32_t detaching, const uint64_t address[2], uint64_t now[2]) const {
+    if (i >= readings_.size()) return false;
+    const Reading& r = readings_[i];
+    if (!r.read || r.detaching != detaching || r.address[0] != address[0] || r.address[1] != address[1]) return false;
+    now[0] = r.now[0];
+    now[1] = r.now[1];
+    return true;
+  }
+
+ private:
+  struct Reading {
+    uint32_t detaching = 0;
+    uint64_t address[2] = {0, 0};
+    uint64_t now[2] = {0, 0};
+    bool wanted = false;
+    bool read = false;
+  };
+  std::vector<Reading> readings_;
+};
+
 // What one slot counts. Format 3: a slot that follows the backend's
 // counters adds what they gained since it attached (seen - base, 0 when a
 // process says less), read as one with the byte counts: a slot whose
@@ -103,7 +166,9 @@ struct SlotCounts {
   uint64_t bytes_freed = 0;
 };
 
-SlotCounts read_slot(const ResidentPages& pages, const Slot& s, uint32_t version, int pid) {
+// `read`: the slot's counters if CounterReadings has them (`index` in it).
+SlotCounts read_slot(const ResidentPages& pages, const Slot& s, uint32_t version, int pid,
+                     const CounterReadings* read = nullptr, uint32_t index = 0) {
   SlotCounts c;
   for (uint32_t i = 0; i < kCounters; ++i) c.calls[i] = load(pages, &s.calls[i]);
   for (int attempt = 0; attempt < 4; ++attempt) {
@@ -117,7 +182,8 @@ SlotCounts read_slot(const ResidentPages& pages, const Slot& s, uint32_t version
       uint64_t* counts[2] = {&c.bytes_allocated, &c.bytes_freed};
       uint64_t seen[2] = {load(pages, &s.backend_seen[0]), load(pages, &s.backend_seen[1])};
       uint64_t now[2];
-      if (read_in_process(pid, address, now)) {
+      if ((attempt == 0 && read != nullptr && read->of(index, before, address, now)) ||
+          read_in_process(pid, address, now)) {
         for (int i = 0; i < 2; ++i) seen[i] = std::max(seen[i], now[i]);
       }
       for (int i = 0; i < 2; ++i) {
@@ -131,8 +197,9 @@ SlotCounts read_slot(const ResidentPages& pages, const Slot& s, uint32_t version
   return c;
 }
 
-void add_slot(const ResidentPages& pages, const Slot& s, uint32_t version, int pid, Totals* t) {
-  const SlotCounts c = read_slot(pages, s, version, pid);
+void add_slot(const ResidentPages& pages, const Slot& s, uint32_t version, int pid, Totals* t,
+              const CounterReadings* read = nullptr, uint32_t index = 0) {
+  const SlotCounts c = read_slot(pages, s, version, pid, read, index);
   for (uint32_t i = 0; i < kCounters; ++i) t->calls[i] = saturating_add(t->calls[i], c.calls[i]);
   t->bytes_allocated = saturating_add(t->bytes_allocated, c.bytes_allocated);
   t->bytes_freed = saturating_add(t->bytes_freed, c.bytes_freed);
@@ -164,13 +231,16 @@ Totals read_totals(const void* region, int pid) {
   const auto* h = static_cast<const Header*>(region);
   const auto* slots = reinterpret_cast<const Slot*>(static_cast<const unsigned char*>(region) + sizeof(Header));
   Totals t;
-  const uint32_t count = h->slot_count;  // checked by check_region, read once
+  // What check_region matched: the header's word may have changed since,
+  // and the region holds no more.
+  const uint32_t count = kSlotCount;
   const uint32_t version = __atomic_load_n(&h->format_version, __ATOMIC_RELAXED);  // the process may change it: it lies only about itself
   const ResidentPages pages(region, sizeof(Header) + static_cast<size_t>(count) * sizeof(Slot));
+  const CounterReadings read(pages, slots, count, version, pid);
   for (uint32_t i = 0; i < count; ++i) {
     if (load(pages, &slots[i].owner) == 0) continue;
     ++t.threads;
-    add_slot(pages, slots[i], version, pid, &t);
+    add_slot(pages, slots[i], version, pid, &t, &read, i);
   }
   add_slot(pages, h->overflow, version, pid, &t);
   t.overflow_calls = load(&h->overflow_calls);

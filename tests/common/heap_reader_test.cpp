@@ -106,6 +106,19 @@ heap::Totals totals_of(const heap::Slot& slot, uint32_t version = heap::kFormatV
   return account ? account.totals(pid) : heap::Totals{};
 }
 
+// An account whose slot 0 is `slot`, mapped as the daemon maps it (the
+// slots writable, as the process writes them); `kept`, when given, a
+// second descriptor of it, for its allocated blocks.
+heap::MappedAccount account_with(const heap::Slot& slot, int* kept = nullptr) {
+  int fd = account_fd(heap::kSlotCount, 0, 0, &slot);
+  EXPECT_GE(fd, 0);
+  if (kept != nullptr) *kept = ::dup(fd);
+  std::string why;
+  heap::MappedAccount account = heap::MappedAccount::from_fd(fd, &why);
+  EXPECT_TRUE(account) << why;
+  return account;
+}
+
 // A thread that follows jemalloc's counters: 100 bytes counted by sizes
 // before it attached, then the counters gained 5000 and 1000 bytes.
 heap::Slot following_slot() {
@@ -176,6 +189,34 @@ TEST(HeapReader, BackendCountersAreReadInTheProcessTheReaderNames) {
   ::waitpid(child, nullptr, 0);
 }
 
+// The reader reads every thread's counters in one go, and a slot whose
+// counters the process cannot give does not cost the slots after it
+// theirs: those are read by themselves. Three threads here, the middle
+// one's addresses unmapped: the first and the last count what their
+// counters say now, the middle one what its thread last saw.
+TEST(HeapReader, EveryThreadsCountersAreReadAndAnUnreadableOneCostsTheOthersNothing) {
+  static uint64_t first[2] = {1'007'000, 2'003'000};
+  static uint64_t last[2] = {1'050'000, 2'010'000};
+  heap::Slot slot = following_slot();
+  slot.backend_counter[0] = reinterpret_cast<uintptr_t>(&first[0]);
+  slot.backend_counter[1] = reinterpret_cast<uintptr_t>(&first[1]);
+  heap::MappedAccount account = account_with(slot);
+  ASSERT_TRUE(account);
+  std::span<heap::Slot> slots = account.event_slots();
+  ASSERT_EQ(slots.size(), heap::kSlotCount);
+  slots[1] = slots[0];
+  slots[1].backend_counter[0] = 8;
+  slots[1].backend_counter[1] = 16;
+  slots[2] = slots[0];
+  slots[2].backend_counter[0] = reinterpret_cast<uintptr_t>(&last[0]);
+  slots[2].backend_counter[1] = reinterpret_cast<uintptr_t>(&last[1]);
+  const heap::Totals t = account.totals(::getpid());
+  EXPECT_EQ(t.threads, 3u);
+  // 100 counted by sizes in each; then 7,000, 5,000 (seen) and 50,000.
+  EXPECT_EQ(t.bytes_allocated, 300u + 7'000 + 5'000 + 50'000);
+  EXPECT_EQ(t.bytes_freed, 3'000u + 1'000 + 10'000);
+}
+
 // A process started before the daemon's upgrade wrote format 2, whose
 // byte counts already held its backend's bytes.
 TEST(HeapReader, AFormatTwoAccountIsReadAsItWasWritten) {
@@ -207,13 +248,10 @@ TEST(HeapReader, SwitchingTheRingOnForcesTheEventsOfThreadsFollowingCounters) {
   following.event_span = 262'144;
   following.until_sample = 400'000;
   following.until_free_event = 2'262'144;
-  int fd = account_fd(heap::kSlotCount, 0, 0, &following);
-  ASSERT_GE(fd, 0);
-  const int kept = ::dup(fd);
+  int kept = -1;
+  heap::MappedAccount account = account_with(following, &kept);
+  ASSERT_TRUE(account);
   ASSERT_GE(kept, 0);
-  std::string why;
-  heap::MappedAccount account = heap::MappedAccount::from_fd(fd, &why);
-  ASSERT_TRUE(account) << why;
   std::span<heap::Slot> slots = account.event_slots();
   ASSERT_EQ(slots.size(), heap::kSlotCount);
   heap::Slot& by_sizes = slots[1];  // on slot 0's page
@@ -243,6 +281,7 @@ TEST(HeapReader, SwitchingTheRingOnForcesTheEventsOfThreadsFollowingCounters) {
 
   int old = account_fd(heap::kSlotCount, 0, 0, &following, heap::kForcedEventsFormatVersion - 1);
   ASSERT_GE(old, 0);
+  std::string why;
   heap::MappedAccount old_account = heap::MappedAccount::from_fd(old, &why);
   ASSERT_TRUE(old_account) << why;
   EXPECT_TRUE(old_account.event_slots().empty());
@@ -260,6 +299,32 @@ TEST(HeapReader, ALyingSlotIsReadWithoutWrappingOrWaiting) {
   EXPECT_EQ(t.bytes_allocated, 100u);
   EXPECT_EQ(t.bytes_freed, UINT64_MAX);
   EXPECT_EQ(t.live_bytes, 0u);
+}
+
+// The process writes its header after the reader checked it: a slot count
+// raised to the most any account may have is not followed past the region
+// the reader mapped (the reader would fault), nor a format changed to one
+// the reader cannot read, nor a lying one.
+TEST(HeapReader, AHeaderRewrittenAfterTheCheckIsReadAsChecked) {
+  int fd = account_fd(heap::kSlotCount, 3, 4096);
+  ASSERT_GE(fd, 0);
+  std::string why;
+  heap::MappedAccount account = heap::MappedAccount::from_fd(fd, &why);
+  ASSERT_TRUE(account) << why;
+  auto& header = const_cast<heap::Header&>(account.header());
+  header.slot_count = heap::kMaxSlotCount;
+  header.header_size = 0;
+  header.samples_offset = 0;
+  header.trace_offset = UINT32_MAX;
+  const heap::Totals t = account.totals(::getpid());
+  EXPECT_EQ(t.threads, 1u);
+  EXPECT_EQ(t.bytes_allocated, 4096u);
+  EXPECT_EQ(account.event_slots().size(), heap::kSlotCount);
+  const auto* base = static_cast<const unsigned char*>(account.data());
+  EXPECT_EQ(reinterpret_cast<const unsigned char*>(&account.trace()), base + heap::trace_offset_for(heap::kSlotCount));
+  EXPECT_EQ(reinterpret_cast<const unsigned char*>(&account.samples()),
+            base + heap::samples_offset_for(heap::kSlotCount));
+  EXPECT_TRUE(heap::read_samples(account.samples()).empty());
 }
 
 }  // namespace

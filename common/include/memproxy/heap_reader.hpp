@@ -121,14 +121,17 @@ class MappedAccount {
   const void* data() const { return data_; }
   size_t size() const { return size_; }
   Totals totals(int pid = 0) const { return read_totals(data_, pid); }
-  // The sections, at the offsets check_region() verified.
+  // The sections, at the offsets check_region() verified: those of
+  // kSlotCount slots, never the header's words again, which the process
+  // may have rewritten since (it could point the reader anywhere).
   const Header& header() const { return *static_cast<const Header*>(data_); }
   const SampleSection& samples() const {
-    return *reinterpret_cast<const SampleSection*>(static_cast<const unsigned char*>(data_) + header().samples_offset);
+    return *reinterpret_cast<const SampleSection*>(static_cast<const unsigned char*>(data_) +
+                                                   samples_offset_for(kSlotCount));
   }
   // The trace ring, whose on/min_size/tail words the daemon writes.
   TraceSection& trace() const {
-    return *reinterpret_cast<TraceSection*>(static_cast<unsigned char*>(data_) + header().trace_offset);
+    return *reinterpret_cast<TraceSection*>(static_cast<unsigned char*>(data_) + trace_offset_for(kSlotCount));
   }
   // The slots whose events a reader switching the trace ring on forces
   // (hold_trace_lease): all of them where the account's format has the
