@@ -126,9 +126,9 @@ MP_RARE void free_event_by_counters(heap::Slot* s, uint64_t now) {
 // a common path that found its allocation event due, `counted_down`: its
 // bytes asked are already counted down): stores what the allocated
 // counter says now, if the call can move it (what a reader that cannot
-// read the counters in the process counts; the deallocated one is stored at
-// free events), and runs the events due; with the ring on, makes the thread's next call
-// an event too (the caller traces this one).
+// read the counters in the process counts; the deallocated one is stored
+// at free events), and runs the events due; with the ring on, makes the
+// thread's next call an event too (the caller traces this one).
 template <account::Moves moves>
 MP_CALL_STEP void by_counters(heap::Slot* s, Counter c, void* block, uint64_t asked, bool counted_down) {
   account::bump(&s->calls[c], 1);

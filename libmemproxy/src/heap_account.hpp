@@ -188,10 +188,10 @@ inline int64_t freed_since_event(const heap::Slot* s) {
 // counters through two words (heap_account.h): the allocated counter's
 // value at the thread's last allocation event (unbatched) and the
 // deallocated counter's at its last free event (backend_seen[1], which is
-// stored only then). What a counter gained since is not yet in the batch. Allocation events are
-// counted down in the bytes asked for (until_event, event_span, as by block
-// sizes), so an allocation's common path tests them before the backend's
-// call; a free's compares the deallocated counter as it stood before its
+// stored only then). What a counter gained since is not yet in the batch.
+// Allocation events are counted down in the bytes asked for (until_event,
+// event_span, as by block sizes), so an allocation's common path tests them
+// before the backend's call; a free's compares the deallocated counter as it stood before its
 // call with the value at which its next event is due (until_free_event,
 // kBatchBytes after the last one), so its event comes one free late.
 // Neither path has anything to do after the backend's call, which it makes

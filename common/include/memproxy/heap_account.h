@@ -24,11 +24,11 @@
 //   last saw them (backend_seen - backend_base; it stores the allocated
 //   one at its events and its calls on the full path, the deallocated one
 //   at its free events, so they may lack what it did since: under
-//   kBatchBytes asked for, and under kBatchBytes freed and one block); peak_bytes is kept from batched
-//   updates of live_batched (each thread adds what it allocated at its
-//   allocation events, at most kBatchBytes apart, and the balance of its
-//   other calls once it exceeds kBatchBytes), so it is exact to within
-//   threads x 2 x kBatchBytes.
+//   kBatchBytes asked for, and under kBatchBytes freed and one block);
+//   peak_bytes is kept from batched updates of live_batched (each thread
+//   adds what it allocated at its allocation events, at most kBatchBytes
+//   apart, and the balance of its other calls once it exceeds
+//   kBatchBytes), so it is exact to within threads x 2 x kBatchBytes.
 // - The reader trusts nothing here: a hostile process may write anything,
 //   and can only lie about itself. Every count is read as an untrusted
 //   number, slot_count and the region's size are checked against the
