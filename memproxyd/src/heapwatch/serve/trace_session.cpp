@@ -6,12 +6,8 @@ namespace memproxy::heapwatch {
 
 TraceSession::TraceSession(boost::asio::io_context& io, heap::TraceSection& ring, std::span<heap::Slot> event_slots,
                            TraceOptions options, OnRecords on_records, OnEnd on_end)
-    : ring_(ring),
-      event_slots_(event_slots),
-      options_(options),
-      on_records_(std::move(on_records)),
-      on_end_(std::move(on_end)),
-      timer_(io) {}
+    : ring_(ring), event_slots_(event_slots), options_(options),
+      on_records_(std::move(on_records)), on_end_(std::move(on_end)), timer_(io) {}
 
 TraceSession::~TraceSession() {
   if (state_ == State::tracing || state_ == State::closing) switch_off();
