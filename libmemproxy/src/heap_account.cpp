@@ -33,8 +33,13 @@ pthread_key_t g_exit_key MP_STATE;
 bool g_exit_key_made MP_STATE = false;
 char g_socket_path[108] MP_STATE = "";
 
-// The common paths' words of this thread (t_inline, t_free_slot) say it
-// takes none of them.
+// The common paths' words of this thread (t_inline, t_free_slot), set
+// together: it takes them with slot `s` (by backend counters, once
+// attached), or none of them.
+void take_common_paths(heap::Slot* s) {
+  t_inline = s;
+  t_free_slot = s;
+}
 void leave_common_paths() {
   t_inline = nullptr;
   t_free_slot = &g_free_gate;
@@ -406,8 +411,7 @@ __attribute__((noinline)) void attach() {
   if (s == g_account.overflow) return;
   // A signal handler's call may have attached the slot meanwhile.
   if (__atomic_load_n(&s->backend_counter[0], __ATOMIC_RELAXED) != 0) {
-    t_inline = s;
-    t_free_slot = s;
+    take_common_paths(s);
     return;
   }
   // While the slot's words change meaning, a signal handler's call counts
@@ -434,8 +438,7 @@ __attribute__((noinline)) void attach() {
     __atomic_store_n(&s->backend_counter[i], static_cast<uint64_t>(counter), __ATOMIC_RELEASE);
   }
   t_slot = s;
-  t_inline = s;
-  t_free_slot = s;
+  take_common_paths(s);
 }
 
 heap::Slot* enter_thread() {

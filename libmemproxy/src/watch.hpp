@@ -46,18 +46,28 @@ MP_CALL_STEP bool quiet_allocation(heap::Slot* s, uint64_t bytes) {
   return true;
 }
 
-// Subtracts `bytes` from a word only this thread writes; true while it
-// stays above 0. On x86-64 one subtraction from memory whose flags are the
-// test, which a signal handler cannot split.
+// How count_down compares the word with the bytes it subtracts.
+enum class Compare { kSigned, kUnsigned };
+
+// Subtracts `bytes` from a word only this thread writes; true while the
+// word was above them (compared as `compare` says), so that it stays above
+// 0. On x86-64 one subtraction from memory whose flags are the test, which
+// a signal handler cannot split.
+template <Compare compare = Compare::kSigned>
 MP_CALL_STEP bool count_down(int64_t* word, uint64_t bytes) {
 #if defined(__x86_64__)
-  bool positive;
-  __asm__ volatile("subq %2, %0" : "+m"(*word), "=@ccg"(positive) : "er"(bytes));
-  return positive;
+  bool above;
+  if constexpr (compare == Compare::kSigned) {
+    __asm__ volatile("subq %2, %0" : "+m"(*word), "=@ccg"(above) : "er"(bytes));
+  } else {
+    __asm__ volatile("subq %2, %0" : "+m"(*word), "=@cca"(above) : "er"(bytes));
+  }
+  return above;
 #else
-  int64_t left = __atomic_load_n(word, __ATOMIC_RELAXED) - static_cast<int64_t>(bytes);
-  __atomic_store_n(word, left, __ATOMIC_RELAXED);
-  return left > 0;
+  const int64_t before = __atomic_load_n(word, __ATOMIC_RELAXED);
+  __atomic_store_n(word, static_cast<int64_t>(static_cast<uint64_t>(before) - bytes), __ATOMIC_RELAXED);
+  if constexpr (compare == Compare::kSigned) return before > static_cast<int64_t>(bytes);
+  return static_cast<uint64_t>(before) > bytes;
 #endif
 }
 
@@ -77,15 +87,7 @@ MP_CALL_STEP bool before_event(heap::Slot* s, uint64_t bytes) { return count_dow
 // every call an event, and a request of 2^63 bytes or more (which fails)
 // is one too, rather than throwing the countdown far ahead.
 MP_CALL_STEP bool before_asked_event(heap::Slot* s, uint64_t asked) {
-#if defined(__x86_64__)
-  bool above;
-  __asm__ volatile("subq %2, %0" : "+m"(s->until_event), "=@cca"(above) : "er"(asked));
-  return above;
-#else
-  const uint64_t left = static_cast<uint64_t>(__atomic_load_n(&s->until_event, __ATOMIC_RELAXED));
-  __atomic_store_n(&s->until_event, static_cast<int64_t>(left - asked), __ATOMIC_RELAXED);
-  return left > asked;
-#endif
+  return count_down<Compare::kUnsigned>(&s->until_event, asked);
 }
 
 // A free of `bytes` on a counting slot's common path: counts them down to
