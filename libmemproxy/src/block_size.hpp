@@ -52,7 +52,20 @@ inline constexpr uintptr_t kFlagsField = 14;
 inline constexpr uint8_t kHasAligned = 2;
 inline constexpr uintptr_t kBlockSizeField = 28;
 inline constexpr uint32_t kHugeBlockSize = 0x80000000u;
+// A request of up to kSmallMax bytes (malloc, calloc) is served from a page
+// of its size class, a bin of whole words, whose block size is the
+// class's: a function of the request's words, (n + 7) / 8.
+inline constexpr size_t kSmallMax = 1024;
+inline constexpr size_t kSmallClasses = kSmallMax / 8 + 1;
 }  // namespace mimalloc
+
+// The block size of each small request's class, by its words: filled at
+// the decision from mimalloc's own mi_good_size and checked against the
+// blocks it hands out (mimalloc_pages_readable), so that an allocation is
+// sized before its call, in one load.
+extern uint16_t g_mimalloc_small_class[mimalloc::kSmallClasses] MP_STATE;
+
+MP_CALL_STEP size_t mimalloc_small_class(size_t n) { return g_mimalloc_small_class[(n + 7) >> 3]; }
 
 MP_CALL_STEP bool mimalloc_page(const void* p, size_t* bytes) {
   using namespace mimalloc;
@@ -73,8 +86,11 @@ MP_CALL_STEP bool mimalloc_page(const void* p, size_t* bytes) {
 // glibc may tag memory (aarch64 MTE), and the word before a block is then
 // not the program's to read.
 bool glibc_chunks_readable(const Allocator& a);
-// `version` is the backend's mi_version (null when it has none).
-bool mimalloc_pages_readable(const Allocator& a, int (*version)());
+// `version` is the backend's mi_version and `good_size` its mi_good_size
+// (null when it has none); true when both the pages and the small classes
+// (g_mimalloc_small_class, filled here) give what a.malloc_usable_size
+// gives.
+bool mimalloc_pages_readable(const Allocator& a, int (*version)(), size_t (*good_size)(size_t));
 
 // Asks a.malloc_usable_size once, at the decision, before the counting
 // slots are installed: a backend may build what its size query needs on

@@ -1,6 +1,7 @@
 #include "counting.hpp"
 
 #include "block_size.hpp"
+#include "cxx_semantics.hpp"
 #include "glibc_semantics.hpp"
 #include "heap_account.hpp"
 #include "memproxy/allocator_family.hpp"
@@ -523,6 +524,90 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
   MP_COUNT_##kind(family::k_##slot, MP_CXX_COUNTER_##kind, slot, ret, params, args)
 #include "memproxy/allocator_family.def"
 
+// By mimalloc's small classes (block_size::mimalloc_small_class): an
+// allocation of up to kSmallMax bytes is sized from the size asked and
+// counted before its call, so that nothing but the result's test is left
+// after it. A larger one, the thread's calls before it attaches and those
+// that begin with the ring on take the slot's other paths (count_*). The
+// operators take this way only over the backend's malloc (their targets
+// new_over_c and new_nothrow, which call it first), so that a refusal is
+// seen before their new_handler loop runs, which may throw: then their
+// full path retries.
+
+// A small allocation the backend refused, counted as made before its call:
+// its bytes are counted freed too, so that live bytes stay exact and every
+// counter only rises (the call stays counted: it was made). The thread's
+// slot is the one it was counted in: t_inline changes only as the thread
+// attaches or leaves, never within one of its calls.
+MP_RARE void handed_back(size_t bytes) {
+  heap::Slot* s = account::t_inline;
+  if (s == nullptr) return;
+  account::bump(&s->bytes_freed, bytes);
+  if (!watch::before_free_event(s, bytes)) free_event(s);
+}
+
+#define MP_CLASSED(counter, slot, spec, params, args, asked, plain, refused)                        \
+  template <typename... Args>                                                                       \
+  MP_RARE void* classed_refused_##slot([[maybe_unused]] void* ra, size_t bytes, [[maybe_unused]] Args... a) { \
+    handed_back(bytes);                                                                             \
+    refused;                                                                                        \
+  }                                                                                                 \
+  MP_RARE void* classed_event_##slot(void* ra, heap::Slot* s, size_t bytes, MP_EXPAND params) {    \
+    void* r = plain;                                                                                \
+    if (r == nullptr) return classed_refused_##slot(ra, bytes, MP_EXPAND args);                     \
+    return allocation_event(s, r, bytes);                                                           \
+  }                                                                                                 \
+  void* classed_##slot params spec {                                                                \
+    const uint64_t asked_bytes = asked;                                                             \
+    heap::Slot* s = account::t_inline;                                                              \
+    if (__builtin_expect(asked_bytes > block_size::mimalloc::kSmallMax || s == nullptr ||           \
+                             watch::trace_switch() != 0,                                            \
+                         0)) {                                                                      \
+      return count_##slot<kByMimallocPage> args;                                                    \
+    }                                                                                               \
+    const size_t bytes = block_size::mimalloc_small_class(asked_bytes);                             \
+    account::bump(&s->bytes_allocated, bytes);                                                      \
+    account::bump(&s->calls[heap::counter], 1);                                                     \
+    if (__builtin_expect(!watch::before_event(s, bytes), 0)) {                                      \
+      return classed_event_##slot(MP_RA, s, bytes, MP_EXPAND args);                                 \
+    }                                                                                               \
+    void* r = plain;                                                                                \
+    if (__builtin_expect(r == nullptr, 0)) return classed_refused_##slot(MP_RA, bytes, MP_EXPAND args); \
+    return r;                                                                                       \
+  }
+
+MP_CLASSED(kMalloc, malloc, , (size_t n), (n), n, g_targets.malloc(n), return nullptr)
+MP_CLASSED(kCalloc, calloc, , (size_t n, size_t size), (n, size), product(n, size), g_targets.calloc(n, size),
+           return nullptr)
+#if MP_PLATFORM_LIBC_ALIASES
+MP_CLASSED(kMalloc, __libc_malloc, , (size_t n), (n), n, g_targets.__libc_malloc(n), return nullptr)
+MP_CLASSED(kCalloc, __libc_calloc, , (size_t n, size_t size), (n, size), product(n, size),
+           g_targets.__libc_calloc(n, size), return nullptr)
+#endif
+MP_CLASSED(kNew, op_new, , (size_t n), (n), n, g_chosen.malloc(n), return full_op_new<kByMimallocPage>(ra, a...))
+MP_CLASSED(kNew, op_new_array, , (size_t n), (n), n, g_chosen.malloc(n),
+           return full_op_new_array<kByMimallocPage>(ra, a...))
+MP_CLASSED(kNew, op_new_nothrow, noexcept, (size_t n, const std::nothrow_t& tag), (n, tag), n, g_chosen.malloc(n),
+           return full_op_new_nothrow<kByMimallocPage>(ra, a...))
+MP_CLASSED(kNew, op_new_array_nothrow, noexcept, (size_t n, const std::nothrow_t& tag), (n, tag), n,
+           g_chosen.malloc(n), return full_op_new_array_nothrow<kByMimallocPage>(ra, a...))
+
+void classed_slots(bool count_operators, Dispatch* d) {
+  d->malloc = classed_malloc;
+  d->calloc = classed_calloc;
+#if MP_PLATFORM_LIBC_ALIASES
+  d->__libc_malloc = classed___libc_malloc;
+  d->__libc_calloc = classed___libc_calloc;
+#endif
+  if (!count_operators) return;
+  if (g_targets.op_new == cxx_semantics::new_over_c) d->op_new = classed_op_new;
+  if (g_targets.op_new_array == cxx_semantics::new_over_c) d->op_new_array = classed_op_new_array;
+  if (g_targets.op_new_nothrow == cxx_semantics::new_nothrow) d->op_new_nothrow = classed_op_new_nothrow;
+  if (g_targets.op_new_array_nothrow == cxx_semantics::new_nothrow) {
+    d->op_new_array_nothrow = classed_op_new_array_nothrow;
+  }
+}
+
 // A free slot of a process that has met a deepbound library: libc's
 // blocks go to libc, uncounted (they never were counted); the others to the
 // counting slot `counted`, whose common path then need not ask.
@@ -550,6 +635,7 @@ Dispatch counting_slots(bool count_operators) {
 #define MP_CXX(kind, slot, mangled, declarator, ret, params, args) d.slot = count_##slot<sizing>;
 #include "memproxy/allocator_family.def"
   }
+  if constexpr (sizing == kByMimallocPage) classed_slots(count_operators, &d);
   return d;
 }
 

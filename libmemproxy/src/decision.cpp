@@ -163,7 +163,8 @@ counting::Sizing sizing_of(const backends::Found* custom, bool followed) {
     return block_size::glibc_chunks_readable(g_chosen) ? counting::kByGlibcChunk : counting::kBySizeQuery;
   }
   auto version = reinterpret_cast<int (*)()>(backends::optional_symbol(*custom, "mi_version"));
-  if (block_size::mimalloc_pages_readable(g_chosen, version)) return counting::kByMimallocPage;
+  auto good_size = reinterpret_cast<size_t (*)(size_t)>(backends::optional_symbol(*custom, "mi_good_size"));
+  if (block_size::mimalloc_pages_readable(g_chosen, version, good_size)) return counting::kByMimallocPage;
   block_size::prepare_size_query(g_chosen);
   return counting::kBySizeQuery;
 }

@@ -347,8 +347,9 @@ TEST_P(HeapAccount, AnUnmonitoredProcessHasNone) {
 INSTANTIATE_TEST_SUITE_P(Both, HeapAccount, testing::ValuesIn(arches()), arch_name);
 
 // Blocks of every kind (small to huge, aligned by each aligned call,
-// zeroed, resized): the account holds what the program holds and, when it
-// frees them all, loses exactly the usable bytes the program freed, under
+// zeroed, resized, and one of every size up to 1040 bytes by malloc and by
+// calloc): the account gains exactly the usable bytes the program holds
+// and, when it frees them all, loses exactly the usable bytes it freed, under
 // each backend ("system": the system allocator of a process preloading
 // jemalloc). The debug line says how the process learns block sizes: on
 // glibc and mimalloc 2.0.9 it reads them in place (the decision's check on
@@ -393,21 +394,61 @@ void EveryBlockKind::expect_counted_exactly(const std::string& table, bool deep)
   std::vector<std::string> argv{a().probe, "heap-kinds"};
   if (deep) argv.push_back(a().deeplib);
   Process p(argv, env_with(a().lib + ":" + a().path(backend(system() ? "jemalloc" : name())), table));
+  uint64_t live_before = 0;
   uint64_t live_holding = 0;
   uint64_t held_before = 0;
-  for (int stop = 0; stop < 2; ++stop) {
+  for (int stop = 0; stop < 3; ++stop) {
     std::string line;
     memproxy::heap::Totals t;
     ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
     const uint64_t held = held_of(line);
     const uint64_t live = t.live_bytes;
     if (stop == 0) {
+      live_before = live;
+    } else if (stop == 1) {
       EXPECT_GE(live, held);
       EXPECT_LE(live, held + held / 100 + 128 * 1024);
+      EXPECT_EQ(live - live_before, held) << "the usable bytes the blocks added";
       live_holding = live;
       held_before = held;
     } else {
       EXPECT_EQ(live_holding - live, held_before) << "the usable bytes the frees took away";
+    }
+    p.resume();
+  }
+  auto outcome = p.finish();
+  EXPECT_TRUE(outcome.ok()) << outcome.describe();
+  EXPECT_NE(outcome.err.find(said()), std::string::npos) << outcome.err;
+}
+
+// Requests the backend refuses (the address space lowered under the
+// program) count no live bytes, and a throwing operator new that succeeds
+// after a refusal, once its new_handler freed a block, counts its block
+// once: the live bytes the program gains are exactly the usable bytes it
+// holds, and freeing them takes all of them away. Under mimalloc 2.0.9
+// small requests are counted before their call, from their size class, so
+// a refusal has to be given back.
+class RefusedRequests : public EveryBlockKind {};
+
+TEST_P(RefusedRequests, CountNoLiveBytes) {
+  const std::string monitored = "[monitor]\nmp-probe-cxx\nmp-probe-cxx32\n";
+  const std::string table =
+      make_table(dir, system() ? "[exclude]\nmp-probe-cxx\nmp-probe-cxx32\n" + monitored : monitored);
+  Process p({a().probe_cxx, "refused"},
+            env_with(a().lib + ":" + a().path(backend(system() ? "jemalloc" : name())), table));
+  uint64_t before = 0;
+  for (int stop = 0; stop < 3; ++stop) {
+    std::string line;
+    memproxy::heap::Totals t;
+    ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
+    if (stop == 0) {
+      before = t.live_bytes;
+    } else if (stop == 1) {
+      EXPECT_NE(line.find(" refused=64 "), std::string::npos) << line;
+      EXPECT_NE(line.find(" handler_calls=1"), std::string::npos) << line;
+      EXPECT_EQ(t.live_bytes - before, held_of(line)) << line;
+    } else {
+      EXPECT_EQ(t.live_bytes, before) << "what freeing every block left";
     }
     p.resume();
   }
@@ -422,11 +463,16 @@ std::vector<std::string> block_kind_backends() {
   return names;
 }
 
+std::string block_kind_case_name(const testing::TestParamInfo<BlockKindsCase>& info) {
+  return "bits" + std::get<0>(info.param).name + "_" + std::get<1>(info.param);
+}
+
 INSTANTIATE_TEST_SUITE_P(Every, EveryBlockKind,
                          testing::Combine(testing::ValuesIn(arches()), testing::ValuesIn(block_kind_backends())),
-                         [](const testing::TestParamInfo<BlockKindsCase>& info) {
-                           return "bits" + std::get<0>(info.param).name + "_" + std::get<1>(info.param);
-                         });
+                         block_kind_case_name);
+INSTANTIATE_TEST_SUITE_P(Every, RefusedRequests,
+                         testing::Combine(testing::ValuesIn(arches()), testing::ValuesIn(block_kind_backends())),
+                         block_kind_case_name);
 
 }  // namespace
 }  // namespace mptest

@@ -237,11 +237,13 @@ static int heap(size_t total, size_t block) {
 
 /* Blocks of every kind an allocator hands out: small to huge (an mmapped
    chunk, a huge page), aligned from 16 bytes to 64 KiB by each aligned
-   call, zeroed, and resized up and down. Stops holding them (what
-   malloc_usable_size says they hold), then again after freeing them all:
-   between the stops the program frees exactly that many usable bytes.
-   With `lib`, first loads it with RTLD_DEEPBIND and frees one of its
-   blocks (libc's), as a program does with a deepbound library's strings. */
+   call, zeroed, and resized up and down, and a block of every size up to
+   1040 bytes by malloc and by calloc. Stops before making them (held=0),
+   holding them (what malloc_usable_size says they hold), then again after
+   freeing them all: between the stops the program gains, then frees,
+   exactly that many usable bytes. With `lib`, first loads it with
+   RTLD_DEEPBIND and frees one of its blocks (libc's), as a program does
+   with a deepbound library's strings. */
 static int heap_kinds(const char *lib) {
   if (lib != NULL) {
     void *h = dlopen(lib, RTLD_NOW | RTLD_DEEPBIND);
@@ -249,6 +251,7 @@ static int heap_kinds(const char *lib) {
     if (dup == NULL) return 4;
     free(dup("deepbound"));
   }
+  held_and_stop(0);
   static const size_t sizes[] = {1, 8, 24, 100, 1000, 5000, 40000, 200000, 1u << 20, 20u << 20};
   static const size_t alignments[] = {16, 32, 64, 256, 4096, 65536};
   static const size_t aligned_sizes[] = {24, 3000, 100000};
@@ -275,13 +278,24 @@ static int heap_kinds(const char *lib) {
   grown = realloc(grown, 200000);
   blocks[n++] = realloc(grown, 50);
   blocks[n++] = realloc(NULL, 700);
+  enum { kSmallSizes = 1041 };
+  static void *small[2 * kSmallSizes];
+  for (size_t i = 0; i < kSmallSizes; ++i) {
+    small[2 * i] = malloc(i);
+    small[2 * i + 1] = calloc(i % 2 ? 1 : i, i % 2 ? i : 1);
+  }
   size_t held = 0;
   for (size_t i = 0; i < n; ++i) {
     if (blocks[i] == NULL) return 3;
     memset(blocks[i], 1, 8);
     held += malloc_usable_size(blocks[i]);
   }
+  for (size_t i = 0; i < 2 * kSmallSizes; ++i) {
+    if (small[i] == NULL && i >= 2) return 3; /* malloc(0) and calloc(0, 1) may give none */
+    held += small[i] != NULL ? malloc_usable_size(small[i]) : 0;
+  }
   held_and_stop(held);
+  for (size_t i = 0; i < 2 * kSmallSizes; ++i) free(small[i]);
   /* Every third block goes by realloc(p, 0), which frees p (glibc's
      semantics, which memproxy gives every backend) and returns NULL. */
   for (size_t i = 0; i < n; ++i) {

@@ -3,6 +3,17 @@
 //   newhandler  the std::new_handler loop and std::bad_alloc through libmemproxy's operator new
 //   abi         every operator's result, normalised, to compare across backends: alignment
 //               of every aligned form for 16..4096 and sizes around each alignment
+//   refused     small blocks through malloc, calloc and the nothrow operators until the
+//               address space (RLIMIT_AS, lowered) refuses 64 of them, then more 100-byte
+//               ones until one is refused, then a throwing operator new of 100 bytes whose
+//               new_handler gives the address space back (so it succeeds after a refusal);
+//               stops itself (SIGSTOP) before (held=0) and after (held=N, the
+//               usable bytes held, refused=N, handler_calls=N), frees every block and
+//               stops again (held=0)
+#include <sys/resource.h>
+#include <malloc.h>
+#include <signal.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -116,6 +127,92 @@ int abi() {
   return 0;
 }
 
+void held_and_stop(const char* line) {
+  std::printf("%s\n", line);
+  std::fflush(stdout);
+  raise(SIGSTOP);
+}
+
+// A refused block's list node: how it was made, so that it is freed the
+// same way.
+struct Held {
+  Held* next;
+  bool by_new;
+};
+
+struct rlimit g_address_space;
+int g_refused_handler_calls = 0;
+void give_address_space_back() {
+  ++g_refused_handler_calls;
+  setrlimit(RLIMIT_AS, &g_address_space);
+  std::set_new_handler(nullptr);
+}
+
+// The virtual size, read before the limit is lowered to it and 256 MiB.
+size_t virtual_bytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  unsigned long pages = 0;
+  if (f == nullptr || std::fscanf(f, "%lu", &pages) != 1) return 0;
+  std::fclose(f);
+  return pages * 4096;
+}
+
+int refused() {
+  held_and_stop("held=0");
+  struct rlimit& old = g_address_space;
+  if (getrlimit(RLIMIT_AS, &old) != 0) return 3;
+  const size_t vsize = virtual_bytes();
+  if (vsize == 0) return 3;
+  struct rlimit low = {vsize + (256u << 20), old.rlim_max};
+  if (setrlimit(RLIMIT_AS, &low) != 0) return 3;
+  Held* head = nullptr;
+  size_t held = 0;
+  int refusals = 0;
+  auto keep = [&](void* p, bool by_new) {
+    Held* h = static_cast<Held*>(p);
+    h->next = head;
+    h->by_new = by_new;
+    head = h;
+    held += malloc_usable_size(p);
+  };
+  for (size_t i = 0; refusals < 64 && i < (64u << 20); ++i) {
+    const size_t n = sizeof(Held) + (i * 7) % 1000;
+    void* p = nullptr;
+    switch (i % 4) {
+      case 0: p = std::malloc(n); break;
+      case 1: p = std::calloc(1, n); break;
+      case 2: p = new (std::nothrow) char[n]; break;
+      default: p = ::operator new(n, std::nothrow); break;
+    }
+    if (p == nullptr) {
+      ++refusals;
+    } else {
+      keep(p, i % 4 >= 2);
+    }
+  }
+  for (int i = 0; i < (1 << 24); ++i) {
+    void* p = ::operator new(100, std::nothrow);
+    if (p == nullptr) break;
+    keep(p, true);
+  }
+  std::set_new_handler(give_address_space_back);
+  keep(::operator new(100), true);
+  char line[128];
+  std::snprintf(line, sizeof line, "held=%zu refused=%d handler_calls=%d", held, refusals, g_refused_handler_calls);
+  held_and_stop(line);
+  while (head != nullptr) {
+    Held* next = head->next;
+    if (head->by_new) {
+      ::operator delete(head);
+    } else {
+      std::free(head);
+    }
+    head = next;
+  }
+  held_and_stop("held=0");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,5 +221,6 @@ int main(int argc, char** argv) {
   if (!std::strcmp(argv[1], "route")) return route();
   if (!std::strcmp(argv[1], "newhandler")) return newhandler();
   if (!std::strcmp(argv[1], "abi")) return abi();
+  if (!std::strcmp(argv[1], "refused")) return refused();
   return 2;
 }
