@@ -31,7 +31,8 @@ MP_CALL_STEP bool foreign_block(void* p) {
 // glibc's chunk word read in place costs about 10 instructions less than
 // its malloc_usable_size, mimalloc's page read in place about 12 less than
 // its mi_usable_size (which is its malloc_usable_size; its size class of
-// the request, mi_good_size, costs as much and is not a block's size);
+// the request, mi_good_size, costs as much, and is a block's size only for
+// a plain request: small ones are sized from a table of it, classed_*);
 // jemalloc's answer (malloc_usable_size, sallocx) costs about 37-40, where
 // following its thread counters (account::sync) costs about 12, so it is
 // never sized but before a thread attaches.
