@@ -65,6 +65,15 @@ std::string caller_text(const tq::Record& record, const tq::Caller* caller) {
   return text;
 }
 
+// A call's size in the SIZE column: in bytes while it fits, else in binary
+// units (a calloc whose product passed 64 bits is traced as UINT64_MAX:
+// "16.0 EiB"); the JSON object keeps every size exact.
+constexpr size_t kSizeWidth = 10;
+std::string size_text(uint64_t size) {
+  std::string digits = std::to_string(size);
+  return digits.size() <= kSizeWidth ? digits : human_bytes(size);
+}
+
 }  // namespace
 
 std::variant<uint64_t, std::string> parse_size_filter(const std::string& text) {
@@ -100,7 +109,7 @@ std::string started_text(const tq::Started& s) {
 }
 
 std::string column_heads() {
-  return pad("TIME", 16) + " " + pad_left("TID", 7) + " " + pad("OP", 22) + " " + pad_left("SIZE", 10) + " " +
+  return pad("TIME", 16) + " " + pad_left("TID", 7) + " " + pad("OP", 22) + " " + pad_left("SIZE", kSizeWidth) + " " +
          pad("POINTER", 14) + " " + pad("RESULT", 14) + " CALLER";
 }
 
@@ -110,7 +119,7 @@ std::string record_text(const tq::Record& r, const tq::Caller* caller, int64_t u
                                                                  kNsPerSecond / 1000));
   const std::string result = r.result != 0 ? hex(r.result) : "-";
   return pad(clock_time(r.unix_ns, utc_offset_s, false) + micros, 16) + " " + pad_left(std::to_string(r.tid), 7) +
-         " " + pad(terminal_safe(short_op(r.op)), 22) + " " + pad_left(std::to_string(r.size), 10) + " " +
+         " " + pad(terminal_safe(short_op(r.op)), 22) + " " + pad_left(size_text(r.size), kSizeWidth) + " " +
          pad(r.pointer != 0 ? hex(r.pointer) : "-", 14) + " " + pad(result, 14) + " " + caller_text(r, caller);
 }
 

@@ -81,6 +81,25 @@ TEST(TraceLines, CxxOperatorsAreShownByKindAndVariant) {
   EXPECT_EQ(op_of("posix_memalign"), "posix_memalign        ");
 }
 
+// A size wider than its column (a calloc whose product passed 64 bits is
+// traced as UINT64_MAX) is shown in binary units, so the columns after it
+// stay where the heads are.
+TEST(TraceLines, ASizeTooWideForItsColumnIsShownInBinaryUnits) {
+  tq::Record huge = record("calloc");
+  huge.size = UINT64_MAX;
+  tq::Record wide = record("malloc");
+  wide.size = 12'345'678'901;
+  const std::string pointer_head = column_heads().substr(0, column_heads().find("POINTER"));
+  for (const tq::Record& r : {huge, wide, record("malloc")}) {
+    const std::string line = record_text(r, nullptr, 0);
+    EXPECT_EQ(line.find("0x55d0c2a012a0"), column_heads().find("RESULT")) << line;
+    EXPECT_EQ(line.substr(pointer_head.size(), 2), "- ") << line;
+  }
+  EXPECT_NE(record_text(huge, nullptr, 0).find("  16.0 EiB - "), std::string::npos);
+  EXPECT_NE(record_text(wide, nullptr, 0).find("  11.5 GiB - "), std::string::npos);
+  EXPECT_NE(record_text(record("malloc"), nullptr, 0).find("       1000 - "), std::string::npos);
+}
+
 TEST(TraceLines, TheSummaryCountsAndSaysWhyItEnded) {
   EXPECT_EQ(summary_text({11, 0, 0, tq::reason::kTimeUp}),
             "11 calls traced, 0 dropped by the process (its trace ring was full); ended: time is up");
