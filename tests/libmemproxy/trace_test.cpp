@@ -46,8 +46,16 @@ class Trace : public RunsArch {
   TempDir dir;
   int pid_ = 0;  // the traced process: its only thread
 
+  // The traced program's backend: jemalloc (by its thread counters) unless
+  // a test names another, "system" for the system allocator under a
+  // preloaded jemalloc (both by block sizes).
+  std::string backend_name = "jemalloc";
+
   std::vector<std::string> env() {
-    return env_with(a.lib + ":" + a.jemalloc(), make_table(dir, "[monitor]\nmp-heap-sites\nmp-heap-sites32\n"));
+    const std::string monitored = "[monitor]\nmp-heap-sites\nmp-heap-sites32\n";
+    const bool system = backend_name == "system";
+    return env_with(a.lib + ":" + a.path(backend(system ? "jemalloc" : backend_name)),
+                    make_table(dir, system ? "[exclude]\nmp-heap-sites\nmp-heap-sites32\n" + monitored : monitored));
   }
 
   // Runs the trace mode with the ring switched on (above `min_size`) between
@@ -86,6 +94,27 @@ class Trace : public RunsArch {
 
   // What traced_calls' failed calloc(SIZE_MAX / 2, 3) asks for.
   uint64_t too_much() const { return a.name == "64" ? UINT64_MAX : uint64_t{UINT32_MAX / 2} * 3; }
+
+  // Every call of traced_calls, in order, each once.
+  void expect_every_call() {
+    std::map<std::string, uint64_t> printed, functions;
+    int64_t started = 0;
+    auto records = traced(0, &printed, &functions, &started);
+    expect_records(records,
+                   {{family::k_malloc, "", 1000, ""},
+                    {family::k_calloc, "", 1000, "q"},
+                    {family::k_realloc, "malloc", 5000, "p"},
+                    {family::k_free, "q", 0, ""},
+                    {family::k_calloc, "", too_much(), "null"},
+                    {family::k_posix_memalign, "", 3000, "r"},
+                    {family::k_free, "r", 0, ""},
+                    {family::k_op_new_nothrow, "", 2000, "s"},
+                    {family::k_op_delete, "s", 0, ""},
+                    {family::k_op_new, "", 1500, "t"},
+                    {family::k_op_delete_sized, "t", 1500, ""},
+                    {family::k_free, "p", 0, ""}},
+                   printed, functions, started);
+  }
 
   void expect_records(const std::vector<TraceRecord>& records, const std::vector<Expected>& expected,
                       const std::map<std::string, uint64_t>& printed, const std::map<std::string, uint64_t>& functions,
@@ -132,24 +161,21 @@ class Trace : public RunsArch {
 // by backend counters its bytes asked are counted down to the thread's next
 // event, where the ring is looked at, which a request of 2^63 bytes or more
 // must reach too.
-TEST_P(Trace, EveryCallInOrderWithTheProgramsReturnAddress) {
-  std::map<std::string, uint64_t> printed, functions;
-  int64_t started = 0;
-  auto records = traced(0, &printed, &functions, &started);
-  expect_records(records,
-                 {{family::k_malloc, "", 1000, ""},
-                  {family::k_calloc, "", 1000, "q"},
-                  {family::k_realloc, "malloc", 5000, "p"},
-                  {family::k_free, "q", 0, ""},
-                  {family::k_calloc, "", too_much(), "null"},
-                  {family::k_posix_memalign, "", 3000, "r"},
-                  {family::k_free, "r", 0, ""},
-                  {family::k_op_new_nothrow, "", 2000, "s"},
-                  {family::k_op_delete, "s", 0, ""},
-                  {family::k_op_new, "", 1500, "t"},
-                  {family::k_op_delete_sized, "t", 1500, ""},
-                  {family::k_free, "p", 0, ""}},
-                 printed, functions, started);
+TEST_P(Trace, EveryCallInOrderWithTheProgramsReturnAddress) { expect_every_call(); }
+
+// By block sizes the ring's switch is read by the counting slots
+// themselves: the system allocator's calls (glibc's chunks read in place)
+// and mimalloc's, whose small allocations are otherwise counted before
+// their call, from their size class, are traced the same.
+TEST_P(Trace, EveryCallInOrderUnderTheSystemAllocator) {
+  backend_name = "system";
+  expect_every_call();
+}
+
+TEST_P(Trace, EveryCallInOrderUnderMimalloc) {
+  MEMPROXY_REQUIRE(a.missing(backend("mimalloc")));
+  backend_name = "mimalloc";
+  expect_every_call();
 }
 
 TEST_P(Trace, ASizeFilterLeavesSmallerCallsOut) {
