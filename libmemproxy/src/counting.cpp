@@ -346,7 +346,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     return r;                                                                                \
   }                                                                                          \
   template <Sizing sizing>                                                                   \
-  MP_SLOT_ENTRY ret count_##slot params {                                                                  \
+  MP_SLOT_ENTRY ret count_##slot params {                                                    \
     heap::Slot* s = account::t_inline;                                                       \
     if (__builtin_expect(s == nullptr || (sizing != kByBackendCounters && watch::trace_switch() != 0), 0)) { \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
@@ -370,7 +370,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
   }
 #define MP_COUNT_alloc_out(member, counter, slot, ret, params, args)          \
   template <Sizing sizing>                                                  \
-  MP_SLOT_ENTRY ret count_##slot params {                                                 \
+  MP_SLOT_ENTRY ret count_##slot params {                                   \
     int r = 0;                                                              \
     Counted c = counted<sizing, account::kMovesIn>(                                 \
         counter, traced_size(member, MP_EXPAND args),                              \
@@ -420,7 +420,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     return g_targets.slot(a...);                                                             \
   }                                                                                          \
   template <Sizing sizing>                                                                   \
-  MP_SLOT_ENTRY ret count_##slot params {                                                                  \
+  MP_SLOT_ENTRY ret count_##slot params {                                                    \
     if (p == nullptr) return g_targets.slot args;                                            \
     /* By backend counters never null (account::t_free_slot). */                             \
     heap::Slot* s = sizing == kByBackendCounters ? account::t_free_slot : account::t_inline; \
@@ -478,7 +478,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     return q;                                                                              \
   }                                                                                        \
   template <Sizing sizing>                                                                 \
-  MP_SLOT_ENTRY ret count_##slot params {                                                                \
+  MP_SLOT_ENTRY ret count_##slot params {                                                  \
     heap::Slot* s = account::t_inline;                                                     \
     if (__builtin_expect(s == nullptr || !quiet_resize<sizing>(p), 0)) {                   \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                   \
@@ -554,16 +554,17 @@ MP_RARE void handed_back(size_t bytes) {
 
 #define MP_CLASSED(counter, slot, spec, params, args, asked, plain, refused)                        \
   template <typename... Args>                                                                       \
-  MP_RARE void* classed_refused_##slot([[maybe_unused]] void* ra, size_t bytes, [[maybe_unused]] Args... a) { \
+  MP_RARE void* classed_refused_##slot([[maybe_unused]] void* ra, size_t bytes,                    \
+                                       [[maybe_unused]] Args... a) {                               \
     handed_back(bytes);                                                                             \
     refused;                                                                                        \
   }                                                                                                 \
-  MP_RARE void* classed_event_##slot(void* ra, heap::Slot* s, size_t bytes, MP_EXPAND params) {    \
+  MP_RARE void* classed_event_##slot(void* ra, heap::Slot* s, size_t bytes, MP_EXPAND params) {     \
     void* r = plain;                                                                                \
     if (r == nullptr) return classed_refused_##slot(ra, bytes, MP_EXPAND args);                     \
     return allocation_event(s, r, bytes);                                                           \
   }                                                                                                 \
-  MP_SLOT_ENTRY void* classed_##slot params spec {                                                                \
+  MP_SLOT_ENTRY void* classed_##slot params spec {                                                  \
     const uint64_t asked_bytes = asked;                                                             \
     heap::Slot* s = account::t_inline;                                                              \
     if (__builtin_expect(asked_bytes > block_size::mimalloc::kSmallMax || s == nullptr ||           \
@@ -578,7 +579,9 @@ MP_RARE void handed_back(size_t bytes) {
       return classed_event_##slot(MP_RA, s, bytes, MP_EXPAND args);                                 \
     }                                                                                               \
     void* r = plain;                                                                                \
-    if (__builtin_expect(r == nullptr, 0)) return classed_refused_##slot(MP_RA, bytes, MP_EXPAND args); \
+    if (__builtin_expect(r == nullptr, 0)) {                                                        \
+      return classed_refused_##slot(MP_RA, bytes, MP_EXPAND args);                                  \
+    }                                                                                               \
     return r;                                                                                       \
   }
 

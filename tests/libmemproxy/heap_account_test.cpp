@@ -423,8 +423,8 @@ void EveryBlockKind::expect_counted_exactly(const std::string& table, bool deep)
 
 // Requests the backend refuses (the address space lowered under the
 // program) count no live bytes, and a throwing operator new that succeeds
-// after a refusal, once its new_handler freed a block, counts its block
-// once: the live bytes the program gains are exactly the usable bytes it
+// after a refusal, once its new_handler gave the address space back,
+// counts its block once: the live bytes the program gains are exactly the usable bytes it
 // holds, and freeing them takes all of them away. Under mimalloc 2.0.9
 // small requests are counted before their call, from their size class, so
 // a refusal has to be given back.
