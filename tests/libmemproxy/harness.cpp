@@ -122,4 +122,12 @@ std::vector<std::string> env_with(const std::string& preload, const std::string&
   return env;
 }
 
+std::vector<std::string> monitored_env(const Arch& a, const TempDir& dir, const std::string& backend_name,
+                                       const std::string& program) {
+  const std::string names = program + "\n" + program + "32\n";
+  const bool system = backend_name == "system";
+  return env_with(a.lib + ":" + a.path(backend(system ? "jemalloc" : backend_name)),
+                  make_table(dir, (system ? "[exclude]\n" + names : "") + "[monitor]\n" + names));
+}
+
 }  // namespace mptest

@@ -78,6 +78,13 @@ std::string make_table(const TempDir& dir, const std::string& config, const std:
 // The environment of a probe run.
 std::vector<std::string> env_with(const std::string& preload, const std::string& table, bool debug = true);
 
+// The environment that runs `program` (and its 32-bit build, `program`
+// + "32") monitored under `backend_name`: a custom backend preloaded after
+// the library, or "system", the system allocator of a process that
+// preloads jemalloc ([exclude] and [monitor] both name the program).
+std::vector<std::string> monitored_env(const Arch& a, const TempDir& dir, const std::string& backend_name,
+                                       const std::string& program);
+
 long long number(const std::map<std::string, std::string>& kv, const std::string& key);
 
 // The numbers of one "a=0x10 b=20" line: {a: 16, b: 20}.

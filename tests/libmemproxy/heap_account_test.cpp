@@ -62,7 +62,7 @@ class HeapAccount : public RunsArch {
   // must be checked, or the test would prove nothing) no slot is handed
   // back and the threads share one thread pointer.
   void churn_keeps_the_peak_true(bool by_counters, bool no_keys) {
-    auto env = env_with(a.lib + ":" + a.jemalloc(), table_counting(by_counters));
+    auto env = env_counting(by_counters);
     if (no_keys) env.insert(env.end(), {"MP_PROBE_NO_KEYS=1", "MEMPROXY_DEBUG=1"});
     Process p({a.probe, "heap-churn"}, env);
     std::string line;
@@ -102,9 +102,8 @@ class HeapAccount : public RunsArch {
     return n;
   }
 
-  std::string table_counting(bool by_counters) {
-    return make_table(dir, by_counters ? "[monitor]\nmp-probe\nmp-probe32\n"
-                                       : "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
+  std::vector<std::string> env_counting(bool by_counters) {
+    return monitored_env(a, dir, by_counters ? "jemalloc" : "system", "mp-probe");
   }
 
   // Runs the probe's heap mode monitored and checks, at each stop, that the
@@ -172,31 +171,26 @@ class HeapAccount : public RunsArch {
 };
 
 TEST_P(HeapAccount, LiveBytesAreWhatTheProgramHoldsOnJemalloc) {
-  std::string table = make_table(dir, "[monitor]\nmp-probe\nmp-probe32\n");
-  expect_live_matches(env_with(a.lib + ":" + a.jemalloc(), table));
+  expect_live_matches(monitored_env(a, dir, "jemalloc", "mp-probe"));
 }
 
 TEST_P(HeapAccount, LiveBytesAreWhatTheProgramHoldsOnTheSystemAllocator) {
-  std::string table = make_table(dir, "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
-  expect_live_matches(env_with(a.lib + ":" + a.jemalloc(), table), {}, false);
+  expect_live_matches(monitored_env(a, dir, "system", "mp-probe"), {}, false);
 }
 
 // Blocks made by threads, freed by others, threads that start by freeing
 // and new threads that take over the dead ones' slots: still exact, whether
 // the slots follow the backend's thread counters (jemalloc) or size blocks.
 TEST_P(HeapAccount, LiveBytesStayExactAcrossThreads) {
-  std::string table = make_table(dir, "[monitor]\nmp-probe\nmp-probe32\n");
-  expect_live_matches(env_with(a.lib + ":" + a.jemalloc(), table), {"heap-threads"});
-  std::string system = make_table(dir, "[exclude]\nmp-probe\nmp-probe32\n[monitor]\nmp-probe\nmp-probe32\n");
-  expect_live_matches(env_with(a.lib + ":" + a.jemalloc(), system), {"heap-threads"});
+  expect_live_matches(monitored_env(a, dir, "jemalloc", "mp-probe"), {"heap-threads"});
+  expect_live_matches(monitored_env(a, dir, "system", "mp-probe"), {"heap-threads"});
 }
 
 TEST_P(HeapAccount, LiveBytesAreWhatTheProgramHoldsOnMimalloc) {
   const std::string why = a.missing(backend("mimalloc"));
   if (!why.empty()) GTEST_SKIP() << why;
-  std::string table = make_table(dir, "[monitor]\nmp-probe\nmp-probe32\n");
   // mimalloc's class for 1000 bytes is jemalloc's too, 1024.
-  expect_live_matches(env_with(a.lib + ":" + a.path(backend("mimalloc")), table));
+  expect_live_matches(monitored_env(a, dir, "mimalloc", "mp-probe"));
 }
 
 // The decision checks that it reads glibc's chunks right on blocks it
@@ -249,8 +243,7 @@ TEST_P(HeapAccount, ANewThreadOnADeadThreadsStackCountsTrueWithoutAnExitKey) {
 // dead threads left behind are still counted.
 TEST_P(HeapAccount, SlotsOfThreadsThatExitedServeNewThreads) {
   for (const bool by_counters : {true, false}) {
-    const std::string table = table_counting(by_counters);
-    Process p({a.probe, "thread-waves"}, env_with(a.lib + ":" + a.jemalloc(), table));
+    Process p({a.probe, "thread-waves"}, env_counting(by_counters));
     std::string line;
     memproxy::heap::Totals t;
     ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
@@ -272,7 +265,7 @@ TEST_P(HeapAccount, SlotsOfThreadsThatExitedServeNewThreads) {
 TEST_P(HeapAccount, ThreadsBeyondTheSlotsCountEveryCallInTheOverflowSlot) {
   for (const bool by_counters : {true, false}) {
     SCOPED_TRACE(by_counters ? "jemalloc's counters" : "block sizes");
-    Process p({a.probe, "thread-crowd"}, env_with(a.lib + ":" + a.jemalloc(), table_counting(by_counters)));
+    Process p({a.probe, "thread-crowd"}, env_counting(by_counters));
     std::string line;
     memproxy::heap::Totals t;
     ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
@@ -296,8 +289,7 @@ TEST_P(HeapAccount, ThreadsBeyondTheSlotsCountEveryCallInTheOverflowSlot) {
 // parent's: each account holds what its process allocated.
 TEST_P(HeapAccount, AForkChildCountsInItsOwnAccountOnly) {
   for (const bool by_counters : {true, false}) {
-    const std::string table = table_counting(by_counters);
-    Process p({a.probe, "heap-fork"}, env_with(a.lib + ":" + a.jemalloc(), table));
+    Process p({a.probe, "heap-fork"}, env_counting(by_counters));
     auto child_line = p.read_line();
     ASSERT_TRUE(child_line.has_value()) << p.finish().describe();
     int child = 0;
@@ -373,27 +365,25 @@ class EveryBlockKind : public testing::TestWithParam<BlockKindsCase> {
     const bool in_place = system() || (name() == "mimalloc" && a().name == "64");
     return in_place ? ", monitored, block sizes read in place" : ", monitored, block sizes asked";
   }
-  void expect_counted_exactly(const std::string& table, bool deep);
+  void expect_counted_exactly(const std::vector<std::string>& env, bool deep);
   TempDir dir;
 };
 
 TEST_P(EveryBlockKind, IsCountedExactly) {
-  const std::string monitored = "[monitor]\nmp-probe\nmp-probe32\n";
-  const std::string table =
-      make_table(dir, system() ? "[exclude]\nmp-probe\nmp-probe32\n" + monitored : monitored);
+  const std::vector<std::string> env = monitored_env(a(), dir, name(), "mp-probe");
   // A custom backend's process runs it twice: as it is, and after loading
   // a deepbound library, which sends its frees and resizes the other way.
   for (const bool deep : {false, true}) {
     if (deep && system()) continue;
     SCOPED_TRACE(deep ? "after a deepbound library" : "no deepbound library");
-    expect_counted_exactly(table, deep);
+    expect_counted_exactly(env, deep);
   }
 }
 
-void EveryBlockKind::expect_counted_exactly(const std::string& table, bool deep) {
+void EveryBlockKind::expect_counted_exactly(const std::vector<std::string>& env, bool deep) {
   std::vector<std::string> argv{a().probe, "heap-kinds"};
   if (deep) argv.push_back(a().deeplib);
-  Process p(argv, env_with(a().lib + ":" + a().path(backend(system() ? "jemalloc" : name())), table));
+  Process p(argv, env);
   uint64_t live_before = 0;
   uint64_t live_holding = 0;
   uint64_t held_before = 0;
@@ -431,11 +421,7 @@ void EveryBlockKind::expect_counted_exactly(const std::string& table, bool deep)
 class RefusedRequests : public EveryBlockKind {};
 
 TEST_P(RefusedRequests, CountNoLiveBytes) {
-  const std::string monitored = "[monitor]\nmp-probe-cxx\nmp-probe-cxx32\n";
-  const std::string table =
-      make_table(dir, system() ? "[exclude]\nmp-probe-cxx\nmp-probe-cxx32\n" + monitored : monitored);
-  Process p({a().probe_cxx, "refused"},
-            env_with(a().lib + ":" + a().path(backend(system() ? "jemalloc" : name())), table));
+  Process p({a().probe_cxx, "refused"}, monitored_env(a(), dir, name(), "mp-probe-cxx"));
   uint64_t before = 0;
   for (int stop = 0; stop < 3; ++stop) {
     std::string line;

@@ -51,12 +51,7 @@ class Trace : public RunsArch {
   // preloaded jemalloc (both by block sizes).
   std::string backend_name = "jemalloc";
 
-  std::vector<std::string> env() {
-    const std::string monitored = "[monitor]\nmp-heap-sites\nmp-heap-sites32\n";
-    const bool system = backend_name == "system";
-    return env_with(a.lib + ":" + a.path(backend(system ? "jemalloc" : backend_name)),
-                    make_table(dir, system ? "[exclude]\nmp-heap-sites\nmp-heap-sites32\n" + monitored : monitored));
-  }
+  std::vector<std::string> env() { return monitored_env(a, dir, backend_name, "mp-heap-sites"); }
 
   // Runs the trace mode with the ring switched on (above `min_size`) between
   // its two stops; returns the records drained and the pointers it printed.

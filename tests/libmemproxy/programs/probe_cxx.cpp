@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <malloc.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -151,10 +152,11 @@ void give_address_space_back() {
 // The virtual size, read before the limit is lowered to it and 256 MiB.
 size_t virtual_bytes() {
   FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
   unsigned long pages = 0;
-  if (f == nullptr || std::fscanf(f, "%lu", &pages) != 1) return 0;
+  const bool read = std::fscanf(f, "%lu", &pages) == 1;
   std::fclose(f);
-  return pages * 4096;
+  return read ? pages * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
 }
 
 int refused() {
