@@ -237,6 +237,28 @@ TEST_P(HeapAccount, ANewThreadOnADeadThreadsStackCountsTrueWithoutAnExitKey) {
   }
 }
 
+// One thread allocates 64 MiB, 1000 bytes at a time, and hands each block
+// to a second thread that only frees, both alive throughout: the peak
+// stays within the batching's reach (a batch each way per thread) of the
+// 256 KiB the ring holds. A free-only thread whose frees reached the
+// balance only when it exits would have the peak at 64 MiB.
+TEST_P(HeapAccount, ThePeakStaysTrueWhenOneThreadAllocatesAndAnotherFrees) {
+  for (const bool by_counters : {true, false}) {
+    SCOPED_TRACE(by_counters ? "jemalloc's counters" : "block sizes");
+    Process p({a.probe, "heap-handoff"}, env_counting(by_counters));
+    std::string line;
+    memproxy::heap::Totals t;
+    ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
+    EXPECT_GE(t.calls[memproxy::heap::kMalloc], 64u << 10);
+    EXPECT_GE(t.calls[memproxy::heap::kFree], 64u << 10);
+    EXPECT_LE(t.live_bytes, 512u * 1024);
+    EXPECT_LE(t.peak_bytes, 257u * 1024 + 4 * memproxy::heap::kBatchBytes + 64 * 1024);
+    p.resume();
+    auto outcome = p.finish();
+    EXPECT_TRUE(outcome.ok()) << outcome.describe();
+  }
+}
+
 // Six waves of 100 threads, 600 in all, more than the account's 256 slots:
 // each thread's slot is handed back when it exits and taken by a later
 // thread, so no call is counted in the overflow slot, and the blocks the

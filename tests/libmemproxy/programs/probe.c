@@ -18,6 +18,9 @@
                   held=0 and whether the threads shared their thread pointer (same_tp=1).
                   With MP_PROBE_NO_KEYS=1 every pthread key is taken before any
                   initialiser runs (keys=N says how many), so memproxy's decision finds none
+   heap-handoff   one thread makes 64 MiB of 1000-byte blocks and hands them through a ring
+                  of 256 to a second thread, which only frees them, both alive throughout
+                  (the heap never holds more than 257 blocks); then one stop with held=0
    thread-waves   6 waves of 100 threads alive at once, each wave's stacks larger than the
                   last's (glibc cannot reuse the dead threads' stacks, so the thread
                   pointers are new), each keeping one 1000-byte block and churning others;
@@ -38,7 +41,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
 #include <sys/wait.h>
@@ -435,6 +440,37 @@ static int heap_threads(void) {
   return 0;
 }
 
+enum { kHandoffRing = 256, kHandoffBlocks = 64 << 10 };
+static _Atomic(void *) handoff_ring[kHandoffRing];
+
+static void *handoff_freer(void *arg) {
+  (void)arg;
+  for (size_t i = 0; i < kHandoffBlocks; ++i) {
+    void *p;
+    while ((p = atomic_exchange(&handoff_ring[i % kHandoffRing], NULL)) == NULL) sched_yield();
+    free(p);
+  }
+  return NULL;
+}
+
+/* A thread that frees what another allocates, both alive: the freeing
+   thread never allocates, so its frees reach the live balance only
+   through its own free events (a thread's exit would fold them in too
+   late for the peak). */
+static int heap_handoff(void) {
+  pthread_t freer;
+  if (pthread_create(&freer, NULL, handoff_freer, NULL) != 0) return 1;
+  for (size_t i = 0; i < kHandoffBlocks; ++i) {
+    void *p = malloc(opaque(1000));
+    if (p == NULL) return 1;
+    while (atomic_load(&handoff_ring[i % kHandoffRing]) != NULL) sched_yield();
+    atomic_store(&handoff_ring[i % kHandoffRing], p);
+  }
+  pthread_join(freer, NULL);
+  held_and_stop(0);
+  return 0;
+}
+
 enum { kWaves = 6, kWaveThreads = 100 };
 static void *wave_blocks[kWaves * kWaveThreads];
 static pthread_barrier_t wave_barrier;
@@ -644,6 +680,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "env")) return env();
   if (!strcmp(mode, "heap-threads")) return heap_threads();
   if (!strcmp(mode, "heap-churn")) return heap_churn();
+  if (!strcmp(mode, "heap-handoff")) return heap_handoff();
   if (!strcmp(mode, "thread-waves")) return thread_waves();
   if (!strcmp(mode, "thread-crowd")) return thread_crowd();
   if (!strcmp(mode, "heap-fork")) return heap_fork();
