@@ -102,6 +102,24 @@ class HeapAccount : public RunsArch {
     return n;
   }
 
+  // Runs the probe in `mode` to its stop, counted each way (jemalloc's
+  // counters, block sizes), has `check` look at the account there, and
+  // lets the probe finish.
+  template <typename Check>
+  void at_its_stop_each_way(const char* mode, Check check) {
+    for (const bool by_counters : {true, false}) {
+      SCOPED_TRACE(by_counters ? "jemalloc's counters" : "block sizes");
+      Process p({a.probe, mode}, env_counting(by_counters));
+      std::string line;
+      memproxy::heap::Totals t;
+      ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
+      check(line, t);
+      p.resume();
+      auto outcome = p.finish();
+      EXPECT_TRUE(outcome.ok()) << outcome.describe();
+    }
+  }
+
   std::vector<std::string> env_counting(bool by_counters) {
     return monitored_env(a, dir, by_counters ? "jemalloc" : "system", "mp-probe");
   }
@@ -243,20 +261,12 @@ TEST_P(HeapAccount, ANewThreadOnADeadThreadsStackCountsTrueWithoutAnExitKey) {
 // 256 KiB the ring holds. A free-only thread whose frees reached the
 // balance only when it exits would have the peak at 64 MiB.
 TEST_P(HeapAccount, ThePeakStaysTrueWhenOneThreadAllocatesAndAnotherFrees) {
-  for (const bool by_counters : {true, false}) {
-    SCOPED_TRACE(by_counters ? "jemalloc's counters" : "block sizes");
-    Process p({a.probe, "heap-handoff"}, env_counting(by_counters));
-    std::string line;
-    memproxy::heap::Totals t;
-    ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
+  at_its_stop_each_way("heap-handoff", [](const std::string&, const memproxy::heap::Totals& t) {
     EXPECT_GE(t.calls[memproxy::heap::kMalloc], 64u << 10);
     EXPECT_GE(t.calls[memproxy::heap::kFree], 64u << 10);
     EXPECT_LE(t.live_bytes, 512u * 1024);
     EXPECT_LE(t.peak_bytes, 257u * 1024 + 4 * memproxy::heap::kBatchBytes + 64 * 1024);
-    p.resume();
-    auto outcome = p.finish();
-    EXPECT_TRUE(outcome.ok()) << outcome.describe();
-  }
+  });
 }
 
 // Six waves of 100 threads, 600 in all, more than the account's 256 slots:
@@ -264,20 +274,13 @@ TEST_P(HeapAccount, ThePeakStaysTrueWhenOneThreadAllocatesAndAnotherFrees) {
 // thread, so no call is counted in the overflow slot, and the blocks the
 // dead threads left behind are still counted.
 TEST_P(HeapAccount, SlotsOfThreadsThatExitedServeNewThreads) {
-  for (const bool by_counters : {true, false}) {
-    Process p({a.probe, "thread-waves"}, env_counting(by_counters));
-    std::string line;
-    memproxy::heap::Totals t;
-    ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
+  at_its_stop_each_way("thread-waves", [](const std::string& line, const memproxy::heap::Totals& t) {
     const uint64_t held = held_of(line);
-    EXPECT_EQ(t.overflow_calls, 0u) << (by_counters ? "jemalloc's counters" : "block sizes");
+    EXPECT_EQ(t.overflow_calls, 0u);
     EXPECT_GE(t.live_bytes, held);
     EXPECT_LE(t.live_bytes, held + held / 100 + 128 * 1024);
     EXPECT_GE(t.calls[memproxy::heap::kMalloc], 600u * 101);
-    p.resume();
-    auto outcome = p.finish();
-    EXPECT_TRUE(outcome.ok()) << outcome.describe();
-  }
+  });
 }
 
 // More threads alive at once than the account has slots: those past them
@@ -285,12 +288,7 @@ TEST_P(HeapAccount, SlotsOfThreadsThatExitedServeNewThreads) {
 // slot's common path (by backend counters a free's finds a gate that sends
 // it on), yet every call and byte is counted.
 TEST_P(HeapAccount, ThreadsBeyondTheSlotsCountEveryCallInTheOverflowSlot) {
-  for (const bool by_counters : {true, false}) {
-    SCOPED_TRACE(by_counters ? "jemalloc's counters" : "block sizes");
-    Process p({a.probe, "thread-crowd"}, env_counting(by_counters));
-    std::string line;
-    memproxy::heap::Totals t;
-    ASSERT_NO_FATAL_FAILURE(at_next_stop(p, &line, &t));
+  at_its_stop_each_way("thread-crowd", [](const std::string& line, const memproxy::heap::Totals& t) {
     const uint64_t held = held_of(line);
     EXPECT_GT(t.overflow_calls, 0u);
     EXPECT_GE(t.live_bytes, held);
@@ -300,10 +298,7 @@ TEST_P(HeapAccount, ThreadsBeyondTheSlotsCountEveryCallInTheOverflowSlot) {
     EXPECT_LE(t.live_bytes, held + held / 100 + 128 * 1024 + 300 * 1024);
     EXPECT_GE(t.calls[memproxy::heap::kMalloc], 300u * 101);
     EXPECT_GE(t.calls[memproxy::heap::kFree], 300u * 100);
-    p.resume();
-    auto outcome = p.finish();
-    EXPECT_TRUE(outcome.ok()) << outcome.describe();
-  }
+  });
 }
 
 // A fork child counts in an account of its own from its first call (the
