@@ -20,7 +20,7 @@
                   initialiser runs (keys=N says how many), so memproxy's decision finds none
    heap-handoff   one thread makes 64 MiB of 1000-byte blocks and hands them through a ring
                   of 256 to a second thread, which only frees them, both alive throughout
-                  (the heap never holds more than 257 blocks); then one stop with held=0
+                  (the heap never holds more than 258 blocks); then one stop with held=0
    thread-waves   6 waves of 100 threads alive at once, each wave's stacks larger than the
                   last's (glibc cannot reuse the dead threads' stacks, so the thread
                   pointers are new), each keeping one 1000-byte block and churning others;
