@@ -61,12 +61,11 @@ class Sampling : public RunsArch {
   std::string needs() const override { return a.missing(backend("jemalloc")); }
   TempDir dir;
 
-  // Monitored, sampling every `mean` bytes, with no budget unless one is
-  // given, preloading `custom` (jemalloc unless a test names another).
-  std::vector<std::string> env(const std::string& routing, const std::string& mean, const std::string& budget = "0",
-                               const std::string& custom = "jemalloc") {
-    auto e = env_with(a.lib + ":" + a.path(backend(custom)),
-                      make_table(dir, routing + "[monitor]\nmp-heap-sites\nmp-heap-sites32\n"));
+  // Monitored under `backend_name` (monitored_env), sampling every `mean`
+  // bytes, with no budget unless one is given.
+  std::vector<std::string> env(const std::string& backend_name, const std::string& mean,
+                               const std::string& budget = "0") {
+    auto e = monitored_env(a, dir, backend_name, "mp-heap-sites");
     e.push_back("MEMPROXY_SAMPLE_BYTES=" + mean);
     if (!budget.empty()) e.push_back("MEMPROXY_SAMPLE_BUDGET=" + budget);
     return e;
@@ -102,9 +101,9 @@ class Sampling : public RunsArch {
   // sites: a wrong weight would move the shares.
   static Blocks large_blocks() { return {"200", "8192", "40960", "32768"}; }
 
-  void sites_hold_their_shares(const std::string& routing, const std::string& budget = "0",
-                               const std::string& custom = "jemalloc", const Blocks& blocks = large_blocks()) {
-    Process p({a.heap_sites, "sites", blocks.n, blocks.lo, blocks.hi}, env(routing, blocks.mean, budget, custom));
+  void sites_hold_their_shares(const std::string& backend_name, const std::string& budget = "0",
+                               const Blocks& blocks = large_blocks()) {
+    Process p({a.heap_sites, "sites", blocks.n, blocks.lo, blocks.hi}, env(backend_name, blocks.mean, budget));
     std::map<std::string, uint64_t> functions, held;
     MappedAccount account;
     ASSERT_NO_FATAL_FAILURE(at_first_stop(p, &functions, &held, &account));
@@ -137,7 +136,7 @@ class Sampling : public RunsArch {
     // checks that it says so) and draws its samples by the bytes asked for:
     // about 6% fewer here than by usable bytes, 260 samples, more than
     // five deviations.
-    const bool by_asked = routing.empty() && custom == "jemalloc";
+    const bool by_asked = backend_name == "jemalloc";
     const double expected_taken = static_cast<double>(held.at(by_asked ? "expected_taken_asked" : "expected_taken"));
     const double taken_sd = static_cast<double>(held.at(by_asked ? "taken_asked_sd" : "taken_sd"));
     EXPECT_NEAR(static_cast<double>(account.samples().taken), expected_taken + 8, 5 * taken_sd + 16)
@@ -159,11 +158,9 @@ class Sampling : public RunsArch {
   }
 };
 
-TEST_P(Sampling, SitesHoldTheirSharesOnJemalloc) { sites_hold_their_shares(""); }
+TEST_P(Sampling, SitesHoldTheirSharesOnJemalloc) { sites_hold_their_shares("jemalloc"); }
 
-TEST_P(Sampling, SitesHoldTheirSharesOnTheSystemAllocator) {
-  sites_hold_their_shares("[exclude]\nmp-heap-sites\nmp-heap-sites32\n");
-}
+TEST_P(Sampling, SitesHoldTheirSharesOnTheSystemAllocator) { sites_hold_their_shares("system"); }
 
 // Blocks of at most 1 KiB (170 of 768 B-1 KiB made by realloc, 1,360 and
 // 2,720 of 192-256 B by operator new and calloc) against a 256-byte mean:
@@ -173,14 +170,14 @@ TEST_P(Sampling, SitesHoldTheirSharesOnTheSystemAllocator) {
 // counted and sampled before their call, sized from their class.
 TEST_P(Sampling, SitesHoldTheirSharesOnMimalloc) {
   MEMPROXY_REQUIRE(a.missing(backend("mimalloc")));
-  sites_hold_their_shares("", "0", "mimalloc", {"170", "192", "256", "256"});
+  sites_hold_their_shares("mimalloc", "0", {"170", "192", "256", "256"});
 }
 
 // The sites' burst takes about 4,400 samples in well under a second, far
 // past 600 a window: within the budget's credit of 6,000, every one is
 // taken at the mean asked for, so the sites' estimates and the count taken
 // are those of sampling without a budget.
-TEST_P(Sampling, ABurstWithinASecondOfBudgetIsSampledAtTheMeanAskedFor) { sites_hold_their_shares("", "6000"); }
+TEST_P(Sampling, ABurstWithinASecondOfBudgetIsSampledAtTheMeanAskedFor) { sites_hold_their_shares("jemalloc", "6000"); }
 
 // Every 8-byte block of four million, made over a second, has an even
 // chance to be sampled (mean 8 bytes): about 2.5 million samples wanted,
@@ -195,7 +192,7 @@ TEST_P(Sampling, ABurstWithinASecondOfBudgetIsSampledAtTheMeanAskedFor) { sites_
 TEST_P(Sampling, AFloodPastTheBudgetRaisesTheMeanAndStaysUnbiased) {
   constexpr uint64_t kBlocks = 4000000;
   constexpr double kBudget = 500;
-  Process p({a.heap_sites, "flood", std::to_string(kBlocks), "1000"}, env("", "8", "500"));
+  Process p({a.heap_sites, "flood", std::to_string(kBlocks), "1000"}, env("jemalloc", "8", "500"));
   ASSERT_TRUE(p.read_line() && p.wait_stopped()) << p.finish().describe();
   std::string why;
   MappedAccount account = MappedAccount::of_process(p.pid(), &why);
@@ -229,7 +226,7 @@ TEST_P(Sampling, AFloodPastTheBudgetRaisesTheMeanAndStaysUnbiased) {
 // table would overflow twelve times over. It thins itself and raises the
 // mean instead, and the estimate of what each site holds stays unbiased.
 TEST_P(Sampling, AFillingTableRaisesTheMeanAndStaysUnbiased) {
-  Process p({a.heap_sites, "sites", "2000", "200", "600"}, env("", "1"));
+  Process p({a.heap_sites, "sites", "2000", "200", "600"}, env("jemalloc", "1"));
   std::map<std::string, uint64_t> functions, held;
   MappedAccount account;
   ASSERT_NO_FATAL_FAILURE(at_first_stop(p, &functions, &held, &account));
@@ -252,7 +249,7 @@ TEST_P(Sampling, AFillingTableRaisesTheMeanAndStaysUnbiased) {
 // short (0.78 to 0.83 in six runs without the scaling). About 1,700 samples: a
 // relative standard error near 2.5%.
 TEST_P(Sampling, SamplesDrawnByTheBytesAskedStandForUsableBytes) {
-  Process p({a.heap_sites, "sites", "1000", "4097", "4110"}, env("", "65536"));
+  Process p({a.heap_sites, "sites", "1000", "4097", "4110"}, env("jemalloc", "65536"));
   std::map<std::string, uint64_t> functions, held;
   MappedAccount account;
   ASSERT_NO_FATAL_FAILURE(at_first_stop(p, &functions, &held, &account));
@@ -269,7 +266,7 @@ TEST_P(Sampling, SamplesDrawnByTheBytesAskedStandForUsableBytes) {
 
 // Sampling off: no record is ever taken, and the header says so.
 TEST_P(Sampling, OffTakesNothing) {
-  Process p({a.heap_sites, "sites", "100", "32768", "65536"}, env("", "0"));
+  Process p({a.heap_sites, "sites", "100", "32768", "65536"}, env("jemalloc", "0"));
   ASSERT_TRUE(p.read_line() && p.read_line()) << p.finish().describe();
   ASSERT_TRUE(p.wait_stopped()) << p.finish().describe();
   std::string why;
