@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
@@ -129,6 +130,16 @@ std::vector<std::string> as_user(uid_t uid, std::vector<std::string> argv) {
   return full;
 }
 
+// How a child of the test stands, for a failure's message: "runs", or how
+// it ended (the child is left to be reaped by its owner).
+std::string fate_of(pid_t child) {
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return std::strerror(errno);
+  if (info.si_pid == 0) return "runs";
+  return info.si_code == CLD_EXITED ? "exited with " + std::to_string(info.si_status)
+                                    : "was killed by signal " + std::to_string(info.si_status) + " (" + ::strsignal(info.si_status) + ")";
+}
+
 size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -187,14 +198,17 @@ TEST_F(StarvationTest, OneUsersSilentHandOversKeepNoOtherProcessFromBeingWatched
         std::vector<std::string>{MP_GROWER, "4096", "100"},
         std::vector<std::string>{std::string("LD_PRELOAD=") + MEMPROXY_LIB, "MEMPROXY_TABLE=" + daemon.table()}));
   }
-  size_t watched = 0;
+  std::vector<pid_t> unwatched;
   wait_until([&] {
     std::vector<pid_t> pids = watched_pids(daemon.table());
-    watched = 0;
-    for (const auto& p : programs) watched += std::count(pids.begin(), pids.end(), p->pid()) != 0 ? 1 : 0;
-    return watched == programs.size();
+    unwatched.clear();
+    for (const auto& p : programs) {
+      if (std::count(pids.begin(), pids.end(), p->pid()) == 0) unwatched.push_back(p->pid());
+    }
+    return unwatched.empty();
   });
-  EXPECT_EQ(watched, programs.size()) << daemon.log();
+  for (pid_t pid : unwatched) ADD_FAILURE() << "root's program " << pid << " is not shown; it " << fate_of(pid);
+  if (!unwatched.empty()) std::cerr << daemon.log();
 
   // Thousands refused, a few lines said so: per period of 10 s, one line at
   // its first refusal and one with the count at its end.

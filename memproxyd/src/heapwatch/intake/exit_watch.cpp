@@ -42,6 +42,16 @@ void ExitWatch::watch(const ProcessHandle& process, const std::string& memory_cg
                                 if (ec == boost::asio::error::operation_aborted) return;
                                 auto it = waits_.find(id);
                                 if (it == waits_.end()) return;
+                                // The reactor also completes a wait on an error or a hang-up it
+                                // was told of; only the pidfd says the process ended. One that
+                                // runs on is left to the sampler's check of its pidfd, each tick:
+                                // a wait that woke once for nothing may wake again.
+                                if (!platform::process_ended(it->second.descriptor->native_handle())) {
+                                  spdlog::warn("heap watch: the wait for the end of pid {} woke while it runs ({}); "
+                                               "its end is left to the sampler",
+                                               id.pid, ec ? ec.message() : "no error");
+                                  return;
+                                }
                                 Wait ended = std::move(it->second);
                                 waits_.erase(it);
                                 ended_(id);
