@@ -145,6 +145,9 @@ TEST_F(DaemonEndsTest, HowAProcessEndedIsKeptAndShownOnceItsParentReapedIt) {
   EXPECT_NE(read_file(page).find("; killed by SIGTERM)"), std::string::npos);
   EXPECT_NE(daemon.log().find("pid " + std::to_string(pid) + " ended: killed by SIGTERM"), std::string::npos)
       << daemon.log();
+  EXPECT_NE(daemon.log().find("heap watch: pid " + std::to_string(pid) + " (uid 0) is no longer watched"),
+            std::string::npos)
+      << "the watch's end is said as its start is\n" << daemon.log();
   // It ran too briefly for its call sites to be kept (every five minutes
   // at this time scale): leaks PID says so, and where the rest is.
   const std::string number = std::to_string(pid);
