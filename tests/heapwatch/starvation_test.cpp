@@ -136,8 +136,8 @@ std::string fate_of(pid_t child) {
   siginfo_t info{};
   if (::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return std::strerror(errno);
   if (info.si_pid == 0) return "runs";
-  return info.si_code == CLD_EXITED ? "exited with " + std::to_string(info.si_status)
-                                    : "was killed by signal " + std::to_string(info.si_status) + " (" + ::strsignal(info.si_status) + ")";
+  if (info.si_code == CLD_EXITED) return "exited with " + std::to_string(info.si_status);
+  return "was killed by signal " + std::to_string(info.si_status) + " (" + ::strsignal(info.si_status) + ")";
 }
 
 size_t count_of(const std::string& text, const std::string& what) {

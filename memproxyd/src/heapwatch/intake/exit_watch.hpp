@@ -13,12 +13,13 @@
 // process left the registry for another reason is cancelled (forget), so
 // the daemon holds no descriptor of a process it no longer watches, but
 // for the pidfds of ended processes whose end it is still asking about
-// (each for at most kExitPatience). A wait that completes while the pidfd says its
-// process runs (the reactor completes waits on errors too) ends nothing:
-// it is left unarmed, and the sampler, which checks every watched
-// process's pidfd each tick, sees the end. A process that has ended when it is
-// forgotten (the poller saw it before its wait's handler ran) is asked
-// about all the same: how it ended never depends on which saw it first.
+// (each for at most kExitPatience). A wait that completes while the pidfd
+// says its process runs (the reactor completes waits on errors too) ends
+// nothing: it is left unarmed, and the sampler, which checks every watched
+// process's pidfd each tick, sees the end. A process that has ended when
+// it is forgotten (the poller saw it before its wait's handler ran) is
+// asked about all the same: how it ended never depends on which saw it
+// first.
 #ifndef MEMPROXYD_HEAPWATCH_EXIT_WATCH_HPP
 #define MEMPROXYD_HEAPWATCH_EXIT_WATCH_HPP
 
