@@ -1,7 +1,5 @@
 #include "heapwatch/intake/poller.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include "heapwatch/intake/process_identity.hpp"
 #include "memproxy/process_info.hpp"
 
@@ -24,18 +22,15 @@ Reading take_reading(const Watched& w, int64_t unix_ns, heap::Totals* totals) {
 }
 
 std::vector<ProcessReading> poll_all(Registry& registry, int64_t unix_ns) {
-  std::vector<ProcessId> gone;
+  // Each with why it may no longer be shown; "" when it ended.
+  std::vector<std::pair<ProcessId, std::string>> gone;
   std::vector<std::pair<ProcessId, std::pair<Reading, heap::Totals>>> taken;
   registry.for_each([&](Watched& w) {
     // Its end is the exit watch's to see at once; a process that may no
     // longer be shown (set-id, credentials changed, not dumpable) ends here.
     std::string why = w.handle ? w.handle->check() : "";
     if (!why.empty()) {
-      if (!w.handle->ended()) {
-        spdlog::warn("pid {} ({}, uid {}) is no longer watched: {}", w.process.pid, w.process.program,
-                     w.process.uid, why);
-      }
-      gone.push_back(id_of(w.process));
+      gone.push_back({id_of(w.process), w.handle->ended() ? "" : why});
       return;
     }
     heap::Totals t;
@@ -45,7 +40,7 @@ std::vector<ProcessReading> poll_all(Registry& registry, int64_t unix_ns) {
     if (w.handle && w.handle->ended()) return;
     taken.push_back({id_of(w.process), {s, t}});
   });
-  for (const ProcessId& id : gone) registry.end(id, unix_ns);
+  for (const auto& [id, why] : gone) registry.end(id, unix_ns, why);
   std::vector<ProcessReading> readings;
   readings.reserve(taken.size());
   for (auto& [id, st] : taken) registry.record(id, st.first, st.second);

@@ -72,12 +72,16 @@ std::string Registry::replace_image(Watched& w, WatchedProcess process, heap::Ma
   return "";
 }
 
-void Registry::end(const ProcessId& id, int64_t unix_ns) {
+void Registry::end(const ProcessId& id, int64_t unix_ns, const std::string& why) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
   it->second.process.ended_unix_ns = unix_ns;
-  // Said as the start of a watch is said: a watch that ended is never silent.
-  spdlog::info("heap watch: pid {} (uid {}) is no longer watched", id.pid, it->second.process.uid);
+  const WatchedProcess& p = it->second.process;
+  if (why.empty()) {
+    spdlog::info("heap watch: pid {} (uid {}) is no longer watched", id.pid, p.uid);
+  } else {
+    spdlog::warn("pid {} ({}, uid {}) is no longer watched: {}", id.pid, p.program, p.uid, why);
+  }
   if (on_end) on_end(it->second);
   auto user = per_user_.find(it->second.process.uid);
   if (user != per_user_.end() && --user->second == 0) per_user_.erase(user);

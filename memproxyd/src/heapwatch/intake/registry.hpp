@@ -55,9 +55,10 @@ class Registry {
   bool contains(const ProcessId& id) const { return entries_.count(id) != 0; }
   // nullptr when `id` is not watched; valid until the registry changes.
   const Watched* find(const ProcessId& id) const;
-  // The process ended (or was found gone): its entry is removed and handed
-  // to `on_end` first.
-  void end(const ProcessId& id, int64_t unix_ns);
+  // The process ended, or (`why`) may no longer be shown: its entry is
+  // removed and handed to `on_end` first. Logged either way, as the start
+  // of a watch is: a watch never ends silently.
+  void end(const ProcessId& id, int64_t unix_ns, const std::string& why = "");
   void record(const ProcessId& id, const Reading& sample, const heap::Totals& totals);
 
   size_t size() const { return entries_.size(); }
