@@ -392,6 +392,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
 #define MP_COUNT_release(member, counter, slot, ret, params, args)                           \
   template <Sizing sizing, typename... Args>                                                 \
   MP_RARE ret full_##slot(void* ra, void* p, Args... a) {                                    \
+    if (p == nullptr) return g_targets.slot(p, a...);                                        \
     if (foreign_block(p)) return g_libc.free(p);                                             \
     auto made = [&]() MP_STEP_LAMBDA {                                                       \
       counted<sizing, account::kMovesOut>(                                                   \
@@ -414,18 +415,22 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     made();                                                                                  \
     trace::note(member, as_word(p), traced_size(member, p, a...), 0, ra);                    \
   }                                                                                          \
+  /* By block sizes, in the slot t_inline, which no call of the thread      \
+     changes (handed_back): found again here, so that the common path keeps \
+     the block in the register its call takes it in. */                   \
   template <typename... Args>                                                                \
-  MP_RARE ret free_event_then_##slot(heap::Slot* s, Args... a) {                             \
-    free_event(s);                                                                           \
+  MP_RARE ret free_event_then_##slot(Args... a) {                                            \
+    free_event(account::t_inline);                                                           \
     return g_targets.slot(a...);                                                             \
   }                                                                                          \
+  /* A null pointer is not a call of the account: its filter byte sends it   \
+     to the full path (sampling::filter_index), which makes it uncounted. */  \
   template <Sizing sizing>                                                                   \
   MP_SLOT_ENTRY ret count_##slot params {                                                    \
-    if (p == nullptr) return g_targets.slot args;                                            \
     /* By backend counters never null (account::t_free_slot). */                             \
     heap::Slot* s = sizing == kByBackendCounters ? account::t_free_slot : account::t_inline; \
     size_t bytes = 0;                                                                        \
-    if (__builtin_expect((sizing != kByBackendCounters && s == nullptr) || !quiet_free<sizing>(p) || \
+    if (__builtin_expect(!quiet_free<sizing>(p) || (sizing != kByBackendCounters && s == nullptr) || \
                              (sizing != kByBackendCounters && !usable_inline<sizing>(p, &bytes)), \
                          0)) {                                                               \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
@@ -441,7 +446,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       account::bump(&s->calls[counter], 1);                                                  \
       account::bump(&s->bytes_freed, bytes);                                                 \
       if (__builtin_expect(!watch::before_free_event(s, bytes), 0)) {                        \
-        return free_event_then_##slot(s, MP_EXPAND args);                                    \
+        return free_event_then_##slot(MP_EXPAND args);                                       \
       }                                                                                      \
       return g_targets.slot args;                                                            \
     }                                                                                        \

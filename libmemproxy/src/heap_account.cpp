@@ -8,10 +8,11 @@
 #include <unistd.h>
 
 #include "dispatch.hpp"
+#include "sampling.hpp"
 
 namespace memproxy::account {
 
-Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, nullptr, 0, {0, 0}, nullptr, nullptr};
+Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, nullptr, 0, {0, 0}, nullptr, nullptr, nullptr};
 __thread heap::Slot* t_slot MP_THREAD_STATE = nullptr;
 __thread heap::Slot* t_inline MP_THREAD_STATE = nullptr;
 heap::Slot g_free_gate MP_STATE;
@@ -116,6 +117,7 @@ bool make_region_and_hand_over(const char** why) {
 void reopen_in_child() {
   heap::Header* parent = g_account.header;
   if (parent == nullptr) return;
+  sampling::empty_filter();
   const size_t size = static_cast<size_t>(heap::region_size_for(heap::kSlotCount));
   g_handed_over = false;
   const char* why = nullptr;
@@ -221,7 +223,15 @@ bool open(const char* socket_path, const char** why) {
     return false;
   }
   memcpy(g_socket_path, socket_path, n + 1);
-  if (!make_region_and_hand_over(why)) return false;
+  if (!sampling::make_filter()) {
+    *why = "no memory for the sampled blocks' filter";
+    return false;
+  }
+  if (!make_region_and_hand_over(why)) {
+    munmap(g_account.filter, sampling::kFilterSize);
+    g_account.filter = nullptr;
+    return false;
+  }
   g_exit_key_made = pthread_key_create(&g_exit_key, leave_thread) == 0;
   platform::after_fork_in_child(reopen_in_child);
   return true;

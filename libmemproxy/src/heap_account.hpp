@@ -82,6 +82,9 @@ struct Account {
   intptr_t backend_offset[2];
   heap::SampleSection* samples;
   heap::TraceSection* trace;
+  // Sampling's filter of live samples' addresses (sampling.hpp), which
+  // every counted free reads: private memory, not the region's.
+  uint8_t* filter;
 };
 extern Account g_account MP_ACCOUNT_STATE;
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -118,6 +119,20 @@ int sealed_region(const char* name, size_t size) {
   (void)size;
   return -1;
 #endif
+}
+
+void* private_zeroes(size_t size) {
+  void* at = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return at == MAP_FAILED ? nullptr : at;
+}
+
+void zero_again(void* at, size_t size) {
+#if defined(__linux__)
+  // Never a hole: unlike a MAP_FIXED mapping put in its place, which can
+  // fail once the old pages are gone.
+  if (madvise(at, size, MADV_DONTNEED) == 0) return;
+#endif
+  memset(at, 0, size);
 }
 
 int high_descriptor(int fd) {

@@ -70,6 +70,14 @@ int64_t now_unix_ns();
 // in the high range of high_descriptor), or -1.
 int sealed_region(const char* name, size_t size);
 
+// Zero bytes of private memory that reads as zero and holds no page (an
+// anonymous private mapping, never shared): `size` bytes of it, or null.
+void* private_zeroes(size_t size);
+// Makes `size` bytes that private_zeroes gave at `at` zero again, in
+// place: on Linux their pages are given back (MADV_DONTNEED), elsewhere
+// written.
+void zero_again(void* at, size_t size);
+
 // Moves `fd` to a descriptor near the top of the range the process may use
 // (close-on-exec) and closes `fd`: a descriptor memproxy holds for a moment
 // never takes a number the program expects open() to return. `fd` itself

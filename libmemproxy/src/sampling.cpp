@@ -113,35 +113,72 @@ uint32_t index_home(uint64_t address) {
   return static_cast<uint32_t>((address >> 4) * 0xC2B2AE3D27D4EB4Full >> 51) & (heap::kSampleIndexSize - 1);
 }
 
-// The index position of `address`, or kSampleIndexSize.
+// The index and the records' addresses are written under the section's
+// lock, and read without it too (surely_absent), so each word is loaded
+// and stored whole.
+uint16_t entry_at(const heap::SampleSection* s, uint32_t i) { return __atomic_load_n(&s->index[i], __ATOMIC_RELAXED); }
+void set_entry(heap::SampleSection* s, uint32_t i, uint16_t entry) {
+  __atomic_store_n(&s->index[i], entry, __ATOMIC_RELAXED);
+}
+uint64_t address_of(const heap::SampleSection* s, uint16_t entry) {
+  return __atomic_load_n(&s->records[entry - 1].address, __ATOMIC_RELAXED);
+}
+
+// SampleSection::index_changes, odd while the index changes (under the
+// lock): a lookup without the lock trusts what it saw only if it stayed
+// even and the same meanwhile.
+void index_change_begin(heap::SampleSection* s) {
+  __atomic_store_n(&s->index_changes, s->index_changes + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+void index_change_end(heap::SampleSection* s) {
+  __atomic_store_n(&s->index_changes, s->index_changes + 1, __ATOMIC_RELEASE);
+}
+
+// The index position of `address`, or kSampleIndexSize. Without the lock
+// it may miss an entry that a removal moves meanwhile (remove_at), and
+// never loops for good.
 uint32_t find(const heap::SampleSection* s, uint64_t address) {
   for (uint32_t i = index_home(address), probes = 0; probes < heap::kSampleIndexSize;
        ++probes, i = (i + 1) & (heap::kSampleIndexSize - 1)) {
-    uint16_t entry = s->index[i];
+    uint16_t entry = entry_at(s, i);
     if (entry == 0) return heap::kSampleIndexSize;
-    if (s->records[entry - 1].address == address) return i;
+    if (address_of(s, entry) == address) return i;
   }
   return heap::kSampleIndexSize;
+}
+
+// Whether `address` is surely not a live sample's, seen without the lock:
+// most frees that find their filter byte set are of blocks that merely
+// share it, and under the lock every such free of every thread would wait
+// for the others. A sample's own free, and one that met a change of the
+// index, look again under the lock.
+bool surely_absent(const heap::SampleSection* s, uint64_t address) {
+  const uint64_t before = __atomic_load_n(&s->index_changes, __ATOMIC_ACQUIRE);
+  if ((before & 1) != 0) return false;
+  const bool absent = find(s, address) == heap::kSampleIndexSize;
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  return absent && __atomic_load_n(&s->index_changes, __ATOMIC_RELAXED) == before;
 }
 
 // Linear probing's deletion without tombstones: the entries after the hole
 // that would no longer be found move back into it.
 void remove_at(heap::SampleSection* s, uint32_t hole) {
   const uint32_t mask = heap::kSampleIndexSize - 1;
-  s->index[hole] = 0;
-  for (uint32_t i = (hole + 1) & mask; s->index[i] != 0; i = (i + 1) & mask) {
-    uint32_t home = index_home(s->records[s->index[i] - 1].address);
+  set_entry(s, hole, 0);
+  for (uint32_t i = (hole + 1) & mask; entry_at(s, i) != 0; i = (i + 1) & mask) {
+    uint32_t home = index_home(address_of(s, entry_at(s, i)));
     bool reachable_from_hole = ((i - home) & mask) >= ((i - hole) & mask);
     if (reachable_from_hole) {
-      s->index[hole] = s->index[i];
-      s->index[i] = 0;
+      set_entry(s, hole, entry_at(s, i));
+      set_entry(s, i, 0);
       hole = i;
     }
   }
 }
 
-void filter_add(heap::SampleSection* s, uint64_t address, int change) {
-  uint8_t* counter = &s->filter[filter_index(static_cast<uintptr_t>(address))];
+void filter_add(uint64_t address, int change) {
+  uint8_t* counter = &account::g_account.filter[filter_index(static_cast<uintptr_t>(address))];
   uint8_t v = __atomic_load_n(counter, __ATOMIC_RELAXED);
   if (v == 255) return;  // saturated: stays set for good
   __atomic_store_n(counter, static_cast<uint8_t>(v + change), __ATOMIC_RELAXED);
@@ -159,15 +196,17 @@ void write_end(heap::SampleSection* s, heap::SampleRecord* r) {
 
 // Takes the record at index position `at` out of the section.
 void remove(heap::SampleSection* s, uint32_t at) {
-  heap::SampleRecord* r = &s->records[s->index[at] - 1];
+  heap::SampleRecord* r = &s->records[entry_at(s, at) - 1];
   uint64_t address = r->address;
+  index_change_begin(s);
   remove_at(s, at);
   write_begin(r);
-  r->address = 0;
+  __atomic_store_n(&r->address, 0, __ATOMIC_RELAXED);
   write_end(s, r);
+  index_change_end(s);
   r->next_free = s->free_head;
   s->free_head = static_cast<uint64_t>(r - s->records + 1);
-  filter_add(s, address, -1);
+  filter_add(address, -1);
   --s->live;
 }
 
@@ -190,7 +229,7 @@ void update_mean() {
 // half the time, large ones almost always. Under the lock.
 void thin(heap::SampleSection* s, heap::Slot* slot) {
   for (uint32_t at = 0; at < heap::kSampleIndexSize;) {
-    uint16_t entry = s->index[at];
+    uint16_t entry = entry_at(s, at);
     if (entry == 0) {
       ++at;
       continue;
@@ -314,8 +353,9 @@ void publish(heap::SampleSection* s, heap::Slot* slot, void* block, uint64_t byt
     unlock(s);
     return;
   }
+  index_change_begin(s);
   write_begin(r);
-  r->address = reinterpret_cast<uintptr_t>(block);
+  __atomic_store_n(&r->address, reinterpret_cast<uintptr_t>(block), __ATOMIC_RELAXED);
   r->size = bytes;
   r->mean_bytes = mean;
   r->allocated_unix_ns = now;
@@ -325,9 +365,10 @@ void publish(heap::SampleSection* s, heap::Slot* slot, void* block, uint64_t byt
   memcpy(r->pcs, frames.pcs, frames.depth * sizeof r->pcs[0]);
   write_end(s, r);
   uint32_t i = index_home(r->address);
-  while (s->index[i] != 0) i = (i + 1) & (heap::kSampleIndexSize - 1);
-  s->index[i] = static_cast<uint16_t>(r - s->records + 1);
-  filter_add(s, r->address, +1);
+  while (entry_at(s, i) != 0) i = (i + 1) & (heap::kSampleIndexSize - 1);
+  set_entry(s, i, static_cast<uint16_t>(r - s->records + 1));
+  index_change_end(s);
+  filter_add(r->address, +1);
   ++s->live;
   ++s->taken;
   unlock(s);
@@ -406,6 +447,32 @@ void take(heap::Slot* s, void* block, uint64_t bytes, uint64_t asked) {
   __atomic_store_n(&s->sampling, 0, __ATOMIC_RELAXED);
 }
 
+namespace {
+
+void set_for_good(uint8_t* filter, uintptr_t address) {
+  __atomic_store_n(&filter[filter_index(address)], uint8_t{255}, __ATOMIC_RELAXED);
+}
+
+}  // namespace
+
+bool make_filter() {
+  auto* filter = static_cast<uint8_t*>(platform::private_zeroes(kFilterSize));
+  if (filter == nullptr) return false;
+  set_for_good(filter, 0);
+  account::g_account.filter = filter;
+  return true;
+}
+
+// Address 0's byte (the first) is never 0 meanwhile, for a signal
+// handler's free(NULL): its page is cleared around it.
+void empty_filter() {
+  uint8_t* filter = account::g_account.filter;
+  const size_t page = platform::page_size();
+  static_assert(filter_index(0) == 0, "address 0's byte is the first");
+  memset(filter + 1, 0, page - 1);
+  platform::zero_again(filter + page, kFilterSize - page);
+}
+
 void redraw(heap::Slot* s) {
   if (g_sampling.mean == 0 || s == account::g_account.overflow || s->drawn_mean == 0) return;
   draw(s);
@@ -413,6 +480,7 @@ void redraw(heap::Slot* s) {
 
 void forget(void* block) {
   heap::SampleSection* s = account::g_account.samples;
+  if (surely_absent(s, reinterpret_cast<uintptr_t>(block))) return;
   lock(s);
   uint32_t at = find(s, reinterpret_cast<uintptr_t>(block));
   if (at != heap::kSampleIndexSize) remove(s, at);

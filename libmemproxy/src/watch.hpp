@@ -102,7 +102,7 @@ MP_CALL_STEP bool before_free_event(heap::Slot* s, uint64_t bytes) { return coun
 // of an atomic byte.
 MP_CALL_STEP bool unsampled(const void* block) {
   const uint8_t* byte =
-      &account::g_account.samples->filter[sampling::filter_index(reinterpret_cast<uintptr_t>(block))];
+      &account::g_account.filter[sampling::filter_index(reinterpret_cast<uintptr_t>(block))];
 #if defined(__x86_64__)
   bool zero;
   __asm__("cmpb $0, %1" : "=@ccz"(zero) : "m"(*byte));
@@ -118,7 +118,7 @@ MP_CALL_STEP bool unsampled(const void* block) {
 MP_CALL_STEP bool quiet_free(const void* block) {
   const uint32_t on = trace_switch();
   const uint8_t maybe_sampled = __atomic_load_n(
-      &account::g_account.samples->filter[sampling::filter_index(reinterpret_cast<uintptr_t>(block))],
+      &account::g_account.filter[sampling::filter_index(reinterpret_cast<uintptr_t>(block))],
       __ATOMIC_RELAXED);
   return __builtin_expect((on | maybe_sampled) == 0, 1);
 }

@@ -190,7 +190,7 @@ static_assert(sizeof(Header) == 128 + kSlotSize, "header size");
 // a record only if its sequence did not change while it read.
 inline constexpr uint32_t kMaxFrames = 64;
 inline constexpr uint32_t kSampleCapacity = 4096;    // live samples at once; more raise the mean
-inline constexpr uint32_t kSampleFilterSize = 16384; // counters the free path tests, one byte each
+inline constexpr uint32_t kSampleUnusedSize = 16384; // see SampleSection::unused
 inline constexpr uint32_t kSampleIndexSize = 8192;   // address -> record, linear probing, no tombstones
 
 enum SampleFlags : uint16_t {
@@ -222,15 +222,19 @@ struct SampleSection {
   uint64_t live;             /* records in use */
   uint64_t changes;          /* grows whenever any record is written: a reader that saw it unchanged may skip the records */
   /* The process's business: its free list of records (record number + 1,
-     linked through SampleRecord::next_free) and how many records were ever used. */
+     linked through SampleRecord::next_free), how many records were ever
+     used, and a count that is odd while it changes the index. */
   uint64_t free_head;
   uint64_t used;
-  uint64_t reserved;
-  uint8_t filter[kSampleFilterSize];  /* per address hash: live samples there (255 = sticky) */
+  uint64_t index_changes;
+  /* Zero. Earlier libraries kept the filter their free path tests here;
+     the process keeps a larger one in private memory now
+     (libmemproxy/src/sampling.hpp). Never read: the layout stays format 4's. */
+  uint8_t unused[kSampleUnusedSize];
   uint16_t index[kSampleIndexSize];   /* record number + 1, 0 = empty */
   SampleRecord records[kSampleCapacity];
 };
-static_assert(offsetof(SampleSection, filter) == 64, "sample filter offset");
+static_assert(offsetof(SampleSection, index) == 64 + kSampleUnusedSize, "sample index offset (format 4)");
 static_assert(offsetof(SampleSection, records) % 64 == 0, "records on their own lines");
 
 // The trace ring: when the daemon sets `on`, every call of the family is

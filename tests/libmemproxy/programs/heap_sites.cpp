@@ -17,7 +17,11 @@
 //                  MS milliseconds (0, the default: as fast as it can), so
 //                  that their rate does not depend on how fast the host and
 //                  the allocator are; stops; exits.
+//   rings T N R    T threads at once each keep a ring of N blocks of 16-64
+//                  bytes, free one at random and make another R times, then
+//                  free them all; prints rings' address and stops; exits.
 #include <malloc.h>
+#include <pthread.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -207,6 +211,50 @@ int flood(size_t n, int64_t ms) {
   return 0;
 }
 
+struct Ring {
+  size_t blocks;
+  size_t rounds;
+  uint64_t random;
+};
+pthread_barrier_t g_start;
+
+// Blocks small enough that several share a 64-byte granule of the sampled
+// blocks' filter, so that many frees of unsampled blocks look for a sample
+// while other threads' frees take samples out of the table.
+__attribute__((noinline)) void* rings(void* argument) {
+  Ring* r = static_cast<Ring*>(argument);
+  std::vector<void*> ring(r->blocks);
+  auto next = [r] {
+    r->random ^= r->random << 13;
+    r->random ^= r->random >> 7;
+    r->random ^= r->random << 17;
+    return r->random;
+  };
+  for (void*& p : ring) p = malloc(16 + next() % 49);
+  pthread_barrier_wait(&g_start);
+  for (size_t i = 0; i < r->rounds; ++i) {
+    void*& p = ring[next() % r->blocks];
+    free(p);
+    p = malloc(16 + next() % 49);
+  }
+  for (void* p : ring) free(p);
+  return nullptr;
+}
+
+__attribute__((noinline)) int run_rings(size_t threads, size_t blocks, size_t rounds) {
+  std::vector<pthread_t> ids(threads);
+  std::vector<Ring> work(threads);
+  pthread_barrier_init(&g_start, nullptr, static_cast<unsigned>(threads));
+  for (size_t t = 0; t < threads; ++t) {
+    work[t] = {blocks, rounds, 0x9E3779B97F4A7C15ull * (t + 1)};
+    if (pthread_create(&ids[t], nullptr, rings, &work[t]) != 0) return 3;
+  }
+  for (pthread_t id : ids) pthread_join(id, nullptr);
+  printf("rings=%p run_rings=%p\n", reinterpret_cast<void*>(&rings), reinterpret_cast<void*>(&run_rings));
+  stop();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -215,6 +263,9 @@ int main(int argc, char** argv) {
     return run_sites(strtoull(argv[2], nullptr, 10), strtoull(argv[3], nullptr, 10), strtoull(argv[4], nullptr, 10));
   }
   if (argc == 2 && strcmp(argv[1], "trace") == 0) return trace();
+  if (argc == 5 && strcmp(argv[1], "rings") == 0) {
+    return run_rings(strtoull(argv[2], nullptr, 10), strtoull(argv[3], nullptr, 10), strtoull(argv[4], nullptr, 10));
+  }
   if ((argc == 3 || argc == 4) && strcmp(argv[1], "flood") == 0) {
     return flood(strtoull(argv[2], nullptr, 10), argc == 4 ? strtoll(argv[3], nullptr, 10) : 0);
   }
