@@ -1,4 +1,4 @@
-/* memproxy-churn THREADS ITERATIONS
+/* memproxy-churn THREADS ITERATIONS [HELD_MIB]
  * Allocator churn: each thread keeps a ring of live blocks and, per iteration,
  * frees one at a random slot and mallocs a replacement of a mixed small size
  * (16..1024 bytes, skewed small as in real programs), touching one byte so
@@ -7,7 +7,10 @@
  * threads) and ns of wall time per pair (over all pairs of all threads).
  * CPU time leaves out the time the threads sat preempted, which on a shared
  * machine is most of the noise. The random sequence is fixed, so every
- * variant of a comparison performs exactly the same calls. */
+ * variant of a comparison performs exactly the same calls. With HELD_MIB,
+ * main first makes that many MiB of 1000-byte blocks and holds them to the
+ * end, as a service's large heap: the pairs then run beside it (a monitored
+ * process's live samples are in proportion to its live bytes). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -52,13 +55,19 @@ static void* worker(void* arg) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s THREADS ITERATIONS\n", argv[0]);
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: %s THREADS ITERATIONS [HELD_MIB]\n", argv[0]);
     return 2;
   }
   int threads = atoi(argv[1]);
   iterations = atol(argv[2]);
-  if (threads < 1 || threads > 64 || iterations < 1) return 2;
+  long held_mib = argc == 4 ? atol(argv[3]) : 0;
+  if (threads < 1 || threads > 64 || iterations < 1 || held_mib < 0) return 2;
+  for (long i = 0; i < held_mib * 1024 * 1024 / 1000; i++) {
+    char* held = malloc(1000);
+    if (held == NULL) return 3;
+    held[0] = 1;
+  }
   pthread_t tid[64];
   pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
   for (int t = 0; t < threads; t++) pthread_create(&tid[t], NULL, worker, (void*)(uintptr_t)(t + 1));
