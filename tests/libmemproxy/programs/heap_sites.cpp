@@ -19,10 +19,11 @@
 //                  the allocator are; stops; exits.
 //   rings T N R    T threads at once each keep a ring of N blocks of 16-64
 //                  bytes, free one at random and make another R times, then
-//                  free them all; prints rings' address and stops; exits.
+//                  free them all; prints the addresses of rings and
+//                  run_rings and stops; exits.
 #include <malloc.h>
-#include <pthread.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
