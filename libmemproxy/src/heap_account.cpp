@@ -228,8 +228,7 @@ bool open(const char* socket_path, const char** why) {
     return false;
   }
   if (!make_region_and_hand_over(why)) {
-    munmap(g_account.filter, sampling::kFilterSize);
-    g_account.filter = nullptr;
+    sampling::drop_filter();
     return false;
   }
   g_exit_key_made = pthread_key_create(&g_exit_key, leave_thread) == 0;

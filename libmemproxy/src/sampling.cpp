@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <unwind.h>
@@ -178,7 +179,7 @@ void remove_at(heap::SampleSection* s, uint32_t hole) {
 }
 
 void filter_add(uint64_t address, int change) {
-  uint8_t* counter = &account::g_account.filter[filter_index(static_cast<uintptr_t>(address))];
+  uint8_t* counter = filter_byte(static_cast<uintptr_t>(address));
   uint8_t v = __atomic_load_n(counter, __ATOMIC_RELAXED);
   if (v == 255) return;  // saturated: stays set for good
   __atomic_store_n(counter, static_cast<uint8_t>(v + change), __ATOMIC_RELAXED);
@@ -447,18 +448,11 @@ void take(heap::Slot* s, void* block, uint64_t bytes, uint64_t asked) {
   __atomic_store_n(&s->sampling, 0, __ATOMIC_RELAXED);
 }
 
-namespace {
-
-void set_for_good(uint8_t* filter, uintptr_t address) {
-  __atomic_store_n(&filter[filter_index(address)], uint8_t{255}, __ATOMIC_RELAXED);
-}
-
-}  // namespace
-
 bool make_filter() {
   auto* filter = static_cast<uint8_t*>(platform::private_zeroes(kFilterSize));
   if (filter == nullptr) return false;
-  set_for_good(filter, 0);
+  static_assert(filter_index(0) == 0, "address 0's byte is the first");
+  __atomic_store_n(&filter[0], uint8_t{255}, __ATOMIC_RELAXED);  // set for good
   account::g_account.filter = filter;
   return true;
 }
@@ -468,9 +462,13 @@ bool make_filter() {
 void empty_filter() {
   uint8_t* filter = account::g_account.filter;
   const size_t page = platform::page_size();
-  static_assert(filter_index(0) == 0, "address 0's byte is the first");
   memset(filter + 1, 0, page - 1);
   platform::zero_again(filter + page, kFilterSize - page);
+}
+
+void drop_filter() {
+  munmap(account::g_account.filter, kFilterSize);
+  account::g_account.filter = nullptr;
 }
 
 void redraw(heap::Slot* s) {

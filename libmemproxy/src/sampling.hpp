@@ -110,6 +110,8 @@ inline constexpr uint32_t kFilterGranuleBits = 6;
 MP_CALL_STEP constexpr uint32_t filter_index(uintptr_t a) {
   return static_cast<uint32_t>(a >> kFilterGranuleBits) & static_cast<uint32_t>(kFilterSize - 1);
 }
+// The byte itself, in the process's filter.
+MP_CALL_STEP uint8_t* filter_byte(uintptr_t address) { return &account::g_account.filter[filter_index(address)]; }
 
 // Maps the filter (account::g_account.filter), with no sample in it;
 // false when there is no memory for it (the process is then not monitored).
@@ -117,6 +119,8 @@ bool make_filter();
 // In the child of a fork, whose account starts with no samples: the filter
 // made so again, in place.
 void empty_filter();
+// Unmaps the filter of an account that could not be made.
+void drop_filter();
 
 // Counts `counted` bytes down to the thread's next sample: true when it is
 // due and `block`, of `size` bytes (0: none to take), is to be taken
@@ -142,8 +146,7 @@ inline void allocated(heap::Slot* s, void* block, uint64_t bytes) { allocated(s,
 // Every counted free (and the old block of a realloc), before the block goes.
 inline void freed(void* block) {
   if (__builtin_expect(
-          __atomic_load_n(&account::g_account.filter[filter_index(reinterpret_cast<uintptr_t>(block))],
-                          __ATOMIC_RELAXED) == 0,
+          __atomic_load_n(filter_byte(reinterpret_cast<uintptr_t>(block)), __ATOMIC_RELAXED) == 0,
           1)) {
     return;
   }

@@ -101,8 +101,7 @@ MP_CALL_STEP bool before_free_event(heap::Slot* s, uint64_t bytes) { return coun
 // On x86-64 one compare with memory, which GCC 12 makes a load and a test
 // of an atomic byte.
 MP_CALL_STEP bool unsampled(const void* block) {
-  const uint8_t* byte =
-      &account::g_account.filter[sampling::filter_index(reinterpret_cast<uintptr_t>(block))];
+  const uint8_t* byte = sampling::filter_byte(reinterpret_cast<uintptr_t>(block));
 #if defined(__x86_64__)
   bool zero;
   __asm__("cmpb $0, %1" : "=@ccz"(zero) : "m"(*byte));
@@ -117,9 +116,8 @@ MP_CALL_STEP bool unsampled(const void* block) {
 // (The switch is loaded first: GCC 12 then widens the filter byte once.)
 MP_CALL_STEP bool quiet_free(const void* block) {
   const uint32_t on = trace_switch();
-  const uint8_t maybe_sampled = __atomic_load_n(
-      &account::g_account.filter[sampling::filter_index(reinterpret_cast<uintptr_t>(block))],
-      __ATOMIC_RELAXED);
+  const uint8_t maybe_sampled =
+      __atomic_load_n(sampling::filter_byte(reinterpret_cast<uintptr_t>(block)), __ATOMIC_RELAXED);
   return __builtin_expect((on | maybe_sampled) == 0, 1);
 }
 
