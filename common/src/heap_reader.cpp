@@ -313,9 +313,19 @@ void force_due(int64_t* word) {
   if (seen != 0) __atomic_compare_exchange_n(word, &seen, 0, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
+// By block sizes: subtracts kForceBytes from `word` unless it is forced
+// already (below -kForceBytes / 2), with compare-and-swap as above. A word
+// a process made wrap is its own business.
+void force_sized_due(int64_t* word) {
+  int64_t seen = __atomic_load_n(word, __ATOMIC_RELAXED);
+  if (seen < -kForceBytes / 2) return;
+  const int64_t forced = static_cast<int64_t>(static_cast<uint64_t>(seen) - static_cast<uint64_t>(kForceBytes));
+  __atomic_compare_exchange_n(word, &seen, forced, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 }  // namespace
 
-void hold_trace_lease(TraceSection& ring, int64_t lease_ns, std::span<Slot> event_slots) {
+void hold_trace_lease(TraceSection& ring, int64_t lease_ns, const EventSlots& event_slots) {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   const int64_t now = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
@@ -327,22 +337,32 @@ void hold_trace_lease(TraceSection& ring, int64_t lease_ns, std::span<Slot> even
   if (event_slots.empty()) return;
   // Slots on pages the process never touched are not written (nor read):
   // no thread has one.
-  const ResidentPages pages(event_slots.data(), event_slots.size_bytes());
-  for (Slot& s : event_slots) {
+  const bool sized = event_slots.sized_events != nullptr &&
+                     __atomic_load_n(event_slots.sized_events, __ATOMIC_ACQUIRE) == 1;
+  const ResidentPages pages(event_slots.slots.data(), event_slots.slots.size_bytes());
+  for (Slot& s : event_slots.slots) {
     const uint64_t owner = load(pages, &s.owner);
-    if (owner == 0 || owner == kSlotHandedBack || load(pages, &s.backend_counter[0]) == 0) continue;
-    force_due(&s.until_event);
-    force_due(&s.until_free_event);
+    if (owner == 0 || owner == kSlotHandedBack) continue;
+    if (load(pages, &s.backend_counter[0]) != 0) {
+      force_due(&s.until_event);
+      force_due(&s.until_free_event);
+    } else if (sized) {
+      force_sized_due(&s.until_event);
+      force_sized_due(&s.until_free_event);
+    }
   }
 }
 
-std::span<Slot> MappedAccount::event_slots() const {
-  if (data_ == nullptr || __atomic_load_n(&header().format_version, __ATOMIC_RELAXED) < kForcedEventsFormatVersion) {
-    return {};
-  }
+EventSlots MappedAccount::event_slots() const {
+  if (data_ == nullptr) return {};
+  const uint32_t version = __atomic_load_n(&header().format_version, __ATOMIC_RELAXED);
+  if (version < kForcedEventsFormatVersion) return {};
   // kSlotCount, which check_region matched: the header's count may have
   // changed since.
-  return {reinterpret_cast<Slot*>(static_cast<unsigned char*>(data_) + sizeof(Header)), kSlotCount};
+  EventSlots e;
+  e.slots = {reinterpret_cast<Slot*>(static_cast<unsigned char*>(data_) + sizeof(Header)), kSlotCount};
+  if (version >= kSizedEventsFormatVersion) e.sized_events = &header().sized_events;
+  return e;
 }
 
 size_t drain_trace(TraceSection& ring, std::vector<TraceRecord>* out, size_t max) {

@@ -75,11 +75,12 @@ MP_CALL_STEP bool frees_block(void* p, Sizes... sizes) {
 // common path ends in that jump. Everything rarer (a thread's first calls,
 // calls counted in the overflow slot, a batch to add, a sample due, the
 // ring on, a deepbound library's blocks) is in the out-of-line functions,
-// reached by a jump. By block sizes the ring's switch is tested before an
-// allocation, so the size asked, which only a trace record needs, is not
-// kept across the call; by backend counters the ring on is an event due
-// (account::force_events), which the events trace. Measured with
-// callgrind, docs/benchmarks/monitoring.md.
+// reached by a jump. The ring on is an event due (account::force_events,
+// force_sized_events), which the events trace, for every call but an
+// allocation by block sizes sized after its call (count_*): that one tests
+// the ring's switch before the call, so the size asked, which only a trace
+// record needs, is not kept across it. Measured with callgrind,
+// docs/benchmarks/monitoring.md.
 #define MP_RARE __attribute__((noinline, cold))
 // A counting slot's entry starts a cache line, so that its common path
 // lies in the same lines whatever code comes before it: unrelated changes
@@ -272,9 +273,30 @@ MP_RARE void* allocation_event(heap::Slot* s, void* r, uint64_t bytes) {
   return r;
 }
 
+// By block sizes, an allocation of `bytes` at `r` (made, with the ring off
+// when it began) whose common path found the gate (account::t_common): a
+// thread's first call, or one of a thread in the overflow slot or leaving.
+// What it wrote in the gate is nobody's; it is counted as the full path
+// counts, which claims the thread's slot.
+MP_RARE void* gate_allocation(heap::Counter c, void* r, uint64_t bytes) {
+  account::reset_gate();
+  const Counted k{account::count(c, bytes, 0), bytes};
+  if (!quiet(k)) offer(k, r);
+  return r;
+}
+
+// By block sizes, on a full path that may have found the ring on: the
+// thread keeps its own next events forced (account::force_sized_events),
+// in case a reader's forcing raced one of its own stores.
+MP_RARE void keep_events_forced() {
+  heap::Slot* s = account::t_inline;
+  if (s != nullptr && watch::trace_switch() != 0) account::force_sized_events(s);
+}
+
 // An allocation by block sizes whose block's size is to be asked
 // (usable_inline), with the ring off when it began.
 MP_RARE void* asked_allocation(heap::Slot* s, heap::Counter c, void* r) {
+  if (account::is_gate(s)) return gate_allocation(c, r, g_chosen.malloc_usable_size(r));
   const uint64_t bytes = g_chosen.malloc_usable_size(r);
   account::bump(&s->calls[c], 1);
   account::bump(&s->bytes_allocated, bytes);
@@ -290,7 +312,7 @@ MP_RARE void free_event(heap::Slot* s) {
   __atomic_store_n(&s->until_free_event, heap::kBatchBytes, __ATOMIC_RELAXED);
 }
 
-// A free on the common path: of a block surely not sampled, and by block
+// A resize's block on the common path: surely not sampled, and by block
 // sizes with the ring off (by backend counters the ring on is an event due).
 template <Sizing sizing>
 MP_CALL_STEP bool quiet_free(const void* p) {
@@ -335,6 +357,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
         });                                                                                  \
     if (__builtin_expect(quiet(c), 1)) return r;                                             \
     offer(c, r);                                                                             \
+    if constexpr (sizing != kByBackendCounters) keep_events_forced();                        \
     trace::note(member, 0, traced_size(member, a...), as_word(r), ra);                       \
     return r;                                                                                \
   }                                                                                          \
@@ -345,19 +368,22 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     trace::note(member, 0, traced_size(member, a...), as_word(r), ra);                       \
     return r;                                                                                \
   }                                                                                          \
+  /* By backend counters in the slot t_inline, or the full path while there \
+     is none; by block sizes in the slot t_common (or the gate), the ring's  \
+     switch tested before the call. */                                         \
   template <Sizing sizing>                                                                   \
   MP_SLOT_ENTRY ret count_##slot params {                                                    \
-    heap::Slot* s = account::t_inline;                                                       \
-    if (__builtin_expect(s == nullptr || (sizing != kByBackendCounters && watch::trace_switch() != 0), 0)) { \
-      return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
-    }                                                                                        \
     if constexpr (sizing == kByBackendCounters) {                                            \
+      heap::Slot* s = account::t_inline;                                                     \
+      if (__builtin_expect(s == nullptr, 0)) return full_##slot<sizing>(MP_RA, MP_EXPAND args); \
       if (__builtin_expect(!watch::before_asked_event(s, traced_size(member, MP_EXPAND args)), 0)) { \
         return event_##slot(MP_RA, s, MP_EXPAND args);                                       \
       }                                                                                      \
       account::bump(&s->calls[counter], 1);                                                  \
       return g_targets.slot args;                                                            \
     } else {                                                                                 \
+      heap::Slot* s = account::t_common;                                                     \
+      if (__builtin_expect(watch::ring_on(), 0)) return full_##slot<sizing>(MP_RA, MP_EXPAND args); \
       void* r = g_targets.slot args;                                                         \
       size_t bytes;                                                                          \
       if (__builtin_expect(r == nullptr, 0)) return r;                                       \
@@ -365,7 +391,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       account::bump(&s->bytes_allocated, bytes);                                             \
       account::bump(&s->calls[counter], 1);                                                  \
       if (__builtin_expect(watch::before_event(s, bytes), 1)) return r;                      \
-      return allocation_event(s, r, bytes);                                                  \
+      return account::is_gate(s) ? gate_allocation(counter, r, bytes) : allocation_event(s, r, bytes); \
     }                                                                                        \
   }
 #define MP_COUNT_alloc_out(member, counter, slot, ret, params, args)          \
@@ -413,24 +439,33 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     }                                                                                        \
     sampling::freed(p);                                                                      \
     made();                                                                                  \
+    if constexpr (sizing != kByBackendCounters) keep_events_forced();                        \
     trace::note(member, as_word(p), traced_size(member, p, a...), 0, ra);                    \
   }                                                                                          \
-  /* By block sizes, in the slot t_inline, which no call of the thread      \
-     changes (handed_back): found again here, so that the common path keeps \
-     the block in the register its call takes it in. */                   \
-  template <typename... Args>                                                                \
-  MP_RARE ret free_event_then_##slot(Args... a) {                                            \
-    free_event(account::t_inline);                                                           \
-    return g_targets.slot(a...);                                                             \
+  /* By block sizes, the free counted in `s` (the gate: counted on the full  \
+     path instead) reached its thread's free event; with the ring on it is   \
+     traced, and the thread's next events are forced. */                     \
+  template <Sizing sizing, typename... Args>                                                 \
+  MP_RARE ret free_event_then_##slot(void* ra, heap::Slot* s, void* p, Args... a) {         \
+    if (account::is_gate(s)) {                                                               \
+      account::reset_gate();                                                                 \
+      return full_##slot<sizing>(ra, p, a...);                                               \
+    }                                                                                        \
+    free_event(s);                                                                           \
+    if (__builtin_expect(watch::trace_switch() != 0, 0)) {                                   \
+      account::force_sized_events(s);                                                        \
+      trace::note(member, as_word(p), traced_size(member, p, a...), 0, ra);                  \
+    }                                                                                        \
+    return g_targets.slot(p, a...);                                                          \
   }                                                                                          \
-  /* A null pointer is not a call of the account: its filter byte sends it   \
-     to the full path (sampling::filter_index), which makes it uncounted. */  \
+  /* In the slot t_common, never null (the thread's, or the gate). A null    \
+     pointer is not a call of the account: its filter byte sends it to the   \
+     full path (sampling::filter_index), which makes it uncounted. */         \
   template <Sizing sizing>                                                                   \
   MP_SLOT_ENTRY ret count_##slot params {                                                    \
-    /* By backend counters never null (account::t_free_slot). */                             \
-    heap::Slot* s = sizing == kByBackendCounters ? account::t_free_slot : account::t_inline; \
+    heap::Slot* s = account::t_common;                                                       \
     size_t bytes = 0;                                                                        \
-    if (__builtin_expect(!quiet_free<sizing>(p) || (sizing != kByBackendCounters && s == nullptr) || \
+    if (__builtin_expect(!watch::unsampled(p) ||                                             \
                              (sizing != kByBackendCounters && !usable_inline<sizing>(p, &bytes)), \
                          0)) {                                                               \
       return full_##slot<sizing>(MP_RA, MP_EXPAND args);                                     \
@@ -446,7 +481,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       account::bump(&s->calls[counter], 1);                                                  \
       account::bump(&s->bytes_freed, bytes);                                                 \
       if (__builtin_expect(!watch::before_free_event(s, bytes), 0)) {                        \
-        return free_event_then_##slot(MP_EXPAND args);                                       \
+        return free_event_then_##slot<sizing>(MP_RA, s, MP_EXPAND args);                     \
       }                                                                                      \
       return g_targets.slot args;                                                            \
     }                                                                                        \
@@ -554,7 +589,9 @@ MP_RARE void handed_back(size_t bytes) {
   heap::Slot* s = account::t_inline;
   if (s == nullptr) return;
   account::bump(&s->bytes_freed, bytes);
-  if (!watch::before_free_event(s, bytes)) free_event(s);
+  if (watch::before_free_event(s, bytes)) return;
+  free_event(s);
+  if (watch::trace_switch() != 0) account::force_sized_events(s);
 }
 
 #define MP_CLASSED(counter, slot, spec, params, args, asked, plain, refused)                        \
@@ -564,17 +601,30 @@ MP_RARE void handed_back(size_t bytes) {
     handed_back(bytes);                                                                             \
     refused;                                                                                        \
   }                                                                                                 \
+  /* Counted in the gate: made and counted on the full path instead. With    \
+     the ring on, traced, and the thread's next events forced. */             \
   MP_RARE void* classed_event_##slot(void* ra, heap::Slot* s, size_t bytes, MP_EXPAND params) {     \
+    if (account::is_gate(s)) {                                                                      \
+      account::reset_gate();                                                                        \
+      return full_##slot<kByMimallocPage>(ra, MP_EXPAND args);                                      \
+    }                                                                                               \
     void* r = plain;                                                                                \
-    if (r == nullptr) return classed_refused_##slot(ra, bytes, MP_EXPAND args);                     \
-    return allocation_event(s, r, bytes);                                                           \
+    if (r == nullptr) {                                                                             \
+      /* The operators' full path retries, and traces. */                                           \
+      if constexpr (heap::counter != heap::kNew) trace::note(family::k_##slot, 0, asked, 0, ra);    \
+      return classed_refused_##slot(ra, bytes, MP_EXPAND args);                                     \
+    }                                                                                               \
+    allocation_event(s, r, bytes);                                                                  \
+    if (__builtin_expect(watch::trace_switch() != 0, 0)) {                                          \
+      account::force_sized_events(s);                                                               \
+      trace::note(family::k_##slot, 0, asked, as_word(r), ra);                                      \
+    }                                                                                               \
+    return r;                                                                                       \
   }                                                                                                 \
   MP_SLOT_ENTRY void* classed_##slot params spec {                                                  \
     const uint64_t asked_bytes = asked;                                                             \
-    heap::Slot* s = account::t_inline;                                                              \
-    if (__builtin_expect(asked_bytes > block_size::mimalloc::kSmallMax || s == nullptr ||           \
-                             watch::trace_switch() != 0,                                            \
-                         0)) {                                                                      \
+    heap::Slot* s = account::t_common;                                                              \
+    if (__builtin_expect(asked_bytes > block_size::mimalloc::kSmallMax, 0)) {                       \
       return count_##slot<kByMimallocPage> args;                                                    \
     }                                                                                               \
     const size_t bytes = block_size::mimalloc_small_class(asked_bytes);                             \

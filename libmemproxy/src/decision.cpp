@@ -191,6 +191,7 @@ void monitor(const char* table_path, backends::Interposition interposed, const b
                                            backends::optional_symbol(*custom, "mallctl")));
   counting::g_targets = *d;
   const counting::Sizing sizing = sizing_of(custom, followed);
+  if (sizing != counting::kByBackendCounters) account::count_by_sizes();
   *d = counting::over_targets(!interposed.cxx, sizing);
   const match::SampleRate rate = match::sample_rate(matched, env.sample_bytes);
   sampling::start(rate.mean_bytes,

@@ -15,8 +15,8 @@ namespace memproxy::account {
 Account g_account MP_ACCOUNT_STATE = {nullptr, nullptr, nullptr, 0, {0, 0}, nullptr, nullptr, nullptr};
 __thread heap::Slot* t_slot MP_THREAD_STATE = nullptr;
 __thread heap::Slot* t_inline MP_THREAD_STATE = nullptr;
-heap::Slot g_free_gate MP_STATE;
-__thread heap::Slot* t_free_slot MP_THREAD_STATE = &g_free_gate;
+alignas(64) heap::Slot g_gate MP_STATE;
+__thread heap::Slot* t_common MP_THREAD_STATE = &g_gate;
 #if MP_TRACE_SWITCH_ALIAS
 alignas(kTraceSwitchPage) unsigned char g_trace_switch_page[kTraceSwitchPage] MP_TRACE_SWITCH_PAGE;
 #endif
@@ -26,6 +26,7 @@ namespace {
 constexpr uint32_t kProbe = 16;
 
 bool g_handed_over MP_STATE = false;
+bool g_sized_events MP_STATE = false;
 // The key whose destructor hands a thread's slot back. Without one (the
 // process used up its keys) slots are not handed back: a thread that finds
 // its own thread pointer in an owner word (glibc reuses stacks) takes the
@@ -34,16 +35,16 @@ pthread_key_t g_exit_key MP_STATE;
 bool g_exit_key_made MP_STATE = false;
 char g_socket_path[108] MP_STATE = "";
 
-// The common paths' words of this thread (t_inline, t_free_slot), set
+// The common paths' words of this thread (t_inline, t_common), set
 // together: it takes them with slot `s` (by backend counters, once
 // attached), or none of them.
 void take_common_paths(heap::Slot* s) {
   t_inline = s;
-  t_free_slot = s;
+  t_common = s;
 }
 void leave_common_paths() {
   t_inline = nullptr;
-  t_free_slot = &g_free_gate;
+  t_common = &g_gate;
 }
 
 // Makes a region, publishes it in g_account and hands it to the daemon;
@@ -88,6 +89,7 @@ bool make_region_and_hand_over(const char** why) {
   h->samples_size = sizeof(heap::SampleSection);
   h->trace_offset = static_cast<uint32_t>(heap::trace_offset_for(heap::kSlotCount));
   h->trace_size = sizeof(heap::TraceSection);
+  h->sized_events = g_sized_events ? 1 : 0;
   auto* base = static_cast<unsigned char*>(at);
   auto* samples = reinterpret_cast<heap::SampleSection*>(base + h->samples_offset);
   samples->capacity = heap::kSampleCapacity;
@@ -411,8 +413,15 @@ bool follow_backend_counters(Mallctl mallctl) {
   for (int i = 0; i < 2; ++i) g_account.backend_offset[i] = static_cast<intptr_t>(counters[i] - tp);
   // The gate's "deallocated counter" is its owner word, never written: 0,
   // which has reached its due value (0).
-  g_free_gate.backend_counter[1] = reinterpret_cast<uintptr_t>(&g_free_gate.owner);
+  g_gate.backend_counter[1] = reinterpret_cast<uintptr_t>(&g_gate.owner);
+  __atomic_store_n(&g_gate.until_free_event, 0, __ATOMIC_RELAXED);
   return true;
+}
+
+void count_by_sizes() {
+  reset_gate();
+  g_sized_events = true;
+  __atomic_store_n(&g_account.header->sized_events, 1, __ATOMIC_RELEASE);
 }
 
 __attribute__((noinline)) void attach() {
@@ -458,7 +467,7 @@ heap::Slot* enter_thread() {
   heap::Slot* s = claim(platform::thread_pointer());
   t_slot = s;
   // By backend counters the common path waits for attach.
-  if (s != g_account.overflow && g_account.backend_offset[0] == 0) t_inline = s;
+  if (s != g_account.overflow && g_account.backend_offset[0] == 0) take_common_paths(s);
   // After t_slot: pthread_setspecific may allocate (keys past the first
   // 32), and that call must find the slot.
   if (s != g_account.overflow && g_exit_key_made) pthread_setspecific(g_exit_key, s);

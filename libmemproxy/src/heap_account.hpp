@@ -13,9 +13,10 @@
 //   thread pointer, after which that thread alone writes the slot, with
 //   relaxed atomic loads and stores (no read-modify-write, no shared cache
 //   line). A thread that finds no slot within kProbe of its home uses the
-//   overflow slot with atomic adds. The counting slots' common path finds
+//   overflow slot with atomic adds. The counting slots' common paths find
 //   the slot through a second word, t_inline, set only while its calls
-//   can take that path.
+//   can take them, or through a third, t_common, which is t_inline or
+//   else a gate that sends the call on.
 // - A thread claims once: while it claims, t_slot is the overflow slot,
 //   where a signal handler's call counts.
 // - In a process without an exit key (it used up its pthread keys before
@@ -137,17 +138,36 @@ extern __thread heap::Slot* t_slot MP_THREAD_STATE;
 // This thread's slot while its calls take the counting slots' common path,
 // else null: t_slot once claimed, unless that is the overflow slot, and
 // with backend counters only once the slot follows them (attach). Null
-// from the start of the thread's hand-back. So the common path's one test
-// of where it counts is whether this word is set.
+// from the start of the thread's hand-back. So a common path that reads it
+// (an allocation by backend counters) tests only whether it is set; the
+// others read t_common, and test nothing.
 extern __thread heap::Slot* t_inline MP_THREAD_STATE;
 
-// By backend counters, the slot a free's common path finds: t_inline's,
-// or instead of null a gate whose due word (0) its deallocated counter (0)
-// has always reached, so the path's one test of its due event sends it to
-// the full path, without a test of its own. The path only reads the slot
-// it finds before that test, so threads share the gate.
-extern heap::Slot g_free_gate MP_STATE;
-extern __thread heap::Slot* t_free_slot MP_THREAD_STATE;
+// The slot the common paths of a free, and by block sizes of an
+// allocation, find: t_inline's, or instead of null a gate whose due words
+// send the call to its event, without a test of its own:
+// - by backend counters (a free only reads the slot it finds before that
+//   test), its deallocated counter (0) has always reached its due word (0);
+// - by block sizes (the paths count into the slot they find before that
+//   test), its due words lie far below 0 (kGateDue), where what threads
+//   subtract meanwhile never brings them near; the event, finding the
+//   gate, counts the call on the full path's terms, and resets them.
+// Threads share the gate: what they write in it is never read.
+extern heap::Slot g_gate MP_STATE;
+extern __thread heap::Slot* t_common MP_THREAD_STATE;
+inline constexpr int64_t kGateDue = -heap::kForceBytes;
+MP_CALL_STEP bool is_gate(const heap::Slot* s) { return s == &g_gate; }
+// By block sizes, at an event that found the gate.
+inline void reset_gate() {
+  __atomic_store_n(&g_gate.until_event, kGateDue, __ATOMIC_RELAXED);
+  __atomic_store_n(&g_gate.until_free_event, kGateDue, __ATOMIC_RELAXED);
+}
+
+// Counting by block sizes (after open(), before the counting slots are
+// installed): arms the gate for it, and has the account say so, so that
+// a reader forces its slots' events too (heap_account.h,
+// Header::sized_events). Also in a fork child's account.
+void count_by_sizes();
 
 // Claims a slot for this thread and arranges its hand-back at thread exit.
 heap::Slot* enter_thread();
@@ -180,11 +200,24 @@ MP_CALL_STEP void bump(uint64_t* word, uint64_t by) {
 // last allocation event, and freed there since its last free event, not
 // yet in the batch (heap_account.h: until_event, event_span,
 // until_free_event).
+// A due word a reader or the thread forced (force_sized_events) holds
+// what it counted down less kForceBytes, which these add back.
+inline int64_t unforced(int64_t due) { return due < -heap::kForceBytes / 2 ? due + heap::kForceBytes : due; }
 inline int64_t allocated_since_event(const heap::Slot* s) {
-  return __atomic_load_n(&s->event_span, __ATOMIC_RELAXED) - __atomic_load_n(&s->until_event, __ATOMIC_RELAXED);
+  return __atomic_load_n(&s->event_span, __ATOMIC_RELAXED) - unforced(__atomic_load_n(&s->until_event, __ATOMIC_RELAXED));
 }
 inline int64_t freed_since_event(const heap::Slot* s) {
-  return heap::kBatchBytes - __atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED);
+  return heap::kBatchBytes - unforced(__atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED));
+}
+// By block sizes, while the trace ring is on: makes this thread's next
+// allocation and free events, as a reader does (heap_account.h), without
+// losing what either due word counted down. A word forced already is left.
+inline void force_sized_events(heap::Slot* s) {
+  int64_t* due[2] = {&s->until_event, &s->until_free_event};
+  for (int64_t* word : due) {
+    const int64_t v = __atomic_load_n(word, __ATOMIC_RELAXED);
+    if (v >= -heap::kForceBytes / 2) __atomic_store_n(word, v - heap::kForceBytes, __ATOMIC_RELAXED);
+  }
 }
 
 // Following backend counters (an attached slot), the batch follows the

@@ -1,13 +1,13 @@
 // The branches a monitored call pays for sampling and the trace ring
 // (sampling.hpp, trace.hpp), each computed without a branch and tested
-// once, predicted false. By block sizes: a free tests "maybe sampled or
-// ring on" together; an allocation tests the ring's switch with its slot,
-// before the backend's call, and counts its usable bytes down to its
-// thread's next allocation event (a sample due or a batch to add) after it,
-// in one subtraction. By backend counters the ring on is an event due
-// (account::force_events): a free tests "maybe sampled", an allocation
-// counts the bytes asked for down to its next event before the call, and
-// neither reads the switch.
+// once, predicted false. A free tests "maybe sampled", then counts down to
+// its thread's next free event; the ring on is an event due
+// (account::force_events, force_sized_events). By backend counters an
+// allocation counts the bytes asked for down to its next event before the
+// call. By block sizes one sized before its call (mimalloc's small
+// classes) counts its usable bytes down to its next event (a sample due or
+// a batch to add) before it too; one sized after its call tests the ring's
+// switch before it, and counts its bytes down after it, in one subtraction.
 // Everything else (taking a sample, forgetting one, writing a trace
 // record) is on the path those branches lead to.
 //
@@ -18,12 +18,13 @@
 //   trace::note), which test again what they need.
 // - A quiet free touches neither the sample section nor the ring; otherwise
 //   the caller runs sampling::freed and trace::note.
-// - By block sizes the trace switch is read on every call, so a ring
-//   switched on is filled from the next call of every thread; by backend
-//   counters from the next call of every thread whose slot the reader that
-//   switched it on has forced (memproxy/heap_reader.hpp: it forces every
-//   such slot as it switches the ring on, and again at each renewal, in
-//   case a thread's own store raced its write).
+// - A ring switched on is filled from the next call of every thread whose
+//   slot the reader that switched it on has forced (memproxy/heap_reader.hpp:
+//   it forces every slot as it switches the ring on, and again at each
+//   renewal, in case a thread's own store raced its write), and of every
+//   thread once it has seen the ring on (its events and full paths force
+//   its own slot while the ring is on); the calls that read the switch
+//   themselves from their next call.
 #ifndef MEMPROXY_WATCH_HPP
 #define MEMPROXY_WATCH_HPP
 
@@ -35,6 +36,18 @@
 namespace memproxy::watch {
 
 MP_CALL_STEP uint32_t trace_switch() { return __atomic_load_n(account::trace_switch_word(), __ATOMIC_RELAXED); }
+
+// Whether the ring is on, for a branch: on x86-64 one compare with memory
+// (a word the library's link fixed, account::trace_switch_word).
+MP_CALL_STEP bool ring_on() {
+#if defined(__x86_64__)
+  bool on;
+  __asm__("cmpl $0, %1" : "=@ccnz"(on) : "m"(*account::trace_switch_word()));
+  return on;
+#else
+  return trace_switch() != 0;
+#endif
+}
 
 // An allocation of `bytes` counted in `s`: true when it is neither due for
 // a sample nor traced, after counting its bytes down.
@@ -71,14 +84,14 @@ MP_CALL_STEP bool count_down(int64_t* word, uint64_t bytes) {
 #endif
 }
 
-// For an allocation that began with the ring off (its counting slot tested
-// the switch before the backend's call, so that it need not keep the size
-// asked across it for a trace record): counts its bytes down to the
-// thread's next allocation event (Slot::until_event: its sample due, or
-// kBatchBytes allocated since the last event). true while no event is due;
-// otherwise the caller runs it (counting::allocation_event, or
-// allocation_event_by_counters). A ring switched on during the call is
-// filled from the next call.
+// By block sizes: counts an allocation's bytes down to the thread's next
+// allocation event (Slot::until_event: its sample due, or kBatchBytes
+// allocated since the last event, or forced while the ring is on,
+// account::force_sized_events). true while no event is due; otherwise the
+// caller runs it (counting::allocation_event), which traces the call if the
+// ring is on. (An allocation sized after its call tested the switch before
+// it instead, so that it need not keep the size asked across the call for a
+// trace record: a ring switched on during the call is filled from the next.)
 MP_CALL_STEP bool before_event(heap::Slot* s, uint64_t bytes) { return count_down(&s->until_event, bytes); }
 
 // By backend counters, before an allocation's call: counts the `asked`

@@ -202,7 +202,7 @@ TEST(HeapReader, EveryThreadsCountersAreReadAndAnUnreadableOneCostsTheOthersNoth
   slot.backend_counter[1] = reinterpret_cast<uintptr_t>(&first[1]);
   heap::MappedAccount account = account_with(slot);
   ASSERT_TRUE(account);
-  std::span<heap::Slot> slots = account.event_slots();
+  std::span<heap::Slot> slots = account.event_slots().slots;
   ASSERT_EQ(slots.size(), heap::kSlotCount);
   slots[1] = slots[0];
   slots[1].backend_counter[0] = 8;
@@ -236,13 +236,16 @@ TEST(HeapReader, AFormatTwoAccountIsReadAsItWasWritten) {
 }
 
 // A reader that switches the trace ring on makes the next call of every
-// thread that follows backend counters one of its events (whose common path
-// does not read the switch; its events do): 0 replaces the slot's two due
-// words and nothing else. A slot counted by block sizes (whose calls read
-// the switch), one no thread owns, and every slot of an account in a format
-// whose library reads the switch on every call, are left as they were; nor
-// is a page the process never touched written.
-TEST(HeapReader, SwitchingTheRingOnForcesTheEventsOfThreadsFollowingCounters) {
+// thread one of its events (whose common path does not read the switch;
+// its events do). Following backend counters, 0 replaces the slot's two
+// due words and nothing else. By block sizes, where the account says it
+// counts so, kForceBytes is taken from each, once however often the ring
+// is switched on (the thread adds it back); where it does not say so (its
+// library read the switch on every such call), the slot is left as it
+// was. A slot no thread owns, and every slot of an account in a format
+// whose library reads the switch on every call, are left as they were;
+// nor is a page the process never touched written.
+TEST(HeapReader, SwitchingTheRingOnForcesTheEventsOfEveryThread) {
   heap::Slot following = following_slot();
   following.until_event = 70'000;
   following.event_span = 262'144;
@@ -252,7 +255,7 @@ TEST(HeapReader, SwitchingTheRingOnForcesTheEventsOfThreadsFollowingCounters) {
   heap::MappedAccount account = account_with(following, &kept);
   ASSERT_TRUE(account);
   ASSERT_GE(kept, 0);
-  std::span<heap::Slot> slots = account.event_slots();
+  std::span<heap::Slot> slots = account.event_slots().slots;
   ASSERT_EQ(slots.size(), heap::kSlotCount);
   heap::Slot& by_sizes = slots[1];  // on slot 0's page
   by_sizes.owner = 0x5678;
@@ -265,7 +268,7 @@ TEST(HeapReader, SwitchingTheRingOnForcesTheEventsOfThreadsFollowingCounters) {
   account.trace().capacity = heap::kTraceCapacity;  // as the process writes it
   const blkcnt_t before = blocks(kept);
 
-  heap::hold_trace_lease(account.trace(), 1'000'000'000, slots);
+  heap::hold_trace_lease(account.trace(), 1'000'000'000, account.event_slots());
   EXPECT_EQ(account.trace().on, 1u);
   EXPECT_EQ(slots[0].until_event, 0);
   EXPECT_EQ(slots[0].until_free_event, 0);
@@ -277,7 +280,33 @@ TEST(HeapReader, SwitchingTheRingOnForcesTheEventsOfThreadsFollowingCounters) {
   EXPECT_EQ(unowned.until_event, 3000);
   EXPECT_EQ(unowned.until_free_event, 4000);
   EXPECT_EQ(blocks(kept), before);
+
+  const_cast<heap::Header&>(account.header()).sized_events = 1;
+  by_sizes.until_free_event = -300;  // its thread's free took it below 0, its event not yet made
+  for (int time = 0; time < 3; ++time) {
+    heap::hold_trace_lease(account.trace(), 1'000'000'000, account.event_slots());
+    EXPECT_EQ(by_sizes.until_event, 1000 - heap::kForceBytes);
+    EXPECT_EQ(by_sizes.until_free_event, -300 - heap::kForceBytes);
+    EXPECT_EQ(slots[0].until_event, 0);
+    EXPECT_EQ(slots[0].event_span, 262'144);
+    EXPECT_EQ(unowned.until_event, 3000);
+    EXPECT_EQ(unowned.until_free_event, 4000);
+  }
+  EXPECT_EQ(blocks(kept), before);
   ::close(kept);
+
+  // Format 4 said nothing of counting by sizes: its slots so are left.
+  heap::Slot sized = following_slot();
+  sized.backend_counter[0] = sized.backend_counter[1] = 0;
+  sized.until_event = 1000;
+  int four = account_fd(heap::kSlotCount, 0, 0, &sized, heap::kSizedEventsFormatVersion - 1);
+  ASSERT_GE(four, 0);
+  std::string four_why;
+  heap::MappedAccount four_account = heap::MappedAccount::from_fd(four, &four_why);
+  ASSERT_TRUE(four_account) << four_why;
+  const_cast<heap::Header&>(four_account.header()).sized_events = 1;
+  heap::hold_trace_lease(four_account.trace(), 1'000'000'000, four_account.event_slots());
+  EXPECT_EQ(four_account.event_slots().slots[0].until_event, 1000);
 
   int old = account_fd(heap::kSlotCount, 0, 0, &following, heap::kForcedEventsFormatVersion - 1);
   ASSERT_GE(old, 0);
@@ -319,7 +348,7 @@ TEST(HeapReader, AHeaderRewrittenAfterTheCheckIsReadAsChecked) {
   const heap::Totals t = account.totals(::getpid());
   EXPECT_EQ(t.threads, 1u);
   EXPECT_EQ(t.bytes_allocated, 4096u);
-  EXPECT_EQ(account.event_slots().size(), heap::kSlotCount);
+  EXPECT_EQ(account.event_slots().slots.size(), heap::kSlotCount);
   const auto* base = static_cast<const unsigned char*>(account.data());
   EXPECT_EQ(reinterpret_cast<const unsigned char*>(&account.trace()), base + heap::trace_offset_for(heap::kSlotCount));
   EXPECT_EQ(reinterpret_cast<const unsigned char*>(&account.samples()),

@@ -50,7 +50,7 @@ class TraceSessionTest : public ::testing::Test {
 
   std::shared_ptr<TraceSession> make(TraceOptions options) {
     return std::make_shared<TraceSession>(
-        io, *ring, std::span<heap::Slot>{}, options,
+        io, *ring, heap::EventSlots{}, options,
         [this](std::vector<heap::TraceRecord> batch) {
           ++run.batches;
           run.records.insert(run.records.end(), batch.begin(), batch.end());

@@ -4,8 +4,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
 #include <optional>
+#include <thread>
 
 #include "harness.hpp"
 #include "memproxy/heap_reader.hpp"
@@ -237,6 +241,55 @@ TEST_P(HeapAccount, ThePeakStaysTrueThroughChurn) {
   for (const bool by_counters : {true, false}) {
     SCOPED_TRACE(by_counters ? "jemalloc's counters" : "block sizes");
     ASSERT_NO_FATAL_FAILURE(churn_keeps_the_peak_true(by_counters, false));
+  }
+}
+
+// The same churn while a reader switches the trace ring on and off every
+// few hundred microseconds, as a daemon tracing it would: each time on, it
+// forces the events of every thread's slot (their next call is an event,
+// which traces it), and the threads keep their own forced while they see
+// the ring on. A forced slot's events still give the batch exactly what
+// its thread counted down since the last: a force that lost it (by block
+// sizes the due word is kForceBytes lower, not 0) would move the batch,
+// and the peak with it, by up to 2^62 bytes, or by a batch each time.
+TEST_P(HeapAccount, ThePeakStaysTrueWhileTheRingGoesOnAndOff) {
+  namespace heap = memproxy::heap;
+  for (const bool by_counters : {true, false}) {
+    SCOPED_TRACE(by_counters ? "jemalloc's counters" : "block sizes");
+    Process p({a.probe, "heap-churn"}, env_counting(by_counters));
+    std::atomic<bool> done{false};
+    uint64_t traced = 0;
+    std::thread reader([&] {
+      std::string why;
+      MappedAccount account;
+      while (!done && !(account = MappedAccount::of_process(p.pid(), &why))) ::usleep(100);
+      if (!account) return;
+      heap::TraceSection& ring = account.trace();
+      std::vector<heap::TraceRecord> records;
+      while (!done) {
+        heap::hold_trace_lease(ring, int64_t{3600} * 1000000000, account.event_slots());
+        ::usleep(300);
+        __atomic_store_n(&ring.on, 0, __ATOMIC_RELEASE);
+        records.clear();
+        heap::drain_trace(ring, &records, heap::kTraceCapacity);
+        traced += records.size();
+        ::usleep(300);
+      }
+      traced += __atomic_load_n(&ring.dropped, __ATOMIC_RELAXED);
+    });
+    std::string line;
+    heap::Totals t;
+    at_next_stop(p, &line, &t);
+    done = true;
+    reader.join();
+    if (HasFatalFailure()) return;
+    EXPECT_GE(traced, 1000u) << "the ring was on for too few of the churn's calls";
+    EXPECT_GE(t.bytes_allocated, 9u * 8192 * 4 * 1000);
+    EXPECT_LE(t.live_bytes, 512u * 1024);
+    EXPECT_LE(t.peak_bytes, t.live_bytes + 4 * heap::kBatchBytes + 64 * 1024);
+    p.resume();
+    auto outcome = p.finish();
+    EXPECT_TRUE(outcome.ok()) << outcome.describe();
   }
 }
 

@@ -15,7 +15,9 @@
 //   exception (format 4): a reader that holds the trace ring on writes 0,
 //   with compare-and-swap, to until_event and until_free_event of a slot
 //   that follows backend counters, so that its thread's next call takes its
-//   events, where that thread looks at the ring's switch (see Slot).
+//   events, where that thread looks at the ring's switch (see Slot); from
+//   format 5 it subtracts kForceBytes from them in a slot that counts by
+//   block sizes, where the process says so (Header::sized_events).
 // - Counters only grow. live bytes = sum(bytes_allocated) - sum(bytes_freed),
 //   in usable sizes, so they are exact; a slot that follows the backend's
 //   own thread counters (backend_counter set) adds what they gained since
@@ -43,11 +45,15 @@ namespace memproxy::heap {
 
 #define MP_HEAP_MAGIC "MPXHEAP"
 inline constexpr uint32_t kMagicSize = 8;
+// 5: a reader forces the events of slots that count by block sizes too;
 // 4: a reader switching the ring on forces slots' events; 3: backend_seen -
 // backend_base counts; 2: the trace ring's lease
-inline constexpr uint32_t kFormatVersion = 4;
+inline constexpr uint32_t kFormatVersion = 5;
 // The first format whose slots a reader forces (Slot::until_event).
 inline constexpr uint32_t kForcedEventsFormatVersion = 4;
+// The first whose slots that count by block sizes a reader forces too
+// (Header::sized_events).
+inline constexpr uint32_t kSizedEventsFormatVersion = 5;
 inline constexpr uint32_t kOldestFormatVersion = 2;  // what a daemon still reads (a process started before its upgrade)
 // Whether a hello or an account of `version` can be read.
 inline constexpr bool readable_format(uint32_t version) {
@@ -61,6 +67,11 @@ inline constexpr uint32_t kMaxSlotCount = 4096;
 // slot holds, and a later thread may claim it.
 inline constexpr uint64_t kSlotHandedBack = 1;
 inline constexpr int64_t kBatchBytes = 256 * 1024;
+// What a reader subtracts from a by-sizes slot's due words to force its
+// events (Slot::until_event): far below anything a countdown reaches by
+// itself (it stops at its first call at or under 0, by one block's size),
+// so the thread tells a forced word by its value and adds this back.
+inline constexpr int64_t kForceBytes = int64_t{1} << 62;
 // The name of the memfd in /proc/PID/fd (memfd:NAME): how a restarted
 // daemon finds running monitored processes again.
 #define MP_HEAP_MEMFD_NAME "memproxy-heap"
@@ -127,7 +138,12 @@ struct Slot {
      to until_free_event) while the trace ring is on, and a reader that
      switches the ring on writes 0 there (and to until_free_event, not to
      event_span) with compare-and-swap: the common path of such a slot never
-     reads the ring's switch, its events do. */
+     reads the ring's switch, its events do. Counting by block sizes
+     (format 5, where Header::sized_events is 1), the word is compared
+     signed and the same holds with kForceBytes subtracted in place of 0
+     written, here and in until_free_event (unless a word is already below
+     -kForceBytes / 2): the thread adds it back at the event, so that what
+     the word counted down is not lost. */
   int64_t until_event;
   /* Sampling (the process's business): bytes left until this thread's
      next sampled allocation, the mean that countdown was drawn with, its
@@ -172,7 +188,11 @@ struct Header {
   uint32_t samples_size;       /* its bytes */
   uint32_t trace_offset;       /* the TraceSection */
   uint32_t trace_size;
-  uint64_t reserved[4];        /* zero */
+  /* Format 5: 1 once the process counts by block sizes (not by backend
+     counters; set before it claims a slot), so that a reader forces its
+     slots' events by kForceBytes (Slot::until_event); 0 otherwise. */
+  uint64_t sized_events;
+  uint64_t reserved[3];        /* zero */
   Slot overflow;            /* shared by threads that found no slot: atomic adds */
 };
 static_assert(offsetof(Header, format_version) == 8, "header.format_version offset");

@@ -83,12 +83,21 @@ std::vector<Sample> read_samples(const SampleSection& section);
 // if a writer found the lease lapsed. Then it forces the events of
 // `event_slots` (MappedAccount::event_slots): in each slot that follows
 // backend counters, 0 replaces until_event and until_free_event with
-// compare-and-swap, so that thread's next call, whose common path does not
-// read the switch, takes its events and is traced (heap_account.h). A
-// thread's own store that races the write undoes it; the next drain's
-// forcing comes after (a thread keeps its own slot forced while it sees
-// the ring on).
-void hold_trace_lease(TraceSection& ring, int64_t lease_ns, std::span<Slot> event_slots);
+// compare-and-swap; in each that counts by block sizes, where the account
+// says so (Header::sized_events), kForceBytes is subtracted from them
+// instead (the thread adds it back). Either way that thread's next call,
+// whose common path does not read the switch, takes its events and is
+// traced (heap_account.h). A thread's own store that races the write
+// undoes it; the next drain's forcing comes after (a thread keeps its own
+// slot forced while it sees the ring on).
+struct EventSlots {
+  std::span<Slot> slots;
+  // The account's Header::sized_events, which its process sets after the
+  // account is handed over: read at each forcing. Null before format 5.
+  const uint64_t* sized_events = nullptr;
+  bool empty() const { return slots.empty(); }
+};
+void hold_trace_lease(TraceSection& ring, int64_t lease_ns, const EventSlots& event_slots);
 
 // Takes the trace ring's published records, oldest first, up to `max`, and
 // hands their positions back to the process (advances the tail). Stops at
@@ -136,7 +145,7 @@ class MappedAccount {
   // The slots whose events a reader switching the trace ring on forces
   // (hold_trace_lease): all of them where the account's format has the
   // process read the switch only at its events, none before.
-  std::span<Slot> event_slots() const;
+  EventSlots event_slots() const;
 
  private:
   void* data_ = nullptr;

@@ -4,7 +4,7 @@
 
 namespace memproxy::heapwatch {
 
-TraceSession::TraceSession(boost::asio::io_context& io, heap::TraceSection& ring, std::span<heap::Slot> event_slots,
+TraceSession::TraceSession(boost::asio::io_context& io, heap::TraceSection& ring, const heap::EventSlots& event_slots,
                            TraceOptions options, OnRecords on_records, OnEnd on_end)
     : ring_(ring), event_slots_(event_slots), options_(options),
       on_records_(std::move(on_records)), on_end_(std::move(on_end)), timer_(io) {}

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "memproxy/heap_account.h"
+#include "memproxy/heap_reader.hpp"
 
 namespace memproxy::heapwatch {
 
@@ -57,7 +58,7 @@ class TraceSession : public std::enable_shared_from_this<TraceSession> {
   // `ring` and `event_slots` (MappedAccount::event_slots: whose events the
   // lease forces, heap::hold_trace_lease) must outlive the session (the
   // caller keeps the account mapped).
-  TraceSession(boost::asio::io_context& io, heap::TraceSection& ring, std::span<heap::Slot> event_slots,
+  TraceSession(boost::asio::io_context& io, heap::TraceSection& ring, const heap::EventSlots& event_slots,
                TraceOptions options, OnRecords on_records, OnEnd on_end);
   ~TraceSession();
   TraceSession(const TraceSession&) = delete;
@@ -81,7 +82,7 @@ class TraceSession : public std::enable_shared_from_this<TraceSession> {
   void renew_lease();
 
   heap::TraceSection& ring_;
-  std::span<heap::Slot> event_slots_;
+  heap::EventSlots event_slots_;
   TraceOptions options_;
   OnRecords on_records_;
   OnEnd on_end_;

@@ -43,7 +43,7 @@ namespace memproxy::heapwatch {
 struct TraceTarget {
   WatchedProcess process;
   heap::TraceSection* ring = nullptr;
-  std::span<heap::Slot> event_slots;  // MappedAccount::event_slots
+  heap::EventSlots event_slots;  // MappedAccount::event_slots
 };
 
 // The symbol service's call (SymbolService::symbolize): one location per
