@@ -115,7 +115,7 @@ MP_RARE void allocation_event_by_counters(heap::Slot* s, void* block, uint64_t a
   if (account::forced_from_outside(s, asked)) {
     sampling::redraw(s);
   } else {
-    since = static_cast<uint64_t>(account::allocated_since_event(s));
+    since = static_cast<uint64_t>(account::asked_since_event(s));
   }
   if (sampling::due(s, block, asked, since)) {
     sampling::take(s, block, g_chosen.malloc_usable_size(block), asked);

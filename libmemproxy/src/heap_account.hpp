@@ -209,6 +209,13 @@ inline int64_t allocated_since_event(const heap::Slot* s) {
 inline int64_t freed_since_event(const heap::Slot* s) {
   return heap::kBatchBytes - unforced(__atomic_load_n(&s->until_free_event, __ATOMIC_RELAXED));
 }
+// By backend counters: the bytes asked for since the thread's last
+// allocation event. Its due word is never forced by kForceBytes (a reader
+// writes 0 there, forced_from_outside), and it may lie anywhere below 0
+// after a request of 2^61 bytes or more, which fails: taken as it is.
+inline int64_t asked_since_event(const heap::Slot* s) {
+  return __atomic_load_n(&s->event_span, __ATOMIC_RELAXED) - __atomic_load_n(&s->until_event, __ATOMIC_RELAXED);
+}
 // By block sizes, while the trace ring is on: makes this thread's next
 // allocation and free events, as a reader does (heap_account.h), without
 // losing what either due word counted down. A word forced already is left.
