@@ -285,12 +285,12 @@ MP_RARE void* gate_allocation(heap::Counter c, void* r, uint64_t bytes) {
   return r;
 }
 
-// By block sizes, on a full path that may have found the ring on: the
-// thread keeps its own next events forced (account::force_sized_events),
-// in case a reader's forcing raced one of its own stores.
-MP_RARE void keep_events_forced() {
-  heap::Slot* s = account::t_inline;
-  if (s != nullptr && watch::trace_switch() != 0) account::force_sized_events(s);
+// By block sizes, on an event or a full path of this thread's, counted in
+// `s` (null: none): while the ring is on, the thread keeps its own next
+// events forced (account::force_sized_events), so that each of its calls
+// is traced even where a reader's forcing raced one of its own stores.
+MP_RARE void keep_events_forced(heap::Slot* s) {
+  if (s != nullptr && watch::ring_on()) account::force_sized_events(s);
 }
 
 // An allocation by block sizes whose block's size is to be asked
@@ -357,7 +357,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
         });                                                                                  \
     if (__builtin_expect(quiet(c), 1)) return r;                                             \
     offer(c, r);                                                                             \
-    if constexpr (sizing != kByBackendCounters) keep_events_forced();                        \
+    if constexpr (sizing != kByBackendCounters) keep_events_forced(account::t_inline);      \
     trace::note(member, 0, traced_size(member, a...), as_word(r), ra);                       \
     return r;                                                                                \
   }                                                                                          \
@@ -439,7 +439,7 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
     }                                                                                        \
     sampling::freed(p);                                                                      \
     made();                                                                                  \
-    if constexpr (sizing != kByBackendCounters) keep_events_forced();                        \
+    if constexpr (sizing != kByBackendCounters) keep_events_forced(account::t_inline);      \
     trace::note(member, as_word(p), traced_size(member, p, a...), 0, ra);                    \
   }                                                                                          \
   /* By block sizes, the free counted in `s` (the gate: counted on the full  \
@@ -452,10 +452,8 @@ MP_RARE size_t asked_size(void* p) { return g_chosen.malloc_usable_size(p); }
       return full_##slot<sizing>(ra, p, a...);                                               \
     }                                                                                        \
     free_event(s);                                                                           \
-    if (__builtin_expect(watch::trace_switch() != 0, 0)) {                                   \
-      account::force_sized_events(s);                                                        \
-      trace::note(member, as_word(p), traced_size(member, p, a...), 0, ra);                  \
-    }                                                                                        \
+    keep_events_forced(s);                                                                   \
+    trace::note(member, as_word(p), traced_size(member, p, a...), 0, ra);                    \
     return g_targets.slot(p, a...);                                                          \
   }                                                                                          \
   /* In the slot t_common, never null (the thread's, or the gate). A null    \
@@ -591,7 +589,7 @@ MP_RARE void handed_back(size_t bytes) {
   account::bump(&s->bytes_freed, bytes);
   if (watch::before_free_event(s, bytes)) return;
   free_event(s);
-  if (watch::trace_switch() != 0) account::force_sized_events(s);
+  keep_events_forced(s);
 }
 
 #define MP_CLASSED(counter, slot, spec, params, args, asked, plain, refused)                        \
@@ -615,10 +613,8 @@ MP_RARE void handed_back(size_t bytes) {
       return classed_refused_##slot(ra, bytes, MP_EXPAND args);                                     \
     }                                                                                               \
     allocation_event(s, r, bytes);                                                                  \
-    if (__builtin_expect(watch::trace_switch() != 0, 0)) {                                          \
-      account::force_sized_events(s);                                                               \
-      trace::note(family::k_##slot, 0, asked, as_word(r), ra);                                      \
-    }                                                                                               \
+    keep_events_forced(s);                                                                          \
+    trace::note(family::k_##slot, 0, asked, as_word(r), ra);                                        \
     return r;                                                                                       \
   }                                                                                                 \
   MP_SLOT_ENTRY void* classed_##slot params spec {                                                  \
